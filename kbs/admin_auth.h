@@ -1,0 +1,49 @@
+// Authentication and authorization of the KBS admin API, configured with Trustee's names:
+// Bearer JWTs (EdDSA, ES256, RS256) from configured identity providers, `exp` required, `role`
+// matched against regex ACLs over the request path. DenyAll refuses everything;
+// InsecureAllowAll admits everything (and start-up says so loudly).
+#pragma once
+
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "crypto/key.h"
+#include "kbs/config.h"
+
+namespace ccburst::kbs {
+
+class AdminAuthorizer {
+ public:
+  // Loads the identity providers' public keys and compiles the ACL regexes; errors name the file
+  // or the ACL entry.
+  static absl::StatusOr<std::unique_ptr<AdminAuthorizer>> Create(const KbsConfig::Admin& config,
+                                                                  const core::Clock& clock);
+
+  // Checks one request. `authorization` is the Authorization header value (may be empty),
+  // `path_and_query` the request target. Unauthenticated: no/invalid/expired token (HTTP 401);
+  // PermissionDenied: authenticated but the role may not use this endpoint (HTTP 403).
+  absl::Status Check(std::string_view authorization, std::string_view path_and_query) const;
+
+ private:
+  struct Provider {
+    IdentityProvider config;
+    crypto::PublicKey key;
+  };
+  struct Acl {
+    std::string role;
+    std::string pattern;
+    std::regex regex;
+  };
+  AdminAuthorizer(AdminMode mode, const core::Clock& clock) : mode_(mode), clock_(clock) {}
+
+  AdminMode mode_;
+  const core::Clock& clock_;
+  std::vector<Provider> providers_;
+  std::vector<Acl> acls_;
+};
+
+}  // namespace ccburst::kbs

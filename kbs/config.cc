@@ -1,0 +1,441 @@
+#include "kbs/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+
+namespace ccburst::kbs {
+namespace {
+
+using Keys = std::set<std::string_view>;
+
+absl::Status Unknown(std::string_view where, std::string_view key) {
+  return absl::InvalidArgumentError(
+      fmt::format("config: unknown key `{}{}{}`", where, where.empty() ? "" : ".", key));
+}
+
+absl::Status CheckKeys(const toml::table& t, std::string_view where, const Keys& allowed) {
+  for (const auto& [k, v] : t) {
+    if (!allowed.count(k.str())) return Unknown(where, k.str());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TypeError(std::string_view where, std::string_view key, std::string_view want) {
+  return absl::InvalidArgumentError(
+      fmt::format("config: `{}.{}` must be {}", where, key, want));
+}
+
+absl::Status GetString(const toml::table& t, std::string_view where, std::string_view key,
+                       std::string& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return absl::OkStatus();
+  if (!n->is_string()) return TypeError(where, key, "a string");
+  out = n->as_string()->get();
+  return absl::OkStatus();
+}
+
+absl::Status GetOptString(const toml::table& t, std::string_view where, std::string_view key,
+                          std::optional<std::string>& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return absl::OkStatus();
+  if (!n->is_string()) return TypeError(where, key, "a string");
+  out = n->as_string()->get();
+  return absl::OkStatus();
+}
+
+absl::Status GetBool(const toml::table& t, std::string_view where, std::string_view key,
+                     bool& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return absl::OkStatus();
+  if (!n->is_boolean()) return TypeError(where, key, "a boolean");
+  out = n->as_boolean()->get();
+  return absl::OkStatus();
+}
+
+absl::Status GetInt(const toml::table& t, std::string_view where, std::string_view key,
+                    int64_t min, int64_t max, int64_t& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return absl::OkStatus();
+  if (!n->is_integer()) return TypeError(where, key, "an integer");
+  int64_t v = n->as_integer()->get();
+  if (v < min || v > max) {
+    return absl::InvalidArgumentError(
+        fmt::format("config: `{}.{}` = {} is outside {}..{}", where, key, v, min, max));
+  }
+  out = v;
+  return absl::OkStatus();
+}
+
+absl::Status GetStringArray(const toml::table& t, std::string_view where, std::string_view key,
+                            std::vector<std::string>& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return absl::OkStatus();
+  if (!n->is_array()) return TypeError(where, key, "an array of strings");
+  out.clear();
+  for (const auto& e : *n->as_array()) {
+    if (!e.is_string()) return TypeError(where, key, "an array of strings");
+    out.push_back(e.as_string()->get());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const toml::table*> SubTable(const toml::table& t, std::string_view where,
+                                            std::string_view key) {
+  const toml::node* n = t.get(key);
+  if (!n) return nullptr;
+  if (!n->is_table()) return TypeError(where, key, "a table");
+  return n->as_table();
+}
+
+std::string Resolve(const std::string& base_dir, std::string path) {
+  if (path.rfind("file://", 0) == 0) path = path.substr(7);
+  if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
+  return (std::filesystem::path(base_dir) / path).lexically_normal().string();
+}
+
+absl::Status ParseHttp(const toml::table& t, const std::string& base, KbsConfig& c) {
+  constexpr std::string_view w = "http_server";
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w,
+                                {"sockets", "insecure_http", "private_key", "certificate",
+                                 "payload_request_size", "worker_count"}));
+  auto& h = c.http_server;
+  CCB_RETURN_IF_ERROR(GetStringArray(t, w, "sockets", h.sockets));
+  if (h.sockets.empty()) {
+    return absl::InvalidArgumentError("config: `http_server.sockets` must not be empty");
+  }
+  CCB_RETURN_IF_ERROR(GetBool(t, w, "insecure_http", h.insecure_http));
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "private_key", h.private_key));
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "certificate", h.certificate));
+  if (h.private_key) h.private_key = Resolve(base, *h.private_key);
+  if (h.certificate) h.certificate = Resolve(base, *h.certificate);
+  int64_t size = static_cast<int64_t>(h.payload_request_size_mib);
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "payload_request_size", 1, 1024, size));
+  h.payload_request_size_mib = static_cast<uint64_t>(size);
+  int64_t workers = h.worker_count;
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "worker_count", 0, 256, workers));
+  h.worker_count = static_cast<int>(workers);
+  return absl::OkStatus();
+}
+
+absl::Status ParseToken(const toml::table& t, const std::string& base, KbsConfig& c) {
+  constexpr std::string_view w = "attestation_token";
+  CCB_RETURN_IF_ERROR(
+      CheckKeys(t, w, {"trusted_jwk_sets", "insecure_header_jwk", "extra_teekey_paths"}));
+  auto& a = c.attestation_token;
+  CCB_RETURN_IF_ERROR(GetStringArray(t, w, "trusted_jwk_sets", a.trusted_jwk_sets));
+  for (auto& p : a.trusted_jwk_sets) {
+    if (p.rfind("https://", 0) == 0 || p.rfind("http://", 0) == 0) {
+      return absl::InvalidArgumentError(fmt::format(
+          "config: `attestation_token.trusted_jwk_sets` entry `{}`: only local files are "
+          "supported",
+          p));
+    }
+    p = Resolve(base, p);
+  }
+  CCB_RETURN_IF_ERROR(GetBool(t, w, "insecure_header_jwk", a.insecure_header_jwk));
+  CCB_RETURN_IF_ERROR(GetStringArray(t, w, "extra_teekey_paths", a.extra_teekey_paths));
+  for (const auto& p : a.extra_teekey_paths) {
+    if (p.empty() || p[0] != '/') {
+      return absl::InvalidArgumentError(fmt::format(
+          "config: `attestation_token.extra_teekey_paths` entry `{}` is not a JSON pointer", p));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseAttestationService(const toml::table& t, const std::string& base,
+                                     KbsConfig& c) {
+  constexpr std::string_view w = "attestation_service";
+  CCB_RETURN_IF_ERROR(
+      CheckKeys(t, w, {"type", "timeout", "attestation_token_broker", "rvps_config"}));
+  auto& a = c.attestation_service;
+  std::string type = "coco_as_builtin";
+  CCB_RETURN_IF_ERROR(GetString(t, w, "type", type));
+  if (type != "coco_as_builtin") {
+    return absl::InvalidArgumentError(fmt::format(
+        "config: `attestation_service.type` = `{}` is not supported (only `coco_as_builtin`: "
+        "ccburst-kbs has its attestation service built in)",
+        type));
+  }
+  int64_t timeout = a.session_timeout.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "timeout", 1, 24 * 60, timeout));
+  a.session_timeout = std::chrono::minutes(timeout);
+
+  CCB_ASSIGN_OR_RETURN(const toml::table* rvps, SubTable(t, w, "rvps_config"));
+  if (rvps) {
+    CCB_RETURN_IF_ERROR(CheckKeys(*rvps, "attestation_service.rvps_config", {"type"}));
+    std::string rtype = "BuiltIn";
+    CCB_RETURN_IF_ERROR(GetString(*rvps, "attestation_service.rvps_config", "type", rtype));
+    if (rtype != "BuiltIn") {
+      return absl::InvalidArgumentError(fmt::format(
+          "config: `attestation_service.rvps_config.type` = `{}` is not supported (only "
+          "`BuiltIn`)",
+          rtype));
+    }
+  }
+
+  CCB_ASSIGN_OR_RETURN(const toml::table* broker, SubTable(t, w, "attestation_token_broker"));
+  if (broker) {
+    constexpr std::string_view bw = "attestation_service.attestation_token_broker";
+    CCB_RETURN_IF_ERROR(CheckKeys(
+        *broker, bw, {"type", "duration_min", "issuer_name", "developer_name", "build_name",
+                      "signer"}));
+    std::string btype = "Ear";
+    CCB_RETURN_IF_ERROR(GetString(*broker, bw, "type", btype));
+    if (btype != "Ear" && btype != "ear") {
+      return absl::InvalidArgumentError(
+          fmt::format("config: `{}.type` = `{}` is not supported (only `Ear`)", bw, btype));
+    }
+    int64_t duration = a.token_duration.count();
+    CCB_RETURN_IF_ERROR(GetInt(*broker, bw, "duration_min", 1, 7 * 24 * 60, duration));
+    a.token_duration = std::chrono::minutes(duration);
+    CCB_RETURN_IF_ERROR(GetString(*broker, bw, "issuer_name", a.issuer_name));
+    CCB_RETURN_IF_ERROR(GetString(*broker, bw, "developer_name", a.developer_name));
+    CCB_RETURN_IF_ERROR(GetString(*broker, bw, "build_name", a.build_name));
+    CCB_ASSIGN_OR_RETURN(const toml::table* signer, SubTable(*broker, bw, "signer"));
+    if (signer) {
+      std::string sw = std::string(bw) + ".signer";
+      CCB_RETURN_IF_ERROR(CheckKeys(*signer, sw, {"key_path"}));
+      std::string key_path;
+      CCB_RETURN_IF_ERROR(GetString(*signer, sw, "key_path", key_path));
+      if (key_path.empty()) {
+        return absl::InvalidArgumentError(fmt::format("config: `{}.key_path` is required", sw));
+      }
+      a.signer_key_path = Resolve(base, key_path);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseAdmin(const toml::table& t, const std::string& base, KbsConfig& c) {
+  constexpr std::string_view w = "admin";
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w, {"authorization_mode", "authentication", "authorization"}));
+  auto& a = c.admin;
+  std::string mode = "DenyAll";
+  CCB_RETURN_IF_ERROR(GetString(t, w, "authorization_mode", mode));
+  if (mode == "DenyAll") {
+    a.mode = AdminMode::kDenyAll;
+  } else if (mode == "InsecureAllowAll") {
+    a.mode = AdminMode::kInsecureAllowAll;
+  } else if (mode == "AuthenticatedAuthorization") {
+    a.mode = AdminMode::kAuthenticatedAuthorization;
+  } else {
+    return absl::InvalidArgumentError(fmt::format(
+        "config: `admin.authorization_mode` = `{}` is not one of DenyAll, InsecureAllowAll, "
+        "AuthenticatedAuthorization",
+        mode));
+  }
+
+  CCB_ASSIGN_OR_RETURN(const toml::table* authn, SubTable(t, w, "authentication"));
+  if (authn) {
+    CCB_RETURN_IF_ERROR(CheckKeys(*authn, "admin.authentication", {"bearer_jwt"}));
+    CCB_ASSIGN_OR_RETURN(const toml::table* bearer,
+                         SubTable(*authn, "admin.authentication", "bearer_jwt"));
+    if (bearer) {
+      constexpr std::string_view bw = "admin.authentication.bearer_jwt";
+      CCB_RETURN_IF_ERROR(CheckKeys(*bearer, bw, {"identity_providers"}));
+      if (const toml::node* n = bearer->get("identity_providers")) {
+        if (!n->is_array()) return TypeError(bw, "identity_providers", "an array of tables");
+        size_t i = 0;
+        for (const auto& e : *n->as_array()) {
+          std::string iw = fmt::format("{}.identity_providers[{}]", bw, i++);
+          if (!e.is_table()) return absl::InvalidArgumentError("config: `" + iw + "` must be a table");
+          const auto& it = *e.as_table();
+          CCB_RETURN_IF_ERROR(CheckKeys(it, iw, {"issuer", "audience", "public_key_uri"}));
+          IdentityProvider p;
+          CCB_RETURN_IF_ERROR(GetString(it, iw, "issuer", p.issuer));
+          CCB_RETURN_IF_ERROR(GetString(it, iw, "audience", p.audience));
+          CCB_RETURN_IF_ERROR(GetString(it, iw, "public_key_uri", p.public_key_uri));
+          if (p.public_key_uri.empty()) {
+            return absl::InvalidArgumentError("config: `" + iw + ".public_key_uri` is required");
+          }
+          if (p.public_key_uri.rfind("https://", 0) == 0) {
+            return absl::InvalidArgumentError("config: `" + iw +
+                                              ".public_key_uri`: only local files are supported");
+          }
+          p.public_key_uri = Resolve(base, p.public_key_uri);
+          a.identity_providers.push_back(std::move(p));
+        }
+      }
+    }
+  }
+
+  CCB_ASSIGN_OR_RETURN(const toml::table* authz, SubTable(t, w, "authorization"));
+  if (authz) {
+    CCB_RETURN_IF_ERROR(CheckKeys(*authz, "admin.authorization", {"regex_acl"}));
+    CCB_ASSIGN_OR_RETURN(const toml::table* acl,
+                         SubTable(*authz, "admin.authorization", "regex_acl"));
+    if (acl) {
+      constexpr std::string_view aw = "admin.authorization.regex_acl";
+      CCB_RETURN_IF_ERROR(CheckKeys(*acl, aw, {"acls"}));
+      if (const toml::node* n = acl->get("acls")) {
+        if (!n->is_array()) return TypeError(aw, "acls", "an array of tables");
+        size_t i = 0;
+        for (const auto& e : *n->as_array()) {
+          std::string ew = fmt::format("{}.acls[{}]", aw, i++);
+          if (!e.is_table()) return absl::InvalidArgumentError("config: `" + ew + "` must be a table");
+          const auto& et = *e.as_table();
+          CCB_RETURN_IF_ERROR(CheckKeys(et, ew, {"role", "allowed_endpoints"}));
+          AdminAcl entry;
+          CCB_RETURN_IF_ERROR(GetString(et, ew, "role", entry.role));
+          CCB_RETURN_IF_ERROR(GetString(et, ew, "allowed_endpoints", entry.allowed_endpoints));
+          if (entry.role.empty()) {
+            return absl::InvalidArgumentError("config: `" + ew + ".role` is required");
+          }
+          if (entry.allowed_endpoints.rfind("^/kbs", 0) != 0 || entry.allowed_endpoints.empty() ||
+              entry.allowed_endpoints.back() != '$') {
+            return absl::InvalidArgumentError("config: `" + ew +
+                                              ".allowed_endpoints` must start with `^/kbs` and "
+                                              "end with `$`");
+          }
+          a.acls.push_back(std::move(entry));
+        }
+      }
+    }
+  }
+  if (a.mode == AdminMode::kAuthenticatedAuthorization && a.identity_providers.empty()) {
+    return absl::InvalidArgumentError(
+        "config: `admin.authorization_mode = \"AuthenticatedAuthorization\"` needs at least one "
+        "`admin.authentication.bearer_jwt.identity_providers` entry");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseStorage(const toml::table& t, const std::string& base, KbsConfig& c) {
+  constexpr std::string_view w = "storage_backend";
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w, {"storage_type", "backends"}));
+  std::string type = c.storage.type;
+  CCB_RETURN_IF_ERROR(GetString(t, w, "storage_type", type));
+  if (type == "Sqlite" || type == "sqlite") {
+    c.storage.type = "Sqlite";
+  } else if (type == "Memory" || type == "memory") {
+    c.storage.type = "Memory";
+  } else {
+    return absl::InvalidArgumentError(fmt::format(
+        "config: `storage_backend.storage_type` = `{}` is not supported (Sqlite or Memory)",
+        type));
+  }
+  CCB_ASSIGN_OR_RETURN(const toml::table* backends, SubTable(t, w, "backends"));
+  if (backends) {
+    CCB_RETURN_IF_ERROR(CheckKeys(*backends, "storage_backend.backends", {"sqlite"}));
+    CCB_ASSIGN_OR_RETURN(const toml::table* sqlite,
+                         SubTable(*backends, "storage_backend.backends", "sqlite"));
+    if (sqlite) {
+      constexpr std::string_view sw = "storage_backend.backends.sqlite";
+      CCB_RETURN_IF_ERROR(CheckKeys(*sqlite, sw, {"path"}));
+      std::string path;
+      CCB_RETURN_IF_ERROR(GetString(*sqlite, sw, "path", path));
+      if (!path.empty()) c.storage.sqlite_path = Resolve(base, path);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParsePlugins(const toml::node& n) {
+  if (!n.is_array()) return absl::InvalidArgumentError("config: `plugins` must be an array of tables");
+  size_t i = 0;
+  for (const auto& e : *n.as_array()) {
+    std::string pw = fmt::format("plugins[{}]", i++);
+    if (!e.is_table()) return absl::InvalidArgumentError("config: `" + pw + "` must be a table");
+    const auto& pt = *e.as_table();
+    CCB_RETURN_IF_ERROR(CheckKeys(pt, pw, {"name", "storage_backend_type", "type"}));
+    std::string name, backend = "kvstorage";
+    CCB_RETURN_IF_ERROR(GetString(pt, pw, "name", name));
+    CCB_RETURN_IF_ERROR(GetString(pt, pw, "storage_backend_type", backend));
+    CCB_RETURN_IF_ERROR(GetString(pt, pw, "type", backend));
+    if (name != "resource") {
+      return absl::InvalidArgumentError(fmt::format(
+          "config: `{}.name` = `{}` is not supported (only the `resource` plugin)", pw, name));
+    }
+    if (backend != "kvstorage" && backend != "KvStorage") {
+      return absl::InvalidArgumentError(fmt::format(
+          "config: `{}.storage_backend_type` = `{}` is not supported (only `kvstorage`)", pw,
+          backend));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<KbsConfig> ParseKbsConfig(std::string_view toml_text, const std::string& base_dir) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(fmt::format("config: line {}, column {}: {}",
+                                                  e.source().begin.line, e.source().begin.column,
+                                                  e.description()));
+  }
+  KbsConfig c;
+  CCB_RETURN_IF_ERROR(CheckKeys(root, "",
+                                {"http_server", "attestation_token", "attestation_service",
+                                 "admin", "storage_backend", "plugins", "policy_engine"}));
+  CCB_ASSIGN_OR_RETURN(const toml::table* http, SubTable(root, "", "http_server"));
+  if (http) CCB_RETURN_IF_ERROR(ParseHttp(*http, base_dir, c));
+  CCB_ASSIGN_OR_RETURN(const toml::table* token, SubTable(root, "", "attestation_token"));
+  if (token) CCB_RETURN_IF_ERROR(ParseToken(*token, base_dir, c));
+  CCB_ASSIGN_OR_RETURN(const toml::table* as, SubTable(root, "", "attestation_service"));
+  if (as) CCB_RETURN_IF_ERROR(ParseAttestationService(*as, base_dir, c));
+  CCB_ASSIGN_OR_RETURN(const toml::table* admin, SubTable(root, "", "admin"));
+  if (admin) CCB_RETURN_IF_ERROR(ParseAdmin(*admin, base_dir, c));
+  CCB_ASSIGN_OR_RETURN(const toml::table* storage, SubTable(root, "", "storage_backend"));
+  if (storage) CCB_RETURN_IF_ERROR(ParseStorage(*storage, base_dir, c));
+  if (const toml::node* plugins = root.get("plugins")) CCB_RETURN_IF_ERROR(ParsePlugins(*plugins));
+  CCB_ASSIGN_OR_RETURN(const toml::table* pe, SubTable(root, "", "policy_engine"));
+  if (pe) {
+    CCB_RETURN_IF_ERROR(CheckKeys(*pe, "policy_engine", {"policy_path"}));
+    std::optional<std::string> p;
+    CCB_RETURN_IF_ERROR(GetOptString(*pe, "policy_engine", "policy_path", p));
+    if (p) c.resource_policy_path = Resolve(base_dir, *p);
+  }
+
+  if (c.storage.sqlite_path.empty()) c.storage.sqlite_path = Resolve(base_dir, "kbs.db");
+
+  auto& h = c.http_server;
+  if (h.insecure_http) {
+    c.warnings.push_back(
+        "http_server.insecure_http = true: the KBS serves plain HTTP; use it only on loopback or "
+        "behind a TLS-terminating proxy");
+    if (h.private_key || h.certificate) {
+      c.warnings.push_back(
+          "http_server.private_key/certificate are ignored because insecure_http = true");
+    }
+  } else if (!h.private_key || !h.certificate) {
+    return absl::InvalidArgumentError(
+        "config: HTTPS is the default and needs `http_server.private_key` and "
+        "`http_server.certificate` (or set `insecure_http = true`; `ccburst make-cert` creates a "
+        "self-signed pair for local use)");
+  }
+  if (c.admin.mode == AdminMode::kInsecureAllowAll) {
+    c.warnings.push_back(
+        "admin.authorization_mode = InsecureAllowAll: ANYONE who can reach the KBS can change "
+        "secrets and policies");
+  }
+  if (c.attestation_token.insecure_header_jwk) {
+    c.warnings.push_back(
+        "attestation_token.insecure_header_jwk = true: bearer tokens are trusted on the key they "
+        "carry in their own header");
+  }
+  if (c.storage.type == "Memory") {
+    c.warnings.push_back("storage_backend.storage_type = Memory: nothing survives a restart");
+  }
+  return c;
+}
+
+absl::StatusOr<KbsConfig> LoadKbsConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(fmt::format("config: cannot read `{}`", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string dir = std::filesystem::absolute(path).parent_path().string();
+  return ParseKbsConfig(ss.str(), dir);
+}
+
+}  // namespace ccburst::kbs

@@ -1,0 +1,83 @@
+// Configuration of ccburst-kbs, read from a TOML file that uses Trustee's names for everything
+// ccburst implements (see docs/configuration.md). Parsing is strict: an unknown key or a value
+// of the wrong type is an error that names it, and defaults are the safe choice (HTTPS, admin
+// API closed).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace ccburst::kbs {
+
+enum class AdminMode { kDenyAll, kInsecureAllowAll, kAuthenticatedAuthorization };
+
+struct IdentityProvider {
+  std::string issuer;          // empty: `iss` not checked
+  std::string audience;        // empty: `aud` not checked
+  std::string public_key_uri;  // file path or file:// URI of a PEM public key
+};
+
+struct AdminAcl {
+  std::string role;
+  std::string allowed_endpoints;  // anchored regex over the request path (and query)
+};
+
+struct KbsConfig {
+  struct HttpServer {
+    std::vector<std::string> sockets{"127.0.0.1:8080"};
+    bool insecure_http = false;
+    std::optional<std::string> private_key;  // PEM file for HTTPS
+    std::optional<std::string> certificate;  // PEM chain file for HTTPS
+    uint64_t payload_request_size_mib = 2;
+    int worker_count = 0;  // 0: one per CPU
+  } http_server;
+
+  struct AttestationToken {
+    // Extra JWKS files (paths or file:// URIs) whose keys may sign bearer tokens, besides our own.
+    std::vector<std::string> trusted_jwk_sets;
+    // Trust the key in a token's own `jwk` header (testing only; signature is still checked).
+    bool insecure_header_jwk = false;
+    // Extra JSON-pointer paths to the TEE public key inside token claims.
+    std::vector<std::string> extra_teekey_paths;
+  } attestation_token;
+
+  struct AttestationService {
+    std::chrono::minutes session_timeout{5};
+    std::chrono::minutes token_duration{5};
+    std::string issuer_name = "ccburst-kbs";
+    std::string developer_name = "https://github.com/ccburst";
+    std::string build_name = "ccburst-kbs 0.1.0";
+    std::optional<std::string> signer_key_path;  // P-256 PEM; generated at start-up when absent
+  } attestation_service;
+
+  struct Admin {
+    AdminMode mode = AdminMode::kDenyAll;
+    std::vector<IdentityProvider> identity_providers;
+    std::vector<AdminAcl> acls;
+  } admin;
+
+  struct Storage {
+    std::string type = "Sqlite";  // "Sqlite" (durable, default) or "Memory" (lost on exit)
+    std::string sqlite_path;      // default: kbs.db beside the config file
+  } storage;
+
+  // [policy_engine] policy_path: resource policy installed at start-up when none is stored.
+  std::optional<std::string> resource_policy_path;
+
+  // Insecure settings in effect, to be announced loudly at start-up.
+  std::vector<std::string> warnings;
+};
+
+// Parses TOML text. `base_dir` resolves relative file paths (the config file's directory).
+// Errors are InvalidArgument: "config: unknown key `http_server.foo`", "config: line 3: ...".
+absl::StatusOr<KbsConfig> ParseKbsConfig(std::string_view toml_text, const std::string& base_dir);
+
+// Reads and parses a config file; a missing file is NotFound naming the path.
+absl::StatusOr<KbsConfig> LoadKbsConfig(const std::string& path);
+
+}  // namespace ccburst::kbs

@@ -1,0 +1,156 @@
+#include "kbs/config.h"
+
+#include <gtest/gtest.h>
+
+namespace ccburst::kbs {
+namespace {
+
+TEST(KbsConfig, TrusteeNamesAreAccepted) {
+  auto c = ParseKbsConfig(R"(
+[http_server]
+sockets = ["127.0.0.1:8080", "[::1]:8081"]
+insecure_http = true
+payload_request_size = 4
+worker_count = 3
+
+[attestation_token]
+insecure_header_jwk = false
+trusted_jwk_sets = ["file:///etc/kbs/jwks.json"]
+
+[attestation_service]
+type = "coco_as_builtin"
+timeout = 7
+
+[attestation_service.attestation_token_broker]
+duration_min = 9
+issuer_name = "my-kbs"
+
+[attestation_service.attestation_token_broker.signer]
+key_path = "token.key"
+
+[attestation_service.rvps_config]
+type = "BuiltIn"
+
+[admin]
+authorization_mode = "AuthenticatedAuthorization"
+
+[admin.authentication.bearer_jwt]
+identity_providers = [ { issuer = "issuer", audience = "kbs", public_key_uri = "./admin.pub" } ]
+
+[admin.authorization.regex_acl]
+acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+$" } ]
+
+[storage_backend]
+storage_type = "Sqlite"
+[storage_backend.backends.sqlite]
+path = "state/kbs.db"
+
+[[plugins]]
+name = "resource"
+storage_backend_type = "kvstorage"
+)",
+                          "/etc/kbs");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->http_server.sockets.size(), 2u);
+  EXPECT_TRUE(c->http_server.insecure_http);
+  EXPECT_EQ(c->http_server.payload_request_size_mib, 4u);
+  EXPECT_EQ(c->http_server.worker_count, 3);
+  EXPECT_EQ(c->attestation_token.trusted_jwk_sets[0], "/etc/kbs/jwks.json");
+  EXPECT_EQ(c->attestation_service.session_timeout, std::chrono::minutes(7));
+  EXPECT_EQ(c->attestation_service.token_duration, std::chrono::minutes(9));
+  EXPECT_EQ(c->attestation_service.issuer_name, "my-kbs");
+  EXPECT_EQ(*c->attestation_service.signer_key_path, "/etc/kbs/token.key");
+  EXPECT_EQ(c->admin.mode, AdminMode::kAuthenticatedAuthorization);
+  ASSERT_EQ(c->admin.identity_providers.size(), 1u);
+  EXPECT_EQ(c->admin.identity_providers[0].public_key_uri, "/etc/kbs/admin.pub");
+  EXPECT_EQ(c->admin.identity_providers[0].audience, "kbs");
+  ASSERT_EQ(c->admin.acls.size(), 1u);
+  EXPECT_EQ(c->admin.acls[0].allowed_endpoints, "^/kbs/.+$");
+  EXPECT_EQ(c->storage.sqlite_path, "/etc/kbs/state/kbs.db");
+  ASSERT_EQ(c->warnings.size(), 1u);  // insecure_http
+}
+
+TEST(KbsConfig, DefaultsAreSafe) {
+  auto c = ParseKbsConfig(R"(
+[http_server]
+private_key = "k.pem"
+certificate = "c.pem"
+)",
+                          "/d");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->http_server.insecure_http);
+  EXPECT_EQ(c->http_server.sockets, std::vector<std::string>{"127.0.0.1:8080"});
+  EXPECT_EQ(c->http_server.payload_request_size_mib, 2u);
+  EXPECT_EQ(c->admin.mode, AdminMode::kDenyAll);
+  EXPECT_EQ(c->storage.type, "Sqlite");
+  EXPECT_EQ(c->storage.sqlite_path, "/d/kbs.db");
+  EXPECT_EQ(c->attestation_service.session_timeout, std::chrono::minutes(5));
+  EXPECT_TRUE(c->warnings.empty());
+}
+
+TEST(KbsConfig, HttpsWithoutKeyIsAnError) {
+  auto c = ParseKbsConfig("", "/d");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("private_key"), absl::string_view::npos);
+}
+
+TEST(KbsConfig, UnknownKeysAreNamed) {
+  struct Case {
+    const char* toml;
+    const char* key;
+  } cases[] = {
+      {"[http_server]\ninsecure_http = true\nsocket = [\"a\"]\n", "`http_server.socket`"},
+      {"[http_server]\ninsecure_http = true\n[bogus]\n", "`bogus`"},
+      {"[http_server]\ninsecure_http = true\n[admin]\nauthorisation_mode = \"DenyAll\"\n",
+       "`admin.authorisation_mode`"},
+      {"[http_server]\ninsecure_http = true\n[attestation_service.attestation_token_broker]\n"
+       "duration = 3\n",
+       "`attestation_service.attestation_token_broker.duration`"},
+  };
+  for (const auto& tc : cases) {
+    auto c = ParseKbsConfig(tc.toml, "/d");
+    ASSERT_FALSE(c.ok()) << tc.toml;
+    EXPECT_NE(std::string(c.status().message()).find(tc.key), std::string::npos)
+        << c.status().message();
+  }
+}
+
+TEST(KbsConfig, BadValuesAreNamed) {
+  auto wrong_type = ParseKbsConfig("[http_server]\ninsecure_http = \"yes\"\n", "/d");
+  ASSERT_FALSE(wrong_type.ok());
+  EXPECT_EQ(wrong_type.status().message(), "config: `http_server.insecure_http` must be a boolean");
+  auto mode = ParseKbsConfig(
+      "[http_server]\ninsecure_http = true\n[admin]\nauthorization_mode = \"Open\"\n", "/d");
+  ASSERT_FALSE(mode.ok());
+  auto acl = ParseKbsConfig(R"([http_server]
+insecure_http = true
+[admin]
+authorization_mode = "AuthenticatedAuthorization"
+[admin.authentication.bearer_jwt]
+identity_providers = [ { public_key_uri = "a.pub" } ]
+[admin.authorization.regex_acl]
+acls = [ { role = "admin", allowed_endpoints = ".*" } ]
+)",
+                            "/d");
+  ASSERT_FALSE(acl.ok());
+  EXPECT_NE(std::string(acl.status().message()).find("must start with `^/kbs`"), std::string::npos);
+  auto syntax = ParseKbsConfig("[http_server\n", "/d");
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_NE(std::string(syntax.status().message()).find("line 1"), std::string::npos);
+}
+
+TEST(KbsConfig, InsecureSettingsProduceWarnings) {
+  auto c = ParseKbsConfig(R"([http_server]
+insecure_http = true
+[admin]
+authorization_mode = "InsecureAllowAll"
+[storage_backend]
+storage_type = "Memory"
+)",
+                          "/d");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->warnings.size(), 3u);
+}
+
+}  // namespace
+}  // namespace ccburst::kbs

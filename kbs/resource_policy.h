@@ -1,0 +1,82 @@
+// The KBS resource policy: Rego deciding whether the holder of an attestation token may read a
+// resource. `data.policy.allow` must be exactly `true`; `input` is the token's claims and `data`
+// holds the request ({"plugin","resource-path","query"}). Stored in the key-value store
+// (namespace "kbs", key "resource-policy", as Trustee) and compiled once per change.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/json.h"
+#include "core/status.h"
+#include "policy/rego.h"
+#include "store/key_value_store.h"
+
+namespace ccburst::kbs {
+
+// Policies users expect out of the box (the CLI's --allow-all, --deny-all, --affirming).
+inline constexpr std::string_view kDefaultResourcePolicy = R"(package policy
+import rego.v1
+
+# Release resources to any attested TEE except the development-only `sample` TEE.
+default allow := false
+
+allow if {
+	not input["submods"]["cpu0"]["ear.veraison.annotated-evidence"]["sample"]
+}
+)";
+
+inline constexpr std::string_view kAllowAllResourcePolicy = R"(package policy
+import rego.v1
+
+default allow := true
+)";
+
+inline constexpr std::string_view kDenyAllResourcePolicy = R"(package policy
+import rego.v1
+
+default allow := false
+)";
+
+inline constexpr std::string_view kAffirmingResourcePolicy = R"(package policy
+import rego.v1
+
+# Release only when every appraised submodule of the token is affirming.
+default allow := false
+
+allow if {
+	count(input.submods) > 0
+	every _, submod in input.submods {
+		submod["ear.status"] == "affirming"
+	}
+}
+)";
+
+class ResourcePolicy {
+ public:
+  explicit ResourcePolicy(store::KeyValueStore& kv) : kv_(kv) {}
+
+  // Loads the stored policy; when none is stored installs `initial` (or the default policy).
+  absl::Status Init(std::optional<std::string> initial);
+
+  // Compiles and stores a new policy; a policy that does not compile is refused (InvalidArgument
+  // with file:line:col) and the old one stays.
+  absl::Status Set(std::string rego);
+
+  // Evaluates `data.policy.allow`. true only when it is exactly `true`; an evaluation error is
+  // returned as an error (callers deny).
+  absl::StatusOr<bool> Allowed(const core::json::value& claims, const core::json::value& data) const;
+
+  std::string Text() const;
+
+ private:
+  absl::Status Install(std::string rego, bool persist);
+
+  store::KeyValueStore& kv_;
+  mutable std::mutex mu_;
+  std::string text_;
+  std::shared_ptr<const policy::CompiledPolicy> compiled_;
+};
+
+}  // namespace ccburst::kbs

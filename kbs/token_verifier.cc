@@ -1,0 +1,140 @@
+#include "kbs/token_verifier.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "crypto/jws.h"
+
+namespace ccburst::kbs {
+namespace {
+
+constexpr int64_t kLeewaySeconds = 60;
+constexpr std::string_view kDefaultTeePubkeyPath =
+    "/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey";
+
+// Public members only, so a JWK with extra members (`alg`, `kid`, `use`) compares equal.
+core::json::object PublicPart(const core::json::object& jwk) {
+  core::json::object out;
+  for (const char* k : {"kty", "crv", "x", "y", "n", "e"}) {
+    if (auto it = jwk.find(k); it != jwk.end()) out[k] = it->value();
+  }
+  return out;
+}
+
+std::optional<int64_t> Seconds(const core::json::object& claims, std::string_view name) {
+  auto it = claims.find(name);
+  if (it == claims.end()) return std::nullopt;
+  const auto& v = it->value();
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64());
+  if (v.is_double()) return static_cast<int64_t>(v.get_double());
+  return std::nullopt;
+}
+
+}  // namespace
+
+TokenVerifier::TokenVerifier(const core::Clock& clock, std::vector<crypto::PublicKey> trusted_keys,
+                             bool insecure_header_jwk)
+    : clock_(clock), insecure_header_jwk_(insecure_header_jwk) {
+  for (auto& k : trusted_keys) {
+    core::json::object jwk = PublicPart(k.ToJwk());
+    trusted_.push_back(Trusted{std::move(k), std::move(jwk)});
+  }
+}
+
+absl::StatusOr<std::vector<crypto::PublicKey>> TokenVerifier::LoadJwks(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(fmt::format("jwks: cannot read `{}`", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  CCB_ASSIGN_OR_RETURN(core::json::value doc, core::ParseJson(ss.str()));
+  const core::json::value* keys = core::FindPath(doc, "keys");
+  if (!keys || !keys->is_array()) {
+    return absl::InvalidArgumentError(fmt::format("jwks `{}`: missing `keys` array", path));
+  }
+  std::vector<crypto::PublicKey> out;
+  size_t i = 0;
+  for (const auto& k : keys->get_array()) {
+    if (!k.is_object()) {
+      return absl::InvalidArgumentError(fmt::format("jwks `{}`: keys[{}] is not an object", path, i));
+    }
+    auto key = crypto::PublicKey::FromJwk(k.get_object());
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("jwks `{}`: keys[{}]: {}", path, i, core::Message(key.status())));
+    }
+    out.push_back(*key);
+    ++i;
+  }
+  return out;
+}
+
+absl::StatusOr<core::json::object> TokenVerifier::Verify(std::string_view token) const {
+  auto jwt = crypto::DecodeJwt(token);
+  if (!jwt.ok()) {
+    return absl::PermissionDeniedError(fmt::format("token: malformed: {}", core::Message(jwt.status())));
+  }
+  const crypto::PublicKey* key = nullptr;
+  std::optional<crypto::PublicKey> header_key;
+  auto jwk_it = jwt->header.find("jwk");
+  if (jwk_it != jwt->header.end() && jwk_it->value().is_object()) {
+    core::json::object pub = PublicPart(jwk_it->value().get_object());
+    for (const auto& t : trusted_) {
+      if (t.jwk == pub) {
+        key = &t.key;
+        break;
+      }
+    }
+    if (!key && insecure_header_jwk_) {
+      auto k = crypto::PublicKey::FromJwk(jwk_it->value().get_object());
+      if (!k.ok()) {
+        return absl::PermissionDeniedError(
+            fmt::format("token: header jwk: {}", core::Message(k.status())));
+      }
+      header_key = *k;
+      key = &*header_key;
+    }
+    if (!key) return absl::PermissionDeniedError("token: signing key is not trusted");
+  }
+  absl::Status sig = absl::PermissionDeniedError("token: signing key is not trusted");
+  if (key) {
+    sig = crypto::VerifyJwtSignature(*jwt, *key);
+  } else {
+    // No key in the header: try every trusted key (JWKS-signed tokens carry only `kid`).
+    for (const auto& t : trusted_) {
+      sig = crypto::VerifyJwtSignature(*jwt, t.key);
+      if (sig.ok()) break;
+    }
+  }
+  if (!sig.ok()) {
+    return absl::PermissionDeniedError(fmt::format("token: {}", core::Message(sig)));
+  }
+  int64_t now = core::ToUnixSeconds(clock_.Now());
+  auto exp = Seconds(jwt->claims, "exp");
+  if (!exp) return absl::PermissionDeniedError("token: no `exp` claim");
+  if (now > *exp + kLeewaySeconds) {
+    return absl::PermissionDeniedError(
+        fmt::format("token: expired at {}", core::FormatRfc3339(core::FromUnixSeconds(*exp))));
+  }
+  if (auto nbf = Seconds(jwt->claims, "nbf"); nbf && now + kLeewaySeconds < *nbf) {
+    return absl::PermissionDeniedError("token: not valid yet (`nbf`)");
+  }
+  return std::move(jwt->claims);
+}
+
+absl::StatusOr<core::json::object> ExtractTeePubkey(const core::json::object& claims,
+                                                    const std::vector<std::string>& extra_paths) {
+  core::json::value root(claims);
+  std::vector<std::string_view> paths{kDefaultTeePubkeyPath};
+  for (const auto& p : extra_paths) paths.push_back(p);
+  for (std::string_view p : paths) {
+    boost::system::error_code ec;
+    const core::json::value* v = root.find_pointer(p, ec);
+    if (v && !ec && v->is_object()) return v->get_object();
+  }
+  return absl::NotFoundError(fmt::format("token: no TEE public key at `{}`", kDefaultTeePubkeyPath));
+}
+
+}  // namespace ccburst::kbs
