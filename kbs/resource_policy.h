@@ -9,49 +9,12 @@
 #include <string>
 
 #include "core/json.h"
+#include "kbs/policy_presets.h"
 #include "core/status.h"
 #include "policy/rego.h"
 #include "store/key_value_store.h"
 
 namespace ccburst::kbs {
-
-// Policies users expect out of the box (the CLI's --allow-all, --deny-all, --affirming).
-inline constexpr std::string_view kDefaultResourcePolicy = R"(package policy
-import rego.v1
-
-# Release resources to any attested TEE except the development-only `sample` TEE.
-default allow := false
-
-allow if {
-	not input["submods"]["cpu0"]["ear.veraison.annotated-evidence"]["sample"]
-}
-)";
-
-inline constexpr std::string_view kAllowAllResourcePolicy = R"(package policy
-import rego.v1
-
-default allow := true
-)";
-
-inline constexpr std::string_view kDenyAllResourcePolicy = R"(package policy
-import rego.v1
-
-default allow := false
-)";
-
-inline constexpr std::string_view kAffirmingResourcePolicy = R"(package policy
-import rego.v1
-
-# Release only when every appraised submodule of the token is affirming.
-default allow := false
-
-allow if {
-	count(input.submods) > 0
-	every _, submod in input.submods {
-		submod["ear.status"] == "affirming"
-	}
-}
-)";
 
 class ResourcePolicy {
  public:

@@ -1,0 +1,80 @@
+#include "kbs/admin_auth.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "crypto/jws.h"
+
+namespace ccburst::kbs {
+namespace {
+
+namespace json = core::json;
+
+class FixedClock : public core::Clock {
+ public:
+  core::TimePoint Now() const override { return core::FromUnixSeconds(1'800'000'000); }
+};
+
+TEST(AdminAuthorizer, ModesAndKeyTypes) {
+  FixedClock clock;
+  std::string dir = std::filesystem::temp_directory_path() / "admin_auth_test";
+  std::filesystem::create_directories(dir);
+  auto ed = crypto::PrivateKey::GenerateEd25519();
+  auto ec = crypto::PrivateKey::GenerateEcP256();
+  std::ofstream(dir + "/ed.pub") << ed.Public().ToPem();
+  std::ofstream(dir + "/ec.pub") << ec.Public().ToPem();
+
+  KbsConfig::Admin cfg;
+  cfg.mode = AdminMode::kAuthenticatedAuthorization;
+  cfg.identity_providers = {{"ed-issuer", "", dir + "/ed.pub"}, {"", "kbs", dir + "/ec.pub"}};
+  cfg.acls = {{"admin", "^/kbs/.+$"}, {"policy", "^/kbs/v0/resource-policy$"}};
+  auto a = AdminAuthorizer::Create(cfg, clock);
+  ASSERT_TRUE(a.ok()) << a.status();
+
+  auto token = [&](const crypto::PrivateKey& k, json::object claims) {
+    return "Bearer " + *crypto::SignJwt(k, claims);
+  };
+  int64_t now = 1'800'000'000;
+  EXPECT_TRUE((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}, {"exp", now + 60}}),
+                          "/kbs/v0/resource/a/b/c")
+                  .ok());
+  EXPECT_TRUE((*a)->Check(token(ec, {{"aud", json::array{"kbs"}}, {"role", "admin"}, {"exp", now + 60}}),
+                          "/kbs/v0/resource/a/b/c")
+                  .ok());
+  // Audience required by the EC provider.
+  EXPECT_FALSE((*a)->Check(token(ec, {{"aud", "other"}, {"role", "admin"}, {"exp", now + 60}}),
+                           "/kbs/v0/resource/a/b/c")
+                   .ok());
+  // Issuer checked for the Ed25519 provider.
+  EXPECT_FALSE((*a)->Check(token(ed, {{"iss", "evil"}, {"role", "admin"}, {"exp", now + 60}}),
+                           "/kbs/v0/resource/a/b/c")
+                   .ok());
+  // exp is required; leeway is 60 s.
+  EXPECT_FALSE((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}}), "/kbs/v0/x").ok());
+  EXPECT_TRUE((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}, {"exp", now - 30}}),
+                          "/kbs/v0/x")
+                  .ok());
+  // role is required, and ACLs are anchored.
+  EXPECT_FALSE((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"exp", now + 60}}), "/kbs/v0/x").ok());
+  auto scoped = token(ed, {{"iss", "ed-issuer"}, {"role", "policy"}, {"exp", now + 60}});
+  EXPECT_TRUE((*a)->Check(scoped, "/kbs/v0/resource-policy").ok());
+  auto denied = (*a)->Check(scoped, "/kbs/v0/resource-policy/extra");
+  EXPECT_TRUE(absl::IsPermissionDenied(denied)) << denied;
+  // alg none is refused.
+  EXPECT_FALSE((*a)->Check("Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYWRtaW4ifQ.", "/kbs/v0/x").ok());
+
+  cfg.mode = AdminMode::kDenyAll;
+  auto deny = AdminAuthorizer::Create(cfg, clock);
+  EXPECT_FALSE((*deny)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}, {"exp", now + 60}}),
+                              "/kbs/v0/x")
+                   .ok());
+  cfg.mode = AdminMode::kInsecureAllowAll;
+  auto allow = AdminAuthorizer::Create(cfg, clock);
+  EXPECT_TRUE((*allow)->Check("", "/kbs/v0/x").ok());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ccburst::kbs
