@@ -1,0 +1,124 @@
+// kbs_load: load generator for a running KBS. N concurrent sample-TEE clients, each on its own
+// kept-alive connection, loop over the whole protocol flow (auth + attest + get-resource, with
+// JWE decryption) for a fixed time. Prints flows/s and latency percentiles of a complete flow,
+// and the server's peak RSS when given its pid. Results and commands: docs/performance.md.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "agent/attester.h"
+#include "agent/kbs_client.h"
+#include "crypto/key.h"
+#include "net/http_client.h"
+
+namespace {
+
+long ReadStatusKb(int pid, const std::string& field) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"kbs_load: concurrent sample-TEE protocol flows against a KBS"};
+  std::string url, ca, path = "default/key/model", expect;
+  int clients = 32, seconds = 10, warmup = 2, server_pid = 0;
+  app.add_option("--url", url, "KBS base URL")->required();
+  app.add_option("--cert-file", ca, "CA for HTTPS");
+  app.add_option("--path", path, "resource to fetch")->capture_default_str();
+  app.add_option("--clients", clients, "concurrent clients")->capture_default_str();
+  app.add_option("--seconds", seconds, "measured duration")->capture_default_str();
+  app.add_option("--warmup", warmup, "unmeasured warm-up seconds")->capture_default_str();
+  app.add_option("--server-pid", server_pid, "report this process's RSS");
+  app.add_option("--expect", expect, "expected secret bytes (checked on every flow)");
+  CLI11_PARSE(app, argc, argv);
+
+  std::atomic<bool> measuring{false}, stop{false};
+  std::atomic<uint64_t> errors{0};
+  std::mutex mu;
+  std::vector<double> latencies_ms;
+  std::string first_error;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back([&] {
+      ccburst::net::HttpClientOptions o;
+      o.base_url = url;
+      if (!ca.empty()) o.ca_certificate_file = ca;
+      auto http = ccburst::net::HttpClient::Create(o);
+      if (!http.ok()) {
+        std::cerr << http.status().message() << "\n";
+        std::exit(2);
+      }
+      // One TEE key per client, as a pod keeps its key for its lifetime.
+      ccburst::agent::KbsClient client(std::move(*http), ccburst::agent::NewSampleAttester(),
+                                       ccburst::crypto::PrivateKey::GenerateEcP256(),
+                                       "ECDH-ES+A256KW");
+      std::vector<double> local;
+      while (!stop.load(std::memory_order_relaxed)) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto token = client.Attest();
+        absl::StatusOr<std::string> secret =
+            token.ok() ? client.GetResource(path) : absl::StatusOr<std::string>(token.status());
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                        .count();
+        bool ok = secret.ok() && (expect.empty() || *secret == expect);
+        if (!measuring.load(std::memory_order_relaxed)) continue;
+        if (ok) {
+          local.push_back(ms);
+        } else {
+          errors.fetch_add(1);
+          std::lock_guard lock(mu);
+          if (first_error.empty()) {
+            first_error = secret.ok() ? "secret mismatch" : std::string(secret.status().message());
+          }
+        }
+      }
+      std::lock_guard lock(mu);
+      latencies_ms.insert(latencies_ms.end(), local.begin(), local.end());
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(warmup));
+  measuring = true;
+  auto t0 = std::chrono::steady_clock::now();
+  long peak_rss = 0;
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(seconds)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (server_pid) peak_rss = std::max(peak_rss, ReadStatusKb(server_pid, "VmRSS"));
+  }
+  measuring = false;
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stop = true;
+  for (auto& t : threads) t.join();
+
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  auto pct = [&](double p) {
+    if (latencies_ms.empty()) return 0.0;
+    size_t i = std::min(latencies_ms.size() - 1, static_cast<size_t>(p * latencies_ms.size()));
+    return latencies_ms[i];
+  };
+  std::cout << fmt::format(
+      "url={} clients={} seconds={:.1f} flows={} flows_per_s={:.0f} p50_ms={:.2f} p99_ms={:.2f} "
+      "max_ms={:.2f} errors={}",
+      url, clients, elapsed, latencies_ms.size(), latencies_ms.size() / elapsed, pct(0.50),
+      pct(0.99), latencies_ms.empty() ? 0.0 : latencies_ms.back(), errors.load());
+  if (server_pid) {
+    std::cout << fmt::format(" server_rss_mb={:.1f} server_peak_rss_mb={:.1f}", peak_rss / 1024.0,
+                             ReadStatusKb(server_pid, "VmHWM") / 1024.0);
+  }
+  std::cout << "\n";
+  if (!first_error.empty()) std::cerr << "first error: " << first_error << "\n";
+  return errors.load() == 0 ? 0 : 1;
+}

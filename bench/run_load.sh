@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Starts ccburst-kbs (HTTP and HTTPS in turn) with an allow-all policy and one secret, and runs
+# kbs_load against it. Usage: bench/run_load.sh [clients] [seconds]
+source "$(dirname "$0")/../scripts/lib.sh"
+CLIENTS="${1:-32}"
+SECONDS_="${2:-10}"
+BIN="$BUILD_DIR/apps"
+WORK="$(mktemp -d /tmp/ccburst-load.XXXXXX)"
+PID=""
+trap '[ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+"$BIN/ccburst" keygen --out-dir "$WORK" >/dev/null
+"$BIN/ccburst" make-cert --out-dir "$WORK" >/dev/null
+printf 'load-test-secret' >"$WORK/secret.bin"
+for mode in http https; do
+  if [ "$mode" = https ]; then TLS=$'private_key = "kbs.key"\ncertificate = "kbs.crt"'; else TLS='insecure_http = true'; fi
+  cat >"$WORK/kbs.toml" <<TOML
+[http_server]
+sockets = ["127.0.0.1:0"]
+$TLS
+[admin]
+authorization_mode = "AuthenticatedAuthorization"
+[admin.authentication.bearer_jwt]
+identity_providers = [ { issuer = "ccburst-admin", public_key_uri = "admin.pub" } ]
+[admin.authorization.regex_acl]
+acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+\$" } ]
+[storage_backend]
+storage_type = "Sqlite"
+[storage_backend.backends.sqlite]
+path = "kbs-$mode.db"
+TOML
+  "$BIN/ccburst-kbs" --config "$WORK/kbs.toml" --log-level warn >"$WORK/out" 2>"$WORK/log" &
+  PID=$!
+  for _ in $(seq 1 100); do grep -q "ready port=" "$WORK/out" && break; sleep 0.05; done
+  PORT="$(sed -n 's/.*ready port=\([0-9]*\).*/\1/p' "$WORK/out")"
+  URL="$mode://127.0.0.1:$PORT"
+  CLI=("$BIN/ccburst" --url "$URL" --cert-file "$WORK/kbs.crt" config --admin-token-file "$WORK/admin.token")
+  "${CLI[@]}" set-resource --path default/key/model --resource-file "$WORK/secret.bin"
+  "${CLI[@]}" set-resource-policy --allow-all
+  "$BUILD_DIR/bench/kbs_load" --url "$URL" --cert-file "$WORK/kbs.crt" --clients "$CLIENTS" \
+    --seconds "$SECONDS_" --server-pid "$PID" --expect "$(cat "$WORK/secret.bin")"
+  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+done
