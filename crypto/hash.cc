@@ -1,0 +1,74 @@
+#include "crypto/hash.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include "crypto/internal/openssl.h"
+
+namespace ccburst::crypto {
+namespace {
+
+const EVP_MD* Md(HashAlg alg) {
+  switch (alg) {
+    case HashAlg::kSha256:
+      return EVP_sha256();
+    case HashAlg::kSha384:
+      return EVP_sha384();
+    case HashAlg::kSha512:
+      return EVP_sha512();
+  }
+  return EVP_sha256();
+}
+
+}  // namespace
+
+std::string Hash(HashAlg alg, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out, &len, Md(alg), nullptr) != 1) {
+    internal::Fatal("EVP_Digest");
+  }
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::string Sha256(std::string_view data) { return Hash(HashAlg::kSha256, data); }
+std::string Sha384(std::string_view data) { return Hash(HashAlg::kSha384, data); }
+std::string Sha512(std::string_view data) { return Hash(HashAlg::kSha512, data); }
+
+size_t HashSize(HashAlg alg) {
+  switch (alg) {
+    case HashAlg::kSha256:
+      return 32;
+    case HashAlg::kSha384:
+      return 48;
+    case HashAlg::kSha512:
+      return 64;
+  }
+  return 0;
+}
+
+absl::StatusOr<HashAlg> ParseHashAlg(std::string_view name) {
+  if (name == "sha256") return HashAlg::kSha256;
+  if (name == "sha384") return HashAlg::kSha384;
+  if (name == "sha512") return HashAlg::kSha512;
+  return absl::InvalidArgumentError(fmt::format("hash: unsupported algorithm `{}`", name));
+}
+
+std::string_view HashAlgName(HashAlg alg) {
+  switch (alg) {
+    case HashAlg::kSha256:
+      return "sha256";
+    case HashAlg::kSha384:
+      return "sha384";
+    case HashAlg::kSha512:
+      return "sha512";
+  }
+  return "";
+}
+
+absl::StatusOr<std::string> Digest(std::string_view alg, std::string_view data) {
+  CCB_ASSIGN_OR_RETURN(HashAlg a, ParseHashAlg(alg));
+  return Hash(a, data);
+}
+
+}  // namespace ccburst::crypto
