@@ -164,6 +164,9 @@ int main(int argc, char** argv) {
   keygen->add_option("--issuer", issuer, "`iss` claim")->capture_default_str();
   keygen->add_option("--audience", audience, "`aud` claim")->capture_default_str();
   keygen->add_option("--valid-days", valid_days, "token lifetime in days")->capture_default_str();
+  std::string signing_key_file;
+  keygen->add_option("--private-key", signing_key_file,
+                     "mint only a token, signed with this existing admin key");
   auto* make_cert = app.add_subcommand(
       "make-cert", "make a self-signed TLS key and certificate for local HTTPS (kbs.key, kbs.crt)");
   std::vector<std::string> hosts{"127.0.0.1", "localhost"};
@@ -291,11 +294,21 @@ int main(int argc, char** argv) {
 
   if (*keygen) {
     std::filesystem::create_directories(out_dir);
+    std::string dir = std::filesystem::path(out_dir).string();
+    if (!signing_key_file.empty()) {
+      auto pem = ReadFile(signing_key_file);
+      if (!pem.ok()) return Fail(pem.status());
+      auto token = agent::MakeAdminToken(*pem, issuer, audience, role,
+                                         std::chrono::hours(24) * valid_days);
+      if (!token.ok()) return Fail(token.status());
+      if (auto s = WriteFile(dir + "/admin.token", *token + "\n", true); !s.ok()) return Fail(s);
+      std::cout << "wrote " << dir << "/admin.token (role `" << role << "`)\n";
+      return 0;
+    }
     crypto::PrivateKey key = crypto::PrivateKey::GenerateEd25519();
     auto token = agent::MakeAdminToken(key.ToPem(), issuer, audience, role,
                                        std::chrono::hours(24) * valid_days);
     if (!token.ok()) return Fail(token.status());
-    std::string dir = std::filesystem::path(out_dir).string();
     for (auto s : {WriteFile(dir + "/admin.key", key.ToPem(), true),
                    WriteFile(dir + "/admin.pub", key.Public().ToPem()),
                    WriteFile(dir + "/admin.token", *token + "\n", true)}) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json.h"
 #include "crypto/jws.h"
 
 namespace ccburst::kbs {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/json.h"
 #include "crypto/jws.h"
 
 namespace ccburst::kbs {

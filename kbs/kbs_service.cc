@@ -15,7 +15,7 @@
 #include "crypto/jws.h"
 #include "crypto/key.h"
 #include "crypto/random.h"
-#include "evidence/verifier.h"
+#include "evidence/sample/sample.h"
 
 namespace ccburst::kbs {
 namespace {

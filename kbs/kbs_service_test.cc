@@ -268,9 +268,11 @@ TEST_F(KbsServiceTest, AttestChecksNonceAndBinding) {
   }
   {
     auto [cookie, nonce] = Auth();
-    auto r = Call("POST", "/kbs/v0/attest", R"({"runtime-data":{"nonce":"x"}})", {{"Cookie", cookie}});
+    auto r = Call("POST", "/kbs/v0/attest", R"({"runtime-data":{"nonce":")" + nonce + R"("}})",
+                  {{"Cookie", cookie}});
     EXPECT_EQ(r.status, 401);
     EXPECT_EQ(ErrorType(r), "InvalidRequest");
+    EXPECT_EQ(ErrorDetail(r), "attest: runtime-data: missing field `tee-pubkey`");
   }
 }
 

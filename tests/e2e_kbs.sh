@@ -14,7 +14,7 @@ trap cleanup EXIT
 
 "$CLI_BIN" keygen --out-dir "$WORK" >/dev/null
 "$CLI_BIN" keygen --out-dir "$WORK/other" >/dev/null  # a key the KBS does not trust
-"$CLI_BIN" keygen --out-dir "$WORK/reader" --role reader >/dev/null
+"$CLI_BIN" keygen --out-dir "$WORK/reader" --role reader --private-key "$WORK/admin.key" >/dev/null
 cp "$WORK/reader/admin.token" "$WORK/reader.token"
 if [ "$MODE" = https ]; then
   "$CLI_BIN" make-cert --out-dir "$WORK" >/dev/null
@@ -90,7 +90,7 @@ head -c 3000 /dev/urandom >"$WORK/secret.bin"
 "${ADMIN[@]}" set-resource --path default/key/model --resource-file "$WORK/secret.bin"
 "${ADMIN[@]}" set-sample-reference-value svn 1
 "${ADMIN[@]}" set-sample-reference-value launch_digest abcde
-[ "$("${ADMIN[@]}" get-reference-value --id svn)" = '["1"]' ] || fail "reference value"
+"${ADMIN[@]}" get-reference-value --id svn | grep -q '"1"' || fail "reference value"
 
 # The default policy refuses the sample TEE.
 expect_cli_fail "PolicyDeny" "${CLI[@]}" get-resource --path default/key/model

@@ -1,0 +1,275 @@
+#include "attestation/attestation_service.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "attestation/default_policies.h"
+#include "attestation/ear.h"
+#include "attestation/init_data.h"
+#include "attestation/internal/policy_evaluator.h"
+#include "core/encoding.h"
+#include "core/json.h"
+#include "crypto/hash.h"
+#include "crypto/jws.h"
+
+namespace ccburst::attestation {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::chrono::seconds kTokenLeeway{60};
+constexpr size_t kMaxPolicyIdLength = 128;
+// The TEE class of primary evidence; device evidence would use its own class (gpu, ...).
+constexpr std::string_view kCpuClass = "cpu";
+
+bool ValidPolicyId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxPolicyIdLength) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
+
+absl::Status PolicyInvalid(std::string message) {
+  return absl::InvalidArgumentError(fmt::format("attestation-policy: {}", message));
+}
+
+std::optional<int64_t> IntClaim(const json::object& claims, std::string_view name) {
+  const json::value* v = claims.if_contains(name);
+  if (v == nullptr) return std::nullopt;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64() && v->as_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
+    return static_cast<int64_t>(v->as_uint64());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+AttestationService::AttestationService(store::KeyValueStore& kv, ReferenceValueStore& rvs,
+                                       crypto::PrivateKey token_key, const core::Clock& clock,
+                                       AttestationServiceOptions options)
+    : kv_(kv),
+      rvs_(rvs),
+      token_key_(std::move(token_key)),
+      token_public_key_(token_key_.Public()),
+      clock_(clock),
+      options_(std::move(options)),
+      policies_(std::make_unique<internal::PolicyEvaluator>()) {
+  header_jwk_ = token_public_key_.ToJwk();
+  header_jwk_["alg"] = "ES256";
+}
+
+AttestationService::~AttestationService() = default;
+
+void AttestationService::RegisterVerifier(std::unique_ptr<evidence::Verifier> v) {
+  std::unique_lock lock(verifiers_mu_);
+  std::string tee(v->tee());
+  verifiers_[tee] = std::move(v);
+}
+
+bool AttestationService::SupportsTee(std::string_view tee) const {
+  std::shared_lock lock(verifiers_mu_);
+  return verifiers_.find(tee) != verifiers_.end();
+}
+
+absl::StatusOr<std::string> AttestationService::Attest(const Request& req) {
+  if (token_key_.type() != crypto::KeyType::kEcP256) {
+    return absl::FailedPreconditionError(fmt::format(
+        "attestation: token key must be EC P-256, not {}", crypto::KeyTypeName(token_key_.type())));
+  }
+  std::shared_ptr<const evidence::Verifier> verifier;
+  {
+    std::shared_lock lock(verifiers_mu_);
+    auto it = verifiers_.find(req.tee);
+    if (it != verifiers_.end()) verifier = it->second;
+  }
+  if (verifier == nullptr) {
+    return absl::InvalidArgumentError(fmt::format("attestation: unsupported tee `{}`", req.tee));
+  }
+  if (!ValidPolicyId(req.policy_id)) {
+    return absl::InvalidArgumentError(
+        fmt::format("attestation: invalid policy id `{}`", req.policy_id));
+  }
+
+  // 1. Session binding: the digest the hardware report data must carry.
+  const json::value* nonce = req.runtime_data.if_contains("nonce");
+  if (nonce == nullptr || !nonce->is_string()) {
+    return absl::InvalidArgumentError("attestation: runtime data has no string `nonce`");
+  }
+  const json::value* tee_pubkey = req.runtime_data.if_contains("tee-pubkey");
+  if (tee_pubkey == nullptr || !tee_pubkey->is_object()) {
+    return absl::InvalidArgumentError("attestation: runtime data has no object `tee-pubkey`");
+  }
+  json::object binding_material = req.runtime_data;
+  binding_material["additional-evidence"] = req.additional_evidence;
+  std::string canonical = core::Jcs(binding_material);
+  evidence::ExpectedBinding binding;
+  binding.report_data_digest =
+      req.tee == "se" ? crypto::Sha512(canonical) : crypto::Sha384(canonical);
+
+  // 2. Init-data.
+  json::value init_data_claims;  // null without init-data
+  if (req.init_data_toml) {
+    CCB_ASSIGN_OR_RETURN(InitData init_data, ParseInitData(*req.init_data_toml));
+    binding.init_data_digest = std::move(init_data.digest);
+    init_data_claims = std::move(init_data.claims);
+  }
+
+  // 3. Evidence.
+  core::TimePoint now = clock_.Now();
+  CCB_ASSIGN_OR_RETURN(json::object tee_claims,
+                       verifier->Verify(req.primary_evidence, binding, now));
+
+  // 4. Claims for the policy and the token; `additional-evidence` is left out of the token, as
+  // the reference does, because device evidence can make it too large for an HTTP header.
+  CCB_ASSIGN_OR_RETURN(
+      json::object annotated,
+      AnnotateEvidence(req.tee, std::move(tee_claims), req.runtime_data, init_data_claims));
+
+  // 5. Appraisal.
+  std::string policy_id = fmt::format("{}_{}", req.policy_id, kCpuClass);
+  CCB_ASSIGN_OR_RETURN(json::object appraisal, Appraise(policy_id, annotated));
+  appraisal["ear.appraisal-policy-id"] = req.policy_id;
+  appraisal["ear.veraison.annotated-evidence"] = std::move(annotated);
+
+  int64_t iat = core::ToUnixSeconds(now);
+  json::object claims;
+  claims["eat_profile"] = kEarProfile;
+  claims["iat"] = iat;
+  claims["ear.verifier-id"] =
+      json::object{{"developer", options_.developer}, {"build", options_.build}};
+  claims["submods"] = json::object{{fmt::format("{}0", kCpuClass), std::move(appraisal)}};
+  claims["exp"] = iat + options_.token_lifetime.count();
+  claims["iss"] = options_.issuer;
+  return SignToken(claims);
+}
+
+absl::StatusOr<json::object> AttestationService::Appraise(const std::string& policy_id,
+                                                          const json::object& annotated) {
+  CCB_ASSIGN_OR_RETURN(std::string policy_text, GetPolicy(policy_id));
+  internal::HostQuery query = [this](std::string_view id) -> absl::StatusOr<json::value> {
+    CCB_ASSIGN_OR_RETURN(std::optional<json::value> value, rvs_.Get(id));
+    return value ? std::move(*value) : json::value(nullptr);
+  };
+  auto results = policies_->Evaluate(policy_id, policy_text, annotated, query);
+  if (!results.ok()) {
+    return absl::Status(
+        results.status().code(),
+        fmt::format("attestation-policy `{}`: {}", policy_id, core::Message(results.status())));
+  }
+  auto wrap = [&](const absl::Status& s) {
+    return absl::Status(s.code(),
+                        fmt::format("attestation-policy `{}`: {}", policy_id, core::Message(s)));
+  };
+
+  auto vector = TrustVectorFromPolicy(results->trust_claims ? &*results->trust_claims : nullptr);
+  if (!vector.ok()) return wrap(vector.status());
+  json::object appraisal;
+  appraisal["ear.status"] = TierName(vector->Status());
+  appraisal["ear.trustworthiness-vector"] = vector->ToJson();
+  absl::Status ext =
+      AddPolicyExtensions(results->extensions ? &*results->extensions : nullptr, appraisal);
+  if (!ext.ok()) return wrap(ext);
+  return appraisal;
+}
+
+absl::StatusOr<std::string> AttestationService::SignToken(const json::object& claims) const {
+  return crypto::SignJwt(token_key_, claims, json::object{{"jwk", header_jwk_}});
+}
+
+absl::StatusOr<json::object> AttestationService::VerifyToken(std::string_view token) const {
+  auto jwt = crypto::DecodeJwt(token);
+  if (!jwt.ok()) {
+    return absl::PermissionDeniedError(
+        fmt::format("token: malformed: {}", core::Message(jwt.status())));
+  }
+  const json::value* alg = jwt->header.if_contains("alg");
+  if (alg == nullptr || !alg->is_string() || alg->as_string() != "ES256") {
+    return absl::PermissionDeniedError("token: algorithm must be ES256");
+  }
+  if (!crypto::VerifyJwtSignature(*jwt, token_public_key_).ok()) {
+    return absl::PermissionDeniedError("token: signature verification failed");
+  }
+  int64_t now = core::ToUnixSeconds(clock_.Now());
+  std::optional<int64_t> exp = IntClaim(jwt->claims, "exp");
+  if (!exp) return absl::PermissionDeniedError("token: missing integer `exp`");
+  // Written so that hostile values near INT64_MAX/MIN cannot overflow.
+  if (now - kTokenLeeway.count() > *exp) return absl::PermissionDeniedError("token: expired");
+  std::optional<int64_t> iat = IntClaim(jwt->claims, "iat");
+  if (!iat) return absl::PermissionDeniedError("token: missing integer `iat`");
+  if (*iat > now + kTokenLeeway.count()) {
+    return absl::PermissionDeniedError("token: issued in the future");
+  }
+  const json::value* iss = jwt->claims.if_contains("iss");
+  if (iss == nullptr || !iss->is_string() || iss->as_string() != options_.issuer) {
+    return absl::PermissionDeniedError(fmt::format(
+        "token: issuer `{}` is not accepted",
+        iss && iss->is_string() ? std::string_view(iss->as_string()) : std::string_view()));
+  }
+  return std::move(jwt->claims);
+}
+
+json::object AttestationService::Jwks() const {
+  json::object key = token_public_key_.ToJwk();
+  key["alg"] = "ES256";
+  key["use"] = "sig";
+  key["kid"] = crypto::JwkThumbprint(token_public_key_);
+  return json::object{{"keys", json::array{std::move(key)}}};
+}
+
+absl::Status AttestationService::SetPolicy(std::string_view body_json) {
+  auto body = core::ParseJson(body_json);
+  if (!body.ok()) return PolicyInvalid(core::Message(body.status()));
+  const json::object* obj = body->if_object();
+  if (obj == nullptr) return PolicyInvalid("body is not a JSON object");
+  if (const json::value* type = obj->if_contains("type")) {
+    if (!type->is_string()) return PolicyInvalid("`type` must be a string");
+    if (type->as_string() != "rego") {
+      return PolicyInvalid(
+          fmt::format("unsupported type `{}`", std::string_view(type->as_string())));
+    }
+  }
+  const json::value* id = obj->if_contains("policy_id");
+  if (id == nullptr) return PolicyInvalid("missing field `policy_id`");
+  if (!id->is_string()) return PolicyInvalid("`policy_id` must be a string");
+  std::string_view policy_id = id->as_string();
+  if (!ValidPolicyId(policy_id)) {
+    return PolicyInvalid(
+        fmt::format("invalid `policy_id` `{}` (1..{} characters of A-Z a-z 0-9 _ - .)", policy_id,
+                    kMaxPolicyIdLength));
+  }
+  const json::value* policy = obj->if_contains("policy");
+  if (policy == nullptr) return PolicyInvalid("missing field `policy`");
+  if (!policy->is_string()) return PolicyInvalid("`policy` must be a string");
+  auto text = core::Base64UrlDecode(std::string_view(policy->as_string()));
+  if (!text.ok()) {
+    return PolicyInvalid(
+        fmt::format("`policy` is not base64url: {}", core::Message(text.status())));
+  }
+  absl::Status compiled = policies_->Check(policy_id, *text);
+  if (!compiled.ok()) {
+    return PolicyInvalid(
+        fmt::format("policy `{}` does not compile: {}", policy_id, core::Message(compiled)));
+  }
+  return kv_.Put(kAttestationPolicyNamespace, policy_id, *text);
+}
+
+absl::StatusOr<std::vector<std::string>> AttestationService::ListPolicies() {
+  CCB_ASSIGN_OR_RETURN(auto stored, kv_.List(kAttestationPolicyNamespace));
+  std::vector<std::string> ids = BuiltinPolicyIds();
+  for (auto& [id, text] : stored) ids.push_back(std::move(id));
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+absl::StatusOr<std::string> AttestationService::GetPolicy(std::string_view id) {
+  CCB_ASSIGN_OR_RETURN(std::optional<std::string> stored, kv_.Get(kAttestationPolicyNamespace, id));
+  if (stored) return std::move(*stored);
+  if (auto builtin = BuiltinPolicy(id)) return std::string(*builtin);
+  return absl::NotFoundError(fmt::format("attestation-policy: `{}` not found", id));
+}
+
+}  // namespace ccburst::attestation

@@ -1,0 +1,127 @@
+// The attestation service of the KBS: it verifies TEE evidence with the TEE's evidence::Verifier,
+// checks that the evidence is bound to the KBS session (runtime data) and to the init-data,
+// appraises the resulting claims with an attestation policy (Rego, with reference values) and
+// issues an EAR attestation token (ES256 JWT) that the resource policy and the secret release
+// rely on. It also verifies its own tokens and manages attestation policies. See PROTOCOL.md
+// "Binding evidence to the session", "EAR attestation token" and "Policies".
+#pragma once
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "attestation/reference_values.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "crypto/key.h"
+#include "evidence/verifier.h"
+#include "store/key_value_store.h"
+
+namespace ccburst::attestation {
+
+namespace internal {
+class PolicyEvaluator;
+}
+
+// KeyValueStore namespace of attestation policies (key: policy id, value: Rego text).
+inline constexpr std::string_view kAttestationPolicyNamespace = "attestation-policies";
+
+struct AttestationServiceOptions {
+  std::string issuer = "ccburst";            // token `iss`
+  std::chrono::seconds token_lifetime{300};  // `exp` - `iat`
+  std::string developer = "ccburst";         // `ear.verifier-id`
+  std::string build = "0.1.0";
+};
+
+// Thread-safe. `kv`, `rvs` and `clock` must outlive it.
+class AttestationService {
+ public:
+  // `token_key` must be an EC P-256 key; with any other key Attest fails (FailedPrecondition).
+  AttestationService(store::KeyValueStore& kv, ReferenceValueStore& rvs,
+                     crypto::PrivateKey token_key, const core::Clock& clock,
+                     AttestationServiceOptions options = {});
+  ~AttestationService();
+
+  // Adds (or replaces) the verifier for `v->tee()`; attestations already running keep the
+  // verifier they started with.
+  void RegisterVerifier(std::unique_ptr<evidence::Verifier> v);
+  // Whether a verifier for `tee` is registered.
+  bool SupportsTee(std::string_view tee) const;
+
+  struct Request {
+    std::string tee;
+    boost::json::value primary_evidence;
+    std::string additional_evidence;            // the JSON string as received ("" if none)
+    boost::json::object runtime_data;           // {"nonce":..., "tee-pubkey":{...}}
+    std::optional<std::string> init_data_toml;  // init-data body (format toml) if present
+    std::string policy_id = "default";          // base name; the class suffix is added: _cpu
+  };
+
+  // Appraises the evidence and returns a signed EAR token:
+  //  1. the binding digest SHA-384 (SHA-512 for tee "se") of
+  //     JCS({"additional-evidence", "nonce", "tee-pubkey"}) of the request;
+  //  2. init-data (if any) parsed, digested with its `algorithm`;
+  //  3. the TEE verifier checks the evidence against both digests and yields claims;
+  //  4. the annotated evidence (TEE claims under the TEE name; report_data, init_data,
+  //     runtime_data_claims, init_data_claims at the top) is the input of the attestation policy
+  //     `<policy_id>_cpu` (stored, else built in), evaluated with the host function
+  //     `query_reference_value(id)`;
+  //  5. `data.policy.trust_claims` becomes the trustworthiness vector of submod `cpu0` and its
+  //  worst
+  //     tier the `ear.status`; `data.policy.extensions` become appraisal extensions.
+  // A contraindicated status still yields a token: the resource policy decides.
+  // Errors: InvalidArgument for malformed input (unsupported tee, bad runtime data, bad
+  // init-data, malformed evidence), PermissionDenied for failed verification, each naming the
+  // check; NotFound for an unknown policy; FailedPrecondition for a policy whose results are
+  // unusable or that fails to evaluate; the store's errors.
+  absl::StatusOr<std::string> Attest(const Request& req);
+
+  // Verifies a token issued by this service: compact JWS, header alg ES256, signature with this
+  // service's key, `exp` and `iat` (60 s leeway) and `iss`. Returns its claims. Errors are
+  // PermissionDenied: "token: malformed: ...", "token: signature verification failed",
+  // "token: expired", "token: issued in the future", "token: issuer `x` is not accepted".
+  absl::StatusOr<boost::json::object> VerifyToken(std::string_view token) const;
+
+  // {"keys":[{"kty":"EC","crv":"P-256","x":..,"y":..,"alg":"ES256","use":"sig","kid":<RFC 7638
+  // thumbprint>}]} for /.well-known/jwks.json.
+  boost::json::object Jwks() const;
+
+  // Stores an attestation policy from the admin API body
+  // {"type":"rego","policy_id":"default_cpu","policy":"<base64url Rego>"} (`type` optional, must
+  // be "rego"). The policy must compile; errors are InvalidArgument naming the bad field or the
+  // Rego error with its line:column.
+  absl::Status SetPolicy(std::string_view body_json);
+
+  // Ids of the stored and built-in policies, sorted, without duplicates.
+  absl::StatusOr<std::vector<std::string>> ListPolicies();
+
+  // The Rego text of policy `id` (stored, else built in); NotFound when neither exists.
+  absl::StatusOr<std::string> GetPolicy(std::string_view id);
+
+ private:
+  absl::StatusOr<boost::json::object> Appraise(const std::string& policy_id,
+                                               const boost::json::object& annotated);
+  absl::StatusOr<std::string> SignToken(const boost::json::object& claims) const;
+
+  store::KeyValueStore& kv_;
+  ReferenceValueStore& rvs_;
+  crypto::PrivateKey token_key_;
+  crypto::PublicKey token_public_key_;
+  boost::json::object header_jwk_;
+  const core::Clock& clock_;
+  AttestationServiceOptions options_;
+
+  mutable std::shared_mutex verifiers_mu_;
+  std::map<std::string, std::shared_ptr<const evidence::Verifier>, std::less<>> verifiers_;
+
+  std::unique_ptr<internal::PolicyEvaluator> policies_;
+};
+
+}  // namespace ccburst::attestation

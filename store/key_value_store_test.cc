@@ -1,0 +1,261 @@
+#include "store/key_value_store.h"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace ccburst::store {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "ccb_store_test_XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string File(const std::string& name) const { return (fs::path(path_) / name).string(); }
+
+ private:
+  std::string path_;
+};
+
+enum class Kind { kSqlite, kMemory };
+
+class KeyValueStoreTest : public ::testing::TestWithParam<Kind> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Kind::kMemory) {
+      store_ = NewMemoryStore();
+      return;
+    }
+    auto s = OpenSqliteStore(dir_.File("kv.db"));
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+
+  std::optional<std::string> MustGet(std::string_view ns, std::string_view key) {
+    auto v = store_->Get(ns, key);
+    EXPECT_TRUE(v.ok()) << v.status();
+    return v.ok() ? *v : std::nullopt;
+  }
+
+  std::vector<std::pair<std::string, std::string>> MustList(std::string_view ns,
+                                                            std::string_view prefix = "") {
+    auto v = store_->List(ns, prefix);
+    EXPECT_TRUE(v.ok()) << v.status();
+    return v.ok() ? *v : std::vector<std::pair<std::string, std::string>>{};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<KeyValueStore> store_;
+};
+
+TEST_P(KeyValueStoreTest, PutGetReplaceDelete) {
+  EXPECT_EQ(MustGet("ns", "a"), std::nullopt);
+  ASSERT_TRUE(store_->Put("ns", "a", "one").ok());
+  EXPECT_EQ(MustGet("ns", "a"), "one");
+  ASSERT_TRUE(store_->Put("ns", "a", "two").ok());
+  EXPECT_EQ(MustGet("ns", "a"), "two");
+
+  auto deleted = store_->Delete("ns", "a");
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_TRUE(*deleted);
+  EXPECT_EQ(MustGet("ns", "a"), std::nullopt);
+  deleted = store_->Delete("ns", "a");
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_FALSE(*deleted);
+}
+
+TEST_P(KeyValueStoreTest, BinaryAndEmptyValues) {
+  std::string binary("\0\xff\x01zz\0", 6);
+  ASSERT_TRUE(store_->Put("ns", std::string("k\0ey", 4), binary).ok());
+  ASSERT_TRUE(store_->Put("ns", "empty", "").ok());
+  EXPECT_EQ(MustGet("ns", std::string("k\0ey", 4)), binary);
+  EXPECT_EQ(MustGet("ns", "k"), std::nullopt);
+  EXPECT_EQ(MustGet("ns", "empty"), "");
+}
+
+TEST_P(KeyValueStoreTest, NamespacesAreIsolated) {
+  ASSERT_TRUE(store_->Put("a", "k", "in-a").ok());
+  ASSERT_TRUE(store_->Put("b", "k", "in-b").ok());
+  EXPECT_EQ(MustGet("a", "k"), "in-a");
+  EXPECT_EQ(MustGet("b", "k"), "in-b");
+  EXPECT_EQ(MustGet("c", "k"), std::nullopt);
+  ASSERT_TRUE(store_->Delete("a", "k").ok());
+  EXPECT_EQ(MustGet("b", "k"), "in-b");
+  EXPECT_THAT(MustList("b"), ElementsAre(Pair("k", "in-b")));
+  EXPECT_TRUE(MustList("a").empty());
+}
+
+TEST_P(KeyValueStoreTest, ListIsSortedAndPrefixIsLiteral) {
+  for (const char* k : {"repo/b", "repo/a", "repo%x", "repo_x", "repoX", "rep", "other", "repo/"}) {
+    ASSERT_TRUE(store_->Put("ns", k, std::string("v-") + k).ok());
+  }
+  EXPECT_THAT(MustList("ns", "repo/"),
+              ElementsAre(Pair("repo/", "v-repo/"), Pair("repo/a", "v-repo/a"),
+                          Pair("repo/b", "v-repo/b")));
+  // '%' and '_' would be wildcards in LIKE; here they only match themselves.
+  EXPECT_THAT(MustList("ns", "repo%"), ElementsAre(Pair("repo%x", "v-repo%x")));
+  EXPECT_THAT(MustList("ns", "repo_"), ElementsAre(Pair("repo_x", "v-repo_x")));
+  EXPECT_THAT(MustList("ns", "zzz"), ElementsAre());
+  auto all = MustList("ns");
+  ASSERT_EQ(all.size(), 8u);
+  std::vector<std::string> keys;
+  for (auto& [k, v] : all) keys.push_back(k);
+  EXPECT_THAT(
+      keys, ElementsAre("other", "rep", "repo%x", "repo/", "repo/a", "repo/b", "repoX", "repo_x"));
+}
+
+TEST_P(KeyValueStoreTest, PrefixWithHighBytes) {
+  std::string p("\xff\xff", 2);
+  ASSERT_TRUE(store_->Put("ns", p, "1").ok());
+  ASSERT_TRUE(store_->Put("ns", p + "a", "2").ok());
+  ASSERT_TRUE(store_->Put("ns", std::string("\xfe\xff", 2), "3").ok());
+  ASSERT_TRUE(store_->Put("ns", std::string("\xff\x00", 2), "4").ok());
+  EXPECT_THAT(MustList("ns", p), ElementsAre(Pair(p, "1"), Pair(p + "a", "2")));
+  EXPECT_THAT(MustList("ns", std::string("\xfe", 1)),
+              ElementsAre(Pair(std::string("\xfe\xff", 2), "3")));
+}
+
+TEST_P(KeyValueStoreTest, ConcurrentWriters) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string key = fmt::format("t{}/k{:03}", t, i);
+        if (!store_->Put("ns", key, fmt::format("{}-{}", t, i)).ok()) ++failures;
+        auto got = store_->Get("ns", key);
+        if (!got.ok() || *got != fmt::format("{}-{}", t, i)) ++failures;
+        if (!store_->List("ns", fmt::format("t{}/", t)).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(MustList("ns").size(), static_cast<size_t>(kThreads * kPerThread));
+  auto t2 = MustList("ns", "t2/");
+  ASSERT_EQ(t2.size(), static_cast<size_t>(kPerThread));
+  EXPECT_EQ(t2.front(), std::make_pair(std::string("t2/k000"), std::string("2-0")));
+  EXPECT_EQ(t2.back(), std::make_pair(std::string("t2/k049"), std::string("2-49")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, KeyValueStoreTest,
+                         ::testing::Values(Kind::kSqlite, Kind::kMemory), [](const auto& info) {
+                           return info.param == Kind::kSqlite ? "Sqlite" : "Memory";
+                         });
+
+TEST(SqliteStoreTest, PersistsAcrossReopen) {
+  TempDir dir;
+  std::string path = dir.File("persist.db");
+  {
+    auto s = OpenSqliteStore(path);
+    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_TRUE((*s)->Put("resources", "default/key/1", "secret").ok());
+    ASSERT_TRUE((*s)->Put("resources", "default/key/2", "other").ok());
+    ASSERT_TRUE((*s)->Delete("resources", "default/key/2").ok());
+  }
+  auto s = OpenSqliteStore(path);
+  ASSERT_TRUE(s.ok()) << s.status();
+  auto v = (*s)->Get("resources", "default/key/1");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, "secret");
+  auto all = (*s)->List("resources");
+  ASSERT_TRUE(all.ok());
+  EXPECT_THAT(*all, ElementsAre(Pair("default/key/1", "secret")));
+}
+
+TEST(SqliteStoreTest, TwoHandlesOnOneFileSeeEachOther) {
+  TempDir dir;
+  std::string path = dir.File("shared.db");
+  auto a = OpenSqliteStore(path);
+  auto b = OpenSqliteStore(path);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->Put("ns", "k", "from-a").ok());
+  auto v = (*b)->Get("ns", "k");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, "from-a");
+}
+
+TEST(SqliteStoreTest, ConcurrentWritersWithSeparateConnections) {
+  // Separate handles stand in for several processes (KBS replicas) sharing one file: they contend
+  // on SQLite's file lock and rely on the busy timeout instead of failing with SQLITE_BUSY.
+  TempDir dir;
+  std::string path = dir.File("contended.db");
+  constexpr int kThreads = 3;
+  constexpr int kPerThread = 30;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto s = OpenSqliteStore(path);
+      if (!s.ok()) {
+        ++failures;
+        return;
+      }
+      for (int i = 0; i < kPerThread; ++i) {
+        if (!(*s)->Put("ns", fmt::format("{}-{:02}", t, i), "v").ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto s = OpenSqliteStore(path);
+  ASSERT_TRUE(s.ok());
+  auto all = (*s)->List("ns");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+TEST(SqliteStoreTest, UsesWalJournal) {
+  TempDir dir;
+  std::string path = dir.File("wal.db");
+  auto s = OpenSqliteStore(path);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->Put("ns", "k", "v").ok());
+  EXPECT_TRUE(fs::exists(path + "-wal"));
+}
+
+TEST(SqliteStoreTest, UnwritablePathIsUnavailableAndNamesThePath) {
+  TempDir dir;
+  // A regular file where a directory is expected fails even for root.
+  std::string blocker = dir.File("not-a-dir");
+  std::ofstream(blocker) << "x";
+  std::string path = blocker + "/kv.db";
+  auto s = OpenSqliteStore(path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr(path));
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("unable to open database file"));
+}
+
+TEST(SqliteStoreTest, NotADatabaseIsUnavailable) {
+  TempDir dir;
+  std::string path = dir.File("garbage.db");
+  std::ofstream(path) << std::string(4096, 'g');
+  auto s = OpenSqliteStore(path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr(path));
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("not a database"));
+}
+
+}  // namespace
+}  // namespace ccburst::store

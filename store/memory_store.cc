@@ -1,0 +1,61 @@
+#include <map>
+#include <mutex>
+
+#include "store/key_value_store.h"
+
+namespace ccburst::store {
+namespace {
+
+class MemoryStore final : public KeyValueStore {
+ public:
+  absl::Status Put(std::string_view ns, std::string_view key, std::string_view value) override {
+    std::lock_guard lock(mu_);
+    data_[std::string(ns)][std::string(key)] = std::string(value);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
+                                                 std::string_view key) override {
+    std::lock_guard lock(mu_);
+    auto n = data_.find(ns);
+    if (n == data_.end()) return std::optional<std::string>();
+    auto it = n->second.find(key);
+    if (it == n->second.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+
+  absl::StatusOr<bool> Delete(std::string_view ns, std::string_view key) override {
+    std::lock_guard lock(mu_);
+    auto n = data_.find(ns);
+    if (n == data_.end()) return false;
+    auto it = n->second.find(key);
+    if (it == n->second.end()) return false;
+    n->second.erase(it);
+    return true;
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
+      std::string_view ns, std::string_view key_prefix) override {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<std::string, std::string>> out;
+    auto n = data_.find(ns);
+    if (n == data_.end()) return out;
+    // std::string compares like memcmp, so the map order is the bytewise order.
+    for (auto it = n->second.lower_bound(key_prefix);
+         it != n->second.end() && std::string_view(it->first).starts_with(key_prefix); ++it) {
+      out.emplace_back(it->first, it->second);
+    }
+    return out;
+  }
+
+ private:
+  using Namespace = std::map<std::string, std::string, std::less<>>;
+  std::mutex mu_;
+  std::map<std::string, Namespace, std::less<>> data_;
+};
+
+}  // namespace
+
+std::unique_ptr<KeyValueStore> NewMemoryStore() { return std::make_unique<MemoryStore>(); }
+
+}  // namespace ccburst::store

@@ -1,0 +1,206 @@
+// The embedded default KeyValueStore: one SQLite file, one table keyed by (ns, key). Namespaces,
+// keys and values are stored as BLOBs so that comparisons are bytewise (memcmp) and prefix scans
+// are plain range scans on the primary key — no LIKE, so '%' and '_' in keys are ordinary bytes.
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <mutex>
+
+#include "store/key_value_store.h"
+
+namespace ccburst::store {
+namespace {
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+constexpr int kBusyTimeoutMs = 5000;
+
+// The smallest byte string greater than every string that starts with `prefix`, or nullopt when
+// there is none (empty prefix or all bytes 0xff).
+std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) == 0xff) s.pop_back();
+  if (s.empty()) return std::nullopt;
+  s.back() = static_cast<char>(static_cast<unsigned char>(s.back()) + 1);
+  return s;
+}
+
+std::string_view ColumnBytes(sqlite3_stmt* stmt, int col) {
+  const void* p = sqlite3_column_blob(stmt, col);
+  int n = sqlite3_column_bytes(stmt, col);
+  if (p == nullptr || n <= 0) return {};
+  return std::string_view(static_cast<const char*>(p), static_cast<size_t>(n));
+}
+
+class SqliteStore final : public KeyValueStore {
+ public:
+  SqliteStore(std::string path, DbPtr db) : path_(std::move(path)), db_(std::move(db)) {}
+
+  absl::Status Prepare() {
+    CCB_RETURN_IF_ERROR(
+        PrepareOne("INSERT INTO kv(ns, key, value) VALUES(?1, ?2, ?3) "
+                   "ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value",
+                   put_));
+    CCB_RETURN_IF_ERROR(PrepareOne("SELECT value FROM kv WHERE ns = ?1 AND key = ?2", get_));
+    CCB_RETURN_IF_ERROR(PrepareOne("DELETE FROM kv WHERE ns = ?1 AND key = ?2", delete_));
+    CCB_RETURN_IF_ERROR(PrepareOne(
+        "SELECT key, value FROM kv WHERE ns = ?1 AND key >= ?2 ORDER BY key", list_open_));
+    CCB_RETURN_IF_ERROR(PrepareOne(
+        "SELECT key, value FROM kv WHERE ns = ?1 AND key >= ?2 AND key < ?3 ORDER BY key",
+        list_range_));
+    return absl::OkStatus();
+  }
+
+  absl::Status Put(std::string_view ns, std::string_view key, std::string_view value) override {
+    std::lock_guard lock(mu_);
+    Statement st(put_.get());
+    CCB_RETURN_IF_ERROR(Bind(st.get(), {ns, key, value}, "put"));
+    int rc = sqlite3_step(st.get());
+    if (rc != SQLITE_DONE) return Error("put", rc);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
+                                                 std::string_view key) override {
+    std::lock_guard lock(mu_);
+    Statement st(get_.get());
+    CCB_RETURN_IF_ERROR(Bind(st.get(), {ns, key}, "get"));
+    int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return Error("get", rc);
+    return std::optional<std::string>(std::string(ColumnBytes(st.get(), 0)));
+  }
+
+  absl::StatusOr<bool> Delete(std::string_view ns, std::string_view key) override {
+    std::lock_guard lock(mu_);
+    Statement st(delete_.get());
+    CCB_RETURN_IF_ERROR(Bind(st.get(), {ns, key}, "delete"));
+    int rc = sqlite3_step(st.get());
+    if (rc != SQLITE_DONE) return Error("delete", rc);
+    return sqlite3_changes(db_.get()) > 0;
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
+      std::string_view ns, std::string_view key_prefix) override {
+    std::lock_guard lock(mu_);
+    std::optional<std::string> upper = PrefixSuccessor(key_prefix);
+    Statement st(upper ? list_range_.get() : list_open_.get());
+    if (upper) {
+      CCB_RETURN_IF_ERROR(Bind(st.get(), {ns, key_prefix, *upper}, "list"));
+    } else {
+      CCB_RETURN_IF_ERROR(Bind(st.get(), {ns, key_prefix}, "list"));
+    }
+    std::vector<std::pair<std::string, std::string>> out;
+    for (;;) {
+      int rc = sqlite3_step(st.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return Error("list", rc);
+      out.emplace_back(std::string(ColumnBytes(st.get(), 0)),
+                       std::string(ColumnBytes(st.get(), 1)));
+    }
+    return out;
+  }
+
+ private:
+  // Resets a cached statement and clears its bindings when the operation ends.
+  class Statement {
+   public:
+    explicit Statement(sqlite3_stmt* s) : s_(s) {}
+    ~Statement() {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    sqlite3_stmt* get() const { return s_; }
+
+   private:
+    sqlite3_stmt* s_;
+  };
+
+  absl::Status PrepareOne(const char* sql, StmtPtr& out) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    out.reset(s);
+    if (rc != SQLITE_OK) return Error("prepare", rc);
+    return absl::OkStatus();
+  }
+
+  absl::Status Bind(sqlite3_stmt* st, std::initializer_list<std::string_view> args,
+                    const char* op) {
+    int i = 1;
+    for (std::string_view a : args) {
+      // A null pointer would bind SQL NULL; an empty blob needs a non-null pointer.
+      int rc = sqlite3_bind_blob64(st, i++, a.empty() ? "" : a.data(), a.size(), SQLITE_STATIC);
+      if (rc != SQLITE_OK) return Error(op, rc);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Error(const char* op, int rc) const {
+    return absl::UnavailableError(fmt::format("store: sqlite `{}`: {}: {} ({})", path_, op,
+                                              sqlite3_errmsg(db_.get()), sqlite3_errstr(rc)));
+  }
+
+  const std::string path_;
+  std::mutex mu_;
+  DbPtr db_;
+  StmtPtr put_, get_, delete_, list_open_, list_range_;
+};
+
+// Runs `sql`; when `first_value` is set it receives the first column of the first row.
+absl::Status Exec(sqlite3* db, const std::string& path, const char* sql,
+                  std::string* first_value = nullptr) {
+  char* err = nullptr;
+  auto callback = [](void* out, int columns, char** values, char**) -> int {
+    auto* s = static_cast<std::string*>(out);
+    if (s != nullptr && s->empty() && columns > 0 && values[0] != nullptr) *s = values[0];
+    return 0;
+  };
+  int rc = sqlite3_exec(db, sql, callback, first_value, &err);
+  if (rc == SQLITE_OK) return absl::OkStatus();
+  std::string msg = err ? err : sqlite3_errstr(rc);
+  sqlite3_free(err);
+  return absl::UnavailableError(fmt::format("store: sqlite `{}`: {}", path, msg));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenSqliteStore(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK) {
+    return absl::UnavailableError(fmt::format("store: cannot open sqlite database `{}`: {}", path,
+                                              raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(db.get(), 1);
+  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  std::string mode;
+  // journal_mode is the first statement that touches the file, so an unreadable or unwritable
+  // path fails here with SQLite's own message.
+  CCB_RETURN_IF_ERROR(Exec(db.get(), path, "PRAGMA journal_mode=WAL", &mode));
+  if (mode != "wal") {
+    return absl::UnavailableError(
+        fmt::format("store: sqlite `{}`: cannot enable WAL journal (mode is `{}`)", path, mode));
+  }
+  CCB_RETURN_IF_ERROR(Exec(db.get(), path, "PRAGMA synchronous=FULL"));
+  CCB_RETURN_IF_ERROR(Exec(db.get(), path,
+                           "CREATE TABLE IF NOT EXISTS kv ("
+                           "ns BLOB NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, "
+                           "PRIMARY KEY(ns, key)) WITHOUT ROWID"));
+  auto store = std::make_unique<SqliteStore>(path, std::move(db));
+  CCB_RETURN_IF_ERROR(store->Prepare());
+  return std::unique_ptr<KeyValueStore>(std::move(store));
+}
+
+}  // namespace ccburst::store
