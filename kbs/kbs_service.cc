@@ -333,7 +333,13 @@ net::HttpResponse KbsService::Auth(const net::HttpRequest& req) {
   if (!o.contains("extra-params")) return fail("auth: missing field `extra-params`");
 
   std::string nonce = core::Base64Encode(crypto::RandomBytes(32));
-  std::string id = sessions_->Create(std::string(*tee), nonce);
+  auto created = sessions_->Create(std::string(*tee), nonce);
+  if (!created.ok()) {
+    metrics_->Auth(false);
+    spdlog::warn("auth refused from {}: {}", req.remote, core::Message(created.status()));
+    return Error(503, "TooManySessions", fmt::format("auth: {}", core::Message(created.status())));
+  }
+  const std::string& id = *created;
   metrics_->Auth(true);
 
   json::object challenge;
@@ -443,13 +449,7 @@ net::HttpResponse KbsService::Attest(const net::HttpRequest& req) {
     return burn("AttestationError", malformed ? "error" : "failure",
                 fmt::format("attest: {}", core::Message(token.status())));
   }
-  auto jwt = crypto::DecodeJwt(*token);
-  if (!jwt.ok()) {
-    sessions_->Erase(id);
-    return fail("AttestationError", "error", "attest: internal error: issued token does not decode");
-  }
-  auto claims = std::make_shared<const json::object>(std::move(jwt->claims));
-  if (!sessions_->MarkAttested(id, *token, claims, digest)) {
+  if (!sessions_->MarkAttested(id, *token, digest)) {
     return fail("AttestationError", "error", "attest: session expired during attestation");
   }
   metrics_->Attestation(tee, "success", Since(t0));
@@ -487,7 +487,13 @@ net::HttpResponse KbsService::GetResource(const net::HttpRequest& req,
       return deny("token", "TokenNotFound",
                   "resource: session is not attested (call /kbs/v0/attest first)");
     }
-    claims = session->claims;
+    // Our own token, kept server-side since /attest: decoding suffices, no signature check.
+    auto jwt = crypto::DecodeJwt(session->token);
+    if (!jwt.ok()) {
+      return deny("token", "TokenVerifierError",
+                  fmt::format("resource: session token: {}", core::Message(jwt.status())));
+    }
+    claims = std::make_shared<const json::object>(std::move(jwt->claims));
     auto exp = claims->find("exp");
     if (exp != claims->end() && exp->value().is_int64() &&
         core::ToUnixSeconds(clock_.Now()) > exp->value().get_int64()) {

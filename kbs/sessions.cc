@@ -1,5 +1,7 @@
 #include "kbs/sessions.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/encoding.h"
@@ -7,22 +9,47 @@
 
 namespace ccburst::kbs {
 
-SessionStore::SessionStore(const core::Clock& clock, std::chrono::seconds timeout)
-    : clock_(clock), timeout_(timeout) {}
+namespace {
+constexpr size_t kSweepEvery = 256;  // creations per shard between sweeps of that shard
+}  // namespace
+
+SessionStore::SessionStore(const core::Clock& clock, std::chrono::seconds timeout,
+                           size_t max_sessions)
+    : clock_(clock), timeout_(timeout), max_per_shard_(std::max<size_t>(1, max_sessions / 16)) {}
+
+void SessionStore::SweepLocked(Shard& shard, core::TimePoint now) {
+  for (auto it = shard.sessions.begin(); it != shard.sessions.end();) {
+    if (now >= it->second.expires) {
+      shard.sessions.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  shard.creates_since_sweep = 0;
+}
 
 SessionStore::Shard& SessionStore::ShardFor(const std::string& id) {
   size_t h = std::hash<std::string>{}(id);
   return shards_[h % shards_.size()];
 }
 
-std::string SessionStore::Create(std::string tee, std::string nonce) {
+absl::StatusOr<std::string> SessionStore::Create(std::string tee, std::string nonce) {
   std::string id = core::HexEncode(crypto::RandomBytes(16));
+  auto now = clock_.Now();
   Session s;
   s.tee = std::move(tee);
   s.nonce = std::move(nonce);
-  s.expires = clock_.Now() + timeout_;
+  s.expires = now + timeout_;
   Shard& shard = ShardFor(id);
   std::lock_guard lock(shard.mu);
+  if (++shard.creates_since_sweep >= kSweepEvery || shard.sessions.size() >= max_per_shard_) {
+    SweepLocked(shard, now);
+  }
+  if (shard.sessions.size() >= max_per_shard_) {
+    return absl::ResourceExhaustedError(
+        fmt::format("session: too many active sessions (limit {}); try again later",
+                    max_per_shard_ * shards_.size()));
+  }
   shard.sessions.emplace(id, std::move(s));
   return id;
 }
@@ -42,16 +69,13 @@ absl::StatusOr<Session> SessionStore::Get(const std::string& id) {
   return it->second;
 }
 
-bool SessionStore::MarkAttested(const std::string& id, std::string token,
-                                std::shared_ptr<const core::json::object> claims,
-                                std::string digest) {
+bool SessionStore::MarkAttested(const std::string& id, std::string token, std::string digest) {
   Shard& shard = ShardFor(id);
   std::lock_guard lock(shard.mu);
   auto it = shard.sessions.find(id);
   if (it == shard.sessions.end() || clock_.Now() >= it->second.expires) return false;
   it->second.state = Session::State::kAttested;
   it->second.token = std::move(token);
-  it->second.claims = std::move(claims);
   it->second.attestation_digest = std::move(digest);
   return true;
 }
@@ -67,13 +91,7 @@ size_t SessionStore::Sweep() {
   size_t n = 0;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard.mu);
-    for (auto it = shard.sessions.begin(); it != shard.sessions.end();) {
-      if (now >= it->second.expires) {
-        shard.sessions.erase(it++);
-      } else {
-        ++it;
-      }
-    }
+    SweepLocked(shard, now);
     n += shard.sessions.size();
   }
   return n;

@@ -22,26 +22,28 @@ struct Session {
   std::string tee;
   std::string nonce;  // standard base64, as sent in the challenge
   core::TimePoint expires;
-  // Set once attested.
+  // Set once attested. Only the token is kept (its claims are decoded when a resource is
+  // requested): an attested session costs about the size of its token.
   std::string token;
-  std::shared_ptr<const core::json::object> claims;
   std::string attestation_digest;  // SHA-256 of the /attest body that produced the token
 };
 
 class SessionStore {
  public:
-  SessionStore(const core::Clock& clock, std::chrono::seconds timeout);
+  SessionStore(const core::Clock& clock, std::chrono::seconds timeout,
+               size_t max_sessions = kDefaultMaxSessions);
+  static constexpr size_t kDefaultMaxSessions = 200'000;
 
-  // Creates an Authed session; returns its id (32 lowercase hex characters).
-  std::string Create(std::string tee, std::string nonce);
+  // Creates an Authed session; returns its id (32 lowercase hex characters), or
+  // ResourceExhausted when `max_sessions` unexpired sessions exist.
+  absl::StatusOr<std::string> Create(std::string tee, std::string nonce);
 
   // The session, or NotFound ("session: unknown kbs-session-id") / PermissionDenied
   // ("session: expired at ...").
   absl::StatusOr<Session> Get(const std::string& id);
 
   // Marks an Authed session Attested. False if it vanished or expired meanwhile.
-  bool MarkAttested(const std::string& id, std::string token,
-                    std::shared_ptr<const core::json::object> claims, std::string digest);
+  bool MarkAttested(const std::string& id, std::string token, std::string digest);
 
   void Erase(const std::string& id);
   // Drops expired sessions; returns how many remain.
@@ -53,11 +55,14 @@ class SessionStore {
   struct Shard {
     mutable std::mutex mu;
     absl::flat_hash_map<std::string, Session> sessions;
+    size_t creates_since_sweep = 0;
   };
+  static void SweepLocked(Shard& shard, core::TimePoint now);
   Shard& ShardFor(const std::string& id);
 
   const core::Clock& clock_;
   std::chrono::seconds timeout_;
+  size_t max_per_shard_;
   std::array<Shard, 16> shards_;
 };
 
