@@ -1,0 +1,68 @@
+// Asynchronous HTTP/1.1 server (optionally over TLS 1.2+) that carries the KBS protocol. One
+// io_context is run by a fixed pool of threads; connections are kept alive and every connection
+// is served in order on its own strand, so a slow or hostile client (TLS garbage, plaintext on a
+// TLS port, slowloris headers, oversized bodies) only ever costs its own connection.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "net/http.h"
+
+namespace ccburst::net {
+
+struct HttpServerOptions {
+  // Listening sockets: "127.0.0.1:8080", "[::1]:0", "0.0.0.0:8443", "localhost:8080"; port 0 =
+  // ephemeral (see HttpServer::ports()).
+  std::vector<std::string> sockets;
+  // TLS on every socket when both are set (setting only one is an error).
+  std::optional<std::string> tls_certificate_file;  // PEM chain, leaf first
+  std::optional<std::string> tls_private_key_file;  // PEM
+  // Requests whose Content-Length exceeds this are answered 413 without reading the body; chunked
+  // bodies are cut off with 413 as soon as they exceed it.
+  size_t max_body_bytes = 2 * 1024 * 1024;
+  // Request line + headers larger than this are answered 431.
+  size_t max_header_bytes = 16 * 1024;
+  int threads = 0;  // 0 = std::thread::hardware_concurrency()
+  // How long a connection may sit idle between requests, and the most a client may take to send
+  // one request's headers or body or to complete the TLS handshake; then it is closed quietly.
+  std::chrono::seconds idle_timeout{60};
+  // Builds the response for transport-level errors (400 malformed request, 413 body too large,
+  // 431 header too large) and for handler exceptions (500). Default: text/plain `detail`.
+  std::function<HttpResponse(int status, std::string detail)> error_response;
+};
+
+class HttpServer {
+ public:
+  // Binds every socket and starts the I/O threads. Errors name the socket or file at fault:
+  // kInvalidArgument for an unparsable socket, a missing/unreadable certificate or key, or a key
+  // that does not match the certificate; kUnavailable when binding or listening fails (port in
+  // use, address not available).
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(HttpServerOptions options,
+                                                           HttpHandler handler);
+
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+  ~HttpServer();  // Calls Stop().
+
+  // Bound ports, in the order of `options.sockets`.
+  std::vector<uint16_t> ports() const;
+  // Number of TCP connections accepted so far (for tests and metrics).
+  uint64_t accepted_connections() const;
+  // Closes the listeners and every open connection and joins the threads. Idempotent. Must not
+  // be called from a handler.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ccburst::net

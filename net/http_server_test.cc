@@ -1,0 +1,740 @@
+// End-to-end tests of HttpServer and HttpClient on 127.0.0.1 (ephemeral ports), plus raw-socket
+// tests for what the client never sends (malformed requests, plaintext to a TLS port, slowloris).
+#include "net/http_server.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "fmt/format.h"
+#include "net/http_client.h"
+#include "net/testing/test_pki.h"
+
+namespace ccburst::net {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// Echo handler: reports what the server parsed, one field per line.
+HttpResponse Echo(const HttpRequest& request) {
+  HttpResponse response;
+  response.SetHeader("Content-Type", "text/plain");
+  response.SetHeader("X-Remote", request.remote);
+  response.body =
+      fmt::format("method={}\npath={}\nquery={}\ntarget={}\ntls={}\nbody={}", request.method,
+                  request.path, request.query, request.target, request.tls, request.body);
+  return response;
+}
+
+HttpServerOptions PlainOptions() {
+  HttpServerOptions options;
+  options.sockets = {"127.0.0.1:0"};
+  options.threads = 2;
+  options.error_response = [](int status, std::string detail) {
+    return HttpResponse::Json(status, fmt::format(R"({{"detail":"{}"}})", detail));
+  };
+  return options;
+}
+
+std::unique_ptr<HttpServer> StartServer(HttpServerOptions options, HttpHandler handler) {
+  auto server = HttpServer::Start(std::move(options), std::move(handler));
+  EXPECT_TRUE(server.ok()) << server.status();
+  return server.ok() ? std::move(*server) : nullptr;
+}
+
+std::unique_ptr<HttpClient> MakeClient(const std::string& base_url,
+                                       std::optional<std::string> ca_file = std::nullopt) {
+  HttpClientOptions options;
+  options.base_url = base_url;
+  options.ca_certificate_file = std::move(ca_file);
+  auto client = HttpClient::Create(std::move(options));
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? std::move(*client) : nullptr;
+}
+
+std::string Url(const HttpServer& server, std::string_view scheme = "http") {
+  return fmt::format("{}://127.0.0.1:{}", scheme, server.ports().at(0));
+}
+
+// Writes `data` on a fresh connection, then reads until the server closes it; returns what was
+// read.
+std::string RawExchange(uint16_t port, std::string_view data) {
+  asio::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  boost::system::error_code ec;
+  asio::write(socket, asio::buffer(data.data(), data.size()), ec);  // the server may hang up first
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    size_t n = socket.read_some(asio::buffer(buf), ec);
+    out.append(buf, n);
+    if (ec) break;
+  }
+  return out;
+}
+
+class TlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string root = ::testing::TempDir() + "/ccb_net_test_pki_" + std::to_string(getpid());
+    auto good = testing::CreateTestPki(root + "/good");
+    ASSERT_TRUE(good.ok()) << good.status();
+    pki_ = new testing::TestPki(*good);
+    auto other = testing::CreateTestPki(root + "/other");
+    ASSERT_TRUE(other.ok()) << other.status();
+    other_pki_ = new testing::TestPki(*other);
+    auto mismatch = testing::CreateTestPki(root + "/mismatch", "DNS:other.example");
+    ASSERT_TRUE(mismatch.ok()) << mismatch.status();
+    mismatch_pki_ = new testing::TestPki(*mismatch);
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    delete other_pki_;
+    delete mismatch_pki_;
+  }
+  static HttpServerOptions TlsOptions(const testing::TestPki& pki) {
+    HttpServerOptions options = PlainOptions();
+    options.tls_certificate_file = pki.certificate_file;
+    options.tls_private_key_file = pki.private_key_file;
+    return options;
+  }
+  static testing::TestPki* pki_;
+  static testing::TestPki* other_pki_;
+  static testing::TestPki* mismatch_pki_;
+};
+testing::TestPki* TlsTest::pki_ = nullptr;
+testing::TestPki* TlsTest::other_pki_ = nullptr;
+testing::TestPki* TlsTest::mismatch_pki_ = nullptr;
+
+TEST(HttpServerTest, RoundTripsOverOneKeptAliveConnection) {
+  auto server = StartServer(PlainOptions(), Echo);
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server));
+  ASSERT_NE(client, nullptr);
+
+  std::string first_remote;
+  for (int i = 0; i < 5; ++i) {
+    auto response = client->Send("POST", fmt::format("/kbs/v0/auth?i={}", i), "payload",
+                                 {{"Content-Type", "application/json"}});
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, fmt::format("method=POST\npath=/kbs/v0/auth\nquery=i={}\n"
+                                          "target=/kbs/v0/auth?i={}\ntls=false\nbody=payload",
+                                          i, i));
+    EXPECT_EQ(response->Header("content-type"), "text/plain");
+    std::string remote(response->Header("X-Remote").value_or(""));
+    EXPECT_THAT(remote, StartsWith("127.0.0.1:"));
+    if (i == 0) first_remote = remote;
+    EXPECT_EQ(remote, first_remote);
+  }
+  EXPECT_EQ(server->accepted_connections(), 1u);
+  EXPECT_EQ(client->connections_opened(), 1u);
+
+  auto get = client->Send("GET", "/");
+  ASSERT_TRUE(get.ok()) << get.status();
+  EXPECT_EQ(get->body, "method=GET\npath=/\nquery=\ntarget=/\ntls=false\nbody=");
+}
+
+TEST(HttpServerTest, BasePathPrefixIsPrepended) {
+  auto server = StartServer(PlainOptions(), Echo);
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server) + "/api/");
+  ASSERT_NE(client, nullptr);
+  auto response = client->Send("GET", "/x?y=1");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(response->body, HasSubstr("target=/api/x?y=1\n"));
+}
+
+TEST(HttpServerTest, HeaderLookupInHandlerIsCaseInsensitive) {
+  auto server = StartServer(PlainOptions(), [](const HttpRequest& request) {
+    HttpResponse response;
+    response.body = fmt::format("{}|{}", request.Header("x-mixed-case").value_or("<none>"),
+                                request.Header("X-ABSENT").value_or("<none>"));
+    return response;
+  });
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server));
+  auto response = client->Send("GET", "/", {}, {{"X-Mixed-CASE", "v1"}});
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "v1|<none>");
+}
+
+TEST(HttpServerTest, CookiesTravelBothWays) {
+  auto server = StartServer(PlainOptions(), [](const HttpRequest& request) {
+    HttpResponse response;
+    if (request.path == "/login") {
+      response.headers.emplace_back(
+          "Set-Cookie", "kbs-session-id=0123456789abcdef; Expires=Thu, 01 Jan 2099 00:00:00 GMT");
+      response.headers.emplace_back("Set-Cookie", "other=1; Path=/");
+    } else if (request.path == "/logout") {
+      response.headers.emplace_back("Set-Cookie", "kbs-session-id=; Max-Age=0");
+    }
+    response.body = std::string(request.Cookie("kbs-session-id").value_or("<none>"));
+    return response;
+  });
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server));
+
+  auto login = client->Send("POST", "/login");
+  ASSERT_TRUE(login.ok()) << login.status();
+  EXPECT_EQ(login->body, "<none>");
+  EXPECT_EQ(client->GetCookie("kbs-session-id"), "0123456789abcdef");
+  EXPECT_EQ(client->GetCookie("other"), "1");
+
+  auto next = client->Send("GET", "/resource");
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->body, "0123456789abcdef");
+
+  // An explicit Cookie header replaces the jar for that request.
+  auto explicit_cookie = client->Send("GET", "/resource", {}, {{"Cookie", "kbs-session-id=ff"}});
+  ASSERT_TRUE(explicit_cookie.ok());
+  EXPECT_EQ(explicit_cookie->body, "ff");
+
+  auto logout = client->Send("POST", "/logout");
+  ASSERT_TRUE(logout.ok());
+  EXPECT_EQ(client->GetCookie("kbs-session-id"), std::nullopt);
+  EXPECT_EQ(client->GetCookie("other"), "1");
+
+  client->SetCookie("kbs-session-id", "abc");
+  auto set = client->Send("GET", "/resource");
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->body, "abc");
+
+  client->ClearCookies();
+  EXPECT_EQ(client->GetCookie("other"), std::nullopt);
+  auto cleared = client->Send("GET", "/resource");
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_EQ(cleared->body, "<none>");
+}
+
+TEST(HttpServerTest, OversizedBodyIsRejectedAndServerKeepsServing) {
+  HttpServerOptions options = PlainOptions();
+  options.max_body_bytes = 1024;
+  std::atomic<int> handled{0};
+  auto server = StartServer(std::move(options), [&](const HttpRequest& request) {
+    ++handled;
+    return Echo(request);
+  });
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server));
+
+  auto small = client->Send("POST", "/a", std::string(1024, 'x'));
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(small->status, 200);
+
+  // Big enough that the client cannot finish writing unless the server drains the body.
+  auto big = client->Send("POST", "/a", std::string(4 * 1024 * 1024, 'x'));
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(big->Header("Content-Type"), "application/json");
+  EXPECT_EQ(big->body,
+            R"({"detail":"request body of 4194304 bytes exceeds the limit of 1024 bytes"})");
+  EXPECT_EQ(handled.load(), 1);
+
+  auto after = client->Send("POST", "/a", "ok");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->status, 200);
+  EXPECT_THAT(after->body, HasSubstr("body=ok"));
+  EXPECT_EQ(handled.load(), 2);
+}
+
+TEST(HttpServerTest, OversizedChunkedBodyIsRejected) {
+  HttpServerOptions options = PlainOptions();
+  options.max_body_bytes = 16;
+  auto server = StartServer(std::move(options), Echo);
+  ASSERT_NE(server, nullptr);
+  std::string reply =
+      RawExchange(server->ports()[0],
+                  "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "10\r\n0123456789abcdef\r\n1\r\nX\r\n0\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 413 "));
+  EXPECT_THAT(reply, HasSubstr("request body exceeds the limit of 16 bytes"));
+
+  // Within the limit, a chunked body arrives whole.
+  std::string ok = RawExchange(server->ports()[0],
+                               "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                               "Connection: close\r\n\r\n"
+                               "8\r\n01234567\r\n8\r\n89abcdef\r\n0\r\n\r\n");
+  EXPECT_THAT(ok, StartsWith("HTTP/1.1 200 "));
+  EXPECT_THAT(ok, HasSubstr("body=0123456789abcdef"));
+}
+
+TEST(HttpServerTest, ExpectContinueIsHonoured) {
+  HttpServerOptions options = PlainOptions();
+  options.max_body_bytes = 16;
+  auto server = StartServer(std::move(options), Echo);
+  ASSERT_NE(server, nullptr);
+  asio::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server->ports()[0]));
+  std::string head =
+      "POST /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n"
+      "Connection: close\r\n\r\n";
+  asio::write(socket, asio::buffer(head));
+  std::string interim(25, '\0');
+  asio::read(socket, asio::buffer(interim));
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  asio::write(socket, asio::buffer(std::string("abcd")));
+  std::string out;
+  boost::system::error_code ec;
+  char buf[1024];
+  for (;;) {
+    size_t n = socket.read_some(asio::buffer(buf), ec);
+    out.append(buf, n);
+    if (ec) break;
+  }
+  EXPECT_THAT(out, StartsWith("HTTP/1.1 200 "));
+  EXPECT_THAT(out, HasSubstr("body=abcd"));
+}
+
+TEST(HttpServerTest, MalformedRequestLineIs400) {
+  auto server = StartServer(PlainOptions(), Echo);
+  ASSERT_NE(server, nullptr);
+  std::string reply = RawExchange(server->ports()[0], "GET /\r\nHost: a\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 400 "));
+  EXPECT_THAT(reply, HasSubstr(R"({"detail":"malformed request: )"));
+  reply = RawExchange(server->ports()[0], "G(T / HTTP/1.1\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 400 "));
+
+  auto client = MakeClient(Url(*server));
+  auto response = client->Send("GET", "/still-up");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+}
+
+TEST(HttpServerTest, OversizedHeaderIs431) {
+  auto server = StartServer(PlainOptions(), Echo);
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server));
+  auto response = client->Send("GET", "/", {}, {{"X-Big", std::string(20000, 'h')}});
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 431);
+  EXPECT_EQ(response->body, R"({"detail":"request header exceeds the limit of 16384 bytes"})");
+  auto after = client->Send("GET", "/");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->status, 200);
+}
+
+TEST(HttpServerTest, Http10ClosesAfterResponse) {
+  auto server = StartServer(PlainOptions(), Echo);
+  ASSERT_NE(server, nullptr);
+  std::string reply = RawExchange(server->ports()[0], "GET /old HTTP/1.0\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.0 200 "));
+  EXPECT_THAT(reply, HasSubstr("path=/old\n"));
+}
+
+TEST(HttpServerTest, HeadResponseHasLengthButNoBody) {
+  auto server = StartServer(PlainOptions(), [](const HttpRequest&) {
+    HttpResponse response;
+    response.body = "0123456789";
+    response.SetHeader("Connection", "close");
+    return response;
+  });
+  ASSERT_NE(server, nullptr);
+  std::string reply = RawExchange(server->ports()[0], "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 200 "));
+  EXPECT_THAT(reply, HasSubstr("Content-Length: 10\r\n"));
+  EXPECT_EQ(reply.substr(reply.size() - 4), "\r\n\r\n");
+
+  auto client = MakeClient(Url(*server));
+  auto head = client->Send("HEAD", "/");
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->body, "");
+}
+
+TEST(HttpServerTest, BodylessStatusesDropTheBody) {
+  auto server = StartServer(PlainOptions(), [](const HttpRequest& request) {
+    HttpResponse response;
+    response.status = request.path == "/204" ? 204 : 304;
+    response.body = "ignored";
+    return response;
+  });
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server));
+  for (int status : {204, 304, 204}) {
+    auto response = client->Send("GET", fmt::format("/{}", status));
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status, status);
+    EXPECT_EQ(response->body, "");
+  }
+  EXPECT_EQ(client->connections_opened(), 1u);
+}
+
+TEST(HttpServerTest, HandlerExceptionIs500AndServerStaysUp) {
+  auto server = StartServer(PlainOptions(), [](const HttpRequest& request) -> HttpResponse {
+    if (request.path == "/throw") throw std::runtime_error("secret detail");
+    if (request.path == "/throw-int") throw 42;
+    return HttpResponse::Json(200, "{}");
+  });
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server));
+  for (const char* path : {"/throw", "/throw-int"}) {
+    auto response = client->Send("GET", path);
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status, 500);
+    EXPECT_EQ(response->body, R"({"detail":"request handler failed"})");
+  }
+  auto ok = client->Send("GET", "/fine");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(ok->body, "{}");
+}
+
+TEST(HttpServerTest, DefaultErrorResponseIsPlainText) {
+  HttpServerOptions options = PlainOptions();
+  options.error_response = nullptr;
+  options.max_body_bytes = 1;
+  auto server = StartServer(std::move(options), Echo);
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server));
+  auto response = client->Send("POST", "/", "xy");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 413);
+  EXPECT_EQ(response->body, "request body of 2 bytes exceeds the limit of 1 bytes\n");
+}
+
+TEST(HttpServerTest, ConnectionCloseFromHandlerMakesClientReconnect) {
+  auto server = StartServer(PlainOptions(), [](const HttpRequest& request) {
+    HttpResponse response = Echo(request);
+    if (request.path == "/close") response.SetHeader("Connection", "close");
+    return response;
+  });
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server));
+  ASSERT_TRUE(client->Send("GET", "/close").ok());
+  auto second = client->Send("GET", "/again");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->status, 200);
+  EXPECT_EQ(client->connections_opened(), 2u);
+  EXPECT_EQ(server->accepted_connections(), 2u);
+}
+
+TEST(HttpServerTest, ClientRetriesOnceWhenKeptAliveConnectionWasDropped) {
+  HttpServerOptions options = PlainOptions();
+  options.idle_timeout = std::chrono::seconds(1);
+  auto server = StartServer(std::move(options), Echo);
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server));
+  ASSERT_TRUE(client->Send("GET", "/one").ok());
+  // Wait until the server has idled the connection out (it closes; the client has not noticed).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto response = client->Send("POST", "/two", "b");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(response->body, HasSubstr("path=/two\n"));
+  EXPECT_EQ(client->connections_opened(), 2u);
+}
+
+TEST(HttpServerTest, SlowlorisClientIsDroppedWithoutAffectingOthers) {
+  HttpServerOptions options = PlainOptions();
+  options.idle_timeout = std::chrono::seconds(1);
+  auto server = StartServer(std::move(options), Echo);
+  ASSERT_NE(server, nullptr);
+  auto slow = std::async(std::launch::async, [port = server->ports()[0]] {
+    return RawExchange(port, "GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ");
+  });
+  auto client = MakeClient(Url(*server));
+  for (int i = 0; i < 3; ++i) {
+    auto response = client->Send("GET", "/");
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status, 200);
+  }
+  // The server closes the half-sent request without answering.
+  EXPECT_EQ(slow.get(), "");
+}
+
+TEST(HttpServerTest, ClientTimesOut) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto server = StartServer(PlainOptions(), [released](const HttpRequest& request) {
+    if (request.path == "/slow") released.wait();
+    return HttpResponse{};
+  });
+  ASSERT_NE(server, nullptr);
+  HttpClientOptions options;
+  options.base_url = Url(*server);
+  options.timeout = std::chrono::milliseconds(200);
+  auto client = HttpClient::Create(options);
+  ASSERT_TRUE(client.ok());
+  auto response = (*client)->Send("GET", "/slow");
+  release.set_value();
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(core::Message(response.status()), HasSubstr("timed out after 200 ms"));
+  EXPECT_THAT(core::Message(response.status()), HasSubstr("GET " + Url(*server) + "/slow"));
+  auto after = (*client)->Send("GET", "/fast");
+  ASSERT_TRUE(after.ok()) << after.status();
+}
+
+TEST(HttpServerTest, ConcurrentClientsAreServedAndStopClosesTheirConnections) {
+  std::atomic<int> handled{0};
+  auto server = StartServer(PlainOptions(), [&](const HttpRequest& request) {
+    ++handled;
+    return HttpResponse::Json(200, request.body);
+  });
+  ASSERT_NE(server, nullptr);
+  constexpr int kClients = 16;
+  constexpr int kRequests = 50;
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int c = 0; c < kClients; ++c) clients.push_back(MakeClient(Url(*server)));
+  std::vector<std::future<int>> results;
+  for (int c = 0; c < kClients; ++c) {
+    results.push_back(std::async(std::launch::async, [&client = *clients[c], c] {
+      int ok = 0;
+      for (int i = 0; i < kRequests; ++i) {
+        std::string body = fmt::format("{}-{}", c, i);
+        auto response = client.Send("POST", "/", body);
+        if (response.ok() && response->status == 200 && response->body == body) ++ok;
+      }
+      return ok;
+    }));
+  }
+  for (auto& result : results) EXPECT_EQ(result.get(), kRequests);
+  EXPECT_EQ(handled.load(), kClients * kRequests);
+  EXPECT_EQ(server->accepted_connections(), static_cast<uint64_t>(kClients));
+
+  server->Stop();  // every client still holds an idle kept-alive connection
+  for (auto& client : clients) {
+    auto response = client->Send("GET", "/");
+    EXPECT_FALSE(response.ok());
+  }
+}
+
+TEST(HttpServerTest, StopIsIdempotentAndClosesListener) {
+  auto server = StartServer(PlainOptions(), Echo);
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server));
+  ASSERT_TRUE(client->Send("GET", "/").ok());
+  server->Stop();
+  server->Stop();
+  auto response = client->Send("GET", "/");
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(core::Message(response.status()), HasSubstr("connect failed: connection refused"));
+  server.reset();  // destructor after Stop
+}
+
+TEST(HttpServerTest, OccupiedPortIsReportedWithTheSocket) {
+  auto first = StartServer(PlainOptions(), Echo);
+  ASSERT_NE(first, nullptr);
+  HttpServerOptions options = PlainOptions();
+  const std::string busy = fmt::format("127.0.0.1:{}", first->ports()[0]);
+  options.sockets = {"127.0.0.1:0", busy};
+  auto second = HttpServer::Start(std::move(options), Echo);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(core::Message(second.status()), HasSubstr("`" + busy + "`"));
+  EXPECT_THAT(core::Message(second.status()), HasSubstr("in use"));
+}
+
+TEST(HttpServerTest, InvalidOptionsAreRejected) {
+  for (const char* socket :
+       {"127.0.0.1", "[::1", "::1:80", "127.0.0.1:99999", "1.2.3.4:x", ":80"}) {
+    HttpServerOptions options = PlainOptions();
+    options.sockets = {socket};
+    auto server = HttpServer::Start(std::move(options), Echo);
+    ASSERT_FALSE(server.ok()) << socket;
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument) << socket;
+    EXPECT_THAT(core::Message(server.status()), HasSubstr(socket));
+  }
+  HttpServerOptions no_sockets = PlainOptions();
+  no_sockets.sockets.clear();
+  EXPECT_EQ(HttpServer::Start(no_sockets, Echo).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  HttpServerOptions half_tls = PlainOptions();
+  half_tls.tls_certificate_file = "/nonexistent.pem";
+  EXPECT_EQ(HttpServer::Start(half_tls, Echo).status().code(), absl::StatusCode::kInvalidArgument);
+  half_tls.tls_private_key_file = "/nonexistent.key";
+  auto missing = HttpServer::Start(half_tls, Echo);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(core::Message(missing.status()), HasSubstr("`/nonexistent.pem`"));
+}
+
+TEST(HttpServerTest, ListensOnSeveralSocketsInOrder) {
+  HttpServerOptions options = PlainOptions();
+  options.sockets = {"127.0.0.1:0", "localhost:0"};
+  auto server = StartServer(std::move(options), Echo);
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(server->ports().size(), 2u);
+  EXPECT_NE(server->ports()[0], 0);
+  EXPECT_NE(server->ports()[1], 0);
+  EXPECT_NE(server->ports()[0], server->ports()[1]);
+  for (uint16_t port : server->ports()) {
+    auto client = MakeClient(fmt::format("http://localhost:{}", port));
+    auto response = client->Send("GET", "/");
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status, 200);
+  }
+}
+
+TEST(HttpClientTest, BadUrlsAreInvalidArgument) {
+  for (const char* url : {"", "ftp://x", "http://", "http://host:port", "http://[::1",
+                          "http://a@b:1", "http://h:1/p?q", "127.0.0.1:80", "http://h:0"}) {
+    HttpClientOptions options;
+    options.base_url = url;
+    auto client = HttpClient::Create(options);
+    ASSERT_FALSE(client.ok()) << url;
+    EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument) << url;
+    EXPECT_THAT(core::Message(client.status()), HasSubstr("invalid base url")) << url;
+  }
+  HttpClientOptions bad_ca;
+  bad_ca.base_url = "https://127.0.0.1:1";
+  bad_ca.ca_certificate_file = "/nonexistent/ca.pem";
+  auto client = HttpClient::Create(bad_ca);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(core::Message(client.status()), HasSubstr("`/nonexistent/ca.pem`"));
+}
+
+TEST(HttpClientTest, RejectsHeaderInjection) {
+  auto client = MakeClient("http://127.0.0.1:1");
+  auto response = client->Send("GET", "/", {}, {{"X-A", "1\r\nX-B: 2"}});
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
+  response = client->Send("GET", "/a b");
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TlsTest, HttpsRoundTripsOverOneKeptAliveConnection) {
+  auto server = StartServer(TlsOptions(*pki_), Echo);
+  ASSERT_NE(server, nullptr);
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    auto client = MakeClient(fmt::format("https://{}:{}", host, server->ports()[0]), pki_->ca_file);
+    ASSERT_NE(client, nullptr);
+    std::string first_remote;
+    for (int i = 0; i < 4; ++i) {
+      auto response = client->Send("POST", "/kbs/v0/attest", "evidence");
+      ASSERT_TRUE(response.ok()) << response.status();
+      EXPECT_EQ(response->status, 200);
+      EXPECT_EQ(response->body,
+                "method=POST\npath=/kbs/v0/attest\nquery=\ntarget=/kbs/v0/attest\ntls=true\n"
+                "body=evidence");
+      std::string remote(response->Header("x-remote").value_or(""));
+      if (i == 0) first_remote = remote;
+      EXPECT_EQ(remote, first_remote);
+    }
+    EXPECT_EQ(client->connections_opened(), 1u);
+  }
+  EXPECT_EQ(server->accepted_connections(), 2u);
+}
+
+TEST_F(TlsTest, HttpsBodyLimitAndHandlerErrors) {
+  HttpServerOptions options = TlsOptions(*pki_);
+  options.max_body_bytes = 100;
+  auto server = StartServer(std::move(options), [](const HttpRequest& request) -> HttpResponse {
+    if (request.path == "/throw") throw std::runtime_error("x");
+    return Echo(request);
+  });
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server, "https"), pki_->ca_file);
+  auto big = client->Send("POST", "/", std::string(1 << 20, 'b'));
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(big->status, 413);
+  auto thrown = client->Send("GET", "/throw");
+  ASSERT_TRUE(thrown.ok()) << thrown.status();
+  EXPECT_EQ(thrown->status, 500);
+  auto ok = client->Send("GET", "/ok");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(TlsTest, WrongCaFailsCertificateVerification) {
+  auto server = StartServer(TlsOptions(*pki_), Echo);
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server, "https"), other_pki_->ca_file);
+  auto response = client->Send("GET", "/");
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(core::Message(response.status()),
+              HasSubstr("tls handshake failed: certificate verify failed: "));
+  EXPECT_THAT(core::Message(response.status()), HasSubstr(Url(*server, "https")));
+  // The failed handshake did not hurt the server.
+  auto good = MakeClient(Url(*server, "https"), pki_->ca_file);
+  auto ok = good->Send("GET", "/");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+}
+
+TEST_F(TlsTest, CertificateForAnotherHostIsRejected) {
+  auto server = StartServer(TlsOptions(*mismatch_pki_), Echo);
+  ASSERT_NE(server, nullptr);
+  auto by_ip = MakeClient(Url(*server, "https"), mismatch_pki_->ca_file);
+  auto response = by_ip->Send("GET", "/");
+  ASSERT_FALSE(response.ok());
+  EXPECT_THAT(core::Message(response.status()),
+              HasSubstr("certificate verify failed: IP address mismatch"));
+  auto by_name =
+      MakeClient(fmt::format("https://localhost:{}", server->ports()[0]), mismatch_pki_->ca_file);
+  response = by_name->Send("GET", "/");
+  ASSERT_FALSE(response.ok());
+  EXPECT_THAT(core::Message(response.status()),
+              HasSubstr("certificate verify failed: hostname mismatch"));
+}
+
+TEST_F(TlsTest, PlaintextAndGarbageToTlsPortDoNotKillTheServer) {
+  auto server = StartServer(TlsOptions(*pki_), Echo);
+  ASSERT_NE(server, nullptr);
+  const uint16_t port = server->ports()[0];
+  std::string reply = RawExchange(port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_THAT(reply, ::testing::Not(HasSubstr("200")));
+  RawExchange(port, std::string(100000, '\x16'));
+  RawExchange(port, std::string("\x16\x03\x01\x00\x05hello", 10));
+
+  auto plain_client = MakeClient(Url(*server, "http"));
+  auto plain = plain_client->Send("GET", "/");
+  EXPECT_FALSE(plain.ok());
+
+  auto client = MakeClient(Url(*server, "https"), pki_->ca_file);
+  auto response = client->Send("GET", "/");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+}
+
+TEST_F(TlsTest, HttpsClientToPlainPortFails) {
+  auto server = StartServer(PlainOptions(), Echo);
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server, "https"), pki_->ca_file);
+  auto response = client->Send("GET", "/");
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(core::Message(response.status()), HasSubstr("tls handshake failed"));
+}
+
+TEST_F(TlsTest, ClientResumesSessionAfterServerClosed) {
+  auto server = StartServer(TlsOptions(*pki_), [](const HttpRequest& request) {
+    HttpResponse response = Echo(request);
+    response.SetHeader("Connection", "close");
+    return response;
+  });
+  ASSERT_NE(server, nullptr);
+  auto client = MakeClient(Url(*server, "https"), pki_->ca_file);
+  for (int i = 0; i < 3; ++i) {
+    auto response = client->Send("GET", "/");
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status, 200);
+  }
+  EXPECT_EQ(client->connections_opened(), 3u);
+}
+
+TEST_F(TlsTest, MismatchedKeyIsRejected) {
+  HttpServerOptions options = PlainOptions();
+  options.tls_certificate_file = pki_->certificate_file;
+  options.tls_private_key_file = other_pki_->private_key_file;
+  auto server = HttpServer::Start(std::move(options), Echo);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(core::Message(server.status()), HasSubstr("does not match certificate"));
+}
+
+}  // namespace
+}  // namespace ccburst::net

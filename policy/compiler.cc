@@ -1,0 +1,907 @@
+#include "policy/compiler.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <set>
+
+#include "policy/builtins.h"
+#include "policy/parser.h"
+
+namespace ccburst::policy {
+
+std::string RuleNode::PathString() const {
+  std::string out = "data";
+  for (const auto& p : path) out += "." + p;
+  return out;
+}
+
+const RuleNode* FindNode(const RuleNode& root, const std::vector<std::string>& path) {
+  const RuleNode* node = &root;
+  for (const auto& p : path) {
+    auto it = node->children.find(p);
+    if (it == node->children.end()) return nullptr;
+    node = it->second.get();
+  }
+  return node;
+}
+
+namespace {
+
+struct CompileError {
+  std::string message;
+};
+
+using SlotSet = std::set<int>;
+
+TermPtr MakeDataRef(const std::vector<std::string>& path, int line, int col) {
+  auto ref = std::make_shared<Term>();
+  ref->kind = TermKind::kRef;
+  ref->line = line;
+  ref->col = col;
+  auto head = std::make_shared<Term>();
+  head->kind = TermKind::kVar;
+  head->name = "data";
+  head->slot = kSlotData;
+  head->line = line;
+  head->col = col;
+  ref->elems.push_back(head);
+  for (const auto& p : path) {
+    auto k = std::make_shared<Term>();
+    k->kind = TermKind::kScalar;
+    k->value = Value::String(p);
+    k->line = line;
+    k->col = col;
+    ref->elems.push_back(k);
+  }
+  return ref;
+}
+
+// Per-module name environment.
+struct Env {
+  const RuleNode* root = nullptr;
+  std::vector<std::string> package;
+  std::set<std::string> rule_names;  // first segments of rule heads in this package
+  std::map<std::string, std::vector<TermPtr>> imports;
+  std::string module;
+};
+
+class Resolver {
+ public:
+  explicit Resolver(const Env& env) : env_(env) {}
+
+  int NumSlots() const { return num_slots_; }
+
+  void ResolveRule(Rule& r) {
+    for (pass_ = Pass::kCollect; pass_ != Pass::kDone; pass_ = Next(pass_)) WalkRule(r);
+    // Order bodies.
+    SlotSet arg_slots;
+    for (auto& a : r.args) CollectSlots(*a, arg_slots, false);
+    SlotSet bound = Reorder(*r.body, arg_slots);
+    std::vector<const Term*> head;
+    for (size_t i = r.static_len; i < r.ref.size(); ++i) head.push_back(r.ref[i].get());
+    if (r.key) head.push_back(r.key.get());
+    if (r.value) head.push_back(r.value.get());
+    for (const Term* t : head) CheckSafe(*t, bound, r.line, r.col);
+    for (auto& ec : r.elses) {
+      SlotSet else_bound = Reorder(*ec.body, arg_slots);
+      if (ec.value) CheckSafe(*ec.value, else_bound, ec.line, ec.col);
+    }
+    r.num_slots = num_slots_;
+  }
+
+  CompiledQuery ResolveQuery(std::shared_ptr<Body> body) {
+    for (pass_ = Pass::kCollect; pass_ != Pass::kDone; pass_ = Next(pass_)) {
+      int root = pass_ == Pass::kCollect ? NewScope(-1) : 0;
+      WalkBody(*body, root);
+    }
+    Reorder(*body, {});
+    CompiledQuery q;
+    q.body = std::move(body);
+    q.num_slots = num_slots_;
+    std::map<std::string, int> vars = scopes_[0].plain_slots;
+    for (const auto& [name, slot] : scopes_[0].decl_slots) vars[name] = slot;
+    for (const auto& [name, slot] : vars) {
+      if (name.rfind("_$", 0) == 0) continue;
+      q.output_vars.emplace_back(name, slot);
+    }
+    return q;
+  }
+
+ private:
+  enum class Pass { kCollect, kResolve, kDone };
+  static Pass Next(Pass p) { return p == Pass::kCollect ? Pass::kResolve : Pass::kDone; }
+
+  // Declarations (`:=`, `some`, function arguments, `every` variables) are visible from the
+  // expression that makes them onwards, as in OPA; other names are plain variables owned by
+  // the outermost enclosing scope that mentions them.
+  struct Scope {
+    int parent = -1;
+    int parent_index = -1;  // index of the expression in the parent that contains this scope
+    int cur = -1;           // index of the expression being walked
+    std::map<std::string, int> decl_index;
+    std::set<std::string> used_plain;
+    std::map<std::string, int> decl_slots;
+    std::map<std::string, int> plain_slots;
+  };
+
+  [[noreturn]] void Fail(int line, int col, const std::string& msg) {
+    throw CompileError{fmt::format("{}:{}:{}: {}", env_.module, line, col, msg)};
+  }
+
+  int NewScope(int parent) {
+    Scope s;
+    s.parent = parent;
+    s.parent_index = parent >= 0 ? scopes_[parent].cur : -1;
+    scopes_.push_back(std::move(s));
+    return static_cast<int>(scopes_.size()) - 1;
+  }
+
+  int NewSlot(int scope, const std::string& name = "_") {
+    slot_scope_.push_back(scope);
+    slot_name_.push_back(name);
+    return num_slots_++;
+  }
+
+  static int SlotIn(std::map<std::string, int>& slots, const std::string& name, int scope,
+                    Resolver* self) {
+    auto it = slots.find(name);
+    if (it != slots.end()) return it->second;
+    int s = self->NewSlot(scope, name);
+    slots[name] = s;
+    return s;
+  }
+
+  bool IsAncestorOrSelf(int ancestor, int scope) const {
+    for (int s = scope; s != -1; s = scopes_[s].parent) {
+      if (s == ancestor) return true;
+    }
+    return false;
+  }
+
+  // The scope whose declaration of `name` is visible at the current position, or -1.
+  int VisibleDecl(const std::string& name, int scope) const {
+    int idx = scopes_[scope].cur;
+    for (int s = scope; s != -1;) {
+      auto it = scopes_[s].decl_index.find(name);
+      if (it != scopes_[s].decl_index.end() && it->second <= idx) return s;
+      idx = scopes_[s].parent_index;
+      s = scopes_[s].parent;
+    }
+    return -1;
+  }
+
+  // ---- walking (shared by both passes) ----
+  void WalkRule(Rule& r) {
+    int root = pass_ == Pass::kCollect ? NewScope(-1) : 0;
+    scopes_[root].cur = -1;
+    for (auto& a : r.args) Declare(a, root);
+    WalkBody(*r.body, root);
+    scopes_[root].cur = std::numeric_limits<int>::max();
+    for (size_t i = r.static_len; i < r.ref.size(); ++i) Use(r.ref[i], root);
+    if (r.key) Use(r.key, root);
+    if (r.value) Use(r.value, root);
+    for (auto& ec : r.elses) {
+      int saved = scopes_[root].cur;
+      scopes_[root].cur = -1;  // else bodies see the arguments, not the main body
+      int s = pass_ == Pass::kCollect ? NewScope(root) : ec.body->scope;
+      scopes_[root].cur = saved;
+      WalkBody(*ec.body, s);
+      scopes_[s].cur = std::numeric_limits<int>::max();
+      if (ec.value) Use(ec.value, s);
+    }
+  }
+
+  void WalkBody(Body& b, int scope) {
+    b.scope = scope;
+    for (size_t i = 0; i < b.exprs.size(); ++i) {
+      scopes_[scope].cur = static_cast<int>(i);
+      WalkExpr(b.exprs[i], scope);
+    }
+  }
+
+  void WalkExpr(Expr& e, int scope) {
+    switch (e.kind) {
+      case ExprKind::kSome:
+        for (auto& v : e.some_vars) Declare(v, scope);
+        break;
+      case ExprKind::kAssign:
+        Use(e.rhs, scope);
+        Declare(e.lhs, scope);
+        break;
+      case ExprKind::kSomeIn:
+        Use(e.coll, scope);
+        if (e.key) Declare(e.key, scope);
+        Declare(e.val, scope);
+        break;
+      case ExprKind::kEvery: {
+        Use(e.coll, scope);
+        int child = pass_ == Pass::kCollect ? NewScope(scope) : e.body->scope;
+        scopes_[child].cur = -1;
+        if (e.key) Declare(e.key, child);
+        Declare(e.val, child);
+        WalkBody(*e.body, child);
+        break;
+      }
+      default:
+        if (e.lhs) Use(e.lhs, scope);
+        if (e.rhs) Use(e.rhs, scope);
+    }
+    for (auto& w : e.with) {
+      if (pass_ == Pass::kResolve) ResolveWithTarget(w.target);
+      Use(w.value, scope);
+    }
+  }
+
+  // A pattern whose variables are declared here.
+  void Declare(TermPtr& t, int scope) {
+    switch (t->kind) {
+      case TermKind::kVar:
+        if (t->wildcard) {
+          if (pass_ == Pass::kResolve) t->slot = NewSlot(scope);
+          return;
+        }
+        if (pass_ == Pass::kCollect) {
+          scopes_[scope].decl_index.emplace(t->name, scopes_[scope].cur);
+        } else {
+          ResolveVar(t, scope);
+        }
+        return;
+      case TermKind::kArray:
+        for (auto& e : t->elems) Declare(e, scope);
+        return;
+      case TermKind::kObject:
+        for (size_t i = 0; i + 1 < t->elems.size(); i += 2) {
+          Use(t->elems[i], scope);
+          Declare(t->elems[i + 1], scope);
+        }
+        return;
+      default:
+        Use(t, scope);
+    }
+  }
+
+  void Use(TermPtr& t, int scope) {
+    switch (t->kind) {
+      case TermKind::kScalar:
+        return;
+      case TermKind::kVar:
+        if (pass_ == Pass::kCollect) {
+          if (!t->wildcard && VisibleDecl(t->name, scope) < 0) {
+            scopes_[scope].used_plain.insert(t->name);
+          }
+        } else {
+          ResolveVar(t, scope);
+        }
+        return;
+      case TermKind::kRef: {
+        if (pass_ == Pass::kCollect) {
+          for (auto& e : t->elems) Use(e, scope);
+          return;
+        }
+        auto copy = std::make_shared<Term>(*t);
+        Use(copy->elems[0], scope);
+        if (copy->elems[0]->kind == TermKind::kRef) {
+          // The head was a rule or import name: splice its path in front of our keys.
+          auto merged = std::make_shared<Term>(*copy->elems[0]);
+          for (size_t i = 1; i < copy->elems.size(); ++i) merged->elems.push_back(copy->elems[i]);
+          merged->line = copy->line;
+          merged->col = copy->col;
+          size_t first_key = merged->elems.size() - (copy->elems.size() - 1);
+          copy = merged;
+          for (size_t i = first_key; i < copy->elems.size(); ++i) Use(copy->elems[i], scope);
+        } else {
+          for (size_t i = 1; i < copy->elems.size(); ++i) Use(copy->elems[i], scope);
+        }
+        t = copy;
+        return;
+      }
+      case TermKind::kArrayCompr:
+      case TermKind::kSetCompr:
+      case TermKind::kObjectCompr: {
+        int child = pass_ == Pass::kCollect ? NewScope(scope) : t->body->scope;
+        WalkBody(*t->body, child);
+        scopes_[child].cur = std::numeric_limits<int>::max();
+        for (auto& e : t->elems) Use(e, child);
+        return;
+      }
+      case TermKind::kCall:
+        for (auto& e : t->elems) Use(e, scope);
+        if (pass_ == Pass::kResolve) ResolveCall(*t);
+        return;
+      default:
+        for (auto& e : t->elems) Use(e, scope);
+    }
+  }
+
+  void ResolveWithTarget(TermPtr& t) {
+    // Targets name input/data paths; they are never local variables.
+    Term* head = t.get();
+    if (t->kind == TermKind::kRef) head = t->elems[0].get();
+    if (head->kind != TermKind::kVar) return;
+    if (head->name == "input") {
+      head->slot = kSlotInput;
+    } else if (head->name == "data") {
+      head->slot = kSlotData;
+    } else if (env_.rule_names.count(head->name)) {
+      std::vector<std::string> path = env_.package;
+      path.push_back(head->name);
+      TermPtr ref = MakeDataRef(path, t->line, t->col);
+      if (t->kind == TermKind::kRef) {
+        for (size_t i = 1; i < t->elems.size(); ++i) ref->elems.push_back(t->elems[i]);
+      }
+      t = ref;
+    } else if (auto it = env_.imports.find(head->name); it != env_.imports.end()) {
+      TermPtr ref = ImportRef(it->second, t->line, t->col);
+      if (t->kind == TermKind::kRef) {
+        for (size_t i = 1; i < t->elems.size(); ++i) ref->elems.push_back(t->elems[i]);
+      }
+      t = ref;
+    }
+  }
+
+  TermPtr ImportRef(const std::vector<TermPtr>& path, int line, int col) {
+    auto ref = std::make_shared<Term>();
+    ref->kind = TermKind::kRef;
+    ref->line = line;
+    ref->col = col;
+    auto head = std::make_shared<Term>(*path[0]);
+    head->slot = head->name == "input" ? kSlotInput : kSlotData;
+    ref->elems.push_back(head);
+    for (size_t i = 1; i < path.size(); ++i) ref->elems.push_back(path[i]);
+    if (ref->elems.size() == 1) return head;
+    return ref;
+  }
+
+  void ResolveVar(TermPtr& t, int scope) {
+    if (t->wildcard) {
+      t->slot = NewSlot(scope);
+      return;
+    }
+    const std::string& name = t->name;
+    if (int s = VisibleDecl(name, scope); s >= 0) {
+      t->slot = SlotIn(scopes_[s].decl_slots, name, s, this);
+      return;
+    }
+    if (name == "data") {
+      t->slot = kSlotData;
+      return;
+    }
+    if (name == "input") {
+      t->slot = kSlotInput;
+      return;
+    }
+    if (env_.rule_names.count(name)) {
+      std::vector<std::string> path = env_.package;
+      path.push_back(name);
+      t = MakeDataRef(path, t->line, t->col);
+      return;
+    }
+    if (auto it = env_.imports.find(name); it != env_.imports.end()) {
+      t = ImportRef(it->second, t->line, t->col);
+      return;
+    }
+    // Outermost enclosing scope that uses the name owns it.
+    std::vector<int> chain;
+    for (int s = scope; s != -1; s = scopes_[s].parent) chain.push_back(s);
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      if (scopes_[*it].used_plain.count(name)) {
+        t->slot = SlotIn(scopes_[*it].plain_slots, name, *it, this);
+        return;
+      }
+    }
+    t->slot = SlotIn(scopes_[scope].plain_slots, name, scope, this);
+  }
+
+  void ResolveCall(Term& t) {
+    const auto& fp = t.fn_path;
+    const RuleNode* node = nullptr;
+    if (fp[0] == "data") {
+      node = FindNode(*env_.root, std::vector<std::string>(fp.begin() + 1, fp.end()));
+    } else if (auto it = env_.imports.find(fp[0]);
+               it != env_.imports.end() && it->second[0]->name == "data") {
+      std::vector<std::string> path;
+      for (size_t i = 1; i < it->second.size(); ++i)
+        path.push_back(it->second[i]->value.AsString());
+      for (size_t i = 1; i < fp.size(); ++i) path.push_back(fp[i]);
+      node = FindNode(*env_.root, path);
+    } else if (env_.rule_names.count(fp[0])) {
+      std::vector<std::string> path = env_.package;
+      path.insert(path.end(), fp.begin(), fp.end());
+      node = FindNode(*env_.root, path);
+    }
+    int nargs = static_cast<int>(t.elems.size());
+    if (node && node->IsFunction()) {
+      t.target = CallTarget::kFunction;
+      t.function = node;
+      if (nargs == node->arity + 1) {
+        t.has_output = true;
+      } else if (nargs != node->arity) {
+        Fail(t.line, t.col,
+             fmt::format(
+                 "rego_type_error: {}: arity mismatch: {} arguments given, function takes {}",
+                 t.FnName(), nargs, node->arity));
+      }
+      return;
+    }
+    if (const Builtin* b = FindBuiltin(t.FnName())) {
+      t.target = CallTarget::kBuiltin;
+      t.builtin = b;
+      if (b->arity >= 0 && nargs == b->arity + 1) {
+        t.has_output = true;
+      } else if (nargs != b->arity && b->arity >= 0) {
+        Fail(t.line, t.col,
+             fmt::format(
+                 "rego_type_error: {}: arity mismatch: {} arguments given, function takes {}",
+                 t.FnName(), nargs, b->arity));
+      }
+      return;
+    }
+    t.target = CallTarget::kHost;  // resolved by name at evaluation time
+  }
+
+  // ---- ordering for safety ----
+  void CollectSlots(const Term& t, SlotSet& out, bool into_bodies) const {
+    switch (t.kind) {
+      case TermKind::kVar:
+        if (t.slot >= 0) out.insert(t.slot);
+        return;
+      case TermKind::kArrayCompr:
+      case TermKind::kSetCompr:
+      case TermKind::kObjectCompr:
+        if (!into_bodies) return;
+        for (auto& e : t.elems) CollectSlots(*e, out, true);
+        for (auto& ex : t.body->exprs) CollectExprSlots(ex, out);
+        return;
+      default:
+        for (auto& e : t.elems) CollectSlots(*e, out, into_bodies);
+    }
+  }
+
+  void CollectExprSlots(const Expr& e, SlotSet& out) const {
+    for (const TermPtr* p : {&e.lhs, &e.rhs, &e.key, &e.val, &e.coll}) {
+      if (*p) CollectSlots(**p, out, true);
+    }
+    for (auto& v : e.some_vars) CollectSlots(*v, out, true);
+    if (e.body) {
+      for (auto& ex : e.body->exprs) CollectExprSlots(ex, out);
+    }
+    for (auto& w : e.with) CollectSlots(*w.value, out, true);
+  }
+
+  // Slots a nested body reads from outside itself.
+  void Captured(const Body& b, SlotSet& out) const {
+    SlotSet all;
+    for (auto& ex : b.exprs) CollectExprSlots(ex, all);
+    for (int s : all) {
+      if (!IsAncestorOrSelf(b.scope, slot_scope_[s])) out.insert(s);
+    }
+  }
+
+  // Slots that must be bound before `t` can be evaluated to values.
+  void Needs(const Term& t, SlotSet& out) const {
+    switch (t.kind) {
+      case TermKind::kScalar:
+        return;
+      case TermKind::kVar:
+        if (t.slot >= 0) out.insert(t.slot);
+        return;
+      case TermKind::kRef:
+        Needs(*t.elems[0], out);
+        for (size_t i = 1; i < t.elems.size(); ++i) {
+          const Term& k = *t.elems[i];
+          if (k.kind == TermKind::kVar || k.kind == TermKind::kArray ||
+              k.kind == TermKind::kObject) {
+            PatternNeeds(k, out);
+          } else {
+            Needs(k, out);
+          }
+        }
+        return;
+      case TermKind::kArrayCompr:
+      case TermKind::kSetCompr:
+      case TermKind::kObjectCompr: {
+        SlotSet all;
+        CollectSlots(t, all, true);
+        for (int s : all) {
+          if (!IsAncestorOrSelf(t.body->scope, slot_scope_[s])) out.insert(s);
+        }
+        return;
+      }
+      case TermKind::kCall: {
+        size_t n = t.elems.size();
+        // A host function's arity is only known at evaluation; its last argument may be an
+        // output.
+        bool maybe_output = t.target == CallTarget::kHost && n > 0;
+        if (t.has_output || maybe_output) {
+          --n;
+          PatternNeeds(*t.elems[n], out);
+        }
+        for (size_t i = 0; i < n; ++i) Needs(*t.elems[i], out);
+        return;
+      }
+      default:
+        for (auto& e : t.elems) Needs(*e, out);
+    }
+  }
+
+  // Slots that must be bound before `t` can be matched against a known value.
+  void PatternNeeds(const Term& t, SlotSet& out) const {
+    switch (t.kind) {
+      case TermKind::kVar:
+        return;
+      case TermKind::kArray:
+        for (auto& e : t.elems) PatternNeeds(*e, out);
+        return;
+      case TermKind::kObject:
+        for (size_t i = 0; i + 1 < t.elems.size(); i += 2) {
+          Needs(*t.elems[i], out);
+          PatternNeeds(*t.elems[i + 1], out);
+        }
+        return;
+      default:
+        Needs(t, out);
+    }
+  }
+
+  static bool Subset(const SlotSet& a, const SlotSet& b) {
+    return std::includes(b.begin(), b.end(), a.begin(), a.end());
+  }
+
+  bool UnifyReady(const Term& a, const Term& b, const SlotSet& bound) const {
+    SlotSet na, pb;
+    Needs(a, na);
+    PatternNeeds(b, pb);
+    if (Subset(na, bound) && Subset(pb, bound)) return true;
+    SlotSet nb, pa;
+    Needs(b, nb);
+    PatternNeeds(a, pa);
+    if (Subset(nb, bound) && Subset(pa, bound)) return true;
+    // Two literals unify element by element; each pair may bind for the next.
+    std::vector<std::pair<const Term*, const Term*>> pairs;
+    if (a.kind == TermKind::kArray && b.kind == TermKind::kArray &&
+        a.elems.size() == b.elems.size()) {
+      for (size_t i = 0; i < a.elems.size(); ++i)
+        pairs.emplace_back(a.elems[i].get(), b.elems[i].get());
+    } else if (a.kind == TermKind::kObject && b.kind == TermKind::kObject &&
+               a.elems.size() == b.elems.size()) {
+      for (size_t i = 0; i + 1 < a.elems.size(); i += 2) {
+        if (a.elems[i]->kind != TermKind::kScalar) return false;
+        const Term* match = nullptr;
+        for (size_t j = 0; j + 1 < b.elems.size(); j += 2) {
+          if (b.elems[j]->kind == TermKind::kScalar && b.elems[j]->value == a.elems[i]->value) {
+            match = b.elems[j + 1].get();
+          }
+        }
+        if (!match) return false;
+        pairs.emplace_back(a.elems[i + 1].get(), match);
+      }
+    } else {
+      return false;
+    }
+    // Keep trying pairs until all are ready or none makes progress.
+    SlotSet cur = bound;
+    std::vector<char> done(pairs.size(), 0);
+    size_t remaining = pairs.size();
+    while (remaining > 0) {
+      bool progress = false;
+      for (size_t i = 0; i < pairs.size(); ++i) {
+        if (done[i] || !UnifyReady(*pairs[i].first, *pairs[i].second, cur)) continue;
+        CollectSlots(*pairs[i].first, cur, false);
+        CollectSlots(*pairs[i].second, cur, false);
+        done[i] = 1;
+        --remaining;
+        progress = true;
+      }
+      if (!progress) return false;
+    }
+    return true;
+  }
+
+  template <typename Elsewhere>
+  bool Ready(const Expr& e, const SlotSet& bound, const Elsewhere& elsewhere) const {
+    for (auto& w : e.with) {
+      SlotSet n;
+      Needs(*w.value, n);
+      if (!Subset(n, bound)) return false;
+    }
+    if (e.negated) {
+      SlotSet all;
+      CollectExprSlots(e, all);
+      for (int s : all) {
+        if (elsewhere(s) && !bound.count(s)) return false;
+      }
+      return true;
+    }
+    switch (e.kind) {
+      case ExprKind::kSome:
+        return true;
+      case ExprKind::kTerm: {
+        SlotSet n;
+        Needs(*e.lhs, n);
+        return Subset(n, bound);
+      }
+      case ExprKind::kUnify:
+        return UnifyReady(*e.lhs, *e.rhs, bound);
+      case ExprKind::kAssign: {
+        SlotSet n;
+        Needs(*e.rhs, n);
+        PatternNeeds(*e.lhs, n);
+        return Subset(n, bound);
+      }
+      case ExprKind::kSomeIn: {
+        SlotSet n;
+        Needs(*e.coll, n);
+        if (e.key) PatternNeeds(*e.key, n);
+        PatternNeeds(*e.val, n);
+        return Subset(n, bound);
+      }
+      case ExprKind::kEvery: {
+        SlotSet n;
+        Needs(*e.coll, n);
+        Captured(*e.body, n);
+        return Subset(n, bound);
+      }
+    }
+    return true;
+  }
+
+  void CheckSafe(const Term& t, const SlotSet& bound, int line, int col) {
+    SlotSet needs;
+    Needs(t, needs);
+    for (int slot : needs) {
+      if (!bound.count(slot)) {
+        Fail(line, col, fmt::format("rego_unsafe_var_error: var {} is unsafe", slot_name_[slot]));
+      }
+    }
+  }
+
+  // Orders `b` so each expression's inputs are bound first; returns the slots bound after the
+  // body. Fails with rego_unsafe_var_error when no order works.
+  SlotSet Reorder(Body& b, const SlotSet& bound_in) {
+    SlotSet bound = bound_in;
+    std::vector<SlotSet> expr_slots(b.exprs.size());
+    std::map<int, int> occurrences;  // slot -> number of expressions of this body using it
+    for (size_t i = 0; i < b.exprs.size(); ++i) {
+      CollectExprSlots(b.exprs[i], expr_slots[i]);
+      for (int slot : expr_slots[i]) ++occurrences[slot];
+    }
+    const size_t n = b.exprs.size();
+    std::vector<char> used(n, 0);
+    std::vector<Expr> ordered;
+    ordered.reserve(n);
+    size_t first = 0;
+    while (ordered.size() < n) {
+      while (used[first]) ++first;
+      size_t pick = n;
+      for (size_t i = first; i < n; ++i) {
+        if (used[i]) continue;
+        // A variable of a negated expression must be bound first when something else
+        // (another expression, or an enclosing scope) also uses it.
+        auto elsewhere = [&](int slot) {
+          if (bound_in.count(slot)) return true;
+          auto it = occurrences.find(slot);
+          if (it != occurrences.end() && it->second > (expr_slots[i].count(slot) ? 1 : 0)) {
+            return true;
+          }
+          return b.scope >= 0 && slot_scope_[slot] != b.scope &&
+                 !IsAncestorOrSelf(b.scope, slot_scope_[slot]);
+        };
+        if (Ready(b.exprs[i], bound, elsewhere)) {
+          pick = i;
+          break;
+        }
+      }
+      if (pick == n) ReportUnsafe(b.exprs[first], bound);
+      used[pick] = 1;
+      Expr& e = b.exprs[pick];
+      if (!e.negated && e.kind != ExprKind::kSome) {
+        for (const TermPtr* p : {&e.lhs, &e.rhs, &e.key, &e.val, &e.coll}) {
+          if (*p) CollectSlots(**p, bound, false);
+        }
+      }
+      ordered.push_back(std::move(e));
+    }
+    b.exprs = std::move(ordered);
+    // Nested bodies.
+    for (auto& e : b.exprs) {
+      for (const TermPtr* p : {&e.lhs, &e.rhs, &e.key, &e.val, &e.coll}) {
+        if (*p) ReorderNested(**p);
+      }
+      for (auto& w : e.with) ReorderNested(*w.value);
+      if (e.kind == ExprKind::kEvery) {
+        SlotSet in;
+        if (e.key) CollectSlots(*e.key, in, false);
+        CollectSlots(*e.val, in, false);
+        for (int s = 0; s < num_slots_; ++s) {
+          if (slot_scope_[s] != e.body->scope && IsAncestorOrSelf(slot_scope_[s], e.body->scope)) {
+            in.insert(s);
+          }
+        }
+        Reorder(*e.body, in);
+      }
+    }
+    return bound;
+  }
+
+  [[noreturn]] void ReportUnsafe(const Expr& e, const SlotSet& bound) {
+    SlotSet all;
+    CollectExprSlots(e, all);
+    for (int slot : all) {
+      if (!bound.count(slot) && slot_name_[slot] != "_" && slot_name_[slot].rfind("_$", 0) != 0) {
+        Fail(e.line, e.col,
+             fmt::format("rego_unsafe_var_error: var {} is unsafe", slot_name_[slot]));
+      }
+    }
+    Fail(e.line, e.col, "rego_unsafe_var_error: expression is unsafe");
+  }
+
+  void ReorderNested(Term& t) {
+    switch (t.kind) {
+      case TermKind::kArrayCompr:
+      case TermKind::kSetCompr:
+      case TermKind::kObjectCompr: {
+        SlotSet in;
+        for (int s = 0; s < num_slots_; ++s) {
+          if (slot_scope_[s] != t.body->scope && IsAncestorOrSelf(slot_scope_[s], t.body->scope)) {
+            in.insert(s);
+          }
+        }
+        Reorder(*t.body, in);
+        for (auto& e : t.elems) ReorderNested(*e);
+        return;
+      }
+      default:
+        for (auto& e : t.elems) ReorderNested(*e);
+    }
+  }
+
+  const Env& env_;
+  Pass pass_ = Pass::kCollect;
+  std::vector<Scope> scopes_;
+  std::vector<int> slot_scope_;
+  std::vector<std::string> slot_name_;
+  int num_slots_ = 0;
+};
+
+RuleNode* EnsureNode(RuleNode& root, const std::vector<std::string>& path) {
+  RuleNode* node = &root;
+  for (const auto& p : path) {
+    auto& child = node->children[p];
+    if (!child) {
+      child = std::make_unique<RuleNode>();
+      child->name = p;
+      child->path = node->path;
+      child->path.push_back(p);
+    }
+    node = child.get();
+  }
+  return node;
+}
+
+Env MakeEnv(const RuleNode& root, const ParsedModule& mod,
+            const std::map<std::vector<std::string>, std::set<std::string>>& pkg_rules) {
+  Env env;
+  env.root = &root;
+  env.package = mod.package;
+  env.module = mod.name;
+  if (auto it = pkg_rules.find(mod.package); it != pkg_rules.end()) env.rule_names = it->second;
+  for (const auto& imp : mod.imports) {
+    const std::string& head = imp.path[0]->name;
+    if (head == "future" || head == "rego") continue;
+    if (head != "data" && head != "input") continue;
+    env.imports[imp.alias] = imp.path;
+  }
+  return env;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(std::vector<ParsedModule> modules) {
+  auto policy = std::make_shared<CompiledPolicy>();
+  policy->root_ = std::make_unique<RuleNode>();
+  RuleNode& root = *policy->root_;
+  std::map<std::vector<std::string>, std::set<std::string>> pkg_rules;
+  try {
+    for (auto& mod : modules) {
+      for (const auto& imp : mod.imports) {
+        const std::string& head = imp.path[0]->name;
+        if (head != "data" && head != "input" && head != "future" && head != "rego") {
+          throw CompileError{fmt::format(
+              "{}:{}:{}: rego_parse_error: invalid import path: must begin with input or data",
+              mod.name, imp.line, imp.col)};
+        }
+      }
+      for (auto& rp : mod.rules) {
+        Rule& r = *rp;
+        pkg_rules[mod.package].insert(r.ref[0]->value.AsString());
+        std::vector<std::string> path = mod.package;
+        for (size_t i = 0; i < r.static_len; ++i) path.push_back(r.ref[i]->value.AsString());
+        RuleNode* node = EnsureNode(root, path);
+        switch (r.kind) {
+          case RuleKind::kComplete:
+            if (r.is_default) {
+              if (node->default_rule) {
+                throw CompileError{
+                    fmt::format("{}:{}:{}: rego_type_error: multiple default rules {} found",
+                                mod.name, r.line, r.col, node->PathString())};
+              }
+              node->default_rule = &r;
+            } else {
+              node->complete.push_back(&r);
+            }
+            break;
+          case RuleKind::kPartialSet:
+            node->sets.push_back(&r);
+            break;
+          case RuleKind::kPartialObject:
+            node->objects.push_back(&r);
+            break;
+          case RuleKind::kFunction: {
+            int arity = static_cast<int>(r.args.size());
+            if (node->arity >= 0 && node->arity != arity) {
+              throw CompileError{
+                  fmt::format("{}:{}:{}: rego_type_error: conflicting rules {} found", mod.name,
+                              r.line, r.col, node->PathString())};
+            }
+            node->arity = arity;
+            if (r.is_default) {
+              node->default_function = &r;
+            } else {
+              node->functions.push_back(&r);
+            }
+            break;
+          }
+        }
+      }
+    }
+    // Conflicting kinds at one node.
+    std::vector<const RuleNode*> stack{&root};
+    while (!stack.empty()) {
+      const RuleNode* n = stack.back();
+      stack.pop_back();
+      int kinds = (!n->complete.empty() || n->default_rule ? 1 : 0) + (!n->sets.empty() ? 1 : 0) +
+                  (n->IsFunction() ? 1 : 0);
+      if (kinds > 1) {
+        const Rule* r = !n->sets.empty()                           ? n->sets[0]
+                        : n->IsFunction() && !n->functions.empty() ? n->functions[0]
+                        : n->complete.empty()                      ? n->default_rule
+                                                                   : n->complete[0];
+        throw CompileError{fmt::format("{}:{}:{}: rego_type_error: conflicting rules {} found",
+                                       r->module, r->line, r->col, n->PathString())};
+      }
+      for (const auto& [_, c] : n->children) stack.push_back(c.get());
+    }
+    for (auto& mod : modules) {
+      Env env = MakeEnv(root, mod, pkg_rules);
+      for (auto& rp : mod.rules) {
+        Resolver resolver(env);
+        resolver.ResolveRule(*rp);
+      }
+    }
+  } catch (const CompileError& e) {
+    return absl::InvalidArgumentError(e.message);
+  }
+  policy->modules_ = std::move(modules);
+  return policy;
+}
+
+absl::StatusOr<CompiledQuery> CompiledPolicy::CompileQuery(std::string_view query) const {
+  CCB_ASSIGN_OR_RETURN(auto body, ParseQuery(query));
+  return CompileQueryBody(std::move(body));
+}
+
+absl::StatusOr<CompiledQuery> CompiledPolicy::CompileQueryBody(std::shared_ptr<Body> body) const {
+  Env env;
+  env.root = root_.get();
+  env.module = "query";
+  try {
+    Resolver resolver(env);
+    return resolver.ResolveQuery(std::move(body));
+  } catch (const CompileError& e) {
+    return absl::InvalidArgumentError(e.message);
+  }
+}
+
+}  // namespace ccburst::policy

@@ -1,0 +1,1091 @@
+#include "policy/evaluator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <type_traits>
+
+#include "policy/builtins.h"
+
+namespace ccburst::policy {
+
+namespace {
+
+// Non-owning reference to a callable; continuations only live down the stack.
+template <typename Sig>
+class FnRef;
+template <typename R, typename... A>
+class FnRef<R(A...)> {
+ public:
+  template <typename F>
+  requires(!std::is_same_v<std::decay_t<F>, FnRef> && std::is_invocable_r_v<R, F&, A...>)
+      FnRef(F&& f)  // NOLINT: implicit by design
+      : obj_(const_cast<void*>(static_cast<const void*>(&f))), call_([](void* o, A... a) -> R {
+          return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<A>(a)...);
+        }) {}
+  R operator()(A... a) const { return call_(obj_, std::forward<A>(a)...); }
+
+ private:
+  void* obj_;
+  R (*call_)(void*, A...);
+};
+
+// Returning false from a continuation stops the search.
+using Cont = FnRef<bool()>;
+using ValueCont = FnRef<bool(const Value&)>;
+using ListCont = FnRef<bool(ValueVector&)>;
+using PairCont = FnRef<bool(const Value&, const Value&)>;
+
+struct EvalError {
+  absl::StatusCode status = absl::StatusCode::kInvalidArgument;
+  std::string message;
+};
+
+struct HostError {
+  absl::Status status;
+};
+
+struct Frame {
+  explicit Frame(int n) : vals(static_cast<size_t>(n)), bound(static_cast<size_t>(n), 0) {}
+  std::vector<Value> vals;
+  std::vector<uint8_t> bound;
+};
+
+const Value kTrue = Value::Bool(true);
+
+bool IsConstantTerm(const Term* t) {
+  if (!t) return true;
+  switch (t->kind) {
+    case TermKind::kScalar:
+      return true;
+    case TermKind::kArray:
+    case TermKind::kSet:
+    case TermKind::kObject:
+      for (const auto& e : t->elems) {
+        if (!IsConstantTerm(e.get())) return false;
+      }
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Nested object under construction for rules with dynamic head parts.
+struct ObjTree {
+  std::optional<Value> leaf;
+  std::map<Value, ObjTree> kids;
+
+  Value ToValue() const {
+    if (leaf) return *leaf;
+    ObjectEntries entries;
+    entries.reserve(kids.size());
+    for (const auto& [k, v] : kids) entries.emplace_back(k, v.ToValue());
+    return Value::Object(std::move(entries));
+  }
+};
+
+class Evaluator {
+ public:
+  Evaluator(const CompiledPolicy& policy, const Value* input, const Value& data,
+            const EvalOptions& options)
+      : policy_(policy), data_(data), options_(options) {
+    if (input) world_.input = *input;
+    auto now = std::chrono::system_clock::now();
+    bctx_.now_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+    deadline_ = std::chrono::steady_clock::now() + options.limits.timeout;
+  }
+
+  std::vector<Bindings> Run(const CompiledQuery& q) {
+    char base;
+    stack_base_ = &base;
+    static const std::string kQueryModule = "query";
+    module_ = &kQueryModule;
+    Frame f(q.num_slots);
+    std::vector<Bindings> out;
+    EvalBody(*q.body, 0, f, [&]() {
+      Bindings b;
+      for (const auto& [name, slot] : q.output_vars) {
+        if (f.bound[slot]) b.emplace_back(name, f.vals[slot]);
+      }
+      out.push_back(std::move(b));
+      return true;
+    });
+    return out;
+  }
+
+ private:
+  // ---- errors and limits ----
+  [[noreturn]] void Fail(const Term* at, std::string_view code, const std::string& msg) {
+    std::string text;
+    if (at && at->line > 0 && module_) {
+      text = fmt::format("{}:{}: {}: {}", *module_, at->line, code, msg);
+    } else {
+      text = fmt::format("{}: {}", code, msg);
+    }
+    throw EvalError{absl::StatusCode::kInvalidArgument, std::move(text)};
+  }
+  [[noreturn]] void FailAtLine(int line, std::string_view code, const std::string& msg) {
+    Term t;
+    t.line = line;
+    Fail(&t, code, msg);
+  }
+
+  [[noreturn]] void StepsExceeded() {
+    throw EvalError{absl::StatusCode::kResourceExhausted,
+                    fmt::format("policy: evaluation exceeded {} steps", options_.limits.max_steps)};
+  }
+
+  // Large builtin results cost steps in proportion to their size, so repeated doubling of a
+  // string or array runs into the step limit instead of exhausting memory.
+  void ChargeResult(const Value& v) {
+    uint64_t units = 0;
+    if (v.IsString()) {
+      units = v.AsString().size() / 64;
+    } else if (v.IsArray() || v.IsSet()) {
+      units = v.AsArray().size();
+    } else if (v.IsObject()) {
+      units = v.AsObject().size();
+    }
+    steps_ += units;
+    if (steps_ > options_.limits.max_steps) StepsExceeded();
+  }
+
+  void Step() {
+    if (++steps_ > options_.limits.max_steps) StepsExceeded();
+    if ((steps_ & 255) == 0 && std::chrono::steady_clock::now() > deadline_) {
+      throw EvalError{absl::StatusCode::kDeadlineExceeded,
+                      fmt::format("policy: evaluation exceeded time limit of {}ms",
+                                  options_.limits.timeout.count())};
+    }
+    char probe;
+    size_t used = static_cast<size_t>(stack_base_ - &probe);
+    if (used > options_.limits.max_stack_bytes) {
+      throw EvalError{absl::StatusCode::kResourceExhausted,
+                      "policy: evaluation exceeded stack limit"};
+    }
+  }
+
+  struct DepthGuard {
+    DepthGuard(Evaluator* e) : e(e) {
+      if (++e->depth_ > e->options_.limits.max_depth) {
+        throw EvalError{absl::StatusCode::kResourceExhausted,
+                        fmt::format("policy: evaluation exceeded maximum depth {}",
+                                    e->options_.limits.max_depth)};
+      }
+    }
+    ~DepthGuard() { --e->depth_; }
+    Evaluator* e;
+  };
+
+  [[noreturn]] void Unsafe(const Term& t) {
+    Fail(&t, "rego_unsafe_var_error", fmt::format("var {} is unsafe", t.name));
+  }
+
+  // ---- bindings ----
+  static bool Bind(Frame& f, int slot, const Value& v, Cont k) {
+    f.vals[slot] = v;
+    f.bound[slot] = 1;
+    bool r = k();
+    f.bound[slot] = 0;
+    f.vals[slot] = Value();
+    return r;
+  }
+
+  // True when matching `t` against a value can bind variables.
+  bool HasUnboundPattern(const Term& t, const Frame& f) const {
+    switch (t.kind) {
+      case TermKind::kVar:
+        return t.slot >= 0 && !f.bound[t.slot];
+      case TermKind::kArray:
+        for (const auto& e : t.elems) {
+          if (HasUnboundPattern(*e, f)) return true;
+        }
+        return false;
+      case TermKind::kObject:
+        for (size_t i = 1; i < t.elems.size(); i += 2) {
+          if (HasUnboundPattern(*t.elems[i], f)) return true;
+        }
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  // ---- bodies and expressions ----
+  bool EvalBody(const Body& b, size_t i, Frame& f, Cont k) {
+    if (i == b.exprs.size()) return k();
+    return EvalExpr(b.exprs[i], f, [&]() { return EvalBody(b, i + 1, f, k); });
+  }
+
+  bool EvalExpr(const Expr& e, Frame& f, Cont k) {
+    Step();
+    if (!e.with.empty()) return EvalWith(e, f, k);
+    return EvalExprNoWith(e, f, k);
+  }
+
+  bool EvalExprNoWith(const Expr& e, Frame& f, Cont k) {
+    if (e.negated) {
+      bool found = false;
+      EvalExprPositive(e, f, [&]() {
+        found = true;
+        return false;
+      });
+      if (found) return true;
+      return k();
+    }
+    return EvalExprPositive(e, f, k);
+  }
+
+  bool EvalExprPositive(const Expr& e, Frame& f, Cont k) {
+    switch (e.kind) {
+      case ExprKind::kTerm: {
+        const Term& t = *e.lhs;
+        if (t.kind == TermKind::kCall && IsOutputCall(t)) {
+          return EvalCall(
+              t, f, [&](const Value& result) { return UnifyValue(*t.elems.back(), result, f, k); });
+        }
+        return EvalTerm(t, f, [&](const Value& v) {
+          if (v.IsFalse()) return true;
+          return k();
+        });
+      }
+      case ExprKind::kUnify:
+      case ExprKind::kAssign:
+        return Unify(*e.lhs, *e.rhs, f, k);
+      case ExprKind::kSome:
+        return k();
+      case ExprKind::kSomeIn:
+        return EvalTerm(*e.coll, f, [&](const Value& c) {
+          return IterateChildren(c, [&](const Value& key, const Value& val) {
+            if (e.key) {
+              return UnifyValue(*e.key, key, f, [&]() { return UnifyValue(*e.val, val, f, k); });
+            }
+            return UnifyValue(*e.val, val, f, k);
+          });
+        });
+      case ExprKind::kEvery:
+        return EvalTerm(*e.coll, f, [&](const Value& c) {
+          if (!c.IsArray() && !c.IsObject() && !c.IsSet()) return true;
+          bool all = true;
+          IterateChildren(c, [&](const Value& key, const Value& val) {
+            bool found = false;
+            auto body = [&]() {
+              return EvalBody(*e.body, 0, f, [&]() {
+                found = true;
+                return false;
+              });
+            };
+            if (e.key) {
+              UnifyValue(*e.key, key, f, [&]() { return UnifyValue(*e.val, val, f, body); });
+            } else {
+              UnifyValue(*e.val, val, f, body);
+            }
+            if (!found) {
+              all = false;
+              return false;
+            }
+            return true;
+          });
+          if (!all) return true;
+          return k();
+        });
+    }
+    return true;
+  }
+
+  // `with` modifiers replace input, parts of data, or functions while one expression runs.
+  bool EvalWith(const Expr& e, Frame& f, Cont k) {
+    std::vector<Value> values;
+    for (const auto& w : e.with) {
+      std::optional<Value> v;
+      EvalTerm(*w.value, f, [&](const Value& x) {
+        v = x;
+        return false;
+      });
+      if (!v) return true;
+      values.push_back(*v);
+    }
+    // The replaced world starts with an empty rule cache: rule values may depend on it.
+    World inner;
+    inner.input = world_.input;
+    inner.data_overrides = world_.data_overrides;
+    for (size_t i = 0; i < e.with.size(); ++i) {
+      const Term& target = *e.with[i].target;
+      const Term* head = target.kind == TermKind::kRef ? target.elems[0].get() : &target;
+      std::vector<Value> path;
+      if (target.kind == TermKind::kRef) {
+        for (size_t j = 1; j < target.elems.size(); ++j) {
+          if (target.elems[j]->kind != TermKind::kScalar) {
+            Fail(&target, "rego_compile_error", "with target must be a static reference");
+          }
+          path.push_back(target.elems[j]->value);
+        }
+      }
+      if (head->kind == TermKind::kVar && head->slot == kSlotInput) {
+        Value base = inner.input ? *inner.input : Value::EmptyObject();
+        inner.input = path.empty() ? values[i] : SetPath(base, path, 0, values[i]);
+      } else if (head->kind == TermKind::kVar && head->slot == kSlotData) {
+        std::vector<std::string> spath;
+        for (const auto& p : path) spath.push_back(p.IsString() ? p.AsString() : p.ToJsonString());
+        inner.data_overrides.emplace_back(std::move(spath), values[i]);
+      } else {
+        Fail(&target, "rego_compile_error", "with target must be input or data");
+      }
+    }
+    // Errors abort the whole evaluation, so the world needs no restoring on the error path.
+    std::swap(world_, inner);
+    bool r = EvalExprNoWith(e, f, [&]() {
+      std::swap(world_, inner);  // the rest of the body runs in the outer world
+      bool res = k();
+      std::swap(world_, inner);
+      return res;
+    });
+    std::swap(world_, inner);
+    return r;
+  }
+
+  static Value SetPath(const Value& base, const std::vector<Value>& path, size_t i,
+                       const Value& v) {
+    if (i == path.size()) return v;
+    ObjectEntries entries;
+    if (base.IsObject()) entries = base.AsObject();
+    const Value* child = base.Find(path[i]);
+    Value next = SetPath(child ? *child : Value::EmptyObject(), path, i + 1, v);
+    entries.emplace_back(path[i], std::move(next));
+    return Value::Object(std::move(entries));
+  }
+
+  // ---- terms ----
+  bool EvalTerm(const Term& t, Frame& f, ValueCont k) {
+    switch (t.kind) {
+      case TermKind::kScalar:
+        return k(t.value);
+      case TermKind::kVar:
+        if (t.slot == kSlotInput) return world_.input ? k(*world_.input) : true;
+        if (t.slot == kSlotData) return EvalDataRoot(nullptr, f, k);
+        if (!f.bound[t.slot]) Unsafe(t);
+        return k(f.vals[t.slot]);
+      case TermKind::kRef:
+        return EvalRef(t, f, k);
+      case TermKind::kArray: {
+        ValueVector acc;
+        return EvalList(t.elems, 0, acc, f,
+                        [&](ValueVector& vals) { return k(Value::Array(vals)); });
+      }
+      case TermKind::kSet: {
+        ValueVector acc;
+        return EvalList(t.elems, 0, acc, f, [&](ValueVector& vals) { return k(Value::Set(vals)); });
+      }
+      case TermKind::kObject: {
+        ValueVector acc;
+        return EvalList(t.elems, 0, acc, f, [&](ValueVector& vals) {
+          ObjectEntries entries;
+          entries.reserve(vals.size() / 2);
+          for (size_t i = 0; i + 1 < vals.size(); i += 2)
+            entries.emplace_back(vals[i], vals[i + 1]);
+          return k(Value::Object(std::move(entries)));
+        });
+      }
+      case TermKind::kArrayCompr: {
+        ValueVector out;
+        EvalBody(*t.body, 0, f, [&]() {
+          return EvalTerm(*t.elems[0], f, [&](const Value& v) {
+            out.push_back(v);
+            return true;
+          });
+        });
+        return k(Value::Array(std::move(out)));
+      }
+      case TermKind::kSetCompr: {
+        ValueVector out;
+        EvalBody(*t.body, 0, f, [&]() {
+          return EvalTerm(*t.elems[0], f, [&](const Value& v) {
+            out.push_back(v);
+            return true;
+          });
+        });
+        return k(Value::Set(std::move(out)));
+      }
+      case TermKind::kObjectCompr: {
+        std::map<Value, Value> out;
+        EvalBody(*t.body, 0, f, [&]() {
+          return EvalTerm(*t.elems[0], f, [&](const Value& key) {
+            return EvalTerm(*t.elems[1], f, [&](const Value& val) {
+              auto [it, inserted] = out.emplace(key, val);
+              if (!inserted && it->second != val) {
+                Fail(&t, "eval_conflict_error", "object keys must be unique");
+              }
+              return true;
+            });
+          });
+        });
+        ObjectEntries entries(out.begin(), out.end());
+        return k(Value::Object(std::move(entries)));
+      }
+      case TermKind::kCall:
+        if (IsOutputCall(t)) {
+          Fail(&t, "rego_type_error", fmt::format("{}: too many arguments", t.FnName()));
+        }
+        return EvalCall(t, f, k);
+    }
+    return true;
+  }
+
+  bool EvalList(const std::vector<TermPtr>& ts, size_t i, ValueVector& acc, Frame& f, ListCont k) {
+    // Fast path for terms that produce exactly one value without a continuation.
+    while (i < ts.size()) {
+      const Term& t = *ts[i];
+      if (t.kind == TermKind::kScalar) {
+        acc.push_back(t.value);
+      } else if (t.kind == TermKind::kVar && t.slot >= 0) {
+        if (!f.bound[t.slot]) Unsafe(t);
+        acc.push_back(f.vals[t.slot]);
+      } else {
+        break;
+      }
+      ++i;
+    }
+    if (i == ts.size()) return k(acc);
+    size_t size = acc.size();
+    return EvalTerm(*ts[i], f, [&](const Value& v) {
+      acc.resize(size);
+      acc.push_back(v);
+      bool r = EvalList(ts, i + 1, acc, f, k);
+      return r;
+    });
+  }
+
+  // Visits (key, value) children of a collection: array (index, element), object (key,
+  // value), set (element, element). Other values have no children.
+  bool IterateChildren(const Value& c, PairCont k) {
+    switch (c.kind()) {
+      case Value::Kind::kArray: {
+        const auto& elems = c.AsArray();
+        for (size_t i = 0; i < elems.size(); ++i) {
+          Step();
+          if (!k(Value::Int(static_cast<int64_t>(i)), elems[i])) return false;
+        }
+        return true;
+      }
+      case Value::Kind::kObject:
+        for (const auto& [key, val] : c.AsObject()) {
+          Step();
+          if (!k(key, val)) return false;
+        }
+        return true;
+      case Value::Kind::kSet:
+        for (const auto& e : c.AsSet()) {
+          Step();
+          if (!k(e, e)) return false;
+        }
+        return true;
+      default:
+        return true;
+    }
+  }
+
+  // ---- references ----
+  bool EvalRef(const Term& t, Frame& f, ValueCont k) {
+    const Term& head = *t.elems[0];
+    if (head.kind == TermKind::kVar) {
+      if (head.slot == kSlotData) return EvalDataRoot(&t, f, k);
+      if (head.slot == kSlotInput) {
+        if (!world_.input) return true;
+        return IndexValue(*world_.input, t, 1, f, k);
+      }
+      if (!f.bound[head.slot]) Unsafe(head);
+      return IndexValue(f.vals[head.slot], t, 1, f, k);
+    }
+    return EvalTerm(head, f, [&](const Value& hv) { return IndexValue(hv, t, 1, f, k); });
+  }
+
+  static const Value* LookupChild(const Value& v, const Value& key) {
+    switch (v.kind()) {
+      case Value::Kind::kArray: {
+        if (!key.IsNumber()) return nullptr;
+        auto idx = key.AsNumber().AsInt64();
+        if (!idx || !key.AsNumber().IsInteger() || *idx < 0) return nullptr;
+        const auto& elems = v.AsArray();
+        if (static_cast<size_t>(*idx) >= elems.size()) return nullptr;
+        return &elems[static_cast<size_t>(*idx)];
+      }
+      case Value::Kind::kObject:
+        return v.Find(key);
+      case Value::Kind::kSet: {
+        const auto& elems = v.AsSet();
+        auto it = std::lower_bound(elems.begin(), elems.end(), key);
+        if (it != elems.end() && *it == key) return &*it;
+        return nullptr;
+      }
+      default:
+        return nullptr;
+    }
+  }
+
+  bool IndexValue(const Value& v, const Term& ref, size_t i, Frame& f, ValueCont k) {
+    if (i == ref.elems.size()) return k(v);
+    const Term& key = *ref.elems[i];
+    if (HasUnboundPattern(key, f)) {
+      return IterateChildren(v, [&](const Value& ck, const Value& cv) {
+        return UnifyValue(key, ck, f, [&]() { return IndexValue(cv, ref, i + 1, f, k); });
+      });
+    }
+    if (key.kind == TermKind::kScalar) {
+      const Value* child = LookupChild(v, key.value);
+      return child ? IndexValue(*child, ref, i + 1, f, k) : true;
+    }
+    return EvalTerm(key, f, [&](const Value& kv) {
+      const Value* child = LookupChild(v, kv);
+      return child ? IndexValue(*child, ref, i + 1, f, k) : true;
+    });
+  }
+
+  // `ref` null means the bare `data` document.
+  bool EvalDataRoot(const Term* ref, Frame& f, ValueCont k) {
+    static const Term kEmptyRef = [] {
+      Term t;
+      t.kind = TermKind::kRef;
+      t.elems.push_back(std::make_shared<Term>());
+      return t;
+    }();
+    std::vector<std::string> path;
+    return EvalDataNode(&policy_.root(), &data_, ref ? *ref : kEmptyRef, 1, path, f, k);
+  }
+
+  const Value* FindOverride(const std::vector<std::string>& path) const {
+    for (auto it = world_.data_overrides.rbegin(); it != world_.data_overrides.rend(); ++it) {
+      if (it->first == path) return &it->second;
+    }
+    return nullptr;
+  }
+
+  bool HasOverrideBelow(const std::vector<std::string>& path) const {
+    for (const auto& [p, _] : world_.data_overrides) {
+      if (p.size() > path.size() && std::equal(path.begin(), path.end(), p.begin())) return true;
+    }
+    return false;
+  }
+
+  bool EvalDataNode(const RuleNode* node, const Value* base, const Term& ref, size_t i,
+                    std::vector<std::string>& path, Frame& f, ValueCont k) {
+    if (!world_.data_overrides.empty()) {
+      if (const Value* ov = FindOverride(path)) return IndexValue(*ov, ref, i, f, k);
+    }
+    if (node && node->IsFunction()) return true;
+    bool override_below = !world_.data_overrides.empty() && HasOverrideBelow(path);
+    // Walk key by key while below a package (or a base document, or a `with` override), so
+    // only the rules on the path are evaluated.
+    bool walk = i < ref.elems.size() &&
+                (node ? !node->HasValueRules()
+                      : ((base && base->IsObject()) || override_below));
+    if (!walk) {
+      std::optional<Value> v;
+      if (node) {
+        v = MaterializeNode(node, base, path);
+      } else if (base || override_below) {
+        v = base ? *base : Value::EmptyObject();
+        if (override_below) v = ApplyOverrides(*v, path);
+      }
+      if (!v) return true;
+      return IndexValue(*v, ref, i, f, k);
+    }
+    const Term& key = *ref.elems[i];
+    auto descend = [&](const std::string& name) -> bool {
+      const Value* child_base = base ? base->FindKey(name) : nullptr;
+      path.push_back(name);
+      bool r;
+      auto it = node ? node->children.find(name) : decltype(node->children.end())();
+      if (node && it != node->children.end()) {
+        r = EvalDataNode(it->second.get(), child_base, ref, i + 1, path, f, k);
+      } else if (child_base || !world_.data_overrides.empty()) {
+        r = EvalDataNode(nullptr, child_base, ref, i + 1, path, f, k);
+      } else {
+        r = true;
+      }
+      path.pop_back();
+      return r;
+    };
+    if (HasUnboundPattern(key, f)) {
+      std::set<std::string> names;
+      if (node) {
+        for (const auto& [name, _] : node->children) names.insert(name);
+      }
+      if (base && base->IsObject()) {
+        for (const auto& [kk, _] : base->AsObject()) {
+          if (kk.IsString()) names.insert(kk.AsString());
+        }
+      }
+      for (const auto& [p, _] : world_.data_overrides) {
+        if (p.size() > path.size() && std::equal(path.begin(), path.end(), p.begin())) {
+          names.insert(p[path.size()]);
+        }
+      }
+      for (const auto& name : names) {
+        Step();
+        bool r = UnifyValue(key, Value::String(name), f, [&]() { return descend(name); });
+        if (!r) return false;
+      }
+      return true;
+    }
+    return EvalTerm(key, f, [&](const Value& kv) {
+      if (kv.IsString()) return descend(kv.AsString());
+      if (kv.IsNumber() && kv.AsNumber().IsInteger()) {
+        // Base documents are stored by string keys; a number key finds its decimal text.
+        return descend(kv.AsNumber().ToString());
+      }
+      return true;
+    });
+  }
+
+  Value ApplyOverrides(const Value& v, const std::vector<std::string>& path) const {
+    Value out = v;
+    for (const auto& [p, ov] : world_.data_overrides) {
+      if (p.size() > path.size() && std::equal(path.begin(), path.end(), p.begin())) {
+        std::vector<Value> rest;
+        for (size_t j = path.size(); j < p.size(); ++j) rest.push_back(Value::String(p[j]));
+        out = SetPath(out, rest, 0, ov);
+      }
+    }
+    return out;
+  }
+
+  // ---- rules ----
+  std::optional<Value> MaterializeNode(const RuleNode* node, const Value* base,
+                                       const std::vector<std::string>& path) {
+    if (auto it = world_.cache.find(node); it != world_.cache.end()) return it->second;
+    if (in_progress_.count(node)) {
+      Fail(nullptr, "rego_recursion_error",
+           fmt::format("rule {} is recursive", node->PathString()));
+    }
+    in_progress_.insert(node);
+    DepthGuard depth(this);
+    std::optional<Value> result;
+    try {
+      result = ComputeNode(node, base, path);
+    } catch (...) {
+      in_progress_.erase(node);
+      throw;
+    }
+    in_progress_.erase(node);
+    world_.cache[node] = result;
+    return result;
+  }
+
+  std::optional<Value> ComputeNode(const RuleNode* node, const Value* base,
+                                   std::vector<std::string> path) {
+    if (!node->complete.empty() || node->default_rule) return EvalComplete(node);
+    if (!node->sets.empty()) {
+      ValueVector elems;
+      for (const Rule* r : node->sets) {
+        WithModule m(this, r);
+        Frame fr(r->num_slots);
+        EvalBody(*r->body, 0, fr, [&]() {
+          return EvalTerm(*r->key, fr, [&](const Value& v) {
+            elems.push_back(v);
+            return true;
+          });
+        });
+      }
+      return Value::Set(std::move(elems));
+    }
+    ObjTree tree;
+    if (base && base->IsObject()) {
+      for (const auto& [k, v] : base->AsObject()) tree.kids[k].leaf = v;
+    }
+    for (const auto& [name, child] : node->children) {
+      if (child->IsFunction()) continue;
+      const Value* child_base = base ? base->FindKey(name) : nullptr;
+      path.push_back(name);
+      std::optional<Value> v;
+      if (const Value* ov = world_.data_overrides.empty() ? nullptr : FindOverride(path)) {
+        v = *ov;
+      } else {
+        v = MaterializeNode(child.get(), child_base, path);
+      }
+      path.pop_back();
+      if (v) {
+        ObjTree t;
+        t.leaf = *v;
+        tree.kids[Value::String(name)] = std::move(t);
+      }
+    }
+    for (const Rule* r : node->objects) {
+      WithModule m(this, r);
+      Frame fr(r->num_slots);
+      std::vector<TermPtr> parts(r->ref.begin() + static_cast<long>(r->static_len), r->ref.end());
+      EvalBody(*r->body, 0, fr, [&]() {
+        ValueVector acc;
+        return EvalList(parts, 0, acc, fr, [&](ValueVector& keys) {
+          return EvalTerm(r->value ? *r->value : TrueTerm(), fr, [&](const Value& v) {
+            InsertPath(tree, keys, v, r);
+            return true;
+          });
+        });
+      });
+    }
+    Value out = tree.ToValue();
+    if (!world_.data_overrides.empty() && HasOverrideBelow(path)) out = ApplyOverrides(out, path);
+    return out;
+  }
+
+  void InsertPath(ObjTree& tree, const ValueVector& keys, const Value& v, const Rule* r) {
+    ObjTree* cur = &tree;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (cur->leaf) {
+        FailAtLine(r->line, "eval_conflict_error", "object keys must be unique");
+      }
+      cur = &cur->kids[keys[i]];
+    }
+    if (cur->leaf) {
+      if (*cur->leaf != v) {
+        FailAtLine(r->line, "eval_conflict_error", "object keys must be unique");
+      }
+      return;
+    }
+    if (!cur->kids.empty())
+      FailAtLine(r->line, "eval_conflict_error", "object keys must be unique");
+    cur->leaf = v;
+  }
+
+  static const Term& TrueTerm() {
+    static const Term t = [] {
+      Term x;
+      x.kind = TermKind::kScalar;
+      x.value = Value::Bool(true);
+      return x;
+    }();
+    return t;
+  }
+
+  struct WithModule {
+    WithModule(Evaluator* e, const Rule* r) : e(e), saved(e->module_) { e->module_ = &r->module; }
+    ~WithModule() { e->module_ = saved; }
+    Evaluator* e;
+    const std::string* saved;
+  };
+
+  // Evaluates one rule with its else chain, calling `cb` for each value produced by the first
+  // clause that succeeds. `args` are the call arguments for functions.
+  void EvalDefinition(const Rule* r, const ValueVector* args, FnRef<bool(const Value&)> cb) {
+    WithModule m(this, r);
+    auto run_clause = [&](const Body& body, const Term* value) -> bool {
+      Frame fr(r->num_slots);
+      bool any = false;
+      bool constant = IsConstantTerm(value);
+      auto on_body = [&]() {
+        return EvalTerm(value ? *value : TrueTerm(), fr, [&](const Value& v) {
+          any = true;
+          bool more = cb(v);
+          return more && !constant;
+        });
+      };
+      if (args) {
+        UnifyArgs(r->args, *args, 0, fr, [&]() { return EvalBody(body, 0, fr, on_body); });
+      } else {
+        EvalBody(body, 0, fr, on_body);
+      }
+      return any;
+    };
+    if (run_clause(*r->body, r->value.get())) return;
+    for (const auto& ec : r->elses) {
+      if (run_clause(*ec.body, ec.value.get())) return;
+    }
+  }
+
+  bool UnifyArgs(const std::vector<TermPtr>& params, const ValueVector& args, size_t i, Frame& f,
+                 Cont k) {
+    if (i == params.size()) return k();
+    return UnifyValue(*params[i], args[i], f,
+                      [&]() { return UnifyArgs(params, args, i + 1, f, k); });
+  }
+
+  std::optional<Value> EvalComplete(const RuleNode* node) {
+    std::optional<Value> result;
+    for (const Rule* r : node->complete) {
+      EvalDefinition(r, nullptr, [&](const Value& v) {
+        if (!result) {
+          result = v;
+        } else if (*result != v) {
+          WithModule m(this, r);
+          FailAtLine(r->line, "eval_conflict_error",
+                     "complete rules must not produce multiple outputs");
+        }
+        return true;
+      });
+    }
+    if (!result && node->default_rule) {
+      const Rule* r = node->default_rule;
+      WithModule m(this, r);
+      Frame fr(r->num_slots);
+      EvalTerm(r->value ? *r->value : TrueTerm(), fr, [&](const Value& v) {
+        result = v;
+        return false;
+      });
+    }
+    return result;
+  }
+
+  std::optional<Value> EvalFunction(const RuleNode* node, const ValueVector& args) {
+    DepthGuard depth(this);
+    std::optional<Value> result;
+    for (const Rule* r : node->functions) {
+      EvalDefinition(r, &args, [&](const Value& v) {
+        if (!result) {
+          result = v;
+        } else if (*result != v) {
+          WithModule m(this, r);
+          FailAtLine(r->line, "eval_conflict_error",
+                     "functions must not produce multiple outputs for same inputs");
+        }
+        return true;
+      });
+    }
+    if (!result && node->default_function) {
+      const Rule* r = node->default_function;
+      WithModule m(this, r);
+      Frame fr(r->num_slots);
+      EvalTerm(r->value ? *r->value : TrueTerm(), fr, [&](const Value& v) {
+        result = v;
+        return false;
+      });
+    }
+    return result;
+  }
+
+  // ---- calls ----
+  const HostFunction* FindHost(const Term& t) const {
+    if (!options_.host_functions) return nullptr;
+    std::string name = t.FnName();
+    for (const auto& h : *options_.host_functions) {
+      if (h.name == name) return &h;
+    }
+    return nullptr;
+  }
+
+  bool IsOutputCall(const Term& t) const {
+    if (t.target == CallTarget::kHost) {
+      const HostFunction* h = FindHost(t);
+      return h && static_cast<int>(t.elems.size()) == h->arity + 1;
+    }
+    return t.has_output;
+  }
+
+  bool EvalCall(const Term& t, Frame& f, ValueCont k) {
+    if ((t.target == CallTarget::kHost || t.target == CallTarget::kUnresolved) && !FindHost(t)) {
+      Fail(&t, "rego_type_error", fmt::format("undefined function {}", t.FnName()));
+    }
+    size_t n = t.elems.size();
+    if (IsOutputCall(t)) --n;
+    std::vector<TermPtr> arg_terms(t.elems.begin(), t.elems.begin() + static_cast<long>(n));
+    ValueVector acc;
+    acc.reserve(n);
+    return EvalList(arg_terms, 0, acc, f, [&](ValueVector& args) -> bool {
+      switch (t.target) {
+        case CallTarget::kBuiltin: {
+          std::optional<Value> r;
+          bctx_.budget =
+              options_.limits.max_steps > steps_ ? options_.limits.max_steps - steps_ : 0;
+          try {
+            r = t.builtin->fn(bctx_, BuiltinArgs(args.data(), args.size()));
+          } catch (const BuiltinError& e) {
+            if (options_.strict_builtin_errors) Fail(&t, e.code, e.message);
+            return true;
+          } catch (const BudgetExceeded&) {
+            StepsExceeded();
+          }
+          if (!r) return true;
+          ChargeResult(*r);
+          return k(*r);
+        }
+        case CallTarget::kFunction: {
+          auto r = EvalFunction(t.function, args);
+          if (!r) return true;
+          return k(*r);
+        }
+        case CallTarget::kHost:
+        case CallTarget::kUnresolved: {
+          const HostFunction* h = FindHost(t);
+          if (!h) {
+            Fail(&t, "rego_type_error", fmt::format("undefined function {}", t.FnName()));
+          }
+          if (static_cast<int>(args.size()) != h->arity) {
+            Fail(&t, "rego_type_error",
+                 fmt::format("{}: arity mismatch: {} arguments given, function takes {}",
+                             t.FnName(), args.size(), h->arity));
+          }
+          std::vector<core::json::value> jargs;
+          jargs.reserve(args.size());
+          for (const auto& a : args) jargs.push_back(a.ToJson());
+          absl::StatusOr<core::json::value> r = h->fn(jargs);
+          if (!r.ok()) throw HostError{r.status()};
+          return k(Value::FromJson(*r));
+        }
+      }
+      return true;
+    });
+  }
+
+  // ---- unification ----
+  bool Unify(const Term& a, const Term& b, Frame& f, Cont k) {
+    bool a_free = a.kind == TermKind::kVar && a.slot >= 0 && !f.bound[a.slot];
+    bool b_free = b.kind == TermKind::kVar && b.slot >= 0 && !f.bound[b.slot];
+    if (a_free && b_free) Unsafe(a);
+    if (a_free) return EvalTerm(b, f, [&](const Value& v) { return Bind(f, a.slot, v, k); });
+    if (b_free) return EvalTerm(a, f, [&](const Value& v) { return Bind(f, b.slot, v, k); });
+    if (a.kind == TermKind::kArray && b.kind == TermKind::kArray) {
+      if (a.elems.size() != b.elems.size()) return true;
+      std::vector<std::pair<const Term*, const Term*>> pairs;
+      for (size_t i = 0; i < a.elems.size(); ++i)
+        pairs.emplace_back(a.elems[i].get(), b.elems[i].get());
+      std::vector<char> done(pairs.size(), 0);
+      return UnifyTermPairs(pairs, done, pairs.size(), f, k);
+    }
+    if (HasUnboundPattern(a, f)) {
+      if (HasUnboundPattern(b, f) && a.kind == TermKind::kObject && b.kind == TermKind::kObject) {
+        return UnifyObjects(a, b, f, k);
+      }
+      return EvalTerm(b, f, [&](const Value& v) { return UnifyValue(a, v, f, k); });
+    }
+    return EvalTerm(a, f, [&](const Value& v) { return UnifyValue(b, v, f, k); });
+  }
+
+  // Two object patterns: match values by their (ground) keys.
+  bool UnifyObjects(const Term& a, const Term& b, Frame& f, Cont k) {
+    if (a.elems.size() != b.elems.size()) return true;
+    std::vector<std::pair<Value, const Term*>> ka, kb;
+    for (size_t i = 0; i + 1 < a.elems.size(); i += 2) {
+      std::optional<Value> key;
+      EvalTerm(*a.elems[i], f, [&](const Value& v) {
+        key = v;
+        return false;
+      });
+      if (!key) return true;
+      ka.emplace_back(*key, a.elems[i + 1].get());
+    }
+    for (size_t i = 0; i + 1 < b.elems.size(); i += 2) {
+      std::optional<Value> key;
+      EvalTerm(*b.elems[i], f, [&](const Value& v) {
+        key = v;
+        return false;
+      });
+      if (!key) return true;
+      kb.emplace_back(*key, b.elems[i + 1].get());
+    }
+    std::vector<std::pair<const Term*, const Term*>> pairs;
+    for (const auto& entry : ka) {
+      auto it =
+          std::find_if(kb.begin(), kb.end(), [&](const auto& p) { return p.first == entry.first; });
+      if (it == kb.end()) return true;
+      pairs.emplace_back(entry.second, it->second);
+    }
+    std::vector<char> done(pairs.size(), 0);
+    return UnifyTermPairs(pairs, done, pairs.size(), f, k);
+  }
+
+  bool IsFreeVar(const Term& t, const Frame& f) const {
+    return t.kind == TermKind::kVar && t.slot >= 0 && !f.bound[t.slot];
+  }
+
+  // Unifies pairs of terms, each time picking a pair that does not have an unbound variable on
+  // both sides, so earlier pairs can bind what later ones need.
+  bool UnifyTermPairs(const std::vector<std::pair<const Term*, const Term*>>& pairs,
+                      std::vector<char>& done, size_t remaining, Frame& f, Cont k) {
+    if (remaining == 0) return k();
+    size_t pick = pairs.size();
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      if (done[i]) continue;
+      if (pick == pairs.size()) pick = i;
+      if (!(IsFreeVar(*pairs[i].first, f) && IsFreeVar(*pairs[i].second, f))) {
+        pick = i;
+        break;
+      }
+    }
+    done[pick] = 1;
+    bool r = Unify(*pairs[pick].first, *pairs[pick].second, f,
+                   [&]() { return UnifyTermPairs(pairs, done, remaining - 1, f, k); });
+    done[pick] = 0;
+    return r;
+  }
+
+  bool UnifyValue(const Term& t, const Value& v, Frame& f, Cont k) {
+    switch (t.kind) {
+      case TermKind::kScalar:
+        return t.value == v ? k() : true;
+      case TermKind::kVar:
+        if (t.slot < 0) {
+          return EvalTerm(t, f, [&](const Value& tv) { return tv == v ? k() : true; });
+        }
+        if (f.bound[t.slot]) return f.vals[t.slot] == v ? k() : true;
+        return Bind(f, t.slot, v, k);
+      case TermKind::kArray:
+        if (!v.IsArray() || v.AsArray().size() != t.elems.size()) return true;
+        return UnifyValueList(t, v.AsArray(), 0, f, k);
+      case TermKind::kObject:
+        if (!HasUnboundPattern(t, f)) break;
+        if (!v.IsObject() || v.AsObject().size() != t.elems.size() / 2) return true;
+        return UnifyObjectValue(t, v, 0, f, k);
+      default:
+        break;
+    }
+    return EvalTerm(t, f, [&](const Value& tv) { return tv == v ? k() : true; });
+  }
+
+  bool UnifyValueList(const Term& t, const ValueVector& vals, size_t i, Frame& f, Cont k) {
+    if (i == vals.size()) return k();
+    return UnifyValue(*t.elems[i], vals[i], f,
+                      [&]() { return UnifyValueList(t, vals, i + 1, f, k); });
+  }
+
+  bool UnifyObjectValue(const Term& t, const Value& v, size_t i, Frame& f, Cont k) {
+    if (i >= t.elems.size()) return k();
+    return EvalTerm(*t.elems[i], f, [&](const Value& key) {
+      const Value* member = v.Find(key);
+      if (!member) return true;
+      return UnifyValue(*t.elems[i + 1], *member, f,
+                        [&]() { return UnifyObjectValue(t, v, i + 2, f, k); });
+    });
+  }
+
+  // What `with` modifiers replace.
+  struct World {
+    std::optional<Value> input;
+    std::vector<std::pair<std::vector<std::string>, Value>> data_overrides;
+    std::map<const RuleNode*, std::optional<Value>> cache;  // materialized rule documents
+  };
+
+  const CompiledPolicy& policy_;
+  World world_;
+  Value data_;
+  const EvalOptions& options_;
+  BuiltinContext bctx_;
+  uint64_t steps_ = 0;
+  uint32_t depth_ = 0;
+  std::chrono::steady_clock::time_point deadline_;
+  const char* stack_base_ = nullptr;
+  const std::string* module_ = nullptr;
+  std::set<const RuleNode*> in_progress_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<Bindings>> RunCompiledQuery(const CompiledPolicy& policy,
+                                                       const CompiledQuery& query,
+                                                       const Value* input, const Value& data,
+                                                       const EvalOptions& options) {
+  try {
+    Evaluator ev(policy, input, data, options);
+    return ev.Run(query);
+  } catch (const EvalError& e) {
+    return absl::Status(e.status, e.message);
+  } catch (const HostError& e) {
+    return e.status;
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("policy: evaluation ran out of memory");
+  }
+}
+
+}  // namespace ccburst::policy

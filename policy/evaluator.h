@@ -1,0 +1,22 @@
+// Top-down evaluator for compiled Rego: bodies are solved left to right with backtracking
+// (continuation passing), rules are materialized on demand and memoized for one evaluation,
+// and every evaluation is bounded by EvalLimits. Internal to the policy module.
+#pragma once
+
+#include <vector>
+
+#include "core/status.h"
+#include "policy/compiler.h"
+#include "policy/rego.h"
+
+namespace ccburst::policy {
+
+// Runs a compiled query and returns every solution (each named query variable that was bound).
+// Errors carry OPA's error text; limit violations are ResourceExhausted / DeadlineExceeded;
+// host function errors keep their own status.
+absl::StatusOr<std::vector<Bindings>> RunCompiledQuery(const CompiledPolicy& policy,
+                                                       const CompiledQuery& query,
+                                                       const Value* input, const Value& data,
+                                                       const EvalOptions& options);
+
+}  // namespace ccburst::policy

@@ -1,0 +1,204 @@
+#include "policy/rego.h"
+
+#include <fmt/format.h>
+
+#include "policy/compiler.h"
+#include "policy/evaluator.h"
+#include "policy/parser.h"
+
+namespace ccburst::policy {
+
+namespace {
+
+size_t HashModules(const std::vector<Module>& modules) {
+  size_t h = 0xcbf29ce484222325ull;
+  std::hash<std::string> hasher;
+  for (const auto& m : modules) {
+    h ^= hasher(m.name) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h ^= hasher(m.source) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  }
+  return h;
+}
+
+bool SameModules(const std::vector<Module>& a, const std::vector<Module>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].source != b[i].source) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<Value> ConstantValue(const Term& t) {
+  switch (t.kind) {
+    case TermKind::kScalar:
+      return t.value;
+    case TermKind::kArray:
+    case TermKind::kSet: {
+      ValueVector elems;
+      for (const auto& e : t.elems) {
+        CCB_ASSIGN_OR_RETURN(Value v, ConstantValue(*e));
+        elems.push_back(std::move(v));
+      }
+      return t.kind == TermKind::kArray ? Value::Array(std::move(elems))
+                                        : Value::Set(std::move(elems));
+    }
+    case TermKind::kObject: {
+      ObjectEntries entries;
+      for (size_t i = 0; i + 1 < t.elems.size(); i += 2) {
+        CCB_ASSIGN_OR_RETURN(Value k, ConstantValue(*t.elems[i]));
+        CCB_ASSIGN_OR_RETURN(Value v, ConstantValue(*t.elems[i + 1]));
+        entries.emplace_back(std::move(k), std::move(v));
+      }
+      return Value::Object(std::move(entries));
+    }
+    default:
+      return absl::InvalidArgumentError(
+          fmt::format("term:{}:{}: expected a constant term", t.line, t.col));
+  }
+}
+
+core::json::object BindingsToJson(const Bindings& b) {
+  core::json::object obj;
+  for (const auto& [name, value] : b) obj[name] = value.ToJson();
+  return obj;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicy>> Compile(const std::vector<Module>& modules) {
+  std::vector<ParsedModule> parsed;
+  parsed.reserve(modules.size());
+  for (const auto& m : modules) {
+    CCB_ASSIGN_OR_RETURN(ParsedModule pm, ParseModule(m.name, m.source));
+    parsed.push_back(std::move(pm));
+  }
+  CCB_ASSIGN_OR_RETURN(std::shared_ptr<CompiledPolicy> policy, CompileModules(std::move(parsed)));
+  return std::shared_ptr<const CompiledPolicy>(std::move(policy));
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicy>> PolicyCache::GetOrCompile(
+    const std::vector<Module>& modules) {
+  size_t h = HashModules(modules);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto range = entries_.equal_range(h);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (SameModules(it->second.modules, modules)) {
+        it->second.seq = ++seq_;
+        return it->second.policy;
+      }
+    }
+  }
+  // Compile outside the lock; a concurrent compile of the same text is harmless.
+  CCB_ASSIGN_OR_RETURN(auto policy, Compile(modules));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto range = entries_.equal_range(h);
+  for (auto it = range.first; it != range.second; ++it) {
+    if (SameModules(it->second.modules, modules)) return it->second.policy;
+  }
+  if (entries_.size() >= max_entries_ && !entries_.empty()) {
+    auto oldest = entries_.begin();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->second.seq < oldest->second.seq) oldest = it;
+    }
+    entries_.erase(oldest);
+  }
+  entries_.emplace(h, Entry{modules, policy, ++seq_});
+  return policy;
+}
+
+size_t PolicyCache::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
+absl::StatusOr<std::optional<Value>> EvalRuleValue(const CompiledPolicy& policy,
+                                                   std::string_view path, const Value* input,
+                                                   const Value& data, const EvalOptions& options) {
+  CCB_ASSIGN_OR_RETURN(TermPtr ref, ParseTerm("path", path));
+  if (ref->kind == TermKind::kVar) {
+    if (ref->name != "data" && ref->name != "input") {
+      return absl::InvalidArgumentError(
+          fmt::format("policy: path `{}` must start with data", path));
+    }
+  } else if (ref->kind != TermKind::kRef || ref->elems[0]->kind != TermKind::kVar ||
+             (ref->elems[0]->name != "data" && ref->elems[0]->name != "input")) {
+    return absl::InvalidArgumentError(fmt::format("policy: path `{}` must start with data", path));
+  }
+  auto body = std::make_shared<Body>();
+  Expr e;
+  e.kind = ExprKind::kUnify;
+  auto var = std::make_shared<Term>();
+  var->kind = TermKind::kVar;
+  var->name = "$result";
+  e.lhs = var;
+  e.rhs = ref;
+  body->exprs.push_back(std::move(e));
+  CCB_ASSIGN_OR_RETURN(CompiledQuery q, policy.CompileQueryBody(std::move(body)));
+  CCB_ASSIGN_OR_RETURN(auto results, RunCompiledQuery(policy, q, input, data, options));
+  if (results.empty()) return std::optional<Value>();
+  for (const auto& [name, v] : results[0]) {
+    if (name == "$result") return std::optional<Value>(v);
+  }
+  return std::optional<Value>();
+}
+
+absl::StatusOr<std::optional<core::json::value>> EvalRule(const CompiledPolicy& policy,
+                                                          std::string_view path,
+                                                          const core::json::value* input,
+                                                          const core::json::value& data,
+                                                          const EvalOptions& options) {
+  std::optional<Value> in;
+  if (input) in = Value::FromJson(*input);
+  CCB_ASSIGN_OR_RETURN(auto result, EvalRuleValue(policy, path, in ? &*in : nullptr,
+                                                  Value::FromJson(data), options));
+  if (!result) return std::optional<core::json::value>();
+  return std::optional<core::json::value>(result->ToJson());
+}
+
+absl::StatusOr<std::vector<Bindings>> EvalQueryValues(const CompiledPolicy& policy,
+                                                      std::string_view query, const Value* input,
+                                                      const Value& data,
+                                                      const EvalOptions& options) {
+  CCB_ASSIGN_OR_RETURN(CompiledQuery q, policy.CompileQuery(query));
+  return RunCompiledQuery(policy, q, input, data, options);
+}
+
+absl::StatusOr<core::json::array> EvalQuery(const CompiledPolicy& policy, std::string_view query,
+                                            const core::json::value* input,
+                                            const core::json::value& data,
+                                            const EvalOptions& options) {
+  std::optional<Value> in;
+  if (input) in = Value::FromJson(*input);
+  CCB_ASSIGN_OR_RETURN(auto results, EvalQueryValues(policy, query, in ? &*in : nullptr,
+                                                     Value::FromJson(data), options));
+  core::json::array out;
+  for (const auto& b : results) out.push_back(BindingsToJson(b));
+  return out;
+}
+
+absl::StatusOr<Value> ParseInputTerm(std::string_view text) {
+  CCB_ASSIGN_OR_RETURN(TermPtr t, ParseTerm("term", text));
+  return ConstantValue(*t);
+}
+
+std::string ErrorCode(const absl::Status& status) {
+  std::string msg(status.message());
+  // Codes look like `eval_type_error` / `rego_parse_error` followed by ": ".
+  size_t pos = 0;
+  while (pos < msg.size()) {
+    size_t end = msg.find(": ", pos);
+    if (end == std::string::npos) break;
+    std::string_view word(msg.data() + pos, end - pos);
+    size_t start = word.rfind(' ');
+    if (start != std::string_view::npos) word = word.substr(start + 1);
+    if ((word.rfind("eval_", 0) == 0 || word.rfind("rego_", 0) == 0) && word.size() > 6 &&
+        word.substr(word.size() - 6) == "_error") {
+      return std::string(word);
+    }
+    pos = end + 2;
+  }
+  return "";
+}
+
+}  // namespace ccburst::policy

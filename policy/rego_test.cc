@@ -1,0 +1,473 @@
+#include "policy/rego.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/json.h"
+#include "policy/eval_command.h"
+
+namespace ccburst::policy {
+namespace {
+
+namespace json = core::json;
+using ::testing::HasSubstr;
+
+json::value J(std::string_view text) { return json::parse(text); }
+
+std::shared_ptr<const CompiledPolicy> MustCompile(const std::string& source) {
+  auto p = Compile({Module{"policy.rego", source}});
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *p : nullptr;
+}
+
+constexpr char kResourcePolicy[] = R"(package policy
+import rego.v1
+default allow := false
+allow if {
+    input["submods"]["cpu0"]["ear.veraison.annotated-evidence"]["sample"]
+}
+)";
+
+constexpr char kDenySamplePolicy[] = R"(package policy
+default allow = false
+allow if { not input["submods"]["cpu0"]["ear.veraison.annotated-evidence"]["sample"] }
+)";
+
+constexpr char kAffirmingPolicy[] = R"(package policy
+import rego.v1
+default allow := false
+allow if { every _, submod in input.submods { submod["ear.status"] == "affirming" } }
+)";
+
+constexpr char kAppraisalPolicy[] = R"(package policy
+import rego.v1
+default executables := 33
+default hardware := 97
+default configuration := 36
+default file_system := 0
+default instance_identity := 0
+default runtime_opaque := 0
+default storage_opaque := 0
+default sourced_data := 0
+executables := 3 if {
+  input.sample.launch_digest in query_reference_value("launch_digest")
+}
+hardware := 2 if { input.sample.svn in query_reference_value("svn") }
+configuration := 2 if { input.sample.debug == false }
+trust_claims := {
+  "executables": executables, "hardware": hardware, "configuration": configuration,
+  "file-system": file_system, "instance-identity": instance_identity,
+  "runtime-opaque": runtime_opaque, "storage-opaque": storage_opaque, "sourced-data": sourced_data,
+}
+extensions := {"a": 1}
+)";
+
+std::optional<json::value> Eval(const CompiledPolicy& p, std::string_view path,
+                                const json::value* input, const EvalOptions& opts = {}) {
+  auto r = EvalRule(p, path, input, json::object(), opts);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : std::nullopt;
+}
+
+TEST(RegoKbs, ResourcePolicyAllowsSampleEvidence) {
+  auto p = MustCompile(kResourcePolicy);
+  json::value in =
+      J(R"({"submods":{"cpu0":{"ear.veraison.annotated-evidence":{"sample":{"svn":"1"}}}}})");
+  EXPECT_EQ(Eval(*p, "data.policy.allow", &in), json::value(true));
+  json::value other = J(R"({"submods":{"cpu0":{"ear.veraison.annotated-evidence":{"tdx":{}}}}})");
+  EXPECT_EQ(Eval(*p, "data.policy.allow", &other), json::value(false));
+  EXPECT_EQ(Eval(*p, "data.policy.allow", nullptr), json::value(false));
+}
+
+TEST(RegoKbs, DenySamplePolicy) {
+  auto p = MustCompile(kDenySamplePolicy);
+  json::value sample =
+      J(R"({"submods":{"cpu0":{"ear.veraison.annotated-evidence":{"sample":{}}}}})");
+  json::value tdx = J(R"({"submods":{"cpu0":{"ear.veraison.annotated-evidence":{"tdx":{}}}}})");
+  EXPECT_EQ(Eval(*p, "data.policy.allow", &sample), json::value(false));
+  EXPECT_EQ(Eval(*p, "data.policy.allow", &tdx), json::value(true));
+}
+
+TEST(RegoKbs, EveryAffirming) {
+  auto p = MustCompile(kAffirmingPolicy);
+  json::value good =
+      J(R"({"submods":{"cpu0":{"ear.status":"affirming"},"gpu0":{"ear.status":"affirming"}}})");
+  json::value bad =
+      J(R"({"submods":{"cpu0":{"ear.status":"affirming"},"gpu0":{"ear.status":"warning"}}})");
+  json::value empty = J(R"({"submods":{}})");
+  EXPECT_EQ(Eval(*p, "data.policy.allow", &good), json::value(true));
+  EXPECT_EQ(Eval(*p, "data.policy.allow", &bad), json::value(false));
+  EXPECT_EQ(Eval(*p, "data.policy.allow", &empty), json::value(true));
+}
+
+std::vector<HostFunction> ReferenceValues() {
+  return {HostFunction{"query_reference_value", 1,
+                       [](const std::vector<json::value>& args) -> absl::StatusOr<json::value> {
+                         const auto& id = args[0].as_string();
+                         if (id == "launch_digest") return J(R"(["abcd", "ef01"])");
+                         if (id == "svn") return J(R"([1, 2])");
+                         return json::array();
+                       }}};
+}
+
+TEST(RegoKbs, AppraisalPolicy) {
+  auto p = MustCompile(kAppraisalPolicy);
+  auto hosts = ReferenceValues();
+  EvalOptions opts;
+  opts.host_functions = &hosts;
+  json::value in = J(R"({"sample":{"launch_digest":"ef01","svn":2,"debug":false}})");
+  auto claims = Eval(*p, "data.policy.trust_claims", &in, opts);
+  ASSERT_TRUE(claims.has_value());
+  EXPECT_EQ(*claims, J(R"({"executables":3,"hardware":2,"configuration":2,"file-system":0,
+      "instance-identity":0,"runtime-opaque":0,"storage-opaque":0,"sourced-data":0})"));
+  EXPECT_EQ(Eval(*p, "data.policy.extensions", &in, opts), J(R"({"a":1})"));
+
+  json::value bad = J(R"({"sample":{"launch_digest":"0000","svn":7,"debug":true}})");
+  auto bad_claims = Eval(*p, "data.policy.trust_claims", &bad, opts);
+  ASSERT_TRUE(bad_claims.has_value());
+  EXPECT_EQ(bad_claims->at("executables"), json::value(33));
+  EXPECT_EQ(bad_claims->at("hardware"), json::value(97));
+  EXPECT_EQ(bad_claims->at("configuration"), json::value(36));
+}
+
+TEST(RegoHost, ErrorAbortsEvaluation) {
+  auto p = MustCompile(kAppraisalPolicy);
+  std::vector<HostFunction> hosts{
+      HostFunction{"query_reference_value", 1,
+                   [](const std::vector<json::value>&) -> absl::StatusOr<json::value> {
+                     return absl::UnavailableError("reference values: store down");
+                   }}};
+  EvalOptions opts;
+  opts.host_functions = &hosts;
+  json::value in = J(R"({"sample":{"launch_digest":"ef01"}})");
+  auto r = EvalRule(*p, "data.policy.executables", &in, json::object(), opts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().message(), "reference values: store down");
+}
+
+TEST(RegoHost, MissingHostFunctionIsAnError) {
+  auto p = MustCompile(kAppraisalPolicy);
+  json::value in = J(R"({"sample":{"launch_digest":"ef01"}})");
+  auto r = EvalRule(*p, "data.policy.executables", &in, json::object(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("undefined function query_reference_value"));
+}
+
+TEST(RegoSemantics, UndefinedFalseAndErrorAreDistinct) {
+  auto p = MustCompile(R"(package t
+f := false
+u if { input.missing }
+e := 1 / 0
+)");
+  json::value in = json::object();
+  EXPECT_EQ(Eval(*p, "data.t.f", &in), json::value(false));
+  EXPECT_EQ(Eval(*p, "data.t.u", &in), std::nullopt);
+  auto err = EvalRule(*p, "data.t.e", &in, json::object(), {});
+  ASSERT_FALSE(err.ok());
+  EXPECT_THAT(std::string(err.status().message()),
+              HasSubstr("eval_builtin_error: div: divide by zero"));
+  EXPECT_EQ(ErrorCode(err.status()), "eval_builtin_error");
+  // Non-strict mode turns the builtin error into undefined.
+  EvalOptions lax;
+  lax.strict_builtin_errors = false;
+  EXPECT_EQ(Eval(*p, "data.t.e", &in, lax), std::nullopt);
+}
+
+TEST(RegoSemantics, ConflictIsAnError) {
+  auto p = MustCompile(R"(package t
+p := 1
+p := 2 if { true }
+)");
+  auto r = EvalRule(*p, "data.t.p", nullptr, json::object(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ErrorCode(r.status()), "eval_conflict_error");
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("complete rules must not produce multiple outputs"));
+}
+
+TEST(RegoSemantics, SetsAreSortedArraysInJson) {
+  auto p = MustCompile(R"(package t
+s contains x if { some x in [3, 1, 2, 1] }
+o[k] := v if { some k, v in {"b": 2, "a": 1} }
+)");
+  EXPECT_EQ(Eval(*p, "data.t.s", nullptr), J("[1,2,3]"));
+  EXPECT_EQ(Eval(*p, "data.t.o", nullptr), J(R"({"a":1,"b":2})"));
+}
+
+TEST(RegoQuery, ResultSet) {
+  auto p = MustCompile(R"(package x
+p contains v if { some v in [1, 4] }
+)");
+  auto r = EvalQuery(*p, "data.x.p[y]; y > 1", nullptr, json::object(), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(json::value(*r), J(R"([{"y":4}])"));
+  auto none = EvalQuery(*p, "data.x.p[y]; y > 10", nullptr, json::object(), {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(RegoParse, ErrorPositions) {
+  auto r = Compile({Module{"bad.rego", "package p\n\nallow if {\n  x := \n}\n"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), "bad.rego:5:1: expected term, found `}`");
+  auto r2 = Compile({Module{"m.rego", "package\n"}});
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.status().message(), "m.rego:2:1: expected package name, found end of input");
+  auto r3 = Compile({Module{"v0.rego", "package p\nallow { true }\n"}});
+  ASSERT_FALSE(r3.ok());
+  EXPECT_THAT(std::string(r3.status().message()), HasSubstr("v0.rego:2:7: expected `if`"));
+}
+
+TEST(RegoLimits, StepLimit) {
+  auto p = MustCompile(R"(package t
+n := count([x | some x in numbers.range(1, 100000)])
+)");
+  EvalOptions opts;
+  opts.limits.max_steps = 1000;
+  auto r = EvalRule(*p, "data.t.n", nullptr, json::object(), opts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(r.status().message(), "policy: evaluation exceeded 1000 steps");
+}
+
+TEST(RegoLimits, DepthLimitStopsRecursionThroughFunctions) {
+  auto p = MustCompile(R"(package t
+f(x) := y if { y := g(x) }
+g(x) := y if { y := f(x) }
+r := f(1)
+)");
+  auto r = EvalRule(*p, "data.t.r", nullptr, json::object(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("maximum depth"));
+}
+
+TEST(RegoLimits, RecursiveRuleIsAnError) {
+  auto p = MustCompile(R"(package t
+a if { b }
+b if { a }
+)");
+  auto r = EvalRule(*p, "data.t.a", nullptr, json::object(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("rego_recursion_error"));
+}
+
+TEST(RegoLimits, HugeRangeIsBoundedInEveryMode) {
+  auto p = MustCompile("package t\nn := count(numbers.range(1, 1000000000000))\n");
+  for (bool strict : {true, false}) {
+    EvalOptions opts;
+    opts.strict_builtin_errors = strict;
+    auto r = EvalRule(*p, "data.t.n", nullptr, json::object(), opts);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  }
+}
+
+TEST(RegoLimits, StringDoublingHitsStepLimit) {
+  std::string src = "package t\ns0 := \"" + std::string(64, 'a') + "\"\n";
+  for (int i = 1; i <= 40; ++i) {
+    src += "s" + std::to_string(i) + " := concat(\"\", [s" + std::to_string(i - 1) + ", s" +
+           std::to_string(i - 1) + "])\n";
+  }
+  auto p = MustCompile(src);
+  auto r = EvalRule(*p, "data.t.s40", nullptr, json::object(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(RegoLimits, IntegerGrowthIsBounded) {
+  auto p = MustCompile("package t\nx := bits.lsh(1, 65600)\ny := bits.lsh(1, 200)\n");
+  auto r = EvalRule(*p, "data.t.x", nullptr, json::object(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("bits.lsh: result exceeds 65536 bits"));
+  auto y = EvalQueryValues(*p, "data.t.y = y", nullptr, Value::EmptyObject(), {});
+  ASSERT_TRUE(y.ok()) << y.status();
+  ASSERT_EQ(y->size(), 1u);
+  EXPECT_EQ((*y)[0][0].second.AsNumber().ToString(),
+            "1606938044258990275541962092341162602522202993782792835301376");
+}
+
+TEST(RegoLimits, SprintfWidthIsBounded) {
+  auto p = MustCompile("package t\ns := sprintf(\"%1000000000d\", [1])\n");
+  auto r = EvalRule(*p, "data.t.s", nullptr, json::object(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(RegoLimits, Timeout) {
+  auto p =
+      MustCompile("package t\nn := count({x | some i in numbers.range(1, 3000000); x := i * 2})\n");
+  EvalOptions opts;
+  opts.limits.max_steps = 1'000'000'000;
+  opts.limits.timeout = std::chrono::milliseconds(1);
+  auto r = EvalRule(*p, "data.t.n", nullptr, json::object(), opts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(r.status().message(), "policy: evaluation exceeded time limit of 1ms");
+}
+
+TEST(RegoLimits, LongBodiesDoNotOverflowTheStack) {
+  std::string src = "package t\np if {\n";
+  for (int i = 0; i < 100000; ++i) src += "  input.x == 1\n";
+  src += "}\n";
+  auto p = MustCompile(src);
+  json::value in = J(R"({"x":1})");
+  auto r = EvalRule(*p, "data.t.p", &in, json::object(), {});
+  // Either the evaluator fits the body in its stack budget or it stops with a limit error.
+  if (!r.ok()) {
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  } else {
+    EXPECT_EQ(*r, json::value(true));
+  }
+}
+
+TEST(RegoParse, DeepNestingIsRejected) {
+  std::string deep = "package t\nx := " + std::string(5000, '[') + std::string(5000, ']') + "\n";
+  auto r = Compile({Module{"deep.rego", deep}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("nested too deeply"));
+}
+
+TEST(RegoSemantics, UnsafeVariablesAreCompileErrors) {
+  auto r = Compile({Module{"u.rego", "package t\np if { x > 1 }\n"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "u.rego:2:8: rego_unsafe_var_error: var x is unsafe");
+  auto head = Compile({Module{"h.rego", "package t\np := y if { true }\n"}});
+  ASSERT_FALSE(head.ok());
+  EXPECT_THAT(std::string(head.status().message()), HasSubstr("var y is unsafe"));
+}
+
+TEST(RegoSemantics, ExpressionsAreOrderedForSafety) {
+  auto p = MustCompile(R"(package t
+p := z if {
+  z := x + y
+  [x, y] = [y2, 2]
+  y2 = 1
+}
+)");
+  EXPECT_EQ(Eval(*p, "data.t.p", nullptr), json::value(3));
+}
+
+TEST(RegoSemantics, WithReplacesInput) {
+  auto p = MustCompile(R"(package t
+allow if input.role == "admin"
+check if { allow with input as {"role": "admin"} }
+)");
+  json::value in = J(R"({"role":"user"})");
+  EXPECT_EQ(Eval(*p, "data.t.allow", &in), std::nullopt);
+  EXPECT_EQ(Eval(*p, "data.t.check", &in), json::value(true));
+}
+
+TEST(RegoSemantics, WithReplacesData) {
+  auto p = MustCompile(R"(package t
+limit := data.cfg.limits.max
+ok if { limit == 5 with data.cfg.limits.max as 5 }
+keys := ks if { ks := {k | data.cfg[k]} with data.cfg.extra.x as 1 }
+)");
+  json::value data = J(R"({"cfg":{"limits":{"max":3}}})");
+  auto r = EvalQuery(*p, "l := data.t.limit; o := data.t.ok; k := data.t.keys", nullptr, data, {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(json::value(*r), J(R"([{"l":3,"o":true,"k":["extra","limits"]}])"));
+  auto missing = EvalQuery(*p, "x := data.none.y with data.none.y as 7", nullptr, data, {});
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_EQ(json::value(*missing), J(R"([{"x":7}])"));
+}
+
+TEST(RegoSemantics, ImportsAndFunctionsAcrossPackages) {
+  auto p = Compile({Module{"lib.rego", "package lib\ndouble(x) := x * 2\n"},
+                    Module{"main.rego", "package main\nimport data.lib\nr := lib.double(21)\n"}});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(Eval(**p, "data.main.r", nullptr), json::value(42));
+  EXPECT_EQ(Eval(**p, "data.main", nullptr), J(R"({"r":42})"));
+}
+
+TEST(RegoCache, ReusesCompiledPolicies) {
+  PolicyCache cache;
+  auto a = cache.GetOrCompile({Module{"p.rego", kResourcePolicy}});
+  auto b = cache.GetOrCompile({Module{"p.rego", kResourcePolicy}});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->get(), b->get());
+  EXPECT_EQ(cache.size(), 1u);
+  auto c = cache.GetOrCompile({Module{"p.rego", kDenySamplePolicy}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(a->get(), c->get());
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_FALSE(cache.GetOrCompile({Module{"bad.rego", "package"}}).ok());
+  EXPECT_EQ(cache.size(), 2u);
+}
+
+TEST(RegoThreads, ConcurrentEvaluation) {
+  auto p = MustCompile(kAffirmingPolicy);
+  json::value good = J(R"({"submods":{"cpu0":{"ear.status":"affirming"}}})");
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        auto r = EvalRule(*p, "data.policy.allow", &good, json::object(), {});
+        if (r.ok() && *r == json::value(true)) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 800);
+}
+
+TEST(RegoInputTerm, ParsesSets) {
+  auto v = ParseInputTerm(R"({"x": {1, 2, 3, "a"}})");
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_TRUE(v->FindKey("x"));
+  EXPECT_TRUE(v->FindKey("x")->IsSet());
+  EXPECT_EQ(v->FindKey("x")->Size(), 4u);
+  EXPECT_FALSE(ParseInputTerm("{x: 1}").ok());
+}
+
+class EvalCommandTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = ::testing::TempDir() + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+};
+
+TEST_F(EvalCommandTest, PrintsResultSet) {
+  std::string policy =
+      Write("x.rego", "package x\np contains v if { some v in input.vals; v > 2 }\n");
+  std::string input = Write("input.json", R"({"vals":[1,4,3]})");
+  std::ostringstream out, err;
+  EXPECT_EQ(PolicyEvalMain({policy}, input, std::nullopt, "y := data.x.p", out, err), 0);
+  EXPECT_EQ(out.str(), "[{\"y\":[3,4]}]\n");
+  EXPECT_EQ(err.str(), "");
+}
+
+TEST_F(EvalCommandTest, NoSolutionAndErrors) {
+  std::string policy = Write("y.rego", "package y\np if input.missing\nz := 1 / 0\n");
+  std::string data = Write("data.json", R"({"k":1})");
+  std::ostringstream out, err;
+  EXPECT_EQ(PolicyEvalMain({policy}, std::nullopt, data, "data.y.p", out, err), 1);
+  EXPECT_EQ(out.str(), "[]\n");
+  std::ostringstream out2, err2;
+  EXPECT_EQ(PolicyEvalMain({policy}, std::nullopt, data, "x := data.k", out2, err2), 0);
+  EXPECT_EQ(out2.str(), "[{\"x\":1}]\n");
+  std::ostringstream out3, err3;
+  EXPECT_EQ(PolicyEvalMain({policy}, std::nullopt, std::nullopt, "data.y.z", out3, err3), 2);
+  EXPECT_THAT(err3.str(), HasSubstr("div: divide by zero"));
+  std::string bad = Write("bad.rego", "package\n");
+  std::ostringstream out4, err4;
+  EXPECT_EQ(PolicyEvalMain({bad}, std::nullopt, std::nullopt, "data", out4, err4), 2);
+  EXPECT_THAT(err4.str(), HasSubstr("bad.rego:2:1: expected package name"));
+  std::ostringstream out5, err5;
+  EXPECT_EQ(PolicyEvalMain({"/nonexistent/p.rego"}, std::nullopt, std::nullopt, "data", out5, err5),
+            2);
+}
+
+}  // namespace
+}  // namespace ccburst::policy
