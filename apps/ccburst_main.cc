@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 
@@ -12,6 +11,7 @@
 #include "agent/attester.h"
 #include "agent/kbs_client.h"
 #include "core/clock.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "crypto/jws.h"
 #include "crypto/key.h"
@@ -29,13 +29,7 @@ int Fail(const absl::Status& s) {
   return 1;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError("cannot read `" + path + "`");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using core::ReadFile;
 
 absl::Status WriteFile(const std::string& path, std::string_view data, bool secret = false) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

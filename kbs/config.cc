@@ -1,13 +1,13 @@
 #include "kbs/config.h"
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
+
+#include "core/file.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -430,12 +430,10 @@ absl::StatusOr<KbsConfig> ParseKbsConfig(std::string_view toml_text, const std::
 }
 
 absl::StatusOr<KbsConfig> LoadKbsConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(fmt::format("config: cannot read `{}`", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
+  auto text = core::ReadFile(path);
+  if (!text.ok()) return absl::NotFoundError("config: " + core::Message(text.status()));
   std::string dir = std::filesystem::absolute(path).parent_path().string();
-  return ParseKbsConfig(ss.str(), dir);
+  return ParseKbsConfig(*text, dir);
 }
 
 }  // namespace ccburst::kbs
