@@ -541,6 +541,7 @@ std::string FormatStringArg(const std::string& s, const Spec& sp) {
 }  // namespace
 
 std::string FormatSprintf(std::string_view format, const ValueVector& args) {
+  constexpr int kMaxWidth = 1 << 16;
   std::string out;
   size_t argi = 0;
   size_t i = 0;
@@ -582,12 +583,13 @@ std::string FormatSprintf(std::string_view format, const ValueVector& args) {
     if (i < format.size() && format[i] == '*') {
       ++i;
       if (argi < args.size() && args[argi].IsNumber()) {
-        sp.width = static_cast<int>(args[argi].AsNumber().AsInt64().value_or(0));
+        sp.width = static_cast<int>(
+            std::clamp<int64_t>(args[argi].AsNumber().AsInt64().value_or(0), -(1 << 24), 1 << 24));
       }
       ++argi;
     } else {
       while (i < format.size() && std::isdigit(static_cast<unsigned char>(format[i]))) {
-        sp.width = (sp.width < 0 ? 0 : sp.width) * 10 + (format[i] - '0');
+        sp.width = std::min((sp.width < 0 ? 0 : sp.width) * 10 + (format[i] - '0'), 1 << 24);
         ++i;
       }
     }
@@ -595,7 +597,7 @@ std::string FormatSprintf(std::string_view format, const ValueVector& args) {
       ++i;
       sp.prec = 0;
       while (i < format.size() && std::isdigit(static_cast<unsigned char>(format[i]))) {
-        sp.prec = sp.prec * 10 + (format[i] - '0');
+        sp.prec = std::min(sp.prec * 10 + (format[i] - '0'), 1 << 24);
         ++i;
       }
     }
@@ -603,6 +605,9 @@ std::string FormatSprintf(std::string_view format, const ValueVector& args) {
       out += "%!(NOVERB)";
       break;
     }
+    // Bound padding and precision so a format cannot request gigabytes of output.
+    sp.width = std::min(sp.width, kMaxWidth);
+    sp.prec = std::min(sp.prec, kMaxWidth);
     sp.verb = format[i++];
     if (argi >= args.size()) {
       out += fmt::format("%!{}(MISSING)", sp.verb);

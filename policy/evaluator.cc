@@ -216,9 +216,118 @@ class Evaluator {
   }
 
   // ---- bodies and expressions ----
+
+  // True when `t` yields at most one value under the current bindings (no iteration).
+  bool IsDeterministic(const Term& t, const Frame& f) const {
+    switch (t.kind) {
+      case TermKind::kScalar:
+      case TermKind::kArrayCompr:
+      case TermKind::kSetCompr:
+      case TermKind::kObjectCompr:
+        return true;
+      case TermKind::kVar:
+        return t.slot < 0 || f.bound[t.slot];
+      case TermKind::kCall:
+        if (IsOutputCall(t)) return false;
+        [[fallthrough]];
+      default:
+        for (const auto& e : t.elems) {
+          if (HasUnboundPattern(*e, f) || !IsDeterministic(*e, f)) return false;
+        }
+        return true;
+    }
+  }
+
+  std::optional<Value> EvalFirst(const Term& t, Frame& f) {
+    std::optional<Value> out;
+    EvalTerm(t, f, [&](const Value& v) {
+      out = v;
+      return false;
+    });
+    return out;
+  }
+
+  // Solves the body from expression `i`. Expressions with at most one solution are handled in
+  // a loop, so long bodies of checks and assignments use constant stack; the first expression
+  // that can produce several solutions continues through continuations.
   bool EvalBody(const Body& b, size_t i, Frame& f, Cont k) {
-    if (i == b.exprs.size()) return k();
-    return EvalExpr(b.exprs[i], f, [&]() { return EvalBody(b, i + 1, f, k); });
+    std::vector<int> bound_here;
+    bool result = true;
+    bool failed = false;
+    for (; i < b.exprs.size(); ++i) {
+      const Expr& e = b.exprs[i];
+      if (!e.with.empty()) break;
+      if (e.negated) {
+        Step();
+        bool found = false;
+        EvalExprPositive(e, f, [&]() {
+          found = true;
+          return false;
+        });
+        if (found) {
+          failed = true;
+          break;
+        }
+        continue;
+      }
+      if (e.kind == ExprKind::kSome) continue;
+      if (e.kind == ExprKind::kTerm && !IsOutputCall(*e.lhs) && IsDeterministic(*e.lhs, f)) {
+        Step();
+        auto v = EvalFirst(*e.lhs, f);
+        if (!v || v->IsFalse()) {
+          failed = true;
+          break;
+        }
+        continue;
+      }
+      if (e.kind == ExprKind::kUnify || e.kind == ExprKind::kAssign) {
+        const Term* var = nullptr;
+        const Term* other = nullptr;
+        if (e.lhs->kind == TermKind::kVar && e.lhs->slot >= 0 && !f.bound[e.lhs->slot]) {
+          var = e.lhs.get();
+          other = e.rhs.get();
+        } else if (e.rhs->kind == TermKind::kVar && e.rhs->slot >= 0 && !f.bound[e.rhs->slot]) {
+          var = e.rhs.get();
+          other = e.lhs.get();
+        }
+        if (var && IsDeterministic(*other, f)) {
+          Step();
+          auto v = EvalFirst(*other, f);
+          if (!v) {
+            failed = true;
+            break;
+          }
+          f.vals[var->slot] = std::move(*v);
+          f.bound[var->slot] = 1;
+          bound_here.push_back(var->slot);
+          continue;
+        }
+        if (!var && !HasUnboundPattern(*e.lhs, f) && !HasUnboundPattern(*e.rhs, f) &&
+            IsDeterministic(*e.lhs, f) && IsDeterministic(*e.rhs, f)) {
+          Step();
+          auto l = EvalFirst(*e.lhs, f);
+          auto r = l ? EvalFirst(*e.rhs, f) : std::nullopt;
+          if (!l || !r || *l != *r) {
+            failed = true;
+            break;
+          }
+          continue;
+        }
+      }
+      break;
+    }
+    if (!failed) {
+      if (i == b.exprs.size()) {
+        result = k();
+      } else {
+        result = EvalExpr(b.exprs[i], f, [&]() { return EvalBody(b, i + 1, f, k); });
+      }
+    }
+    for (auto it = bound_here.rbegin(); it != bound_here.rend(); ++it) {
+      f.bound[*it] = 0;
+      f.vals[*it] = Value();
+    }
+    return result;
   }
 
   bool EvalExpr(const Expr& e, Frame& f, Cont k) {
@@ -580,8 +689,7 @@ class Evaluator {
     // Walk key by key while below a package (or a base document, or a `with` override), so
     // only the rules on the path are evaluated.
     bool walk = i < ref.elems.size() &&
-                (node ? !node->HasValueRules()
-                      : ((base && base->IsObject()) || override_below));
+                (node ? !node->HasValueRules() : ((base && base->IsObject()) || override_below));
     if (!walk) {
       std::optional<Value> v;
       if (node) {
@@ -1085,6 +1193,10 @@ absl::StatusOr<std::vector<Bindings>> RunCompiledQuery(const CompiledPolicy& pol
     return e.status;
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("policy: evaluation ran out of memory");
+  } catch (const std::exception& e) {
+    // A library below the evaluator (Boost.Multiprecision, RE2's helpers) threw; report it
+    // rather than letting it cross the module boundary.
+    return absl::InternalError(fmt::format("policy: evaluation failed: {}", e.what()));
   }
 }
 

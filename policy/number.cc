@@ -1,5 +1,6 @@
 // Rego number arithmetic: int64 fast paths, Boost.Multiprecision integers past int64, doubles
 // for everything that is not an integer.
+#include <algorithm>
 #include <boost/multiprecision/cpp_int.hpp>
 #include <charconv>
 #include <cmath>
@@ -21,7 +22,32 @@ using boost::multiprecision::cpp_int;
 const cpp_int kInt64Min = std::numeric_limits<int64_t>::min();
 const cpp_int kInt64Max = std::numeric_limits<int64_t>::max();
 
-double BigToDouble(const cpp_int& v) { return v.convert_to<double>(); }
+double BigToDouble(const cpp_int& v) {
+  // convert_to<double> aborts (throws from a noexcept function) past the double range.
+  if (v != 0 && boost::multiprecision::msb(abs(v)) >= 1020) {
+    return v < 0 ? -std::numeric_limits<double>::infinity()
+                 : std::numeric_limits<double>::infinity();
+  }
+  return v.convert_to<double>();
+}
+
+// Decimal digits to an integer. (cpp_int's string constructor reads a leading 0 as octal.)
+cpp_int FromDecimal(std::string_view digits) {
+  cpp_int v = 0;
+  size_t i = 0;
+  while (i < digits.size()) {
+    // Nine digits at a time keep the number of big multiplications small.
+    size_t n = std::min<size_t>(9, digits.size() - i);
+    uint32_t chunk = 0, scale = 1;
+    for (size_t k = 0; k < n; ++k) {
+      chunk = chunk * 10 + static_cast<uint32_t>(digits[i + k] - '0');
+      scale *= 10;
+    }
+    v = v * scale + chunk;
+    i += n;
+  }
+  return v;
+}
 
 bool DoubleIsIntegral(double d) { return std::isfinite(d) && std::floor(d) == d; }
 
@@ -89,7 +115,7 @@ std::optional<Number> Number::ParseInteger(std::string_view text) {
   auto res = std::from_chars(text.data() + (text[0] == '+' ? 1 : 0), text.data() + text.size(), v);
   if (res.ec == std::errc() && res.ptr == text.data() + text.size()) return Int(v);
   BigInt b;
-  b.v = cpp_int(std::string(text.substr(start)));
+  b.v = FromDecimal(text.substr(start));
   if (text[0] == '-') b.v = -b.v;
   return FromBig(b);
 }
@@ -139,14 +165,15 @@ std::optional<Number> Number::Parse(std::string_view text) {
       if (after_dot) --exp10;
     }
     if (j < copy.size()) exp10 += std::strtoll(copy.c_str() + j + 1, nullptr, 10);
+    if (mant.size() > 1000 || exp10 < -1000) return Float(d);  // keep parsing linear
     if (exp10 >= 0 && exp10 < 400) {
-      cpp_int v(mant);
+      cpp_int v = FromDecimal(mant);
       for (int64_t k = 0; k < exp10; ++k) v *= 10;
       if (neg) v = -v;
       return FromBig(BigInt{v});
     }
     if (exp10 < 0) {
-      cpp_int v(mant);
+      cpp_int v = FromDecimal(mant);
       cpp_int div = 1;
       for (int64_t k = 0; k < -exp10; ++k) div *= 10;
       if (v % div == 0) {
@@ -228,14 +255,18 @@ int Number::Compare(const Number& o) const {
     cpp_int a = ToBig().v, b = o.ToBig().v;
     return a < b ? -1 : (a > b ? 1 : 0);
   }
-  // At least one double. Compare exactly when the double is integral.
-  const Number& f = kind_ == Kind::kFloat ? *this : o;
-  if (DoubleIsIntegral(f.d_) && std::fabs(f.d_) < 1e300) {
+  // At least one double. Compare exactly when both are integral.
+  bool exact = (kind_ != Kind::kFloat || DoubleIsIntegral(d_)) &&
+               (o.kind_ != Kind::kFloat || DoubleIsIntegral(o.d_));
+  if (exact) {
     cpp_int a = kind_ == Kind::kFloat ? cpp_int(d_) : ToBig().v;
     cpp_int b = o.kind_ == Kind::kFloat ? cpp_int(o.d_) : o.ToBig().v;
     return a < b ? -1 : (a > b ? 1 : 0);
   }
   double a = AsDouble(), b = o.AsDouble();
+  // Keep the order total: NaN (only reachable through inf - inf) sorts first.
+  if (std::isnan(a) || std::isnan(b))
+    return std::isnan(a) == std::isnan(b) ? 0 : (std::isnan(a) ? -1 : 1);
   return a < b ? -1 : (a > b ? 1 : 0);
 }
 
@@ -323,21 +354,21 @@ Number Number::Negate() const {
 Number Number::Abs() const { return IsNegative() ? Negate() : *this; }
 
 Number Number::Floor() const {
-  if (kind_ != Kind::kFloat) return *this;
+  if (kind_ != Kind::kFloat || !std::isfinite(d_)) return *this;
   double f = std::floor(d_);
   if (std::fabs(f) < 9e18) return Int(static_cast<int64_t>(f));
   return FromBig(BigInt{cpp_int(f)});
 }
 
 Number Number::Ceil() const {
-  if (kind_ != Kind::kFloat) return *this;
+  if (kind_ != Kind::kFloat || !std::isfinite(d_)) return *this;
   double f = std::ceil(d_);
   if (std::fabs(f) < 9e18) return Int(static_cast<int64_t>(f));
   return FromBig(BigInt{cpp_int(f)});
 }
 
 Number Number::Round() const {
-  if (kind_ != Kind::kFloat) return *this;
+  if (kind_ != Kind::kFloat || !std::isfinite(d_)) return *this;
   double f = std::round(d_);
   if (std::fabs(f) < 9e18) return Int(static_cast<int64_t>(f));
   return FromBig(BigInt{cpp_int(f)});

@@ -355,6 +355,19 @@ p := z if {
   EXPECT_EQ(Eval(*p, "data.t.p", nullptr), json::value(3));
 }
 
+TEST(RegoSemantics, NumbersFromFuzzing) {
+  // Leading zeros are decimal, not octal; integers past the double range stay usable.
+  auto p = MustCompile(R"(package t
+a := to_number("0008")
+b := 0009 + 1
+c := count({3333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333 / 7, 1})
+)");
+  auto r =
+      EvalQuery(*p, "a := data.t.a; b := data.t.b; c := data.t.c", nullptr, json::object(), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(json::value(*r), J(R"([{"a":8,"b":10,"c":2}])"));
+}
+
 TEST(RegoSemantics, WithReplacesInput) {
   auto p = MustCompile(R"(package t
 allow if input.role == "admin"
