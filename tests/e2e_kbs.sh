@@ -88,13 +88,22 @@ start
 echo "e2e ($MODE): KBS on port $PORT"
 head -c 3000 /dev/urandom >"$WORK/secret.bin"
 "${ADMIN[@]}" set-resource --path default/key/model --resource-file "$WORK/secret.bin"
-"${ADMIN[@]}" set-sample-reference-value svn 1
-"${ADMIN[@]}" set-sample-reference-value launch_digest abcde
-"${ADMIN[@]}" get-reference-value --id svn | grep -q '"1"' || fail "reference value"
 
 # The default policy refuses the sample TEE.
 expect_cli_fail "PolicyDeny" "${CLI[@]}" get-resource --path default/key/model
+
+# Appraisal: without reference values the sample TEE is not affirming, so the affirming policy
+# refuses; once the CLI registers them, the same request is released.
+ear_status() { printf %s "$1" | cut -d. -f2 | tr '_-' '/+' | base64 -d 2>/dev/null | grep -o '"ear.status":"[a-z]*"'; }
 "${ADMIN[@]}" set-resource-policy --affirming
+[ "$(ear_status "$("${CLI[@]}" attest)")" = '"ear.status":"contraindicated"' ] || fail "status without reference values"
+expect_cli_fail "PolicyDeny" "${CLI[@]}" get-resource --path default/key/model
+"${ADMIN[@]}" set-sample-reference-value svn 1
+[ "$(ear_status "$("${CLI[@]}" attest)")" = '"ear.status":"warning"' ] || fail "status with svn only"
+expect_cli_fail "PolicyDeny" "${CLI[@]}" get-resource --path default/key/model
+"${ADMIN[@]}" set-sample-reference-value launch_digest abcde
+"${ADMIN[@]}" get-reference-value --id svn | grep -q '"1"' || fail "reference value"
+[ "$(ear_status "$("${CLI[@]}" attest)")" = '"ear.status":"affirming"' ] || fail "status with reference values"
 for alg in ECDH-ES+A256KW ECDH-ES+A256KW-P521 RSA-OAEP-256 RSA1_5; do
   "${CLI[@]}" get-resource --path default/key/model --tee-key-alg "$alg" --output "$WORK/got.bin"
   cmp -s "$WORK/secret.bin" "$WORK/got.bin" || fail "secret bytes differ ($alg)"
