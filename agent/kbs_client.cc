@@ -11,10 +11,11 @@ namespace json = core::json;
 
 std::string BindingDigest(std::string_view tee, std::string_view nonce,
                           const json::object& tee_pubkey, std::string_view additional_evidence) {
-  json::object binding;
-  binding["additional-evidence"] = additional_evidence;
-  binding["nonce"] = nonce;
-  binding["tee-pubkey"] = tee_pubkey;
+  json::value binding = json::object();  // a value: Jcs() then takes it as is
+  json::object& members = binding.get_object();
+  members["additional-evidence"] = additional_evidence;
+  members["nonce"] = nonce;
+  members["tee-pubkey"] = tee_pubkey;
   std::string canonical = core::Jcs(binding);
   return tee == "se" ? crypto::Sha512(canonical) : crypto::Sha384(canonical);
 }
@@ -44,7 +45,8 @@ KbsClient::KbsClient(std::unique_ptr<net::HttpClient> http, std::unique_ptr<Atte
     : http_(std::move(http)),
       attester_(std::move(attester)),
       tee_key_(std::move(tee_key)),
-      tee_key_alg_(std::move(tee_key_alg)) {}
+      tee_key_alg_(std::move(tee_key_alg)),
+      tee_pubkey_(crypto::TeePubkeyJwk(tee_key_, tee_key_alg_)) {}
 
 absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_data_toml) {
   http_->ClearCookies();
@@ -61,7 +63,8 @@ absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_da
   CCB_ASSIGN_OR_RETURN(const json::object* co, core::AsObject(challenge, "challenge"));
   CCB_ASSIGN_OR_RETURN(std::string_view nonce, core::GetString(*co, "nonce", "challenge"));
 
-  CCB_ASSIGN_OR_RETURN(json::object tee_pubkey, crypto::TeePubkeyJwk(tee_key_, tee_key_alg_));
+  if (!tee_pubkey_.ok()) return tee_pubkey_.status();
+  const json::object& tee_pubkey = *tee_pubkey_;
   std::string digest = BindingDigest(attester_->tee(), nonce, tee_pubkey);
   CCB_ASSIGN_OR_RETURN(json::value evidence, attester_->Evidence(digest));
 

@@ -44,6 +44,9 @@ class KbsClient {
   std::unique_ptr<Attester> attester_;
   crypto::PrivateKey tee_key_;
   std::string tee_key_alg_;
+  // The tee-pubkey JWK (or why the key cannot receive secrets), derived once: it is sent and
+  // hashed on every attestation.
+  absl::StatusOr<core::json::object> tee_pubkey_;
   std::optional<std::string> token_;
   std::optional<std::string> bearer_token_;
 };

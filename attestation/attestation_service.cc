@@ -102,8 +102,8 @@ absl::StatusOr<std::string> AttestationService::Attest(const Request& req) {
   if (tee_pubkey == nullptr || !tee_pubkey->is_object()) {
     return absl::InvalidArgumentError("attestation: runtime data has no object `tee-pubkey`");
   }
-  json::object binding_material = req.runtime_data;
-  binding_material["additional-evidence"] = req.additional_evidence;
+  json::value binding_material(req.runtime_data);  // a value: Jcs() then takes it as is
+  binding_material.get_object()["additional-evidence"] = req.additional_evidence;
   std::string canonical = core::Jcs(binding_material);
   evidence::ExpectedBinding binding;
   binding.report_data_digest =
@@ -125,8 +125,10 @@ absl::StatusOr<std::string> AttestationService::Attest(const Request& req) {
   // 4. Claims for the policy and the token; `additional-evidence` is left out of the token, as
   // the reference does, because device evidence can make it too large for an HTTP header.
   CCB_ASSIGN_OR_RETURN(
-      json::object annotated,
+      json::object annotated_claims,
       AnnotateEvidence(req.tee, std::move(tee_claims), req.runtime_data, init_data_claims));
+  // Held as a value so that the policy reads it without a copy; it moves into the token after.
+  json::value annotated(std::move(annotated_claims));
 
   // 5. Appraisal.
   std::string policy_id = fmt::format("{}_{}", req.policy_id, kCpuClass);
@@ -147,7 +149,7 @@ absl::StatusOr<std::string> AttestationService::Attest(const Request& req) {
 }
 
 absl::StatusOr<json::object> AttestationService::Appraise(const std::string& policy_id,
-                                                          const json::object& annotated) {
+                                                          const json::value& annotated) {
   CCB_ASSIGN_OR_RETURN(std::string policy_text, GetPolicy(policy_id));
   internal::HostQuery query = [this](std::string_view id) -> absl::StatusOr<json::value> {
     CCB_ASSIGN_OR_RETURN(std::optional<json::value> value, rvs_.Get(id));

@@ -107,7 +107,7 @@ class AttestationService {
 
  private:
   absl::StatusOr<boost::json::object> Appraise(const std::string& policy_id,
-                                               const boost::json::object& annotated);
+                                               const boost::json::value& annotated);
   absl::StatusOr<std::string> SignToken(const boost::json::object& claims) const;
 
   store::KeyValueStore& kv_;

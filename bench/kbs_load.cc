@@ -1,18 +1,22 @@
 // kbs_load: load generator for a running KBS. N concurrent sample-TEE clients, each on its own
 // kept-alive connection, loop over the whole protocol flow (auth + attest + get-resource, with
 // JWE decryption) for a fixed time. Prints flows/s and latency percentiles of a complete flow,
-// and the server's peak RSS when given its pid. Results and commands: docs/performance.md.
+// the CPU time each side spent per flow, and the server's peak RSS when given its pid. Results and
+// commands: docs/performance.md.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "agent/attester.h"
 #include "agent/kbs_client.h"
@@ -28,6 +32,22 @@ long ReadStatusKb(int pid, const std::string& field) {
     if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
   }
   return -1;
+}
+
+// User + system CPU seconds a process has used so far (/proc/<pid>/stat), or -1.
+double CpuSeconds(const std::string& pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  // After the command name: state is field 3; utime and stime are fields 14 and 15.
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace
@@ -91,6 +111,9 @@ int main(int argc, char** argv) {
     });
   }
   std::this_thread::sleep_for(std::chrono::seconds(warmup));
+  std::string server = std::to_string(server_pid);
+  double server_cpu0 = server_pid ? CpuSeconds(server) : 0;
+  double client_cpu0 = CpuSeconds("self");
   measuring = true;
   auto t0 = std::chrono::steady_clock::now();
   long peak_rss = 0;
@@ -100,6 +123,8 @@ int main(int argc, char** argv) {
   }
   measuring = false;
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double server_cpu = server_pid ? CpuSeconds(server) - server_cpu0 : 0;
+  double client_cpu = CpuSeconds("self") - client_cpu0;
   stop = true;
   for (auto& t : threads) t.join();
 
@@ -114,7 +139,11 @@ int main(int argc, char** argv) {
       "max_ms={:.2f} errors={}",
       url, clients, elapsed, latencies_ms.size(), latencies_ms.size() / elapsed, pct(0.50),
       pct(0.99), latencies_ms.empty() ? 0.0 : latencies_ms.back(), errors.load());
+  // CPU per completed flow: where the 2 cores go (client and server share the machine).
+  double flows = std::max<double>(1, static_cast<double>(latencies_ms.size()));
+  std::cout << fmt::format(" client_cpu_us_per_flow={:.0f}", 1e6 * client_cpu / flows);
   if (server_pid) {
+    std::cout << fmt::format(" server_cpu_us_per_flow={:.0f}", 1e6 * server_cpu / flows);
     std::cout << fmt::format(" server_rss_mb={:.1f} server_peak_rss_mb={:.1f}", peak_rss / 1024.0,
                              ReadStatusKb(server_pid, "VmHWM") / 1024.0);
   }

@@ -3,22 +3,13 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include "crypto/internal/evp_cache.h"
 #include "crypto/internal/openssl.h"
 
 namespace ccburst::crypto {
 namespace {
 
-const EVP_MD* Md(HashAlg alg) {
-  switch (alg) {
-    case HashAlg::kSha256:
-      return EVP_sha256();
-    case HashAlg::kSha384:
-      return EVP_sha384();
-    case HashAlg::kSha512:
-      return EVP_sha512();
-  }
-  return EVP_sha256();
-}
+const EVP_MD* Md(HashAlg alg) { return internal::FetchedMd(alg); }
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include "core/encoding.h"
 #include "core/json.h"
 #include "crypto/hash.h"
+#include "crypto/internal/evp_cache.h"
 #include "crypto/internal/openssl.h"
 #include "crypto/random.h"
 
@@ -255,18 +256,17 @@ absl::StatusOr<json::object> JweEncrypt(const json::object& tee_pubkey,
   std::string protected_header;
   std::string encrypted_key;
   if (alg == kEcdhEsA256kw) {
-    PrivateKey ephemeral = PrivateKey::Generate(recipient->type());
+    internal::PkeyPtr ephemeral = internal::GenerateEc(recipient->type());
     CCB_ASSIGN_OR_RETURN(std::string z, Ecdh(ephemeral.get(), recipient->get()));
     Wipe wipe_z{z};
     std::string kek = ConcatKdf(z, "", "");
     Wipe wipe_kek{kek};
     CCB_ASSIGN_OR_RETURN(encrypted_key, AesKeyWrap(kek, cek, true));
-    CCB_ASSIGN_OR_RETURN(PublicKey ephemeral_public, PublicKey::FromEvp(ephemeral.get()));
-    json::object epk = ephemeral_public.ToJwk();
+    internal::EcCoordinates epk = internal::EcPublicCoordinates(ephemeral.get(), recipient->type());
     protected_header = fmt::format(
         R"({{"alg":"{}","enc":"{}","epk":{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}}})", alg,
-        kA256gcm, JwkCurveName(recipient->type()), epk["x"].as_string().c_str(),
-        epk["y"].as_string().c_str());
+        kA256gcm, JwkCurveName(recipient->type()), core::Base64UrlEncode(epk.x),
+        core::Base64UrlEncode(epk.y));
   } else {
     CCB_ASSIGN_OR_RETURN(encrypted_key, RsaCrypt(recipient->get(), alg, cek, true));
     protected_header = fmt::format(R"({{"alg":"{}","enc":"{}"}})", alg, kA256gcm);

@@ -86,8 +86,10 @@ absl::StatusOr<std::string> SignJwt(const PrivateKey& key, const json::object& c
   header["alg"] = JwsAlgorithm(key.type());
   header["typ"] = "JWT";
   for (const auto& member : extra_header) header[member.key()] = member.value();
-  std::string signing_input = core::Base64UrlEncode(core::Serialize(header)) + "." +
-                              core::Base64UrlEncode(core::Serialize(claims));
+  // json::serialize of the objects themselves: core::Serialize takes a json::value, and
+  // converting the claims to one would copy them first.
+  std::string signing_input = core::Base64UrlEncode(json::serialize(header)) + "." +
+                              core::Base64UrlEncode(json::serialize(claims));
   absl::StatusOr<std::string> sig;
   switch (key.type()) {
     case KeyType::kEcP256:

@@ -10,6 +10,7 @@
 #include "core/encoding.h"
 #include "core/json.h"
 #include "crypto/hash.h"
+#include "crypto/internal/evp_cache.h"
 #include "crypto/internal/openssl.h"
 
 namespace ccburst::crypto {
@@ -107,42 +108,41 @@ absl::StatusOr<std::string> DecodeMember(const json::object& jwk, std::string_vi
   return *std::move(bytes);
 }
 
-absl::StatusOr<PkeyPtr> FromData(const char* type, OSSL_PARAM* params, std::string_view what) {
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+// RSA keys get only the caller's structural checks (size, odd n, odd e > 1): OpenSSL's RSA public
+// check runs SP 800-56B compositeness tests that cost milliseconds per untrusted tee-pubkey and
+// add nothing for encryption or verification. (EC points get the quick check in
+// internal::EcPublicFromPoint: on the curve, which for the supported cofactor-1 curves also
+// means in the prime-order group.)
+absl::StatusOr<PkeyPtr> RsaFromData(OSSL_PARAM* params, std::string_view what) {
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
   EVP_PKEY* raw = nullptr;
   if (ctx == nullptr || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) != 1) {
     return absl::InvalidArgumentError(fmt::format("{}: {}", what, OpensslError()));
   }
-  PkeyPtr pkey(raw);
-  // RSA keys get only the caller's structural checks (size, odd n, odd e > 1): OpenSSL's RSA
-  // public check runs SP 800-56B compositeness tests that cost milliseconds per untrusted
-  // tee-pubkey and add nothing for encryption or verification. EC points get the quick check:
-  // on the curve, which for the supported cofactor-1 curves also means in the prime-order group.
-  if (std::string_view(type) == "RSA") return pkey;
-  PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
-  if (check == nullptr || EVP_PKEY_public_check_quick(check.get()) != 1) {
-    return absl::InvalidArgumentError(fmt::format("{}: {}", what, OpensslError()));
-  }
-  return pkey;
+  return PkeyPtr(raw);
 }
 
-absl::StatusOr<PkeyPtr> EcFromJwk(const json::object& jwk) {
+// The members of an EC JWK, decoded and size-checked: the SEC 1 uncompressed point.
+struct EcJwk {
+  KeyType type;
+  std::string_view crv;
+  std::string point;  // 0x04 || x || y
+};
+
+absl::StatusOr<EcJwk> DecodeEcJwk(const json::object& jwk) {
   CCB_ASSIGN_OR_RETURN(std::string_view crv, core::GetString(jwk, "crv", "jwk"));
-  const char* group = nullptr;
-  size_t field = 0;
+  KeyType type;
   if (crv == "P-256") {
-    group = "P-256";
-    field = 32;
+    type = KeyType::kEcP256;
   } else if (crv == "P-384") {
-    group = "P-384";
-    field = 48;
+    type = KeyType::kEcP384;
   } else if (crv == "P-521") {
-    group = "P-521";
-    field = 66;
+    type = KeyType::kEcP521;
   } else {
     return absl::InvalidArgumentError(fmt::format("jwk: unsupported EC curve `{}`", crv));
   }
+  const size_t field = EcFieldBytes(type);
   CCB_ASSIGN_OR_RETURN(std::string x, DecodeMember(jwk, "x"));
   CCB_ASSIGN_OR_RETURN(std::string y, DecodeMember(jwk, "y"));
   for (auto [name, value] : {std::pair<const char*, const std::string*>{"x", &x}, {"y", &y}}) {
@@ -151,17 +151,17 @@ absl::StatusOr<PkeyPtr> EcFromJwk(const json::object& jwk) {
           "jwk: member `{}` must be {} bytes for {}, got {}", name, field, crv, value->size()));
     }
   }
-  std::string point = "\x04" + x + y;
-  internal::ParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (bld == nullptr ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                       point.size()) != 1) {
-    internal::Fatal("OSSL_PARAM_BLD");
-  }
-  internal::ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
-  if (params == nullptr) internal::Fatal("OSSL_PARAM_BLD_to_param");
-  return FromData("EC", params.get(), fmt::format("jwk: point (x, y) is not on curve {}", crv));
+  EcJwk out{type, crv, {}};
+  out.point.reserve(1 + 2 * field);
+  out.point += '\x04';
+  out.point += x;
+  out.point += y;
+  return out;
+}
+
+absl::Status NotOnCurve(const EcJwk& ec, const absl::Status& reason) {
+  return absl::InvalidArgumentError(
+      fmt::format("jwk: point (x, y) is not on curve {}: {}", ec.crv, core::Message(reason)));
 }
 
 absl::StatusOr<PkeyPtr> RsaFromJwk(const json::object& jwk) {
@@ -201,7 +201,7 @@ absl::StatusOr<PkeyPtr> RsaFromJwk(const json::object& jwk) {
   }
   internal::ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
   if (params == nullptr) internal::Fatal("OSSL_PARAM_BLD_to_param");
-  return FromData("RSA", params.get(), "jwk: RSA public key (n, e) is invalid");
+  return RsaFromData(params.get(), "jwk: RSA public key (n, e) is invalid");
 }
 
 absl::StatusOr<PkeyPtr> OkpFromJwk(const json::object& jwk) {
@@ -365,8 +365,13 @@ absl::StatusOr<PublicKey> PublicKey::FromJwk(const json::object& jwk) {
   CCB_ASSIGN_OR_RETURN(std::string_view kty, core::GetString(jwk, "kty", "jwk"));
   absl::StatusOr<PkeyPtr> pkey = absl::InvalidArgumentError("");
   if (kty == "EC") {
-    pkey = EcFromJwk(jwk);
-  } else if (kty == "RSA") {
+    CCB_ASSIGN_OR_RETURN(EcJwk ec, DecodeEcJwk(jwk));
+    auto pkey = internal::EcPublicFromPoint(ec.type, ec.point);
+    if (!pkey.ok()) return NotOnCurve(ec, pkey.status());
+    // The curve is known from `crv`: no need to classify the new key again.
+    return PublicKey(internal::PkeyRef(pkey->release()), ec.type);
+  }
+  if (kty == "RSA") {
     pkey = RsaFromJwk(jwk);
   } else if (kty == "OKP") {
     pkey = OkpFromJwk(jwk);
@@ -377,17 +382,26 @@ absl::StatusOr<PublicKey> PublicKey::FromJwk(const json::object& jwk) {
   return FromEvp(pkey->get());
 }
 
+absl::Status CheckPublicJwk(const json::object& jwk) {
+  CCB_ASSIGN_OR_RETURN(std::string_view kty, core::GetString(jwk, "kty", "jwk"));
+  if (kty != "EC") return PublicKey::FromJwk(jwk).status();
+  CCB_ASSIGN_OR_RETURN(EcJwk ec, DecodeEcJwk(jwk));
+  absl::Status valid = internal::CheckEcPoint(ec.type, ec.point);
+  if (!valid.ok()) return NotOnCurve(ec, valid);
+  return absl::OkStatus();
+}
+
 json::object PublicKey::ToJwk() const {
   json::object jwk;
   switch (type_) {
     case KeyType::kEcP256:
     case KeyType::kEcP384:
     case KeyType::kEcP521: {
-      size_t field = EcFieldBytes(type_);
+      internal::EcCoordinates xy = internal::EcPublicCoordinates(get(), type_);
       jwk["crv"] = JwkCurveName(type_);
       jwk["kty"] = "EC";
-      jwk["x"] = core::Base64UrlEncode(BnParam(get(), OSSL_PKEY_PARAM_EC_PUB_X, field));
-      jwk["y"] = core::Base64UrlEncode(BnParam(get(), OSSL_PKEY_PARAM_EC_PUB_Y, field));
+      jwk["x"] = core::Base64UrlEncode(xy.x);
+      jwk["y"] = core::Base64UrlEncode(xy.y);
       break;
     }
     case KeyType::kRsa:
@@ -441,9 +455,15 @@ absl::StatusOr<PrivateKey> PrivateKey::FromEvp(EVP_PKEY* pkey) {
   return PrivateKey(internal::PkeyRef(pkey), type);
 }
 
-PrivateKey PrivateKey::GenerateEcP256() { return MustWrap(EVP_EC_gen("P-256"), "EVP_EC_gen"); }
-PrivateKey PrivateKey::GenerateEcP384() { return MustWrap(EVP_EC_gen("P-384"), "EVP_EC_gen"); }
-PrivateKey PrivateKey::GenerateEcP521() { return MustWrap(EVP_EC_gen("P-521"), "EVP_EC_gen"); }
+PrivateKey PrivateKey::GenerateEcP256() {
+  return MustWrap(internal::GenerateEc(KeyType::kEcP256).release(), "EC key generation");
+}
+PrivateKey PrivateKey::GenerateEcP384() {
+  return MustWrap(internal::GenerateEc(KeyType::kEcP384).release(), "EC key generation");
+}
+PrivateKey PrivateKey::GenerateEcP521() {
+  return MustWrap(internal::GenerateEc(KeyType::kEcP521).release(), "EC key generation");
+}
 PrivateKey PrivateKey::GenerateEd25519() {
   return MustWrap(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), "Ed25519 keygen");
 }
@@ -506,6 +526,13 @@ std::string PrivateKey::ToPem() const {
 }
 
 PublicKey PrivateKey::Public() const {
+  if (internal::IsEcType(type_)) {
+    // The public point on the cached curve parameters: no curve lookup, no parameter export.
+    internal::EcCoordinates xy = internal::EcPublicCoordinates(get(), type_);
+    auto pub = internal::EcPublicFromPoint(type_, "\x04" + xy.x + xy.y);
+    if (!pub.ok()) internal::Fatal("EcPublicFromPoint");
+    return PublicKey(internal::PkeyRef(pub->release()), type_);
+  }
   // Export/import of the public parameters; much cheaper than a DER round trip through the
   // OpenSSL 3 decoder framework.
   OSSL_PARAM* raw_params = nullptr;

@@ -111,6 +111,12 @@ class PrivateKey {
   KeyType type_;
 };
 
+// Checks a public JWK exactly as PublicKey::FromJwk does, with the same errors, but for EC keys
+// without building an OpenSSL key (which costs more than the checks themselves): for callers
+// that only need to know that a key is usable, such as the KBS validating each tee-pubkey at
+// /attest. Other key kinds are checked by parsing them.
+absl::Status CheckPublicJwk(const boost::json::object& jwk);
+
 // RFC 7638 JWK thumbprint: base64url(SHA-256(canonical public JWK)). Stable key id.
 std::string JwkThumbprint(const PublicKey& key);
 

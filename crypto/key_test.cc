@@ -6,6 +6,8 @@
 
 #include <cstdio>
 #include <fstream>
+#include <utility>
+#include <vector>
 
 #include "core/encoding.h"
 #include "core/json.h"
@@ -193,6 +195,79 @@ TEST(Key, FromJwkErrorsNameTheMember) {
   o = okp;
   o["x"] = core::Base64UrlEncode(std::string(31, 'a'));
   EXPECT_EQ(core::Message(JwkError(o)), "jwk: member `x` must be 32 bytes for Ed25519, got 31");
+}
+
+// CheckPublicJwk validates EC keys on its own path (no EVP_PKEY); it must agree with FromJwk on
+// every outcome, message included.
+TEST(Key, CheckPublicJwkAgreesWithFromJwk) {
+  std::vector<json::object> cases;
+  for (KeyType t : {KeyType::kEcP256, KeyType::kEcP384, KeyType::kEcP521}) {
+    json::object good = PrivateKey::Generate(t).Public().ToJwk();
+    cases.push_back(good);
+    json::object o = good;
+    std::string y = *core::Base64UrlDecode(good["y"].as_string().c_str());
+    y.back() = static_cast<char>(y.back() ^ 1);
+    o["y"] = core::Base64UrlEncode(y);
+    cases.push_back(o);  // off the curve
+    o = good;
+    o["x"] = core::Base64UrlEncode(std::string(EcFieldBytes(t), '\xff'));
+    cases.push_back(o);  // x >= p
+  }
+  json::object p256 = PrivateKey::GenerateEcP256().Public().ToJwk();
+  for (const char* member : {"kty", "crv", "x", "y"}) {
+    json::object o = p256;
+    o.erase(member);
+    cases.push_back(o);
+  }
+  json::object o = p256;
+  o["crv"] = "secp256k1";
+  cases.push_back(o);
+  o = p256;
+  o["y"] = core::Base64UrlEncode(std::string(31, '\x01'));
+  cases.push_back(o);
+  o = p256;
+  o["x"] = "abc!";
+  cases.push_back(o);
+  cases.push_back(testing::CachedRsaKey(2).Public().ToJwk());
+  o = testing::CachedRsaKey(2).Public().ToJwk();
+  o["e"] = "Ag";
+  cases.push_back(o);
+  cases.push_back(PrivateKey::GenerateEd25519().Public().ToJwk());
+
+  for (const json::object& jwk : cases) {
+    absl::Status parsed = PublicKey::FromJwk(jwk).status();
+    absl::Status checked = CheckPublicJwk(jwk);
+    EXPECT_EQ(checked.code(), parsed.code()) << json::serialize(jwk);
+    EXPECT_EQ(core::Message(checked), core::Message(parsed)) << json::serialize(jwk);
+  }
+  o = p256;
+  std::string y = *core::Base64UrlDecode(p256["y"].as_string().c_str());
+  y[31] = static_cast<char>(y[31] ^ 1);
+  o["y"] = core::Base64UrlEncode(y);
+  EXPECT_EQ(core::Message(CheckPublicJwk(o)),
+            "jwk: point (x, y) is not on curve P-256: point is not on curve");
+  o = p256;
+  o["x"] = core::Base64UrlEncode(std::string(32, '\xff'));
+  EXPECT_EQ(core::Message(CheckPublicJwk(o)),
+            "jwk: point (x, y) is not on curve P-256: invalid encoding");
+}
+
+// Keys generated from the cached curve parameters are ordinary named-curve keys.
+TEST(Key, GeneratedEcKeysUseNamedCurves) {
+  const std::pair<KeyType, const char*> kSpkiPrefixes[] = {
+      {KeyType::kEcP256, "3059301306072a8648ce3d020106082a8648ce3d030107034200"},
+      {KeyType::kEcP384, "3076301006072a8648ce3d020106052b81040022036200"},
+      {KeyType::kEcP521, "30819b301006072a8648ce3d020106052b8104002303818600"}};
+  for (auto [type, prefix] : kSpkiPrefixes) {
+    PrivateKey priv = PrivateKey::Generate(type);
+    std::string der = core::HexEncode(priv.Public().ToDer());
+    EXPECT_EQ(der.rfind(prefix, 0), 0u) << KeyTypeName(type) << ": " << der;
+    auto back = PrivateKey::FromPem(priv.ToPem());
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(back->Public().Equals(priv.Public()));
+  }
+  // Two generations never repeat a key.
+  EXPECT_FALSE(PrivateKey::GenerateEcP256().Public().Equals(PrivateKey::GenerateEcP256().Public()));
 }
 
 TEST(Key, TraditionalPemFormats) {

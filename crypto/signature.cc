@@ -4,6 +4,7 @@
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
 
+#include "crypto/internal/evp_cache.h"
 #include "crypto/internal/openssl.h"
 
 namespace ccburst::crypto {
@@ -11,20 +12,11 @@ namespace {
 
 using internal::MdCtxPtr;
 using internal::OpensslError;
+using internal::PkeyCtxPtr;
 
 enum class Padding { kNone, kPkcs1, kPss };
 
-const EVP_MD* Md(HashAlg hash) {
-  switch (hash) {
-    case HashAlg::kSha256:
-      return EVP_sha256();
-    case HashAlg::kSha384:
-      return EVP_sha384();
-    case HashAlg::kSha512:
-      return EVP_sha512();
-  }
-  return EVP_sha256();
-}
+const EVP_MD* Md(HashAlg hash) { return internal::FetchedMd(hash); }
 
 bool IsEc(KeyType t) {
   return t == KeyType::kEcP256 || t == KeyType::kEcP384 || t == KeyType::kEcP521;
@@ -89,6 +81,45 @@ absl::Status DigestVerify(EVP_PKEY* pkey, const EVP_MD* md, Padding padding, std
   return absl::OkStatus();
 }
 
+// ECDSA signs a digest, so the message is hashed here and the key operation runs directly:
+// cheaper than the EVP_DigestSign* machinery, with the same result (DER Ecdsa-Sig-Value).
+absl::StatusOr<std::string> EcdsaSignDer(EVP_PKEY* pkey, HashAlg hash, std::string_view data) {
+  std::string digest = Hash(hash, data);
+  const auto* tbs = reinterpret_cast<const unsigned char*>(digest.data());
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+  if (ctx == nullptr || EVP_PKEY_sign_init(ctx.get()) != 1) {
+    return absl::InternalError(fmt::format("signature: sign init: {}", OpensslError()));
+  }
+  size_t len = 0;
+  if (EVP_PKEY_sign(ctx.get(), nullptr, &len, tbs, digest.size()) != 1) {
+    return absl::InternalError(fmt::format("signature: sign: {}", OpensslError()));
+  }
+  std::string sig(len, '\0');
+  if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, tbs,
+                    digest.size()) != 1) {
+    return absl::InternalError(fmt::format("signature: sign: {}", OpensslError()));
+  }
+  sig.resize(len);
+  return sig;
+}
+
+absl::Status EcdsaVerifyDer(EVP_PKEY* pkey, HashAlg hash, std::string_view data,
+                            std::string_view der) {
+  std::string digest = Hash(hash, data);
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+  if (ctx == nullptr || EVP_PKEY_verify_init(ctx.get()) != 1) {
+    return absl::InternalError(fmt::format("signature: verify init: {}", OpensslError()));
+  }
+  int rc =
+      EVP_PKEY_verify(ctx.get(), reinterpret_cast<const unsigned char*>(der.data()), der.size(),
+                      reinterpret_cast<const unsigned char*>(digest.data()), digest.size());
+  if (rc != 1) {
+    OpensslError();
+    return absl::PermissionDeniedError("signature: verification failed");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> EcdsaRawToDer(std::string_view raw, size_t field_bytes) {
@@ -137,7 +168,7 @@ absl::StatusOr<std::string> EcdsaDerToRaw(std::string_view der, size_t field_byt
 
 absl::StatusOr<std::string> SignEcdsa(const PrivateKey& key, HashAlg hash, std::string_view data) {
   CCB_RETURN_IF_ERROR(RequireKind(key.type(), IsEc(key.type()), "ECDSA"));
-  CCB_ASSIGN_OR_RETURN(std::string der, DigestSign(key.get(), Md(hash), Padding::kNone, data));
+  CCB_ASSIGN_OR_RETURN(std::string der, EcdsaSignDer(key.get(), hash, data));
   return EcdsaDerToRaw(der, EcFieldBytes(key.type()));
 }
 
@@ -145,13 +176,13 @@ absl::Status VerifyEcdsa(const PublicKey& key, HashAlg hash, std::string_view da
                          std::string_view signature) {
   CCB_RETURN_IF_ERROR(RequireKind(key.type(), IsEc(key.type()), "ECDSA"));
   CCB_ASSIGN_OR_RETURN(std::string der, EcdsaRawToDer(signature, EcFieldBytes(key.type())));
-  return DigestVerify(key.get(), Md(hash), Padding::kNone, data, der);
+  return EcdsaVerifyDer(key.get(), hash, data, der);
 }
 
 absl::Status VerifyEcdsaDer(const PublicKey& key, HashAlg hash, std::string_view data,
                             std::string_view der) {
   CCB_RETURN_IF_ERROR(RequireKind(key.type(), IsEc(key.type()), "ECDSA"));
-  return DigestVerify(key.get(), Md(hash), Padding::kNone, data, der);
+  return EcdsaVerifyDer(key.get(), hash, data, der);
 }
 
 absl::StatusOr<std::string> SignRsaPkcs1(const PrivateKey& key, HashAlg hash,

@@ -1,14 +1,13 @@
 #include "kbs/kbs_service.h"
 
-#include <chrono>
-#include <fstream>
-#include <set>
-#include <sstream>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <set>
+
 #include "core/encoding.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "crypto/hash.h"
 #include "crypto/jwe.h"
@@ -98,13 +97,6 @@ json::object ParseQuery(std::string_view q) {
 
 net::HttpResponse JsonOk(std::string body) { return net::HttpResponse::Json(200, std::move(body)); }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The tee-pubkey with only the members the protocol defines, in the shape the client hashed.
 absl::StatusOr<json::object> CanonicalTeePubkey(const json::value& v) {
   if (!v.is_object()) return absl::InvalidArgumentError("runtime-data.tee-pubkey is not an object");
@@ -155,9 +147,8 @@ absl::StatusOr<json::object> CanonicalTeePubkey(const json::value& v) {
         fmt::format("runtime-data.tee-pubkey: key type `{}` is not supported (EC, RSA)", kty));
   }
   // The key must be usable: reject points off the curve now rather than at release time.
-  if (auto k = crypto::PublicKey::FromJwk(out); !k.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("runtime-data.tee-pubkey: {}", core::Message(k.status())));
+  if (absl::Status k = crypto::CheckPublicJwk(out); !k.ok()) {
+    return absl::InvalidArgumentError(fmt::format("runtime-data.tee-pubkey: {}", core::Message(k)));
   }
   return out;
 }
@@ -224,12 +215,11 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(const KbsConfig& 
   s->resource_policy_ = std::make_unique<ResourcePolicy>(*s->kv_);
   std::optional<std::string> initial_policy;
   if (config.resource_policy_path) {
-    std::ifstream in(*config.resource_policy_path);
-    if (!in) {
-      return absl::NotFoundError(
-          fmt::format("policy_engine.policy_path: cannot read `{}`", *config.resource_policy_path));
+    auto text = core::ReadFile(*config.resource_policy_path);
+    if (!text.ok()) {
+      return absl::NotFoundError("policy_engine.policy_path: " + core::Message(text.status()));
     }
-    initial_policy = ReadFile(*config.resource_policy_path);
+    initial_policy = std::move(*text);
   }
   CCB_RETURN_IF_ERROR(s->resource_policy_->Init(initial_policy));
 
@@ -468,7 +458,9 @@ net::HttpResponse KbsService::GetResource(const net::HttpRequest& req,
     return Error(401, type, std::move(detail));
   };
 
-  std::shared_ptr<const json::object> claims;
+  // The token's claims, held as a value: the resource policy reads them as its input and the
+  // TEE key is found inside them, both without copying.
+  json::value claims;
   auto authz = req.Header("Authorization");
   if (authz && authz->substr(0, 7) == "Bearer ") {
     auto verified = token_verifier_->Verify(authz->substr(7));
@@ -476,7 +468,7 @@ net::HttpResponse KbsService::GetResource(const net::HttpRequest& req,
       return deny("token", "TokenVerifierError",
                   fmt::format("resource: {}", core::Message(verified.status())));
     }
-    claims = std::make_shared<const json::object>(std::move(*verified));
+    claims = std::move(*verified);
   } else if (auto cookie = req.Cookie(kSessionCookie)) {
     auto session = sessions_->Get(std::string(*cookie));
     if (!session.ok()) {
@@ -493,9 +485,10 @@ net::HttpResponse KbsService::GetResource(const net::HttpRequest& req,
       return deny("token", "TokenVerifierError",
                   fmt::format("resource: session token: {}", core::Message(jwt.status())));
     }
-    claims = std::make_shared<const json::object>(std::move(jwt->claims));
-    auto exp = claims->find("exp");
-    if (exp != claims->end() && exp->value().is_int64() &&
+    claims = std::move(jwt->claims);
+    const json::object& claims_object = claims.get_object();
+    auto exp = claims_object.find("exp");
+    if (exp != claims_object.end() && exp->value().is_int64() &&
         core::ToUnixSeconds(clock_.Now()) > exp->value().get_int64()) {
       return deny("token", "TokenVerifierError", "resource: the session's token has expired");
     }
@@ -509,7 +502,7 @@ net::HttpResponse KbsService::GetResource(const net::HttpRequest& req,
   data["plugin"] = "resource";
   data["resource-path"] = json::array{path[0], path[1], path[2]};
   data["query"] = ParseQuery(req.query);
-  auto allowed = resource_policy_->Allowed(json::value(*claims), json::value(std::move(data)));
+  auto allowed = resource_policy_->Allowed(claims, json::value(std::move(data)));
   if (!allowed.ok()) {
     metrics_->PolicyEvaluation(false, true);
     return deny("policy", "PolicyDeny", core::Message(allowed.status()));
@@ -528,9 +521,9 @@ net::HttpResponse KbsService::GetResource(const net::HttpRequest& req,
     return deny("not_found", "ResourceNotFound",
                 fmt::format("resource: `{}` does not exist", resource));
   }
-  auto pubkey = ExtractTeePubkey(*claims, config_.attestation_token.extra_teekey_paths);
+  auto pubkey = ExtractTeePubkey(claims, config_.attestation_token.extra_teekey_paths);
   if (!pubkey.ok()) return deny("token", "JweError", fmt::format("resource: {}", core::Message(pubkey.status())));
-  auto jwe = crypto::JweEncrypt(*pubkey, **value);
+  auto jwe = crypto::JweEncrypt(**pubkey, **value);
   if (!jwe.ok()) return deny("token", "JweError", fmt::format("resource: {}", core::Message(jwe.status())));
   metrics_->ResourceReleased(Since(t0));
   spdlog::debug("resource `{}` released to {}", resource, req.remote);

@@ -1,13 +1,22 @@
 // KBS protocol sessions: created by /auth (a fresh nonce), consumed by /attest, then carrying the
 // attestation result for cookie-authenticated resource requests. In memory and sharded so that
 // concurrent clients rarely contend; expired sessions are removed lazily and by Sweep().
+//
+// Sessions live for the session timeout (5 minutes by default), so at a steady rate of flows the
+// store holds rate x timeout of them and their size is what the KBS's memory grows with. An
+// attested session therefore keeps only what it needs, packed into one allocation: the token
+// without its header (which every token of one attestation service shares; the store keeps it
+// once) and with payload and signature decoded, plus the attestation digest. The nonce is
+// dropped once spent. See docs/performance.md for the figures.
 #pragma once
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "absl/container/flat_hash_map.h"
 #include "core/clock.h"
@@ -20,10 +29,10 @@ struct Session {
   enum class State { kAuthed, kAttested };
   State state = State::kAuthed;
   std::string tee;
-  std::string nonce;  // standard base64, as sent in the challenge
+  std::string nonce;  // standard base64, as sent in the challenge; empty once attested (spent)
   core::TimePoint expires;
   // Set once attested. Only the token is kept (its claims are decoded when a resource is
-  // requested): an attested session costs about the size of its token.
+  // requested).
   std::string token;
   std::string attestation_digest;  // SHA-256 of the /attest body that produced the token
 };
@@ -52,18 +61,41 @@ class SessionStore {
   core::TimePoint ExpiryFor(core::TimePoint now) const { return now + timeout_; }
 
  private:
+  // A session id as the 16 bytes its 32 hex characters encode.
+  using Id = std::array<uint8_t, 16>;
+
+  struct Entry {
+    Session::State state = Session::State::kAuthed;
+    // Whether `data` holds the packed token (see Pack) or the token verbatim.
+    bool packed = false;
+    uint32_t digest_size = 0;
+    uint32_t signature_size = 0;
+    core::TimePoint expires;
+    std::string tee;
+    std::string nonce;
+    // Authed: empty. Attested: digest, then the token: packed as signature bytes followed by
+    // payload bytes, or verbatim.
+    std::string data;
+  };
   struct Shard {
     mutable std::mutex mu;
-    absl::flat_hash_map<std::string, Session> sessions;
+    absl::flat_hash_map<Id, Entry> sessions;
     size_t creates_since_sweep = 0;
   };
   static void SweepLocked(Shard& shard, core::TimePoint now);
-  Shard& ShardFor(const std::string& id);
+  static bool ParseId(std::string_view text, Id& id);
+  Shard& ShardFor(const Id& id);
+  // Fills `entry` with the attestation result; see the file comment.
+  void Pack(std::string_view token, std::string_view digest, Entry& entry);
+  Session Unpack(const Entry& entry) const;
 
   const core::Clock& clock_;
   std::chrono::seconds timeout_;
   size_t max_per_shard_;
   std::array<Shard, 16> shards_;
+  // The header segment (with its trailing dot) of the first token stored; written once.
+  std::once_flag header_once_;
+  std::string token_header_;
 };
 
 }  // namespace ccburst::kbs

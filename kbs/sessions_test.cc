@@ -1,8 +1,13 @@
 #include "kbs/sessions.h"
 
-#include <set>
-
 #include <gtest/gtest.h>
+
+#include <cctype>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/encoding.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -34,6 +39,59 @@ TEST(SessionStore, LifecycleAndExpiry) {
   EXPECT_TRUE(absl::IsPermissionDenied(expired.status()));
   EXPECT_TRUE(absl::IsNotFound(store.Get(*id).status()));  // removed on first sight
   EXPECT_FALSE(store.MarkAttested(*id, "t", "d"));
+}
+
+// Attested sessions keep tokens packed; Get must give back every token byte for byte, whatever
+// its shape.
+TEST(SessionStore, KeepsTokensExactly) {
+  FakeClock clock;
+  SessionStore store(clock, std::chrono::seconds(300));
+  std::string header = core::Base64UrlEncode(R"({"alg":"ES256","typ":"JWT"})");
+  std::string sig = core::Base64UrlEncode(std::string(64, '\x7f'));
+  const std::string digest(32, '\xaa');
+  const std::vector<std::string> tokens = {
+      header + "." + core::Base64UrlEncode(R"({"iss":"a","n":1})") + "." + sig,
+      header + "." + core::Base64UrlEncode(std::string(1000, 'p')) + "." + sig,
+      header + ".." + sig,  // empty payload
+      // Another header than the first token's: kept verbatim.
+      core::Base64UrlEncode(R"({"alg":"EdDSA"})") + ".e30." + sig,
+      // Base64url that does not re-encode to itself (non-zero trailing bits): kept verbatim.
+      header + ".e31." + sig,
+      header + ".e30",  // two parts
+      "a.b.c.d",
+      "not a jwt",
+      "",
+  };
+  for (const std::string& token : tokens) {
+    auto id = store.Create("sample", "nonce");
+    ASSERT_TRUE(id.ok());
+    ASSERT_TRUE(store.MarkAttested(*id, token, digest));
+    auto s = store.Get(*id);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->state, Session::State::kAttested);
+    EXPECT_EQ(s->token, token);
+    EXPECT_EQ(s->attestation_digest, digest);
+    EXPECT_EQ(s->tee, "sample");
+    EXPECT_EQ(s->nonce, "");  // spent
+  }
+}
+
+TEST(SessionStore, IdsAreExactLowercaseHex) {
+  FakeClock clock;
+  SessionStore store(clock, std::chrono::seconds(300));
+  auto id = store.Create("sample", "nonce");
+  ASSERT_TRUE(id.ok());
+  std::string upper = *id;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string& other : {upper, *id + "0", id->substr(1), std::string("")}) {
+    if (other == *id) continue;
+    EXPECT_TRUE(absl::IsNotFound(store.Get(other).status())) << other;
+    EXPECT_FALSE(store.MarkAttested(other, "t", "d")) << other;
+    store.Erase(other);
+  }
+  EXPECT_TRUE(store.Get(*id).ok());
+  store.Erase(*id);
+  EXPECT_TRUE(absl::IsNotFound(store.Get(*id).status()));
 }
 
 TEST(SessionStore, CapsSessionsAndSweepsExpiredOnes) {

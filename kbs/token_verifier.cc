@@ -1,10 +1,8 @@
 #include "kbs/token_verifier.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
 
+#include "core/file.h"
 #include "crypto/jws.h"
 
 namespace ccburst::kbs {
@@ -45,12 +43,14 @@ TokenVerifier::TokenVerifier(const core::Clock& clock, std::vector<crypto::Publi
 }
 
 absl::StatusOr<std::vector<crypto::PublicKey>> TokenVerifier::LoadJwks(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(fmt::format("jwks: cannot read `{}`", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  CCB_ASSIGN_OR_RETURN(core::json::value doc, core::ParseJson(ss.str()));
-  const core::json::value* keys = core::FindPath(doc, "keys");
+  auto text = core::ReadFile(path);
+  if (!text.ok()) return absl::NotFoundError("jwks: " + core::Message(text.status()));
+  auto doc = core::ParseJson(*text);
+  if (!doc.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("jwks `{}`: {}", path, core::Message(doc.status())));
+  }
+  const core::json::value* keys = core::FindPath(*doc, "keys");
   if (!keys || !keys->is_array()) {
     return absl::InvalidArgumentError(fmt::format("jwks `{}`: missing `keys` array", path));
   }
@@ -124,15 +124,14 @@ absl::StatusOr<core::json::object> TokenVerifier::Verify(std::string_view token)
   return std::move(jwt->claims);
 }
 
-absl::StatusOr<core::json::object> ExtractTeePubkey(const core::json::object& claims,
-                                                    const std::vector<std::string>& extra_paths) {
-  core::json::value root(claims);
+absl::StatusOr<const core::json::object*> ExtractTeePubkey(
+    const core::json::value& claims, const std::vector<std::string>& extra_paths) {
   std::vector<std::string_view> paths{kDefaultTeePubkeyPath};
   for (const auto& p : extra_paths) paths.push_back(p);
   for (std::string_view p : paths) {
     boost::system::error_code ec;
-    const core::json::value* v = root.find_pointer(p, ec);
-    if (v && !ec && v->is_object()) return v->get_object();
+    const core::json::value* v = claims.find_pointer(p, ec);
+    if (v && !ec && v->is_object()) return &v->get_object();
   }
   return absl::NotFoundError(fmt::format("token: no TEE public key at `{}`", kDefaultTeePubkeyPath));
 }

@@ -39,8 +39,9 @@ class TokenVerifier {
 
 // Finds the TEE public key (a JWK with `alg`) the resource must be encrypted to:
 // /submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey, then each of
-// `extra_paths` (JSON pointers). NotFound names the paths tried.
-absl::StatusOr<core::json::object> ExtractTeePubkey(const core::json::object& claims,
-                                                    const std::vector<std::string>& extra_paths);
+// `extra_paths` (JSON pointers). NotFound names the paths tried. The result points into
+// `claims` and is valid as long as `claims` is neither changed nor destroyed.
+absl::StatusOr<const core::json::object*> ExtractTeePubkey(
+    const core::json::value& claims, const std::vector<std::string>& extra_paths);
 
 }  // namespace ccburst::kbs

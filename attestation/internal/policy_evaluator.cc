@@ -36,7 +36,7 @@ absl::Status PolicyEvaluator::Check(std::string_view id, std::string_view rego) 
 
 absl::StatusOr<PolicyResults> PolicyEvaluator::Evaluate(const std::string& id,
                                                         const std::string& rego,
-                                                        const json::object& input,
+                                                        const json::value& input,
                                                         const HostQuery& query) {
   auto compiled = impl_->cache.GetOrCompile(Modules(id, rego));
   if (!compiled.ok()) {
@@ -70,19 +70,20 @@ absl::StatusOr<PolicyResults> PolicyEvaluator::Evaluate(const std::string& id,
   policy::EvalOptions options;
   options.strict_builtin_errors = true;
   options.host_functions = &host_functions;
-  const json::value input_value(input);
-  const json::value data = json::object();
+  // Both rules read the same input: convert it to the engine's values once, not per rule.
+  const policy::Value input_value = policy::Value::FromJson(input);
+  const policy::Value data = policy::Value::FromJson(json::object());
 
   PolicyResults results;
   for (auto [rule, out] : {std::pair{kTrustClaimsRule, &results.trust_claims},
                            std::pair{kExtensionsRule, &results.extensions}}) {
-    auto value = policy::EvalRule(**compiled, rule, &input_value, data, options);
+    auto value = policy::EvalRuleValue(**compiled, rule, &input_value, data, options);
     if (!host_error.ok()) return host_error;
     if (!value.ok()) {
       return absl::FailedPreconditionError(
           fmt::format("{}: {}", rule, core::Message(value.status())));
     }
-    *out = std::move(*value);
+    if (value->has_value()) *out = (*value)->ToJson();
   }
   return results;
 }

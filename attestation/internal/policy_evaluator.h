@@ -37,7 +37,7 @@ class PolicyEvaluator {
   // policies are cached by text. Each reference value is queried at most once per call. Compile
   // and evaluation errors are FailedPrecondition; errors of `query` pass through.
   absl::StatusOr<PolicyResults> Evaluate(const std::string& id, const std::string& rego,
-                                         const boost::json::object& input, const HostQuery& query);
+                                         const boost::json::value& input, const HostQuery& query);
 
  private:
   struct Impl;
