@@ -52,8 +52,7 @@ absl::StatusOr<std::string> AdminClient::ListAttestationPolicies() {
   return Call("GET", "/kbs/v0/attestation-policy", {}, {});
 }
 
-absl::Status AdminClient::SetSampleReferenceValue(std::string_view name,
-                                                  const json::value& value) {
+absl::Status AdminClient::SetSampleReferenceValue(std::string_view name, const json::value& value) {
   json::object payload;
   payload[name] = value;
   json::object body{{"version", "0.1.0"},

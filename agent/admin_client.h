@@ -29,8 +29,8 @@ class AdminClient {
   absl::StatusOr<std::string> GetReferenceValue(std::string_view id);
 
  private:
-  absl::StatusOr<std::string> Call(std::string_view method, std::string path,
-                                   std::string_view body, std::string_view content_type);
+  absl::StatusOr<std::string> Call(std::string_view method, std::string path, std::string_view body,
+                                   std::string_view content_type);
   std::unique_ptr<net::HttpClient> http_;
   std::string admin_token_;
 };

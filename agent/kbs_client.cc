@@ -54,8 +54,8 @@ absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_da
   json::object request;
   request["version"] = "0.4.0";
   request["tee"] = attester_->tee();
-  request["extra-params"] = json::object{
-      {"supported-hash-algorithms", json::array{"sha256", "sha384", "sha512"}}};
+  request["extra-params"] =
+      json::object{{"supported-hash-algorithms", json::array{"sha256", "sha384", "sha512"}}};
   CCB_ASSIGN_OR_RETURN(auto auth, http_->Send("POST", "/kbs/v0/auth", json::serialize(request),
                                               {{"Content-Type", "application/json"}}));
   if (auth.status != 200) return KbsError(auth.status, auth.body);
@@ -80,7 +80,8 @@ absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_da
   if (att.status != 200) return KbsError(att.status, att.body);
   CCB_ASSIGN_OR_RETURN(json::value result, core::ParseJson(att.body));
   CCB_ASSIGN_OR_RETURN(const json::object* ro, core::AsObject(result, "attestation response"));
-  CCB_ASSIGN_OR_RETURN(std::string_view token, core::GetString(*ro, "token", "attestation response"));
+  CCB_ASSIGN_OR_RETURN(std::string_view token,
+                       core::GetString(*ro, "token", "attestation response"));
   token_ = std::string(token);
   return *token_;
 }

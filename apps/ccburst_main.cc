@@ -1,11 +1,10 @@
 // ccburst: the admin and client CLI. Mirrors Trustee's kbs-client (attest, get-resource,
 // config ...) and adds key/token/certificate generation and `policy eval`. Thin: each command
 // calls into agent/, crypto/ or policy/.
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "agent/admin_client.h"
 #include "agent/attester.h"
@@ -37,8 +36,8 @@ absl::Status WriteFile(const std::string& path, std::string_view data, bool secr
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
   out.close();
   if (secret) {
-    std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                           std::filesystem::perms::owner_write);
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
   return absl::OkStatus();
 }
@@ -165,7 +164,8 @@ int main(int argc, char** argv) {
       "make-cert", "make a self-signed TLS key and certificate for local HTTPS (kbs.key, kbs.crt)");
   std::vector<std::string> hosts{"127.0.0.1", "localhost"};
   make_cert->add_option("--out-dir", out_dir, "output directory")->capture_default_str();
-  make_cert->add_option("--host", hosts, "DNS names / IPs for the certificate")->capture_default_str();
+  make_cert->add_option("--host", hosts, "DNS names / IPs for the certificate")
+      ->capture_default_str();
   make_cert->add_option("--valid-days", valid_days, "validity in days")->capture_default_str();
 
   // policy eval.
@@ -292,8 +292,8 @@ int main(int argc, char** argv) {
     if (!signing_key_file.empty()) {
       auto pem = ReadFile(signing_key_file);
       if (!pem.ok()) return Fail(pem.status());
-      auto token = agent::MakeAdminToken(*pem, issuer, audience, role,
-                                         std::chrono::hours(24) * valid_days);
+      auto token =
+          agent::MakeAdminToken(*pem, issuer, audience, role, std::chrono::hours(24) * valid_days);
       if (!token.ok()) return Fail(token.status());
       if (auto s = WriteFile(dir + "/admin.token", *token + "\n", true); !s.ok()) return Fail(s);
       std::cout << "wrote " << dir << "/admin.token (role `" << role << "`)\n";
@@ -324,8 +324,8 @@ int main(int argc, char** argv) {
                                                   now + std::chrono::hours(24) * valid_days);
     if (!cert.ok()) return Fail(cert.status());
     std::string dir = std::filesystem::path(out_dir).string();
-    for (auto s : {WriteFile(dir + "/kbs.key", key.ToPem(), true),
-                   WriteFile(dir + "/kbs.crt", *cert)}) {
+    for (auto s :
+         {WriteFile(dir + "/kbs.key", key.ToPem(), true), WriteFile(dir + "/kbs.crt", *cert)}) {
       if (!s.ok()) return Fail(s);
     }
     std::cout << "wrote " << dir << "/kbs.key and " << dir

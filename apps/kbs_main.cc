@@ -1,10 +1,10 @@
 // ccburst-kbs: the key broker service. Flags, config and signal handling only; everything else
 // lives in kbs/.
-#include <csignal>
-#include <iostream>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
+#include <csignal>
+#include <iostream>
 
 #include "kbs/config.h"
 #include "kbs/kbs_service.h"

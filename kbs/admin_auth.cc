@@ -119,8 +119,7 @@ absl::Status AdminAuthorizer::Check(std::string_view authorization,
   }
   if (!provider->config.audience.empty()) {
     auto it = claims.find("aud");
-    if (!AudienceMatches(it == claims.end() ? nullptr : &it->value(),
-                         provider->config.audience)) {
+    if (!AudienceMatches(it == claims.end() ? nullptr : &it->value(), provider->config.audience)) {
       return absl::UnauthenticatedError(
           fmt::format("admin: token audience does not include `{}`", provider->config.audience));
     }

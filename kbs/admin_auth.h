@@ -21,7 +21,7 @@ class AdminAuthorizer {
   // Loads the identity providers' public keys and compiles the ACL regexes; errors name the file
   // or the ACL entry.
   static absl::StatusOr<std::unique_ptr<AdminAuthorizer>> Create(const KbsConfig::Admin& config,
-                                                                  const core::Clock& clock);
+                                                                 const core::Clock& clock);
 
   // Checks one request. `authorization` is the Authorization header value (may be empty),
   // `path_and_query` the request target. Unauthenticated: no/invalid/expired token (HTTP 401);

@@ -1,9 +1,9 @@
 #include "kbs/admin_auth.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "core/json.h"
 #include "crypto/jws.h"
@@ -41,9 +41,10 @@ TEST(AdminAuthorizer, ModesAndKeyTypes) {
   EXPECT_TRUE((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}, {"exp", now + 60}}),
                           "/kbs/v0/resource/a/b/c")
                   .ok());
-  EXPECT_TRUE((*a)->Check(token(ec, {{"aud", json::array{"kbs"}}, {"role", "admin"}, {"exp", now + 60}}),
-                          "/kbs/v0/resource/a/b/c")
-                  .ok());
+  EXPECT_TRUE(
+      (*a)->Check(token(ec, {{"aud", json::array{"kbs"}}, {"role", "admin"}, {"exp", now + 60}}),
+                  "/kbs/v0/resource/a/b/c")
+          .ok());
   // Audience required by the EC provider.
   EXPECT_FALSE((*a)->Check(token(ec, {{"aud", "other"}, {"role", "admin"}, {"exp", now + 60}}),
                            "/kbs/v0/resource/a/b/c")
@@ -68,8 +69,9 @@ TEST(AdminAuthorizer, ModesAndKeyTypes) {
 
   cfg.mode = AdminMode::kDenyAll;
   auto deny = AdminAuthorizer::Create(cfg, clock);
-  EXPECT_FALSE((*deny)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}, {"exp", now + 60}}),
-                              "/kbs/v0/x")
+  EXPECT_FALSE((*deny)
+                   ->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}, {"exp", now + 60}}),
+                           "/kbs/v0/x")
                    .ok());
   cfg.mode = AdminMode::kInsecureAllowAll;
   auto allow = AdminAuthorizer::Create(cfg, clock);

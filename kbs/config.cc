@@ -1,11 +1,10 @@
 #include "kbs/config.h"
 
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
 #include <filesystem>
 #include <set>
-
-#include <fmt/format.h>
-
-#include <toml++/toml.h>
 
 #include "core/file.h"
 
@@ -27,8 +26,7 @@ absl::Status CheckKeys(const toml::table& t, std::string_view where, const Keys&
 }
 
 absl::Status TypeError(std::string_view where, std::string_view key, std::string_view want) {
-  return absl::InvalidArgumentError(
-      fmt::format("config: `{}.{}` must be {}", where, key, want));
+  return absl::InvalidArgumentError(fmt::format("config: `{}.{}` must be {}", where, key, want));
 }
 
 absl::Status GetString(const toml::table& t, std::string_view where, std::string_view key,
@@ -58,8 +56,8 @@ absl::Status GetBool(const toml::table& t, std::string_view where, std::string_v
   return absl::OkStatus();
 }
 
-absl::Status GetInt(const toml::table& t, std::string_view where, std::string_view key,
-                    int64_t min, int64_t max, int64_t& out) {
+absl::Status GetInt(const toml::table& t, std::string_view where, std::string_view key, int64_t min,
+                    int64_t max, int64_t& out) {
   const toml::node* n = t.get(key);
   if (!n) return absl::OkStatus();
   if (!n->is_integer()) return TypeError(where, key, "an integer");
@@ -149,8 +147,7 @@ absl::Status ParseToken(const toml::table& t, const std::string& base, KbsConfig
   return absl::OkStatus();
 }
 
-absl::Status ParseAttestationService(const toml::table& t, const std::string& base,
-                                     KbsConfig& c) {
+absl::Status ParseAttestationService(const toml::table& t, const std::string& base, KbsConfig& c) {
   constexpr std::string_view w = "attestation_service";
   CCB_RETURN_IF_ERROR(
       CheckKeys(t, w, {"type", "timeout", "attestation_token_broker", "rvps_config"}));
@@ -184,8 +181,8 @@ absl::Status ParseAttestationService(const toml::table& t, const std::string& ba
   if (broker) {
     constexpr std::string_view bw = "attestation_service.attestation_token_broker";
     CCB_RETURN_IF_ERROR(CheckKeys(
-        *broker, bw, {"type", "duration_min", "issuer_name", "developer_name", "build_name",
-                      "signer"}));
+        *broker, bw,
+        {"type", "duration_min", "issuer_name", "developer_name", "build_name", "signer"}));
     std::string btype = "Ear";
     CCB_RETURN_IF_ERROR(GetString(*broker, bw, "type", btype));
     if (btype != "Ear" && btype != "ear") {
@@ -245,7 +242,8 @@ absl::Status ParseAdmin(const toml::table& t, const std::string& base, KbsConfig
         size_t i = 0;
         for (const auto& e : *n->as_array()) {
           std::string iw = fmt::format("{}.identity_providers[{}]", bw, i++);
-          if (!e.is_table()) return absl::InvalidArgumentError("config: `" + iw + "` must be a table");
+          if (!e.is_table())
+            return absl::InvalidArgumentError("config: `" + iw + "` must be a table");
           const auto& it = *e.as_table();
           CCB_RETURN_IF_ERROR(CheckKeys(it, iw, {"issuer", "audience", "public_key_uri"}));
           IdentityProvider p;
@@ -279,7 +277,8 @@ absl::Status ParseAdmin(const toml::table& t, const std::string& base, KbsConfig
         size_t i = 0;
         for (const auto& e : *n->as_array()) {
           std::string ew = fmt::format("{}.acls[{}]", aw, i++);
-          if (!e.is_table()) return absl::InvalidArgumentError("config: `" + ew + "` must be a table");
+          if (!e.is_table())
+            return absl::InvalidArgumentError("config: `" + ew + "` must be a table");
           const auto& et = *e.as_table();
           CCB_RETURN_IF_ERROR(CheckKeys(et, ew, {"role", "allowed_endpoints"}));
           AdminAcl entry;
@@ -318,8 +317,7 @@ absl::Status ParseStorage(const toml::table& t, const std::string& base, KbsConf
     c.storage.type = "Memory";
   } else {
     return absl::InvalidArgumentError(fmt::format(
-        "config: `storage_backend.storage_type` = `{}` is not supported (Sqlite or Memory)",
-        type));
+        "config: `storage_backend.storage_type` = `{}` is not supported (Sqlite or Memory)", type));
   }
   CCB_ASSIGN_OR_RETURN(const toml::table* backends, SubTable(t, w, "backends"));
   if (backends) {
@@ -338,7 +336,8 @@ absl::Status ParseStorage(const toml::table& t, const std::string& base, KbsConf
 }
 
 absl::Status ParsePlugins(const toml::node& n) {
-  if (!n.is_array()) return absl::InvalidArgumentError("config: `plugins` must be an array of tables");
+  if (!n.is_array())
+    return absl::InvalidArgumentError("config: `plugins` must be an array of tables");
   size_t i = 0;
   for (const auto& e : *n.as_array()) {
     std::string pw = fmt::format("plugins[{}]", i++);
@@ -375,8 +374,8 @@ absl::StatusOr<KbsConfig> ParseKbsConfig(std::string_view toml_text, const std::
   }
   KbsConfig c;
   CCB_RETURN_IF_ERROR(CheckKeys(root, "",
-                                {"http_server", "attestation_token", "attestation_service",
-                                 "admin", "storage_backend", "plugins", "policy_engine"}));
+                                {"http_server", "attestation_token", "attestation_service", "admin",
+                                 "storage_backend", "plugins", "policy_engine"}));
   CCB_ASSIGN_OR_RETURN(const toml::table* http, SubTable(root, "", "http_server"));
   if (http) CCB_RETURN_IF_ERROR(ParseHttp(*http, base_dir, c));
   CCB_ASSIGN_OR_RETURN(const toml::table* token, SubTable(root, "", "attestation_token"));

@@ -40,15 +40,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (r.status != 200 && !ccburst::core::ParseJson(r.body).ok()) __builtin_trap();
   };
   check(kbs.Handle(Request("POST", "/kbs/v0/auth", input)));
-  auto auth = kbs.Handle(Request(
-      "POST", "/kbs/v0/auth", R"({"version":"0.4.0","tee":"sample","extra-params":{}})"));
+  auto auth = kbs.Handle(
+      Request("POST", "/kbs/v0/auth", R"({"version":"0.4.0","tee":"sample","extra-params":{}})"));
   std::string cookie;
   for (auto& [k, v] : auth.headers) {
     if (k == "Set-Cookie") cookie = v.substr(0, v.find(';'));
   }
   check(kbs.Handle(Request("POST", "/kbs/v0/attest", input, cookie)));
   check(kbs.Handle(Request("GET", "/kbs/v0/resource/" + input, "", cookie)));
-  check(kbs.Handle(Request("GET", "/kbs/v0/resource/a/b/c", "",
-                           "kbs-session-id=" + input.substr(0, 64))));
+  check(kbs.Handle(
+      Request("GET", "/kbs/v0/resource/a/b/c", "", "kbs-session-id=" + input.substr(0, 64))));
   return 0;
 }

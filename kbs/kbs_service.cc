@@ -29,8 +29,8 @@ constexpr std::string_view kRepositoryNamespace = "repository";
 // TEE names the protocol defines; a request naming anything else is malformed.
 bool KnownTee(std::string_view tee) {
   static const std::set<std::string_view> kTees = {
-      "tdx", "snp", "sgx", "az-snp-vtpm", "az-tdx-vtpm", "tpm", "cca", "se", "csv",
-      "hygon-dcu", "nvidia", "sample", "sampledevice"};
+      "tdx", "snp", "sgx",       "az-snp-vtpm", "az-tdx-vtpm", "tpm",         "cca",
+      "se",  "csv", "hygon-dcu", "nvidia",      "sample",      "sampledevice"};
   return kTees.count(tee) > 0;
 }
 
@@ -41,8 +41,8 @@ double Since(Clock::time_point t0) {
 bool ValidSegment(std::string_view s) {
   if (s.empty()) return false;
   auto ok = [](char c, bool first) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || (!first && c == '.');
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || (!first && c == '.');
   };
   for (size_t i = 0; i < s.size(); ++i) {
     if (!ok(s[i], i == 0)) return false;
@@ -89,7 +89,8 @@ json::object ParseQuery(std::string_view q) {
     if (part.empty()) continue;
     size_t eq = part.find('=');
     std::string k = PercentDecode(std::string_view(part).substr(0, eq));
-    std::string v = eq == std::string::npos ? "" : PercentDecode(std::string_view(part).substr(eq + 1));
+    std::string v =
+        eq == std::string::npos ? "" : PercentDecode(std::string_view(part).substr(eq + 1));
     out[k] = v;
   }
   return out;
@@ -180,9 +181,9 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(const KbsConfig& 
   if (config.attestation_service.signer_key_path) {
     auto key = crypto::PrivateKey::LoadPemFile(*config.attestation_service.signer_key_path);
     if (!key.ok()) {
-      return absl::InvalidArgumentError(
-          fmt::format("token signer key `{}`: {}", *config.attestation_service.signer_key_path,
-                      core::Message(key.status())));
+      return absl::InvalidArgumentError(fmt::format("token signer key `{}`: {}",
+                                                    *config.attestation_service.signer_key_path,
+                                                    core::Message(key.status())));
     }
     if (key->type() != crypto::KeyType::kEcP256) {
       return absl::InvalidArgumentError(
@@ -230,8 +231,8 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(const KbsConfig& 
     CCB_ASSIGN_OR_RETURN(auto keys, TokenVerifier::LoadJwks(path));
     trusted.insert(trusted.end(), keys.begin(), keys.end());
   }
-  s->token_verifier_ = std::make_unique<TokenVerifier>(clock, std::move(trusted),
-                                                       config.attestation_token.insecure_header_jwk);
+  s->token_verifier_ = std::make_unique<TokenVerifier>(
+      clock, std::move(trusted), config.attestation_token.insecure_header_jwk);
   s->metrics_ = std::make_unique<KbsMetrics>();
   s->jwks_body_ = json::serialize(s->as_->Jwks());
   return s;
@@ -301,7 +302,8 @@ net::HttpResponse KbsService::Auth(const net::HttpRequest& req) {
     return Error(401, "InvalidRequest", std::move(detail));
   };
   auto doc = core::ParseJson(req.body);
-  if (!doc.ok()) return fail(fmt::format("auth: request is not valid JSON: {}", core::Message(doc.status())));
+  if (!doc.ok())
+    return fail(fmt::format("auth: request is not valid JSON: {}", core::Message(doc.status())));
   if (!doc->is_object()) return fail("auth: request is not a JSON object");
   const auto& o = doc->get_object();
   auto version = core::GetString(o, "version", "auth");
@@ -356,7 +358,9 @@ net::HttpResponse KbsService::Attest(const net::HttpRequest& req) {
   }
   std::string id(*cookie);
   auto session = sessions_->Get(id);
-  if (!session.ok()) return fail("InvalidRequest", "error", fmt::format("attest: {}", core::Message(session.status())));
+  if (!session.ok())
+    return fail("InvalidRequest", "error",
+                fmt::format("attest: {}", core::Message(session.status())));
   tee = session->tee;
 
   std::string digest = crypto::Sha256(req.body);
@@ -377,8 +381,11 @@ net::HttpResponse KbsService::Attest(const net::HttpRequest& req) {
     return fail(type, std::move(outcome), std::move(detail));
   };
   auto doc = core::ParseJson(req.body);
-  if (!doc.ok()) return burn("InvalidRequest", "error", fmt::format("attest: request is not valid JSON: {}", core::Message(doc.status())));
-  if (!doc->is_object()) return burn("InvalidRequest", "error", "attest: request is not a JSON object");
+  if (!doc.ok())
+    return burn("InvalidRequest", "error",
+                fmt::format("attest: request is not valid JSON: {}", core::Message(doc.status())));
+  if (!doc->is_object())
+    return burn("InvalidRequest", "error", "attest: request is not a JSON object");
   const auto& o = doc->get_object();
 
   auto runtime = core::GetObject(o, "runtime-data", "attest");
@@ -394,13 +401,16 @@ net::HttpResponse KbsService::Attest(const net::HttpRequest& req) {
     return burn("InvalidRequest", "error", "attest: runtime-data: missing field `tee-pubkey`");
   }
   auto tee_pubkey = CanonicalTeePubkey(pk_it->value());
-  if (!tee_pubkey.ok()) return burn("InvalidRequest", "error", fmt::format("attest: {}", core::Message(tee_pubkey.status())));
+  if (!tee_pubkey.ok())
+    return burn("InvalidRequest", "error",
+                fmt::format("attest: {}", core::Message(tee_pubkey.status())));
 
   auto evidence = core::GetObject(o, "tee-evidence", "attest");
   if (!evidence.ok()) return burn("InvalidRequest", "error", core::Message(evidence.status()));
   auto primary = (*evidence)->find("primary_evidence");
   if (primary == (*evidence)->end()) {
-    return burn("InvalidRequest", "error", "attest: tee-evidence: missing field `primary_evidence`");
+    return burn("InvalidRequest", "error",
+                "attest: tee-evidence: missing field `primary_evidence`");
   }
   std::string additional;
   if (auto it = (*evidence)->find("additional_evidence"); it != (*evidence)->end()) {
@@ -515,16 +525,19 @@ net::HttpResponse KbsService::GetResource(const net::HttpRequest& req,
   auto value = kv_->Get(kRepositoryNamespace, resource);
   if (!value.ok()) {
     metrics_->ResourceDenied("error", Since(t0));
-    return Error(503, "StorageError", fmt::format("resource: storage: {}", core::Message(value.status())));
+    return Error(503, "StorageError",
+                 fmt::format("resource: storage: {}", core::Message(value.status())));
   }
   if (!value->has_value()) {
     return deny("not_found", "ResourceNotFound",
                 fmt::format("resource: `{}` does not exist", resource));
   }
   auto pubkey = ExtractTeePubkey(claims, config_.attestation_token.extra_teekey_paths);
-  if (!pubkey.ok()) return deny("token", "JweError", fmt::format("resource: {}", core::Message(pubkey.status())));
+  if (!pubkey.ok())
+    return deny("token", "JweError", fmt::format("resource: {}", core::Message(pubkey.status())));
   auto jwe = crypto::JweEncrypt(**pubkey, **value);
-  if (!jwe.ok()) return deny("token", "JweError", fmt::format("resource: {}", core::Message(jwe.status())));
+  if (!jwe.ok())
+    return deny("token", "JweError", fmt::format("resource: {}", core::Message(jwe.status())));
   metrics_->ResourceReleased(Since(t0));
   spdlog::debug("resource `{}` released to {}", resource, req.remote);
   return JsonOk(json::serialize(*jwe));
@@ -558,7 +571,8 @@ net::HttpResponse KbsService::Admin(const net::HttpRequest& req, std::string_vie
       auto deleted = kv_->Delete(kRepositoryNamespace, resource);
       if (!deleted.ok()) return storage_error(deleted.status());
       if (!*deleted) {
-        return Error(404, "ResourceNotFound", fmt::format("resource `{}` does not exist", resource));
+        return Error(404, "ResourceNotFound",
+                     fmt::format("resource `{}` does not exist", resource));
       }
       spdlog::info("admin: resource `{}` deleted", resource);
       return JsonOk("");
@@ -568,7 +582,8 @@ net::HttpResponse KbsService::Admin(const net::HttpRequest& req, std::string_vie
 
   if (endpoint == "resource-policy" && rest.empty()) {
     if (req.method == "GET") return JsonOk(R"(["resource-policy"])");
-    if (req.method != "POST") return Error(405, "MethodNotAllowed", "resource-policy accepts GET and POST");
+    if (req.method != "POST")
+      return Error(405, "MethodNotAllowed", "resource-policy accepts GET and POST");
     auto doc = core::ParseJson(req.body);
     if (!doc.ok()) return bad(fmt::format("resource-policy: {}", core::Message(doc.status())));
     if (!doc->is_object()) return bad("resource-policy: request is not a JSON object");
@@ -596,7 +611,8 @@ net::HttpResponse KbsService::Admin(const net::HttpRequest& req, std::string_vie
       for (auto& id : *ids) a.emplace_back(id);
       return JsonOk(json::serialize(a));
     }
-    if (req.method != "POST") return Error(405, "MethodNotAllowed", "attestation-policy accepts GET and POST");
+    if (req.method != "POST")
+      return Error(405, "MethodNotAllowed", "attestation-policy accepts GET and POST");
     absl::Status s = as_->SetPolicy(req.body);
     if (!s.ok()) {
       return absl::IsInvalidArgument(s) ? Error(400, "ParsePolicyError", core::Message(s))
@@ -631,7 +647,8 @@ net::HttpResponse KbsService::Admin(const net::HttpRequest& req, std::string_vie
     if (req.method == "DELETE") {
       auto deleted = rvs_->Delete(id);
       if (!deleted.ok()) return storage_error(deleted.status());
-      if (!*deleted) return Error(404, "RvpsError", fmt::format("reference value `{}` does not exist", id));
+      if (!*deleted)
+        return Error(404, "RvpsError", fmt::format("reference value `{}` does not exist", id));
       return JsonOk("");
     }
     return Error(405, "MethodNotAllowed", "reference-value accepts GET, POST and DELETE");
@@ -664,10 +681,10 @@ absl::StatusOr<std::unique_ptr<KbsServer>> KbsServer::Start(const KbsConfig& con
     return KbsService::Error(status, type, std::move(detail));
   };
   KbsService* service = server->service_.get();
-  CCB_ASSIGN_OR_RETURN(server->http_,
-                       net::HttpServer::Start(std::move(options), [service](const net::HttpRequest& r) {
-                         return service->Handle(r);
-                       }));
+  CCB_ASSIGN_OR_RETURN(server->http_, net::HttpServer::Start(std::move(options),
+                                                             [service](const net::HttpRequest& r) {
+                                                               return service->Handle(r);
+                                                             }));
   return server;
 }
 

@@ -3,10 +3,10 @@
 // session and token expiry are deterministic.
 #include "kbs/kbs_service.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "agent/kbs_client.h"
 #include "core/encoding.h"
@@ -73,8 +73,8 @@ class KbsServiceTest : public ::testing::Test {
   std::string AdminToken(std::string role = "admin", int64_t lifetime = 600,
                          const crypto::PrivateKey* key = nullptr) {
     int64_t now = core::ToUnixSeconds(clock_.now);
-    json::object claims{{"iss", "issuer"}, {"aud", "kbs"}, {"role", role},
-                        {"iat", now},      {"exp", now + lifetime}};
+    json::object claims{
+        {"iss", "issuer"}, {"aud", "kbs"}, {"role", role}, {"iat", now}, {"exp", now + lifetime}};
     return *crypto::SignJwt(key ? *key : admin_key_, claims);
   }
 
@@ -143,8 +143,8 @@ class KbsServiceTest : public ::testing::Test {
 
   void AllowAll() {
     ASSERT_EQ(AdminCall("POST", "/kbs/v0/resource-policy",
-                        json::serialize(json::object{{"policy", core::Base64UrlEncode(
-                                                                    kAllowAllResourcePolicy)}}))
+                        json::serialize(json::object{
+                            {"policy", core::Base64UrlEncode(kAllowAllResourcePolicy)}}))
                   .status,
               200);
   }
@@ -171,14 +171,15 @@ TEST_F(KbsServiceTest, SampleTeeEndToEndWithCookieAndBearer) {
   ASSERT_EQ(by_cookie.status, 200) << by_cookie.body;
   EXPECT_EQ(Decrypt(by_cookie), "s3cret");
 
-  auto by_bearer = Call("GET", "/kbs/v0/resource/default/key/model", "",
-                        {{"Authorization", "Bearer " + token}});
+  auto by_bearer =
+      Call("GET", "/kbs/v0/resource/default/key/model", "", {{"Authorization", "Bearer " + token}});
   ASSERT_EQ(by_bearer.status, 200) << by_bearer.body;
   EXPECT_EQ(Decrypt(by_bearer), "s3cret");
   EXPECT_EQ(by_bearer.body.find("s3cret"), std::string::npos);
 
   // The challenge shape and the cookie.
-  auto auth = Call("POST", "/kbs/v0/auth", R"({"version":"0.4.0","tee":"sample","extra-params":""})");
+  auto auth =
+      Call("POST", "/kbs/v0/auth", R"({"version":"0.4.0","tee":"sample","extra-params":""})");
   auto doc = core::ParseJson(auth.body);
   EXPECT_EQ(doc->get_object().at("extra-params").get_string(), "");
   EXPECT_EQ(core::Base64Decode(doc->get_object().at("nonce").get_string())->size(), 32u);
@@ -194,16 +195,19 @@ TEST_F(KbsServiceTest, DefaultPolicyRefusesTheSampleTee) {
 }
 
 TEST_F(KbsServiceTest, AuthRejectsBadRequests) {
-  auto version = Call("POST", "/kbs/v0/auth", R"({"version":"0.3.0","tee":"sample","extra-params":{}})");
+  auto version =
+      Call("POST", "/kbs/v0/auth", R"({"version":"0.3.0","tee":"sample","extra-params":{}})");
   EXPECT_EQ(version.status, 401);
   EXPECT_EQ(ErrorType(version), "ProtocolVersion");
   EXPECT_NE(ErrorDetail(version).find("`0.3.0`"), std::string::npos);
 
-  auto tee = Call("POST", "/kbs/v0/auth", R"({"version":"0.4.0","tee":"quantum","extra-params":{}})");
+  auto tee =
+      Call("POST", "/kbs/v0/auth", R"({"version":"0.4.0","tee":"quantum","extra-params":{}})");
   EXPECT_EQ(tee.status, 401);
   EXPECT_EQ(ErrorDetail(tee), "auth: unknown tee `quantum`");
 
-  auto unsupported = Call("POST", "/kbs/v0/auth", R"({"version":"0.4.0","tee":"cca","extra-params":{}})");
+  auto unsupported =
+      Call("POST", "/kbs/v0/auth", R"({"version":"0.4.0","tee":"cca","extra-params":{}})");
   EXPECT_EQ(unsupported.status, 401);
   EXPECT_EQ(ErrorType(unsupported), "UnsupportedTee");
 
@@ -246,8 +250,9 @@ TEST_F(KbsServiceTest, AttestChecksNonceAndBinding) {
   {
     auto [cookie, nonce] = Auth();
     // Report data bound to another nonce.
-    auto r = Call("POST", "/kbs/v0/attest",
-                  AttestBody(nonce, core::Base64Encode(std::string(32, 'y'))), {{"Cookie", cookie}});
+    auto r =
+        Call("POST", "/kbs/v0/attest", AttestBody(nonce, core::Base64Encode(std::string(32, 'y'))),
+             {{"Cookie", cookie}});
     EXPECT_EQ(r.status, 401);
     EXPECT_EQ(ErrorType(r), "AttestationError");
     EXPECT_NE(ErrorDetail(r).find("report_data"), std::string::npos) << ErrorDetail(r);
@@ -320,9 +325,9 @@ TEST_F(KbsServiceTest, MissingResourceAndPathTraversal) {
   auto missing = Call("GET", "/kbs/v0/resource/default/key/nope", "", {{"Cookie", cookie}});
   EXPECT_EQ(missing.status, 401);
   EXPECT_EQ(ErrorType(missing), "ResourceNotFound");
-  for (std::string bad : {"/kbs/v0/resource/../key/x", "/kbs/v0/resource/default/key/..",
-                          "/kbs/v0/resource/a/b", "/kbs/v0/resource/a/b/c/d",
-                          "/kbs/v0/resource/a/%2e%2e/c", "/kbs/v0/resource/a//c"}) {
+  for (std::string bad :
+       {"/kbs/v0/resource/../key/x", "/kbs/v0/resource/default/key/..", "/kbs/v0/resource/a/b",
+        "/kbs/v0/resource/a/b/c/d", "/kbs/v0/resource/a/%2e%2e/c", "/kbs/v0/resource/a//c"}) {
     auto r = Call("GET", bad, "", {{"Cookie", cookie}});
     EXPECT_EQ(r.status, 404) << bad;
     EXPECT_EQ(ErrorType(r), "InvalidRequestPath") << bad;
@@ -366,9 +371,9 @@ TEST_F(KbsServiceTest, AdminRejectsBadBodies) {
   auto bad_b64 = AdminCall("POST", "/kbs/v0/resource-policy", R"({"policy":"***"})");
   EXPECT_EQ(bad_b64.status, 400);
   EXPECT_NE(ErrorDetail(bad_b64).find("base64url"), std::string::npos);
-  auto bad_rego = AdminCall(
-      "POST", "/kbs/v0/resource-policy",
-      json::serialize(json::object{{"policy", core::Base64UrlEncode("package policy\nallow if {")}}));
+  auto bad_rego = AdminCall("POST", "/kbs/v0/resource-policy",
+                            json::serialize(json::object{
+                                {"policy", core::Base64UrlEncode("package policy\nallow if {")}}));
   EXPECT_EQ(bad_rego.status, 400);
   EXPECT_EQ(ErrorType(bad_rego), "ParsePolicyError");
   auto empty = AdminCall("POST", "/kbs/v0/resource/a/b/c", "");

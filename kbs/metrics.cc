@@ -40,13 +40,21 @@ KbsMetrics::KbsMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
                                .Help("Total /kbs/v0/attest requests")
                                .Register(*registry_)
                                .Add({});
-  auto& auth = BuildCounter().Name("kbs_auth_requests_total").Help("Total /kbs/v0/auth requests")
+  auto& auth = BuildCounter()
+                   .Name("kbs_auth_requests_total")
+                   .Help("Total /kbs/v0/auth requests")
                    .Register(*registry_);
   auth_requests_ = &auth.Add({});
-  auth_successes_ = &BuildCounter().Name("kbs_auth_successes_total").Help("Successful /auth")
-                         .Register(*registry_).Add({});
-  auth_errors_ = &BuildCounter().Name("kbs_auth_errors_total").Help("Refused /auth")
-                      .Register(*registry_).Add({});
+  auth_successes_ = &BuildCounter()
+                         .Name("kbs_auth_successes_total")
+                         .Help("Successful /auth")
+                         .Register(*registry_)
+                         .Add({});
+  auth_errors_ = &BuildCounter()
+                      .Name("kbs_auth_errors_total")
+                      .Help("Refused /auth")
+                      .Register(*registry_)
+                      .Add({});
   resource_releases_ = &BuildCounter()
                             .Name("kbs_resource_releases_total")
                             .Help("Resources released (JWE-wrapped) to attested TEEs")
@@ -57,18 +65,35 @@ KbsMetrics::KbsMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
                            .Help("Latency of GET /kbs/v0/resource")
                            .Register(*registry_)
                            .Add({}, LatencyBuckets());
-  policy_evaluations_ = &BuildCounter().Name("kbs_policy_evaluations_total")
-                             .Help("Resource policy evaluations").Register(*registry_).Add({});
-  policy_approvals_ = &BuildCounter().Name("kbs_policy_approvals_total")
-                           .Help("Resource policy approvals").Register(*registry_).Add({});
-  policy_violations_ = &BuildCounter().Name("kbs_policy_violations_total")
-                            .Help("Resource policy denials").Register(*registry_).Add({});
-  policy_errors_ = &BuildCounter().Name("kbs_policy_errors_total")
-                        .Help("Resource policy evaluation errors").Register(*registry_).Add({});
-  http_requests_ = &BuildCounter().Name("kbs_http_requests_total").Help("Total HTTP requests")
-                        .Register(*registry_).Add({});
-  active_sessions_ = &BuildGauge().Name("kbs_active_sessions")
-                          .Help("Protocol sessions that have not expired").Register(*registry_)
+  policy_evaluations_ = &BuildCounter()
+                             .Name("kbs_policy_evaluations_total")
+                             .Help("Resource policy evaluations")
+                             .Register(*registry_)
+                             .Add({});
+  policy_approvals_ = &BuildCounter()
+                           .Name("kbs_policy_approvals_total")
+                           .Help("Resource policy approvals")
+                           .Register(*registry_)
+                           .Add({});
+  policy_violations_ = &BuildCounter()
+                            .Name("kbs_policy_violations_total")
+                            .Help("Resource policy denials")
+                            .Register(*registry_)
+                            .Add({});
+  policy_errors_ = &BuildCounter()
+                        .Name("kbs_policy_errors_total")
+                        .Help("Resource policy evaluation errors")
+                        .Register(*registry_)
+                        .Add({});
+  http_requests_ = &BuildCounter()
+                        .Name("kbs_http_requests_total")
+                        .Help("Total HTTP requests")
+                        .Register(*registry_)
+                        .Add({});
+  active_sessions_ = &BuildGauge()
+                          .Name("kbs_active_sessions")
+                          .Help("Protocol sessions that have not expired")
+                          .Register(*registry_)
                           .Add({});
 }
 

@@ -3,16 +3,17 @@
 // the burst scaler watches to gate bursting on attestation health.
 #pragma once
 
-#include <memory>
-#include <mutex>
-#include <string>
-
-#include "absl/container/flat_hash_map.h"
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
 
 namespace ccburst::kbs {
 

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "core/json.h"
-#include "kbs/policy_presets.h"
 #include "core/status.h"
+#include "kbs/policy_presets.h"
 #include "policy/rego.h"
 #include "store/key_value_store.h"
 
@@ -29,7 +29,8 @@ class ResourcePolicy {
 
   // Evaluates `data.policy.allow`. true only when it is exactly `true`; an evaluation error is
   // returned as an error (callers deny).
-  absl::StatusOr<bool> Allowed(const core::json::value& claims, const core::json::value& data) const;
+  absl::StatusOr<bool> Allowed(const core::json::value& claims,
+                               const core::json::value& data) const;
 
   std::string Text() const;
 

@@ -58,7 +58,8 @@ absl::StatusOr<std::vector<crypto::PublicKey>> TokenVerifier::LoadJwks(const std
   size_t i = 0;
   for (const auto& k : keys->get_array()) {
     if (!k.is_object()) {
-      return absl::InvalidArgumentError(fmt::format("jwks `{}`: keys[{}] is not an object", path, i));
+      return absl::InvalidArgumentError(
+          fmt::format("jwks `{}`: keys[{}] is not an object", path, i));
     }
     auto key = crypto::PublicKey::FromJwk(k.get_object());
     if (!key.ok()) {
@@ -74,7 +75,8 @@ absl::StatusOr<std::vector<crypto::PublicKey>> TokenVerifier::LoadJwks(const std
 absl::StatusOr<core::json::object> TokenVerifier::Verify(std::string_view token) const {
   auto jwt = crypto::DecodeJwt(token);
   if (!jwt.ok()) {
-    return absl::PermissionDeniedError(fmt::format("token: malformed: {}", core::Message(jwt.status())));
+    return absl::PermissionDeniedError(
+        fmt::format("token: malformed: {}", core::Message(jwt.status())));
   }
   const crypto::PublicKey* key = nullptr;
   std::optional<crypto::PublicKey> header_key;
@@ -133,7 +135,8 @@ absl::StatusOr<const core::json::object*> ExtractTeePubkey(
     const core::json::value* v = claims.find_pointer(p, ec);
     if (v && !ec && v->is_object()) return &v->get_object();
   }
-  return absl::NotFoundError(fmt::format("token: no TEE public key at `{}`", kDefaultTeePubkeyPath));
+  return absl::NotFoundError(
+      fmt::format("token: no TEE public key at `{}`", kDefaultTeePubkeyPath));
 }
 
 }  // namespace ccburst::kbs
