@@ -15,6 +15,7 @@
 
 #include "fmt/format.h"
 #include "net/internal/endpoint.h"
+#include "net/internal/openssl_errors.h"
 
 namespace ccburst::net {
 namespace {
@@ -31,17 +32,6 @@ constexpr size_t kReadBufferBytes = 16 * 1024;
 struct SslSessionFree {
   void operator()(SSL_SESSION* session) const { SSL_SESSION_free(session); }
 };
-
-std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof(buf));
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "unknown error" : out;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -283,11 +273,11 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(HttpClientOptions
       if (SSL_CTX_load_verify_locations(ctx, options.ca_certificate_file->c_str(), nullptr) != 1) {
         return absl::InvalidArgumentError(
             fmt::format("http client: cannot load ca certificates `{}`: {}",
-                        *options.ca_certificate_file, OpenSslErrors()));
+                        *options.ca_certificate_file, internal::OpenSslErrors()));
       }
     } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-      return absl::InvalidArgumentError(
-          fmt::format("http client: cannot load the system ca certificates: {}", OpenSslErrors()));
+      return absl::InvalidArgumentError(fmt::format(
+          "http client: cannot load the system ca certificates: {}", internal::OpenSslErrors()));
     }
   }
   impl->options = std::move(options);

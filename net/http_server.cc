@@ -25,6 +25,7 @@
 
 #include "fmt/format.h"
 #include "net/internal/endpoint.h"
+#include "net/internal/openssl_errors.h"
 
 namespace ccburst::net {
 namespace {
@@ -70,17 +71,6 @@ struct Shared {
     return response;
   }
 };
-
-std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof(buf));
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "unknown error" : out;
-}
 
 bool IsHttpParseError(const error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category() &&
@@ -364,8 +354,9 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const std::st
   SSL_CTX_set_options(
       ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
-    return absl::InvalidArgumentError(fmt::format(
-        "http server: cannot load tls certificate chain `{}`: {}", cert_file, OpenSslErrors()));
+    return absl::InvalidArgumentError(
+        fmt::format("http server: cannot load tls certificate chain `{}`: {}", cert_file,
+                    internal::OpenSslErrors()));
   }
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(key_file.c_str(), "r"), &BIO_free);
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
@@ -373,12 +364,12 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const std::st
       &EVP_PKEY_free);
   if (!key) {
     return absl::InvalidArgumentError(fmt::format(
-        "http server: cannot load tls private key `{}`: {}", key_file, OpenSslErrors()));
+        "http server: cannot load tls private key `{}`: {}", key_file, internal::OpenSslErrors()));
   }
   if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
     return absl::InvalidArgumentError(
         fmt::format("http server: tls private key `{}` does not match certificate `{}`: {}",
-                    key_file, cert_file, OpenSslErrors()));
+                    key_file, cert_file, internal::OpenSslErrors()));
   }
   return context;
 }

@@ -4,6 +4,7 @@
 // "undefined" otherwise, as OPA does.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -28,7 +29,17 @@ struct BudgetExceeded {};
 
 // Per-evaluation state builtins may read.
 struct BuiltinContext {
-  int64_t now_ns = 0;  // fixed for one evaluation, as OPA's time.now_ns is
+  // The evaluation's time, fixed for one evaluation as OPA's time.now_ns is; read on first use
+  // so that policies which never ask for the time do not pay for the clock.
+  std::optional<int64_t> now_ns;
+  int64_t NowNs() {
+    if (!now_ns) {
+      now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    }
+    return *now_ns;
+  }
   // Remaining evaluation steps. A builtin about to build a result much larger than its inputs
   // calls Charge first; one step buys one element or 64 bytes of result.
   uint64_t budget = UINT64_MAX;

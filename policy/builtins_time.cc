@@ -819,7 +819,7 @@ int64_t ParseLayout(std::string_view fn, std::string layout, const std::string& 
 }
 
 // ---- builtins ----
-Result NowNs(BuiltinContext& ctx, Args) { return Value::Int(ctx.now_ns); }
+Result NowNs(BuiltinContext& ctx, Args) { return Value::Int(ctx.NowNs()); }
 
 Result ParseNs(BuiltinContext&, Args a) {
   const std::string& layout = ArgString("time.parse_ns", a, 0);

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -58,11 +59,20 @@ class CompiledPolicy {
   // Compiles a query given as an already parsed body.
   absl::StatusOr<CompiledQuery> CompileQueryBody(std::shared_ptr<Body> body) const;
 
+  // The compiled query `$result = <path>` for a document path ("data.policy.allow"), compiled
+  // on first use and kept (at most kMaxRuleQueries paths), so evaluating a rule by path does
+  // not parse or compile anything. Errors: InvalidArgument for a path that is not a reference
+  // into data or input.
+  absl::StatusOr<std::shared_ptr<const CompiledQuery>> RuleQuery(std::string_view path) const;
+  static constexpr size_t kMaxRuleQueries = 64;
+
  private:
   friend absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(
       std::vector<ParsedModule> modules);
   std::vector<ParsedModule> modules_;
   std::unique_ptr<RuleNode> root_;
+  mutable std::shared_mutex rule_queries_mu_;
+  mutable std::map<std::string, std::shared_ptr<const CompiledQuery>, std::less<>> rule_queries_;
 };
 
 // Builds the rule tree and resolves every rule. Errors are InvalidArgument with a position.

@@ -1,12 +1,16 @@
 #include "policy/evaluator.h"
 
+#include <absl/container/flat_hash_map.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <set>
+#include <tuple>
 #include <type_traits>
+#include <unordered_map>
 
 #include "policy/builtins.h"
 
@@ -89,13 +93,14 @@ struct ObjTree {
 
 class Evaluator {
  public:
-  Evaluator(const CompiledPolicy& policy, const Value* input, const Value& data,
-            const EvalOptions& options)
-      : policy_(policy), data_(data), options_(options) {
+  // `input`/`json_input`: the input as a Value or as JSON (converted on demand), or neither
+  // (undefined). `data`/`json_data` likewise; one of them is set.
+  Evaluator(const CompiledPolicy& policy, const Value* input, const core::json::value* json_input,
+            const Value* data, const core::json::value* json_data, const EvalOptions& options)
+      : policy_(policy), json_data_(data ? nullptr : json_data), options_(options) {
+    if (data) data_ = *data;
     if (input) world_.input = *input;
-    auto now = std::chrono::system_clock::now();
-    bctx_.now_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+    world_.json_input = input ? nullptr : json_input;
     deadline_ = std::chrono::steady_clock::now() + options.limits.timeout;
   }
 
@@ -271,6 +276,16 @@ class Evaluator {
         continue;
       }
       if (e.kind == ExprKind::kSome) continue;
+      if (e.kind == ExprKind::kTerm) {
+        if (auto truth = JsonInputTruth(*e.lhs)) {
+          Step();
+          if (!*truth) {
+            failed = true;
+            break;
+          }
+          continue;
+        }
+      }
       if (e.kind == ExprKind::kTerm && !IsOutputCall(*e.lhs) && IsDeterministic(*e.lhs, f)) {
         Step();
         auto v = EvalFirst(*e.lhs, f);
@@ -357,6 +372,10 @@ class Evaluator {
           return EvalCall(
               t, f, [&](const Value& result) { return UnifyValue(*t.elems.back(), result, f, k); });
         }
+        if (auto truth = JsonInputTruth(t)) {
+          Step();
+          return *truth ? k() : true;
+        }
         return EvalTerm(t, f, [&](const Value& v) {
           if (v.IsFalse()) return true;
           return k();
@@ -420,7 +439,7 @@ class Evaluator {
     }
     // The replaced world starts with an empty rule cache: rule values may depend on it.
     World inner;
-    inner.input = world_.input;
+    if (const Value* in = InputValue()) inner.input = *in;
     inner.data_overrides = world_.data_overrides;
     for (size_t i = 0; i < e.with.size(); ++i) {
       const Term& target = *e.with[i].target;
@@ -474,7 +493,10 @@ class Evaluator {
       case TermKind::kScalar:
         return k(t.value);
       case TermKind::kVar:
-        if (t.slot == kSlotInput) return world_.input ? k(*world_.input) : true;
+        if (t.slot == kSlotInput) {
+          const Value* in = InputValue();
+          return in ? k(*in) : true;
+        }
         if (t.slot == kSlotData) return EvalDataRoot(nullptr, f, k);
         if (!f.bound[t.slot]) Unsafe(t);
         return k(f.vals[t.slot]);
@@ -545,8 +567,14 @@ class Evaluator {
   }
 
   bool EvalList(const std::vector<TermPtr>& ts, size_t i, ValueVector& acc, Frame& f, ListCont k) {
+    return EvalList(ts, i, ts.size(), acc, f, k);
+  }
+
+  // Evaluates ts[i, end) (every combination of their values) into `acc`.
+  bool EvalList(const std::vector<TermPtr>& ts, size_t i, size_t end, ValueVector& acc, Frame& f,
+                ListCont k) {
     // Fast path for terms that produce exactly one value without a continuation.
-    while (i < ts.size()) {
+    while (i < end) {
       const Term& t = *ts[i];
       if (t.kind == TermKind::kScalar) {
         acc.push_back(t.value);
@@ -558,12 +586,12 @@ class Evaluator {
       }
       ++i;
     }
-    if (i == ts.size()) return k(acc);
+    if (i == end) return k(acc);
     size_t size = acc.size();
     return EvalTerm(*ts[i], f, [&](const Value& v) {
       acc.resize(size);
       acc.push_back(v);
-      bool r = EvalList(ts, i + 1, acc, f, k);
+      bool r = EvalList(ts, i + 1, end, acc, f, k);
       return r;
     });
   }
@@ -603,13 +631,74 @@ class Evaluator {
     if (head.kind == TermKind::kVar) {
       if (head.slot == kSlotData) return EvalDataRoot(&t, f, k);
       if (head.slot == kSlotInput) {
-        if (!world_.input) return true;
-        return IndexValue(*world_.input, t, 1, f, k);
+        if (world_.input) return IndexValue(*world_.input, t, 1, f, k);
+        if (world_.json_input) return IndexJsonInput(t, f, k);
+        return true;
       }
       if (!f.bound[head.slot]) Unsafe(head);
       return IndexValue(f.vals[head.slot], t, 1, f, k);
     }
     return EvalTerm(head, f, [&](const Value& hv) { return IndexValue(hv, t, 1, f, k); });
+  }
+
+  // The whole input as a Value (converted from JSON on first use); nullptr when undefined.
+  const Value* InputValue() {
+    if (world_.input) return &*world_.input;
+    if (world_.json_input) return &JsonValue(world_.json_input);
+    return nullptr;
+  }
+
+  // The Value of a part of the JSON input, converted once per evaluation.
+  const Value& JsonValue(const core::json::value* j) {
+    auto it = json_values_.find(j);
+    if (it == json_values_.end()) {
+      it = json_values_.emplace(j, Value::FromJson(*j)).first;
+    }
+    return it->second;
+  }
+
+  // `input.a.b[0]...`: walks the constant keys on the JSON input itself and converts only the
+  // part reached; keys that JSON cannot hold (non-strings on objects) are simply absent.
+  bool IndexJsonInput(const Term& ref, Frame& f, ValueCont k) {
+    size_t i = 1;
+    const core::json::value* j = WalkJsonInput(ref, &i);
+    return j ? IndexValue(JsonValue(j), ref, i, f, k) : true;
+  }
+
+  // Follows the constant keys of `ref` (from elems[*i]) on the JSON input; returns the node
+  // reached (with *i at the first key not followed) or nullptr when a key is absent.
+  const core::json::value* WalkJsonInput(const Term& ref, size_t* i) const {
+    const core::json::value* j = world_.json_input;
+    for (; *i < ref.elems.size() && ref.elems[*i]->kind == TermKind::kScalar; ++*i) {
+      const Value& key = ref.elems[*i]->value;
+      if (j->is_object()) {
+        if (!key.IsString()) return nullptr;
+        j = j->get_object().if_contains(key.AsString());
+        if (!j) return nullptr;
+      } else if (j->is_array()) {
+        if (!key.IsNumber() || !key.AsNumber().IsInteger()) return nullptr;
+        auto idx = key.AsNumber().AsInt64();
+        const auto& arr = j->get_array();
+        if (!idx || *idx < 0 || static_cast<size_t>(*idx) >= arr.size()) return nullptr;
+        j = &arr[static_cast<size_t>(*idx)];
+      } else {
+        return nullptr;  // scalars have no children
+      }
+    }
+    return j;
+  }
+
+  // A bare `input.a.b` expression only asks "defined and not false": answered on the JSON
+  // input without converting the (possibly large) document it names. nullopt: not applicable.
+  std::optional<bool> JsonInputTruth(const Term& t) const {
+    if (t.kind != TermKind::kRef || world_.input || !world_.json_input) return std::nullopt;
+    const Term& head = *t.elems[0];
+    if (head.kind != TermKind::kVar || head.slot != kSlotInput) return std::nullopt;
+    size_t i = 1;
+    const core::json::value* j = WalkJsonInput(t, &i);
+    if (!j) return false;
+    if (i != t.elems.size()) return std::nullopt;  // a dynamic key follows
+    return !(j->is_bool() && !j->get_bool());
   }
 
   static const Value* LookupChild(const Value& v, const Value& key) {
@@ -662,6 +751,27 @@ class Evaluator {
       return t;
     }();
     std::vector<std::string> path;
+    if (json_data_) {
+      // `data.<name>...` with data given as JSON: descend into the one top-level member (as
+      // EvalDataNode would) and convert only that member.
+      const Term* first = ref && ref->elems.size() > 1 ? ref->elems[1].get() : nullptr;
+      if (first && first->kind == TermKind::kScalar && first->value.IsString() &&
+          world_.data_overrides.empty()) {
+        const std::string& name = first->value.AsString();
+        const Value* child_base = nullptr;
+        if (json_data_->is_object()) {
+          if (const auto* j = json_data_->get_object().if_contains(name)) child_base = &JsonValue(j);
+        }
+        path.push_back(name);
+        auto it = policy_.root().children.find(name);
+        if (it != policy_.root().children.end()) {
+          return EvalDataNode(it->second.get(), child_base, *ref, 2, path, f, k);
+        }
+        return child_base ? EvalDataNode(nullptr, child_base, *ref, 2, path, f, k) : true;
+      }
+      data_ = JsonValue(json_data_);
+      json_data_ = nullptr;
+    }
     return EvalDataNode(&policy_.root(), &data_, ref ? *ref : kEmptyRef, 1, path, f, k);
   }
 
@@ -765,27 +875,28 @@ class Evaluator {
   std::optional<Value> MaterializeNode(const RuleNode* node, const Value* base,
                                        const std::vector<std::string>& path) {
     if (auto it = world_.cache.find(node); it != world_.cache.end()) return it->second;
-    if (in_progress_.count(node)) {
+    if (std::find(in_progress_.begin(), in_progress_.end(), node) != in_progress_.end()) {
       Fail(nullptr, "rego_recursion_error",
            fmt::format("rule {} is recursive", node->PathString()));
     }
-    in_progress_.insert(node);
+    in_progress_.push_back(node);  // a stack: rules being materialized, innermost last
     DepthGuard depth(this);
     std::optional<Value> result;
     try {
       result = ComputeNode(node, base, path);
     } catch (...) {
-      in_progress_.erase(node);
+      in_progress_.pop_back();
       throw;
     }
-    in_progress_.erase(node);
-    world_.cache[node] = result;
+    in_progress_.pop_back();
+    world_.cache.insert_or_assign(node, result);
     return result;
   }
 
   std::optional<Value> ComputeNode(const RuleNode* node, const Value* base,
-                                   std::vector<std::string> path) {
+                                   const std::vector<std::string>& node_path) {
     if (!node->complete.empty() || node->default_rule) return EvalComplete(node);
+    std::vector<std::string> path = node_path;
     if (!node->sets.empty()) {
       ValueVector elems;
       for (const Rule* r : node->sets) {
@@ -967,11 +1078,25 @@ class Evaluator {
   // ---- calls ----
   const HostFunction* FindHost(const Term& t) const {
     if (!options_.host_functions) return nullptr;
-    std::string name = t.FnName();
     for (const auto& h : *options_.host_functions) {
-      if (h.name == name) return &h;
+      if (FnNameIs(t, h.name)) return &h;
     }
     return nullptr;
+  }
+
+  // t.FnName() == name, without building the dotted name.
+  static bool FnNameIs(const Term& t, std::string_view name) {
+    size_t pos = 0;
+    for (size_t i = 0; i < t.fn_path.size(); ++i) {
+      if (i) {
+        if (pos >= name.size() || name[pos] != '.') return false;
+        ++pos;
+      }
+      const std::string& part = t.fn_path[i];
+      if (name.compare(pos, part.size(), part) != 0) return false;
+      pos += part.size();
+    }
+    return pos == name.size();
   }
 
   bool IsOutputCall(const Term& t) const {
@@ -988,10 +1113,9 @@ class Evaluator {
     }
     size_t n = t.elems.size();
     if (IsOutputCall(t)) --n;
-    std::vector<TermPtr> arg_terms(t.elems.begin(), t.elems.begin() + static_cast<long>(n));
     ValueVector acc;
     acc.reserve(n);
-    return EvalList(arg_terms, 0, acc, f, [&](ValueVector& args) -> bool {
+    return EvalList(t.elems, 0, n, acc, f, [&](ValueVector& args) -> bool {
       switch (t.target) {
         case CallTarget::kBuiltin: {
           std::optional<Value> r;
@@ -1025,12 +1149,18 @@ class Evaluator {
                  fmt::format("{}: arity mismatch: {} arguments given, function takes {}",
                              t.FnName(), args.size(), h->arity));
           }
+          // One evaluation sees one answer per host call (reference values do not change
+          // while a policy runs), so repeated calls are answered from the evaluation's memo.
+          for (const auto& [fn, memo_args, result] : host_memo_) {
+            if (fn == h && memo_args == args) return k(result);
+          }
           std::vector<core::json::value> jargs;
           jargs.reserve(args.size());
           for (const auto& a : args) jargs.push_back(a.ToJson());
           absl::StatusOr<core::json::value> r = h->fn(jargs);
           if (!r.ok()) throw HostError{r.status()};
-          return k(Value::FromJson(*r));
+          host_memo_.emplace_back(h, args, Value::FromJson(*r));
+          return k(std::get<2>(host_memo_.back()));
         }
       }
       return true;
@@ -1161,12 +1291,14 @@ class Evaluator {
   // What `with` modifiers replace.
   struct World {
     std::optional<Value> input;
+    const core::json::value* json_input = nullptr;  // used while `input` is unset
     std::vector<std::pair<std::vector<std::string>, Value>> data_overrides;
-    std::map<const RuleNode*, std::optional<Value>> cache;  // materialized rule documents
+    absl::flat_hash_map<const RuleNode*, std::optional<Value>> cache;  // materialized rules
   };
 
   const CompiledPolicy& policy_;
   World world_;
+  const core::json::value* json_data_;  // until converted into data_
   Value data_;
   const EvalOptions& options_;
   BuiltinContext bctx_;
@@ -1175,17 +1307,21 @@ class Evaluator {
   std::chrono::steady_clock::time_point deadline_;
   const char* stack_base_ = nullptr;
   const std::string* module_ = nullptr;
-  std::set<const RuleNode*> in_progress_;
+  std::vector<const RuleNode*> in_progress_;
+  std::deque<std::tuple<const HostFunction*, ValueVector, Value>> host_memo_;  // stable refs
+  std::unordered_map<const core::json::value*, Value> json_values_;  // references stay valid on insert
 };
 
 }  // namespace
 
-absl::StatusOr<std::vector<Bindings>> RunCompiledQuery(const CompiledPolicy& policy,
-                                                       const CompiledQuery& query,
-                                                       const Value* input, const Value& data,
-                                                       const EvalOptions& options) {
+namespace {
+
+absl::StatusOr<std::vector<Bindings>> Run(const CompiledPolicy& policy, const CompiledQuery& query,
+                                          const Value* input, const core::json::value* json_input,
+                                          const Value* data, const core::json::value* json_data,
+                                          const EvalOptions& options) {
   try {
-    Evaluator ev(policy, input, data, options);
+    Evaluator ev(policy, input, json_input, data, json_data, options);
     return ev.Run(query);
   } catch (const EvalError& e) {
     return absl::Status(e.status, e.message);
@@ -1198,6 +1334,23 @@ absl::StatusOr<std::vector<Bindings>> RunCompiledQuery(const CompiledPolicy& pol
     // rather than letting it cross the module boundary.
     return absl::InternalError(fmt::format("policy: evaluation failed: {}", e.what()));
   }
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Bindings>> RunCompiledQuery(const CompiledPolicy& policy,
+                                                       const CompiledQuery& query,
+                                                       const Value* input, const Value& data,
+                                                       const EvalOptions& options) {
+  return Run(policy, query, input, nullptr, &data, nullptr, options);
+}
+
+absl::StatusOr<std::vector<Bindings>> RunCompiledQueryJson(const CompiledPolicy& policy,
+                                                           const CompiledQuery& query,
+                                                           const core::json::value* input,
+                                                           const core::json::value& data,
+                                                           const EvalOptions& options) {
+  return Run(policy, query, nullptr, input, nullptr, &data, options);
 }
 
 }  // namespace ccburst::policy

@@ -19,4 +19,13 @@ absl::StatusOr<std::vector<Bindings>> RunCompiledQuery(const CompiledPolicy& pol
                                                        const Value* input, const Value& data,
                                                        const EvalOptions& options);
 
+// Same, with `input` (nullptr = undefined) and `data` given as JSON. Only the parts of them
+// that the policy reaches are converted to Values, so a large input costs only what the
+// policy reads.
+absl::StatusOr<std::vector<Bindings>> RunCompiledQueryJson(const CompiledPolicy& policy,
+                                                           const CompiledQuery& query,
+                                                           const core::json::value* input,
+                                                           const core::json::value& data,
+                                                           const EvalOptions& options);
+
 }  // namespace ccburst::policy

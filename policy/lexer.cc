@@ -12,13 +12,6 @@ bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= '
 bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 class Lexer {
  public:
   Lexer(std::string_view name, std::string_view src) : name_(name), src_(src) {}
@@ -226,65 +219,18 @@ class Lexer {
       }
       Advance();
       if (pos_ >= src_.size()) break;
+      // Escapes never span lines, so columns advance one per byte consumed.
       char e = src_[pos_];
-      Advance();
-      switch (e) {
-        case '"':
-          out.push_back('"');
-          break;
-        case '\\':
-          out.push_back('\\');
-          break;
-        case '/':
-          out.push_back('/');
-          break;
-        case 'b':
-          out.push_back('\b');
-          break;
-        case 'f':
-          out.push_back('\f');
-          break;
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 'r':
-          out.push_back('\r');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        case 'u': {
-          auto read4 = [&]() -> int {
-            if (pos_ + 4 > src_.size()) return -1;
-            int v = 0;
-            for (int i = 0; i < 4; ++i) {
-              int h = HexValue(src_[pos_ + i]);
-              if (h < 0) return -1;
-              v = v * 16 + h;
-            }
-            for (int i = 0; i < 4; ++i) Advance();
-            return v;
-          };
-          int cp = read4();
-          if (cp < 0) return Error(line_, col_, "invalid unicode escape in string");
-          if (cp >= 0xD800 && cp < 0xDC00 && src_.substr(pos_, 2) == "\\u") {
-            Advance();
-            Advance();
-            int lo = read4();
-            if (lo < 0) return Error(line_, col_, "invalid unicode escape in string");
-            if (lo >= 0xDC00 && lo < 0xE000) {
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else {
-              AppendUtf8(out, 0xFFFD);
-              cp = lo;
-            }
-          }
-          AppendUtf8(out, static_cast<char32_t>(cp));
-          break;
+      int escape_col = col_;
+      size_t next = pos_;
+      const char* what = DecodeEscape(src_, &next, out);
+      if (what) {
+        if (e != 'u') {
+          return Error(line_, escape_col, fmt::format("invalid escape sequence '\\{}'", e));
         }
-        default:
-          return Error(line_, col_ - 1, fmt::format("invalid escape sequence '\\{}'", e));
+        return Error(line_, escape_col + 1, "invalid unicode escape in string");
       }
+      while (pos_ < next) Advance();
     }
     return Error(line, col, "unterminated string");
   }

@@ -112,9 +112,25 @@ size_t PolicyCache::size() const {
   return entries_.size();
 }
 
-absl::StatusOr<std::optional<Value>> EvalRuleValue(const CompiledPolicy& policy,
-                                                   std::string_view path, const Value* input,
-                                                   const Value& data, const EvalOptions& options) {
+namespace {
+
+std::optional<Value> ResultOf(const std::vector<Bindings>& results) {
+  if (results.empty()) return std::nullopt;
+  for (const auto& [name, v] : results[0]) {
+    if (name == "$result") return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const CompiledQuery>> CompiledPolicy::RuleQuery(
+    std::string_view path) const {
+  {
+    std::shared_lock lock(rule_queries_mu_);
+    auto it = rule_queries_.find(path);
+    if (it != rule_queries_.end()) return it->second;
+  }
   CCB_ASSIGN_OR_RETURN(TermPtr ref, ParseTerm("path", path));
   if (ref->kind == TermKind::kVar) {
     if (ref->name != "data" && ref->name != "input") {
@@ -134,13 +150,19 @@ absl::StatusOr<std::optional<Value>> EvalRuleValue(const CompiledPolicy& policy,
   e.lhs = var;
   e.rhs = ref;
   body->exprs.push_back(std::move(e));
-  CCB_ASSIGN_OR_RETURN(CompiledQuery q, policy.CompileQueryBody(std::move(body)));
-  CCB_ASSIGN_OR_RETURN(auto results, RunCompiledQuery(policy, q, input, data, options));
-  if (results.empty()) return std::optional<Value>();
-  for (const auto& [name, v] : results[0]) {
-    if (name == "$result") return std::optional<Value>(v);
-  }
-  return std::optional<Value>();
+  CCB_ASSIGN_OR_RETURN(CompiledQuery q, CompileQueryBody(std::move(body)));
+  auto compiled = std::make_shared<const CompiledQuery>(std::move(q));
+  std::unique_lock lock(rule_queries_mu_);
+  if (rule_queries_.size() < kMaxRuleQueries) rule_queries_.emplace(std::string(path), compiled);
+  return compiled;
+}
+
+absl::StatusOr<std::optional<Value>> EvalRuleValue(const CompiledPolicy& policy,
+                                                   std::string_view path, const Value* input,
+                                                   const Value& data, const EvalOptions& options) {
+  CCB_ASSIGN_OR_RETURN(auto q, policy.RuleQuery(path));
+  CCB_ASSIGN_OR_RETURN(auto results, RunCompiledQuery(policy, *q, input, data, options));
+  return ResultOf(results);
 }
 
 absl::StatusOr<std::optional<core::json::value>> EvalRule(const CompiledPolicy& policy,
@@ -148,10 +170,9 @@ absl::StatusOr<std::optional<core::json::value>> EvalRule(const CompiledPolicy& 
                                                           const core::json::value* input,
                                                           const core::json::value& data,
                                                           const EvalOptions& options) {
-  std::optional<Value> in;
-  if (input) in = Value::FromJson(*input);
-  CCB_ASSIGN_OR_RETURN(auto result, EvalRuleValue(policy, path, in ? &*in : nullptr,
-                                                  Value::FromJson(data), options));
+  CCB_ASSIGN_OR_RETURN(auto q, policy.RuleQuery(path));
+  CCB_ASSIGN_OR_RETURN(auto results, RunCompiledQueryJson(policy, *q, input, data, options));
+  std::optional<Value> result = ResultOf(results);
   if (!result) return std::optional<core::json::value>();
   return std::optional<core::json::value>(result->ToJson());
 }
@@ -168,10 +189,8 @@ absl::StatusOr<core::json::array> EvalQuery(const CompiledPolicy& policy, std::s
                                             const core::json::value* input,
                                             const core::json::value& data,
                                             const EvalOptions& options) {
-  std::optional<Value> in;
-  if (input) in = Value::FromJson(*input);
-  CCB_ASSIGN_OR_RETURN(auto results, EvalQueryValues(policy, query, in ? &*in : nullptr,
-                                                     Value::FromJson(data), options));
+  CCB_ASSIGN_OR_RETURN(CompiledQuery q, policy.CompileQuery(query));
+  CCB_ASSIGN_OR_RETURN(auto results, RunCompiledQueryJson(policy, q, input, data, options));
   core::json::array out;
   for (const auto& b : results) out.push_back(BindingsToJson(b));
   return out;

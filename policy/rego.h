@@ -34,7 +34,9 @@ struct Module {
 };
 
 // A function the host supplies per evaluation, callable from policies by name (e.g.
-// `query_reference_value("svn")`). A returned error aborts evaluation with that error.
+// `query_reference_value("svn")`). A returned error aborts evaluation with that error. Within
+// one evaluation it is called at most once per distinct argument list (answers are memoized),
+// so it must answer consistently for the duration of an evaluation.
 struct HostFunction {
   std::string name;
   int arity = 0;
@@ -86,6 +88,8 @@ class PolicyCache {
 
 // Evaluates a document path like "data.policy.allow". nullopt = undefined. Sets are returned
 // as sorted arrays, non-string object keys as their JSON text. `input` nullptr = undefined.
+// The path's query is compiled once per policy and reused; only the parts of `input` and
+// `data` the policy reaches are converted, so a large input costs what the policy reads.
 absl::StatusOr<std::optional<core::json::value>> EvalRule(const CompiledPolicy& policy,
                                                           std::string_view path,
                                                           const core::json::value* input,

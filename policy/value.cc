@@ -655,81 +655,13 @@ class JsonParser {
       }
       ++pos_;
       if (pos_ >= s_.size()) break;
-      char e = s_[pos_++];
-      switch (e) {
-        case '"':
-          out.push_back('"');
-          break;
-        case '\\':
-          out.push_back('\\');
-          break;
-        case '/':
-          out.push_back('/');
-          break;
-        case 'b':
-          out.push_back('\b');
-          break;
-        case 'f':
-          out.push_back('\f');
-          break;
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 'r':
-          out.push_back('\r');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        case 'u': {
-          auto cp = ParseHex4();
-          if (!cp) return std::nullopt;
-          char32_t code = *cp;
-          if (code >= 0xD800 && code < 0xDC00 && s_.substr(pos_, 2) == "\\u") {
-            pos_ += 2;
-            auto lo = ParseHex4();
-            if (!lo) return std::nullopt;
-            if (*lo >= 0xDC00 && *lo < 0xE000) {
-              code = 0x10000 + ((code - 0xD800) << 10) + (*lo - 0xDC00);
-            } else {
-              AppendUtf8(out, 0xFFFD);
-              code = *lo;
-            }
-          }
-          AppendUtf8(out, code);
-          break;
-        }
-        default:
-          Fail("invalid escape");
-          return std::nullopt;
+      if (const char* what = DecodeEscape(s_, &pos_, out)) {
+        Fail(what);
+        return std::nullopt;
       }
     }
     Fail("unterminated string");
     return std::nullopt;
-  }
-
-  std::optional<char32_t> ParseHex4() {
-    if (pos_ + 4 > s_.size()) {
-      Fail("short unicode escape");
-      return std::nullopt;
-    }
-    char32_t v = 0;
-    for (int i = 0; i < 4; ++i) {
-      char h = s_[pos_ + i];
-      v <<= 4;
-      if (h >= '0' && h <= '9') {
-        v |= h - '0';
-      } else if (h >= 'a' && h <= 'f') {
-        v |= h - 'a' + 10;
-      } else if (h >= 'A' && h <= 'F') {
-        v |= h - 'A' + 10;
-      } else {
-        Fail("invalid unicode escape");
-        return std::nullopt;
-      }
-    }
-    pos_ += 4;
-    return v;
   }
 
   std::string_view s_;
@@ -793,6 +725,80 @@ std::u32string DecodeUtf8(std::string_view s) {
     i += len;
   }
   return out;
+}
+
+namespace {
+
+// Four hex digits at text[pos]; -1 when short or not hex (*short_input says which).
+int32_t Hex4(std::string_view text, size_t pos, bool* short_input) {
+  *short_input = pos + 4 > text.size();
+  if (*short_input) return -1;
+  int32_t v = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    char h = text[pos + i];
+    v <<= 4;
+    if (h >= '0' && h <= '9') {
+      v |= h - '0';
+    } else if (h >= 'a' && h <= 'f') {
+      v |= h - 'a' + 10;
+    } else if (h >= 'A' && h <= 'F') {
+      v |= h - 'A' + 10;
+    } else {
+      return -1;
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+const char* DecodeEscape(std::string_view text, size_t* pos, std::string& out) {
+  if (*pos >= text.size()) return "invalid escape";
+  char e = text[(*pos)++];
+  switch (e) {
+    case '"':
+    case '\\':
+    case '/':
+      out.push_back(e);
+      return nullptr;
+    case 'b':
+      out.push_back('\b');
+      return nullptr;
+    case 'f':
+      out.push_back('\f');
+      return nullptr;
+    case 'n':
+      out.push_back('\n');
+      return nullptr;
+    case 'r':
+      out.push_back('\r');
+      return nullptr;
+    case 't':
+      out.push_back('\t');
+      return nullptr;
+    case 'u':
+      break;
+    default:
+      return "invalid escape";
+  }
+  bool short_input = false;
+  int32_t cp = Hex4(text, *pos, &short_input);
+  if (cp < 0) return short_input ? "short unicode escape" : "invalid unicode escape";
+  *pos += 4;
+  if (cp >= 0xD800 && cp < 0xDC00 && text.substr(*pos, 2) == "\\u") {
+    *pos += 2;
+    int32_t lo = Hex4(text, *pos, &short_input);
+    if (lo < 0) return short_input ? "short unicode escape" : "invalid unicode escape";
+    *pos += 4;
+    if (lo >= 0xDC00 && lo < 0xE000) {
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    } else {
+      AppendUtf8(out, 0xFFFD);
+      cp = lo;
+    }
+  }
+  AppendUtf8(out, static_cast<char32_t>(cp));
+  return nullptr;
 }
 
 void AppendUtf8(std::string& out, char32_t c) {

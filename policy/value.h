@@ -189,4 +189,11 @@ std::string EncodeUtf8(std::u32string_view s);
 void AppendUtf8(std::string& out, char32_t c);
 size_t CountRunes(std::string_view s);
 
+// Decodes the escape sequence after a backslash in a JSON or Rego string literal: `text[*pos]`
+// is the character after the backslash. Appends the decoded UTF-8 to `out` and moves *pos past
+// the sequence (a \uD8xx\uDCxx surrogate pair is one sequence; a high surrogate without its
+// low half becomes U+FFFD). Returns nullptr on success, else what is wrong: "invalid escape",
+// "short unicode escape" or "invalid unicode escape" (*pos is then unspecified).
+const char* DecodeEscape(std::string_view text, size_t* pos, std::string& out);
+
 }  // namespace ccburst::policy
