@@ -1,0 +1,354 @@
+#include "scaler/config.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "core/file.h"
+
+namespace ccburst::scaler {
+namespace {
+
+using Keys = std::set<std::string_view>;
+
+std::string Path(std::string_view where, std::string_view key) {
+  return where.empty() ? std::string(key) : fmt::format("{}.{}", where, key);
+}
+
+absl::Status CheckKeys(const toml::table& t, std::string_view where, const Keys& allowed) {
+  for (const auto& [k, v] : t) {
+    if (!allowed.count(k.str())) {
+      return absl::InvalidArgumentError(
+          fmt::format("config: unknown key `{}`", Path(where, k.str())));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TypeError(std::string_view where, std::string_view key, std::string_view want) {
+  return absl::InvalidArgumentError(fmt::format("config: `{}` must be {}", Path(where, key), want));
+}
+
+absl::Status GetString(const toml::table& t, std::string_view where, std::string_view key,
+                       std::string& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return absl::OkStatus();
+  if (!n->is_string()) return TypeError(where, key, "a string");
+  out = n->as_string()->get();
+  return absl::OkStatus();
+}
+
+absl::Status GetOptString(const toml::table& t, std::string_view where, std::string_view key,
+                          std::optional<std::string>& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return absl::OkStatus();
+  if (!n->is_string()) return TypeError(where, key, "a string");
+  out = n->as_string()->get();
+  return absl::OkStatus();
+}
+
+absl::Status GetInt(const toml::table& t, std::string_view where, std::string_view key, int64_t min,
+                    int64_t max, int64_t& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return absl::OkStatus();
+  if (!n->is_integer()) return TypeError(where, key, "an integer");
+  int64_t v = n->as_integer()->get();
+  if (v < min || v > max) {
+    return absl::InvalidArgumentError(
+        fmt::format("config: `{}` = {} is outside {}..{}", Path(where, key), v, min, max));
+  }
+  out = v;
+  return absl::OkStatus();
+}
+
+// Integers are accepted where a number is wanted (`vcpu = 4`).
+absl::Status GetNumber(const toml::table& t, std::string_view where, std::string_view key,
+                       double min, double max, double& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return absl::OkStatus();
+  double v = 0;
+  if (n->is_integer()) {
+    v = static_cast<double>(n->as_integer()->get());
+  } else if (n->is_floating_point()) {
+    v = n->as_floating_point()->get();
+  } else {
+    return TypeError(where, key, "a number");
+  }
+  if (!std::isfinite(v) || v < min || v > max) {
+    return absl::InvalidArgumentError(
+        fmt::format("config: `{}` = {} is outside {}..{}", Path(where, key), v, min, max));
+  }
+  out = v;
+  return absl::OkStatus();
+}
+
+absl::Status GetStringArray(const toml::table& t, std::string_view where, std::string_view key,
+                            std::vector<std::string>& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return absl::OkStatus();
+  if (!n->is_array()) return TypeError(where, key, "an array of strings");
+  out.clear();
+  for (const auto& e : *n->as_array()) {
+    if (!e.is_string()) return TypeError(where, key, "an array of strings");
+    out.push_back(e.as_string()->get());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const toml::table*> SubTable(const toml::table& t, std::string_view where,
+                                            std::string_view key) {
+  const toml::node* n = t.get(key);
+  if (!n) return nullptr;
+  if (!n->is_table()) return TypeError(where, key, "a table");
+  return n->as_table();
+}
+
+std::string Resolve(const std::string& base_dir, std::string path) {
+  if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
+  return (std::filesystem::path(base_dir) / path).lexically_normal().string();
+}
+
+void ReplaceAll(std::string& s, std::string_view from, const std::string& to) {
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+    s.replace(pos, from.size(), to);
+  }
+}
+
+absl::Status ParseServer(const toml::table& t, ScalerConfig& c) {
+  constexpr std::string_view w = "server";
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w, {"grpc_address", "http_address", "stream_interval_seconds"}));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "grpc_address", c.grpc_address));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "http_address", c.http_address));
+  int64_t s = c.stream_interval.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "stream_interval_seconds", 1, 3600, s));
+  c.stream_interval = std::chrono::seconds(s);
+  return absl::OkStatus();
+}
+
+absl::Status ParsePrometheus(const toml::table& t, const std::string& base, ScalerConfig& c) {
+  constexpr std::string_view w = "prometheus";
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w, {"address", "timeout_ms", "bearer_token_file", "ca_file"}));
+  auto& p = c.prometheus;
+  CCB_RETURN_IF_ERROR(GetString(t, w, "address", p.address));
+  int64_t ms = p.timeout.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "timeout_ms", 10, 60000, ms));
+  p.timeout = std::chrono::milliseconds(ms);
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "bearer_token_file", p.bearer_token_file));
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "ca_file", p.ca_file));
+  if (p.bearer_token_file) p.bearer_token_file = Resolve(base, *p.bearer_token_file);
+  if (p.ca_file) p.ca_file = Resolve(base, *p.ca_file);
+  return absl::OkStatus();
+}
+
+absl::Status ParseKbs(const toml::table& t, const std::string& base, ScalerConfig& c) {
+  constexpr std::string_view w = "kbs";
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w,
+                                {"url", "timeout_ms", "max_failure_ratio", "min_attestations",
+                                 "window_seconds", "refresh_seconds", "ca_file"}));
+  auto& k = c.kbs;
+  CCB_RETURN_IF_ERROR(GetString(t, w, "url", k.url));
+  int64_t ms = k.timeout.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "timeout_ms", 10, 60000, ms));
+  k.timeout = std::chrono::milliseconds(ms);
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "max_failure_ratio", 0, 1, k.max_failure_ratio));
+  int64_t n = k.min_attestations;
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "min_attestations", 1, 1000000, n));
+  k.min_attestations = static_cast<int>(n);
+  int64_t win = k.window.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "window_seconds", 1, 86400, win));
+  k.window = std::chrono::seconds(win);
+  int64_t refresh = k.refresh.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "refresh_seconds", 1, 3600, refresh));
+  k.refresh = std::chrono::seconds(refresh);
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "ca_file", k.ca_file));
+  if (k.ca_file) k.ca_file = Resolve(base, *k.ca_file);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<InstanceProfile> ParseProfile(const toml::table& t, const std::string& name) {
+  std::string w = Path("profiles", name);
+  CCB_RETURN_IF_ERROR(
+      CheckKeys(t, w, {"vcpu", "memory_gib", "gpus", "price_per_hour", "tee", "region"}));
+  InstanceProfile p;
+  p.name = name;
+  p.capacity = {0, 0, 0};
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "vcpu", 0.001, 1e6, p.capacity.cpu));
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "memory_gib", 0.001, 1e9, p.capacity.memory_gib));
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "gpus", 0, 1e4, p.capacity.gpus));
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "price_per_hour", 0, 1e6, p.price_per_hour));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "tee", p.tee));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "region", p.region));
+  for (std::string_view k : {"vcpu", "memory_gib", "tee", "region"}) {
+    if (!t.get(k)) {
+      return absl::InvalidArgumentError(fmt::format("config: `{}` is required", Path(w, k)));
+    }
+  }
+  return p;
+}
+
+absl::Status ParseQueries(const toml::table& t, std::string_view w, Queries& q) {
+  CCB_RETURN_IF_ERROR(
+      CheckKeys(t, w,
+                {"unschedulable_pods", "pending_pods", "pending_cpu", "pending_memory_gib",
+                 "pending_gpus", "onprem_free_cpu", "onprem_free_memory_gib", "cloud_replicas"}));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "unschedulable_pods", q.unschedulable_pods));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "pending_pods", q.pending_pods));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "pending_cpu", q.pending_cpu));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "pending_memory_gib", q.pending_memory_gib));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "pending_gpus", q.pending_gpus));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "onprem_free_cpu", q.onprem_free_cpu));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "onprem_free_memory_gib", q.onprem_free_memory_gib));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "cloud_replicas", q.cloud_replicas));
+  return absl::OkStatus();
+}
+
+// kube-state-metrics defaults. Absence of a series is a fault (see docs/bursting.md), so queries
+// whose zero is legitimate end in `or vector(0)`.
+Queries DefaultQueries() {
+  Queries q;
+  q.unschedulable_pods =
+      R"(sum(kube_pod_status_unschedulable{namespace="$namespace",pod=~"$pod_regex"}) or vector(0))";
+  q.pending_pods =
+      R"(sum(kube_pod_status_phase{phase="Pending",namespace="$namespace",pod=~"$pod_regex"}) or vector(0))";
+  q.pending_cpu =
+      R"(sum(kube_pod_container_resource_requests{resource="cpu",namespace="$namespace",pod=~"$pod_regex"} and on(namespace,pod) (kube_pod_status_unschedulable == 1)) or vector(0))";
+  q.pending_memory_gib =
+      R"((sum(kube_pod_container_resource_requests{resource="memory",namespace="$namespace",pod=~"$pod_regex"} and on(namespace,pod) (kube_pod_status_unschedulable == 1)) or vector(0)) / 1073741824)";
+  q.onprem_free_cpu =
+      R"(sum(kube_node_status_allocatable{resource="cpu",node=~"$node_regex"}) - (sum(kube_pod_container_resource_requests{resource="cpu",node=~"$node_regex"}) or vector(0)))";
+  q.onprem_free_memory_gib =
+      R"((sum(kube_node_status_allocatable{resource="memory",node=~"$node_regex"}) - (sum(kube_pod_container_resource_requests{resource="memory",node=~"$node_regex"}) or vector(0))) / 1073741824)";
+  return q;
+}
+
+absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::string& name,
+                                             const ScalerConfig& c) {
+  std::string w = Path("workloads", name);
+  CCB_RETURN_IF_ERROR(
+      CheckKeys(t, w,
+                {"profile", "mode", "namespace", "pod_regex", "node_regex", "cloud_deployment",
+                 "max_replicas", "budget_per_hour", "allowed_regions", "allowed_tees", "windows",
+                 "scale_in_cooldown_seconds", "headroom_pods", "pod_cpu", "pod_memory_gib",
+                 "pod_gpus", "prometheus_address", "kbs_url", "queries"}));
+  WorkloadConfig wl;
+  wl.name = name;
+  CCB_RETURN_IF_ERROR(GetString(t, w, "profile", wl.profile));
+  if (wl.profile.empty()) {
+    return absl::InvalidArgumentError(fmt::format("config: `{}.profile` is required", w));
+  }
+  if (!c.profiles.count(wl.profile)) {
+    return absl::InvalidArgumentError(
+        fmt::format("config: `{}.profile` names unknown profile `{}`", w, wl.profile));
+  }
+  std::string mode = "ccburst";
+  CCB_RETURN_IF_ERROR(GetString(t, w, "mode", mode));
+  if (mode == "pending") {
+    wl.mode = SignalMode::kPending;
+  } else if (mode != "ccburst") {
+    return absl::InvalidArgumentError(
+        fmt::format("config: `{}.mode` = `{}`: want `ccburst` or `pending`", w, mode));
+  }
+  std::string ns = "default", pod_regex = "on-prem-deployment.*", node_regex = ".+",
+              cloud_deployment = "cloud-deployment";
+  CCB_RETURN_IF_ERROR(GetString(t, w, "namespace", ns));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "pod_regex", pod_regex));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "node_regex", node_regex));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "cloud_deployment", cloud_deployment));
+
+  PlacementPolicy& p = wl.policy;
+  int64_t max = p.max_replicas;
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "max_replicas", 0, 10000, max));
+  p.max_replicas = static_cast<int>(max);
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "budget_per_hour", 0, 1e9, p.budget_per_hour));
+  CCB_RETURN_IF_ERROR(GetStringArray(t, w, "allowed_regions", p.allowed_regions));
+  CCB_RETURN_IF_ERROR(GetStringArray(t, w, "allowed_tees", p.allowed_tees));
+  std::vector<std::string> windows;
+  CCB_RETURN_IF_ERROR(GetStringArray(t, w, "windows", windows));
+  for (const auto& text : windows) {
+    auto tw = ParseTimeWindow(text);
+    if (!tw.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("config: `{}.windows`: {}", w, core::Message(tw.status())));
+    }
+    p.windows.push_back(*tw);
+  }
+  int64_t cooldown = p.scale_in_cooldown.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "scale_in_cooldown_seconds", 0, 86400, cooldown));
+  p.scale_in_cooldown = std::chrono::seconds(cooldown);
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "headroom_pods", 0, 1e6, p.headroom_pods));
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "pod_cpu", 0, 1e6, wl.pod_size.cpu));
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "pod_memory_gib", 0, 1e9, wl.pod_size.memory_gib));
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "pod_gpus", 0, 1e4, wl.pod_size.gpus));
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "prometheus_address", wl.prometheus_address));
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "kbs_url", wl.kbs_url));
+
+  wl.queries = DefaultQueries();
+  CCB_ASSIGN_OR_RETURN(const toml::table* q, SubTable(t, w, "queries"));
+  if (q) CCB_RETURN_IF_ERROR(ParseQueries(*q, Path(w, "queries"), wl.queries));
+  for (std::string* s :
+       {&wl.queries.unschedulable_pods, &wl.queries.pending_pods, &wl.queries.pending_cpu,
+        &wl.queries.pending_memory_gib, &wl.queries.pending_gpus, &wl.queries.onprem_free_cpu,
+        &wl.queries.onprem_free_memory_gib, &wl.queries.cloud_replicas}) {
+    ReplaceAll(*s, "$namespace", ns);
+    ReplaceAll(*s, "$pod_regex", pod_regex);
+    ReplaceAll(*s, "$node_regex", node_regex);
+    ReplaceAll(*s, "$cloud_deployment", cloud_deployment);
+  }
+  return wl;
+}
+
+}  // namespace
+
+absl::StatusOr<ScalerConfig> ParseScalerConfig(std::string_view text, const std::string& base_dir) {
+  toml::table root;
+  try {
+    root = toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(fmt::format("config: line {}, column {}: {}",
+                                                  e.source().begin.line, e.source().begin.column,
+                                                  e.description()));
+  }
+  ScalerConfig c;
+  CCB_RETURN_IF_ERROR(
+      CheckKeys(root, "", {"server", "prometheus", "kbs", "profiles", "workloads"}));
+  CCB_ASSIGN_OR_RETURN(const toml::table* server, SubTable(root, "", "server"));
+  if (server) CCB_RETURN_IF_ERROR(ParseServer(*server, c));
+  CCB_ASSIGN_OR_RETURN(const toml::table* prom, SubTable(root, "", "prometheus"));
+  if (prom) CCB_RETURN_IF_ERROR(ParsePrometheus(*prom, base_dir, c));
+  CCB_ASSIGN_OR_RETURN(const toml::table* kbs, SubTable(root, "", "kbs"));
+  if (kbs) CCB_RETURN_IF_ERROR(ParseKbs(*kbs, base_dir, c));
+  CCB_ASSIGN_OR_RETURN(const toml::table* profiles, SubTable(root, "", "profiles"));
+  if (profiles) {
+    for (const auto& [k, v] : *profiles) {
+      if (!v.is_table()) return TypeError("profiles", k.str(), "a table");
+      CCB_ASSIGN_OR_RETURN(InstanceProfile p, ParseProfile(*v.as_table(), std::string(k.str())));
+      c.profiles.emplace(p.name, std::move(p));
+    }
+  }
+  CCB_ASSIGN_OR_RETURN(const toml::table* workloads, SubTable(root, "", "workloads"));
+  if (workloads) {
+    for (const auto& [k, v] : *workloads) {
+      if (!v.is_table()) return TypeError("workloads", k.str(), "a table");
+      CCB_ASSIGN_OR_RETURN(WorkloadConfig wl,
+                           ParseWorkload(*v.as_table(), std::string(k.str()), c));
+      c.workloads.emplace(wl.name, std::move(wl));
+    }
+  }
+  if (c.workloads.empty()) {
+    return absl::InvalidArgumentError("config: at least one `[workloads.<name>]` is required");
+  }
+  return c;
+}
+
+absl::StatusOr<ScalerConfig> LoadScalerConfig(const std::string& path) {
+  auto text = core::ReadFile(path);
+  if (!text.ok())
+    return absl::NotFoundError(fmt::format("config: {}", core::Message(text.status())));
+  std::string base = std::filesystem::path(path).parent_path().string();
+  return ParseScalerConfig(*text, base);
+}
+
+}  // namespace ccburst::scaler

@@ -1,0 +1,90 @@
+// ccburst-scaler configuration (TOML). Strict: an unknown key or a value of the wrong type is an
+// error naming it, so a typo never silently changes where or how much the cluster bursts.
+//
+//   [server]      grpc_address, http_address, stream_interval_seconds
+//   [prometheus]  address, timeout_ms, bearer_token_file, ca_file
+//   [kbs]         url, timeout_ms, max_failure_ratio, min_attestations, window_seconds,
+//                 refresh_seconds, ca_file            (no url = attestation gate disabled)
+//   [profiles.<name>]  vcpu, memory_gib, gpus, price_per_hour, tee, region
+//   [workloads.<name>] profile, mode, namespace, pod_regex, node_regex, cloud_deployment,
+//                      max_replicas, budget_per_hour, allowed_regions, allowed_tees, windows,
+//                      scale_in_cooldown_seconds, headroom_pods, pod_cpu, pod_memory_gib,
+//                      pod_gpus, prometheus_address, kbs_url
+//   [workloads.<name>.queries] unschedulable_pods, pending_pods, pending_cpu, pending_memory_gib,
+//                      pending_gpus, onprem_free_cpu, onprem_free_memory_gib, cloud_replicas
+// Queries may use $namespace, $pod_regex, $node_regex and $cloud_deployment.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "scaler/decision.h"
+
+namespace ccburst::scaler {
+
+struct PrometheusConfig {
+  std::string address = "http://127.0.0.1:9090";
+  std::chrono::milliseconds timeout{2000};
+  std::optional<std::string> bearer_token_file;
+  std::optional<std::string> ca_file;
+};
+
+struct KbsGateConfig {
+  std::string url;  // empty: gate disabled
+  std::chrono::milliseconds timeout{2000};
+  double max_failure_ratio = 0.5;  // failures / attestations of the TEE type in the window
+  int min_attestations = 3;        // fewer in the window: not enough evidence to close the gate
+  std::chrono::seconds window{300};
+  std::chrono::seconds refresh{5};  // how often /healthz and /metrics are read
+  std::optional<std::string> ca_file;
+};
+
+struct Queries {
+  std::string unschedulable_pods;
+  std::string pending_pods;  // the seed's query (mode = "pending")
+  std::string pending_cpu;
+  std::string pending_memory_gib;
+  std::string pending_gpus;  // empty: not queried
+  std::string onprem_free_cpu;
+  std::string onprem_free_memory_gib;
+  std::string cloud_replicas;  // empty: not queried
+};
+
+enum class SignalMode {
+  kCcburst,  // unschedulable pods, their requests, on-prem free capacity
+  kPending,  // the seed's Pending count only
+};
+
+struct WorkloadConfig {
+  std::string name;
+  std::string profile;
+  SignalMode mode = SignalMode::kCcburst;
+  PlacementPolicy policy;
+  Resources pod_size{1, 4, 0};
+  Queries queries;  // with $placeholders substituted
+  std::optional<std::string> prometheus_address;
+  std::optional<std::string> kbs_url;
+};
+
+struct ScalerConfig {
+  std::string grpc_address = "0.0.0.0:9090";
+  std::string http_address = "0.0.0.0:8080";
+  std::chrono::seconds stream_interval{5};
+  PrometheusConfig prometheus;
+  KbsGateConfig kbs;
+  std::map<std::string, InstanceProfile> profiles;
+  std::map<std::string, WorkloadConfig> workloads;
+};
+
+// Parses the TOML text; relative file paths resolve against `base_dir`. Errors are
+// kInvalidArgument: "config: unknown key `workloads.web.max_replica`", "config:
+// `workloads.web.profile` names unknown profile `x`", TOML syntax errors with line and column.
+absl::StatusOr<ScalerConfig> ParseScalerConfig(std::string_view text, const std::string& base_dir);
+// Reads and parses a file (kNotFound when it cannot be read).
+absl::StatusOr<ScalerConfig> LoadScalerConfig(const std::string& path);
+
+}  // namespace ccburst::scaler

@@ -1,0 +1,85 @@
+#include "scaler/config.h"
+
+#include <gtest/gtest.h>
+
+namespace ccburst::scaler {
+namespace {
+
+constexpr char kBase[] = R"(
+[server]
+grpc_address = "127.0.0.1:0"
+stream_interval_seconds = 2
+[prometheus]
+address = "http://127.0.0.1:9090"
+timeout_ms = 500
+[kbs]
+url = "http://127.0.0.1:8080"
+max_failure_ratio = 0.25
+[profiles.tdx]
+vcpu = 4
+memory_gib = 16.0
+price_per_hour = 0.83
+tee = "tdx"
+region = "westeurope"
+[workloads.web]
+profile = "tdx"
+namespace = "shop"
+pod_regex = "web-.*"
+max_replicas = 6
+budget_per_hour = 4.0
+allowed_regions = ["westeurope"]
+windows = ["Mon-Fri 06:00-22:00"]
+scale_in_cooldown_seconds = 120
+)";
+
+TEST(ConfigTest, ParsesAndSubstitutesQueries) {
+  auto c = ParseScalerConfig(kBase, "/etc/ccburst");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->grpc_address, "127.0.0.1:0");
+  EXPECT_EQ(c->stream_interval.count(), 2);
+  EXPECT_EQ(c->prometheus.timeout.count(), 500);
+  EXPECT_EQ(c->kbs.max_failure_ratio, 0.25);
+  const InstanceProfile& p = c->profiles.at("tdx");
+  EXPECT_EQ(p.capacity.cpu, 4);
+  EXPECT_EQ(p.tee, "tdx");
+  const WorkloadConfig& w = c->workloads.at("web");
+  EXPECT_EQ(w.policy.max_replicas, 6);
+  EXPECT_EQ(w.policy.budget_per_hour, 4.0);
+  EXPECT_EQ(w.policy.scale_in_cooldown.count(), 120);
+  ASSERT_EQ(w.policy.windows.size(), 1u);
+  EXPECT_EQ(w.queries.unschedulable_pods,
+            R"(sum(kube_pod_status_unschedulable{namespace="shop",pod=~"web-.*"}) or vector(0))");
+  EXPECT_EQ(w.mode, SignalMode::kCcburst);
+}
+
+TEST(ConfigTest, UnknownKeysAndBadValuesAreNamed) {
+  auto err = [](std::string extra) {
+    return std::string(ParseScalerConfig(std::string(kBase) + extra, "").status().message());
+  };
+  EXPECT_EQ(err("max_replica = 3\n"), "config: unknown key `workloads.web.max_replica`");
+  EXPECT_EQ(err("[workloads.web.queries]\nunschedulable = \"x\"\n"),
+            "config: unknown key `workloads.web.queries.unschedulable`");
+  EXPECT_EQ(err("mode = \"fast\"\n"),
+            "config: `workloads.web.mode` = `fast`: want `ccburst` or `pending`");
+  EXPECT_EQ(err("[workloads.db]\nprofile = \"snp\"\n"),
+            "config: `workloads.db.profile` names unknown profile `snp`");
+  EXPECT_EQ(err("[profiles.snp]\nvcpu = \"4\"\n"), "config: `profiles.snp.vcpu` must be a number");
+  EXPECT_EQ(err("[extra]\n"), "config: unknown key `extra`");
+  EXPECT_EQ(err("headroom_pods = -1\n"),
+            "config: `workloads.web.headroom_pods` = -1 is outside 0..1000000");
+  EXPECT_EQ(ParseScalerConfig("[server\n", "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseScalerConfig("", "").status().message(),
+            "config: at least one `[workloads.<name>]` is required");
+}
+
+TEST(ConfigTest, BadTimeWindowIsNamed) {
+  auto c = ParseScalerConfig(std::string(kBase) +
+                                 "[workloads.x]\nprofile = \"tdx\"\nwindows = "
+                                 "[\"Mon-Fri 6:00-22:00\"]\n",
+                             "");
+  EXPECT_EQ(c.status().message(),
+            "config: `workloads.x.windows`: time window `Mon-Fri 6:00-22:00`: want HH:MM-HH:MM");
+}
+
+}  // namespace
+}  // namespace ccburst::scaler

@@ -1,0 +1,255 @@
+#include "scaler/scaler_service.h"
+
+#include <fmt/format.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+namespace ccburst::scaler {
+namespace {
+
+const std::set<std::string_view>& KedaKeys() {
+  static const std::set<std::string_view> k = {"scalerAddress", "tlsCertFile", "tlsClientCert",
+                                               "tlsClientKey",  "caCert",      "enableTLS",
+                                               "unsafeSsl",     "metricType"};
+  return k;
+}
+
+}  // namespace
+
+struct ScalerService::Metrics {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Gauge>& wanted =
+      prometheus::BuildGauge()
+          .Name("ccburst_scaler_wanted_replicas")
+          .Help("Cloud replicas wanted, by ScaledObject")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& demand =
+      prometheus::BuildGauge()
+          .Name("ccburst_scaler_demand_replicas")
+          .Help("Replicas the pending pods pack onto, before caps and gates")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& pending =
+      prometheus::BuildGauge()
+          .Name("ccburst_scaler_pending_pods")
+          .Help("Unschedulable (or, in pending mode, Pending) pods of the on-prem workload")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& free =
+      prometheus::BuildGauge()
+          .Name("ccburst_scaler_onprem_free_pods")
+          .Help("On-prem free capacity in pods of the workload's size (-1 unknown)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& gate =
+      prometheus::BuildGauge()
+          .Name("ccburst_scaler_gate_open")
+          .Help("1 when the attestation gate lets the ScaledObject burst (or is disabled)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& decisions =
+      prometheus::BuildCounter()
+          .Name("ccburst_scaler_decisions_total")
+          .Help("Decisions by workload and reason code")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& errors =
+      prometheus::BuildCounter()
+          .Name("ccburst_scaler_signal_errors_total")
+          .Help("Signal faults (the replicas were held), by workload and source")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& latency =
+      prometheus::BuildHistogram()
+          .Name("ccburst_scaler_decision_duration_seconds")
+          .Help("Time to read the signals and decide")
+          .Register(*registry);
+};
+
+struct ScalerService::ObjectState {
+  std::mutex mu;
+  std::string workload;
+  std::unique_ptr<Decider> decider;
+  std::optional<Decision> last;
+};
+
+ScalerService::ScalerService(ScalerConfig config, const core::Clock& clock)
+    : config_(std::move(config)), clock_(clock), metrics_(std::make_unique<Metrics>()) {}
+
+ScalerService::~ScalerService() = default;
+
+absl::StatusOr<std::unique_ptr<ScalerService>> ScalerService::Create(ScalerConfig config,
+                                                                     const core::Clock& clock) {
+  std::unique_ptr<ScalerService> s(new ScalerService(std::move(config), clock));
+  auto add_prometheus = [&](const std::string& address) -> absl::Status {
+    if (s->prometheus_.count(address)) return absl::OkStatus();
+    CCB_ASSIGN_OR_RETURN(auto c, PrometheusClient::Create(s->config_.prometheus, address));
+    s->prometheus_.emplace(address, std::move(c));
+    return absl::OkStatus();
+  };
+  auto add_gate = [&](const std::string& url) -> absl::Status {
+    if (url.empty() || s->gates_.count(url)) return absl::OkStatus();
+    CCB_ASSIGN_OR_RETURN(auto g, KbsGate::Create(s->config_.kbs, url));
+    s->gates_.emplace(url, std::move(g));
+    return absl::OkStatus();
+  };
+  CCB_RETURN_IF_ERROR(add_prometheus(s->config_.prometheus.address));
+  CCB_RETURN_IF_ERROR(add_gate(s->config_.kbs.url));
+  for (const auto& [_, w] : s->config_.workloads) {
+    if (w.prometheus_address) CCB_RETURN_IF_ERROR(add_prometheus(*w.prometheus_address));
+    if (w.kbs_url) CCB_RETURN_IF_ERROR(add_gate(*w.kbs_url));
+  }
+  return s;
+}
+
+absl::StatusOr<const WorkloadConfig*> ScalerService::Resolve(const ObjectRef& ref,
+                                                             SignalMode& mode) const {
+  const std::string who = fmt::format("scaledobject {}/{}", ref.ns, ref.name);
+  for (const auto& [k, v] : ref.metadata) {
+    if (k != "workload" && k != "mode" && !KedaKeys().count(k)) {
+      return absl::InvalidArgumentError(fmt::format("{}: unknown metadata key `{}`", who, k));
+    }
+  }
+  auto it = ref.metadata.find("workload");
+  if (it == ref.metadata.end() || it->second.empty()) {
+    return absl::InvalidArgumentError(fmt::format("{}: metadata lacks `workload`", who));
+  }
+  auto w = config_.workloads.find(it->second);
+  if (w == config_.workloads.end()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: metadata `workload` = `{}` is not configured", who, it->second));
+  }
+  mode = w->second.mode;
+  if (auto m = ref.metadata.find("mode"); m != ref.metadata.end()) {
+    if (m->second == "ccburst") {
+      mode = SignalMode::kCcburst;
+    } else if (m->second == "pending") {
+      mode = SignalMode::kPending;
+    } else {
+      return absl::InvalidArgumentError(
+          fmt::format("{}: metadata `mode` = `{}`: want `ccburst` or `pending`", who, m->second));
+    }
+  }
+  return &w->second;
+}
+
+absl::StatusOr<std::string> ScalerService::MetricName(const ObjectRef& ref) const {
+  SignalMode mode;
+  CCB_ASSIGN_OR_RETURN(const WorkloadConfig* w, Resolve(ref, mode));
+  return fmt::format("ccburst-{}", w->name);
+}
+
+absl::StatusOr<Signals> ScalerService::ReadSignals(const WorkloadConfig& w, SignalMode mode) {
+  PrometheusClient& prom =
+      *prometheus_.at(w.prometheus_address.value_or(config_.prometheus.address));
+  Signals s;
+  const Queries& q = w.queries;
+  if (mode == SignalMode::kPending) {
+    CCB_ASSIGN_OR_RETURN(s.pending_pods, prom.Query(q.pending_pods));
+    return s;
+  }
+  CCB_ASSIGN_OR_RETURN(s.pending_pods, prom.Query(q.unschedulable_pods));
+  if (!q.pending_cpu.empty() && !q.pending_memory_gib.empty()) {
+    Resources r;
+    CCB_ASSIGN_OR_RETURN(r.cpu, prom.Query(q.pending_cpu));
+    CCB_ASSIGN_OR_RETURN(r.memory_gib, prom.Query(q.pending_memory_gib));
+    if (!q.pending_gpus.empty()) {
+      CCB_ASSIGN_OR_RETURN(r.gpus, prom.Query(q.pending_gpus));
+    }
+    // Requests of pods that left the unschedulable state between the queries are not trusted.
+    if (s.pending_pods > 0 && r.cpu > 0) s.pending_requests = r;
+  }
+  if (!q.onprem_free_cpu.empty() && !q.onprem_free_memory_gib.empty()) {
+    Resources f;
+    CCB_ASSIGN_OR_RETURN(f.cpu, prom.Query(q.onprem_free_cpu));
+    CCB_ASSIGN_OR_RETURN(f.memory_gib, prom.Query(q.onprem_free_memory_gib));
+    f.gpus = 0;
+    s.onprem_free = f;
+  }
+  if (!q.cloud_replicas.empty()) {
+    CCB_ASSIGN_OR_RETURN(double c, prom.Query(q.cloud_replicas));
+    s.cloud_replicas = c;
+  }
+  return s;
+}
+
+absl::StatusOr<Decision> ScalerService::Evaluate(const ObjectRef& ref) {
+  SignalMode mode;
+  auto resolved = Resolve(ref, mode);
+  if (!resolved.ok()) {
+    metrics_->errors.Add({{"workload", ""}, {"source", "metadata"}}).Increment();
+    spdlog::warn("decision refused: {}", core::Message(resolved.status()));
+    return resolved.status();
+  }
+  const WorkloadConfig& w = **resolved;
+  const std::string key = fmt::format("{}/{}", ref.ns, ref.name);
+  ObjectState* state;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = objects_[key];
+    if (!slot || slot->workload != w.name) {
+      slot = std::make_unique<ObjectState>();
+      slot->workload = w.name;
+      slot->decider =
+          std::make_unique<Decider>(config_.profiles.at(w.profile), w.policy, w.pod_size);
+    }
+    state = slot.get();
+  }
+
+  std::lock_guard<std::mutex> lock(state->mu);
+  auto started = std::chrono::steady_clock::now();
+  core::TimePoint now = clock_.Now();
+  const InstanceProfile& profile = state->decider->profile();
+
+  GateState gate = GateState::kDisabled;
+  std::string gate_why;
+  const std::string& kbs_url = w.kbs_url ? *w.kbs_url : config_.kbs.url;
+  if (!kbs_url.empty()) gate = gates_.at(kbs_url)->Check(profile.tee, now, &gate_why);
+
+  Decision d;
+  auto signals = ReadSignals(w, mode);
+  if (!signals.ok()) {
+    metrics_->errors.Add({{"workload", w.name}, {"source", "prometheus"}}).Increment();
+    d = state->decider->Hold(core::Message(signals.status()), gate, now);
+  } else {
+    d = state->decider->Decide(*signals, gate, now);
+    if (d.reason == Reason::kGateKbsUnreachable || d.reason == Reason::kGateAttestationFailing) {
+      d.detail = gate_why;
+    }
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  prometheus::Labels labels = {{"scaledobject", key}, {"workload", w.name}};
+  metrics_->wanted.Add(labels).Set(d.wanted);
+  metrics_->demand.Add(labels).Set(d.demand_replicas);
+  metrics_->pending.Add(labels).Set(d.pending_pods);
+  metrics_->free.Add(labels).Set(d.onprem_free_pods);
+  metrics_->gate.Add(labels).Set(gate == GateState::kOpen || gate == GateState::kDisabled ? 1 : 0);
+  metrics_->decisions.Add({{"workload", w.name}, {"reason", std::string(ReasonName(d.reason))}})
+      .Increment();
+  metrics_->latency
+      .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                       0.05, 0.1, 0.25, 0.5, 1, 2.5, 5})
+      .Observe(seconds);
+
+  const bool changed = !state->last || state->last->wanted != d.wanted ||
+                       state->last->reason != d.reason || state->last->detail != d.detail;
+  auto level = changed ? spdlog::level::info : spdlog::level::debug;
+  spdlog::log(level,
+              "decision scaledobject={} workload={} wanted={} previous={} reason={} "
+              "demand_replicas={} pending_pods={} pods_per_instance={} onprem_free_pods={} "
+              "cap={} cloud_replicas={} gate={} profile={} detail=\"{}\"",
+              key, w.name, d.wanted, d.previous, ReasonName(d.reason), d.demand_replicas,
+              d.pending_pods, d.pods_per_instance, d.onprem_free_pods, d.cap,
+              d.observed_cloud_replicas, GateStateName(gate), profile.name, d.detail);
+  state->last = d;
+  return d;
+}
+
+std::string ScalerService::RenderMetrics() const {
+  return prometheus::TextSerializer().Serialize(metrics_->registry->Collect());
+}
+
+}  // namespace ccburst::scaler

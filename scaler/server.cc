@@ -1,0 +1,85 @@
+#include "scaler/server.h"
+
+#include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+
+#include "net/http_server.h"
+#include "scaler/config.h"
+#include "scaler/keda_service.h"
+#include "scaler/scaler_service.h"
+
+namespace ccburst::scaler {
+
+int RunScaler(const std::string& config_path) {
+  // Block the shutdown signals before any thread starts, so only sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto config = LoadScalerConfig(config_path);
+  if (!config.ok()) {
+    spdlog::error("{}: {}", config_path, core::Message(config.status()));
+    return 2;
+  }
+  const std::string grpc_address = config->grpc_address;
+  const std::string http_address = config->http_address;
+  const auto stream_interval = config->stream_interval;
+  auto service = ScalerService::Create(std::move(*config), core::SystemClock::Get());
+  if (!service.ok()) {
+    spdlog::error("{}: {}", config_path, core::Message(service.status()));
+    return 2;
+  }
+  ScalerService& svc = **service;
+
+  net::HttpServerOptions ho;
+  ho.sockets = {http_address};
+  ho.threads = 1;
+  auto http = net::HttpServer::Start(ho, [&svc](const net::HttpRequest& req) {
+    net::HttpResponse r;
+    if (req.path == "/healthz") return net::HttpResponse::Json(200, R"({"status":"ok"})");
+    if (req.path == "/metrics") {
+      r.SetHeader("Content-Type", "text/plain; version=0.0.4");
+      r.body = svc.RenderMetrics();
+      return r;
+    }
+    r.status = 404;
+    r.body = "not found\n";
+    return r;
+  });
+  if (!http.ok()) {
+    spdlog::error("http listener {}: {}", http_address, core::Message(http.status()));
+    return 1;
+  }
+
+  KedaScaler keda(svc, std::chrono::duration_cast<std::chrono::milliseconds>(stream_interval));
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(grpc_address, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.RegisterService(&keda);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || grpc_port == 0) {
+    spdlog::error("grpc listener {}: cannot listen", grpc_address);
+    return 1;
+  }
+  spdlog::info("ccburst-scaler serving grpc={} (port {}) http={} (port {}) workloads={}",
+               grpc_address, grpc_port, http_address, (*http)->ports()[0],
+               svc.config().workloads.size());
+  std::cout << fmt::format("ready grpc_port={} http_port={}", grpc_port, (*http)->ports()[0])
+            << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {}: shutting down", sig);
+  keda.BeginShutdown();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  (*http)->Stop();
+  return 0;
+}
+
+}  // namespace ccburst::scaler

@@ -1,0 +1,283 @@
+#include "scaler/sources.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+
+#include "core/file.h"
+#include "core/json.h"
+
+namespace ccburst::scaler {
+namespace {
+
+std::string_view TrimWs(std::string_view s) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// Value of label `name` in a `{a="x",b="y"}` block (escapes are not expected in our labels).
+std::optional<std::string_view> Label(std::string_view labels, std::string_view name) {
+  size_t pos = 0;
+  while (pos < labels.size()) {
+    size_t eq = labels.find("=\"", pos);
+    if (eq == std::string_view::npos) return std::nullopt;
+    std::string_view key = TrimWs(labels.substr(pos, eq - pos));
+    size_t end = labels.find('"', eq + 2);
+    if (end == std::string_view::npos) return std::nullopt;
+    if (key == name) return labels.substr(eq + 2, end - eq - 2);
+    pos = end + 1;
+    while (pos < labels.size() && (labels[pos] == ',' || labels[pos] == ' ')) ++pos;
+  }
+  return std::nullopt;
+}
+
+std::string Shorten(std::string_view s, size_t n = 120) {
+  if (s.size() <= n) return std::string(s);
+  return fmt::format("{}...", s.substr(0, n));
+}
+
+}  // namespace
+
+std::string UrlEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size() * 3);
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<double> ParseInstantQuery(std::string_view query, int http_status,
+                                         std::string_view body) {
+  auto bad = [&](std::string why) {
+    return absl::InvalidArgumentError(
+        fmt::format("prometheus: query `{}`: {}", Shorten(query), why));
+  };
+  auto parsed = core::ParseJson(body, core::JsonLimits{32});
+  if (!parsed.ok()) {
+    if (http_status != 200) return bad(fmt::format("HTTP {}", http_status));
+    return bad(fmt::format("response is not JSON ({})", core::Message(parsed.status())));
+  }
+  const auto* root = parsed->if_object();
+  if (!root) return bad("response is not a JSON object");
+  const auto* status = root->if_contains("status");
+  if (!status || !status->is_string() || status->as_string() != "success") {
+    std::string type = "error", error = fmt::format("HTTP {}", http_status);
+    if (const auto* t = root->if_contains("errorType"); t && t->is_string()) {
+      type = std::string(t->as_string());
+    }
+    if (const auto* e = root->if_contains("error"); e && e->is_string()) {
+      error = std::string(e->as_string());
+    }
+    return bad(fmt::format("{}: {}", type, Shorten(error, 200)));
+  }
+  const core::json::value* data = core::FindPath(*parsed, "data");
+  const core::json::value* type = core::FindPath(*parsed, "data/resultType");
+  const core::json::value* result = core::FindPath(*parsed, "data/result");
+  if (!data || !type || !type->is_string() || !result) return bad("response lacks data.result");
+  const core::json::value* sample = nullptr;
+  if (type->as_string() == "scalar") {
+    sample = result;
+  } else if (type->as_string() == "vector") {
+    if (!result->is_array()) return bad("data.result is not an array");
+    const auto& series = result->as_array();
+    if (series.empty())
+      return absl::NotFoundError(
+          fmt::format("prometheus: query `{}`: returned no series", Shorten(query)));
+    if (series.size() > 1) {
+      return bad(fmt::format("returned {} series, want 1 (aggregate with sum)", series.size()));
+    }
+    sample = series[0].is_object() ? series[0].as_object().if_contains("value") : nullptr;
+  } else {
+    return bad(fmt::format("result type `{}`, want vector or scalar",
+                           std::string_view(type->as_string())));
+  }
+  if (!sample || !sample->is_array() || sample->as_array().size() != 2 ||
+      !sample->as_array()[1].is_string()) {
+    return bad("sample is not [time, \"value\"]");
+  }
+  std::string_view text = sample->as_array()[1].as_string();
+  double v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v)) {
+    return bad(fmt::format("value `{}` is not a finite number", Shorten(text, 40)));
+  }
+  return v;
+}
+
+absl::StatusOr<std::unique_ptr<PrometheusClient>> PrometheusClient::Create(
+    const PrometheusConfig& config, std::string address) {
+  net::HttpClientOptions o;
+  o.base_url = address;
+  o.ca_certificate_file = config.ca_file;
+  o.timeout = config.timeout;
+  o.max_response_bytes = 4 * 1024 * 1024;
+  auto http = net::HttpClient::Create(std::move(o));
+  if (!http.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("prometheus: address `{}`: {}", address, core::Message(http.status())));
+  }
+  std::optional<std::string> token;
+  if (config.bearer_token_file) {
+    auto t = core::ReadFile(*config.bearer_token_file);
+    if (!t.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("prometheus: bearer token: {}", core::Message(t.status())));
+    }
+    token = std::string(TrimWs(*t));
+  }
+  return std::unique_ptr<PrometheusClient>(
+      new PrometheusClient(std::move(address), std::move(*http), std::move(token)));
+}
+
+absl::StatusOr<double> PrometheusClient::Query(std::string_view query) {
+  net::HttpHeaders headers = {{"Accept", "application/json"}};
+  if (token_) headers.push_back({"Authorization", fmt::format("Bearer {}", *token_)});
+  std::string path = fmt::format("/api/v1/query?query={}", UrlEncode(query));
+  absl::StatusOr<net::HttpClientResponse> r;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    r = http_->Send("GET", path, {}, headers);
+    if (!r.ok()) http_->Disconnect();
+  }
+  if (!r.ok()) {
+    // The client's message repeats the long encoded URL; keep only its reason.
+    std::string reason = core::Message(r.status());
+    if (size_t at = reason.find(path); at != std::string::npos) {
+      reason = std::string(TrimWs(reason.substr(at + path.size())));
+      if (!reason.empty() && reason[0] == ':') reason = std::string(TrimWs(reason.substr(1)));
+    }
+    return absl::UnavailableError(
+        fmt::format("prometheus: {}: query `{}`: {}", address_, Shorten(query, 60), reason));
+  }
+  if (r->status >= 500) {
+    return absl::UnavailableError(
+        fmt::format("prometheus: {}: HTTP {} for query `{}`", address_, r->status, Shorten(query)));
+  }
+  return ParseInstantQuery(query, r->status, r->body);
+}
+
+absl::StatusOr<AttestationCounts> ParseKbsAttestations(std::string_view text,
+                                                       std::string_view tee) {
+  constexpr std::string_view kName = "kbs_attestations_total";
+  AttestationCounts c;
+  size_t pos = 0, line_no = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line =
+        TrimWs(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line_no;
+    if (line.empty() || line[0] == '#' || line.substr(0, kName.size()) != kName) continue;
+    std::string_view rest = line.substr(kName.size());
+    if (rest.empty() || rest[0] != '{') continue;  // another metric with this prefix
+    size_t close = rest.find('}');
+    if (close == std::string_view::npos) {
+      return absl::InvalidArgumentError(
+          fmt::format("kbs metrics: line {}: unterminated labels", line_no));
+    }
+    std::string_view labels = rest.substr(1, close - 1);
+    std::string_view value = TrimWs(rest.substr(close + 1));
+    if (size_t sp = value.find(' '); sp != std::string_view::npos) value = value.substr(0, sp);
+    double v = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || p != value.data() + value.size() || !std::isfinite(v)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "kbs metrics: line {}: value `{}` is not a number", line_no, Shorten(value, 40)));
+    }
+    auto t = Label(labels, "tee");
+    auto outcome = Label(labels, "outcome");
+    if (!t || *t != tee || !outcome) continue;
+    (*outcome == "success" ? c.ok : c.failed) += v;
+  }
+  return c;
+}
+
+absl::StatusOr<std::unique_ptr<KbsGate>> KbsGate::Create(const KbsGateConfig& config,
+                                                         std::string url) {
+  net::HttpClientOptions o;
+  o.base_url = url;
+  o.ca_certificate_file = config.ca_file;
+  o.timeout = config.timeout;
+  o.max_response_bytes = 4 * 1024 * 1024;
+  auto http = net::HttpClient::Create(std::move(o));
+  if (!http.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("kbs gate: url `{}`: {}", url, core::Message(http.status())));
+  }
+  return std::unique_ptr<KbsGate>(new KbsGate(config, std::move(url), std::move(*http)));
+}
+
+GateState KbsGate::Check(std::string_view tee, core::TimePoint now, std::string* why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!last_refresh_ || tee != last_tee_ || now - *last_refresh_ >= config_.refresh ||
+      now < *last_refresh_) {
+    if (tee != last_tee_) samples_.clear();
+    last_tee_ = std::string(tee);
+    last_refresh_ = now;
+    last_why_.clear();
+    last_state_ = Refresh(tee, now, last_why_);
+  }
+  if (why) *why = last_why_;
+  return last_state_;
+}
+
+GateState KbsGate::Refresh(std::string_view tee, core::TimePoint now, std::string& why) {
+  auto health = http_->Send("GET", "/healthz");
+  if (!health.ok()) {
+    http_->Disconnect();
+    why = fmt::format("kbs: {}: {}", url_, core::Message(health.status()));
+    return GateState::kKbsUnreachable;
+  }
+  if (health->status != 200) {
+    why = fmt::format("kbs: {}/healthz answered HTTP {}", url_, health->status);
+    return GateState::kKbsUnreachable;
+  }
+  auto metrics = http_->Send("GET", "/metrics");
+  if (!metrics.ok() || metrics->status != 200) {
+    if (!metrics.ok()) http_->Disconnect();
+    why = metrics.ok() ? fmt::format("kbs: {}/metrics answered HTTP {}", url_, metrics->status)
+                       : fmt::format("kbs: {}: {}", url_, core::Message(metrics.status()));
+    return GateState::kKbsUnreachable;
+  }
+  auto counts = ParseKbsAttestations(metrics->body, tee);
+  if (!counts.ok()) {
+    why = fmt::format("kbs: {}/metrics: {}", url_, core::Message(counts.status()));
+    return GateState::kKbsUnreachable;
+  }
+  // A counter that went down means the KBS restarted: start a new window.
+  if (!samples_.empty() &&
+      (counts->ok < samples_.back().counts.ok || counts->failed < samples_.back().counts.failed)) {
+    samples_.clear();
+  }
+  samples_.push_back({now, *counts});
+  while (samples_.size() > 1 && samples_[1].t <= now - config_.window) samples_.pop_front();
+  const AttestationCounts& first = samples_.front().counts;
+  double ok = counts->ok - first.ok;
+  double failed = counts->failed - first.failed;
+  if (ok + failed >= config_.min_attestations &&
+      failed / (ok + failed) > config_.max_failure_ratio) {
+    why = fmt::format("kbs: {} of {} `{}` attestations failed in the last {}s (limit {:.0f}%)",
+                      failed, ok + failed, tee, config_.window.count(),
+                      config_.max_failure_ratio * 100);
+    return GateState::kAttestationFailing;
+  }
+  return GateState::kOpen;
+}
+
+}  // namespace ccburst::scaler

@@ -1,0 +1,98 @@
+// Signal sources of the scaler: instant queries against the Prometheus HTTP API, and the KBS
+// attestation gate (its /healthz and the `kbs_attestations_total{tee,outcome}` counters of its
+// /metrics). Every call is bounded by the configured timeout and every failure names its cause;
+// the caller turns a failure into "hold the current replicas".
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "net/http_client.h"
+#include "scaler/config.h"
+#include "scaler/decision.h"
+
+namespace ccburst::scaler {
+
+// Parses a Prometheus instant-query response that must hold exactly one finite sample. Errors:
+// kInvalidArgument for non-JSON or a non-success status ("prometheus: query `q`: bad_data: ..."),
+// several series or a NaN/Inf/garbage value; kNotFound for no series.
+absl::StatusOr<double> ParseInstantQuery(std::string_view query, int http_status,
+                                         std::string_view body);
+
+// Percent-encodes a query-string value (RFC 3986 unreserved characters stay).
+std::string UrlEncode(std::string_view s);
+
+class PrometheusClient {
+ public:
+  // Reads the bearer token file if configured; a bad address or unreadable file is
+  // kInvalidArgument. Does not connect.
+  static absl::StatusOr<std::unique_ptr<PrometheusClient>> Create(const PrometheusConfig& config,
+                                                                  std::string address);
+
+  // Runs one instant query. Transport failures and timeouts are kUnavailable ("prometheus:
+  // <address>: ..."); response errors as ParseInstantQuery. Thread-safe (one request at a time).
+  absl::StatusOr<double> Query(std::string_view query);
+
+  const std::string& address() const { return address_; }
+
+ private:
+  PrometheusClient(std::string address, std::unique_ptr<net::HttpClient> http,
+                   std::optional<std::string> token)
+      : address_(std::move(address)), http_(std::move(http)), token_(std::move(token)) {}
+
+  std::string address_;
+  std::mutex mu_;
+  std::unique_ptr<net::HttpClient> http_;
+  std::optional<std::string> token_;
+};
+
+// Counters of kbs_attestations_total for one TEE type: successes and everything else (failure,
+// error).
+struct AttestationCounts {
+  double ok = 0;
+  double failed = 0;
+};
+
+// Sums `kbs_attestations_total{tee="<tee>",outcome=...}` from a Prometheus text exposition.
+// Malformed sample lines are kInvalidArgument naming the line.
+absl::StatusOr<AttestationCounts> ParseKbsAttestations(std::string_view text, std::string_view tee);
+
+class KbsGate {
+ public:
+  static absl::StatusOr<std::unique_ptr<KbsGate>> Create(const KbsGateConfig& config,
+                                                         std::string url);
+
+  // The gate for attestations of `tee` at `now`: reads the KBS at most once per refresh interval.
+  // kKbsUnreachable when /healthz or /metrics cannot be read or /healthz is not 200;
+  // kAttestationFailing when, over the window, at least min_attestations of `tee` ran and the
+  // failed share exceeds max_failure_ratio. `why` receives the cause when the gate is closed.
+  // Thread-safe.
+  GateState Check(std::string_view tee, core::TimePoint now, std::string* why);
+
+ private:
+  struct Sample {
+    core::TimePoint t;
+    AttestationCounts counts;
+  };
+  KbsGate(KbsGateConfig config, std::string url, std::unique_ptr<net::HttpClient> http)
+      : config_(std::move(config)), url_(std::move(url)), http_(std::move(http)) {}
+  GateState Refresh(std::string_view tee, core::TimePoint now, std::string& why);
+
+  KbsGateConfig config_;
+  std::string url_;
+  std::mutex mu_;
+  std::unique_ptr<net::HttpClient> http_;
+  std::optional<core::TimePoint> last_refresh_;
+  std::string last_tee_;
+  GateState last_state_ = GateState::kOpen;
+  std::string last_why_;
+  std::deque<Sample> samples_;
+};
+
+}  // namespace ccburst::scaler

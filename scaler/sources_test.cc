@@ -1,0 +1,182 @@
+#include "scaler/sources.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "net/http_server.h"
+
+namespace ccburst::scaler {
+namespace {
+
+TEST(PrometheusParseTest, OneSample) {
+  auto v = ParseInstantQuery(
+      "q", 200,
+      R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1.5,"7"]}]}})");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, 7);
+  v = ParseInstantQuery(
+      "q", 200, R"({"status":"success","data":{"resultType":"scalar","result":[1.5,"2.5"]}})");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, 2.5);
+}
+
+TEST(PrometheusParseTest, FaultsNameTheCause) {
+  EXPECT_EQ(ParseInstantQuery("q", 200,
+                              R"({"status":"success","data":{"resultType":"vector","result":[]}})")
+                .status(),
+            absl::NotFoundError("prometheus: query `q`: returned no series"));
+  EXPECT_EQ(
+      ParseInstantQuery(
+          "q", 200,
+          R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,"1"]},{"value":[1,"2"]}]}})")
+          .status()
+          .message(),
+      "prometheus: query `q`: returned 2 series, want 1 (aggregate with sum)");
+  EXPECT_EQ(
+      ParseInstantQuery(
+          "q", 200,
+          R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,"NaN"]}]}})")
+          .status()
+          .message(),
+      "prometheus: query `q`: value `NaN` is not a finite number");
+  EXPECT_EQ(ParseInstantQuery("q", 400,
+                              R"({"status":"error","errorType":"bad_data","error":"parse error"})")
+                .status()
+                .message(),
+            "prometheus: query `q`: bad_data: parse error");
+  EXPECT_EQ(ParseInstantQuery("q", 200, "<html>").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseInstantQuery("q", 200,
+                              R"({"status":"success","data":{"resultType":"matrix","result":[]}})")
+                .status()
+                .message(),
+            "prometheus: query `q`: result type `matrix`, want vector or scalar");
+}
+
+TEST(UrlEncodeTest, EncodesPromQl) {
+  EXPECT_EQ(UrlEncode(R"(sum(x{a="b"}) or vector(0))"),
+            "sum%28x%7Ba%3D%22b%22%7D%29%20or%20vector%280%29");
+}
+
+TEST(KbsMetricsTest, SumsOutcomesOfOneTee) {
+  constexpr char kText[] =
+      "# HELP kbs_attestations_total x\n# TYPE kbs_attestations_total counter\n"
+      "kbs_attestations_total{tee=\"tdx\",outcome=\"success\"} 10\n"
+      "kbs_attestations_total{outcome=\"failure\",tee=\"tdx\"} 3\n"
+      "kbs_attestations_total{tee=\"tdx\",outcome=\"error\"} 1\n"
+      "kbs_attestations_total{tee=\"snp\",outcome=\"failure\"} 50\n"
+      "kbs_attestation_requests_total 64\n";
+  auto c = ParseKbsAttestations(kText, "tdx");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->ok, 10);
+  EXPECT_EQ(c->failed, 4);
+  EXPECT_EQ(
+      ParseKbsAttestations("kbs_attestations_total{tee=\"tdx\",outcome=\"success\"} x\n", "tdx")
+          .status()
+          .message(),
+      "kbs metrics: line 1: value `x` is not a number");
+}
+
+// A loopback HTTP server whose answers the test sets.
+struct FakeServer {
+  std::atomic<int> delay_ms{0};
+  std::atomic<int> healthz_status{200};
+  std::mutex mu;
+  std::string metrics;
+  std::string query_body =
+      R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,"3"]}]}})";
+  std::unique_ptr<net::HttpServer> server;
+
+  FakeServer() {
+    net::HttpServerOptions o;
+    o.sockets = {"127.0.0.1:0"};
+    o.threads = 2;
+    auto s = net::HttpServer::Start(o, [this](const net::HttpRequest& req) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
+      std::lock_guard<std::mutex> lock(mu);
+      if (req.path == "/healthz") return net::HttpResponse{healthz_status.load(), {}, "ok"};
+      if (req.path == "/metrics") return net::HttpResponse{200, {}, metrics};
+      return net::HttpResponse::Json(200, query_body);
+    });
+    EXPECT_TRUE(s.ok()) << s.status();
+    server = std::move(*s);
+  }
+  std::string Url() const { return fmt::format("http://127.0.0.1:{}", server->ports()[0]); }
+};
+
+TEST(PrometheusClientTest, QueriesAndBoundsTheTimeout) {
+  FakeServer fake;
+  PrometheusConfig cfg;
+  cfg.timeout = std::chrono::milliseconds(200);
+  auto client = PrometheusClient::Create(cfg, fake.Url());
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto v = (*client)->Query("sum(x)");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, 3);
+  fake.delay_ms = 1000;
+  v = (*client)->Query("sum(x)");
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(v.status().message(),
+            fmt::format("prometheus: {}: query `sum(x)`: reading response failed: timed out "
+                        "after 200 ms",
+                        fake.Url()));
+  fake.delay_ms = 0;
+  v = (*client)->Query("sum(x)");
+  EXPECT_TRUE(v.ok()) << v.status();
+}
+
+TEST(PrometheusClientTest, ServerDown) {
+  PrometheusConfig cfg;
+  auto client = PrometheusClient::Create(cfg, "http://127.0.0.1:1");
+  ASSERT_TRUE(client.ok());
+  EXPECT_EQ((*client)->Query("up").status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(KbsGateTest, OpensClosesOnFailuresAndHealth) {
+  FakeServer fake;
+  KbsGateConfig cfg;
+  cfg.refresh = std::chrono::seconds(1);
+  cfg.window = std::chrono::seconds(300);
+  cfg.min_attestations = 4;
+  cfg.max_failure_ratio = 0.5;
+  auto gate = KbsGate::Create(cfg, fake.Url());
+  ASSERT_TRUE(gate.ok());
+  auto t0 = core::FromUnixSeconds(1'700'000'000);
+  auto set = [&](int ok, int bad) {
+    std::lock_guard<std::mutex> lock(fake.mu);
+    fake.metrics = fmt::format(
+        "kbs_attestations_total{{tee=\"tdx\",outcome=\"success\"}} {}\n"
+        "kbs_attestations_total{{tee=\"tdx\",outcome=\"failure\"}} {}\n",
+        ok, bad);
+  };
+  set(100, 100);  // history before the scaler started does not count
+  std::string why;
+  EXPECT_EQ((*gate)->Check("tdx", t0, &why), GateState::kOpen);
+  set(101, 105);  // 5 of 6 failed
+  EXPECT_EQ((*gate)->Check("tdx", t0 + std::chrono::seconds(10), &why),
+            GateState::kAttestationFailing);
+  EXPECT_EQ(why, "kbs: 5 of 6 `tdx` attestations failed in the last 300s (limit 50%)");
+  // Cached within the refresh interval.
+  set(200, 105);
+  EXPECT_EQ((*gate)->Check("tdx", t0 + std::chrono::milliseconds(10500), &why),
+            GateState::kAttestationFailing);
+  EXPECT_EQ((*gate)->Check("tdx", t0 + std::chrono::seconds(12), &why), GateState::kOpen);
+  fake.healthz_status = 503;
+  EXPECT_EQ((*gate)->Check("tdx", t0 + std::chrono::seconds(14), &why), GateState::kKbsUnreachable);
+  EXPECT_EQ(why, fmt::format("kbs: {}/healthz answered HTTP 503", fake.Url()));
+}
+
+TEST(KbsGateTest, DownKbsClosesTheGate) {
+  KbsGateConfig cfg;
+  auto gate = KbsGate::Create(cfg, "http://127.0.0.1:1");
+  ASSERT_TRUE(gate.ok());
+  std::string why;
+  EXPECT_EQ((*gate)->Check("tdx", core::FromUnixSeconds(0), &why), GateState::kKbsUnreachable);
+  EXPECT_NE(why.find("kbs: http://127.0.0.1:1"), std::string::npos) << why;
+}
+
+}  // namespace
+}  // namespace ccburst::scaler

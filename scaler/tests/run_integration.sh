@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Integration test of ccburst-scaler: a real Prometheus (Debian's `prometheus`) on loopback scrapes
+# a test exporter (fake_cluster.py, which also plays the KBS's /healthz and /metrics), the scaler
+# reads that Prometheus, and scaler_integration_test plays KEDA over gRPC.
+# Usage: run_integration.sh <ccburst-scaler> <scaler_integration_test|scaler_load> [client args]
+set -euo pipefail
+SCALER="$1"
+CLIENT="$2"
+shift 2
+HERE="$(cd "$(dirname "$0")" && pwd)"
+PROMETHEUS="${PROMETHEUS:-$(command -v prometheus || echo /usr/bin/prometheus)}"
+WORK="$(mktemp -d /tmp/ccburst-scaler-it.XXXXXX)"
+PIDS=()
+fail() {
+  echo "FAIL: $*" >&2
+  for f in scaler.log prometheus.log; do [ -f "$WORK/$f" ] && { echo "--- $f" >&2; tail -30 "$WORK/$f" >&2; }; done
+  exit 1
+}
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "${CCB_IT_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+wait_for() {  # wait_for <file> <regex>
+  for _ in $(seq 1 300); do
+    grep -qE "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+python3 "$HERE/fake_cluster.py" "$WORK" >"$WORK/fake.out" 2>"$WORK/fake.log" &
+PIDS+=($!)
+wait_for "$WORK/fake.out" '^port=' || fail "fake cluster did not start"
+FAKE=$(sed -n 's/^port=//p' "$WORK/fake.out")
+
+PROM_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$WORK/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: kube-state-metrics
+    static_configs:
+      - targets: ["127.0.0.1:$FAKE"]
+YML
+"$PROMETHEUS" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
+  --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$WORK/prometheus.log" 2>&1 &
+PROM_PID=$!
+PIDS+=($PROM_PID)
+for _ in $(seq 1 300); do
+  curl -fsS "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null || fail "prometheus did not become ready"
+
+cat >"$WORK/scaler.toml" <<TOML
+[server]
+grpc_address = "127.0.0.1:0"
+http_address = "127.0.0.1:0"
+stream_interval_seconds = 1
+
+[prometheus]
+address = "http://127.0.0.1:$PROM_PORT"
+timeout_ms = 1000
+
+[kbs]
+url = "http://127.0.0.1:$FAKE/kbs"
+refresh_seconds = 1
+min_attestations = 3
+max_failure_ratio = 0.5
+
+[profiles.tdx-4x16]
+vcpu = 4
+memory_gib = 16
+price_per_hour = 0.83
+tee = "tdx"
+region = "westeurope"
+
+[workloads.web]
+profile = "tdx-4x16"
+node_regex = "node-.*"
+max_replicas = 4
+scale_in_cooldown_seconds = 3
+allowed_regions = ["westeurope"]
+allowed_tees = ["tdx"]
+
+[workloads.seed]
+profile = "tdx-4x16"
+mode = "pending"
+
+[workloads.noseries]
+profile = "tdx-4x16"
+[workloads.noseries.queries]
+unschedulable_pods = "sum(kube_no_such_metric)"
+
+[workloads.multi]
+profile = "tdx-4x16"
+[workloads.multi.queries]
+unschedulable_pods = "kube_pod_status_unschedulable"
+
+[workloads.nan]
+profile = "tdx-4x16"
+[workloads.nan.queries]
+unschedulable_pods = "vector(0) / 0"
+
+[workloads.garbage]
+profile = "tdx-4x16"
+prometheus_address = "http://127.0.0.1:$FAKE/garbage"
+
+[workloads.slowprom]
+profile = "tdx-4x16"
+prometheus_address = "http://127.0.0.1:$FAKE/slow"
+
+[workloads.kbsdown]
+profile = "tdx-4x16"
+kbs_url = "http://127.0.0.1:1"
+
+[workloads.sovereign]
+profile = "tdx-4x16"
+allowed_regions = ["germanywestcentral"]
+TOML
+"$SCALER" --config "$WORK/scaler.toml" >"$WORK/scaler.out" 2>"$WORK/scaler.log" &
+PIDS+=($!)
+wait_for "$WORK/scaler.out" '^ready grpc_port=' || fail "scaler did not start"
+GRPC=$(sed -n 's/^ready grpc_port=\([0-9]*\).*/\1/p' "$WORK/scaler.out")
+HTTP=$(sed -n 's/.*http_port=\([0-9]*\).*/\1/p' "$WORK/scaler.out")
+
+CCB_IT_SCALER="127.0.0.1:$GRPC" CCB_IT_SCALER_HTTP="http://127.0.0.1:$HTTP" CCB_IT_DIR="$WORK" \
+  CCB_IT_PROM_PID="$PROM_PID" "$CLIENT" "$@" || fail "$(basename "$CLIENT") failed"
+if [ "$(basename "$CLIENT")" = scaler_integration_test ]; then
+  # Decisions are explained in the structured log too.
+  grep -q 'reason=gate_attestation_failing' "$WORK/scaler.log" || fail "no gate decision in the log"
+  grep -q 'reason=signal_error.*detail="prometheus: query `vector(0) / 0`: value `NaN`' \
+    "$WORK/scaler.log" || fail "no NaN fault in the log"
+  echo "scaler integration: ok"
+fi
