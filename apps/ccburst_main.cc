@@ -1,6 +1,7 @@
 // ccburst: the admin and client CLI. Mirrors Trustee's kbs-client (attest, get-resource,
-// config ...) and adds key/token/certificate generation and `policy eval`. Thin: each command
-// calls into agent/, crypto/ or policy/.
+// config ...) and adds key/token/certificate generation, `policy eval` and `verify` (offline
+// TDX/SNP evidence verification for operators). Thin: each command calls into agent/, crypto/,
+// policy/ or collateral/.
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,8 @@
 #include "agent/admin_client.h"
 #include "agent/attester.h"
 #include "agent/kbs_client.h"
+#include "collateral/snp/snp_collateral.h"
+#include "collateral/tdx/sources.h"
 #include "core/clock.h"
 #include "core/file.h"
 #include "core/json.h"
@@ -26,6 +29,62 @@ using namespace ccburst;
 int Fail(const absl::Status& s) {
   std::cerr << "ccburst: " << s.message() << "\n";
   return 1;
+}
+
+int Usage(const std::string& message) {
+  std::cerr << "ccburst verify: " << message << "\n";
+  return 2;
+}
+
+// `ccburst verify`: exit 0 when verified, 1 when not, 2 on usage errors.
+int Verify(const std::string& tee, const std::string& evidence_file,
+           const std::string& collateral_dir, const std::string& certs_dir,
+           const std::string& trusted_root, const std::string& at_text, int required_vmpl,
+           bool as_json) {
+  core::TimePoint at = core::SystemClock::Get().Now();
+  if (!at_text.empty()) {
+    auto parsed = core::ParseRfc3339(at_text);
+    if (!parsed.ok()) return Usage("--at: " + std::string(parsed.status().message()));
+    at = *parsed;
+  }
+  boost::json::object result;
+  if (tee == "tdx") {
+    if (collateral_dir.empty()) return Usage("--collateral DIR is required for tdx");
+    if (!certs_dir.empty()) return Usage("--certs is for snp");
+    std::optional<std::string> anchor;
+    if (!trusted_root.empty()) anchor = trusted_root;
+    result = collateral::tdx::RunTdxVerify(evidence_file, collateral_dir, at, anchor);
+  } else {
+    if (!collateral_dir.empty()) return Usage("--collateral is for tdx (snp takes --certs)");
+    if (!trusted_root.empty()) return Usage("--trusted-root is for tdx");
+    auto bytes = core::ReadFile(evidence_file);
+    if (!bytes.ok()) return Usage(std::string(bytes.status().message()));
+    std::optional<std::string> dir;
+    if (!certs_dir.empty()) dir = certs_dir;
+    evidence::snp::SnpVerifierOptions options;
+    options.required_vmpl = static_cast<uint32_t>(required_vmpl);
+    result = collateral::snp::RunSnpVerifyCommand(*bytes, dir, at, options);
+  }
+  const boost::json::value* verified = result.if_contains("verified");
+  bool ok = verified && verified->is_bool() && verified->get_bool();
+  if (as_json) {
+    std::cout << core::Serialize(result) << "\n";
+  } else if (ok) {
+    std::cout << tee << ": verified at " << core::FormatRfc3339(at);
+    if (const auto* s = result.if_contains("tcb_status"); s && s->is_string()) {
+      std::cout << ", tcb_status " << s->get_string().c_str();
+    }
+    if (const auto* a = result.if_contains("advisory_ids");
+        a && a->is_array() && !a->get_array().empty()) {
+      std::cout << ", advisories " << core::Serialize(*a);
+    }
+    std::cout << "\n";
+  } else {
+    const auto* e = result.if_contains("error");
+    std::cout << tee << ": NOT verified: "
+              << (e && e->is_string() ? std::string(e->get_string()) : "unknown error") << "\n";
+  }
+  return ok ? 0 : 1;
 }
 
 using core::ReadFile;
@@ -179,7 +238,41 @@ int main(int argc, char** argv) {
   eval->add_option("--data", data_file, "data JSON file");
   eval->add_option("query", query, "query, e.g. data.policy.allow")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  // verify.
+  auto* verify = app.add_subcommand(
+      "verify", "verify TDX or SNP evidence offline at a given time (exit 0 verified, 1 not)");
+  std::string verify_tee, evidence_file, collateral_dir, certs_dir, trusted_root, at_text;
+  bool verify_json = false;
+  int required_vmpl = 0;
+  verify->add_option("--tee", verify_tee, "tdx or snp")
+      ->required()
+      ->check(CLI::IsMember({"tdx", "snp"}));
+  verify
+      ->add_option("--evidence", evidence_file,
+                   "raw quote/report or the evidence JSON the KBS receives")
+      ->required();
+  verify->add_option("--collateral", collateral_dir,
+                     "tdx: DCAP collateral directory (tcb_info.json, qe_identity.json, CRLs, ...)");
+  verify->add_option("--certs", certs_dir, "snp: directory of VCEK/VLEK/ASK/ARK (DER or PEM)");
+  verify->add_option("--trusted-root", trusted_root,
+                     "tdx: trust this root (PEM) instead of Intel's; for test hierarchies only");
+  verify->add_option("--vmpl", required_vmpl, "snp: the VMPL the report must come from")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3));
+  verify->add_option("--at", at_text, "verification time, RFC 3339 (default: now)");
+  verify->add_flag("--json", verify_json,
+                   "print {verified, tcb_status, advisory_ids, claims, error}");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;  // --help is fine; any other parse error is a usage error
+  }
+
+  if (*verify)
+    return Verify(verify_tee, evidence_file, collateral_dir, certs_dir, trusted_root, at_text,
+                  required_vmpl, verify_json);
 
   if (*attest) {
     auto client = Client(g, tee_key_alg, attest_key_file);

@@ -1,0 +1,227 @@
+#include "collateral/snp/snp_collateral.h"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "core/encoding.h"
+#include "core/file.h"
+#include "net/http_server.h"
+
+namespace ccburst::collateral::snp {
+namespace {
+
+namespace fs = std::filesystem;
+using evidence::snp::Generation;
+using evidence::snp::SigningKey;
+using evidence::snp::VekQuery;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string S5(std::string_view file) {
+  return fmt::format("{}/testdata/snp/s5-genoa-v3-tsm/{}", CCB_SHARED_DIR, file);
+}
+
+class FakeClock final : public core::Clock {
+ public:
+  core::TimePoint Now() const override { return now; }
+  core::TimePoint now = core::FromUnixSeconds(1767225600);
+};
+
+VekQuery S5Query() {
+  auto report = evidence::snp::ParseReport(*core::ReadFile(S5("report.bin")));
+  EXPECT_TRUE(report.ok());
+  return VekQuery{report->generation, SigningKey::kVcek, report->chip_id, report->reported_tcb};
+}
+
+fs::path TempDir(std::string_view name) {
+  fs::path p = fs::path(CCB_BINARY_DIR) / "collateral_snp_test" / std::string(name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+TEST(DirectorySourceTest, FindsTheVcekAmongDerAndPemFiles) {
+  auto src = NewDirectoryCertSource(S5("certs"));
+  ASSERT_TRUE(src.ok()) << core::Message(src.status());
+  auto der = (*src)->FetchVek(S5Query());
+  ASSERT_TRUE(der.ok()) << core::Message(der.status());
+  EXPECT_TRUE(*der == *core::ReadFile(S5("certs/vcek.der")));
+  VekQuery vlek = S5Query();
+  vlek.kind = SigningKey::kVlek;
+  EXPECT_EQ((*src)->FetchVek(vlek).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(NewDirectoryCertSource("/nonexistent/snp").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(VerifyCommandTest, RawReportWithCertsDir) {
+  auto at = *core::ParseRfc3339("2026-01-01T00:00:00Z");
+  std::string report = *core::ReadFile(S5("report.bin"));
+  boost::json::object r = RunSnpVerifyCommand(report, S5("certs"), at);
+  ASSERT_TRUE(r.at("verified").as_bool()) << boost::json::serialize(r);
+  EXPECT_EQ(std::string(r.at("claims").at("chip_id").as_string()).substr(0, 8), "7b1584c9");
+  r = RunSnpVerifyCommand(report, std::nullopt, at);
+  EXPECT_FALSE(r.at("verified").as_bool());
+  r = RunSnpVerifyCommand(report, std::string("/nonexistent/snp"), at);
+  EXPECT_THAT(std::string(r.at("error").as_string()),
+              StartsWith("snp: certificate directory: cannot read `/nonexistent/snp`"));
+}
+
+TEST(KdsPathTest, MatchesAmdKdsLayout) {
+  VekQuery q = S5Query();
+  EXPECT_EQ(KdsVcekPath(Generation::kGenoa, q), "/vcek/v1/Genoa/" + core::HexEncode(q.chip_id) +
+                                                    "?blSPL=10&teeSPL=00&snpSPL=23&ucodeSPL=84");
+  q.reported_tcb.fmc = 3;
+  EXPECT_EQ(KdsVcekPath(Generation::kTurin, q),
+            "/vcek/v1/Turin/" + core::HexEncode(q.chip_id.substr(0, 8)) +
+                "?fmcSPL=03&blSPL=10&teeSPL=00&snpSPL=23&ucodeSPL=84");
+}
+
+class KdsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    vcek_ = *core::ReadFile(S5("vcek.der"));
+    net::HttpServerOptions o;
+    o.sockets = {"127.0.0.1:0"};
+    o.threads = 1;
+    auto server = net::HttpServer::Start(o, [this](const net::HttpRequest& req) {
+      ++requests_;
+      last_target_ = req.target;
+      net::HttpResponse resp;
+      resp.status = status_.load();
+      if (resp.status == 200) resp.body = req.path.ends_with("/crl") ? std::string("CRL") : vcek_;
+      if (resp.status == 429) resp.SetHeader("Retry-After", "30");
+      return resp;
+    });
+    ASSERT_TRUE(server.ok()) << core::Message(server.status());
+    server_ = std::move(*server);
+  }
+
+  KdsOptions Options(const fs::path& cache) {
+    KdsOptions o;
+    o.base_url = fmt::format("http://127.0.0.1:{}", server_->ports()[0]);
+    o.cache_dir = cache.string();
+    o.clock = &clock_;
+    return o;
+  }
+
+  std::string vcek_;
+  std::atomic<int> status_{200};
+  std::atomic<int> requests_{0};
+  std::string last_target_;
+  FakeClock clock_;
+  std::unique_ptr<net::HttpServer> server_;
+};
+
+TEST_F(KdsTest, FetchesOnceThenServesFromMemoryAndDisk) {
+  fs::path cache = TempDir("kds-cache");
+  auto src = NewKdsCertSource(Options(cache));
+  ASSERT_TRUE(src.ok());
+  VekQuery q = S5Query();
+  for (int i = 0; i < 3; ++i) {
+    auto der = (*src)->FetchVek(q);
+    ASSERT_TRUE(der.ok()) << core::Message(der.status());
+    EXPECT_TRUE(*der == vcek_);
+  }
+  EXPECT_EQ(requests_.load(), 1);
+  EXPECT_EQ(last_target_, KdsVcekPath(Generation::kGenoa, q));
+  // A new source (restart) with KDS down uses the disk cache.
+  status_ = 503;
+  auto again = NewKdsCertSource(Options(cache));
+  auto der = (*again)->FetchVek(q);
+  ASSERT_TRUE(der.ok()) << core::Message(der.status());
+  EXPECT_EQ(requests_.load(), 1);
+
+  // End to end: the verifier gets the VCEK from KDS for a raw report.
+  evidence::snp::SnpVerifierOptions vo;
+  vo.cert_source = *again;
+  auto r = evidence::snp::RunVerifyCommand(*core::ReadFile(S5("report.bin")), {},
+                                           *core::ParseRfc3339("2026-01-01T00:00:00Z"), vo);
+  EXPECT_TRUE(r.at("verified").as_bool()) << boost::json::serialize(r);
+}
+
+TEST_F(KdsTest, DiskCacheIsATrusteeOfflineStore) {
+  fs::path cache = TempDir("kds-offline");
+  auto src = NewKdsCertSource(Options(cache));
+  ASSERT_TRUE(src.ok());
+  VekQuery q = S5Query();
+  ASSERT_TRUE((*src)->FetchVek(q).ok());
+  EXPECT_EQ(OfflineStorePath(Generation::kGenoa, q, true),
+            "vcek/" + core::HexEncode(q.chip_id) + "/bl10_tee00_snp23_ucode84_vcek.der");
+  EXPECT_TRUE(fs::exists(cache / OfflineStorePath(Generation::kGenoa, q, true)));
+  auto offline = NewOfflineStoreCertSource(cache.string());
+  auto der = offline->FetchVek(q);
+  ASSERT_TRUE(der.ok()) << core::Message(der.status());
+  EXPECT_TRUE(*der == vcek_);
+  // Legacy flat name.
+  fs::path flat = TempDir("offline-flat");
+  fs::create_directories(flat / "vcek" / core::HexEncode(q.chip_id));
+  fs::copy_file(S5("vcek.der"), flat / OfflineStorePath(Generation::kGenoa, q, false));
+  EXPECT_TRUE(NewOfflineStoreCertSource(flat.string())->FetchVek(q).ok());
+  q.reported_tcb.microcode = 1;
+  EXPECT_TRUE(NewOfflineStoreCertSource(flat.string())->FetchVek(q).ok());
+  EXPECT_EQ(NewOfflineStoreCertSource(cache.string())->FetchVek(q).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(KdsTest, BacksOffAfterRateLimiting) {
+  auto src = NewKdsCertSource(Options(TempDir("kds-backoff")));
+  ASSERT_TRUE(src.ok());
+  VekQuery q = S5Query();
+  status_ = 429;
+  auto r = (*src)->FetchVek(q);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(core::Message(r.status()), HasSubstr("HTTP 429 (rate limited)"));
+  status_ = 200;
+  // Retry-After: 30 s is honoured (longer than the initial 5 s back-off).
+  clock_.now += std::chrono::seconds(29);
+  r = (*src)->FetchVek(q);
+  EXPECT_THAT(core::Message(r.status()), StartsWith("snp kds: backing off until"));
+  EXPECT_EQ(requests_.load(), 1);
+  clock_.now += std::chrono::seconds(2);
+  EXPECT_TRUE((*src)->FetchVek(q).ok());
+  EXPECT_EQ(requests_.load(), 2);
+}
+
+TEST_F(KdsTest, CrlIsFetchedAndKeptForADay) {
+  auto src = NewKdsCertSource(Options(TempDir("kds-crl")));
+  ASSERT_TRUE(src.ok());
+  auto crl = (*src)->FetchCrl(Generation::kMilan);
+  ASSERT_TRUE(crl.ok()) << core::Message(crl.status());
+  EXPECT_EQ(*crl, "CRL");
+  EXPECT_EQ(last_target_, "/vcek/v1/Milan/crl");
+  EXPECT_TRUE((*src)->FetchCrl(Generation::kMilan).ok());
+  EXPECT_EQ(requests_.load(), 1);
+  status_ = 503;
+  clock_.now += std::chrono::hours(25);
+  crl = (*src)->FetchCrl(Generation::kMilan);  // stale copy while KDS fails
+  ASSERT_TRUE(crl.ok());
+  EXPECT_EQ(requests_.load(), 2);
+  EXPECT_EQ((*src)->FetchCrl(Generation::kGenoa).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(requests_.load(), 2);  // backing off
+}
+
+TEST_F(KdsTest, NotFoundAndVlek) {
+  auto src = NewKdsCertSource(Options(TempDir("kds-404")));
+  ASSERT_TRUE(src.ok());
+  status_ = 404;
+  VekQuery q = S5Query();
+  EXPECT_EQ((*src)->FetchVek(q).status().code(), absl::StatusCode::kNotFound);
+  // v2 reports: Milan, then Genoa.
+  q.product = Generation::kUnknown;
+  EXPECT_EQ((*src)->FetchVek(q).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(requests_.load(), 3);
+  q.kind = SigningKey::kVlek;
+  EXPECT_EQ((*src)->FetchVek(q).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(requests_.load(), 3);
+  // Chained: directory first, then KDS.
+  auto dir = NewDirectoryCertSource(S5("certs"));
+  auto chained = NewChainedCertSource({*src, *dir});
+  EXPECT_TRUE(chained->FetchVek(S5Query()).ok());
+}
+
+}  // namespace
+}  // namespace ccburst::collateral::snp

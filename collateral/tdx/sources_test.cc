@@ -1,0 +1,151 @@
+#include "collateral/tdx/sources.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "core/file.h"
+
+namespace ccburst::collateral::tdx {
+namespace {
+
+namespace json = boost::json;
+using ::testing::HasSubstr;
+
+std::string CaseDir(const std::string& c) {
+  return std::string(CCB_SHARED_DIR) + "/testdata/tdx/" + c;
+}
+core::TimePoint At(std::string_view t) { return *core::ParseRfc3339(t); }
+
+TEST(OfflineDirTest, LoadsTestdataLayout) {
+  auto c = LoadCollateralDir(CaseDir("t1-emr-uptodate") + "/collateral");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->pck_crl.size(), 2663u);
+  EXPECT_EQ(c->tcb_info_json.size(), 3089u);
+  auto next = CollateralNextUpdate(*c);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(core::FormatRfc3339(*next), "2025-07-19T10:00:35Z");
+}
+
+TEST(OfflineDirTest, MissingFileIsNamed) {
+  auto c = LoadCollateralDir(CaseDir("t1-emr-uptodate"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(core::Message(c.status()), HasSubstr("tcb_info.json"));
+  OfflineDirCollateralSource src(CaseDir("t1-emr-uptodate"));
+  auto g = src.Get(std::string(6, '\0'), "platform", At("2025-07-01T00:00:00Z"));
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(core::Message(g.status()), HasSubstr("no collateral for fmspc 000000000000"));
+}
+
+TEST(RunTdxVerifyTest, OperatorCommandOnEveryCase) {
+  struct Case {
+    const char* name;
+    const char* at;
+    bool verified;
+    const char* status;
+  } cases[] = {
+      {"t1-emr-uptodate", "2025-07-01T00:00:00Z", true, "UpToDate"},
+      {"t3-spr-outofdate", "2025-03-10T00:00:00Z", true, "OutOfDate"},
+      {"t5-spr-e4-tcb-not-supported", "2023-07-01T01:00:00Z", false, nullptr},
+  };
+  for (const Case& c : cases) {
+    json::object r =
+        RunTdxVerify(CaseDir(c.name) + "/quote.bin", CaseDir(c.name) + "/collateral", At(c.at));
+    EXPECT_EQ(r.at("verified").as_bool(), c.verified) << c.name;
+    if (c.status) {
+      EXPECT_EQ(r.at("tcb_status"), json::value(c.status)) << c.name;
+    } else {
+      EXPECT_THAT(std::string(r.at("error").as_string()), HasSubstr("tcb not supported"));
+    }
+  }
+  json::object r =
+      RunTdxVerify(CaseDir("t3-spr-outofdate") + "/quote.bin",
+                   CaseDir("t3-spr-outofdate") + "/collateral", At("2025-03-15T03:39:01Z"));
+  EXPECT_FALSE(r.at("verified").as_bool());
+  EXPECT_EQ(r.at("error"),
+            json::value("tdx: qe identity: expired (nextUpdate 2025-03-15T03:39:00Z)"));
+  r = RunTdxVerify("/nonexistent/quote.bin", CaseDir("t1-emr-uptodate") + "/collateral",
+                   At("2025-07-01T00:00:00Z"));
+  EXPECT_FALSE(r.at("verified").as_bool());
+}
+
+// An inner source that counts calls and can be switched off.
+class FakeSource : public TdxCollateralSource {
+ public:
+  explicit FakeSource(TdxCollateral c) : c_(std::make_shared<const TdxCollateral>(std::move(c))) {}
+  absl::StatusOr<std::shared_ptr<const TdxCollateral>> Get(std::string_view, std::string_view,
+                                                           core::TimePoint) const override {
+    ++calls;
+    if (down) return absl::UnavailableError("pcs down");
+    return c_;
+  }
+  mutable std::atomic<int> calls{0};
+  std::atomic<bool> down{false};
+
+ private:
+  std::shared_ptr<const TdxCollateral> c_;
+};
+
+TEST(CachingTest, ServesCachedUntilRefreshAndSurvivesRefreshFailure) {
+  auto inner =
+      std::make_shared<FakeSource>(*LoadCollateralDir(CaseDir("t1-emr-uptodate") + "/collateral"));
+  CachingCollateralSource cache(inner);
+  std::string fmspc = "\xb0\xc0\x6f\x00\x00\x00";
+  fmspc.resize(6);
+  ASSERT_TRUE(cache.Get(fmspc, "platform", At("2025-07-01T00:00:00Z")).ok());
+  ASSERT_TRUE(cache.Get(fmspc, "platform", At("2025-07-10T00:00:00Z")).ok());
+  EXPECT_EQ(inner->calls, 1);
+  // Within the refresh margin (nextUpdate 2025-07-19T10:00:35Z - 24 h): refresh attempted.
+  inner->down = true;
+  auto r = cache.Get(fmspc, "platform", At("2025-07-19T00:00:00Z"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(inner->calls, 2);
+  // Expired and the refresh fails: the inner error.
+  r = cache.Get(fmspc, "platform", At("2025-07-20T00:00:00Z"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(CachingTest, PersistsToDisk) {
+  std::string dir = std::string(CCB_BINARY_DIR) + "/collateral_tdx_cache_test";
+  std::filesystem::remove_all(dir);
+  auto inner =
+      std::make_shared<FakeSource>(*LoadCollateralDir(CaseDir("t1-emr-uptodate") + "/collateral"));
+  std::string fmspc("\xb0\xc0\x6f\x00\x00\x00", 6);
+  {
+    CachingCollateralSource cache(inner, CachingOptions{.disk_dir = dir});
+    ASSERT_TRUE(cache.Get(fmspc, "platform", At("2025-07-01T00:00:00Z")).ok());
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/B0C06F000000-platform/tcb_info.json"));
+  inner->down = true;
+  CachingCollateralSource cache(inner, CachingOptions{.disk_dir = dir});
+  auto r = cache.Get(fmspc, "platform", At("2025-07-02T00:00:00Z"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(inner->calls, 1);
+  // The persisted directory is itself a valid offline directory.
+  OfflineDirCollateralSource offline(dir);
+  EXPECT_TRUE(offline.Get(fmspc, "platform", At("2025-07-02T00:00:00Z")).ok());
+}
+
+TEST(PcsTest, PercentDecode) {
+  EXPECT_EQ(*PercentDecode("-----BEGIN%20CERTIFICATE-----%0A"), "-----BEGIN CERTIFICATE-----\n");
+  EXPECT_FALSE(PercentDecode("%4").ok());
+  EXPECT_FALSE(PercentDecode("%zz").ok());
+}
+
+TEST(PcsTest, UnreachablePcsIsUnavailable) {
+  PcsOptions o;
+  o.base_url = "http://127.0.0.1:1";
+  o.timeout = std::chrono::milliseconds(2000);
+  PcsCollateralSource pcs(o);
+  auto r = pcs.Get(std::string(6, '\0'), "platform", At("2025-07-01T00:00:00Z"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(core::Message(r.status()), HasSubstr("pcs: tcb info"));
+}
+
+}  // namespace
+}  // namespace ccburst::collateral::tdx

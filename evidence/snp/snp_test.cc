@@ -1,0 +1,578 @@
+#include "evidence/snp/snp.h"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "core/encoding.h"
+#include "core/file.h"
+#include "core/json.h"
+#include "crypto/hash.h"
+#include "evidence/snp/testing/generator.h"
+
+namespace ccburst::evidence::snp {
+namespace {
+
+namespace json = boost::json;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string CaseDir(std::string_view name) {
+  return fmt::format("{}/testdata/snp/{}", CCB_SHARED_DIR, name);
+}
+
+std::string Read(const std::string& path) {
+  auto data = core::ReadFile(path);
+  EXPECT_TRUE(data.ok()) << core::Message(data.status());
+  return data.ok() ? *data : std::string();
+}
+
+json::object CaseJson(std::string_view name) {
+  auto v = core::ParseJson(Read(CaseDir(name) + "/case.json"));
+  EXPECT_TRUE(v.ok());
+  return v->as_object();
+}
+
+core::TimePoint VerifyAt(std::string_view name) {
+  auto t = core::ParseRfc3339(std::string(CaseJson(name).at("verify_at").as_string()));
+  EXPECT_TRUE(t.ok());
+  return *t;
+}
+
+core::TimePoint At(std::string_view rfc3339) { return *core::ParseRfc3339(rfc3339); }
+
+std::string S5TsmEvidence() {
+  return fmt::format(R"({{"report":"{}","auxblob":"{}"}})",
+                     core::Base64Encode(Read(CaseDir("s5-genoa-v3-tsm") + "/report.bin")),
+                     core::Base64Encode(Read(CaseDir("s5-genoa-v3-tsm") + "/auxblob.bin")));
+}
+
+std::string TsmEvidence(const std::string& report, const std::vector<EvidenceCert>& certs) {
+  return fmt::format(R"({{"report":"{}","auxblob":"{}"}})", core::Base64Encode(report),
+                     core::Base64Encode(EncodeCertTable(certs)));
+}
+
+std::string Error(const json::object& result) {
+  const json::value& e = result.at("error");
+  return e.is_string() ? std::string(e.as_string()) : std::string();
+}
+
+void ExpectClaimsMatchCase(const json::object& claims, const json::object& expected) {
+  std::vector<std::string> keys;
+  for (const auto& kv : claims) keys.emplace_back(kv.key());
+  EXPECT_THAT(keys, ::testing::UnorderedElementsAre(
+                        "policy_abi_major", "policy_abi_minor", "policy_smt_allowed",
+                        "policy_migrate_ma", "policy_debug_allowed", "policy_single_socket",
+                        "reported_tcb_bootloader", "reported_tcb_tee", "reported_tcb_snp",
+                        "reported_tcb_microcode", "platform_tsme_enabled", "platform_smt_enabled",
+                        "measurement", "report_data", "init_data", "chip_id"));
+  EXPECT_EQ(claims.at("measurement").as_string(), expected.at("measurement").as_string());
+  EXPECT_EQ(claims.at("report_data").as_string(), expected.at("report_data").as_string());
+  EXPECT_EQ(claims.at("chip_id").as_string(), expected.at("chip_id").as_string());
+  if (expected.contains("host_data")) {
+    EXPECT_EQ(claims.at("init_data").as_string(), expected.at("host_data").as_string());
+  }
+  const json::object& tcb = expected.at("reported_tcb").as_object();
+  EXPECT_EQ(claims.at("reported_tcb_bootloader"), tcb.at("bootloader"));
+  EXPECT_EQ(claims.at("reported_tcb_tee"), tcb.at("tee"));
+  EXPECT_EQ(claims.at("reported_tcb_snp"), tcb.at("snp"));
+  EXPECT_EQ(claims.at("reported_tcb_microcode"), tcb.at("microcode"));
+  if (expected.contains("policy_flags")) {
+    const json::object& f = expected.at("policy_flags").as_object();
+    EXPECT_EQ(fmt::format("{}.{}", claims.at("policy_abi_major").to_number<int>(),
+                          claims.at("policy_abi_minor").to_number<int>()),
+              f.at("abi").as_string());
+    EXPECT_EQ(claims.at("policy_smt_allowed").as_bool(), f.at("smt").to_number<int>() == 1);
+    EXPECT_EQ(claims.at("policy_debug_allowed").as_bool(), f.at("debug").to_number<int>() == 1);
+  }
+}
+
+// ---- Real hardware vectors (AMD's pinned roots) ----
+
+TEST(SnpRealTest, MilanV2VcekIsValid) {
+  json::object r = RunVerifyCommand(Read(CaseDir("s3-milan-v2-vcek") + "/report.bin"),
+                                    {Read(CaseDir("s3-milan-v2-vcek") + "/vcek.der")},
+                                    VerifyAt("s3-milan-v2-vcek"));
+  ASSERT_TRUE(r.at("verified").as_bool()) << Error(r);
+  EXPECT_EQ(r.at("processor_generation").as_string(), "Milan");
+  EXPECT_EQ(r.at("signing_key").as_string(), "VCEK");
+  EXPECT_EQ(r.at("report_version").to_number<int>(), 2);
+  ExpectClaimsMatchCase(r.at("claims").as_object(),
+                        CaseJson("s3-milan-v2-vcek").at("expected").as_object());
+}
+
+TEST(SnpRealTest, MilanV2RefusedWhenTrusteeMinimumVersion) {
+  SnpVerifierOptions o;
+  o.min_report_version = 3;
+  json::object r = RunVerifyCommand(Read(CaseDir("s3-milan-v2-vcek") + "/report.bin"),
+                                    {Read(CaseDir("s3-milan-v2-vcek") + "/vcek.der")},
+                                    VerifyAt("s3-milan-v2-vcek"), o);
+  EXPECT_FALSE(r.at("verified").as_bool());
+  EXPECT_EQ(Error(r), "snp: report version 2 is below the minimum 3");
+}
+
+class InvalidVcekTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(InvalidVcekTest, FailsOnTheVcekSignature) {
+  ASSERT_EQ(CaseJson(GetParam()).at("expected").at("result").as_string(), "invalid-vcek-signature");
+  json::object r =
+      RunVerifyCommand(Read(CaseDir(GetParam()) + "/report.bin"),
+                       {Read(CaseDir(GetParam()) + "/vcek.der")}, VerifyAt(GetParam()));
+  EXPECT_FALSE(r.at("verified").as_bool());
+  EXPECT_TRUE(r.at("claims").is_null());
+  EXPECT_THAT(Error(r), StartsWith("snp: VCEK signature does not verify with ASK `SEV-Milan`"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, InvalidVcekTest,
+                         ::testing::Values("s3-milan-v2-invalid-vcek-legacy",
+                                           "s3-milan-v2-invalid-vcek-new"));
+
+TEST(SnpRealTest, MilanVlekV3ValidWithAnyVmplAndRefusedAtVmpl1ByDefault) {
+  std::string report = Read(CaseDir("s4-milan-vlek-v3") + "/report.bin");
+  std::string vlek = Read(CaseDir("s4-milan-vlek-v3") + "/vlek.der");
+  core::TimePoint at = VerifyAt("s4-milan-vlek-v3");
+
+  json::object def = RunVerifyCommand(report, {vlek}, at);
+  EXPECT_FALSE(def.at("verified").as_bool());
+  EXPECT_EQ(Error(def), "snp: VMPL 1 is not the required 0");
+
+  SnpVerifierOptions any;
+  any.required_vmpl = std::nullopt;
+  json::object r = RunVerifyCommand(report, {vlek}, at, any);
+  ASSERT_TRUE(r.at("verified").as_bool()) << Error(r);
+  EXPECT_EQ(r.at("signing_key").as_string(), "VLEK");
+  EXPECT_EQ(r.at("processor_generation").as_string(), "Milan");
+  ExpectClaimsMatchCase(r.at("claims").as_object(),
+                        CaseJson("s4-milan-vlek-v3").at("expected").as_object());
+
+  SnpVerifierOptions vmpl1;
+  vmpl1.required_vmpl = 1;
+  EXPECT_TRUE(RunVerifyCommand(report, {vlek}, at, vmpl1).at("verified").as_bool());
+}
+
+TEST(SnpRealTest, VlekFailsAfterItExpired) {
+  SnpVerifierOptions any;
+  any.required_vmpl = std::nullopt;
+  std::string report = Read(CaseDir("s4-milan-vlek-v3") + "/report.bin");
+  std::string vlek = Read(CaseDir("s4-milan-vlek-v3") + "/vlek.der");
+  EXPECT_TRUE(
+      RunVerifyCommand(report, {vlek}, At("2025-12-10T22:14:21Z"), any).at("verified").as_bool());
+  json::object r = RunVerifyCommand(report, {vlek}, At("2025-12-10T22:14:22Z"), any);
+  EXPECT_FALSE(r.at("verified").as_bool());
+  EXPECT_EQ(Error(r),
+            "snp: VLEK certificate `SEV-VLEK` expired at 2025-12-10T22:14:21Z (verification time "
+            "2025-12-10T22:14:22Z)");
+  json::object early = RunVerifyCommand(report, {vlek}, At("2024-12-10T22:14:20Z"), any);
+  EXPECT_EQ(Error(early),
+            "snp: VLEK certificate `SEV-VLEK` is not valid before 2024-12-10T22:14:21Z "
+            "(verification time 2024-12-10T22:14:20Z)");
+}
+
+TEST(SnpRealTest, GenoaTsmEvidenceIsValidInEveryForm) {
+  const json::object expected = CaseJson("s5-genoa-v3-tsm").at("expected").as_object();
+  core::TimePoint at = VerifyAt("s5-genoa-v3-tsm");
+  // configfs-tsm JSON with the certificate table.
+  json::object r = RunVerifyCommand(S5TsmEvidence(), {}, at);
+  ASSERT_TRUE(r.at("verified").as_bool()) << Error(r);
+  EXPECT_EQ(r.at("processor_generation").as_string(), "Genoa");
+  ExpectClaimsMatchCase(r.at("claims").as_object(), expected);
+  // Raw report plus the operator's certificate directory contents (DER and PEM).
+  std::string raw = Read(CaseDir("s5-genoa-v3-tsm") + "/report.bin");
+  for (std::vector<std::string> certs :
+       {std::vector<std::string>{Read(CaseDir("s5-genoa-v3-tsm") + "/vcek.der")},
+        std::vector<std::string>{Read(CaseDir("s5-genoa-v3-tsm") + "/certs/vcek.pem"),
+                                 Read(CaseDir("s5-genoa-v3-tsm") + "/certs/ask.pem"),
+                                 Read(CaseDir("s5-genoa-v3-tsm") + "/certs/ark.der")},
+        std::vector<std::string>{Read(CaseDir("amd") + "/milan_ask_ark_asvk.pem"),
+                                 Read(CaseDir("amd") + "/genoa_ask_ark_asvk.pem"),
+                                 Read(CaseDir("s5-genoa-v3-tsm") + "/vcek.der")}}) {
+    json::object rr = RunVerifyCommand(raw, certs, at);
+    EXPECT_TRUE(rr.at("verified").as_bool()) << Error(rr);
+  }
+  // No certificate anywhere.
+  json::object none = RunVerifyCommand(raw, {}, at);
+  EXPECT_EQ(Error(none),
+            "snp: the evidence carries no VCEK and no certificate source is configured");
+}
+
+TEST(SnpRealTest, ReferenceAttesterJsonIsValid) {
+  const json::object expected = CaseJson("trustee-genoa-v3-json").at("expected").as_object();
+  json::object r = RunVerifyCommand(Read(CaseDir("trustee-genoa-v3-json") + "/evidence.json"), {},
+                                    VerifyAt("trustee-genoa-v3-json"));
+  ASSERT_TRUE(r.at("verified").as_bool()) << Error(r);
+  EXPECT_EQ(r.at("processor_generation").as_string(), "Genoa");
+  ExpectClaimsMatchCase(r.at("claims").as_object(), expected);
+}
+
+TEST(SnpRealTest, VerifierInterfaceChecksTheBinding) {
+  auto verifier = SnpVerifier::Create();
+  ASSERT_TRUE(verifier.ok());
+  EXPECT_EQ((*verifier)->tee(), "snp");
+  auto ev = core::ParseJson(S5TsmEvidence());
+  ASSERT_TRUE(ev.ok());
+  core::TimePoint at = VerifyAt("s5-genoa-v3-tsm");
+  std::string report_data = *core::HexDecode(
+      std::string(CaseJson("s5-genoa-v3-tsm").at("expected").at("report_data").as_string()));
+
+  ExpectedBinding good{report_data, std::string(32, '\0')};
+  auto claims = (*verifier)->Verify(*ev, good, at);
+  ASSERT_TRUE(claims.ok()) << core::Message(claims.status());
+  EXPECT_EQ(claims->at("report_data").as_string(), core::HexEncode(report_data));
+
+  ExpectedBinding bad{crypto::Sha384("other session"), std::nullopt};
+  auto r = (*verifier)->Verify(*ev, bad, at);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(core::Message(r.status()), StartsWith("snp: REPORT_DATA 4d4944424e4832"));
+  EXPECT_THAT(core::Message(r.status()), HasSubstr("does not match the session binding"));
+
+  ExpectedBinding bad_init{report_data, crypto::Sha256("init-data")};
+  r = (*verifier)->Verify(*ev, bad_init, at);
+  EXPECT_THAT(core::Message(r.status()), HasSubstr("HOST_DATA"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST(SnpRealTest, ByteFlipsInTheSignedRegionAndSignatureFail) {
+  auto verifier = SnpVerifier::Create();
+  ASSERT_TRUE(verifier.ok());
+  auto ev = ParseEvidenceBytes(S5TsmEvidence());
+  ASSERT_TRUE(ev.ok());
+  core::TimePoint at = VerifyAt("s5-genoa-v3-tsm");
+  ASSERT_TRUE((*verifier)->VerifyEvidence(*ev, nullptr, at).ok());
+  const std::string original = ev->report.bytes;
+  // Every byte of the signed region and of R and S (low 48 bytes and the zero padding).
+  for (size_t i = 0; i < kSignatureSOffset + kSignatureFieldSize; ++i) {
+    std::string flipped = original;
+    flipped[i] ^= 0x01;
+    auto parsed = ParseReport(flipped);
+    if (!parsed.ok()) continue;  // e.g. VERSION or CPUID: refused while parsing
+    Evidence e = *ev;
+    e.report = *parsed;
+    auto v = (*verifier)->VerifyEvidence(e, nullptr, at);
+    ASSERT_FALSE(v.ok()) << "byte " << i;
+  }
+  std::string flipped = original;
+  flipped[0x90] ^= 1;  // MEASUREMENT
+  Evidence e = *ev;
+  e.report = *ParseReport(flipped);
+  EXPECT_EQ(core::Message((*verifier)->VerifyEvidence(e, nullptr, at).status()),
+            "snp: report signature does not verify with the VCEK");
+}
+
+TEST(SnpRealTest, ByteFlipsInEachCertificateFail) {
+  std::string report = Read(CaseDir("s5-genoa-v3-tsm") + "/report.bin");
+  const std::string dir = CaseDir("s5-genoa-v3-tsm") + "/certs/";
+  const std::vector<EvidenceCert> good = {{CertKind::kVcek, Read(dir + "vcek.der")},
+                                          {CertKind::kAsk, Read(dir + "ask.der")},
+                                          {CertKind::kArk, Read(dir + "ark.der")}};
+  core::TimePoint at = VerifyAt("s5-genoa-v3-tsm");
+  ASSERT_TRUE(RunVerifyCommand(TsmEvidence(report, good), {}, at).at("verified").as_bool());
+  for (size_t which = 0; which < good.size(); ++which) {
+    size_t size = good[which].data.size();
+    int checked = 0;
+    // Bytes spread over the whole certificate, including names, key and signature.
+    for (size_t pos = 4; pos < size; pos += 37) {
+      std::vector<EvidenceCert> certs = good;
+      certs[which].data[pos] ^= 0x01;
+      json::object r = RunVerifyCommand(TsmEvidence(report, certs), {}, at);
+      EXPECT_FALSE(r.at("verified").as_bool()) << CertKindName(good[which].kind) << " byte " << pos;
+      ++checked;
+    }
+    EXPECT_GT(checked, 30);
+  }
+}
+
+TEST(SnpRealTest, AmdAnchorsArePinnedAndSelfConsistent) {
+  auto anchors = AmdProductAnchors();
+  ASSERT_EQ(anchors.size(), 3u);
+  for (const ProductAnchor& a : anchors) {
+    auto ark = Certificate::Parse(a.ark, "ARK");
+    ASSERT_TRUE(ark.ok());
+    EXPECT_EQ(ark->subject_cn(), "ARK-" + std::string(GenerationName(a.product)));
+    EXPECT_EQ(core::HexEncode(ark->spki_sha256()), PinnedArkFingerprint(a.product));
+    auto ask = Certificate::Parse(a.ask, "ASK");
+    auto asvk = Certificate::Parse(a.asvk, "ASVK");
+    ASSERT_TRUE(ask.ok() && asvk.ok());
+    EXPECT_TRUE(ask->VerifySignedBy(*ark).ok());
+    EXPECT_TRUE(asvk->VerifySignedBy(*ark).ok());
+    EXPECT_FALSE(ask->VerifySignedBy(*ask).ok());
+  }
+  // The bundles shipped in testdata are the same certificates.
+  for (const char* p : {"milan", "genoa", "turin"}) {
+    auto ders = SplitCertificates(Read(CaseDir("amd") + fmt::format("/{}_ask_ark_asvk.pem", p)));
+    ASSERT_TRUE(ders.ok());
+    ASSERT_EQ(ders->size(), 3u);
+    bool found = false;
+    for (const ProductAnchor& a : anchors) {
+      auto ark = Certificate::Parse(a.ark, "ARK");
+      if (ark->der() == (*ders)[1]) found = true;
+    }
+    EXPECT_TRUE(found) << p;
+  }
+}
+
+TEST(SnpRealTest, MissingEndorsementKeyStatusCodes) {
+  auto ev = ParseEvidenceBytes(Read(CaseDir("s5-genoa-v3-tsm") + "/report.bin"));
+  ASSERT_TRUE(ev.ok());
+  core::TimePoint at = VerifyAt("s5-genoa-v3-tsm");
+  auto none = SnpVerifier::Create();
+  EXPECT_EQ((*none)->VerifyEvidence(*ev, nullptr, at).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  SnpVerifierOptions o;
+  o.cert_source = *NewStaticCertSource({});
+  auto empty = SnpVerifier::Create(o);
+  auto r = (*empty)->VerifyEvidence(*ev, nullptr, at);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(core::Message(r.status()),
+            "snp: cannot get the VCEK: snp: no VCEK among the supplied certificates");
+}
+
+// ---- Generated hierarchy ----
+
+class SnpGeneratedTest : public ::testing::Test {
+ protected:
+  // Created on first use: RSA key generation dominates the run time of these tests.
+  static const testing::TestHierarchy& Of(Generation product) {
+    static std::map<Generation, std::unique_ptr<testing::TestHierarchy>> hierarchies;
+    auto& h = hierarchies[product];
+    if (h == nullptr) {
+      testing::HierarchyOptions o;
+      o.product = product;
+      h = testing::TestHierarchy::Create(o);
+    }
+    return *h;
+  }
+
+  static absl::StatusOr<json::object> Verify(const testing::TestHierarchy& h,
+                                             const std::string& evidence,
+                                             const ExpectedBinding& binding,
+                                             SnpVerifierOptions options) {
+    auto verifier = SnpVerifier::Create(std::move(options));
+    if (!verifier.ok()) return verifier.status();
+    auto ev = core::ParseJson(evidence);
+    if (!ev.ok()) return ev.status();
+    return (*verifier)->Verify(*ev, binding, kNow);
+  }
+  static absl::StatusOr<json::object> Verify(const testing::TestHierarchy& h,
+                                             const testing::ReportSpec& spec) {
+    return Verify(h, h.TsmEvidenceJson(spec), Binding(spec), h.VerifierOptions());
+  }
+  static ExpectedBinding Binding(const testing::ReportSpec& spec) {
+    return ExpectedBinding{spec.report_data, std::nullopt};
+  }
+
+  static inline const core::TimePoint kNow = core::FromUnixSeconds(1767225600);  // 2026-01-01
+};
+
+TEST_F(SnpGeneratedTest, EveryGenerationAndVersionVerifies) {
+  for (Generation g : {Generation::kGenoa, Generation::kTurin, Generation::kMilan}) {
+    const testing::TestHierarchy* h = &Of(g);
+    for (uint32_t version : {2u, 3u, 5u}) {
+      testing::ReportSpec spec;
+      spec.version = version;
+      spec.report_data = crypto::Sha384("session");
+      spec.host_data = crypto::Sha256("init");
+      auto claims = Verify(*h, h->TsmEvidenceJson(spec),
+                           ExpectedBinding{spec.report_data, spec.host_data}, h->VerifierOptions());
+      ASSERT_TRUE(claims.ok()) << GenerationName(h->options().product) << " v" << version << ": "
+                               << core::Message(claims.status());
+      EXPECT_EQ(claims->at("report_data").as_string(),
+                core::HexEncode(spec.report_data + std::string(16, '\0')));
+      EXPECT_EQ(claims->at("init_data").as_string(), core::HexEncode(spec.host_data));
+      EXPECT_EQ(claims->at("reported_tcb_microcode").to_number<int>(), h->options().tcb.microcode);
+      EXPECT_EQ(claims->at("reported_tcb_snp").to_number<int>(), h->options().tcb.snp);
+      EXPECT_EQ(claims->at("policy_smt_allowed").as_bool(), true);
+      EXPECT_EQ(claims->at("platform_tsme_enabled").as_bool(), true);
+    }
+  }
+}
+
+TEST_F(SnpGeneratedTest, TurinTcbUsesTheTurinLayoutAndFmc) {
+  testing::ReportSpec spec;
+  spec.report_data = "x";
+  Tcb wrong_fmc = Of(Generation::kTurin).options().tcb;
+  wrong_fmc.fmc = 7;
+  spec.reported_tcb = wrong_fmc;
+  auto r = Verify(Of(Generation::kTurin), spec);
+  EXPECT_EQ(core::Message(r.status()), "snp: REPORTED_TCB FMC 7 does not match the VCEK fmcSPL 1");
+}
+
+TEST_F(SnpGeneratedTest, VlekVerifiesThroughTheAsvk) {
+  testing::ReportSpec spec;
+  spec.signing_key = SigningKey::kVlek;
+  spec.report_data = "vlek";
+  auto claims = Verify(Of(Generation::kGenoa), spec);
+  ASSERT_TRUE(claims.ok()) << core::Message(claims.status());
+  // Without certificates in the evidence, the anchor's ASVK issues the VLEK from the source.
+  auto src = NewStaticCertSource({Of(Generation::kGenoa).vlek_der()});
+  ASSERT_TRUE(src.ok());
+  SnpVerifierOptions o = Of(Generation::kGenoa).VerifierOptions();
+  o.cert_source = *src;
+  EXPECT_TRUE(Verify(Of(Generation::kGenoa), Of(Generation::kGenoa).TsmEvidenceJson(spec, false),
+                     Binding(spec), o)
+                  .ok());
+}
+
+TEST_F(SnpGeneratedTest, Vmpl1RefusedByDefault) {
+  testing::ReportSpec spec;
+  spec.vmpl = 1;
+  auto r = Verify(Of(Generation::kGenoa), spec);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(core::Message(r.status()), "snp: VMPL 1 is not the required 0");
+  SnpVerifierOptions o = Of(Generation::kGenoa).VerifierOptions();
+  o.required_vmpl = std::nullopt;
+  EXPECT_TRUE(
+      Verify(Of(Generation::kGenoa), Of(Generation::kGenoa).TsmEvidenceJson(spec), Binding(spec), o)
+          .ok());
+}
+
+TEST_F(SnpGeneratedTest, MismatchingTcbAndChipIdFail) {
+  struct Case {
+    Tcb tcb;
+    std::string error;
+  };
+  Tcb base = Of(Generation::kGenoa).options().tcb;
+  Tcb ucode = base, snp = base, tee = base, bl = base;
+  ucode.microcode = 85;
+  snp.snp = 22;
+  tee.tee = 1;
+  bl.bootloader = 9;
+  for (const Case& c :
+       {Case{ucode, "snp: REPORTED_TCB microcode 85 does not match the VCEK ucodeSPL 84"},
+        Case{snp, "snp: REPORTED_TCB SNP 22 does not match the VCEK snpSPL 23"},
+        Case{tee, "snp: REPORTED_TCB TEE 1 does not match the VCEK teeSPL 0"},
+        Case{bl, "snp: REPORTED_TCB boot loader 9 does not match the VCEK blSPL 10"}}) {
+    testing::ReportSpec spec;
+    spec.reported_tcb = c.tcb;
+    auto r = Verify(Of(Generation::kGenoa), spec);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_EQ(core::Message(r.status()), c.error);
+  }
+  testing::ReportSpec spec;
+  spec.chip_id = std::string(64, '\x01');
+  auto r = Verify(Of(Generation::kGenoa), spec);
+  EXPECT_THAT(core::Message(r.status()), StartsWith("snp: CHIP_ID 0101"));
+  EXPECT_THAT(core::Message(r.status()), HasSubstr("does not match the VCEK hwID a5a4a7a6"));
+}
+
+TEST_F(SnpGeneratedTest, WrongArkIsRefused) {
+  testing::ReportSpec spec;
+  spec.report_data = "x";
+  // AMD's roots: the test ARK in the evidence has AMD's name but not its key.
+  auto r = Verify(Of(Generation::kGenoa), Of(Generation::kGenoa).TsmEvidenceJson(spec),
+                  Binding(spec), SnpVerifierOptions{});
+  EXPECT_EQ(core::Message(r.status()),
+            "snp: ARK `ARK-Genoa` in the evidence is not the trusted Genoa ARK");
+  // Without the ARK in the evidence the VCEK does not chain to AMD's ASK.
+  auto src = NewStaticCertSource({Of(Generation::kGenoa).vcek_der()});
+  SnpVerifierOptions amd;
+  amd.cert_source = *src;
+  r = Verify(Of(Generation::kGenoa), Of(Generation::kGenoa).TsmEvidenceJson(spec, false),
+             Binding(spec), amd);
+  EXPECT_THAT(core::Message(r.status()),
+              StartsWith("snp: VCEK signature does not verify with ASK `SEV-Genoa`"));
+  // Another test hierarchy's ARK.
+  r = Verify(Of(Generation::kGenoa), Of(Generation::kGenoa).TsmEvidenceJson(spec), Binding(spec),
+             testing::TestHierarchy::Create()->VerifierOptions());
+  EXPECT_EQ(core::Message(r.status()),
+            "snp: ARK `ARK-Genoa` in the evidence is not the trusted Genoa ARK");
+  // An unpinned ARK is only accepted when asked for.
+  SnpVerifierOptions pinned = Of(Generation::kGenoa).VerifierOptions();
+  pinned.allow_unpinned_arks = false;
+  auto v = SnpVerifier::Create(pinned);
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(core::Message(v.status()), HasSubstr("is not AMD's pinned"));
+}
+
+TEST_F(SnpGeneratedTest, CachedChainsStillCheckValidity) {
+  auto verifier = SnpVerifier::Create(Of(Generation::kGenoa).VerifierOptions());
+  ASSERT_TRUE(verifier.ok());
+  core::TimePoint nb = core::FromUnixSeconds(1767225600);
+  core::TimePoint na = core::FromUnixSeconds(1767225600 + 3600);
+  std::string vcek = Of(Generation::kGenoa)
+                         .IssueVcek(Of(Generation::kGenoa).options().tcb,
+                                    Of(Generation::kGenoa).options().chip_id, nb, na);
+  testing::ReportSpec spec;
+  Evidence ev;
+  ev.report = *ParseReport(Of(Generation::kGenoa).SignReport(spec));
+  ev.certs = {{CertKind::kVcek, vcek}};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE((*verifier)->VerifyEvidence(ev, nullptr, nb + std::chrono::seconds(10)).ok());
+  }
+  auto r = (*verifier)->VerifyEvidence(ev, nullptr, na + std::chrono::seconds(1));
+  EXPECT_THAT(core::Message(r.status()), StartsWith("snp: VCEK certificate `SEV-VCEK` expired at"));
+  r = (*verifier)->VerifyEvidence(ev, nullptr, nb - std::chrono::seconds(1));
+  EXPECT_THAT(core::Message(r.status()), HasSubstr("is not valid before"));
+}
+
+TEST_F(SnpGeneratedTest, RevokedAskIsRefused) {
+  const testing::TestHierarchy& h = Of(Generation::kGenoa);
+  testing::ReportSpec spec;
+  spec.report_data = "crl";
+  SnpVerifierOptions o = h.VerifierOptions();
+  o.crls = {h.IssueCrl({0x123})};
+  EXPECT_TRUE(Verify(h, h.TsmEvidenceJson(spec), Binding(spec), o).ok());
+  o.crls = {h.IssueCrl({0x123, 0x10001})};
+  auto r = Verify(h, h.TsmEvidenceJson(spec), Binding(spec), o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(core::Message(r.status()),
+            "snp: ASK `SEV-Genoa` (serial 10001) is revoked by the ARK-Genoa CRL");
+  // The VLEK chain goes through the ASVK, which this CRL does not revoke.
+  testing::ReportSpec vlek = spec;
+  vlek.signing_key = SigningKey::kVlek;
+  EXPECT_TRUE(Verify(h, h.TsmEvidenceJson(vlek), Binding(vlek), o).ok());
+  // A CRL in the evidence's certificate table counts too.
+  std::string report = h.SignReport(spec);
+  std::string ev = TsmEvidence(
+      report, {{CertKind::kVcek, h.vcek_der()}, {CertKind::kCrl, h.IssueCrl({0x10001})}});
+  r = Verify(h, ev, Binding(spec), h.VerifierOptions());
+  EXPECT_THAT(core::Message(r.status()), HasSubstr("is revoked"));
+  // A CRL not signed by the ARK fails; one for another ARK name is ignored.
+  std::string forged = h.IssueCrl({});
+  forged[forged.size() - 5] ^= 1;
+  o.crls = {forged};
+  r = Verify(h, h.TsmEvidenceJson(spec), Binding(spec), o);
+  EXPECT_EQ(core::Message(r.status()),
+            "snp: CRL issued by `ARK-Genoa` does not verify with the key of `ARK-Genoa`");
+  o.crls = {Of(Generation::kTurin).IssueCrl({0x10001})};
+  EXPECT_TRUE(Verify(h, h.TsmEvidenceJson(spec), Binding(spec), o).ok());
+}
+
+TEST_F(SnpGeneratedTest, ReferenceAttesterJsonFormVerifies) {
+  testing::ReportSpec spec;
+  spec.version = 5;
+  spec.report_data = crypto::Sha512("x");
+  auto report = ParseReport(Of(Generation::kTurin).SignReport(spec));
+  ASSERT_TRUE(report.ok());
+  json::array data;
+  for (char c : Of(Generation::kTurin).vcek_der()) data.emplace_back(static_cast<uint8_t>(c));
+  json::object ev{{"attestation_report", ReportToTrusteeJson(*report)},
+                  {"cert_chain", json::array{json::object{{"cert_type", "VCEK"}, {"data", data}}}}};
+  auto verifier = SnpVerifier::Create(Of(Generation::kTurin).VerifierOptions());
+  ASSERT_TRUE(verifier.ok());
+  auto claims = (*verifier)->Verify(ev, Binding(spec), kNow);
+  ASSERT_TRUE(claims.ok()) << core::Message(claims.status());
+  EXPECT_EQ(claims->at("report_data").as_string(), core::HexEncode(spec.report_data));
+}
+
+TEST_F(SnpGeneratedTest, UnsignedOrWrongKeyReportsFail) {
+  testing::ReportSpec spec;
+  std::string report = Of(Generation::kGenoa).SignReport(spec);
+  report[0x48] = static_cast<char>(7 << 2);  // SIGNING_KEY none
+  Evidence ev;
+  ev.report = *ParseReport(Of(Generation::kGenoa).Resign(report));
+  ev.certs = {{CertKind::kVcek, Of(Generation::kGenoa).vcek_der()}};
+  auto verifier = SnpVerifier::Create(Of(Generation::kGenoa).VerifierOptions());
+  EXPECT_EQ(core::Message((*verifier)->VerifyEvidence(ev, nullptr, kNow).status()),
+            "snp: report SIGNING_KEY is none, expected VCEK or VLEK");
+  // A VLEK-signed report with only a VCEK offered.
+  spec.signing_key = SigningKey::kVlek;
+  ev.report = *ParseReport(Of(Generation::kGenoa).SignReport(spec));
+  ev.certs = {{CertKind::kVlek, Of(Generation::kGenoa).vcek_der()}};
+  EXPECT_EQ(core::Message((*verifier)->VerifyEvidence(ev, nullptr, kNow).status()),
+            "snp: report is signed by the VLEK but the endorsement certificate is `SEV-VCEK`");
+}
+
+}  // namespace
+}  // namespace ccburst::evidence::snp

@@ -1,0 +1,96 @@
+// TDX verification cost: quote parsing, verification with collateral already verified and cached
+// (the steady state of a KBS), and full verification including collateral signatures and CRLs.
+// Run: build-*/evidence/tdx/tdx_bench
+#include <benchmark/benchmark.h>
+
+#include "core/file.h"
+#include "crypto/signature.h"
+#include "evidence/tdx/tdx_verifier.h"
+
+namespace ccburst::evidence::tdx {
+namespace {
+
+std::string Shared(const std::string& rel) {
+  return *core::ReadFile(std::string(CCB_SHARED_DIR) + "/testdata/tdx/t1-emr-uptodate/" + rel);
+}
+
+TdxCollateral Collateral() {
+  TdxCollateral col;
+  col.tcb_info_json = Shared("collateral/tcb_info.json");
+  col.tcb_info_issuer_chain = Shared("collateral/tcb_info_issuer_chain.pem");
+  col.qe_identity_json = Shared("collateral/qe_identity.json");
+  col.qe_identity_issuer_chain = Shared("collateral/qe_identity_issuer_chain.pem");
+  col.pck_crl = Shared("collateral/pck_crl.der");
+  col.pck_crl_issuer_chain = Shared("collateral/pck_crl_issuer_chain.pem");
+  col.root_ca_crl = Shared("collateral/root_ca_crl.der");
+  return col;
+}
+
+const core::TimePoint kAt = *core::ParseRfc3339("2025-07-01T00:00:00Z");
+
+void BM_ParseQuote(benchmark::State& state) {
+  std::string quote = Shared("quote.bin");
+  for (auto _ : state) benchmark::DoNotOptimize(ParseQuote(quote));
+}
+BENCHMARK(BM_ParseQuote);
+
+// The floor: one ECDSA P-256 / SHA-256 verification (a cached quote needs two: QE report and
+// quote; the PCK chain's signatures are verified once per chain).
+void BM_EcdsaP256Verify(benchmark::State& state) {
+  auto key = crypto::PrivateKey::GenerateEcP256();
+  std::string data(632, 'x');
+  auto sig = crypto::SignEcdsa(key, crypto::HashAlg::kSha256, data);
+  auto pub = key.Public();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(crypto::VerifyEcdsa(pub, crypto::HashAlg::kSha256, data, *sig));
+  }
+}
+BENCHMARK(BM_EcdsaP256Verify);
+
+void BM_VerifyQuoteCachedCollateral(benchmark::State& state) {
+  std::string quote = Shared("quote.bin");
+  TdxVerifier v(std::make_shared<FixedCollateralSource>(Collateral()));
+  if (!v.VerifyQuoteAndLog(quote, std::nullopt, kAt).ok()) state.SkipWithError("verify failed");
+  for (auto _ : state) {
+    auto r = v.VerifyQuoteAndLog(quote, std::nullopt, kAt);
+    if (!r.ok()) state.SkipWithError("verify failed");
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_VerifyQuoteCachedCollateral)->UseRealTime();
+
+void BM_FullVerificationWithCollateral(benchmark::State& state) {
+  std::string quote = Shared("quote.bin");
+  TdxCollateral col = Collateral();
+  for (auto _ : state) {
+    auto verified = VerifyCollateral(col, TrustAnchor::IntelSgxRootCa(), kAt);
+    auto q = ParseQuote(quote);
+    if (!verified.ok() || !q.ok()) state.SkipWithError("verify failed");
+    auto r = VerifyQuote(*q, **verified, TrustAnchor::IntelSgxRootCa(), kAt);
+    if (!r.ok()) state.SkipWithError("verify failed");
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_FullVerificationWithCollateral)->UseRealTime();
+
+// As above, but certificates already decoded (a KBS refreshing collateral keeps its CertPool and
+// PckChainCache): every collateral signature, chain signature and CRL is still verified.
+void BM_FullVerificationWarmCertificates(benchmark::State& state) {
+  std::string quote = Shared("quote.bin");
+  TdxCollateral col = Collateral();
+  CertPool pool;
+  for (auto _ : state) {
+    auto verified = VerifyCollateral(col, TrustAnchor::IntelSgxRootCa(), kAt, &pool);
+    auto q = ParseQuote(quote);
+    if (!verified.ok() || !q.ok()) state.SkipWithError("verify failed");
+    auto r = VerifyQuote(*q, **verified, TrustAnchor::IntelSgxRootCa(), kAt);
+    if (!r.ok()) state.SkipWithError("verify failed");
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_FullVerificationWarmCertificates)->UseRealTime();
+
+}  // namespace
+}  // namespace ccburst::evidence::tdx
+
+BENCHMARK_MAIN();

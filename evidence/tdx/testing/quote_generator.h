@@ -1,0 +1,78 @@
+// Test-only: a complete DCAP hierarchy of our own (root CA, PCK Platform CA, TCB signing
+// certificate, PCK certificate with Intel's SGX extensions, Root CA and PCK CRLs) that issues TDX
+// quotes (v4, or v5 with a TD report 1.5 body) with chosen report data and the matching signed
+// collateral (TCB Info v3, QE Identity v2). Verifying them needs TrustAnchor(root key): the
+// Intel root never trusts them. Used by unit tests (revocation, TCB status paths), end-to-end
+// tests of the KBS and the load benchmark. Never link into production binaries.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "crypto/key.h"
+#include "evidence/tdx/collateral.h"
+#include "evidence/tdx/x509.h"
+
+namespace ccburst::evidence::tdx::testing {
+
+struct HierarchyOptions {
+  // Certificate validity: [not_before, not_after].
+  core::TimePoint not_before = core::FromUnixSeconds(1'700'000'000);
+  core::TimePoint not_after = core::FromUnixSeconds(2'000'000'000);
+  std::string fmspc = std::string("\x00\x90\x6e\xa1\x00\x00", 6);
+  std::string pce_id = std::string("\x00\x00", 2);
+  std::array<uint8_t, 16> sgx_svns = {3, 3, 2, 2, 4, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0};
+  uint16_t pcesvn = 11;
+};
+
+struct QuoteSpec {
+  int version = 4;           // 4, or 5 (TD report 1.5 body)
+  std::string report_data;   // up to 64 bytes, zero-padded
+  std::string mr_config_id;  // up to 48 bytes, zero-padded
+  // TEE_TCB_SVN: module ISVSVN, module major version, TDX components...
+  std::array<uint8_t, 16> tee_tcb_svn = {6, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  std::array<uint8_t, 16> tee_tcb_svn2 = {6, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  std::array<std::string, 4> rtmr;  // each up to 48 bytes, zero-padded
+  uint16_t qe_isvsvn = 6;
+  std::string td_attributes = std::string(8, '\0');
+};
+
+struct CollateralSpec {
+  core::TimePoint issue_date;  // TCB Info / QE Identity issueDate and CRL thisUpdate
+  core::TimePoint next_update;
+  // Status of the TCB level the default platform matches (the lower level is OutOfDate).
+  std::string tcb_status = "UpToDate";
+  std::vector<std::string> advisory_ids;
+  // Status of TDX_01's level for module ISVSVN >= 4.
+  std::string module_status = "UpToDate";
+  std::string qe_status = "UpToDate";  // QE identity level for ISVSVN >= 4
+  bool revoke_pck = false;             // list the PCK certificate in the PCK CRL
+  bool revoke_pck_ca = false;          // list the PCK CA in the Root CA CRL
+};
+
+class TdxTestHierarchy {
+ public:
+  // Generates all keys and certificates. Aborts only if OpenSSL fails to generate.
+  static std::unique_ptr<TdxTestHierarchy> Create(HierarchyOptions options = {});
+  ~TdxTestHierarchy();
+
+  TrustAnchor anchor() const;
+  const crypto::PublicKey& root_key() const;
+  std::string root_pem() const;
+
+  // A signed quote; ReportData etc. as in `spec`.
+  absl::StatusOr<std::string> IssueQuote(const QuoteSpec& spec) const;
+  // Matching collateral signed by the test TCB signing key / CAs.
+  absl::StatusOr<TdxCollateral> MakeCollateral(const CollateralSpec& spec) const;
+
+ private:
+  struct Impl;
+  explicit TdxTestHierarchy(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ccburst::evidence::tdx::testing
