@@ -152,5 +152,121 @@ storage_type = "Memory"
   EXPECT_EQ(c->warnings.size(), 3u);
 }
 
+TEST(KbsConfig, VerifierDefaults) {
+  auto c = ParseKbsConfig("[http_server]\ninsecure_http = true\n", "/d");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const auto& d = c->attestation_service.dcap_verifier;
+  EXPECT_EQ(d.collateral_service, "https://api.trustedservices.intel.com/sgx/certification/v4/");
+  EXPECT_FALSE(d.collateral_dir);
+  EXPECT_FALSE(d.cache_dir);
+  EXPECT_FALSE(d.trusted_root_ca);
+  const auto& s = c->attestation_service.snp_verifier;
+  ASSERT_EQ(s.vcek_sources.size(), 1u);
+  EXPECT_EQ(s.vcek_sources[0].type, "KDS");
+  EXPECT_EQ(s.vcek_sources[0].base_url, "https://kdsintf.amd.com");
+  EXPECT_EQ(s.required_vmpl, 0u);
+  EXPECT_FALSE(s.trusted_ark);
+  EXPECT_FALSE(s.cache_dir);
+}
+
+TEST(KbsConfig, VerifierConfigTrusteeNamesAndExtras) {
+  auto c = ParseKbsConfig(R"([http_server]
+insecure_http = true
+
+[attestation_service.verifier_config.dcap_verifier]
+collateral_service = "https://pccs.example:8081/sgx/certification/v4/"
+tcb_update_type = "early"
+cache_dir = "cache/tdx"
+
+[attestation_service.verifier_config.snp_verifier]
+vcek_sources = [ { type = "OfflineStore", path = "kds-store" },
+                 { type = "KDS", base_url = "https://kds.example" },
+                 { type = "OfflineStore" } ]
+required_vmpl = 2
+cache_dir = "/var/cache/vcek"
+)",
+                          "/d");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const auto& d = c->attestation_service.dcap_verifier;
+  EXPECT_EQ(d.collateral_service, "https://pccs.example:8081/sgx/certification/v4/");
+  EXPECT_FALSE(d.collateral_dir);
+  EXPECT_EQ(d.tcb_update_type, "early");
+  EXPECT_EQ(d.cache_dir, "/d/cache/tdx");
+  const auto& s = c->attestation_service.snp_verifier;
+  ASSERT_EQ(s.vcek_sources.size(), 3u);
+  EXPECT_EQ(s.vcek_sources[0].type, "OfflineStore");
+  EXPECT_EQ(s.vcek_sources[0].path, "/d/kds-store");
+  EXPECT_EQ(s.vcek_sources[1].type, "KDS");
+  EXPECT_EQ(s.vcek_sources[1].base_url, "https://kds.example");
+  EXPECT_EQ(s.vcek_sources[2].path, "/opt/confidential-containers/attestation-service/kds-store");
+  EXPECT_EQ(s.required_vmpl, 2u);
+  EXPECT_EQ(s.cache_dir, "/var/cache/vcek");
+  EXPECT_EQ(c->warnings.size(), 1u);  // insecure_http only
+}
+
+TEST(KbsConfig, OfflineCollateralAndTestRootsWarn) {
+  auto c = ParseKbsConfig(R"([http_server]
+insecure_http = true
+[attestation_service.verifier_config.dcap_verifier]
+collateral_service = "file:///srv/collateral"
+trusted_root_ca = "test-root.pem"
+[attestation_service.verifier_config.snp_verifier]
+trusted_ark = "file://ark.pem"
+)",
+                          "/d");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->attestation_service.dcap_verifier.collateral_dir, "/srv/collateral");
+  EXPECT_EQ(c->attestation_service.dcap_verifier.trusted_root_ca, "/d/test-root.pem");
+  EXPECT_EQ(c->attestation_service.snp_verifier.trusted_ark, "/d/ark.pem");
+  ASSERT_EQ(c->warnings.size(), 3u);
+  EXPECT_NE(c->warnings[0].find("dcap_verifier.trusted_root_ca"), std::string::npos);
+  EXPECT_NE(c->warnings[1].find("snp_verifier.trusted_ark"), std::string::npos);
+}
+
+TEST(KbsConfig, VerifierConfigErrorsNameTheKey) {
+  constexpr std::string_view kHead = "[http_server]\ninsecure_http = true\n";
+  struct Case {
+    std::string toml;
+    std::string message;
+  } cases[] = {
+      {"[attestation_service.verifier_config.tpm_verifier]\n",
+       "config: unknown key `attestation_service.verifier_config.tpm_verifier`"},
+      {"[attestation_service.verifier_config.dcap_verifier]\nurl = \"x\"\n",
+       "config: unknown key `attestation_service.verifier_config.dcap_verifier.url`"},
+      {"[attestation_service.verifier_config.dcap_verifier]\ncollateral_service = "
+       "\"http://pccs\"\n",
+       "config: `attestation_service.verifier_config.dcap_verifier.collateral_service` = "
+       "`http://pccs` is neither an https:// PCS/PCCS URL nor a file:// collateral directory"},
+      {"[attestation_service.verifier_config.dcap_verifier]\ntcb_update_type = \"late\"\n",
+       "config: `attestation_service.verifier_config.dcap_verifier.tcb_update_type` = `late` is "
+       "not `early` or `standard`"},
+      {"[attestation_service.verifier_config.dcap_verifier]\ncache_dir = 3\n",
+       "config: `attestation_service.verifier_config.dcap_verifier.cache_dir` must be a string"},
+      {"[attestation_service.verifier_config.snp_verifier]\nvcek_sources = [{type = \"Kds\"}]\n",
+       "config: `attestation_service.verifier_config.snp_verifier.vcek_sources[0].type` = `Kds` "
+       "is not `KDS` or `OfflineStore`"},
+      {"[attestation_service.verifier_config.snp_verifier]\nvcek_sources = [{type = \"KDS\"}, "
+       "{type = \"KDS\", path = \"/x\"}]\n",
+       "config: unknown key "
+       "`attestation_service.verifier_config.snp_verifier.vcek_sources[1].path`"},
+      {"[attestation_service.verifier_config.snp_verifier]\nvcek_sources = [{base_url = \"x\"}]\n",
+       "config: `attestation_service.verifier_config.snp_verifier.vcek_sources[0].type` is "
+       "required"},
+      {"[attestation_service.verifier_config.snp_verifier]\nvcek_sources = \"KDS\"\n",
+       "config: `attestation_service.verifier_config.snp_verifier.vcek_sources` must be an array "
+       "of tables"},
+      {"[attestation_service.verifier_config.snp_verifier]\nrequired_vmpl = 4\n",
+       "config: `attestation_service.verifier_config.snp_verifier.required_vmpl` = 4 is outside "
+       "0..3"},
+      {"[attestation_service.verifier_config.snp_verifier]\nvmpl = 1\n",
+       "config: unknown key `attestation_service.verifier_config.snp_verifier.vmpl`"},
+  };
+  for (const auto& tc : cases) {
+    auto c = ParseKbsConfig(std::string(kHead) + tc.toml, "/d");
+    ASSERT_FALSE(c.ok()) << tc.toml;
+    EXPECT_EQ(std::string(c.status().message()), tc.message);
+  }
+}
+
 }  // namespace
 }  // namespace ccburst::kbs

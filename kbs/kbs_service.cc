@@ -15,6 +15,7 @@
 #include "crypto/key.h"
 #include "crypto/random.h"
 #include "evidence/sample/sample.h"
+#include "kbs/tee_verifiers.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -208,6 +209,10 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(const KbsConfig& 
   s->as_ = std::make_unique<attestation::AttestationService>(*s->kv_, *s->rvs_, *token_key, clock,
                                                              as_options);
   s->as_->RegisterVerifier(evidence::NewSampleVerifier());
+  CCB_ASSIGN_OR_RETURN(auto tdx, NewTdxVerifier(config.attestation_service.dcap_verifier));
+  s->as_->RegisterVerifier(std::move(tdx));
+  CCB_ASSIGN_OR_RETURN(auto snp, NewSnpVerifier(config.attestation_service.snp_verifier));
+  s->as_->RegisterVerifier(std::move(snp));
 
   s->sessions_ = std::make_unique<SessionStore>(
       clock,
