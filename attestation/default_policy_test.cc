@@ -62,7 +62,8 @@ class DefaultPolicyTest : public ::testing::Test {
   json::object TrustVector(std::string_view id, const json::value& input) {
     auto text = BuiltinPolicy(id);
     EXPECT_TRUE(text.has_value()) << id;
-    auto compiled = policy::Compile({policy::Module{std::string(id) + ".rego", std::string(*text)}});
+    auto compiled =
+        policy::Compile({policy::Module{std::string(id) + ".rego", std::string(*text)}});
     EXPECT_TRUE(compiled.ok()) << compiled.status();
     std::vector<policy::HostFunction> hosts{policy::HostFunction{
         "query_reference_value", 1,
@@ -72,8 +73,8 @@ class DefaultPolicyTest : public ::testing::Test {
         }}};
     policy::EvalOptions options;
     options.host_functions = &hosts;
-    auto r = policy::EvalRule(**compiled, "data.policy.trust_claims", &input, json::object(),
-                              options);
+    auto r =
+        policy::EvalRule(**compiled, "data.policy.trust_claims", &input, json::object(), options);
     EXPECT_TRUE(r.ok()) << r.status();
     EXPECT_TRUE(r->has_value());
     return (*r)->as_object();
@@ -82,8 +83,8 @@ class DefaultPolicyTest : public ::testing::Test {
   // The vector as "executables/hardware/configuration" with the other claims checked to be 0.
   std::string Ehc(std::string_view id, const json::value& input) {
     json::object tv = TrustVector(id, input);
-    for (const char* other : {"instance-identity", "file-system", "runtime-opaque",
-                              "storage-opaque", "sourced-data"}) {
+    for (const char* other :
+         {"instance-identity", "file-system", "runtime-opaque", "storage-opaque", "sourced-data"}) {
       EXPECT_EQ(tv.at(other), json::value(0)) << other;
     }
     EXPECT_EQ(tv.size(), 8u);

@@ -4,7 +4,6 @@
 #include <toml++/toml.h>
 
 #include <filesystem>
-#include <set>
 
 #include "core/file.h"
 #include "core/toml_config.h"
@@ -15,17 +14,12 @@ namespace {
 using core::config::CheckKeys;
 using core::config::GetBool;
 using core::config::GetInt;
-using core::config::GetNumber;
 using core::config::GetOptString;
 using core::config::GetString;
 using core::config::GetStringArray;
-using core::config::Keys;
+using core::config::ResolvePath;
 using core::config::SubTable;
 using core::config::TypeError;
-
-std::string Resolve(const std::string& base_dir, std::string path) {
-  return core::config::ResolvePath(base_dir, std::move(path));
-}
 
 absl::Status ParseHttp(const toml::table& t, const std::string& base, KbsConfig& c) {
   constexpr std::string_view w = "http_server";
@@ -40,8 +34,8 @@ absl::Status ParseHttp(const toml::table& t, const std::string& base, KbsConfig&
   CCB_RETURN_IF_ERROR(GetBool(t, w, "insecure_http", h.insecure_http));
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "private_key", h.private_key));
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "certificate", h.certificate));
-  if (h.private_key) h.private_key = Resolve(base, *h.private_key);
-  if (h.certificate) h.certificate = Resolve(base, *h.certificate);
+  if (h.private_key) h.private_key = ResolvePath(base, *h.private_key);
+  if (h.certificate) h.certificate = ResolvePath(base, *h.certificate);
   int64_t size = static_cast<int64_t>(h.payload_request_size_mib);
   CCB_RETURN_IF_ERROR(GetInt(t, w, "payload_request_size", 1, 1024, size));
   h.payload_request_size_mib = static_cast<uint64_t>(size);
@@ -64,7 +58,7 @@ absl::Status ParseToken(const toml::table& t, const std::string& base, KbsConfig
           "supported",
           p));
     }
-    p = Resolve(base, p);
+    p = ResolvePath(base, p);
   }
   CCB_RETURN_IF_ERROR(GetBool(t, w, "insecure_header_jwk", a.insecure_header_jwk));
   CCB_RETURN_IF_ERROR(GetStringArray(t, w, "extra_teekey_paths", a.extra_teekey_paths));
@@ -89,7 +83,7 @@ absl::Status ParseDcapVerifier(const toml::table& t, const std::string& base, Kb
       return absl::InvalidArgumentError(
           fmt::format("config: `{}.collateral_service` = `{}` names no directory", w, url));
     }
-    d.collateral_dir = Resolve(base, url);
+    d.collateral_dir = ResolvePath(base, url);
   } else if (url.rfind("https://", 0) != 0 || url.size() == 8) {
     return absl::InvalidArgumentError(fmt::format(
         "config: `{}.collateral_service` = `{}` is neither an https:// PCS/PCCS URL nor a "
@@ -103,10 +97,10 @@ absl::Status ParseDcapVerifier(const toml::table& t, const std::string& base, Kb
         "config: `{}.tcb_update_type` = `{}` is not `early` or `standard`", w, d.tcb_update_type));
   }
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "cache_dir", d.cache_dir));
-  if (d.cache_dir) d.cache_dir = Resolve(base, *d.cache_dir);
+  if (d.cache_dir) d.cache_dir = ResolvePath(base, *d.cache_dir);
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "trusted_root_ca", d.trusted_root_ca));
   if (d.trusted_root_ca) {
-    d.trusted_root_ca = Resolve(base, *d.trusted_root_ca);
+    d.trusted_root_ca = ResolvePath(base, *d.trusted_root_ca);
     c.warnings.push_back(fmt::format(
         "{}.trusted_root_ca = `{}`: TDX quotes are trusted on a root that is not Intel's (test "
         "hierarchies only)",
@@ -145,7 +139,7 @@ absl::Status ParseSnpVerifier(const toml::table& t, const std::string& base, Kbs
         if (src.path.empty()) {
           return absl::InvalidArgumentError(fmt::format("config: `{}.path` is empty", ew));
         }
-        src.path = Resolve(base, src.path);
+        src.path = ResolvePath(base, src.path);
       } else if (src.type.empty()) {
         return absl::InvalidArgumentError(fmt::format("config: `{}.type` is required", ew));
       } else {
@@ -159,10 +153,10 @@ absl::Status ParseSnpVerifier(const toml::table& t, const std::string& base, Kbs
   CCB_RETURN_IF_ERROR(GetInt(t, w, "required_vmpl", 0, 3, vmpl));
   s.required_vmpl = static_cast<uint32_t>(vmpl);
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "cache_dir", s.cache_dir));
-  if (s.cache_dir) s.cache_dir = Resolve(base, *s.cache_dir);
+  if (s.cache_dir) s.cache_dir = ResolvePath(base, *s.cache_dir);
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "trusted_ark", s.trusted_ark));
   if (s.trusted_ark) {
-    s.trusted_ark = Resolve(base, *s.trusted_ark);
+    s.trusted_ark = ResolvePath(base, *s.trusted_ark);
     c.warnings.push_back(fmt::format(
         "{}.trusted_ark = `{}`: SNP reports are trusted on an ARK that is not AMD's (test "
         "hierarchies only)",
@@ -241,7 +235,7 @@ absl::Status ParseAttestationService(const toml::table& t, const std::string& ba
       if (key_path.empty()) {
         return absl::InvalidArgumentError(fmt::format("config: `{}.key_path` is required", sw));
       }
-      a.signer_key_path = Resolve(base, key_path);
+      a.signer_key_path = ResolvePath(base, key_path);
     }
   }
   return absl::OkStatus();
@@ -294,7 +288,7 @@ absl::Status ParseAdmin(const toml::table& t, const std::string& base, KbsConfig
             return absl::InvalidArgumentError("config: `" + iw +
                                               ".public_key_uri`: only local files are supported");
           }
-          p.public_key_uri = Resolve(base, p.public_key_uri);
+          p.public_key_uri = ResolvePath(base, p.public_key_uri);
           a.identity_providers.push_back(std::move(p));
         }
       }
@@ -366,7 +360,7 @@ absl::Status ParseStorage(const toml::table& t, const std::string& base, KbsConf
       CCB_RETURN_IF_ERROR(CheckKeys(*sqlite, sw, {"path"}));
       std::string path;
       CCB_RETURN_IF_ERROR(GetString(*sqlite, sw, "path", path));
-      if (!path.empty()) c.storage.sqlite_path = Resolve(base, path);
+      if (!path.empty()) c.storage.sqlite_path = ResolvePath(base, path);
     }
   }
   return absl::OkStatus();
@@ -429,10 +423,10 @@ absl::StatusOr<KbsConfig> ParseKbsConfig(std::string_view toml_text, const std::
     CCB_RETURN_IF_ERROR(CheckKeys(*pe, "policy_engine", {"policy_path"}));
     std::optional<std::string> p;
     CCB_RETURN_IF_ERROR(GetOptString(*pe, "policy_engine", "policy_path", p));
-    if (p) c.resource_policy_path = Resolve(base_dir, *p);
+    if (p) c.resource_policy_path = ResolvePath(base_dir, *p);
   }
 
-  if (c.storage.sqlite_path.empty()) c.storage.sqlite_path = Resolve(base_dir, "kbs.db");
+  if (c.storage.sqlite_path.empty()) c.storage.sqlite_path = ResolvePath(base_dir, "kbs.db");
 
   auto& h = c.http_server;
   if (h.insecure_http) {

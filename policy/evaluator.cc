@@ -760,7 +760,8 @@ class Evaluator {
         const std::string& name = first->value.AsString();
         const Value* child_base = nullptr;
         if (json_data_->is_object()) {
-          if (const auto* j = json_data_->get_object().if_contains(name)) child_base = &JsonValue(j);
+          if (const auto* j = json_data_->get_object().if_contains(name))
+            child_base = &JsonValue(j);
         }
         path.push_back(name);
         auto it = policy_.root().children.find(name);
@@ -1309,7 +1310,8 @@ class Evaluator {
   const std::string* module_ = nullptr;
   std::vector<const RuleNode*> in_progress_;
   std::deque<std::tuple<const HostFunction*, ValueVector, Value>> host_memo_;  // stable refs
-  std::unordered_map<const core::json::value*, Value> json_values_;  // references stay valid on insert
+  std::unordered_map<const core::json::value*, Value>
+      json_values_;  // references stay valid on insert
 };
 
 }  // namespace

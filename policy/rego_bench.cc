@@ -111,27 +111,33 @@ constexpr char kTdxClaims[] = R"({
 })";
 
 json::value EarClaims(const json::value& tee_claims, const char* tee) {
-  json::object evidence{{tee, tee_claims}, {"report_data", "fCxx"}, {"init_data", ""},
+  json::object evidence{{tee, tee_claims},
+                        {"report_data", "fCxx"},
+                        {"init_data", ""},
                         {"runtime_data_claims", json::object{{"nonce", "q6ZPOVfHQHnsIXDUVjs4"}}},
                         {"init_data_claims", json::object()}};
   json::object tv{{"instance-identity", 0}, {"configuration", 2}, {"executables", 3},
-                  {"file-system", 0}, {"hardware", 2}, {"runtime-opaque", 0},
-                  {"storage-opaque", 0}, {"sourced-data", 0}};
-  json::object cpu0{{"ear.status", "affirming"}, {"ear.trustworthiness-vector", tv},
+                  {"file-system", 0},       {"hardware", 2},      {"runtime-opaque", 0},
+                  {"storage-opaque", 0},    {"sourced-data", 0}};
+  json::object cpu0{{"ear.status", "affirming"},
+                    {"ear.trustworthiness-vector", tv},
                     {"ear.appraisal-policy-id", "default"},
                     {"ear.veraison.annotated-evidence", evidence}};
-  return json::object{{"eat_profile", "tag:github.com,2024:confidential-containers/Trustee"},
-                      {"iat", 1764000000}, {"exp", 1764000300}, {"iss", "ccburst-kbs"},
-                      {"ear.verifier-id", json::object{{"developer", "ccburst"}, {"build", "0.1.0"}}},
-                      {"submods", json::object{{"cpu0", cpu0}}}};
+  return json::object{
+      {"eat_profile", "tag:github.com,2024:confidential-containers/Trustee"},
+      {"iat", 1764000000},
+      {"exp", 1764000300},
+      {"iss", "ccburst-kbs"},
+      {"ear.verifier-id", json::object{{"developer", "ccburst"}, {"build", "0.1.0"}}},
+      {"submods", json::object{{"cpu0", cpu0}}}};
 }
 
 // What the KBS does per resource request: the token's claims (JSON) and the request's data.
 void BM_EvalDefaultResourcePolicyTdxToken(benchmark::State& state) {
   auto p = Compile({Module{"resource.rego", kDefaultResourcePolicy}});
   json::value input = EarClaims(json::parse(kTdxClaims), "tdx");
-  json::value data = json::parse(
-      getenv("EMPTYDATA") ? "{}" : R"({"plugin":"resource","resource-path":["default","key","1"],"query":{}})");
+  json::value data =
+      json::parse(R"({"plugin":"resource","resource-path":["default","key","1"],"query":{}})");
   EvalOptions opts;
   for (auto _ : state) {
     auto r = EvalRule(**p, "data.policy.allow", &input, data, opts);
@@ -143,7 +149,8 @@ BENCHMARK(BM_EvalDefaultResourcePolicyTdxToken);
 // The attestation policy the KBS ships (attestation/policies/default_cpu.rego) over TDX claims
 // whose measurements are all registered as reference values: the appraisal of one TDX guest.
 void BM_EvalDefaultCpuPolicyTdx(benchmark::State& state) {
-  auto text = core::ReadFile(std::string(CCB_SOURCE_DIR) + "/attestation/policies/default_cpu.rego");
+  auto text =
+      core::ReadFile(std::string(CCB_SOURCE_DIR) + "/attestation/policies/default_cpu.rego");
   if (!text.ok()) {
     state.SkipWithError("default_cpu.rego not found");
     return;
@@ -154,7 +161,9 @@ void BM_EvalDefaultCpuPolicyTdx(benchmark::State& state) {
     return;
   }
   json::value tdx = json::parse(kTdxClaims);
-  json::object input{{"tdx", tdx}, {"report_data", "fCxx"}, {"init_data", ""},
+  json::object input{{"tdx", tdx},
+                     {"report_data", "fCxx"},
+                     {"init_data", ""},
                      {"runtime_data_claims", json::object{{"nonce", "q6ZPOVfHQHnsIXDUVjs4"}}},
                      {"init_data_claims", json::object()}};
   const json::object& body = tdx.at("quote").at("body").as_object();

@@ -3,9 +3,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include <cmath>
 #include <filesystem>
-#include <set>
 
 #include "core/file.h"
 #include "core/toml_config.h"
@@ -14,23 +12,15 @@ namespace ccburst::scaler {
 namespace {
 
 using core::config::CheckKeys;
-using core::config::GetBool;
 using core::config::GetInt;
 using core::config::GetNumber;
 using core::config::GetOptString;
 using core::config::GetString;
 using core::config::GetStringArray;
-using core::config::Keys;
+using core::config::KeyPath;
+using core::config::ResolvePath;
 using core::config::SubTable;
 using core::config::TypeError;
-
-std::string Resolve(const std::string& base_dir, std::string path) {
-  return core::config::ResolvePath(base_dir, std::move(path));
-}
-
-std::string Path(std::string_view where, std::string_view key) {
-  return core::config::KeyPath(where, key);
-}
 
 void ReplaceAll(std::string& s, std::string_view from, const std::string& to) {
   for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
@@ -59,8 +49,8 @@ absl::Status ParsePrometheus(const toml::table& t, const std::string& base, Scal
   p.timeout = std::chrono::milliseconds(ms);
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "bearer_token_file", p.bearer_token_file));
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "ca_file", p.ca_file));
-  if (p.bearer_token_file) p.bearer_token_file = Resolve(base, *p.bearer_token_file);
-  if (p.ca_file) p.ca_file = Resolve(base, *p.ca_file);
+  if (p.bearer_token_file) p.bearer_token_file = ResolvePath(base, *p.bearer_token_file);
+  if (p.ca_file) p.ca_file = ResolvePath(base, *p.ca_file);
   return absl::OkStatus();
 }
 
@@ -85,12 +75,12 @@ absl::Status ParseKbs(const toml::table& t, const std::string& base, ScalerConfi
   CCB_RETURN_IF_ERROR(GetInt(t, w, "refresh_seconds", 1, 3600, refresh));
   k.refresh = std::chrono::seconds(refresh);
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "ca_file", k.ca_file));
-  if (k.ca_file) k.ca_file = Resolve(base, *k.ca_file);
+  if (k.ca_file) k.ca_file = ResolvePath(base, *k.ca_file);
   return absl::OkStatus();
 }
 
 absl::StatusOr<InstanceProfile> ParseProfile(const toml::table& t, const std::string& name) {
-  std::string w = Path("profiles", name);
+  std::string w = KeyPath("profiles", name);
   CCB_RETURN_IF_ERROR(
       CheckKeys(t, w, {"vcpu", "memory_gib", "gpus", "price_per_hour", "tee", "region"}));
   InstanceProfile p;
@@ -104,7 +94,7 @@ absl::StatusOr<InstanceProfile> ParseProfile(const toml::table& t, const std::st
   CCB_RETURN_IF_ERROR(GetString(t, w, "region", p.region));
   for (std::string_view k : {"vcpu", "memory_gib", "tee", "region"}) {
     if (!t.get(k)) {
-      return absl::InvalidArgumentError(fmt::format("config: `{}` is required", Path(w, k)));
+      return absl::InvalidArgumentError(fmt::format("config: `{}` is required", KeyPath(w, k)));
     }
   }
   return p;
@@ -147,7 +137,7 @@ Queries DefaultQueries() {
 
 absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::string& name,
                                              const ScalerConfig& c) {
-  std::string w = Path("workloads", name);
+  std::string w = KeyPath("workloads", name);
   CCB_RETURN_IF_ERROR(
       CheckKeys(t, w,
                 {"profile", "mode", "namespace", "pod_regex", "node_regex", "cloud_deployment",
@@ -208,7 +198,7 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
 
   wl.queries = DefaultQueries();
   CCB_ASSIGN_OR_RETURN(const toml::table* q, SubTable(t, w, "queries"));
-  if (q) CCB_RETURN_IF_ERROR(ParseQueries(*q, Path(w, "queries"), wl.queries));
+  if (q) CCB_RETURN_IF_ERROR(ParseQueries(*q, KeyPath(w, "queries"), wl.queries));
   for (std::string* s :
        {&wl.queries.unschedulable_pods, &wl.queries.pending_pods, &wl.queries.pending_cpu,
         &wl.queries.pending_memory_gib, &wl.queries.pending_gpus, &wl.queries.onprem_free_cpu,
