@@ -51,6 +51,14 @@ struct Term {
   const RuleNode* function = nullptr;
   int host_index = -1;
   bool has_output = false;  // called with one extra argument that receives the result
+  // kRef `data.a.b...` whose leading string keys elems[1, rule_end) name a node holding complete
+  // rules (set by the compiler): evaluation reads that rule's value directly instead of
+  // walking the data tree by name, unless `with` replaces part of data.
+  const RuleNode* rule_node = nullptr;
+  size_t rule_end = 0;
+  // No frame variable and no call that may bind an output anywhere in the term (comprehensions
+  // count as ground): it yields at most one value and binds nothing. Set by the compiler.
+  bool ground = false;
   // Dotted function name for messages ("object.union_n").
   std::string FnName() const;
 };

@@ -89,6 +89,15 @@ class Resolver {
       if (ec.value) CheckSafe(*ec.value, else_bound, ec.line, ec.col);
     }
     r.num_slots = num_slots_;
+    for (auto& t : r.ref) MarkGround(*t);
+    for (auto& t : r.args) MarkGround(*t);
+    if (r.value) MarkGround(*r.value);
+    if (r.key) MarkGround(*r.key);
+    MarkGround(*r.body);
+    for (auto& ec : r.elses) {
+      if (ec.value) MarkGround(*ec.value);
+      MarkGround(*ec.body);
+    }
   }
 
   CompiledQuery ResolveQuery(std::shared_ptr<Body> body) {
@@ -97,6 +106,7 @@ class Resolver {
       WalkBody(*body, root);
     }
     Reorder(*body, {});
+    MarkGround(*body);
     CompiledQuery q;
     q.body = std::move(body);
     q.num_slots = num_slots_;
@@ -273,6 +283,7 @@ class Resolver {
           }
         } else {
           ResolveVar(t, scope);
+          if (t->kind == TermKind::kRef) AnnotateRuleRef(*t);
         }
         return;
       case TermKind::kRef: {
@@ -294,6 +305,7 @@ class Resolver {
         } else {
           for (size_t i = 1; i < copy->elems.size(); ++i) Use(copy->elems[i], scope);
         }
+        AnnotateRuleRef(*copy);
         t = copy;
         return;
       }
@@ -312,6 +324,70 @@ class Resolver {
         return;
       default:
         for (auto& e : t->elems) Use(e, scope);
+    }
+  }
+
+  // Sets Term::ground bottom-up for every term of a body or term.
+  static void MarkGround(Body& b) {
+    for (auto& e : b.exprs) {
+      for (TermPtr* t : {&e.lhs, &e.rhs, &e.key, &e.val, &e.coll}) {
+        if (*t) MarkGround(**t);
+      }
+      for (auto& v : e.some_vars) MarkGround(*v);
+      for (auto& w : e.with) {
+        MarkGround(*w.target);
+        MarkGround(*w.value);
+      }
+      if (e.body) MarkGround(*e.body);
+    }
+  }
+  static bool MarkGround(Term& t) {
+    bool ground = true;
+    for (auto& e : t.elems) ground = MarkGround(*e) && ground;
+    if (t.body) MarkGround(*t.body);
+    switch (t.kind) {
+      case TermKind::kVar:
+        ground = t.slot < 0;
+        break;
+      case TermKind::kCall:
+        if (t.has_output || t.target == CallTarget::kHost || t.target == CallTarget::kUnresolved) {
+          ground = false;
+        }
+        break;
+      case TermKind::kArrayCompr:
+      case TermKind::kSetCompr:
+      case TermKind::kObjectCompr:
+        ground = true;
+        break;
+      default:
+        break;
+    }
+    t.ground = ground;
+    return ground;
+  }
+
+  // Points a `data.<static keys>` reference at the rule node its keys reach when that node
+  // holds complete rules (their value does not depend on base data), as the evaluator would
+  // find it by walking the tree.
+  void AnnotateRuleRef(Term& t) const {
+    if (!env_.root || t.elems.empty() || t.elems[0]->kind != TermKind::kVar ||
+        t.elems[0]->slot != kSlotData) {
+      return;
+    }
+    const RuleNode* node = env_.root;
+    for (size_t i = 1; i < t.elems.size(); ++i) {
+      const Term& key = *t.elems[i];
+      if (key.kind != TermKind::kScalar || !key.value.IsString()) return;
+      auto it = node->children.find(key.value.AsString());
+      if (it == node->children.end()) return;
+      node = it->second.get();
+      if (node->IsFunction()) return;
+      if (node->HasValueRules()) {
+        if (!node->sets.empty() || !node->objects.empty()) return;
+        t.rule_node = node;
+        t.rule_end = i + 1;
+        return;
+      }
     }
   }
 

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
-#include <deque>
 #include <map>
 #include <set>
 #include <tuple>
@@ -202,6 +202,7 @@ class Evaluator {
 
   // True when matching `t` against a value can bind variables.
   bool HasUnboundPattern(const Term& t, const Frame& f) const {
+    if (t.ground) return false;
     switch (t.kind) {
       case TermKind::kVar:
         return t.slot >= 0 && !f.bound[t.slot];
@@ -224,6 +225,7 @@ class Evaluator {
 
   // True when `t` yields at most one value under the current bindings (no iteration).
   bool IsDeterministic(const Term& t, const Frame& f) const {
+    if (t.ground) return true;
     switch (t.kind) {
       case TermKind::kScalar:
       case TermKind::kArrayCompr:
@@ -629,7 +631,14 @@ class Evaluator {
   bool EvalRef(const Term& t, Frame& f, ValueCont k) {
     const Term& head = *t.elems[0];
     if (head.kind == TermKind::kVar) {
-      if (head.slot == kSlotData) return EvalDataRoot(&t, f, k);
+      if (head.slot == kSlotData) {
+        if (t.rule_node && world_.data_overrides.empty()) {
+          static const std::vector<std::string> kNoPath;
+          std::optional<Value> v = MaterializeNode(t.rule_node, nullptr, kNoPath);
+          return v ? IndexValue(*v, t, t.rule_end, f, k) : true;
+        }
+        return EvalDataRoot(&t, f, k);
+      }
       if (head.slot == kSlotInput) {
         if (world_.input) return IndexValue(*world_.input, t, 1, f, k);
         if (world_.json_input) return IndexJsonInput(t, f, k);
@@ -1077,12 +1086,21 @@ class Evaluator {
   }
 
   // ---- calls ----
+  // The host function a call names (nullptr: none). Answers are kept per call site in a small
+  // direct-mapped cache, as the same few call sites are asked about many times.
   const HostFunction* FindHost(const Term& t) const {
     if (!options_.host_functions) return nullptr;
+    HostSlot& slot = host_cache_[(reinterpret_cast<uintptr_t>(&t) >> 4) % kHostCacheSize];
+    if (slot.term == &t) return slot.fn;
+    const HostFunction* found = nullptr;
     for (const auto& h : *options_.host_functions) {
-      if (FnNameIs(t, h.name)) return &h;
+      if (FnNameIs(t, h.name)) {
+        found = &h;
+        break;
+      }
     }
-    return nullptr;
+    slot = HostSlot{&t, found};
+    return found;
   }
 
   // t.FnName() == name, without building the dotted name.
@@ -1153,15 +1171,19 @@ class Evaluator {
           // One evaluation sees one answer per host call (reference values do not change
           // while a policy runs), so repeated calls are answered from the evaluation's memo.
           for (const auto& [fn, memo_args, result] : host_memo_) {
-            if (fn == h && memo_args == args) return k(result);
+            if (fn == h && memo_args == args) {
+              Value answer = result;  // the memo may grow while `k` runs
+              return k(answer);
+            }
           }
           std::vector<core::json::value> jargs;
           jargs.reserve(args.size());
           for (const auto& a : args) jargs.push_back(a.ToJson());
           absl::StatusOr<core::json::value> r = h->fn(jargs);
           if (!r.ok()) throw HostError{r.status()};
-          host_memo_.emplace_back(h, args, Value::FromJson(*r));
-          return k(std::get<2>(host_memo_.back()));
+          Value answer = Value::FromJson(*r);
+          host_memo_.emplace_back(h, args, answer);
+          return k(answer);
         }
       }
       return true;
@@ -1309,7 +1331,13 @@ class Evaluator {
   const char* stack_base_ = nullptr;
   const std::string* module_ = nullptr;
   std::vector<const RuleNode*> in_progress_;
-  std::deque<std::tuple<const HostFunction*, ValueVector, Value>> host_memo_;  // stable refs
+  std::vector<std::tuple<const HostFunction*, ValueVector, Value>> host_memo_;
+  struct HostSlot {
+    const Term* term = nullptr;
+    const HostFunction* fn = nullptr;
+  };
+  static constexpr size_t kHostCacheSize = 16;
+  mutable std::array<HostSlot, kHostCacheSize> host_cache_{};
   std::unordered_map<const core::json::value*, Value>
       json_values_;  // references stay valid on insert
 };

@@ -448,10 +448,13 @@ core::json::value Value::ToJson() const {
       return arr;
     }
     case Kind::kObject: {
-      json::object obj;
+      json::object obj(AsObject().size());
       for (const auto& [k, v] : AsObject()) {
-        std::string key = k.IsString() ? k.AsString() : k.ToJsonString();
-        obj[key] = v.ToJson();
+        if (k.IsString()) {
+          obj[k.AsString()] = v.ToJson();
+        } else {
+          obj[k.ToJsonString()] = v.ToJson();
+        }
       }
       return obj;
     }
