@@ -59,6 +59,12 @@ struct Term {
   // No frame variable and no call that may bind an output anywhere in the term (comprehensions
   // count as ground): it yields at most one value and binds nothing. Set by the compiler.
   bool ground = false;
+  // Dense index (per compiled policy) of a `input...` reference or a host-function call in a
+  // module's rule, for per-evaluation caches; -1 elsewhere (e.g. in queries). Set by the compiler.
+  int site = -1;
+  // kObject whose keys are all constants and distinct: the pair indices in key order, so the
+  // object is built already sorted. Set by the compiler.
+  std::vector<uint32_t> object_order;
   // Dotted function name for messages ("object.union_n").
   std::string FnName() const;
 };

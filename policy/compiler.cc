@@ -65,6 +65,7 @@ struct Env {
   std::set<std::string> rule_names;  // first segments of rule heads in this package
   std::map<std::string, std::vector<TermPtr>> imports;
   std::string module;
+  int* next_site = nullptr;  // numbering of Term::site; null for queries
 };
 
 class Resolver {
@@ -328,7 +329,7 @@ class Resolver {
   }
 
   // Sets Term::ground bottom-up for every term of a body or term.
-  static void MarkGround(Body& b) {
+  void MarkGround(Body& b) const {
     for (auto& e : b.exprs) {
       for (TermPtr* t : {&e.lhs, &e.rhs, &e.key, &e.val, &e.coll}) {
         if (*t) MarkGround(**t);
@@ -341,7 +342,7 @@ class Resolver {
       if (e.body) MarkGround(*e.body);
     }
   }
-  static bool MarkGround(Term& t) {
+  bool MarkGround(Term& t) const {
     bool ground = true;
     for (auto& e : t.elems) ground = MarkGround(*e) && ground;
     if (t.body) MarkGround(*t.body);
@@ -350,8 +351,16 @@ class Resolver {
         ground = t.slot < 0;
         break;
       case TermKind::kCall:
-        if (t.has_output || t.target == CallTarget::kHost || t.target == CallTarget::kUnresolved) {
+        if (t.target == CallTarget::kHost || t.target == CallTarget::kUnresolved) {
           ground = false;
+          if (env_.next_site && t.site < 0) t.site = (*env_.next_site)++;
+        }
+        if (t.has_output) ground = false;
+        break;
+      case TermKind::kRef:
+        if (env_.next_site && t.site < 0 && t.elems[0]->kind == TermKind::kVar &&
+            t.elems[0]->slot == kSlotInput) {
+          t.site = (*env_.next_site)++;
         }
         break;
       case TermKind::kArrayCompr:
@@ -359,11 +368,29 @@ class Resolver {
       case TermKind::kObjectCompr:
         ground = true;
         break;
+      case TermKind::kObject:
+        SortConstantKeys(t);
+        break;
       default:
         break;
     }
     t.ground = ground;
     return ground;
+  }
+
+  static void SortConstantKeys(Term& t) {
+    std::vector<uint32_t> order;
+    for (uint32_t i = 0; i + 1 < t.elems.size(); i += 2) {
+      if (t.elems[i]->kind != TermKind::kScalar) return;
+      order.push_back(i / 2);
+    }
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      return t.elems[2 * a]->value < t.elems[2 * b]->value;
+    });
+    for (size_t i = 1; i < order.size(); ++i) {
+      if (t.elems[2 * order[i - 1]]->value == t.elems[2 * order[i]]->value) return;
+    }
+    t.object_order = std::move(order);
   }
 
   // Points a `data.<static keys>` reference at the rule node its keys reach when that node
@@ -879,6 +906,7 @@ absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(std::vector<Parse
   policy->root_ = std::make_unique<RuleNode>();
   RuleNode& root = *policy->root_;
   std::map<std::vector<std::string>, std::set<std::string>> pkg_rules;
+  int next_site_count = 0;
   try {
     for (auto& mod : modules) {
       for (const auto& imp : mod.imports) {
@@ -932,11 +960,13 @@ absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(std::vector<Parse
         }
       }
     }
-    // Conflicting kinds at one node.
-    std::vector<const RuleNode*> stack{&root};
+    // Conflicting kinds at one node; number the nodes.
+    std::vector<RuleNode*> stack{&root};
+    int next_id = 0;
     while (!stack.empty()) {
-      const RuleNode* n = stack.back();
+      RuleNode* n = stack.back();
       stack.pop_back();
+      n->id = next_id++;
       int kinds = (!n->complete.empty() || n->default_rule ? 1 : 0) + (!n->sets.empty() ? 1 : 0) +
                   (n->IsFunction() ? 1 : 0);
       if (kinds > 1) {
@@ -949,8 +979,11 @@ absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(std::vector<Parse
       }
       for (const auto& [_, c] : n->children) stack.push_back(c.get());
     }
+    policy->num_nodes_ = static_cast<size_t>(next_id);
+    int& next_site = next_site_count;
     for (auto& mod : modules) {
       Env env = MakeEnv(root, mod, pkg_rules);
+      env.next_site = &next_site;
       for (auto& rp : mod.rules) {
         Resolver resolver(env);
         resolver.ResolveRule(*rp);
@@ -959,6 +992,7 @@ absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(std::vector<Parse
   } catch (const CompileError& e) {
     return absl::InvalidArgumentError(e.message);
   }
+  policy->num_sites_ = static_cast<size_t>(next_site_count);
   policy->modules_ = std::move(modules);
   return policy;
 }

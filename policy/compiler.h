@@ -32,6 +32,7 @@ struct RuleNode {
   std::vector<const Rule*> functions;
   const Rule* default_function = nullptr;
   int arity = -1;  // functions
+  int id = 0;      // dense index of the node in its policy (0 is the root)
 
   bool HasValueRules() const {
     return !complete.empty() || default_rule || !sets.empty() || !objects.empty();
@@ -54,6 +55,10 @@ namespace ccburst::policy {
 class CompiledPolicy {
  public:
   const RuleNode& root() const { return *root_; }
+  // Number of nodes in the rule tree (ids are 0 .. num_nodes() - 1).
+  size_t num_nodes() const { return num_nodes_; }
+  // Number of cache sites (Term::site ids are 0 .. num_sites() - 1).
+  size_t num_sites() const { return num_sites_; }
   // Compiles a query against this policy (names resolve against `data`/`input` only).
   absl::StatusOr<CompiledQuery> CompileQuery(std::string_view query) const;
   // Compiles a query given as an already parsed body.
@@ -71,6 +76,8 @@ class CompiledPolicy {
       std::vector<ParsedModule> modules);
   std::vector<ParsedModule> modules_;
   std::unique_ptr<RuleNode> root_;
+  size_t num_nodes_ = 1;
+  size_t num_sites_ = 0;
   mutable std::shared_mutex rule_queries_mu_;
   mutable std::map<std::string, std::shared_ptr<const CompiledQuery>, std::less<>> rule_queries_;
 };

@@ -1,10 +1,9 @@
 #include "policy/evaluator.h"
 
-#include <absl/container/flat_hash_map.h>
+#include <absl/container/inlined_vector.h>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <map>
 #include <set>
@@ -52,10 +51,19 @@ struct HostError {
   absl::Status status;
 };
 
+// Variable slots of one rule body or query; small frames live on the stack.
 struct Frame {
   explicit Frame(int n) : vals(static_cast<size_t>(n)), bound(static_cast<size_t>(n), 0) {}
-  std::vector<Value> vals;
-  std::vector<uint8_t> bound;
+  absl::InlinedVector<Value, 8> vals;
+  absl::InlinedVector<uint8_t, 8> bound;
+};
+
+// Call arguments: most calls have at most four.
+using ArgVector = absl::InlinedVector<Value, 4>;
+struct Args {
+  const Value* data;
+  size_t size;
+  const Value& operator[](size_t i) const { return data[i]; }
 };
 
 const Value kTrue = Value::Bool(true);
@@ -258,7 +266,7 @@ class Evaluator {
   // a loop, so long bodies of checks and assignments use constant stack; the first expression
   // that can produce several solutions continues through continuations.
   bool EvalBody(const Body& b, size_t i, Frame& f, Cont k) {
-    std::vector<int> bound_here;
+    absl::InlinedVector<int, 4> bound_here;
     bool result = true;
     bool failed = false;
     for (; i < b.exprs.size(); ++i) {
@@ -518,8 +526,12 @@ class Evaluator {
         return EvalList(t.elems, 0, acc, f, [&](ValueVector& vals) {
           ObjectEntries entries;
           entries.reserve(vals.size() / 2);
-          for (size_t i = 0; i + 1 < vals.size(); i += 2)
-            entries.emplace_back(vals[i], vals[i + 1]);
+          if (!t.object_order.empty()) {
+            for (uint32_t p : t.object_order) entries.emplace_back(vals[2 * p], vals[2 * p + 1]);
+          } else {
+            for (size_t i = 0; i + 1 < vals.size(); i += 2)
+              entries.emplace_back(vals[i], vals[i + 1]);
+          }
           return k(Value::Object(std::move(entries)));
         });
       }
@@ -569,12 +581,13 @@ class Evaluator {
   }
 
   bool EvalList(const std::vector<TermPtr>& ts, size_t i, ValueVector& acc, Frame& f, ListCont k) {
-    return EvalList(ts, i, ts.size(), acc, f, k);
+    return EvalList<ValueVector>(ts, i, ts.size(), acc, f, k);
   }
 
   // Evaluates ts[i, end) (every combination of their values) into `acc`.
-  bool EvalList(const std::vector<TermPtr>& ts, size_t i, size_t end, ValueVector& acc, Frame& f,
-                ListCont k) {
+  template <typename Vec>
+  bool EvalList(const std::vector<TermPtr>& ts, size_t i, size_t end, Vec& acc, Frame& f,
+                FnRef<bool(Vec&)> k) {
     // Fast path for terms that produce exactly one value without a continuation.
     while (i < end) {
       const Term& t = *ts[i];
@@ -593,7 +606,7 @@ class Evaluator {
     return EvalTerm(*ts[i], f, [&](const Value& v) {
       acc.resize(size);
       acc.push_back(v);
-      bool r = EvalList(ts, i + 1, end, acc, f, k);
+      bool r = EvalList<Vec>(ts, i + 1, end, acc, f, k);
       return r;
     });
   }
@@ -677,6 +690,18 @@ class Evaluator {
   // Follows the constant keys of `ref` (from elems[*i]) on the JSON input; returns the node
   // reached (with *i at the first key not followed) or nullptr when a key is absent.
   const core::json::value* WalkJsonInput(const Term& ref, size_t* i) const {
+    // Only the evaluation's own JSON input is ever walked (`with input` replaces it by a
+    // Value), so the answer for a reference site is kept for the evaluation.
+    if (*i != 1 || ref.site < 0 || static_cast<size_t>(ref.site) >= policy_.num_sites()) {
+      return WalkJsonInputUncached(ref, i);
+    }
+    if (walk_cache_.empty()) walk_cache_.resize(policy_.num_sites());
+    WalkSlot& slot = walk_cache_[static_cast<size_t>(ref.site)];
+    if (!slot.known) slot = WalkSlot{true, WalkJsonInputUncached(ref, i), *i};
+    *i = slot.next;
+    return slot.node;
+  }
+  const core::json::value* WalkJsonInputUncached(const Term& ref, size_t* i) const {
     const core::json::value* j = world_.json_input;
     for (; *i < ref.elems.size() && ref.elems[*i]->kind == TermKind::kScalar; ++*i) {
       const Value& key = ref.elems[*i]->value;
@@ -884,7 +909,9 @@ class Evaluator {
   // ---- rules ----
   std::optional<Value> MaterializeNode(const RuleNode* node, const Value* base,
                                        const std::vector<std::string>& path) {
-    if (auto it = world_.cache.find(node); it != world_.cache.end()) return it->second;
+    if (world_.cache.empty()) world_.cache.resize(policy_.num_nodes());
+    CachedRule& cached = world_.cache[static_cast<size_t>(node->id)];
+    if (cached.done) return cached.value;
     if (std::find(in_progress_.begin(), in_progress_.end(), node) != in_progress_.end()) {
       Fail(nullptr, "rego_recursion_error",
            fmt::format("rule {} is recursive", node->PathString()));
@@ -899,7 +926,9 @@ class Evaluator {
       throw;
     }
     in_progress_.pop_back();
-    world_.cache.insert_or_assign(node, result);
+    CachedRule& slot = world_.cache[static_cast<size_t>(node->id)];  // `cached` may be stale
+    slot.done = true;
+    slot.value = result;
     return result;
   }
 
@@ -999,7 +1028,7 @@ class Evaluator {
 
   // Evaluates one rule with its else chain, calling `cb` for each value produced by the first
   // clause that succeeds. `args` are the call arguments for functions.
-  void EvalDefinition(const Rule* r, const ValueVector* args, FnRef<bool(const Value&)> cb) {
+  void EvalDefinition(const Rule* r, const Args* args, FnRef<bool(const Value&)> cb) {
     WithModule m(this, r);
     auto run_clause = [&](const Body& body, const Term* value) -> bool {
       Frame fr(r->num_slots);
@@ -1025,7 +1054,7 @@ class Evaluator {
     }
   }
 
-  bool UnifyArgs(const std::vector<TermPtr>& params, const ValueVector& args, size_t i, Frame& f,
+  bool UnifyArgs(const std::vector<TermPtr>& params, const Args& args, size_t i, Frame& f,
                  Cont k) {
     if (i == params.size()) return k();
     return UnifyValue(*params[i], args[i], f,
@@ -1058,7 +1087,7 @@ class Evaluator {
     return result;
   }
 
-  std::optional<Value> EvalFunction(const RuleNode* node, const ValueVector& args) {
+  std::optional<Value> EvalFunction(const RuleNode* node, const Args& args) {
     DepthGuard depth(this);
     std::optional<Value> result;
     for (const Rule* r : node->functions) {
@@ -1086,12 +1115,16 @@ class Evaluator {
   }
 
   // ---- calls ----
-  // The host function a call names (nullptr: none). Answers are kept per call site in a small
-  // direct-mapped cache, as the same few call sites are asked about many times.
+  // The host function a call names (nullptr: none). The answer is kept per call site: the same
+  // few sites are asked about many times.
   const HostFunction* FindHost(const Term& t) const {
     if (!options_.host_functions) return nullptr;
-    HostSlot& slot = host_cache_[(reinterpret_cast<uintptr_t>(&t) >> 4) % kHostCacheSize];
-    if (slot.term == &t) return slot.fn;
+    HostSlot* slot = nullptr;
+    if (t.site >= 0 && static_cast<size_t>(t.site) < policy_.num_sites()) {
+      if (host_cache_.empty()) host_cache_.resize(policy_.num_sites());
+      slot = &host_cache_[static_cast<size_t>(t.site)];
+      if (slot->known) return slot->fn;
+    }
     const HostFunction* found = nullptr;
     for (const auto& h : *options_.host_functions) {
       if (FnNameIs(t, h.name)) {
@@ -1099,7 +1132,7 @@ class Evaluator {
         break;
       }
     }
-    slot = HostSlot{&t, found};
+    if (slot) *slot = HostSlot{true, found};
     return found;
   }
 
@@ -1132,9 +1165,8 @@ class Evaluator {
     }
     size_t n = t.elems.size();
     if (IsOutputCall(t)) --n;
-    ValueVector acc;
-    acc.reserve(n);
-    return EvalList(t.elems, 0, n, acc, f, [&](ValueVector& args) -> bool {
+    ArgVector acc;
+    return EvalList<ArgVector>(t.elems, 0, n, acc, f, [&](ArgVector& args) -> bool {
       switch (t.target) {
         case CallTarget::kBuiltin: {
           std::optional<Value> r;
@@ -1153,7 +1185,7 @@ class Evaluator {
           return k(*r);
         }
         case CallTarget::kFunction: {
-          auto r = EvalFunction(t.function, args);
+          auto r = EvalFunction(t.function, Args{args.data(), args.size()});
           if (!r) return true;
           return k(*r);
         }
@@ -1171,7 +1203,8 @@ class Evaluator {
           // One evaluation sees one answer per host call (reference values do not change
           // while a policy runs), so repeated calls are answered from the evaluation's memo.
           for (const auto& [fn, memo_args, result] : host_memo_) {
-            if (fn == h && memo_args == args) {
+            if (fn == h && std::equal(memo_args.begin(), memo_args.end(), args.begin(),
+                                      args.end())) {
               Value answer = result;  // the memo may grow while `k` runs
               return k(answer);
             }
@@ -1182,7 +1215,7 @@ class Evaluator {
           absl::StatusOr<core::json::value> r = h->fn(jargs);
           if (!r.ok()) throw HostError{r.status()};
           Value answer = Value::FromJson(*r);
-          host_memo_.emplace_back(h, args, answer);
+          host_memo_.emplace_back(h, ValueVector(args.begin(), args.end()), answer);
           return k(answer);
         }
       }
@@ -1311,12 +1344,16 @@ class Evaluator {
     });
   }
 
+  struct CachedRule {
+    bool done = false;
+    std::optional<Value> value;  // nullopt: undefined
+  };
   // What `with` modifiers replace.
   struct World {
     std::optional<Value> input;
     const core::json::value* json_input = nullptr;  // used while `input` is unset
     std::vector<std::pair<std::vector<std::string>, Value>> data_overrides;
-    absl::flat_hash_map<const RuleNode*, std::optional<Value>> cache;  // materialized rules
+    std::vector<CachedRule> cache;  // materialized rules by RuleNode::id, sized on first use
   };
 
   const CompiledPolicy& policy_;
@@ -1333,11 +1370,16 @@ class Evaluator {
   std::vector<const RuleNode*> in_progress_;
   std::vector<std::tuple<const HostFunction*, ValueVector, Value>> host_memo_;
   struct HostSlot {
-    const Term* term = nullptr;
+    bool known = false;
     const HostFunction* fn = nullptr;
   };
-  static constexpr size_t kHostCacheSize = 16;
-  mutable std::array<HostSlot, kHostCacheSize> host_cache_{};
+  mutable std::vector<HostSlot> host_cache_;  // by Term::site, sized on first use
+  struct WalkSlot {
+    bool known = false;
+    const core::json::value* node = nullptr;
+    size_t next = 0;
+  };
+  mutable std::vector<WalkSlot> walk_cache_;  // by Term::site, sized on first use
   std::unordered_map<const core::json::value*, Value>
       json_values_;  // references stay valid on insert
 };
