@@ -112,6 +112,14 @@ class Evaluator {
     deadline_ = std::chrono::steady_clock::now() + options.limits.timeout;
   }
 
+  // What one `input...` reference site reached in the JSON input, and its converted value.
+  struct WalkSlot {
+    bool known = false;
+    const core::json::value* node = nullptr;
+    size_t next = 0;  // first key not followed
+    std::optional<Value> value;
+  };
+
   std::vector<Bindings> Run(const CompiledQuery& q) {
     char base;
     stack_base_ = &base;
@@ -684,7 +692,13 @@ class Evaluator {
   bool IndexJsonInput(const Term& ref, Frame& f, ValueCont k) {
     size_t i = 1;
     const core::json::value* j = WalkJsonInput(ref, &i);
-    return j ? IndexValue(JsonValue(j), ref, i, f, k) : true;
+    if (!j) return true;
+    if (WalkSlot* slot = SiteSlot(ref)) {
+      // Converted once per reference site (two sites reaching one node convert it twice).
+      if (!slot->value) slot->value = Value::FromJson(*j);
+      return IndexValue(*slot->value, ref, i, f, k);
+    }
+    return IndexValue(JsonValue(j), ref, i, f, k);
   }
 
   // Follows the constant keys of `ref` (from elems[*i]) on the JSON input; returns the node
@@ -692,14 +706,21 @@ class Evaluator {
   const core::json::value* WalkJsonInput(const Term& ref, size_t* i) const {
     // Only the evaluation's own JSON input is ever walked (`with input` replaces it by a
     // Value), so the answer for a reference site is kept for the evaluation.
-    if (*i != 1 || ref.site < 0 || static_cast<size_t>(ref.site) >= policy_.num_sites()) {
-      return WalkJsonInputUncached(ref, i);
+    WalkSlot* slot = *i == 1 ? SiteSlot(ref) : nullptr;
+    if (!slot) return WalkJsonInputUncached(ref, i);
+    if (!slot->known) {
+      slot->node = WalkJsonInputUncached(ref, i);
+      slot->next = *i;
+      slot->known = true;
     }
+    *i = slot->next;
+    return slot->node;
+  }
+  // The per-evaluation cache entry of an input reference site; nullptr when it has none.
+  WalkSlot* SiteSlot(const Term& ref) const {
+    if (ref.site < 0 || static_cast<size_t>(ref.site) >= policy_.num_sites()) return nullptr;
     if (walk_cache_.empty()) walk_cache_.resize(policy_.num_sites());
-    WalkSlot& slot = walk_cache_[static_cast<size_t>(ref.site)];
-    if (!slot.known) slot = WalkSlot{true, WalkJsonInputUncached(ref, i), *i};
-    *i = slot.next;
-    return slot.node;
+    return &walk_cache_[static_cast<size_t>(ref.site)];
   }
   const core::json::value* WalkJsonInputUncached(const Term& ref, size_t* i) const {
     const core::json::value* j = world_.json_input;
@@ -1054,8 +1075,7 @@ class Evaluator {
     }
   }
 
-  bool UnifyArgs(const std::vector<TermPtr>& params, const Args& args, size_t i, Frame& f,
-                 Cont k) {
+  bool UnifyArgs(const std::vector<TermPtr>& params, const Args& args, size_t i, Frame& f, Cont k) {
     if (i == params.size()) return k();
     return UnifyValue(*params[i], args[i], f,
                       [&]() { return UnifyArgs(params, args, i + 1, f, k); });
@@ -1203,8 +1223,8 @@ class Evaluator {
           // One evaluation sees one answer per host call (reference values do not change
           // while a policy runs), so repeated calls are answered from the evaluation's memo.
           for (const auto& [fn, memo_args, result] : host_memo_) {
-            if (fn == h && std::equal(memo_args.begin(), memo_args.end(), args.begin(),
-                                      args.end())) {
+            if (fn == h &&
+                std::equal(memo_args.begin(), memo_args.end(), args.begin(), args.end())) {
               Value answer = result;  // the memo may grow while `k` runs
               return k(answer);
             }
@@ -1374,11 +1394,6 @@ class Evaluator {
     const HostFunction* fn = nullptr;
   };
   mutable std::vector<HostSlot> host_cache_;  // by Term::site, sized on first use
-  struct WalkSlot {
-    bool known = false;
-    const core::json::value* node = nullptr;
-    size_t next = 0;
-  };
   mutable std::vector<WalkSlot> walk_cache_;  // by Term::site, sized on first use
   std::unordered_map<const core::json::value*, Value>
       json_values_;  // references stay valid on insert
