@@ -62,8 +62,8 @@ struct KbsConfig {
           "https://api.trustedservices.intel.com/sgx/certification/v4/";
       // Set (resolved) when collateral_service is a file:// URL.
       std::optional<std::string> collateral_dir;
-      // "early" or "standard"; accepted for Trustee compatibility but not sent (the PCS default,
-      // standard, is fetched). Empty when not configured.
+      // "early" or "standard": the TCB recovery channel requested from PCS/PCCS (`update=`).
+      // Empty when not configured (standard).
       std::string tcb_update_type;
       std::optional<std::string> cache_dir;        // on-disk collateral cache
       std::optional<std::string> trusted_root_ca;  // TEST ONLY: PEM root instead of Intel's

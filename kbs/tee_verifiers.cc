@@ -88,9 +88,23 @@ absl::StatusOr<std::unique_ptr<evidence::Verifier>> NewTdxVerifier(
     pcs.base_url = PcsBaseUrl(config.collateral_service);
     // Only Intel's PCS needs the Root CA CRL from Intel's certificate site; a PCCS serves it.
     if (pcs.base_url != "https://api.trustedservices.intel.com") pcs.root_ca_crl_url.clear();
+    // Trustee's `tcb_update_type` is PCS v4's `update` parameter; unset means standard.
+    if (!config.tcb_update_type.empty()) {
+      auto update = ctdx::ParseTcbUpdateType(config.tcb_update_type);
+      if (!update.ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("{}.tcb_update_type: {}", kDcap, core::Message(update.status())));
+      }
+      pcs.tcb_update_type = *update;
+    }
     inner = std::make_shared<ctdx::PcsCollateralSource>(std::move(pcs));
   }
-  spdlog::info("tdx verifier: collateral from {}{}{}", config.collateral_service,
+  std::string update =
+      config.collateral_dir
+          ? ""
+          : fmt::format(" (update={})",
+                        config.tcb_update_type.empty() ? "standard" : config.tcb_update_type);
+  spdlog::info("tdx verifier: collateral from {}{}{}{}", config.collateral_service, update,
                config.cache_dir ? ", disk cache " : "", config.cache_dir.value_or(""));
   ctdx::CachingOptions caching;
   caching.disk_dir = config.cache_dir;

@@ -142,8 +142,9 @@ absl::StatusOr<core::TimePoint> CollateralNextUpdate(const TdxCollateral& c) {
   CCB_ASSIGN_OR_RETURN(SignedBody qe,
                        SplitSignedBody(c.qe_identity_json, "enclaveIdentity", "qe identity"));
   CCB_ASSIGN_OR_RETURN(QeIdentity identity, ParseQeIdentity(qe.inner));
-  CCB_ASSIGN_OR_RETURN(X509CrlPtr pck_crl, ParseCrl(c.pck_crl, "tdx: pck crl"));
-  CCB_ASSIGN_OR_RETURN(X509CrlPtr root_crl, ParseCrl(c.root_ca_crl, "tdx: root ca crl"));
+  // Decoded through the shared pool: the verifier reuses the decoded CRLs.
+  CCB_ASSIGN_OR_RETURN(auto pck_crl, CertPool::Shared().Crl(c.pck_crl, "tdx: pck crl"));
+  CCB_ASSIGN_OR_RETURN(auto root_crl, CertPool::Shared().Crl(c.root_ca_crl, "tdx: root ca crl"));
   return std::min({info.next_update_time, identity.next_update_time, CrlNextUpdate(pck_crl.get()),
                    CrlNextUpdate(root_crl.get())});
 }
@@ -214,19 +215,34 @@ absl::StatusOr<std::shared_ptr<const TdxCollateral>> CachingCollateralSource::Ge
   return *fresh;
 }
 
+absl::StatusOr<TcbUpdateType> ParseTcbUpdateType(std::string_view name) {
+  if (name == "standard") return TcbUpdateType::kStandard;
+  if (name == "early") return TcbUpdateType::kEarly;
+  return absl::InvalidArgumentError(
+      fmt::format("tcb update type `{}` is not `standard` or `early`", name));
+}
+
+std::string_view TcbUpdateTypeName(TcbUpdateType type) {
+  return type == TcbUpdateType::kEarly ? "early" : "standard";
+}
+
 absl::StatusOr<std::shared_ptr<const TdxCollateral>> PcsCollateralSource::Get(
     std::string_view fmspc, std::string_view ca, core::TimePoint) const {
   std::string base = options_.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
+  std::string_view update = TcbUpdateTypeName(options_.tcb_update_type);
   TdxCollateral c;
-  CCB_ASSIGN_OR_RETURN(
-      Fetched tcb,
-      Fetch(options_, fmt::format("{}/tdx/certification/v4/tcb?fmspc={}", base, FmspcHex(fmspc)),
-            "TCB-Info-Issuer-Chain", "tcb info"));
+  CCB_ASSIGN_OR_RETURN(Fetched tcb,
+                       Fetch(options_,
+                             fmt::format("{}/tdx/certification/v4/tcb?fmspc={}&update={}", base,
+                                         FmspcHex(fmspc), update),
+                             "TCB-Info-Issuer-Chain", "tcb info"));
   c.tcb_info_json = std::move(tcb.body);
   c.tcb_info_issuer_chain = std::move(tcb.issuer_chain);
-  CCB_ASSIGN_OR_RETURN(Fetched qe, Fetch(options_, base + "/tdx/certification/v4/qe/identity",
-                                         "SGX-Enclave-Identity-Issuer-Chain", "qe identity"));
+  CCB_ASSIGN_OR_RETURN(
+      Fetched qe,
+      Fetch(options_, fmt::format("{}/tdx/certification/v4/qe/identity?update={}", base, update),
+            "SGX-Enclave-Identity-Issuer-Chain", "qe identity"));
   c.qe_identity_json = std::move(qe.body);
   c.qe_identity_issuer_chain = std::move(qe.issuer_chain);
   CCB_ASSIGN_OR_RETURN(

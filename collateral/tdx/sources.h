@@ -80,6 +80,17 @@ class CachingCollateralSource final : public TdxCollateralSource {
   mutable std::map<std::string, Entry> entries_;
 };
 
+// Intel PCS v4's TCB update channel for TCB Info and QE Identity (the `update` query parameter):
+// `standard` collateral moves to a new TCB Evaluation Data Number about a year after a TCB
+// Recovery event, `early` on the day of disclosure.
+enum class TcbUpdateType { kStandard, kEarly };
+
+// "standard" or "early" (the dcap_verifier `tcb_update_type` config value); InvalidArgument
+// otherwise.
+absl::StatusOr<TcbUpdateType> ParseTcbUpdateType(std::string_view name);
+// "standard" / "early".
+std::string_view TcbUpdateTypeName(TcbUpdateType type);
+
 struct PcsOptions {
   // Intel PCS: "https://api.trustedservices.intel.com"; a PCCS: "https://pccs.example:8081".
   std::string base_url = "https://api.trustedservices.intel.com";
@@ -89,13 +100,16 @@ struct PcsOptions {
   std::string root_ca_crl_url = "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
   std::optional<std::string> ca_certificate_file;
   std::chrono::milliseconds timeout{10000};
+  // Sent as `update=standard|early` on the TCB Info and QE Identity requests.
+  TcbUpdateType tcb_update_type = TcbUpdateType::kStandard;
 };
 
-// Intel PCS v4 / PCCS client: TCB Info (`/tdx/certification/v4/tcb?fmspc=`), QE Identity
-// (`/tdx/certification/v4/qe/identity`), PCK CRL (`/sgx/certification/v4/pckcrl?ca=&encoding=der`)
-// and the Root CA CRL; issuer chains come from the URL-encoded PEM response headers
-// (TCB-Info-Issuer-Chain, SGX-Enclave-Identity-Issuer-Chain, SGX-PCK-CRL-Issuer-Chain).
-// Failures are Unavailable naming the request. Every call opens its own connections.
+// Intel PCS v4 / PCCS client: TCB Info (`/tdx/certification/v4/tcb?fmspc=<FMSPC>&update=<type>`),
+// QE Identity (`/tdx/certification/v4/qe/identity?update=<type>`), PCK CRL
+// (`/sgx/certification/v4/pckcrl?ca=&encoding=der`) and the Root CA CRL; issuer chains come from
+// the URL-encoded PEM response headers (TCB-Info-Issuer-Chain, SGX-Enclave-Identity-Issuer-Chain,
+// SGX-PCK-CRL-Issuer-Chain). Failures are Unavailable naming the request. Every call opens its own
+// connections.
 class PcsCollateralSource final : public TdxCollateralSource {
  public:
   explicit PcsCollateralSource(PcsOptions options) : options_(std::move(options)) {}

@@ -1,12 +1,17 @@
 #include "collateral/tdx/sources.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <filesystem>
+#include <mutex>
+#include <vector>
 
+#include "core/encoding.h"
 #include "core/file.h"
+#include "net/http_server.h"
 
 namespace ccburst::collateral::tdx {
 namespace {
@@ -145,6 +150,100 @@ TEST(PcsTest, UnreachablePcsIsUnavailable) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(core::Message(r.status()), HasSubstr("pcs: tcb info"));
+}
+
+// A PCS lookalike on loopback HTTP serving t1's collateral; records every request target.
+class FakePcs {
+ public:
+  FakePcs() {
+    collateral_ = *LoadCollateralDir(CaseDir("t1-emr-uptodate/collateral"));
+    net::HttpServerOptions o;
+    o.sockets = {"127.0.0.1:0"};
+    o.threads = 1;
+    server_ = *net::HttpServer::Start(o, [this](const net::HttpRequest& r) { return Serve(r); });
+  }
+  std::string base_url() const { return fmt::format("http://127.0.0.1:{}", server_->ports()[0]); }
+  std::vector<std::string> targets() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return targets_;
+  }
+  const TdxCollateral& collateral() const { return collateral_; }
+
+ private:
+  static std::string UrlEncode(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+      if (isalnum(static_cast<unsigned char>(c))) {
+        out.push_back(c);
+      } else {
+        out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+      }
+    }
+    return out;
+  }
+  net::HttpResponse Serve(const net::HttpRequest& r) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      targets_.push_back(r.target);
+    }
+    net::HttpResponse resp;
+    resp.status = 200;
+    if (r.path == "/tdx/certification/v4/tcb") {
+      resp.body = collateral_.tcb_info_json;
+      resp.SetHeader("TCB-Info-Issuer-Chain", UrlEncode(collateral_.tcb_info_issuer_chain));
+    } else if (r.path == "/tdx/certification/v4/qe/identity") {
+      resp.body = collateral_.qe_identity_json;
+      resp.SetHeader("SGX-Enclave-Identity-Issuer-Chain",
+                     UrlEncode(collateral_.qe_identity_issuer_chain));
+    } else if (r.path == "/sgx/certification/v4/pckcrl") {
+      resp.body = collateral_.pck_crl;
+      resp.SetHeader("SGX-PCK-CRL-Issuer-Chain", UrlEncode(collateral_.pck_crl_issuer_chain));
+    } else if (r.path == "/sgx/certification/v4/rootcacrl") {
+      resp.body = core::HexEncode(collateral_.root_ca_crl);  // as a PCCS serves it
+    } else {
+      resp.status = 404;
+    }
+    return resp;
+  }
+
+  TdxCollateral collateral_;
+  std::unique_ptr<net::HttpServer> server_;
+  std::mutex mu_;
+  std::vector<std::string> targets_;
+};
+
+TEST(PcsTest, RequestsTheConfiguredTcbUpdateType) {
+  FakePcs fake;
+  const std::string fmspc = *core::HexDecode("b0c06f000000");
+  for (auto [type, name] : {std::pair{TcbUpdateType::kStandard, "standard"},
+                            std::pair{TcbUpdateType::kEarly, "early"}}) {
+    PcsOptions o;
+    o.base_url = fake.base_url();
+    o.root_ca_crl_url.clear();  // the PCCS path on base_url
+    o.tcb_update_type = type;
+    auto size_before = fake.targets().size();
+    auto r = PcsCollateralSource(o).Get(fmspc, "platform", At("2025-07-01T00:00:00Z"));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ((*r)->tcb_info_json, fake.collateral().tcb_info_json);
+    EXPECT_EQ((*r)->qe_identity_issuer_chain, fake.collateral().qe_identity_issuer_chain);
+    EXPECT_EQ((*r)->root_ca_crl, fake.collateral().root_ca_crl);
+    std::vector<std::string> targets = fake.targets();
+    targets.erase(targets.begin(), targets.begin() + static_cast<ptrdiff_t>(size_before));
+    EXPECT_THAT(targets,
+                ::testing::ElementsAre(
+                    fmt::format("/tdx/certification/v4/tcb?fmspc=B0C06F000000&update={}", name),
+                    fmt::format("/tdx/certification/v4/qe/identity?update={}", name),
+                    "/sgx/certification/v4/pckcrl?ca=platform&encoding=der",
+                    "/sgx/certification/v4/rootcacrl"));
+  }
+}
+
+TEST(PcsTest, TcbUpdateTypeNames) {
+  EXPECT_EQ(*ParseTcbUpdateType("standard"), TcbUpdateType::kStandard);
+  EXPECT_EQ(*ParseTcbUpdateType("early"), TcbUpdateType::kEarly);
+  EXPECT_EQ(TcbUpdateTypeName(TcbUpdateType::kEarly), "early");
+  EXPECT_EQ(core::Message(ParseTcbUpdateType("Early").status()),
+            "tcb update type `Early` is not `standard` or `early`");
 }
 
 }  // namespace

@@ -143,11 +143,6 @@ int64_t CrlNumber(X509_CRL* crl) {
   return v;
 }
 
-std::shared_ptr<X509> Share(X509Ptr p) { return std::shared_ptr<X509>(p.release(), X509_free); }
-std::shared_ptr<X509_CRL> ShareCrl(X509CrlPtr p) {
-  return std::shared_ptr<X509_CRL>(p.release(), X509_CRL_free);
-}
-
 // Tracks the common validity window of all items.
 struct Window {
   core::TimePoint from = core::TimePoint::min();
@@ -166,10 +161,12 @@ struct Window {
   }
 };
 
-// Verifies a signed JSON body and its issuer chain (signing certificate, root).
-absl::Status VerifySignedBody(const SignedBody& body, std::string_view chain_pem,
-                              std::string_view what, X509_CRL* root_crl, const TrustAnchor& anchor,
-                              core::TimePoint now, Window* window, CertPool* pool) {
+// Verifies the issuer chain (signing certificate, root) of a signed JSON body and returns the
+// signing certificate's key.
+absl::StatusOr<crypto::PublicKey> VerifyIssuerChain(std::string_view chain_pem,
+                                                    std::string_view what, X509_CRL* root_crl,
+                                                    const TrustAnchor& anchor, core::TimePoint now,
+                                                    Window* window, CertPool* pool) {
   std::string chain_what = fmt::format("tdx: {} issuer chain", what);
   CCB_ASSIGN_OR_RETURN(auto chain, pool->Parse(chain_pem, chain_what));
   std::vector<X509*> raw;
@@ -183,7 +180,12 @@ absl::Status VerifySignedBody(const SignedBody& body, std::string_view chain_pem
     }
     window->Add(NotBefore(raw[i]), NotAfter(raw[i]), fmt::format("{} signing certificate", what));
   }
-  CCB_ASSIGN_OR_RETURN(crypto::PublicKey key, CertPublicKey(raw.front()));
+  return CertPublicKey(raw.front());
+}
+
+// Verifies a signed JSON body's signature by `key`.
+absl::Status VerifyBodySignature(const SignedBody& body, const crypto::PublicKey& key,
+                                 std::string_view what) {
   if (!crypto::VerifyEcdsa(key, crypto::HashAlg::kSha256, body.signed_bytes, body.signature).ok()) {
     return absl::PermissionDeniedError(fmt::format("tdx: {}: signature verification failed", what));
   }
@@ -222,7 +224,7 @@ absl::StatusOr<SignedBody> SplitSignedBody(std::string_view body, std::string_vi
   if (!parsed.ok()) return Malformed(what, core::Message(parsed.status()));
   CCB_ASSIGN_OR_RETURN(const json::object* top, Obj(*parsed, what));
   CCB_ASSIGN_OR_RETURN(const json::value* inner, Member(*top, key, what));
-  CCB_ASSIGN_OR_RETURN(const json::object* inner_obj, Obj(*inner, what));
+  CCB_RETURN_IF_ERROR(Obj(*inner, what).status());
   CCB_ASSIGN_OR_RETURN(std::string sig_hex, Str(*top, "signature", what));
   auto sig = core::HexDecode(sig_hex);
   if (!sig.ok() || sig->size() != 64) {
@@ -269,7 +271,8 @@ absl::StatusOr<SignedBody> SplitSignedBody(std::string_view body, std::string_vi
   SignedBody out;
   out.signed_bytes.assign(body.substr(pos, end - pos));
   out.signature = *std::move(sig);
-  out.inner = *inner_obj;
+  // `parsed` is ours: move the inner object out instead of copying it.
+  out.inner = std::move(parsed->as_object().at(key).as_object());
   return out;
 }
 
@@ -394,8 +397,7 @@ absl::StatusOr<QeIdentity> ParseQeIdentity(const json::object& o) {
 
 absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
     const TdxCollateral& c, const TrustAnchor& anchor, core::TimePoint now, CertPool* pool) {
-  CertPool local_pool;
-  if (pool == nullptr) pool = &local_pool;
+  if (pool == nullptr) pool = &CertPool::Shared();
   auto out = std::make_shared<VerifiedCollateral>();
   Window window;
 
@@ -407,7 +409,8 @@ absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
   for (auto& x : pck_ca_chain) pck_ca_raw.push_back(x.get());
   CCB_RETURN_IF_ERROR(VerifyChain(pck_ca_raw, anchor, now, "tdx: pck crl issuer chain"));
   X509* root = pck_ca_raw.back();
-  CCB_ASSIGN_OR_RETURN(X509CrlPtr root_crl, ParseCrl(c.root_ca_crl, "tdx: root ca crl"));
+  CCB_ASSIGN_OR_RETURN(std::shared_ptr<X509_CRL> root_crl,
+                       pool->Crl(c.root_ca_crl, "tdx: root ca crl"));
   CCB_RETURN_IF_ERROR(CheckCrl(root_crl.get(), root, now, "tdx: root ca crl"));
   window.Add(CrlThisUpdate(root_crl.get()), CrlNextUpdate(root_crl.get()), "root ca crl");
   window.Add(NotBefore(root), NotAfter(root), "root ca certificate");
@@ -420,15 +423,17 @@ absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
                     SubjectCommonName(pck_ca)));
   }
   window.Add(NotBefore(pck_ca), NotAfter(pck_ca), "pck ca certificate");
-  CCB_ASSIGN_OR_RETURN(X509CrlPtr pck_crl, ParseCrl(c.pck_crl, "tdx: pck crl"));
+  CCB_ASSIGN_OR_RETURN(std::shared_ptr<X509_CRL> pck_crl, pool->Crl(c.pck_crl, "tdx: pck crl"));
   CCB_RETURN_IF_ERROR(CheckCrl(pck_crl.get(), pck_ca, now, "tdx: pck crl"));
   window.Add(CrlThisUpdate(pck_crl.get()), CrlNextUpdate(pck_crl.get()), "pck crl");
 
   // TCB Info.
   CCB_ASSIGN_OR_RETURN(SignedBody tcb_body,
                        SplitSignedBody(c.tcb_info_json, "tcbInfo", "tcb info"));
-  CCB_RETURN_IF_ERROR(VerifySignedBody(tcb_body, c.tcb_info_issuer_chain, "tcb info",
-                                       root_crl.get(), anchor, now, &window, pool));
+  CCB_ASSIGN_OR_RETURN(crypto::PublicKey tcb_signer,
+                       VerifyIssuerChain(c.tcb_info_issuer_chain, "tcb info", root_crl.get(),
+                                         anchor, now, &window, pool));
+  CCB_RETURN_IF_ERROR(VerifyBodySignature(tcb_body, tcb_signer, "tcb info"));
   CCB_ASSIGN_OR_RETURN(out->tcb_info, ParseTcbInfo(tcb_body.inner));
   CCB_RETURN_IF_ERROR(CheckDates(out->tcb_info.issue_time, out->tcb_info.next_update_time,
                                  out->tcb_info.issue_date, out->tcb_info.next_update, "tcb info",
@@ -438,8 +443,16 @@ absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
   // QE Identity.
   CCB_ASSIGN_OR_RETURN(SignedBody qe_body,
                        SplitSignedBody(c.qe_identity_json, "enclaveIdentity", "qe identity"));
-  CCB_RETURN_IF_ERROR(VerifySignedBody(qe_body, c.qe_identity_issuer_chain, "qe identity",
-                                       root_crl.get(), anchor, now, &window, pool));
+  // Intel signs TCB Info and QE Identity with the same TCB Signing certificate, so the two
+  // issuer chains are usually byte for byte the same text: a chain identical to the one just
+  // verified (same anchor, time and root CA CRL) has the same outcome and is not verified twice.
+  // Any other chain is verified on its own. The body signature is always checked.
+  crypto::PublicKey qe_signer = tcb_signer;
+  if (c.qe_identity_issuer_chain != c.tcb_info_issuer_chain) {
+    CCB_ASSIGN_OR_RETURN(qe_signer, VerifyIssuerChain(c.qe_identity_issuer_chain, "qe identity",
+                                                      root_crl.get(), anchor, now, &window, pool));
+  }
+  CCB_RETURN_IF_ERROR(VerifyBodySignature(qe_body, qe_signer, "qe identity"));
   CCB_ASSIGN_OR_RETURN(out->qe_identity, ParseQeIdentity(qe_body.inner));
   CCB_RETURN_IF_ERROR(CheckDates(out->qe_identity.issue_time, out->qe_identity.next_update_time,
                                  out->qe_identity.issue_date, out->qe_identity.next_update,
@@ -448,10 +461,10 @@ absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
 
   out->pck_crl_number = CrlNumber(pck_crl.get());
   out->root_ca_crl_number = CrlNumber(root_crl.get());
-  out->pck_crl = ShareCrl(std::move(pck_crl));
-  out->root_ca_crl = ShareCrl(std::move(root_crl));
-  out->root = Share(CopyCert(root));
-  out->pck_crl_issuer = Share(CopyCert(pck_ca));
+  out->pck_crl = std::move(pck_crl);
+  out->root_ca_crl = std::move(root_crl);
+  out->root = pck_ca_chain.back();
+  out->pck_crl_issuer = pck_ca_chain.front();
   out->valid_from = window.from;
   out->valid_from_item = window.from_item;
   out->valid_until = window.until;
@@ -461,7 +474,6 @@ absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
                                          CrlThisUpdate(out->root_ca_crl.get())};
   out->earliest_issue_date = core::FormatRfc3339(*std::min_element(issued.begin(), issued.end()));
   out->latest_issue_date = core::FormatRfc3339(*std::max_element(issued.begin(), issued.end()));
-  out->fingerprint = CollateralFingerprint(c);
   return std::shared_ptr<const VerifiedCollateral>(std::move(out));
 }
 

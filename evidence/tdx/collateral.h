@@ -136,14 +136,14 @@ struct VerifiedCollateral {
   std::string valid_until_item;
   std::string earliest_issue_date;
   std::string latest_issue_date;
-  std::string fingerprint;
 };
 
 // Verifies `collateral` at `now` against `anchor`. Errors are PermissionDenied naming the item
 // and the check ("tdx: tcb info: signature verification failed", "tdx: qe identity: expired
 // (nextUpdate 2025-03-15T03:39:00Z)", "tdx: pck crl: signature verification failed",
 // "tdx: root ca crl: expired ..."), or InvalidArgument for malformed collateral.
-// `pool` (optional) shares certificate parsing across calls.
+// `pool` shares certificate and CRL decoding across calls (CertPool::Shared() when null); every
+// signature, chain and CRL is verified at every call.
 absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
     const TdxCollateral& collateral, const TrustAnchor& anchor, core::TimePoint now,
     CertPool* pool = nullptr);

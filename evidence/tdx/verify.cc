@@ -1,9 +1,13 @@
 #include "evidence/tdx/verify.h"
 
 #include <fmt/format.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/x509.h>
 
+#include <cstring>
 #include <optional>
 
 #include "core/encoding.h"
@@ -73,17 +77,33 @@ absl::Status NotSupported(std::string_view why) {
   return Denied(fmt::format("tdx: tcb not supported: {}", why));
 }
 
+struct PkeyCtxDeleter {
+  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+};
+
+// The attestation key (64 raw bytes x||y) as a P-256 public key. Built with EVP_PKEY_fromdata,
+// which checks that the point is on the curve and costs a seventh of decoding the same key
+// as a SubjectPublicKeyInfo (d2i_PUBKEY runs OpenSSL 3's generic decoder machinery).
 absl::StatusOr<crypto::PublicKey> P256FromRaw(std::string_view xy) {
-  using std::string_view_literals::operator""sv;
-  static constexpr std::string_view kSpkiPrefix =
-      "\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01"
-      "\x07\x03\x42\x00\x04"sv;
-  std::string der(kSpkiPrefix);
-  der.append(xy);
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  EVP_PKEY* pkey = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
-  if (pkey == nullptr) {
+  auto bad = [] {
     return absl::InvalidArgumentError("tdx: quote: attestation key is not a P-256 point");
+  };
+  if (xy.size() != 64) return bad();
+  unsigned char point[65];
+  point[0] = 0x04;
+  memcpy(point + 1, xy.data(), 64);
+  char group[] = "prime256v1";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)),
+      OSSL_PARAM_construct_end()};
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* pkey = nullptr;
+  if (ctx == nullptr || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+    ERR_clear_error();
+    return bad();
   }
   auto key = crypto::PublicKey::FromEvp(pkey);
   EVP_PKEY_free(pkey);
@@ -196,9 +216,11 @@ absl::StatusOr<Tcb> CheckRelaunch(std::string_view svn2, const TcbInfo& info, Tc
              : Tcb::kTdRelaunchAdvised;
 }
 
-absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> ParseChain(const std::string& pem) {
-  CCB_ASSIGN_OR_RETURN(std::vector<X509Ptr> certs,
-                       ParsePemChain(pem, "tdx: pck certificate chain"));
+absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> ParseChain(const std::string& pem,
+                                                                       CertPool* pool) {
+  // Decoded once per distinct certificate (CertPool); verified by the caller.
+  CCB_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<X509>> certs,
+                       pool->Parse(pem, "tdx: pck certificate chain"));
   if (certs.size() != 3) {
     return absl::InvalidArgumentError(
         fmt::format("tdx: pck certificate chain: has {} certificates, want 3 (PCK, PCK CA, root)",
@@ -212,19 +234,23 @@ absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> ParseChain(const std
       std::max({NotBefore(certs[0].get()), NotBefore(certs[1].get()), NotBefore(certs[2].get())});
   chain->not_after =
       std::min({NotAfter(certs[0].get()), NotAfter(certs[1].get()), NotAfter(certs[2].get())});
-  chain->leaf = std::shared_ptr<X509>(certs[0].release(), X509_free);
-  chain->ca = std::shared_ptr<X509>(certs[1].release(), X509_free);
-  chain->root = std::shared_ptr<X509>(certs[2].release(), X509_free);
+  chain->leaf = std::move(certs[0]);
+  chain->ca = std::move(certs[1]);
+  chain->root = std::move(certs[2]);
   return std::shared_ptr<const PckChainCache::Chain>(std::move(chain));
 }
 
 absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> GetChain(const std::string& pem,
                                                                      PckChainCache* cache) {
   if (cache != nullptr) return cache->Get(pem);
-  return ParseChain(pem);
+  return ParseChain(pem, &CertPool::Shared());
 }
 
 }  // namespace
+
+// Intel's PCK chains are about 4 KB of PEM; the chain comes from an untrusted quote, so a chain
+// much larger than that is verified but not kept (bounds the cache's memory).
+constexpr size_t kMaxCachedChainBytes = 16 * 1024;
 
 absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> PckChainCache::Get(
     const std::string& pem) {
@@ -233,7 +259,8 @@ absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> PckChainCache::Get(
     auto it = chains_.find(pem);
     if (it != chains_.end()) return it->second;
   }
-  CCB_ASSIGN_OR_RETURN(auto chain, ParseChain(pem));
+  CCB_ASSIGN_OR_RETURN(auto chain, ParseChain(pem, pool_));
+  if (pem.size() > kMaxCachedChainBytes) return chain;
   std::lock_guard<std::mutex> lock(mu_);
   if (chains_.size() >= max_entries_) chains_.clear();
   chains_.emplace(pem, chain);
@@ -241,6 +268,7 @@ absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> PckChainCache::Get(
 }
 
 void PckChainCache::MarkVerified(const std::string& pem, std::shared_ptr<const Chain> chain) {
+  if (pem.size() > kMaxCachedChainBytes) return;
   auto verified = std::make_shared<Chain>(*chain);
   verified->verified = true;
   std::lock_guard<std::mutex> lock(mu_);

@@ -54,7 +54,9 @@ class PckChainCache {
     core::TimePoint not_before, not_after;  // intersection of the three certificates
     bool verified = false;                  // signatures checked against the anchor
   };
-  explicit PckChainCache(size_t max_entries = 4096) : max_entries_(max_entries) {}
+  // `pool` decodes the certificates (CertPool::Shared() when null).
+  explicit PckChainCache(size_t max_entries = 4096, CertPool* pool = nullptr)
+      : max_entries_(max_entries), pool_(pool != nullptr ? pool : &CertPool::Shared()) {}
 
   // The parsed chain for `pem` (parsed and inserted on a miss); InvalidArgument for a chain
   // that does not parse or lacks the SGX extensions.
@@ -64,6 +66,7 @@ class PckChainCache {
 
  private:
   size_t max_entries_;
+  CertPool* pool_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Chain>> chains_;
   std::map<std::string, crypto::PublicKey> keys_;
@@ -76,7 +79,8 @@ class PckChainCache {
 // PermissionDenied; a malformed quote is InvalidArgument. A TCB whose evaluation is terminal
 // in QVL (no matching level, TDX module mismatch) is an error; Revoked is returned as a
 // verdict so the caller decides (TdxVerifier rejects it).
-// `cache` (optional) skips re-parsing and re-verifying a PCK chain seen before.
+// `cache` (optional) skips re-parsing and re-verifying a PCK chain seen before. Without it the
+// chain is fully verified; its certificates are decoded through CertPool::Shared().
 absl::StatusOr<TdxVerdict> VerifyQuote(const Quote& quote, const VerifiedCollateral& collateral,
                                        const TrustAnchor& anchor, core::TimePoint now,
                                        PckChainCache* cache = nullptr);

@@ -66,5 +66,99 @@ TEST(VerifyTest, T5TcbNotSupported) {
   EXPECT_THAT(core::Message(v.status()), HasSubstr("tdx: tcb not supported"));
 }
 
+// Replaces one base64 character inside the signature of the `nth` PEM certificate.
+std::string FlipPemSignature(std::string pem, int nth) {
+  size_t pos = 0;
+  for (int i = 0; i <= nth; ++i) pos = pem.find("-----END CERTIFICATE-----", pos + 1);
+  size_t at = pos - 8;
+  while (pem[at] == '\n' || pem[at] == '=') --at;
+  pem[at] = pem[at] == 'A' ? 'B' : 'A';
+  return pem;
+}
+
+TEST(CertPoolTest, DecodesEachDistinctEncodingOnce) {
+  TdxCollateral col = LoadCollateral("t1-emr-uptodate");
+  CertPool pool;
+  auto a = pool.Crl(col.pck_crl, "pck crl");
+  auto b = pool.Crl(col.pck_crl, "pck crl");
+  auto c = pool.Crl(col.root_ca_crl, "root ca crl");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a->get(), b->get());
+  EXPECT_NE(a->get(), c->get());
+  EXPECT_EQ(core::Message(pool.Crl("garbage", "tdx: pck crl").status()).rfind("tdx: pck crl: ", 0),
+            0u);
+  // The TCB Info and QE Identity chains hold the same two certificates: decoded once.
+  auto tcb = pool.Parse(col.tcb_info_issuer_chain, "tcb");
+  auto qe = pool.Parse(col.qe_identity_issuer_chain, "qe");
+  auto pck = pool.Parse(col.pck_crl_issuer_chain, "pck");
+  ASSERT_TRUE(tcb.ok() && qe.ok() && pck.ok());
+  ASSERT_EQ(tcb->size(), 2u);
+  EXPECT_EQ((*tcb)[0].get(), (*qe)[0].get());
+  EXPECT_EQ((*tcb)[1].get(), (*pck)[1].get());  // the root
+  EXPECT_NE((*tcb)[0].get(), (*pck)[0].get());
+  EXPECT_EQ(&CertPool::Shared(), &CertPool::Shared());
+}
+
+// The pools share decoding only: tampered items decoded after (and alongside) good ones still
+// fail their checks, and good ones still pass afterwards.
+TEST(CertPoolTest, SharesDecodingNotVerification) {
+  const TdxCollateral good = LoadCollateral("t1-emr-uptodate");
+  const std::string quote = *core::ReadFile(Dir("t1-emr-uptodate") + "/quote.bin");
+  const core::TimePoint at = At("2025-07-01T00:00:00Z");
+  const TrustAnchor& anchor = TrustAnchor::IntelSgxRootCa();
+  CertPool pool;
+  ASSERT_TRUE(VerifyCollateral(good, anchor, at, &pool).ok());
+
+  TdxCollateral bad = good;
+  bad.root_ca_crl[bad.root_ca_crl.size() - 2] ^= 0x01;
+  EXPECT_EQ(core::Message(VerifyCollateral(bad, anchor, at, &pool).status()),
+            "tdx: root ca crl: signature verification failed");
+  bad = good;
+  bad.pck_crl_issuer_chain = FlipPemSignature(good.pck_crl_issuer_chain, 0);
+  EXPECT_THAT(core::Message(VerifyCollateral(bad, anchor, at, &pool).status()),
+              ::testing::StartsWith("tdx: pck crl issuer chain: "));
+  // A QE Identity issuer chain that is not the TCB Info's text is verified on its own.
+  bad = good;
+  bad.qe_identity_issuer_chain = FlipPemSignature(good.qe_identity_issuer_chain, 0);
+  EXPECT_THAT(core::Message(VerifyCollateral(bad, anchor, at, &pool).status()),
+              ::testing::StartsWith("tdx: qe identity issuer chain: "));
+  TdxCollateral respaced = good;
+  respaced.qe_identity_issuer_chain = "\n" + good.qe_identity_issuer_chain;
+  EXPECT_TRUE(VerifyCollateral(respaced, anchor, at, &pool).ok());
+  auto verified = VerifyCollateral(good, anchor, at, &pool);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+
+  // PCK chain: a chain cache on the same pool verifies a tampered chain on its own.
+  PckChainCache chains(16, &pool);
+  auto q = ParseQuote(quote);
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(VerifyQuote(*q, **verified, anchor, at, &chains).ok());
+  Quote tampered = *q;
+  size_t begin = tampered.pck_chain_pem.find("-----BEGIN CERTIFICATE-----");
+  tampered.pck_chain_pem = tampered.pck_chain_pem.substr(0, begin) +
+                           FlipPemSignature(tampered.pck_chain_pem.substr(begin), 1);  // the PCK CA
+  EXPECT_THAT(core::Message(VerifyQuote(tampered, **verified, anchor, at, &chains).status()),
+              ::testing::StartsWith("tdx: pck certificate chain: "));
+  EXPECT_THAT(core::Message(VerifyQuote(tampered, **verified, anchor, at).status()),
+              ::testing::StartsWith("tdx: pck certificate chain: "));
+  EXPECT_TRUE(VerifyQuote(*q, **verified, anchor, at).ok());
+}
+
+TEST(PckChainCacheTest, AttestationKeyMustBeAP256Point) {
+  PckChainCache cache;
+  const std::string quote = *core::ReadFile(Dir("t1-emr-uptodate") + "/quote.bin");
+  auto q = ParseQuote(quote);
+  ASSERT_TRUE(q.ok());
+  auto key = cache.AttestationKey(q->attestation_key);
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(key->type(), crypto::KeyType::kEcP256);
+  std::string off_curve = q->attestation_key;
+  off_curve[63] ^= 0x01;
+  EXPECT_EQ(core::Message(cache.AttestationKey(off_curve).status()),
+            "tdx: quote: attestation key is not a P-256 point");
+  EXPECT_FALSE(cache.AttestationKey(std::string(64, '\0')).ok());
+  EXPECT_FALSE(cache.AttestationKey(q->attestation_key.substr(0, 63)).ok());
+}
+
 }  // namespace
 }  // namespace ccburst::evidence::tdx

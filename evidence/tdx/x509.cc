@@ -97,6 +97,21 @@ absl::StatusOr<std::vector<X509Ptr>> ParsePemChain(std::string_view pem, std::st
   return out;
 }
 
+CertPool& CertPool::Shared() {
+  static CertPool* pool = new CertPool(1024, size_t{32} << 20);
+  return *pool;
+}
+
+template <typename Map>
+bool CertPool::MakeRoom(Map& table, size_t* bytes, size_t size) {
+  if (size > max_bytes_ / 8) return false;
+  if (table.size() >= max_entries_ || *bytes + size > max_bytes_) {
+    table.clear();
+    *bytes = 0;
+  }
+  return true;
+}
+
 absl::StatusOr<std::vector<std::shared_ptr<X509>>> CertPool::Parse(std::string_view pem,
                                                                    std::string_view what) {
   static constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE-----";
@@ -134,8 +149,10 @@ absl::StatusOr<std::vector<std::shared_ptr<X509>>> CertPool::Parse(std::string_v
     }
     std::shared_ptr<X509> cert((*parsed)[0].release(), X509_free);
     std::lock_guard<std::mutex> lock(mu_);
-    if (certs_.size() >= max_entries_) certs_.clear();
-    certs_.emplace(std::string(block), cert);
+    if (MakeRoom(certs_, &cert_bytes_, block.size()) &&
+        certs_.emplace(std::string(block), cert).second) {
+      cert_bytes_ += block.size();
+    }
     out.push_back(std::move(cert));
   }
   if (out.empty()) return absl::InvalidArgumentError(fmt::format("{}: no PEM certificate", what));
@@ -144,6 +161,22 @@ absl::StatusOr<std::vector<std::shared_ptr<X509>>> CertPool::Parse(std::string_v
         fmt::format("{}: certificate {} is not valid PEM", what, out.size() + 1));
   }
   return out;
+}
+
+absl::StatusOr<std::shared_ptr<X509_CRL>> CertPool::Crl(std::string_view bytes,
+                                                        std::string_view what) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = crls_.find(bytes);
+    if (it != crls_.end()) return it->second;
+  }
+  CCB_ASSIGN_OR_RETURN(X509CrlPtr parsed, ParseCrl(bytes, what));
+  std::shared_ptr<X509_CRL> crl(parsed.release(), X509_CRL_free);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (MakeRoom(crls_, &crl_bytes_, bytes.size()) && crls_.emplace(std::string(bytes), crl).second) {
+    crl_bytes_ += bytes.size();
+  }
+  return crl;
 }
 
 absl::StatusOr<X509CrlPtr> ParseCrl(std::string_view bytes, std::string_view what) {

@@ -44,21 +44,39 @@ class TrustAnchor {
 
 // PEM certificates in order; InvalidArgument "<what>: ..." when none parse or garbage follows.
 absl::StatusOr<std::vector<X509Ptr>> ParsePemChain(std::string_view pem, std::string_view what);
-// Parsed certificates keyed by their PEM block, so that certificates repeated across issuer
-// chains (the root, the TCB signing certificate) and across collateral refreshes are decoded
-// once: OpenSSL 3's public-key decoding costs more than a signature check. Only parsing is
-// shared; chains are still verified by the caller. Thread-safe; bounded (cleared when full).
+// Decoded certificates and CRLs keyed by their exact encoding (a certificate's PEM block, a
+// CRL's bytes), so that each distinct certificate or CRL is decoded once, not once per use or
+// per verification: OpenSSL 3's public-key decoding in d2i_X509 costs about as much as a P-256
+// signature check. Only decoding is shared, never a verification result: callers still verify
+// every chain, signature, validity period and revocation. The decoded objects are immutable
+// (OpenSSL locks its lazily computed caches), so they are shared between threads. Thread-safe;
+// bounded by entries and by encoded bytes, since PCK chains come from untrusted quotes (a table
+// is cleared when full; an encoding larger than an eighth of the byte budget is not kept).
 class CertPool {
  public:
-  explicit CertPool(size_t max_entries = 256) : max_entries_(max_entries) {}
+  explicit CertPool(size_t max_entries = 256, size_t max_bytes = size_t{8} << 20)
+      : max_entries_(max_entries), max_bytes_(max_bytes) {}
+  // The process-wide pool, used where a caller passes none.
+  static CertPool& Shared();
   // As ParsePemChain.
   absl::StatusOr<std::vector<std::shared_ptr<X509>>> Parse(std::string_view pem,
                                                            std::string_view what);
+  // As ParseCrl.
+  absl::StatusOr<std::shared_ptr<X509_CRL>> Crl(std::string_view bytes, std::string_view what);
 
  private:
+  // Makes room for an encoding of `size` bytes in a table holding `*bytes`; false when it is
+  // too large to keep.
+  template <typename Map>
+  bool MakeRoom(Map& table, size_t* bytes, size_t size);
+
   size_t max_entries_;
+  size_t max_bytes_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<X509>, std::less<>> certs_;
+  std::map<std::string, std::shared_ptr<X509_CRL>, std::less<>> crls_;
+  size_t cert_bytes_ = 0;
+  size_t crl_bytes_ = 0;
 };
 
 // A CRL in DER (as Intel PCS serves it) or PEM.
