@@ -26,7 +26,7 @@ bool HasCertExtension(const fs::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return std::tolower(c); });
-  return ext == ".der" || ext == ".pem" || ext == ".crt" || ext == ".cer";
+  return ext == ".der" || ext == ".pem" || ext == ".crt" || ext == ".cer" || ext == ".crl";
 }
 
 class KdsCertSource final : public CertSource {
@@ -53,28 +53,41 @@ class KdsCertSource final : public CertSource {
     return last;
   }
 
-  absl::StatusOr<std::string> FetchCrl(Generation product) const override {
+  absl::StatusOr<std::string> FetchCrl(Generation product, SigningKey kind) const override {
     if (product == Generation::kUnknown) return absl::NotFoundError("snp kds: unknown product");
+    if (kind != SigningKey::kVcek && kind != SigningKey::kVlek) {
+      return absl::NotFoundError("snp kds: no CRL for this signing key");
+    }
     std::lock_guard<std::mutex> lock(mu_);
     core::TimePoint now = Now();
-    auto it = crls_.find(product);
-    if (it != crls_.end() && now < it->second.first + kCrlTtl) return it->second.second;
+    auto key = std::make_pair(product, kind);
+    auto it = crls_.find(key);
+    if (it != crls_.end() && now < it->second.refresh_at) return it->second.der;
     if (now < retry_after_) {
-      // Serve a stale CRL rather than none while backing off.
-      if (it != crls_.end()) return it->second.second;
+      // Serve a stale CRL rather than none while backing off (the verifier still checks its
+      // nextUpdate).
+      if (it != crls_.end()) return it->second.der;
       return absl::UnavailableError(
           fmt::format("snp kds: backing off until {}", core::FormatRfc3339(retry_after_)));
     }
-    std::string path = fmt::format("/vcek/v1/{}/crl", GenerationName(product));
+    std::string path = KdsCrlPath(product, kind);
     auto resp = client_->Send("GET", path);
     if (!resp.ok() || resp->status != 200) {
       if (!resp.ok() || resp->status == 429 || resp->status >= 500) BackOff(now, std::nullopt);
-      if (it != crls_.end()) return it->second.second;
+      if (it != crls_.end()) return it->second.der;
+      if (resp.ok() && resp->status == 404) {
+        return absl::NotFoundError(fmt::format("snp kds: GET {}: 404 not found", path));
+      }
       return absl::UnavailableError(fmt::format(
           "snp kds: GET {}: {}", path,
           resp.ok() ? fmt::format("HTTP {}", resp->status) : core::Message(resp.status())));
     }
-    crls_[product] = {now, resp->body};
+    // Asked again after a day, or as soon as the CRL's nextUpdate has passed.
+    core::TimePoint refresh_at = now + kCrlTtl;
+    if (auto crl = evidence::snp::Crl::Parse(resp->body); crl.ok() && crl->next_update()) {
+      refresh_at = std::min(refresh_at, *crl->next_update());
+    }
+    crls_[key] = CachedCrl{refresh_at, resp->body};
     return resp->body;
   }
 
@@ -161,7 +174,11 @@ class KdsCertSource final : public CertSource {
   mutable std::mutex mu_;  // guards everything below and the (not thread-safe) client
   std::unique_ptr<net::HttpClient> client_;
   mutable std::map<std::string, std::string> memory_;
-  mutable std::map<Generation, std::pair<core::TimePoint, std::string>> crls_;
+  struct CachedCrl {
+    core::TimePoint refresh_at;
+    std::string der;
+  };
+  mutable std::map<std::pair<Generation, SigningKey>, CachedCrl> crls_;
   mutable std::chrono::seconds backoff_{0};
   mutable core::TimePoint retry_after_{};
 };
@@ -203,10 +220,10 @@ class ChainedCertSource final : public CertSource {
     return last;
   }
 
-  absl::StatusOr<std::string> FetchCrl(Generation product) const override {
+  absl::StatusOr<std::string> FetchCrl(Generation product, SigningKey kind) const override {
     absl::Status last = absl::NotFoundError("snp: no CRL source configured");
     for (const auto& s : sources_) {
-      auto got = s->FetchCrl(product);
+      auto got = s->FetchCrl(product, kind);
       if (got.ok()) return got;
       last = got.status();
     }
@@ -240,6 +257,8 @@ absl::StatusOr<std::vector<std::string>> LoadCertificateDir(const std::string& d
 
 absl::StatusOr<std::shared_ptr<const CertSource>> NewDirectoryCertSource(const std::string& dir) {
   CCB_ASSIGN_OR_RETURN(std::vector<std::string> blobs, LoadCertificateDir(dir));
+  // CRL files are for the operator command (RunSnpVerifyCommand); a KBS gets its CRLs from KDS.
+  std::erase_if(blobs, [](const std::string& b) { return evidence::snp::Crl::Parse(b).ok(); });
   return evidence::snp::NewStaticCertSource(blobs);
 }
 
@@ -267,6 +286,11 @@ std::string KdsVcekPath(Generation product, const VekQuery& q) {
       fmt::format("blSPL={:02}&teeSPL={:02}&snpSPL={:02}&ucodeSPL={:02}", q.reported_tcb.bootloader,
                   q.reported_tcb.tee, q.reported_tcb.snp, q.reported_tcb.microcode);
   return path;
+}
+
+std::string KdsCrlPath(Generation product, SigningKey kind) {
+  return fmt::format("/{}/v1/{}/crl", kind == SigningKey::kVlek ? "vlek" : "vcek",
+                     GenerationName(product));
 }
 
 absl::StatusOr<std::shared_ptr<const CertSource>> NewKdsCertSource(KdsOptions options) {

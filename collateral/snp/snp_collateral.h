@@ -23,12 +23,13 @@
 
 namespace ccburst::collateral::snp {
 
-// The contents of every regular file in `dir` whose name ends in .der, .pem, .crt or .cer (not
-// recursive), sorted by name. A missing or unreadable directory is NotFound.
+// The contents of every regular file in `dir` whose name ends in .der, .pem, .crt, .cer or .crl
+// (not recursive), sorted by name. A missing or unreadable directory is NotFound.
 absl::StatusOr<std::vector<std::string>> LoadCertificateDir(const std::string& dir);
 
 // A CertSource over the certificates in `dir`, read once now (see NewStaticCertSource for how a
-// VCEK/VLEK is chosen). Errors as LoadCertificateDir, or InvalidArgument for an unparseable file.
+// VCEK/VLEK is chosen); CRL files are skipped. Errors as LoadCertificateDir, or InvalidArgument
+// for an unparseable file.
 absl::StatusOr<std::shared_ptr<const evidence::snp::CertSource>> NewDirectoryCertSource(
     const std::string& dir);
 
@@ -60,8 +61,11 @@ struct KdsOptions {
 // are tried. VLEKs are not served by KDS without CSP credentials: NotFound. KDS 404 is NotFound;
 // connection failures, 429 and 5xx are Unavailable and start the back-off, during which requests
 // fail fast with Unavailable "snp kds: backing off until <time>". A bad base URL or CA file is
-// InvalidArgument. FetchCrl gets `/vcek/v1/{product}/crl` (the ARK's CRL of revoked ASKs), kept in
-// memory for 24 hours; a stale copy is served while KDS fails.
+// InvalidArgument. FetchCrl gets the ARK-signed CRL `/vcek/v1/{product}/crl` (revoked ASKs) for
+// VCEK chains and `/vlek/v1/{product}/crl` (revoked ASVKs) for VLEK chains, kept in memory and
+// asked again after 24 hours or once its nextUpdate has passed; while KDS fails the last copy is
+// served (the verifier refuses it once past its nextUpdate), else KDS 404 is NotFound and other
+// failures Unavailable (both skip the check).
 absl::StatusOr<std::shared_ptr<const evidence::snp::CertSource>> NewKdsCertSource(
     KdsOptions options);
 
@@ -74,9 +78,14 @@ std::shared_ptr<const evidence::snp::CertSource> NewChainedCertSource(
 // (Turin: 8-byte hwID and fmcSPL). `product` must be known.
 std::string KdsVcekPath(evidence::snp::Generation product, const evidence::snp::VekQuery& query);
 
+// The KDS path of the ARK's CRL for the intermediate of a `kind` chain: "/vcek/v1/Genoa/crl"
+// (ASKs) or "/vlek/v1/Genoa/crl" (ASVKs). `product` must be known.
+std::string KdsCrlPath(evidence::snp::Generation product, evidence::snp::SigningKey kind);
+
 // `ccburst verify --tee snp --evidence FILE [--certs DIR] --at TIME`: `evidence_bytes` is FILE's
-// content (raw 1184-byte report or evidence JSON). Returns evidence::snp::RunVerifyCommand's
-// {"verified","claims","error"} object; an unreadable DIR is reported in `error`.
+// content (raw 1184-byte report or evidence JSON); DIR's certificates and CRL files (*.crl, or
+// DER/PEM CRLs under the certificate extensions) go to evidence::snp::RunVerifyCommand. Returns
+// its {"verified","claims","error"} object; an unreadable DIR is reported in `error`.
 boost::json::object RunSnpVerifyCommand(std::string_view evidence_bytes,
                                         const std::optional<std::string>& certs_dir,
                                         core::TimePoint at,

@@ -3,12 +3,18 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/x509.h>
 
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 #include "core/encoding.h"
 #include "core/file.h"
+#include "core/json.h"
+#include "crypto/key.h"
+#include "evidence/snp/testing/generator.h"
 #include "net/http_server.h"
 
 namespace ccburst::collateral::snp {
@@ -92,7 +98,13 @@ class KdsTest : public ::testing::Test {
       last_target_ = req.target;
       net::HttpResponse resp;
       resp.status = status_.load();
-      if (resp.status == 200) resp.body = req.path.ends_with("/crl") ? std::string("CRL") : vcek_;
+      if (resp.status == 200) {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto crl = crls_.find(req.path);
+        resp.body = crl != crls_.end()           ? crl->second
+                    : req.path.ends_with("/crl") ? std::string("CRL")
+                                                 : vcek_;
+      }
       if (resp.status == 429) resp.SetHeader("Retry-After", "30");
       return resp;
     });
@@ -108,7 +120,14 @@ class KdsTest : public ::testing::Test {
     return o;
   }
 
+  void ServeCrl(const std::string& path, std::string body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    crls_[path] = std::move(body);
+  }
+
   std::string vcek_;
+  std::mutex mu_;
+  std::map<std::string, std::string> crls_;  // path -> body
   std::atomic<int> status_{200};
   std::atomic<int> requests_{0};
   std::string last_target_;
@@ -186,21 +205,110 @@ TEST_F(KdsTest, BacksOffAfterRateLimiting) {
   EXPECT_EQ(requests_.load(), 2);
 }
 
+// A DER CRL with the given dates, signed by a throwaway key (the KDS source only reads dates).
+std::string CrlWithDates(core::TimePoint this_update, core::TimePoint next_update) {
+  crypto::PrivateKey key = crypto::PrivateKey::GenerateEcP256();
+  std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(X509_CRL_new(), X509_CRL_free);
+  auto time = [](core::TimePoint t) {
+    return std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)>(
+        ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(t))), ASN1_TIME_free);
+  };
+  auto last = time(this_update);
+  auto next = time(next_update);
+  bool ok = crl != nullptr && X509_CRL_set_version(crl.get(), 1) == 1 &&
+            X509_CRL_set1_lastUpdate(crl.get(), last.get()) == 1 &&
+            X509_CRL_set1_nextUpdate(crl.get(), next.get()) == 1 &&
+            X509_CRL_sign(crl.get(), key.get(), EVP_sha256()) > 0;
+  unsigned char* der = nullptr;
+  int len = ok ? i2d_X509_CRL(crl.get(), &der) : -1;
+  if (len <= 0) std::abort();
+  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+TEST(KdsPathTest, CrlPaths) {
+  EXPECT_EQ(KdsCrlPath(Generation::kMilan, SigningKey::kVcek), "/vcek/v1/Milan/crl");
+  EXPECT_EQ(KdsCrlPath(Generation::kTurin, SigningKey::kVlek), "/vlek/v1/Turin/crl");
+}
+
+TEST_F(KdsTest, VlekChainsGetTheVlekCrl) {
+  auto src = NewKdsCertSource(Options(TempDir("kds-vlek-crl")));
+  ASSERT_TRUE(src.ok());
+  ServeCrl("/vcek/v1/Genoa/crl", "VCEK CRL");
+  ServeCrl("/vlek/v1/Genoa/crl", "VLEK CRL");
+  EXPECT_EQ(*(*src)->FetchCrl(Generation::kGenoa, SigningKey::kVlek), "VLEK CRL");
+  EXPECT_EQ(last_target_, "/vlek/v1/Genoa/crl");
+  EXPECT_EQ(*(*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek), "VCEK CRL");
+  EXPECT_EQ(last_target_, "/vcek/v1/Genoa/crl");
+  // Each kept separately.
+  EXPECT_EQ(*(*src)->FetchCrl(Generation::kGenoa, SigningKey::kVlek), "VLEK CRL");
+  EXPECT_EQ(requests_.load(), 2);
+  EXPECT_EQ((*src)->FetchCrl(Generation::kUnknown, SigningKey::kVcek).status().code(),
+            absl::StatusCode::kNotFound);
+  status_ = 404;
+  EXPECT_EQ((*src)->FetchCrl(Generation::kTurin, SigningKey::kVcek).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(KdsTest, CrlIsAskedAgainOnceItsNextUpdatePassed) {
+  auto src = NewKdsCertSource(Options(TempDir("kds-crl-next")));
+  ASSERT_TRUE(src.ok());
+  std::string crl =
+      CrlWithDates(clock_.now - std::chrono::hours(1), clock_.now + std::chrono::hours(2));
+  ServeCrl("/vcek/v1/Genoa/crl", crl);
+  EXPECT_TRUE(*(*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek) == crl);
+  clock_.now += std::chrono::hours(1);
+  EXPECT_TRUE((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek).ok());
+  EXPECT_EQ(requests_.load(), 1);
+  clock_.now += std::chrono::hours(1) + std::chrono::seconds(1);  // past nextUpdate, < 24 h
+  EXPECT_TRUE((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek).ok());
+  EXPECT_EQ(requests_.load(), 2);
+}
+
+// End to end: the verifier gets the ARK's CRLs from (fake) KDS; the VLEK path's CRL revokes the
+// ASVK, so VLEK reports fail naming the revocation while VCEK reports still verify.
+TEST_F(KdsTest, VerifierChecksRevocationFromKds) {
+  auto h = evidence::snp::testing::TestHierarchy::Create();
+  ServeCrl("/vcek/v1/Genoa/crl", h->IssueCrl({0x123}));
+  ServeCrl("/vlek/v1/Genoa/crl", h->IssueCrl({0x10101}));
+  auto src = NewKdsCertSource(Options(TempDir("kds-e2e-crl")));
+  ASSERT_TRUE(src.ok());
+  evidence::snp::SnpVerifierOptions o = h->VerifierOptions();
+  o.cert_source = *src;
+  auto verifier = evidence::snp::SnpVerifier::Create(o);
+  ASSERT_TRUE(verifier.ok());
+  evidence::snp::testing::ReportSpec spec;
+  spec.report_data = "kds crl";
+  auto vcek_ev = core::ParseJson(h->TsmEvidenceJson(spec));
+  evidence::ExpectedBinding binding{spec.report_data, std::nullopt};
+  auto r = (*verifier)->Verify(*vcek_ev, binding, clock_.now);
+  EXPECT_TRUE(r.ok()) << core::Message(r.status());
+  spec.signing_key = SigningKey::kVlek;
+  auto vlek_ev = core::ParseJson(h->TsmEvidenceJson(spec));
+  r = (*verifier)->Verify(*vlek_ev, binding, clock_.now);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(core::Message(r.status()),
+            "snp: ASVK `SEV-VLEK-Genoa` (serial 10101) is revoked by the ARK-Genoa CRL");
+  EXPECT_EQ(requests_.load(), 2);  // one per path, then from memory
+}
+
 TEST_F(KdsTest, CrlIsFetchedAndKeptForADay) {
   auto src = NewKdsCertSource(Options(TempDir("kds-crl")));
   ASSERT_TRUE(src.ok());
-  auto crl = (*src)->FetchCrl(Generation::kMilan);
+  auto crl = (*src)->FetchCrl(Generation::kMilan, SigningKey::kVcek);
   ASSERT_TRUE(crl.ok()) << core::Message(crl.status());
   EXPECT_EQ(*crl, "CRL");
   EXPECT_EQ(last_target_, "/vcek/v1/Milan/crl");
-  EXPECT_TRUE((*src)->FetchCrl(Generation::kMilan).ok());
+  EXPECT_TRUE((*src)->FetchCrl(Generation::kMilan, SigningKey::kVcek).ok());
   EXPECT_EQ(requests_.load(), 1);
   status_ = 503;
   clock_.now += std::chrono::hours(25);
-  crl = (*src)->FetchCrl(Generation::kMilan);  // stale copy while KDS fails
+  crl = (*src)->FetchCrl(Generation::kMilan, SigningKey::kVcek);  // stale copy while KDS fails
   ASSERT_TRUE(crl.ok());
   EXPECT_EQ(requests_.load(), 2);
-  EXPECT_EQ((*src)->FetchCrl(Generation::kGenoa).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek).status().code(),
+            absl::StatusCode::kUnavailable);
   EXPECT_EQ(requests_.load(), 2);  // backing off
 }
 

@@ -219,6 +219,10 @@ absl::StatusOr<Crl> Crl::Parse(std::string_view der_or_pem) {
     return absl::InvalidArgumentError("snp: CRL: not a DER or PEM X.509 CRL");
   }
   c.issuer_cn_ = CommonName(X509_CRL_get_issuer(c.crl_.get()));
+  CCB_ASSIGN_OR_RETURN(c.this_update_, AsnTime(X509_CRL_get0_lastUpdate(c.crl_.get()), "CRL"));
+  if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(c.crl_.get()); next != nullptr) {
+    CCB_ASSIGN_OR_RETURN(c.next_update_, AsnTime(next, "CRL"));
+  }
   return c;
 }
 

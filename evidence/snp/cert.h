@@ -71,9 +71,13 @@ struct X509CrlFree {
 // A certificate revocation list (DER or PEM "X509 CRL").
 class Crl {
  public:
-  // Malformed input is InvalidArgument "snp: CRL: ...".
+  // Malformed input (including a malformed thisUpdate/nextUpdate) is InvalidArgument
+  // "snp: CRL: ...".
   static absl::StatusOr<Crl> Parse(std::string_view der_or_pem);
   const std::string& issuer_cn() const { return issuer_cn_; }
+  // thisUpdate, and nextUpdate when the CRL has one.
+  core::TimePoint this_update() const { return this_update_; }
+  std::optional<core::TimePoint> next_update() const { return next_update_; }
   // OK when `issuer`'s key verifies the CRL signature and the CRL names `issuer`;
   // PermissionDenied otherwise.
   absl::Status VerifySignedBy(const Certificate& issuer) const;
@@ -84,6 +88,8 @@ class Crl {
   Crl() = default;
   std::unique_ptr<X509_CRL, X509CrlFree> crl_;
   std::string issuer_cn_;
+  core::TimePoint this_update_;
+  std::optional<core::TimePoint> next_update_;
 };
 
 // Splits a blob into DER certificates: every PEM CERTIFICATE block when it is PEM text, else the

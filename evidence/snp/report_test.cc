@@ -243,5 +243,44 @@ TEST(EvidenceJsonTest, MalformedJsonIsInvalidArgument) {
   }
 }
 
+// The agent form's base64 decoder (a fast path for canonical padded input, core::Base64Decode
+// otherwise) accepts and refuses exactly what core::Base64Decode with optional padding does.
+TEST(EvidenceJsonTest, TsmBase64MatchesCoreDecoder) {
+  std::string report = Read(CaseDir("s5-genoa-v3-tsm") + "/report.bin");
+  auto parse = [](const std::string& report_b64, const std::string& aux_b64) {
+    return ParseEvidenceJson(json::object{{"report", report_b64}, {"auxblob", aux_b64}});
+  };
+  std::string report_b64 = core::Base64Encode(report);
+  ASSERT_EQ(report_b64.back(), '=');  // 1184 bytes: one padding character
+  // Certificates of 3k, 3k+1 and 3k+2 bytes: tables with 0, 2 and 1 padding characters.
+  for (size_t len : {300u, 301u, 302u}) {
+    std::string cert(len, '\0');
+    for (size_t i = 0; i < len; ++i) cert[i] = static_cast<char>(i * 7 + len);
+    std::string table = EncodeCertTable({{CertKind::kVcek, cert}});
+    for (bool padded : {true, false}) {
+      std::string aux = core::Base64Encode(table, core::Base64Alphabet::kStandard, padded);
+      auto ev = parse(report_b64, aux);
+      ASSERT_TRUE(ev.ok()) << len << " " << padded << ": " << core::Message(ev.status());
+      EXPECT_EQ(ev->report.bytes, report);
+      ASSERT_EQ(ev->certs.size(), 1u);
+      EXPECT_EQ(ev->certs[0].data, cert);
+    }
+  }
+  // Errors are core's.
+  std::string bad = report_b64;
+  bad[100] = '-';
+  EXPECT_EQ(core::Message(parse(bad, "").status()),
+            "snp: `report` is not standard base64: base64: invalid character at offset 100");
+  bad = report_b64;
+  bad[bad.size() - 2] = 'B';  // non-zero bits after the last byte
+  EXPECT_EQ(core::Message(parse(bad, "").status()),
+            "snp: `report` is not standard base64: base64: non-zero trailing bits");
+  bad = report_b64.substr(0, report_b64.size() - 4) + "A===";
+  EXPECT_EQ(parse(bad, "").status().code(), absl::StatusCode::kInvalidArgument);
+  bad = report_b64;
+  bad[8] = '=';
+  EXPECT_EQ(parse(bad, "").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace ccburst::evidence::snp

@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <list>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/encoding.h"
 #include "crypto/hash.h"
@@ -30,6 +34,77 @@ struct SnpVerifier::Chain {
   std::shared_ptr<const Certificate> evidence_intermediate;
   const Certificate* intermediate = nullptr;
   const Certificate* ark = nullptr;
+};
+
+// A CRL whose signature verified with an ARK (or that names another ARK and so does not apply
+// to that ARK's chains).
+struct SnpVerifier::CrlEntry {
+  bool applies = false;  // issued by the ARK it was looked up for
+  std::string issuer_cn;
+  core::TimePoint this_update;
+  std::optional<core::TimePoint> next_update;
+  std::unordered_set<std::string> revoked;  // serial numbers as CertificateSerialHex
+};
+
+namespace {
+
+// A bounded map from exact bytes to immutable shared values; the least recently used entry is
+// dropped when full. Thread-safe: lookups and inserts take one short lock.
+template <typename V>
+class LruCache {
+ public:
+  explicit LruCache(size_t capacity) : capacity_(capacity) {}
+
+  std::shared_ptr<const V> Get(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return nullptr;
+    order_.splice(order_.begin(), order_, it->second.position);
+    return it->second.value;
+  }
+
+  void Put(std::string key, std::shared_ptr<const V> value) {
+    if (capacity_ == 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = map_.find(key); it != map_.end()) {
+      it->second.value = std::move(value);
+      order_.splice(order_.begin(), order_, it->second.position);
+      return;
+    }
+    if (map_.size() >= capacity_) {
+      auto victim = map_.find(*order_.back());
+      order_.pop_back();
+      map_.erase(victim);
+    }
+    auto [it, inserted] = map_.emplace(std::move(key), Slot{std::move(value), {}});
+    order_.push_front(&it->first);
+    it->second.position = order_.begin();
+  }
+
+  size_t size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return map_.size();
+  }
+
+ private:
+  const size_t capacity_;
+  mutable std::mutex mu_;
+  // Most recently used first; points at the keys in map_ (node-based: a rehash moves no key).
+  using Order = std::list<const std::string*>;
+  struct Slot {
+    std::shared_ptr<const V> value;
+    typename Order::iterator position;
+  };
+  Order order_;
+  std::unordered_map<std::string, Slot> map_;
+};
+
+}  // namespace
+
+struct SnpVerifier::Caches {
+  Caches(size_t chains, size_t crls) : chains(chains), crls(crls) {}
+  LruCache<Chain> chains;
+  LruCache<CrlEntry> crls;
 };
 
 namespace {
@@ -140,7 +215,9 @@ json::object ReportClaims(const Report& r) {
   return c;
 }
 
-SnpVerifier::SnpVerifier(SnpVerifierOptions options) : options_(std::move(options)) {}
+SnpVerifier::SnpVerifier(SnpVerifierOptions options)
+    : options_(std::move(options)),
+      caches_(std::make_unique<Caches>(options_.chain_cache_entries, options_.crl_cache_entries)) {}
 SnpVerifier::~SnpVerifier() = default;
 
 absl::StatusOr<std::unique_ptr<SnpVerifier>> SnpVerifier::Create(SnpVerifierOptions options) {
@@ -323,29 +400,51 @@ absl::StatusOr<std::shared_ptr<const SnpVerifier::Chain>> SnpVerifier::GetChain(
         "snp: the evidence carries no {} and no certificate source is configured", VekName(kind)));
   }
 
-  std::string key_material;
-  auto add = [&key_material](std::string_view part) {
-    key_material += std::to_string(part.size());
-    key_material += ':';
-    key_material += part;
+  // The exact bytes (length-prefixed) of everything BuildChain looks at: hashing ~4 KB with
+  // std::hash is cheaper than a SHA-256 and collisions only cost a string compare.
+  size_t total = 2 + vek_blob.size();
+  for (const EvidenceCert* c : cas) total += 12 + c->data.size();
+  std::string key;
+  key.reserve(total + 32);
+  key += static_cast<char>(kind);
+  auto add = [&key](std::string_view part, bool supplied) {
+    key += fmt::format("{}{}:", supplied ? 's' : 'e', part.size());
+    key += part;
   };
-  add(vek_blob);
-  for (const EvidenceCert* c : cas) add(c->data);
-  key_material += static_cast<char>(kind);
-  std::string key = crypto::Sha256(key_material);
-  {
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) return it->second;
-  }
+  add(vek_blob, false);
+  for (const EvidenceCert* c : cas) add(c->data, c->supplied);
+  if (auto hit = caches_->chains.Get(key)) return hit;
   CCB_ASSIGN_OR_RETURN(std::shared_ptr<const Chain> chain, BuildChain(vek_blob, cas, kind));
-  std::lock_guard<std::mutex> lock(cache_mu_);
-  if (cache_.size() >= options_.chain_cache_entries) cache_.clear();
-  if (options_.chain_cache_entries > 0) cache_[key] = chain;
+  caches_->chains.Put(std::move(key), chain);
   return chain;
 }
 
-absl::Status SnpVerifier::CheckRevocation(const Chain& chain, const Evidence& evidence) const {
+size_t SnpVerifier::CachedChainCount() const { return caches_->chains.size(); }
+
+absl::StatusOr<std::shared_ptr<const SnpVerifier::CrlEntry>> SnpVerifier::GetCrl(
+    std::string_view blob, const Chain& chain) const {
+  std::string key = chain.ark->spki_sha256();
+  key += blob;
+  if (auto hit = caches_->crls.Get(key)) return hit;
+  CCB_ASSIGN_OR_RETURN(Crl crl, Crl::Parse(blob));
+  auto entry = std::make_shared<CrlEntry>();
+  entry->issuer_cn = crl.issuer_cn();
+  entry->this_update = crl.this_update();
+  entry->next_update = crl.next_update();
+  // A CRL of another generation's ARK is remembered as not applying, so it is not re-parsed.
+  entry->applies = crl.issuer_cn() == chain.ark->subject_cn();
+  if (entry->applies) {
+    // Not cached on failure: a forged CRL fails every time.
+    CCB_RETURN_IF_ERROR(crl.VerifySignedBy(*chain.ark));
+    for (std::string& serial : crl.revoked_serials_hex()) entry->revoked.insert(std::move(serial));
+  }
+  std::shared_ptr<const CrlEntry> out = std::move(entry);
+  caches_->crls.Put(std::move(key), out);
+  return out;
+}
+
+absl::Status SnpVerifier::CheckRevocation(const Chain& chain, const Evidence& evidence,
+                                          core::TimePoint now) const {
   std::vector<std::string_view> blobs;
   for (const std::string& c : options_.crls) blobs.push_back(c);
   for (const EvidenceCert& c : evidence.certs) {
@@ -353,30 +452,29 @@ absl::Status SnpVerifier::CheckRevocation(const Chain& chain, const Evidence& ev
   }
   std::string fetched;
   if (options_.cert_source != nullptr) {
-    auto crl = options_.cert_source->FetchCrl(chain.product);
+    // NotFound/Unavailable: the source has no CRL now; the others still apply.
+    auto crl = options_.cert_source->FetchCrl(chain.product, chain.kind);
     if (crl.ok()) {
       fetched = std::move(*crl);
       blobs.push_back(fetched);
     }
   }
+  if (blobs.empty()) return absl::OkStatus();
   std::string serial = CertificateSerialHex(*chain.intermediate);
   for (std::string_view blob : blobs) {
-    std::string key = crypto::Sha256(blob) + chain.ark->spki_sha256();
-    std::shared_ptr<const std::vector<std::string>> revoked;
-    {
-      std::lock_guard<std::mutex> lock(cache_mu_);
-      if (auto it = crls_.find(key); it != crls_.end()) revoked = it->second;
+    CCB_ASSIGN_OR_RETURN(std::shared_ptr<const CrlEntry> crl, GetCrl(blob, chain));
+    if (!crl->applies) continue;
+    if (now < crl->this_update) {
+      return absl::PermissionDeniedError(fmt::format(
+          "snp: {} CRL is not valid before its thisUpdate {} (verification time {})",
+          crl->issuer_cn, core::FormatRfc3339(crl->this_update), core::FormatRfc3339(now)));
     }
-    if (revoked == nullptr) {
-      CCB_ASSIGN_OR_RETURN(Crl crl, Crl::Parse(blob));
-      if (crl.issuer_cn() != chain.ark->subject_cn()) continue;  // another generation's CRL
-      CCB_RETURN_IF_ERROR(crl.VerifySignedBy(*chain.ark));
-      revoked = std::make_shared<const std::vector<std::string>>(crl.revoked_serials_hex());
-      std::lock_guard<std::mutex> lock(cache_mu_);
-      if (crls_.size() >= 64) crls_.clear();
-      crls_[key] = revoked;
+    if (crl->next_update && now > *crl->next_update && !options_.accept_expired_crls) {
+      return absl::PermissionDeniedError(fmt::format(
+          "snp: {} CRL expired at its nextUpdate {} (verification time {})", crl->issuer_cn,
+          core::FormatRfc3339(*crl->next_update), core::FormatRfc3339(now)));
     }
-    if (std::find(revoked->begin(), revoked->end(), serial) != revoked->end()) {
+    if (crl->revoked.contains(serial)) {
       return absl::PermissionDeniedError(fmt::format(
           "snp: {} `{}` (serial {}) is revoked by the {} CRL", IntermediateName(chain.kind),
           chain.intermediate->subject_cn(), serial, chain.ark->subject_cn()));
@@ -408,7 +506,7 @@ absl::StatusOr<Verification> SnpVerifier::VerifyEvidence(const Evidence& evidenc
   CCB_RETURN_IF_ERROR(CheckValidity(*chain->ark, "ARK", now));
   CCB_RETURN_IF_ERROR(CheckValidity(*chain->intermediate, IntermediateName(kind), now));
   CCB_RETURN_IF_ERROR(CheckValidity(*chain->vek, VekName(kind), now));
-  CCB_RETURN_IF_ERROR(CheckRevocation(*chain, evidence));
+  CCB_RETURN_IF_ERROR(CheckRevocation(*chain, evidence, now));
 
   Verification out;
   out.report = parsed;
@@ -488,7 +586,16 @@ json::object RunVerifyCommand(std::string_view evidence_bytes,
   };
   auto ev = ParseEvidenceBytes(evidence_bytes);
   if (!ev.ok()) return fail(ev.status());
+  // CRL files are checked like SnpVerifierOptions::crls; the rest are certificates.
+  std::vector<std::string> certs;
   for (const std::string& blob : extra_certs) {
+    if (Crl::Parse(blob).ok()) {
+      options.crls.push_back(blob);
+    } else {
+      certs.push_back(blob);
+    }
+  }
+  for (const std::string& blob : certs) {
     auto ders = SplitCertificates(blob);
     if (!ders.ok()) return fail(ders.status());
     for (std::string& der : *ders) {
@@ -502,8 +609,8 @@ json::object RunVerifyCommand(std::string_view evidence_bytes,
       }
     }
   }
-  if (options.cert_source == nullptr && !extra_certs.empty()) {
-    auto src = NewStaticCertSource(extra_certs);
+  if (options.cert_source == nullptr && !certs.empty()) {
+    auto src = NewStaticCertSource(certs);
     if (!src.ok()) return fail(src.status());
     options.cert_source = *src;
   }

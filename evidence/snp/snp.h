@@ -10,17 +10,18 @@
 //
 // The VCEK/VLEK (and optionally the ASK/ASVK and ARK) come from the evidence; when the evidence
 // carries no endorsement key, from a CertSource (collateral/snp: an operator directory or AMD KDS),
-// which is the only way this module reaches the outside world. Verified chains are cached by the
-// exact certificate bytes, so a repeated chain costs one hash lookup plus the validity checks.
+// which is the only way this module reaches the outside world. Verified chains (parsed
+// certificates, the VCEK/VLEK public key and extensions, the chain verdict) and verified CRLs are
+// kept in bounded least-recently-used caches keyed by their exact bytes, so a repeated chain costs
+// one hash lookup plus the per-report checks (validity windows, CRL dates and revocation, TCB,
+// chip id, VMPL, signature).
 #pragma once
 
 #include <boost/json.hpp>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
@@ -48,9 +49,11 @@ class CertSource {
   // The VCEK/VLEK certificate (DER or PEM) for `query`. NotFound when the source has none,
   // Unavailable when its backend cannot be reached.
   virtual absl::StatusOr<std::string> FetchVek(const VekQuery& query) const = 0;
-  // The ARK's certificate revocation list (DER or PEM) for `product`, which lists revoked
-  // ASKs/ASVKs. NotFound (the default) or Unavailable skip the revocation check.
-  virtual absl::StatusOr<std::string> FetchCrl(Generation product) const {
+  // The ARK-signed certificate revocation list (DER or PEM) for `product` that covers the
+  // intermediate of a `kind` chain: for kVcek the list of revoked ASKs (KDS
+  // `/vcek/v1/{product}/crl`), for kVlek the list of revoked ASVKs (KDS `/vlek/v1/{product}/crl`).
+  // NotFound (the default) or Unavailable skip this source's revocation check.
+  virtual absl::StatusOr<std::string> FetchCrl(Generation product, SigningKey kind) const {
     return absl::NotFoundError("snp: no CRL source");
   }
 };
@@ -73,13 +76,20 @@ struct SnpVerifierOptions {
   uint32_t min_report_version = 2;
   // Where to get an endorsement key the evidence does not carry; may be null.
   std::shared_ptr<const CertSource> cert_source;
-  // Verified chains kept in memory (the cache is cleared when full).
+  // Verified chains kept in memory; the least recently used one is dropped when full. 0 disables
+  // the cache (every report re-parses and re-verifies its chain).
   size_t chain_cache_entries = 1024;
+  // Parsed and signature-checked CRLs kept in memory (least recently used dropped when full).
+  size_t crl_cache_entries = 64;
   // ARK-signed CRLs (DER or PEM, any generation) checked against the ASK/ASVK, in addition to a
-  // CRL entry in the evidence's certificate table and the CertSource's FetchCrl. A CRL whose
-  // signature does not verify with the ARK it names fails verification. Dates are not enforced
-  // (AMD's CRLs are long-lived and KDS serves the current one).
+  // CRL entry in the evidence's certificate table and the CertSource's FetchCrl. A CRL naming a
+  // chain's ARK must verify with that ARK's key and its [thisUpdate, nextUpdate] window must hold
+  // the verification time; otherwise verification fails naming the CRL. CRLs of other ARKs are
+  // ignored.
   std::vector<std::string> crls;
+  // Keep using a CRL after its nextUpdate (its revocations still apply) instead of failing: for
+  // an offline KBS that cannot refresh CRLs. Trustee does not check CRLs at all.
+  bool accept_expired_crls = false;
 };
 
 // The outcome of a successful verification.
@@ -120,8 +130,13 @@ class SnpVerifier final : public Verifier {
                                               const ExpectedBinding* binding,
                                               core::TimePoint now) const;
 
+  // How many verified chains are cached (at most chain_cache_entries).
+  size_t CachedChainCount() const;
+
   struct Anchor;
   struct Chain;
+  struct CrlEntry;
+  struct Caches;
 
  private:
   explicit SnpVerifier(SnpVerifierOptions options);
@@ -131,21 +146,23 @@ class SnpVerifier final : public Verifier {
       std::string_view vek_blob, const std::vector<const EvidenceCert*>& cas,
       SigningKey kind) const;
 
-  absl::Status CheckRevocation(const Chain& chain, const Evidence& evidence) const;
+  absl::Status CheckRevocation(const Chain& chain, const Evidence& evidence,
+                               core::TimePoint now) const;
+  absl::StatusOr<std::shared_ptr<const CrlEntry>> GetCrl(std::string_view blob,
+                                                         const Chain& chain) const;
 
   SnpVerifierOptions options_;
   std::vector<std::unique_ptr<Anchor>> anchors_;
-  mutable std::mutex cache_mu_;
-  mutable std::unordered_map<std::string, std::shared_ptr<const Chain>> cache_;
-  // SHA-256 of a CRL blob + the ARK's SPKI hash -> the revoked serial numbers (hex), once its
-  // signature verified.
-  mutable std::unordered_map<std::string, std::shared_ptr<const std::vector<std::string>>> crls_;
+  // Thread-safe LRU caches of chains (key: the exact VEK and CA bytes + kind) and CRLs (key: the
+  // ARK's SPKI hash + the exact CRL bytes).
+  std::unique_ptr<Caches> caches_;
 };
 
 // The operator command (`ccburst verify --tee snp`): verifies `evidence_bytes` (a raw 1184-byte
 // report or either evidence JSON) at `at`, without a session binding. `extra_certs` are the
 // operator's certificate files (DER or PEM): an ASK/ASVK/ARK among them is used when the evidence
-// has none, a VCEK/VLEK through NewStaticCertSource. Returns {"verified": bool, "claims": {...} |
+// has none, a VCEK/VLEK through NewStaticCertSource, and a CRL is checked as
+// SnpVerifierOptions::crls. Returns {"verified": bool, "claims": {...} |
 // null, "error": "<message>" | null}; with `verified` true, "tee":"snp", "report_version",
 // "processor_generation", "signing_key" are added.
 boost::json::object RunVerifyCommand(std::string_view evidence_bytes,

@@ -3,13 +3,17 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/x509.h>
 
+#include <atomic>
 #include <map>
+#include <thread>
 
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/json.h"
 #include "crypto/hash.h"
+#include "crypto/key.h"
 #include "evidence/snp/testing/generator.h"
 
 namespace ccburst::evidence::snp {
@@ -330,6 +334,101 @@ TEST(SnpRealTest, MissingEndorsementKeyStatusCodes) {
 
 // ---- Generated hierarchy ----
 
+// The hierarchy `h` with its ARK key replaced by a fresh EC P-384 key that this test holds: the
+// ARK, ASK and ASVK are re-signed with it (their own keys are unchanged, so `h`'s VCEK/VLEK and
+// reports still chain), and CRLs can be issued with any dates (TestHierarchy::IssueCrl uses the
+// hierarchy's validity). Local to this test: testing/generator.h is not ours to extend.
+class ReRooted {
+ public:
+  explicit ReRooted(const testing::TestHierarchy& h)
+      : h_(h), key_(crypto::PrivateKey::GenerateEcP384()) {
+    ark_ = Resign(h.ark_der(), /*set_key=*/true);
+    ask_ = Resign(h.ask_der(), false);
+    asvk_ = Resign(h.asvk_der(), false);
+  }
+
+  SnpVerifierOptions VerifierOptions() const {
+    SnpVerifierOptions o;
+    o.anchors = {ProductAnchor{h_.options().product, ark_, ask_, asvk_}};
+    o.allow_unpinned_arks = true;
+    return o;
+  }
+
+  // A DER CRL of the ARK revoking `serials`; no nextUpdate when `next_update` is nullopt.
+  std::string IssueCrl(const std::vector<long>& serials, core::TimePoint this_update,
+                       std::optional<core::TimePoint> next_update) const {
+    std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(X509_CRL_new(), X509_CRL_free);
+    X509Ptr ark = Decode(ark_);
+    auto time = [](core::TimePoint t) {
+      return std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)>(
+          ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(t))), ASN1_TIME_free);
+    };
+    auto last = time(this_update);
+    bool ok = crl != nullptr && X509_CRL_set_version(crl.get(), 1) == 1 &&
+              X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ark.get())) == 1 &&
+              X509_CRL_set1_lastUpdate(crl.get(), last.get()) == 1;
+    if (next_update) ok = ok && X509_CRL_set1_nextUpdate(crl.get(), time(*next_update).get()) == 1;
+    for (long serial : serials) {
+      X509_REVOKED* r = X509_REVOKED_new();
+      ASN1_INTEGER* n = ASN1_INTEGER_new();
+      ok = ok && r != nullptr && n != nullptr && ASN1_INTEGER_set(n, serial) == 1 &&
+           X509_REVOKED_set_serialNumber(r, n) == 1 &&
+           X509_REVOKED_set_revocationDate(r, last.get()) == 1 &&
+           X509_CRL_add0_revoked(crl.get(), r) == 1;
+      ASN1_INTEGER_free(n);
+    }
+    ok = ok && X509_CRL_sign(crl.get(), key_.get(), EVP_sha384()) > 0;
+    unsigned char* der = nullptr;
+    int len = ok ? i2d_X509_CRL(crl.get(), &der) : -1;
+    if (len <= 0) std::abort();
+    std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+    OPENSSL_free(der);
+    return out;
+  }
+
+ private:
+  static X509Ptr Decode(const std::string& der) {
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (x == nullptr) std::abort();
+    return x;
+  }
+
+  std::string Resign(const std::string& der, bool set_key) const {
+    X509Ptr x = Decode(der);
+    if ((set_key && X509_set_pubkey(x.get(), key_.get()) != 1) ||
+        X509_sign(x.get(), key_.get(), EVP_sha384()) <= 0) {
+      std::abort();
+    }
+    unsigned char* out = nullptr;
+    int len = i2d_X509(x.get(), &out);
+    if (len <= 0) std::abort();
+    std::string s(reinterpret_cast<const char*>(out), static_cast<size_t>(len));
+    OPENSSL_free(out);
+    return s;
+  }
+
+  const testing::TestHierarchy& h_;
+  crypto::PrivateKey key_;
+  std::string ark_, ask_, asvk_;
+};
+
+// Serves fixed CRLs per (product, kind) and counts the requests.
+class FakeCrlSource final : public CertSource {
+ public:
+  absl::StatusOr<std::string> FetchVek(const VekQuery&) const override {
+    return absl::NotFoundError("fake: no VEKs");
+  }
+  absl::StatusOr<std::string> FetchCrl(Generation product, SigningKey kind) const override {
+    ++requests;
+    auto it = crls.find({product, kind});
+    if (it == crls.end()) return absl::UnavailableError("fake: down");
+    return it->second;
+  }
+  std::map<std::pair<Generation, SigningKey>, std::string> crls;
+  mutable std::atomic<int> requests{0};
+};
+
 class SnpGeneratedTest : public ::testing::Test {
  protected:
   // Created on first use: RSA key generation dominates the run time of these tests.
@@ -572,6 +671,159 @@ TEST_F(SnpGeneratedTest, UnsignedOrWrongKeyReportsFail) {
   ev.certs = {{CertKind::kVlek, Of(Generation::kGenoa).vcek_der()}};
   EXPECT_EQ(core::Message((*verifier)->VerifyEvidence(ev, nullptr, kNow).status()),
             "snp: report is signed by the VLEK but the endorsement certificate is `SEV-VCEK`");
+}
+
+TEST_F(SnpGeneratedTest, CrlValidityWindowIsChecked) {
+  const testing::TestHierarchy& h = Of(Generation::kGenoa);
+  ReRooted root(h);
+  testing::ReportSpec spec;
+  spec.report_data = "crl dates";
+  std::string ev = TsmEvidence(h.SignReport(spec), {{CertKind::kVcek, h.vcek_der()}});
+  SnpVerifierOptions o = root.VerifierOptions();
+  EXPECT_TRUE(Verify(h, ev, Binding(spec), o).ok());
+
+  // kNow is 2026-01-01; a CRL valid around it (or without nextUpdate) is fine.
+  o.crls = {root.IssueCrl({0x123}, At("2025-12-01T00:00:00Z"), At("2026-01-15T00:00:00Z"))};
+  auto r = Verify(h, ev, Binding(spec), o);
+  EXPECT_TRUE(r.ok()) << core::Message(r.status());
+  o.crls = {root.IssueCrl({0x123}, At("2025-12-01T00:00:00Z"), std::nullopt)};
+  EXPECT_TRUE(Verify(h, ev, Binding(spec), o).ok());
+
+  // Expired: refused, naming the CRL and its nextUpdate, unless expired CRLs are accepted.
+  o.crls = {root.IssueCrl({0x123}, At("2025-10-01T00:00:00Z"), At("2025-11-12T00:00:00Z"))};
+  r = Verify(h, ev, Binding(spec), o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(core::Message(r.status()),
+            "snp: ARK-Genoa CRL expired at its nextUpdate 2025-11-12T00:00:00Z (verification time "
+            "2026-01-01T00:00:00Z)");
+  o.accept_expired_crls = true;
+  EXPECT_TRUE(Verify(h, ev, Binding(spec), o).ok());
+  // An expired CRL's revocations still apply.
+  o.crls = {root.IssueCrl({0x10001}, At("2025-10-01T00:00:00Z"), At("2025-11-12T00:00:00Z"))};
+  EXPECT_THAT(core::Message(Verify(h, ev, Binding(spec), o).status()),
+              HasSubstr("(serial 10001) is revoked by the ARK-Genoa CRL"));
+  o.accept_expired_crls = false;
+
+  // Not yet valid at the verification time.
+  o.crls = {root.IssueCrl({}, At("2026-02-01T00:00:00Z"), At("2026-03-01T00:00:00Z"))};
+  r = Verify(h, ev, Binding(spec), o);
+  EXPECT_EQ(core::Message(r.status()),
+            "snp: ARK-Genoa CRL is not valid before its thisUpdate 2026-02-01T00:00:00Z "
+            "(verification time 2026-01-01T00:00:00Z)");
+
+  // A CRL carried in the evidence gets the same checks.
+  std::string with_crl = TsmEvidence(h.SignReport(spec),
+                                     {{CertKind::kVcek, h.vcek_der()},
+                                      {CertKind::kCrl, root.IssueCrl({}, At("2025-10-01T00:00:00Z"),
+                                                                     At("2025-11-12T00:00:00Z"))}});
+  EXPECT_THAT(core::Message(Verify(h, with_crl, Binding(spec), root.VerifierOptions()).status()),
+              StartsWith("snp: ARK-Genoa CRL expired at its nextUpdate"));
+
+  // The dates are checked per report even when the CRL is cached: one verifier, two times.
+  o.crls = {root.IssueCrl({}, At("2025-12-01T00:00:00Z"), At("2026-01-15T00:00:00Z"))};
+  auto verifier = SnpVerifier::Create(o);
+  ASSERT_TRUE(verifier.ok());
+  Evidence parsed = *ParseEvidenceBytes(ev);
+  EXPECT_TRUE((*verifier)->VerifyEvidence(parsed, nullptr, kNow).ok());
+  auto late = (*verifier)->VerifyEvidence(parsed, nullptr, At("2026-01-16T00:00:00Z"));
+  EXPECT_THAT(core::Message(late.status()),
+              StartsWith("snp: ARK-Genoa CRL expired at its nextUpdate 2026-01-15T00:00:00Z"));
+}
+
+TEST_F(SnpGeneratedTest, VerifyCommandChecksCrlFiles) {
+  const testing::TestHierarchy& h = Of(Generation::kGenoa);
+  testing::ReportSpec spec;
+  std::string ev = h.TsmEvidenceJson(spec);
+  json::object r = RunVerifyCommand(ev, {h.IssueCrl({0x123})}, kNow, h.VerifierOptions());
+  EXPECT_TRUE(r.at("verified").as_bool()) << Error(r);
+  r = RunVerifyCommand(ev, {h.vcek_der(), h.IssueCrl({0x10001})}, kNow, h.VerifierOptions());
+  EXPECT_FALSE(r.at("verified").as_bool());
+  EXPECT_EQ(Error(r), "snp: ASK `SEV-Genoa` (serial 10001) is revoked by the ARK-Genoa CRL");
+}
+
+TEST_F(SnpGeneratedTest, CertSourceCrlsPerChainKind) {
+  const testing::TestHierarchy& h = Of(Generation::kGenoa);
+  ReRooted root(h);
+  auto source = std::make_shared<FakeCrlSource>();
+  core::TimePoint from = At("2025-12-01T00:00:00Z");
+  core::TimePoint to = At("2026-01-15T00:00:00Z");
+  // The VCEK path's CRL revokes nothing we use; the VLEK path's revokes the ASVK (0x10101).
+  source->crls[{Generation::kGenoa, SigningKey::kVcek}] = root.IssueCrl({0x123}, from, to);
+  source->crls[{Generation::kGenoa, SigningKey::kVlek}] = root.IssueCrl({0x10101}, from, to);
+  SnpVerifierOptions o = root.VerifierOptions();
+  o.cert_source = source;
+  testing::ReportSpec spec;
+  spec.report_data = "kinds";
+  std::string vcek_ev = TsmEvidence(h.SignReport(spec), {{CertKind::kVcek, h.vcek_der()}});
+  auto r = Verify(h, vcek_ev, Binding(spec), o);
+  EXPECT_TRUE(r.ok()) << core::Message(r.status());
+  testing::ReportSpec vlek = spec;
+  vlek.signing_key = SigningKey::kVlek;
+  std::string vlek_ev = TsmEvidence(h.SignReport(vlek), {{CertKind::kVlek, h.vlek_der()}});
+  r = Verify(h, vlek_ev, Binding(vlek), o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(core::Message(r.status()),
+            "snp: ASVK `SEV-VLEK-Genoa` (serial 10101) is revoked by the ARK-Genoa CRL");
+  // An ARK-named CRL with a bad signature from the source fails; a source that is down does not
+  // block verification.
+  std::string forged = root.IssueCrl({}, from, to);
+  forged[forged.size() - 3] ^= 1;
+  source->crls[{Generation::kGenoa, SigningKey::kVcek}] = forged;
+  EXPECT_EQ(core::Message(Verify(h, vcek_ev, Binding(spec), o).status()),
+            "snp: CRL issued by `ARK-Genoa` does not verify with the key of `ARK-Genoa`");
+  source->crls.clear();
+  EXPECT_TRUE(Verify(h, vcek_ev, Binding(spec), o).ok());
+}
+
+TEST_F(SnpGeneratedTest, ChainCacheIsBoundedLeastRecentlyUsed) {
+  const testing::TestHierarchy& h = Of(Generation::kGenoa);
+  SnpVerifierOptions o = h.VerifierOptions();
+  o.chain_cache_entries = 2;
+  auto verifier = SnpVerifier::Create(o);
+  ASSERT_TRUE(verifier.ok());
+  // Three distinct VCEKs for the same key (different validity) -> three chains.
+  std::vector<Evidence> evs;
+  for (int i = 0; i < 3; ++i) {
+    std::string vcek =
+        h.IssueVcek(h.options().tcb, h.options().chip_id, core::FromUnixSeconds(1577836800 + i),
+                    core::FromUnixSeconds(4102444800));
+    Evidence ev;
+    ev.report = *ParseReport(h.SignReport(testing::ReportSpec{}));
+    ev.certs = {{CertKind::kVcek, vcek}};
+    evs.push_back(std::move(ev));
+  }
+  for (const Evidence& ev : evs) {
+    auto v = (*verifier)->VerifyEvidence(ev, nullptr, kNow);
+    ASSERT_TRUE(v.ok()) << core::Message(v.status());
+  }
+  EXPECT_EQ((*verifier)->CachedChainCount(), 2u);
+  // Still correct after evictions, from several threads at once.
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 6; ++i) {
+        if (!(*verifier)->VerifyEvidence(evs[(t + i) % 3], nullptr, kNow).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ((*verifier)->CachedChainCount(), 2u);
+  // A tampered report is refused even though its chain is cached.
+  Evidence bad = evs[0];
+  std::string tampered = bad.report.bytes;
+  tampered[0x90] ^= 1;  // MEASUREMENT
+  auto reparsed = ParseReport(tampered);
+  ASSERT_TRUE(reparsed.ok());
+  bad.report = *reparsed;
+  EXPECT_EQ(core::Message((*verifier)->VerifyEvidence(bad, nullptr, kNow).status()),
+            "snp: report signature does not verify with the VCEK");
+  // With the cache disabled nothing is kept.
+  o.chain_cache_entries = 0;
+  auto uncached = SnpVerifier::Create(o);
+  EXPECT_TRUE((*uncached)->VerifyEvidence(evs[0], nullptr, kNow).ok());
+  EXPECT_EQ((*uncached)->CachedChainCount(), 0u);
 }
 
 }  // namespace
