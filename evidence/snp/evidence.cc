@@ -279,59 +279,11 @@ absl::StatusOr<Evidence> ParseTrustee(const json::object& obj) {
   return ev;
 }
 
-// Standard base64 with padding, four characters at a time into a pre-sized buffer: the report
-// and certificate table are ~6 KB per attestation and core::Base64Decode's byte-at-a-time loop
-// costs ~40 instructions a character. Returns nullopt for anything but canonical padded input
-// (including errors); the caller then falls back to core::Base64Decode for the exact semantics
-// and error message.
-std::optional<std::string> FastStdBase64(std::string_view in) {
-  static constexpr auto kTable = [] {
-    std::array<int8_t, 256> t{};
-    t.fill(-1);
-    constexpr std::string_view kAlphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < kAlphabet.size(); ++i) {
-      t[static_cast<uint8_t>(kAlphabet[i])] = static_cast<int8_t>(i);
-    }
-    return t;
-  }();
-  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
-  size_t pad = in.back() == '=' ? (in[in.size() - 2] == '=' ? 2 : 1) : 0;
-  std::string out(in.size() / 4 * 3 - pad, '\0');
-  size_t full = (in.size() - (pad > 0 ? 4 : 0)) / 4;
-  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
-  auto* o = reinterpret_cast<uint8_t*>(out.data());
-  int32_t bad = 0;
-  for (size_t g = 0; g < full; ++g, p += 4, o += 3) {
-    int32_t a = kTable[p[0]], b = kTable[p[1]], c = kTable[p[2]], d = kTable[p[3]];
-    bad |= a | b | c | d;
-    uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
-                 (static_cast<uint32_t>(c) << 6) | static_cast<uint32_t>(d);
-    o[0] = static_cast<uint8_t>(v >> 16);
-    o[1] = static_cast<uint8_t>(v >> 8);
-    o[2] = static_cast<uint8_t>(v);
-  }
-  if (bad < 0) return std::nullopt;
-  if (pad > 0) {
-    int32_t a = kTable[p[0]], b = kTable[p[1]];
-    int32_t c = pad == 1 ? kTable[p[2]] : 0;
-    if ((a | b | c) < 0) return std::nullopt;
-    uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
-                 (static_cast<uint32_t>(c) << 6);
-    // Non-zero bits after the last byte are not canonical: let core report them.
-    if ((pad == 2 && (v & 0xffff) != 0) || (pad == 1 && (v & 0xff) != 0)) return std::nullopt;
-    o[0] = static_cast<uint8_t>(v >> 16);
-    if (pad == 1) o[1] = static_cast<uint8_t>(v >> 8);
-  }
-  return out;
-}
-
 absl::StatusOr<std::string> StdBase64Field(const json::value& v, std::string_view key) {
   const json::string* s = v.if_string();
   if (s == nullptr) {
     return absl::InvalidArgumentError(fmt::format("snp: `{}` must be a base64 string", key));
   }
-  if (auto fast = FastStdBase64(std::string_view(*s))) return std::move(*fast);
   auto d = core::Base64Decode(std::string_view(*s), core::Base64Alphabet::kStandard,
                               core::Base64Padding::kOptional);
   if (!d.ok()) {

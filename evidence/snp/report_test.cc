@@ -243,8 +243,7 @@ TEST(EvidenceJsonTest, MalformedJsonIsInvalidArgument) {
   }
 }
 
-// The agent form's base64 decoder (a fast path for canonical padded input, core::Base64Decode
-// otherwise) accepts and refuses exactly what core::Base64Decode with optional padding does.
+// The agent form's base64 fields accept padded and unpadded input and report core's errors.
 TEST(EvidenceJsonTest, TsmBase64MatchesCoreDecoder) {
   std::string report = Read(CaseDir("s5-genoa-v3-tsm") + "/report.bin");
   auto parse = [](const std::string& report_b64, const std::string& aux_b64) {
