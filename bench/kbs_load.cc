@@ -1,6 +1,8 @@
-// kbs_load: load generator for a running KBS. N concurrent sample-TEE clients, each on its own
-// kept-alive connection, loop over the whole protocol flow (auth + attest + get-resource, with
-// JWE decryption) for a fixed time. Prints flows/s and latency percentiles of a complete flow,
+// kbs_load: load generator for a running KBS. N concurrent clients, each on its own kept-alive
+// connection, loop over the whole protocol flow (auth + attest + get-resource, with JWE
+// decryption) for a fixed time. The TEE is the sample TEE, or TDX/SNP with evidence generated from
+// a test hierarchy (`ccburst-testgen hierarchy`) that the KBS trusts, so the figures include real
+// quote/report verification. Prints flows/s and latency percentiles of a complete flow,
 // the CPU time each side spent per flow, and the server's peak RSS when given its pid. Results and
 // commands: docs/performance.md.
 #include <fmt/format.h>
@@ -11,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <mutex>
@@ -20,6 +23,9 @@
 
 #include "agent/attester.h"
 #include "agent/kbs_client.h"
+#ifdef CCB_KBS_LOAD_GENERATED_TEES
+#include "agent/testing/generated_attesters.h"
+#endif
 #include "crypto/key.h"
 #include "net/http_client.h"
 
@@ -53,8 +59,8 @@ double CpuSeconds(const std::string& pid) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"kbs_load: concurrent sample-TEE protocol flows against a KBS"};
-  std::string url, ca, path = "default/key/model", expect;
+  CLI::App app{"kbs_load: concurrent protocol flows against a KBS"};
+  std::string url, ca, path = "default/key/model", expect, tee = "sample", hierarchy;
   int clients = 32, seconds = 10, warmup = 2, server_pid = 0;
   app.add_option("--url", url, "KBS base URL")->required();
   app.add_option("--cert-file", ca, "CA for HTTPS");
@@ -64,7 +70,33 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup, "unmeasured warm-up seconds")->capture_default_str();
   app.add_option("--server-pid", server_pid, "report this process's RSS");
   app.add_option("--expect", expect, "expected secret bytes (checked on every flow)");
+  app.add_option("--tee", tee, "sample, or tdx/snp with evidence from --hierarchy")
+      ->check(CLI::IsMember({"sample", "tdx", "snp"}))
+      ->capture_default_str();
+  app.add_option("--hierarchy", hierarchy, "test hierarchy directory (ccburst-testgen hierarchy)");
   CLI11_PARSE(app, argc, argv);
+
+  // Every client gets its own attester; the TDX/SNP ones share one loaded hierarchy.
+  std::function<std::unique_ptr<ccburst::agent::Attester>()> new_attester = [] {
+    return ccburst::agent::NewSampleAttester();
+  };
+  if (tee != "sample") {
+#ifdef CCB_KBS_LOAD_GENERATED_TEES
+    if (hierarchy.empty()) {
+      std::cerr << "kbs_load: --tee " << tee << " needs --hierarchy DIR\n";
+      return 2;
+    }
+    auto attesters = ccburst::agent::testing::LoadGeneratedAttesters(tee, hierarchy);
+    if (!attesters.ok()) {
+      std::cerr << "kbs_load: " << attesters.status().message() << "\n";
+      return 2;
+    }
+    new_attester = [factory = *std::move(attesters)] { return factory({}); };
+#else
+    std::cerr << "kbs_load: built without the TDX/SNP test generators\n";
+    return 2;
+#endif
+  }
 
   std::atomic<bool> measuring{false}, stop{false};
   std::atomic<uint64_t> errors{0};
@@ -83,7 +115,7 @@ int main(int argc, char** argv) {
         std::exit(2);
       }
       // One TEE key per client, as a pod keeps its key for its lifetime.
-      ccburst::agent::KbsClient client(std::move(*http), ccburst::agent::NewSampleAttester(),
+      ccburst::agent::KbsClient client(std::move(*http), new_attester(),
                                        ccburst::crypto::PrivateKey::GenerateEcP256(),
                                        "ECDH-ES+A256KW");
       std::vector<double> local;
@@ -135,9 +167,10 @@ int main(int argc, char** argv) {
     return latencies_ms[i];
   };
   std::cout << fmt::format(
-      "url={} clients={} seconds={:.1f} flows={} flows_per_s={:.0f} p50_ms={:.2f} p99_ms={:.2f} "
+      "url={} tee={} clients={} seconds={:.1f} flows={} flows_per_s={:.0f} p50_ms={:.2f} "
+      "p99_ms={:.2f} "
       "max_ms={:.2f} errors={}",
-      url, clients, elapsed, latencies_ms.size(), latencies_ms.size() / elapsed, pct(0.50),
+      url, tee, clients, elapsed, latencies_ms.size(), latencies_ms.size() / elapsed, pct(0.50),
       pct(0.99), latencies_ms.empty() ? 0.0 : latencies_ms.back(), errors.load());
   // CPU per completed flow: where the 2 cores go (client and server share the machine).
   double flows = std::max<double>(1, static_cast<double>(latencies_ms.size()));

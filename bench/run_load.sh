@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Starts ccburst-kbs (HTTP and HTTPS in turn) with an allow-all policy and one secret, and runs
-# kbs_load against it. Usage: bench/run_load.sh [clients] [seconds]
+# kbs_load against it. Usage: bench/run_load.sh [clients] [seconds] [sample|tdx|snp] [modes]
+# With tdx or snp, ccburst-testgen creates a test hierarchy, the KBS trusts its root (dcap_verifier
+# / snp_verifier) and the clients send evidence generated from it, so the figures include real
+# quote/report verification. `modes` is "http https" (default), "http" or "https".
 source "$(dirname "$0")/../scripts/lib.sh"
 CLIENTS="${1:-32}"
 SECONDS_="${2:-10}"
+TEE="${3:-sample}"
+MODES="${4:-http https}"
 BIN="$BUILD_DIR/apps"
 WORK="$(mktemp -d /tmp/ccburst-load.XXXXXX)"
 PID=""
@@ -11,7 +16,21 @@ trap '[ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' 
 "$BIN/ccburst" keygen --out-dir "$WORK" >/dev/null
 "$BIN/ccburst" make-cert --out-dir "$WORK" >/dev/null
 printf 'load-test-secret' >"$WORK/secret.bin"
-for mode in http https; do
+VERIFIER=""
+TEE_ARGS=(--tee "$TEE")
+case "$TEE" in
+  sample) ;;
+  tdx)
+    "$BUILD_DIR/tests/ccburst-testgen" hierarchy --tee tdx --out "$WORK/tdx" >/dev/null
+    VERIFIER=$'[attestation_service.verifier_config.dcap_verifier]\ncollateral_service = "file://tdx/collateral"\ntrusted_root_ca = "tdx/root.pem"'
+    TEE_ARGS+=(--hierarchy "$WORK/tdx") ;;
+  snp)
+    "$BUILD_DIR/tests/ccburst-testgen" hierarchy --tee snp --out "$WORK/snp" >/dev/null
+    VERIFIER=$'[attestation_service.verifier_config.snp_verifier]\nvcek_sources = [{ type = "OfflineStore", path = "kds-store" }]\ntrusted_ark = "snp/ark.pem"'
+    TEE_ARGS+=(--hierarchy "$WORK/snp") ;;
+  *) echo "usage: $0 [clients] [seconds] [sample|tdx|snp] [modes]" >&2; exit 2 ;;
+esac
+for mode in $MODES; do
   if [ "$mode" = https ]; then TLS=$'private_key = "kbs.key"\ncertificate = "kbs.crt"'; else TLS='insecure_http = true'; fi
   cat >"$WORK/kbs.toml" <<TOML
 [http_server]
@@ -27,6 +46,7 @@ acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+\$" } ]
 storage_type = "Sqlite"
 [storage_backend.backends.sqlite]
 path = "kbs-$mode.db"
+$VERIFIER
 TOML
   "$BIN/ccburst-kbs" --config "$WORK/kbs.toml" --log-level warn >"$WORK/out" 2>"$WORK/log" &
   PID=$!
@@ -37,6 +57,6 @@ TOML
   "${CLI[@]}" set-resource --path default/key/model --resource-file "$WORK/secret.bin"
   "${CLI[@]}" set-resource-policy --allow-all
   "$BUILD_DIR/bench/kbs_load" --url "$URL" --cert-file "$WORK/kbs.crt" --clients "$CLIENTS" \
-    --seconds "$SECONDS_" --server-pid "$PID" --expect "$(cat "$WORK/secret.bin")"
+    --seconds "$SECONDS_" --server-pid "$PID" --expect "$(cat "$WORK/secret.bin")" "${TEE_ARGS[@]}"
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
 done

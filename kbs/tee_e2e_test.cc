@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/attester.h"
 #include "agent/kbs_client.h"
+#include "agent/testing/generated_attesters.h"
 #include "collateral/tdx/sources.h"
 #include "core/encoding.h"
 #include "core/json.h"
@@ -41,43 +41,6 @@ std::string DerToPem(std::string_view der) {
   for (size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
   return pem + "-----END CERTIFICATE-----\n";
 }
-
-// Report data the attester puts into its evidence: the session's digest, or garbage.
-std::string ReportData(std::string_view digest, bool wrong) {
-  return wrong ? std::string(48, 'x') : std::string(digest);
-}
-
-class TdxAttester : public agent::Attester {
- public:
-  TdxAttester(const evidence::tdx::testing::TdxTestHierarchy& h, bool wrong)
-      : h_(h), wrong_(wrong) {}
-  std::string tee() const override { return "tdx"; }
-  absl::StatusOr<json::value> Evidence(std::string_view report_data) const override {
-    evidence::tdx::testing::QuoteSpec spec;
-    spec.report_data = ReportData(report_data, wrong_);
-    CCB_ASSIGN_OR_RETURN(std::string quote, h_.IssueQuote(spec));
-    return json::object{{"quote", core::Base64Encode(quote)}, {"cc_eventlog", nullptr}};
-  }
-
- private:
-  const evidence::tdx::testing::TdxTestHierarchy& h_;
-  bool wrong_;
-};
-
-class SnpAttester : public agent::Attester {
- public:
-  SnpAttester(const evidence::snp::testing::TestHierarchy& h, bool wrong) : h_(h), wrong_(wrong) {}
-  std::string tee() const override { return "snp"; }
-  absl::StatusOr<json::value> Evidence(std::string_view report_data) const override {
-    evidence::snp::testing::ReportSpec spec;
-    spec.report_data = ReportData(report_data, wrong_);
-    return core::ParseJson(h_.TsmEvidenceJson(spec));
-  }
-
- private:
-  const evidence::snp::testing::TestHierarchy& h_;
-  bool wrong_;
-};
 
 // The hierarchies are slow to generate: once for all tests.
 const evidence::tdx::testing::TdxTestHierarchy& Tdx() {
@@ -212,7 +175,7 @@ trusted_ark = "ark.pem"
 };
 
 TEST_F(KbsTeeTest, TdxEndToEnd) {
-  json::object annotated = AttestAndFetch(std::make_unique<TdxAttester>(Tdx(), false));
+  json::object annotated = AttestAndFetch(agent::testing::NewGeneratedTdxAttester(Tdx()));
   ASSERT_TRUE(annotated.contains("tdx")) << json::serialize(annotated);
   const json::value& tdx = annotated.at("tdx");
   ASSERT_TRUE(tdx.is_object());
@@ -223,14 +186,14 @@ TEST_F(KbsTeeTest, TdxEndToEnd) {
 }
 
 TEST_F(KbsTeeTest, TdxWrongReportDataIsRefusedAndTheServiceKeepsWorking) {
-  ExpectBindingRefused(std::make_unique<TdxAttester>(Tdx(), true),
+  ExpectBindingRefused(agent::testing::NewGeneratedTdxAttester(Tdx(), {.wrong_report_data = true}),
                        "tdx: report_data does not match the session binding");
-  json::object annotated = AttestAndFetch(std::make_unique<TdxAttester>(Tdx(), false));
+  json::object annotated = AttestAndFetch(agent::testing::NewGeneratedTdxAttester(Tdx()));
   EXPECT_TRUE(annotated.contains("tdx"));
 }
 
 TEST_F(KbsTeeTest, SnpEndToEnd) {
-  json::object annotated = AttestAndFetch(std::make_unique<SnpAttester>(Snp(), false));
+  json::object annotated = AttestAndFetch(agent::testing::NewGeneratedSnpAttester(Snp()));
   ASSERT_TRUE(annotated.contains("snp")) << json::serialize(annotated);
   const json::value& snp = annotated.at("snp");
   ASSERT_TRUE(snp.is_object());
@@ -242,9 +205,9 @@ TEST_F(KbsTeeTest, SnpEndToEnd) {
 }
 
 TEST_F(KbsTeeTest, SnpWrongReportDataIsRefusedAndTheServiceKeepsWorking) {
-  ExpectBindingRefused(std::make_unique<SnpAttester>(Snp(), true),
+  ExpectBindingRefused(agent::testing::NewGeneratedSnpAttester(Snp(), {.wrong_report_data = true}),
                        "does not match the session binding");
-  json::object annotated = AttestAndFetch(std::make_unique<SnpAttester>(Snp(), false));
+  json::object annotated = AttestAndFetch(agent::testing::NewGeneratedSnpAttester(Snp()));
   EXPECT_TRUE(annotated.contains("snp"));
 }
 

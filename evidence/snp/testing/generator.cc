@@ -1,5 +1,6 @@
 #include "evidence/snp/testing/generator.h"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
@@ -8,8 +9,12 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "core/encoding.h"
+#include "core/json.h"
 #include "crypto/signature.h"
 #include "evidence/snp/cert.h"
 
@@ -175,6 +180,73 @@ std::string Hwid(const HierarchyOptions& o) {
   return o.product == Generation::kTurin ? o.chip_id.substr(0, 8) : o.chip_id;
 }
 
+// --- persistence ----------------------------------------------------------------------------
+namespace json = core::json;
+
+constexpr const char* kOptionsFile = "hierarchy.json";
+
+absl::Status WriteFile(const std::string& dir, const std::string& name, std::string_view data) {
+  std::string path = dir + "/" + name;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  out.close();
+  if (!out) return absl::InternalError(fmt::format("hierarchy: cannot write `{}`", path));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& dir, const std::string& name) {
+  std::string path = dir + "/" + name;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(fmt::format("hierarchy: missing `{}`", path));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+absl::StatusOr<uint64_t> GetUint(const json::object& o, std::string_view key, uint64_t max,
+                                 const std::string& what) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || !(v->is_uint64() || (v->is_int64() && v->as_int64() >= 0))) {
+    return absl::InvalidArgumentError(fmt::format("{}: missing unsigned integer `{}`", what, key));
+  }
+  uint64_t n = v->is_uint64() ? v->as_uint64() : static_cast<uint64_t>(v->as_int64());
+  if (n > max) return absl::InvalidArgumentError(fmt::format("{}: `{}` out of range", what, key));
+  return n;
+}
+
+absl::StatusOr<HierarchyOptions> ParseOptions(std::string_view text, const std::string& dir) {
+  std::string what = fmt::format("hierarchy: `{}/{}`", dir, kOptionsFile);
+  CCB_ASSIGN_OR_RETURN(json::value doc, core::ParseJson(text));
+  CCB_ASSIGN_OR_RETURN(const json::object* o, core::AsObject(doc, what));
+  HierarchyOptions out;
+  CCB_ASSIGN_OR_RETURN(std::string_view product, core::GetString(*o, "product", what));
+  out.product = GenerationFromName(product);
+  if (out.product == Generation::kUnknown) {
+    return absl::InvalidArgumentError(fmt::format("{}: unknown product `{}`", what, product));
+  }
+  constexpr uint64_t kMaxTime = 253402300799;  // 9999-12-31T23:59:59Z
+  CCB_ASSIGN_OR_RETURN(uint64_t not_before, GetUint(*o, "not_before", kMaxTime, what));
+  CCB_ASSIGN_OR_RETURN(uint64_t not_after, GetUint(*o, "not_after", kMaxTime, what));
+  out.not_before = core::FromUnixSeconds(static_cast<int64_t>(not_before));
+  out.not_after = core::FromUnixSeconds(static_cast<int64_t>(not_after));
+  CCB_ASSIGN_OR_RETURN(uint64_t rsa_bits, GetUint(*o, "rsa_bits", 16384, what));
+  out.rsa_bits = static_cast<int>(rsa_bits);
+  CCB_ASSIGN_OR_RETURN(uint64_t tcb, GetUint(*o, "tcb", UINT64_MAX, what));
+  out.tcb = DecodeTcb(tcb, out.product);
+  CCB_ASSIGN_OR_RETURN(std::string_view chip_id, core::GetString(*o, "chip_id", what));
+  auto chip = core::HexDecode(chip_id);
+  if (!chip.ok() || chip->size() != 64) {
+    return absl::InvalidArgumentError(fmt::format("{}: `chip_id` is not 64 bytes of hex", what));
+  }
+  out.chip_id = *std::move(chip);
+  return out;
+}
+
+// A key file and its DER certificate file, as Load fills them in.
+struct KeyFile {
+  const char* name;
+  std::unique_ptr<crypto::PrivateKey>* key;
+  std::string* der;
+};
+
 }  // namespace
 
 std::unique_ptr<TestHierarchy> TestHierarchy::Create(HierarchyOptions options) {
@@ -234,6 +306,63 @@ std::unique_ptr<TestHierarchy> TestHierarchy::Create(HierarchyOptions options) {
   vlek_ext.push_back({"1.3.6.1.4.1.3704.1.5", DerIa5("CN=test.example")});
   h->vlek_der_ = MakeCert({"SEV-VLEK", "SEV-VLEK-" + product, 0, h->vlek_.get(), h->asvk_.get(),
                            options.not_before, options.not_after, false, vlek_ext});
+  return h;
+}
+
+absl::Status TestHierarchy::Save(const std::string& dir) const {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::InternalError(fmt::format("hierarchy: cannot create `{}`: {}", dir, ec.message()));
+  }
+  json::object options{{"product", std::string(GenerationName(options_.product))},
+                       {"not_before", core::ToUnixSeconds(options_.not_before)},
+                       {"not_after", core::ToUnixSeconds(options_.not_after)},
+                       {"rsa_bits", options_.rsa_bits},
+                       {"tcb", EncodeTcb(options_.tcb, options_.product)},
+                       {"chip_id", core::HexEncode(options_.chip_id)}};
+  CCB_RETURN_IF_ERROR(WriteFile(dir, kOptionsFile, core::Serialize(options) + "\n"));
+  struct SavedFile {
+    const char* name;
+    const crypto::PrivateKey& key;
+    const std::string& der;
+  };
+  for (const SavedFile& f :
+       {SavedFile{"ark", *ark_, ark_der_}, SavedFile{"ask", *ask_, ask_der_},
+        SavedFile{"asvk", *asvk_, asvk_der_}, SavedFile{"vcek", *vcek_, vcek_der_},
+        SavedFile{"vlek", *vlek_, vlek_der_}}) {
+    CCB_RETURN_IF_ERROR(WriteFile(dir, std::string(f.name) + ".key", f.key.ToPem()));
+    CCB_RETURN_IF_ERROR(WriteFile(dir, std::string(f.name) + ".der", f.der));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<TestHierarchy>> TestHierarchy::Load(const std::string& dir) {
+  CCB_ASSIGN_OR_RETURN(std::string options_text, ReadFile(dir, kOptionsFile));
+  std::unique_ptr<TestHierarchy> h(new TestHierarchy());
+  CCB_ASSIGN_OR_RETURN(h->options_, ParseOptions(options_text, dir));
+  for (const KeyFile& f :
+       {KeyFile{"ark", &h->ark_, &h->ark_der_}, KeyFile{"ask", &h->ask_, &h->ask_der_},
+        KeyFile{"asvk", &h->asvk_, &h->asvk_der_}, KeyFile{"vcek", &h->vcek_, &h->vcek_der_},
+        KeyFile{"vlek", &h->vlek_, &h->vlek_der_}}) {
+    std::string name(f.name);
+    CCB_ASSIGN_OR_RETURN(std::string pem, ReadFile(dir, name + ".key"));
+    auto key = crypto::PrivateKey::FromPem(pem);
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("hierarchy: `{}/{}.key`: {}", dir, name, core::Message(key.status())));
+    }
+    *f.key = std::make_unique<crypto::PrivateKey>(*std::move(key));
+    CCB_ASSIGN_OR_RETURN(*f.der, ReadFile(dir, name + ".der"));
+    const auto* p = reinterpret_cast<const unsigned char*>(f.der->data());
+    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(f.der->size())));
+    if (cert == nullptr ||
+        p != reinterpret_cast<const unsigned char*>(f.der->data()) + f.der->size() ||
+        X509_check_private_key(cert.get(), (*f.key)->get()) != 1) {
+      return absl::InvalidArgumentError(fmt::format(
+          "hierarchy: `{}/{}.der` is not one DER certificate for `{}.key`", dir, name, name));
+    }
+  }
   return h;
 }
 

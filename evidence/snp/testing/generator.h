@@ -48,6 +48,15 @@ class TestHierarchy {
  public:
   // Generates all keys and certificates. Aborts only when OpenSSL cannot (a broken test setup).
   static std::unique_ptr<TestHierarchy> Create(HierarchyOptions options = {});
+  // Reads a hierarchy written by Save, so that one process can create it and others sign reports
+  // with it. A missing file is NotFound naming it; unparseable content, or a key that does not
+  // belong to its certificate, is InvalidArgument.
+  static absl::StatusOr<std::unique_ptr<TestHierarchy>> Load(const std::string& dir);
+
+  // Writes the options (hierarchy.json), the private keys (PKCS#8 PEM, *.key) and certificates
+  // (DER, *.der) to `dir`, created if needed. The keys are unencrypted: test material only.
+  // I/O failures are Internal naming the file.
+  absl::Status Save(const std::string& dir) const;
 
   // ARK + ASK + ASVK as a trust anchor, and verifier options that trust only it.
   ProductAnchor anchor() const;

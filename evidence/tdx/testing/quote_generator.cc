@@ -8,8 +8,12 @@
 #include <openssl/x509v3.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "core/encoding.h"
+#include "core/json.h"
 #include "crypto/hash.h"
 #include "crypto/signature.h"
 #include "evidence/tdx/quote.h"
@@ -207,28 +211,132 @@ std::string Advisories(const std::vector<std::string>& ids) {
   return out + "]";
 }
 
+// --- persistence ----------------------------------------------------------------------------
+namespace json = core::json;
+
+constexpr const char* kOptionsFile = "hierarchy.json";
+
+absl::Status WriteFile(const std::string& dir, const std::string& name, std::string_view data) {
+  std::string path = dir + "/" + name;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  out.close();
+  if (!out) return absl::InternalError(fmt::format("hierarchy: cannot write `{}`", path));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& dir, const std::string& name) {
+  std::string path = dir + "/" + name;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(fmt::format("hierarchy: missing `{}`", path));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+absl::StatusOr<int64_t> GetInt(const json::object& o, std::string_view key, int64_t max,
+                               const std::string& what) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || !(v->is_int64() || v->is_uint64())) {
+    return absl::InvalidArgumentError(fmt::format("{}: missing integer `{}`", what, key));
+  }
+  int64_t n = v->is_int64() ? v->as_int64() : static_cast<int64_t>(v->as_uint64());
+  if (n < 0 || n > max) {
+    return absl::InvalidArgumentError(fmt::format("{}: `{}` out of range", what, key));
+  }
+  return n;
+}
+
+absl::StatusOr<std::string> GetHex(const json::object& o, std::string_view key, size_t size,
+                                   const std::string& what) {
+  CCB_ASSIGN_OR_RETURN(std::string_view hex, core::GetString(o, key, what));
+  auto bytes = core::HexDecode(hex);
+  if (!bytes.ok() || bytes->size() != size) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: `{}` is not {} bytes of hex", what, key, size));
+  }
+  return *bytes;
+}
+
+absl::StatusOr<HierarchyOptions> ParseOptions(std::string_view text, const std::string& dir) {
+  std::string what = fmt::format("hierarchy: `{}/{}`", dir, kOptionsFile);
+  CCB_ASSIGN_OR_RETURN(json::value doc, core::ParseJson(text));
+  CCB_ASSIGN_OR_RETURN(const json::object* o, core::AsObject(doc, what));
+  HierarchyOptions out;
+  constexpr int64_t kMaxTime = 253402300799;  // 9999-12-31T23:59:59Z
+  CCB_ASSIGN_OR_RETURN(int64_t not_before, GetInt(*o, "not_before", kMaxTime, what));
+  CCB_ASSIGN_OR_RETURN(int64_t not_after, GetInt(*o, "not_after", kMaxTime, what));
+  out.not_before = core::FromUnixSeconds(not_before);
+  out.not_after = core::FromUnixSeconds(not_after);
+  CCB_ASSIGN_OR_RETURN(out.fmspc, GetHex(*o, "fmspc", 6, what));
+  CCB_ASSIGN_OR_RETURN(out.pce_id, GetHex(*o, "pce_id", 2, what));
+  const json::value* svns = o->if_contains("sgx_svns");
+  if (svns == nullptr || !svns->is_array() || svns->as_array().size() != out.sgx_svns.size()) {
+    return absl::InvalidArgumentError(fmt::format("{}: `sgx_svns` is not 16 numbers", what));
+  }
+  for (size_t i = 0; i < out.sgx_svns.size(); ++i) {
+    const json::value& v = svns->as_array()[i];
+    if (!v.is_int64() || v.as_int64() < 0 || v.as_int64() > 255) {
+      return absl::InvalidArgumentError(fmt::format("{}: `sgx_svns[{}]` is not a byte", what, i));
+    }
+    out.sgx_svns[i] = static_cast<uint8_t>(v.as_int64());
+  }
+  CCB_ASSIGN_OR_RETURN(int64_t pcesvn, GetInt(*o, "pcesvn", 0xffff, what));
+  out.pcesvn = static_cast<uint16_t>(pcesvn);
+  return out;
+}
+
 }  // namespace
 
 struct TdxTestHierarchy::Impl {
+  Impl(HierarchyOptions o, crypto::PrivateKey root, crypto::PrivateKey pck_ca,
+       crypto::PrivateKey tcb, crypto::PrivateKey pck_leaf, crypto::PrivateKey attestation)
+      : options(std::move(o)),
+        root_key(std::move(root)),
+        pck_ca_key(std::move(pck_ca)),
+        tcb_key(std::move(tcb)),
+        pck_key(std::move(pck_leaf)),
+        attestation_key(std::move(attestation)),
+        root_public(root_key.Public()),
+        attestation_point(RawPoint(attestation_key)) {}
+
+  // The key and certificate files (the attestation key has no certificate).
+  struct File {
+    const char* name;
+    crypto::PrivateKey Impl::*key;
+    X509Ptr Impl::*cert;
+  };
+  static const std::array<File, 4> kFiles;
+
+  // Called once the certificates are in place.
+  void Finish() { pck_chain_pem = Pem(pck.get()) + Pem(pck_ca.get()) + Pem(root.get()); }
+
   HierarchyOptions options;
-  crypto::PrivateKey root_key = crypto::PrivateKey::GenerateEcP256();
-  crypto::PrivateKey pck_ca_key = crypto::PrivateKey::GenerateEcP256();
-  crypto::PrivateKey tcb_key = crypto::PrivateKey::GenerateEcP256();
-  crypto::PrivateKey pck_key = crypto::PrivateKey::GenerateEcP256();
-  crypto::PrivateKey attestation_key = crypto::PrivateKey::GenerateEcP256();
-  crypto::PublicKey root_public = root_key.Public();
+  crypto::PrivateKey root_key;
+  crypto::PrivateKey pck_ca_key;
+  crypto::PrivateKey tcb_key;
+  crypto::PrivateKey pck_key;
+  crypto::PrivateKey attestation_key;
+  crypto::PublicKey root_public;
   X509Ptr root, pck_ca, tcb_signer, pck;
   std::string qe_mrsigner = crypto::Sha256("ccburst test QE signer");
   std::string attestation_point;
   std::string pck_chain_pem;
 };
 
+const std::array<TdxTestHierarchy::Impl::File, 4> TdxTestHierarchy::Impl::kFiles = {{
+    {"root", &Impl::root_key, &Impl::root},
+    {"pck_ca", &Impl::pck_ca_key, &Impl::pck_ca},
+    {"tcb_signer", &Impl::tcb_key, &Impl::tcb_signer},
+    {"pck", &Impl::pck_key, &Impl::pck},
+}};
+
 TdxTestHierarchy::TdxTestHierarchy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TdxTestHierarchy::~TdxTestHierarchy() = default;
 
 std::unique_ptr<TdxTestHierarchy> TdxTestHierarchy::Create(HierarchyOptions options) {
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
+  auto impl = std::make_unique<Impl>(
+      options, crypto::PrivateKey::GenerateEcP256(), crypto::PrivateKey::GenerateEcP256(),
+      crypto::PrivateKey::GenerateEcP256(), crypto::PrivateKey::GenerateEcP256(),
+      crypto::PrivateKey::GenerateEcP256());
   impl->root =
       MakeCert("Test SGX Root CA", nullptr, impl->root_key, impl->root_key, 1, true, options);
   impl->pck_ca = MakeCert("Test SGX PCK Platform CA", impl->root.get(), impl->root_key,
@@ -238,8 +346,60 @@ std::unique_ptr<TdxTestHierarchy> TdxTestHierarchy::Create(HierarchyOptions opti
   impl->pck =
       MakeCert("Test SGX PCK Certificate", impl->pck_ca.get(), impl->pck_ca_key, impl->pck_key, 4,
                false, options, SgxExtension(options, std::string(16, '\x07')));
-  impl->attestation_point = RawPoint(impl->attestation_key);
-  impl->pck_chain_pem = Pem(impl->pck.get()) + Pem(impl->pck_ca.get()) + Pem(impl->root.get());
+  impl->Finish();
+  return std::unique_ptr<TdxTestHierarchy>(new TdxTestHierarchy(std::move(impl)));
+}
+
+absl::Status TdxTestHierarchy::Save(const std::string& dir) const {
+  const Impl& m = *impl_;
+  const HierarchyOptions& o = m.options;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::InternalError(fmt::format("hierarchy: cannot create `{}`: {}", dir, ec.message()));
+  }
+  json::array svns;
+  for (uint8_t v : o.sgx_svns) svns.push_back(v);
+  json::object options{{"not_before", core::ToUnixSeconds(o.not_before)},
+                       {"not_after", core::ToUnixSeconds(o.not_after)},
+                       {"fmspc", core::HexEncode(o.fmspc)},
+                       {"pce_id", core::HexEncode(o.pce_id)},
+                       {"sgx_svns", std::move(svns)},
+                       {"pcesvn", o.pcesvn}};
+  CCB_RETURN_IF_ERROR(WriteFile(dir, kOptionsFile, core::Serialize(options) + "\n"));
+  for (const Impl::File& f : Impl::kFiles) {
+    CCB_RETURN_IF_ERROR(WriteFile(dir, std::string(f.name) + ".key", (m.*f.key).ToPem()));
+    CCB_RETURN_IF_ERROR(WriteFile(dir, std::string(f.name) + ".crt", Pem((m.*f.cert).get())));
+  }
+  return WriteFile(dir, "attestation.key", m.attestation_key.ToPem());
+}
+
+absl::StatusOr<std::unique_ptr<TdxTestHierarchy>> TdxTestHierarchy::Load(const std::string& dir) {
+  CCB_ASSIGN_OR_RETURN(std::string options_text, ReadFile(dir, kOptionsFile));
+  CCB_ASSIGN_OR_RETURN(HierarchyOptions options, ParseOptions(options_text, dir));
+  std::vector<crypto::PrivateKey> keys;
+  for (const char* name : {"root", "pck_ca", "tcb_signer", "pck", "attestation"}) {
+    CCB_ASSIGN_OR_RETURN(std::string pem, ReadFile(dir, std::string(name) + ".key"));
+    auto key = crypto::PrivateKey::FromPem(pem);
+    if (!key.ok() || key->type() != crypto::KeyType::kEcP256) {
+      return absl::InvalidArgumentError(
+          fmt::format("hierarchy: `{}/{}.key` is not an EC P-256 private key", dir, name));
+    }
+    keys.push_back(*std::move(key));
+  }
+  auto impl = std::make_unique<Impl>(options, keys[0], keys[1], keys[2], keys[3], keys[4]);
+  for (const Impl::File& f : Impl::kFiles) {
+    std::string file = std::string(f.name) + ".crt";
+    CCB_ASSIGN_OR_RETURN(std::string pem, ReadFile(dir, file));
+    CCB_ASSIGN_OR_RETURN(std::vector<X509Ptr> certs,
+                         ParsePemChain(pem, fmt::format("hierarchy: `{}/{}`", dir, file)));
+    if (certs.size() != 1 || X509_check_private_key(certs[0].get(), ((*impl).*f.key).get()) != 1) {
+      return absl::InvalidArgumentError(
+          fmt::format("hierarchy: `{}/{}` is not one certificate for `{}.key`", dir, file, f.name));
+    }
+    (*impl).*f.cert = std::move(certs[0]);
+  }
+  impl->Finish();
   return std::unique_ptr<TdxTestHierarchy>(new TdxTestHierarchy(std::move(impl)));
 }
 

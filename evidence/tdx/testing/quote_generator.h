@@ -58,7 +58,16 @@ class TdxTestHierarchy {
  public:
   // Generates all keys and certificates. Aborts only if OpenSSL fails to generate.
   static std::unique_ptr<TdxTestHierarchy> Create(HierarchyOptions options = {});
+  // Reads a hierarchy written by Save, so that one process can create it and others issue quotes
+  // from it. A missing file is NotFound naming it; unparseable content, or a key that does not
+  // belong to its certificate, is InvalidArgument.
+  static absl::StatusOr<std::unique_ptr<TdxTestHierarchy>> Load(const std::string& dir);
   ~TdxTestHierarchy();
+
+  // Writes the options (hierarchy.json), the private keys (PKCS#8 PEM, *.key) and certificates
+  // (PEM, *.crt) to `dir`, created if needed. The keys are unencrypted: test material only.
+  // I/O failures are Internal naming the file.
+  absl::Status Save(const std::string& dir) const;
 
   TrustAnchor anchor() const;
   const crypto::PublicKey& root_key() const;

@@ -1,0 +1,102 @@
+// The generated-evidence attesters: evidence carries the session digest (or not, on request) and
+// verifies against the hierarchy's anchor, also when the hierarchy is loaded from a directory.
+#include "agent/testing/generated_attesters.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/encoding.h"
+#include "evidence/snp/snp.h"
+#include "evidence/tdx/tdx_verifier.h"
+
+namespace ccburst::agent::testing {
+namespace {
+
+using ::testing::HasSubstr;
+namespace tdx = evidence::tdx;
+namespace snp = evidence::snp;
+
+const core::TimePoint kNow = core::FromUnixSeconds(1'800'000'000);
+const std::string kDigest(48, '\x5c');
+
+absl::StatusOr<core::json::object> VerifyTdx(const Attester& attester,
+                                             const tdx::testing::TdxTestHierarchy& h) {
+  CCB_ASSIGN_OR_RETURN(core::json::value ev, attester.Evidence(kDigest));
+  tdx::testing::CollateralSpec spec;
+  spec.issue_date = kNow - std::chrono::hours(24);
+  spec.next_update = kNow + std::chrono::hours(24);
+  CCB_ASSIGN_OR_RETURN(tdx::TdxCollateral c, h.MakeCollateral(spec));
+  tdx::TdxVerifier verifier(std::make_shared<tdx::FixedCollateralSource>(std::move(c)), h.anchor());
+  return verifier.Verify(ev, {kDigest, std::nullopt}, kNow);
+}
+
+absl::StatusOr<core::json::object> VerifySnp(const Attester& attester,
+                                             const snp::testing::TestHierarchy& h) {
+  CCB_ASSIGN_OR_RETURN(core::json::value ev, attester.Evidence(kDigest));
+  CCB_ASSIGN_OR_RETURN(auto verifier, snp::SnpVerifier::Create(h.VerifierOptions()));
+  return verifier->Verify(ev, {kDigest, std::nullopt}, kNow);
+}
+
+TEST(GeneratedAttesters, TdxEvidenceIsBoundToTheSessionUnlessToldOtherwise) {
+  auto h = tdx::testing::TdxTestHierarchy::Create();
+  auto good = NewGeneratedTdxAttester(*h);
+  EXPECT_EQ(good->tee(), "tdx");
+  auto claims = VerifyTdx(*good, *h);
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->at("report_data"),
+            core::json::value(core::HexEncode(kDigest + std::string(16, '\0'))));
+
+  auto bad = VerifyTdx(*NewGeneratedTdxAttester(*h, {.wrong_report_data = true}), *h);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(core::Message(bad.status()), "tdx: report_data does not match the session binding");
+}
+
+TEST(GeneratedAttesters, SnpEvidenceIsBoundToTheSessionUnlessToldOtherwise) {
+  auto h = snp::testing::TestHierarchy::Create();
+  auto good = NewGeneratedSnpAttester(*h);
+  EXPECT_EQ(good->tee(), "snp");
+  auto claims = VerifySnp(*good, *h);
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->at("report_data"),
+            core::json::value(core::HexEncode(kDigest + std::string(16, '\0'))));
+
+  auto bad = VerifySnp(*NewGeneratedSnpAttester(*h, {.wrong_report_data = true}), *h);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(core::Message(bad.status()), HasSubstr("does not match the session binding"));
+}
+
+TEST(GeneratedAttesters, LoadedFromSavedHierarchies) {
+  std::string dir = std::filesystem::temp_directory_path() /
+                    ("generated_attesters_" + std::to_string(::getpid()));
+  auto tdx_h = tdx::testing::TdxTestHierarchy::Create();
+  auto snp_h = snp::testing::TestHierarchy::Create();
+  ASSERT_TRUE(tdx_h->Save(dir + "/tdx").ok());
+  ASSERT_TRUE(snp_h->Save(dir + "/snp").ok());
+
+  auto tdx_factory = LoadGeneratedAttesters("tdx", dir + "/tdx");
+  ASSERT_TRUE(tdx_factory.ok()) << tdx_factory.status();
+  auto snp_factory = LoadGeneratedAttesters("snp", dir + "/snp");
+  ASSERT_TRUE(snp_factory.ok()) << snp_factory.status();
+  // The attesters keep the loaded hierarchy alive after the factory is gone.
+  std::unique_ptr<Attester> tdx_attester = (*tdx_factory)({});
+  std::unique_ptr<Attester> snp_attester = (*snp_factory)({});
+  tdx_factory = absl::InternalError("released");
+  snp_factory = absl::InternalError("released");
+  EXPECT_TRUE(VerifyTdx(*tdx_attester, *tdx_h).ok());
+  EXPECT_TRUE(VerifySnp(*snp_attester, *snp_h).ok());
+
+  auto sample = LoadGeneratedAttesters("sample", dir + "/tdx");
+  ASSERT_FALSE(sample.ok());
+  EXPECT_EQ(sample.status().code(), absl::StatusCode::kInvalidArgument);
+  auto missing = LoadGeneratedAttesters("tdx", dir + "/absent");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ccburst::agent::testing

@@ -1,0 +1,110 @@
+// Save/Load of the SEV-SNP test hierarchy: a loaded copy signs reports that verify against the
+// original's anchor, and broken directories are refused naming the file.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/encoding.h"
+#include "core/json.h"
+#include "evidence/snp/snp.h"
+#include "evidence/snp/testing/generator.h"
+
+namespace ccburst::evidence::snp::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+const core::TimePoint kNow = core::FromUnixSeconds(1767225600);  // 2026-01-01
+const std::string kDigest(64, '\x5c');
+
+class SnpHierarchyIoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("snp_hierarchy_io_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Verifies a report bound to kDigest signed by `signer` with the verifier options of `trusted`.
+  static absl::StatusOr<core::json::object> VerifyReport(const TestHierarchy& signer,
+                                                         const TestHierarchy& trusted,
+                                                         SigningKey key = SigningKey::kVcek) {
+    ReportSpec spec;
+    spec.report_data = kDigest;
+    spec.signing_key = key;
+    CCB_ASSIGN_OR_RETURN(auto verifier, SnpVerifier::Create(trusted.VerifierOptions()));
+    CCB_ASSIGN_OR_RETURN(core::json::value ev, core::ParseJson(signer.TsmEvidenceJson(spec)));
+    return verifier->Verify(ev, {kDigest, std::nullopt}, kNow);
+  }
+
+  std::string dir_;
+};
+
+TEST_F(SnpHierarchyIoTest, LoadedHierarchySignsReportsTheOriginalAnchorAccepts) {
+  HierarchyOptions options;
+  options.product = Generation::kMilan;
+  auto original = TestHierarchy::Create(options);
+  ASSERT_TRUE(original->Save(dir_).ok());
+  for (const char* file : {"hierarchy.json", "ark.key", "ark.der", "ask.key", "ask.der", "asvk.key",
+                           "asvk.der", "vcek.key", "vcek.der", "vlek.key", "vlek.der"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir_ + "/" + file)) << file;
+  }
+
+  auto loaded = TestHierarchy::Load(dir_);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const TestHierarchy& h = **loaded;
+  EXPECT_EQ(h.ark_der(), original->ark_der());
+  EXPECT_EQ(h.ask_der(), original->ask_der());
+  EXPECT_EQ(h.asvk_der(), original->asvk_der());
+  EXPECT_EQ(h.vcek_der(), original->vcek_der());
+  EXPECT_EQ(h.vlek_der(), original->vlek_der());
+  EXPECT_EQ(h.options().product, Generation::kMilan);
+  EXPECT_EQ(h.options().tcb, original->options().tcb);
+  EXPECT_EQ(h.options().chip_id, original->options().chip_id);
+  EXPECT_EQ(h.options().rsa_bits, original->options().rsa_bits);
+  EXPECT_EQ(core::ToUnixSeconds(h.options().not_after),
+            core::ToUnixSeconds(original->options().not_after));
+
+  for (SigningKey key : {SigningKey::kVcek, SigningKey::kVlek}) {
+    auto claims = VerifyReport(h, *original, key);
+    ASSERT_TRUE(claims.ok()) << claims.status();
+    EXPECT_EQ(claims->at("report_data"), core::json::value(core::HexEncode(kDigest)));
+    EXPECT_EQ(claims->at("reported_tcb_snp").to_number<int>(), h.options().tcb.snp);
+  }
+
+  // Another hierarchy's ARK still refuses the loaded one's reports.
+  auto refused = VerifyReport(h, *TestHierarchy::Create(options));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+}
+
+TEST_F(SnpHierarchyIoTest, MissingOrMismatchedFilesAreRefusedNamingThem) {
+  auto missing = TestHierarchy::Load(dir_);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(core::Message(missing.status()), HasSubstr("hierarchy.json"));
+
+  auto h = TestHierarchy::Create();
+  ASSERT_TRUE(h->Save(dir_).ok());
+  std::filesystem::copy_file(dir_ + "/vlek.key", dir_ + "/vcek.key",
+                             std::filesystem::copy_options::overwrite_existing);
+  auto mismatched = TestHierarchy::Load(dir_);
+  ASSERT_FALSE(mismatched.ok());
+  EXPECT_EQ(mismatched.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(core::Message(mismatched.status()), HasSubstr("vcek.der"));
+
+  ASSERT_TRUE(h->Save(dir_).ok());
+  std::ofstream(dir_ + "/hierarchy.json") << R"({"product":"Zen9"})";
+  auto bad_options = TestHierarchy::Load(dir_);
+  ASSERT_FALSE(bad_options.ok());
+  EXPECT_EQ(bad_options.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(core::Message(bad_options.status()), HasSubstr("unknown product `Zen9`"));
+}
+
+}  // namespace
+}  // namespace ccburst::evidence::snp::testing

@@ -1,0 +1,169 @@
+// ccburst-testgen: test-only companion of the end-to-end tests and the load benchmark. It makes
+// the TDX and SEV-SNP test hierarchies usable from scripts: `hierarchy` creates one and writes
+// what a KBS needs to trust it (TDX root CA + offline collateral, SNP ARK bundle); `attest` runs
+// one agent flow (auth, attest, resource) with evidence generated from a saved hierarchy and bound
+// to the live session. Never part of a production build: apps/ does not link it.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "agent/kbs_client.h"
+#include "agent/testing/generated_attesters.h"
+#include "collateral/tdx/sources.h"
+#include "core/clock.h"
+#include "core/encoding.h"
+#include "crypto/key.h"
+#include "evidence/snp/testing/generator.h"
+#include "evidence/tdx/testing/quote_generator.h"
+#include "net/http_client.h"
+
+namespace {
+
+using namespace ccburst;
+
+constexpr int kUsage = 2;
+
+int Usage(const std::string& message) {
+  std::cerr << "ccburst-testgen: " << message << "\n";
+  return kUsage;
+}
+
+std::string DerToPem(std::string_view der) {
+  std::string b64 = core::Base64Encode(der);
+  std::string pem = "-----BEGIN CERTIFICATE-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
+  return pem + "-----END CERTIFICATE-----\n";
+}
+
+absl::Status WriteFile(const std::string& path, std::string_view data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  out.close();
+  if (!out) return absl::InternalError("cannot write `" + path + "`");
+  return absl::OkStatus();
+}
+
+// Every regular file under `dir`, sorted, one per line.
+void PrintFiles(const std::string& dir) {
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  for (const std::string& f : files) std::cout << f << "\n";
+}
+
+int Hierarchy(const std::string& tee, const std::string& out, const std::string& issued_text,
+              const std::string& next_update_text) {
+  core::TimePoint now = core::SystemClock::Get().Now();
+  core::TimePoint issued = now - std::chrono::hours(24);
+  core::TimePoint next_update = now + std::chrono::hours(24 * 30);
+  if (!issued_text.empty()) {
+    auto t = core::ParseRfc3339(issued_text);
+    if (!t.ok()) return Usage("--collateral-issued: " + core::Message(t.status()));
+    issued = *t;
+  }
+  if (!next_update_text.empty()) {
+    auto t = core::ParseRfc3339(next_update_text);
+    if (!t.ok()) return Usage("--collateral-next-update: " + core::Message(t.status()));
+    next_update = *t;
+  }
+  if (tee == "snp" && (!issued_text.empty() || !next_update_text.empty())) {
+    return Usage("--collateral-issued/--collateral-next-update are for tdx");
+  }
+  absl::Status status;
+  if (tee == "tdx") {
+    auto h = evidence::tdx::testing::TdxTestHierarchy::Create();
+    status = h->Save(out);
+    if (status.ok()) status = WriteFile(out + "/root.pem", h->root_pem());
+    if (status.ok()) {
+      evidence::tdx::testing::CollateralSpec spec;
+      spec.issue_date = issued;
+      spec.next_update = next_update;
+      auto collateral = h->MakeCollateral(spec);
+      status = collateral.ok()
+                   ? collateral::tdx::WriteCollateralDir(*collateral, out + "/collateral")
+                   : collateral.status();
+    }
+  } else {
+    auto h = evidence::snp::testing::TestHierarchy::Create();
+    status = h->Save(out);
+    if (status.ok()) {
+      status = WriteFile(out + "/ark.pem",
+                         DerToPem(h->ark_der()) + DerToPem(h->ask_der()) + DerToPem(h->asvk_der()));
+    }
+  }
+  if (!status.ok()) {
+    std::cerr << "ccburst-testgen: " << core::Message(status) << "\n";
+    return 1;
+  }
+  PrintFiles(out);
+  return 0;
+}
+
+int Attest(const std::string& url, const std::string& cert_file, const std::string& tee,
+           const std::string& hierarchy_dir, const std::string& path, bool wrong_report_data) {
+  auto attesters = agent::testing::LoadGeneratedAttesters(tee, hierarchy_dir);
+  if (!attesters.ok()) return Usage(core::Message(attesters.status()));
+  net::HttpClientOptions options;
+  options.base_url = url;
+  if (!cert_file.empty()) options.ca_certificate_file = cert_file;
+  auto http = net::HttpClient::Create(std::move(options));
+  if (!http.ok()) return Usage(core::Message(http.status()));
+  agent::KbsClient client(*std::move(http), (*attesters)({.wrong_report_data = wrong_report_data}),
+                          crypto::PrivateKey::GenerateEcP256(), "ECDH-ES+A256KW");
+  auto token = client.Attest();
+  absl::StatusOr<std::string> secret =
+      token.ok() ? client.GetResource(path) : absl::StatusOr<std::string>(token.status());
+  if (!secret.ok()) {
+    std::cerr << "ccburst-testgen: " << core::Message(secret.status()) << "\n";
+    return 1;
+  }
+  std::cout << *secret << std::flush;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "ccburst-testgen: TDX/SNP test hierarchies and generated-evidence flows (tests only)"};
+  app.require_subcommand(1);
+
+  std::string tee, out, issued, next_update;
+  auto* hierarchy = app.add_subcommand(
+      "hierarchy", "create a test hierarchy and the files a KBS needs to trust it");
+  hierarchy->add_option("--tee", tee, "tdx or snp")
+      ->required()
+      ->check(CLI::IsMember({"tdx", "snp"}));
+  hierarchy->add_option("--out", out, "directory to write")->required();
+  hierarchy->add_option("--collateral-issued", issued,
+                        "TDX collateral issueDate (RFC 3339; default now - 1 day)");
+  hierarchy->add_option("--collateral-next-update", next_update,
+                        "TDX collateral nextUpdate (RFC 3339; default now + 30 days)");
+
+  std::string url, cert_file, hierarchy_dir, path;
+  bool wrong_report_data = false;
+  auto* attest = app.add_subcommand(
+      "attest", "auth + attest + get-resource with generated evidence; prints the resource");
+  attest->add_option("--url", url, "KBS base URL")->required();
+  attest->add_option("--cert-file", cert_file, "PEM CA certificate for an HTTPS KBS");
+  attest->add_option("--tee", tee, "tdx or snp")->required()->check(CLI::IsMember({"tdx", "snp"}));
+  attest->add_option("--hierarchy", hierarchy_dir, "directory written by `hierarchy`")->required();
+  attest->add_option("--path", path, "resource path, e.g. default/key/model")->required();
+  attest->add_flag("--wrong-report-data", wrong_report_data,
+                   "bind the evidence to other report data (the KBS must refuse it)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kUsage;
+  }
+  if (hierarchy->parsed()) return Hierarchy(tee, out, issued, next_update);
+  return Attest(url, cert_file, tee, hierarchy_dir, path, wrong_report_data);
+}
