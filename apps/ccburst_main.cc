@@ -4,7 +4,6 @@
 // policy/ or collateral/.
 #include <CLI/CLI.hpp>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "agent/admin_client.h"
@@ -90,10 +89,7 @@ int Verify(const std::string& tee, const std::string& evidence_file,
 using core::ReadFile;
 
 absl::Status WriteFile(const std::string& path, std::string_view data, bool secret = false) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return absl::UnavailableError("cannot write `" + path + "`");
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  out.close();
+  CCB_RETURN_IF_ERROR(core::WriteFile(path, data));
   if (secret) {
     std::filesystem::permissions(
         path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);

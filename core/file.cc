@@ -19,4 +19,14 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
+absl::Status WriteFile(const std::string& path, std::string_view data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (out) out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  if (out) out.close();
+  if (!out) {
+    return absl::UnavailableError(fmt::format("cannot write `{}`: {}", path, std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace ccburst::core

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -17,6 +16,7 @@
 #include "collateral/tdx/sources.h"
 #include "core/clock.h"
 #include "core/encoding.h"
+#include "core/file.h"
 #include "crypto/key.h"
 #include "evidence/snp/testing/generator.h"
 #include "evidence/tdx/testing/quote_generator.h"
@@ -40,13 +40,7 @@ std::string DerToPem(std::string_view der) {
   return pem + "-----END CERTIFICATE-----\n";
 }
 
-absl::Status WriteFile(const std::string& path, std::string_view data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  out.close();
-  if (!out) return absl::InternalError("cannot write `" + path + "`");
-  return absl::OkStatus();
-}
+using core::WriteFile;
 
 // Every regular file under `dir`, sorted, one per line.
 void PrintFiles(const std::string& dir) {

@@ -10,10 +10,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 
 #include "core/encoding.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "crypto/signature.h"
 #include "evidence/snp/cert.h"
@@ -186,19 +186,11 @@ namespace json = core::json;
 constexpr const char* kOptionsFile = "hierarchy.json";
 
 absl::Status WriteFile(const std::string& dir, const std::string& name, std::string_view data) {
-  std::string path = dir + "/" + name;
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  out.close();
-  if (!out) return absl::InternalError(fmt::format("hierarchy: cannot write `{}`", path));
-  return absl::OkStatus();
+  return core::WriteFile(dir + "/" + name, data);
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& dir, const std::string& name) {
-  std::string path = dir + "/" + name;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(fmt::format("hierarchy: missing `{}`", path));
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return core::ReadFile(dir + "/" + name);
 }
 
 absl::StatusOr<uint64_t> GetUint(const json::object& o, std::string_view key, uint64_t max,
