@@ -114,6 +114,30 @@ absl::StatusOr<std::vector<std::string>> Advisories(const json::object& o, std::
   return out;
 }
 
+// `levels` of {"tcb": {"isvsvn": n}, "tcbDate", "tcbStatus", "advisoryIDs"} (TDX module
+// levels of TCB Info, QE Identity levels), highest ISVSVN first. `where` names the array in
+// errors ("tcb info: module" -> "tcb info: module tcbLevels", "tcb info: module tcb").
+template <typename Level>
+absl::StatusOr<std::vector<Level>> IsvsvnLevels(const json::array& levels, std::string_view where,
+                                                int64_t max_isvsvn, std::string_view w) {
+  std::vector<Level> out;
+  for (const auto& lv : levels) {
+    CCB_ASSIGN_OR_RETURN(const json::object* l, Obj(lv, fmt::format("{} tcbLevels", where)));
+    Level level;
+    CCB_ASSIGN_OR_RETURN(const json::value* tcb_v, Member(*l, "tcb", w));
+    CCB_ASSIGN_OR_RETURN(const json::object* tcb, Obj(*tcb_v, fmt::format("{} tcb", where)));
+    CCB_ASSIGN_OR_RETURN(int64_t isvsvn, Int(*tcb, "isvsvn", w, max_isvsvn));
+    level.isvsvn = static_cast<decltype(level.isvsvn)>(isvsvn);
+    CCB_ASSIGN_OR_RETURN(level.tcb_date, Str(*l, "tcbDate", w));
+    CCB_ASSIGN_OR_RETURN(level.status, Str(*l, "tcbStatus", w));
+    CCB_ASSIGN_OR_RETURN(level.advisory_ids, Advisories(*l, w));
+    out.push_back(std::move(level));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.isvsvn > b.isvsvn; });
+  return out;
+}
+
 absl::StatusOr<std::array<uint8_t, 16>> Components(const json::object& tcb, std::string_view key,
                                                    std::string_view what) {
   CCB_ASSIGN_OR_RETURN(const json::array* a, Arr(tcb, key, what));
@@ -309,20 +333,8 @@ absl::StatusOr<TcbInfo> ParseTcbInfo(const json::object& o) {
       CCB_ASSIGN_OR_RETURN(id.attributes, Hex(*m, "attributes", w, 8));
       CCB_ASSIGN_OR_RETURN(id.attributes_mask, Hex(*m, "attributesMask", w, 8));
       CCB_ASSIGN_OR_RETURN(const json::array* levels, Arr(*m, "tcbLevels", w));
-      for (const auto& lv : *levels) {
-        CCB_ASSIGN_OR_RETURN(const json::object* l, Obj(lv, "tcb info: module tcbLevels"));
-        TdxModuleTcbLevel level;
-        CCB_ASSIGN_OR_RETURN(const json::value* tcb_v, Member(*l, "tcb", w));
-        CCB_ASSIGN_OR_RETURN(const json::object* tcb, Obj(*tcb_v, "tcb info: module tcb"));
-        CCB_ASSIGN_OR_RETURN(int64_t isvsvn, Int(*tcb, "isvsvn", w, 255));
-        level.isvsvn = static_cast<uint8_t>(isvsvn);
-        CCB_ASSIGN_OR_RETURN(level.tcb_date, Str(*l, "tcbDate", w));
-        CCB_ASSIGN_OR_RETURN(level.status, Str(*l, "tcbStatus", w));
-        CCB_ASSIGN_OR_RETURN(level.advisory_ids, Advisories(*l, w));
-        id.tcb_levels.push_back(std::move(level));
-      }
-      std::stable_sort(id.tcb_levels.begin(), id.tcb_levels.end(),
-                       [](const auto& a, const auto& b) { return a.isvsvn > b.isvsvn; });
+      CCB_ASSIGN_OR_RETURN(id.tcb_levels,
+                           IsvsvnLevels<TdxModuleTcbLevel>(*levels, "tcb info: module", 255, w));
       t.module_identities.push_back(std::move(id));
     }
   }
@@ -377,21 +389,8 @@ absl::StatusOr<QeIdentity> ParseQeIdentity(const json::object& o) {
   CCB_ASSIGN_OR_RETURN(int64_t prodid, Int(o, "isvprodid", w, 65535));
   q.isvprodid = static_cast<uint16_t>(prodid);
   CCB_ASSIGN_OR_RETURN(const json::array* levels, Arr(o, "tcbLevels", w));
-  for (const auto& lv : *levels) {
-    CCB_ASSIGN_OR_RETURN(const json::object* l, Obj(lv, "qe identity: tcbLevels"));
-    QeTcbLevel level;
-    CCB_ASSIGN_OR_RETURN(const json::value* tcb_v, Member(*l, "tcb", w));
-    CCB_ASSIGN_OR_RETURN(const json::object* tcb, Obj(*tcb_v, "qe identity: tcb"));
-    CCB_ASSIGN_OR_RETURN(int64_t isvsvn, Int(*tcb, "isvsvn", w, 65535));
-    level.isvsvn = static_cast<uint16_t>(isvsvn);
-    CCB_ASSIGN_OR_RETURN(level.tcb_date, Str(*l, "tcbDate", w));
-    CCB_ASSIGN_OR_RETURN(level.status, Str(*l, "tcbStatus", w));
-    CCB_ASSIGN_OR_RETURN(level.advisory_ids, Advisories(*l, w));
-    q.tcb_levels.push_back(std::move(level));
-  }
+  CCB_ASSIGN_OR_RETURN(q.tcb_levels, IsvsvnLevels<QeTcbLevel>(*levels, "qe identity:", 65535, w));
   if (q.tcb_levels.empty()) return Malformed(w, "no tcbLevels");
-  std::stable_sort(q.tcb_levels.begin(), q.tcb_levels.end(),
-                   [](const auto& a, const auto& b) { return a.isvsvn > b.isvsvn; });
   return q;
 }
 
