@@ -1,9 +1,11 @@
 #include "attestation/init_data.h"
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
+
+#include <sstream>
 
 #include "core/json.h"
+#include "core/toml_config.h"
 
 namespace ccburst::attestation {
 namespace {
@@ -12,17 +14,6 @@ namespace json = boost::json;
 
 absl::Status Invalid(std::string message) {
   return absl::InvalidArgumentError(fmt::format("init-data: {}", message));
-}
-
-// toml++ throws on syntax errors; this is the one adapter that catches them.
-absl::StatusOr<toml::table> ParseToml(std::string_view text, std::string_view what) {
-  try {
-    return toml::parse(text);
-  } catch (const toml::parse_error& e) {
-    const auto& begin = e.source().begin;
-    return absl::InvalidArgumentError(fmt::format("{}: {} at line {}, column {}", what,
-                                                  e.description(), begin.line, begin.column));
-  }
 }
 
 json::value ToJson(const toml::node& node);
@@ -67,7 +58,7 @@ std::optional<json::value> ExtractPolicyData(std::string_view rego) {
 }  // namespace
 
 absl::StatusOr<InitData> ParseInitData(std::string_view toml_text) {
-  CCB_ASSIGN_OR_RETURN(toml::table doc, ParseToml(toml_text, "init-data"));
+  CCB_ASSIGN_OR_RETURN(toml::table doc, core::config::ParseToml(toml_text, "init-data"));
 
   const toml::node* version = doc.get("version");
   if (version == nullptr) return Invalid("missing `version`");
@@ -92,7 +83,7 @@ absl::StatusOr<InitData> ParseInitData(std::string_view toml_text) {
   for (std::string_view key : {"cdh.toml", "aa.toml"}) {
     json::value* v = out.claims.if_contains(key);
     if (v == nullptr) continue;
-    auto nested = ParseToml(std::string_view(v->as_string()), key);
+    auto nested = core::config::ParseToml(std::string_view(v->as_string()), key);
     if (nested.ok()) *v = TableToJson(*nested);
   }
   if (json::value* rego = out.claims.if_contains("policy.rego")) {

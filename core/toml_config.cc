@@ -7,6 +7,16 @@
 
 namespace ccburst::core::config {
 
+absl::StatusOr<toml::table> ParseToml(std::string_view text, std::string_view what) {
+  try {
+    return toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    const auto& begin = e.source().begin;
+    return absl::InvalidArgumentError(fmt::format("{}: {} at line {}, column {}", what,
+                                                  e.description(), begin.line, begin.column));
+  }
+}
+
 std::string KeyPath(std::string_view where, std::string_view key) {
   return where.empty() ? std::string(key) : fmt::format("{}.{}", where, key);
 }

@@ -1,8 +1,9 @@
-// Strict readers for TOML configuration files (toml++), shared by ccburst-kbs and
-// ccburst-scaler: every table is checked against the keys it may hold, every value against its
-// type and range, and each error names the full key ("config: unknown key `http_server.tls`",
-// "config: `server.port` must be an integer"). A missing key leaves the output untouched, so
-// callers pre-fill defaults.
+// The one adapter between ccburst and toml++ (which throws): ParseToml turns a syntax error into
+// a Status, and the strict readers below serve every TOML reader (ccburst-kbs and ccburst-scaler
+// configuration, the verifier configuration in attestation/, init-data): every table is checked
+// against the keys it may hold, every value against its type and range, and each error names the
+// full key ("config: unknown key `http_server.tls`", "config: `server.port` must be an integer"). A
+// missing key leaves the output untouched, so callers pre-fill defaults.
 #pragma once
 
 #include <toml++/toml.h>
@@ -19,6 +20,10 @@
 namespace ccburst::core::config {
 
 using Keys = std::set<std::string_view>;
+
+// Parses TOML text. A syntax error is InvalidArgument "<what>: <description> at line L, column
+// C" (`what` names the document: "config", "init-data"); nothing is thrown.
+absl::StatusOr<toml::table> ParseToml(std::string_view text, std::string_view what);
 
 // "where.key", or "key" at the top level (`where` empty).
 std::string KeyPath(std::string_view where, std::string_view key);

@@ -395,14 +395,7 @@ absl::Status ParsePlugins(const toml::node& n) {
 }  // namespace
 
 absl::StatusOr<KbsConfig> ParseKbsConfig(std::string_view toml_text, const std::string& base_dir) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text);
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(fmt::format("config: line {}, column {}: {}",
-                                                  e.source().begin.line, e.source().begin.column,
-                                                  e.description()));
-  }
+  CCB_ASSIGN_OR_RETURN(toml::table root, core::config::ParseToml(toml_text, "config"));
   KbsConfig c;
   CCB_RETURN_IF_ERROR(CheckKeys(root, "",
                                 {"http_server", "attestation_token", "attestation_service", "admin",

@@ -214,14 +214,7 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
 }  // namespace
 
 absl::StatusOr<ScalerConfig> ParseScalerConfig(std::string_view text, const std::string& base_dir) {
-  toml::table root;
-  try {
-    root = toml::parse(text);
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(fmt::format("config: line {}, column {}: {}",
-                                                  e.source().begin.line, e.source().begin.column,
-                                                  e.description()));
-  }
+  CCB_ASSIGN_OR_RETURN(toml::table root, core::config::ParseToml(text, "config"));
   ScalerConfig c;
   CCB_RETURN_IF_ERROR(
       CheckKeys(root, "", {"server", "prometheus", "kbs", "profiles", "workloads"}));
