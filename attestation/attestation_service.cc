@@ -12,13 +12,13 @@
 #include "core/json.h"
 #include "crypto/hash.h"
 #include "crypto/jws.h"
+#include "crypto/jwt_claims.h"
 
 namespace ccburst::attestation {
 namespace {
 
 namespace json = boost::json;
 
-constexpr std::chrono::seconds kTokenLeeway{60};
 constexpr size_t kMaxPolicyIdLength = 128;
 // The TEE class of primary evidence; device evidence would use its own class (gpu, ...).
 constexpr std::string_view kCpuClass = "cpu";
@@ -33,16 +33,6 @@ bool ValidPolicyId(std::string_view id) {
 
 absl::Status PolicyInvalid(std::string message) {
   return absl::InvalidArgumentError(fmt::format("attestation-policy: {}", message));
-}
-
-std::optional<int64_t> IntClaim(const json::object& claims, std::string_view name) {
-  const json::value* v = claims.if_contains(name);
-  if (v == nullptr) return std::nullopt;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64() && v->as_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
-    return static_cast<int64_t>(v->as_uint64());
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -194,16 +184,11 @@ absl::StatusOr<json::object> AttestationService::VerifyToken(std::string_view to
   if (!crypto::VerifyJwtSignature(*jwt, token_public_key_).ok()) {
     return absl::PermissionDeniedError("token: signature verification failed");
   }
-  int64_t now = core::ToUnixSeconds(clock_.Now());
-  std::optional<int64_t> exp = IntClaim(jwt->claims, "exp");
-  if (!exp) return absl::PermissionDeniedError("token: missing integer `exp`");
-  // Written so that hostile values near INT64_MAX/MIN cannot overflow.
-  if (now - kTokenLeeway.count() > *exp) return absl::PermissionDeniedError("token: expired");
-  std::optional<int64_t> iat = IntClaim(jwt->claims, "iat");
-  if (!iat) return absl::PermissionDeniedError("token: missing integer `iat`");
-  if (*iat > now + kTokenLeeway.count()) {
-    return absl::PermissionDeniedError("token: issued in the future");
-  }
+  CCB_RETURN_IF_ERROR(
+      core::WithCode(crypto::CheckJwtTimeClaims(jwt->claims, core::ToUnixSeconds(clock_.Now()),
+                                                {.require_exp = true, .require_iat = true}),
+                     absl::StatusCode::kPermissionDenied),
+      "token");
   const json::value* iss = jwt->claims.if_contains("iss");
   if (iss == nullptr || !iss->is_string() || iss->as_string() != options_.issuer) {
     return absl::PermissionDeniedError(fmt::format(

@@ -84,9 +84,10 @@ class AttestationService {
   absl::StatusOr<std::string> Attest(const Request& req);
 
   // Verifies a token issued by this service: compact JWS, header alg ES256, signature with this
-  // service's key, `exp` and `iat` (60 s leeway) and `iss`. Returns its claims. Errors are
-  // PermissionDenied: "token: malformed: ...", "token: signature verification failed",
-  // "token: expired", "token: issued in the future", "token: issuer `x` is not accepted".
+  // service's key, `exp` and `iat` (crypto::CheckJwtTimeClaims) and `iss`. Returns its claims.
+  // Errors are PermissionDenied: "token: malformed: ...", "token: signature verification
+  // failed", "token: jwt: expired at ...", "token: jwt: issued in the future at ...",
+  // "token: issuer `x` is not accepted".
   absl::StatusOr<boost::json::object> VerifyToken(std::string_view token) const;
 
   // {"keys":[{"kty":"EC","crv":"P-256","x":..,"y":..,"alg":"ES256","use":"sig","kid":<RFC 7638

@@ -4,11 +4,10 @@
 
 #include "core/json.h"
 #include "crypto/jws.h"
+#include "crypto/jwt_claims.h"
 
 namespace ccburst::kbs {
 namespace {
-
-constexpr int64_t kLeewaySeconds = 60;
 
 bool AudienceMatches(const core::json::value* aud, const std::string& want) {
   if (!aud) return false;
@@ -19,16 +18,6 @@ bool AudienceMatches(const core::json::value* aud, const std::string& want) {
     }
   }
   return false;
-}
-
-absl::StatusOr<int64_t> NumericClaim(const core::json::object& claims, std::string_view name) {
-  auto it = claims.find(name);
-  if (it == claims.end()) return absl::NotFoundError(std::string(name));
-  const auto& v = it->value();
-  if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64());
-  if (v.is_double()) return static_cast<int64_t>(v.get_double());
-  return absl::UnauthenticatedError(fmt::format("admin: claim `{}` is not a number", name));
 }
 
 }  // namespace
@@ -93,22 +82,10 @@ absl::Status AdminAuthorizer::Check(std::string_view authorization,
         fmt::format("admin: token not signed by a trusted identity provider ({})", last_error));
   }
   const auto& claims = jwt->claims;
-  int64_t now = core::ToUnixSeconds(clock_.Now());
-  auto exp = NumericClaim(claims, "exp");
-  if (!exp.ok()) {
-    if (absl::IsNotFound(exp.status())) {
-      return absl::UnauthenticatedError("admin: token has no `exp` claim");
-    }
-    return exp.status();
-  }
-  if (now > *exp + kLeewaySeconds) {
-    return absl::UnauthenticatedError(fmt::format(
-        "admin: token expired at {}", core::FormatRfc3339(core::FromUnixSeconds(*exp))));
-  }
-  auto nbf = NumericClaim(claims, "nbf");
-  if (nbf.ok() && now + kLeewaySeconds < *nbf) {
-    return absl::UnauthenticatedError("admin: token is not valid yet (`nbf`)");
-  }
+  CCB_RETURN_IF_ERROR(
+      core::WithCode(crypto::CheckJwtTimeClaims(claims, core::ToUnixSeconds(clock_.Now())),
+                     absl::StatusCode::kUnauthenticated),
+      "admin");
   if (!provider->config.issuer.empty()) {
     auto it = claims.find("iss");
     if (it == claims.end() || !it->value().is_string() ||

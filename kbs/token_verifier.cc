@@ -4,11 +4,11 @@
 
 #include "core/file.h"
 #include "crypto/jws.h"
+#include "crypto/jwt_claims.h"
 
 namespace ccburst::kbs {
 namespace {
 
-constexpr int64_t kLeewaySeconds = 60;
 constexpr std::string_view kDefaultTeePubkeyPath =
     "/submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey";
 
@@ -19,16 +19,6 @@ core::json::object PublicPart(const core::json::object& jwk) {
     if (auto it = jwk.find(k); it != jwk.end()) out[k] = it->value();
   }
   return out;
-}
-
-std::optional<int64_t> Seconds(const core::json::object& claims, std::string_view name) {
-  auto it = claims.find(name);
-  if (it == claims.end()) return std::nullopt;
-  const auto& v = it->value();
-  if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64()) return static_cast<int64_t>(v.get_uint64());
-  if (v.is_double()) return static_cast<int64_t>(v.get_double());
-  return std::nullopt;
 }
 
 }  // namespace
@@ -113,16 +103,10 @@ absl::StatusOr<core::json::object> TokenVerifier::Verify(std::string_view token)
   if (!sig.ok()) {
     return absl::PermissionDeniedError(fmt::format("token: {}", core::Message(sig)));
   }
-  int64_t now = core::ToUnixSeconds(clock_.Now());
-  auto exp = Seconds(jwt->claims, "exp");
-  if (!exp) return absl::PermissionDeniedError("token: no `exp` claim");
-  if (now > *exp + kLeewaySeconds) {
-    return absl::PermissionDeniedError(
-        fmt::format("token: expired at {}", core::FormatRfc3339(core::FromUnixSeconds(*exp))));
-  }
-  if (auto nbf = Seconds(jwt->claims, "nbf"); nbf && now + kLeewaySeconds < *nbf) {
-    return absl::PermissionDeniedError("token: not valid yet (`nbf`)");
-  }
+  CCB_RETURN_IF_ERROR(
+      core::WithCode(crypto::CheckJwtTimeClaims(jwt->claims, core::ToUnixSeconds(clock_.Now())),
+                     absl::StatusCode::kPermissionDenied),
+      "token");
   return std::move(jwt->claims);
 }
 

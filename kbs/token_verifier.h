@@ -1,7 +1,7 @@
 // Verification of attestation tokens presented as `Authorization: Bearer <EAR>` (the passport
 // model): the signing key must be this KBS's token key or one of the configured trusted JWK
 // sets (or, only when insecure_header_jwk is set, the key in the token's own header), the
-// signature must verify and the token must be within its lifetime (60 s leeway).
+// signature must verify and the token must be within its lifetime (crypto::CheckJwtTimeClaims).
 #pragma once
 
 #include <string>
@@ -24,7 +24,7 @@ class TokenVerifier {
 
   // Returns the verified claims. PermissionDenied naming the failed check: "token: malformed
   // ...", "token: signing key is not trusted", "token: signature verification failed",
-  // "token: expired at ...".
+  // "token: jwt: expired at ...".
   absl::StatusOr<core::json::object> Verify(std::string_view token) const;
 
  private:
