@@ -7,6 +7,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "net/url.h"
 
 namespace ccburst::scaler {
 namespace {
@@ -45,22 +46,6 @@ std::string Shorten(std::string_view s, size_t n = 120) {
 }
 
 }  // namespace
-
-std::string UrlEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() * 3);
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
 
 absl::StatusOr<double> ParseInstantQuery(std::string_view query, int http_status,
                                          std::string_view body) {
@@ -148,7 +133,7 @@ absl::StatusOr<std::unique_ptr<PrometheusClient>> PrometheusClient::Create(
 absl::StatusOr<double> PrometheusClient::Query(std::string_view query) {
   net::HttpHeaders headers = {{"Accept", "application/json"}};
   if (token_) headers.push_back({"Authorization", fmt::format("Bearer {}", *token_)});
-  std::string path = fmt::format("/api/v1/query?query={}", UrlEncode(query));
+  std::string path = fmt::format("/api/v1/query?query={}", net::PercentEncode(query));
   absl::StatusOr<net::HttpClientResponse> r;
   {
     std::lock_guard<std::mutex> lock(mu_);

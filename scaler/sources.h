@@ -25,9 +25,6 @@ namespace ccburst::scaler {
 absl::StatusOr<double> ParseInstantQuery(std::string_view query, int http_status,
                                          std::string_view body);
 
-// Percent-encodes a query-string value (RFC 3986 unreserved characters stay).
-std::string UrlEncode(std::string_view s);
-
 class PrometheusClient {
  public:
   // Reads the bearer token file if configured; a bad address or unreadable file is

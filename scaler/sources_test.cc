@@ -56,11 +56,6 @@ TEST(PrometheusParseTest, FaultsNameTheCause) {
             "prometheus: query `q`: result type `matrix`, want vector or scalar");
 }
 
-TEST(UrlEncodeTest, EncodesPromQl) {
-  EXPECT_EQ(UrlEncode(R"(sum(x{a="b"}) or vector(0))"),
-            "sum%28x%7Ba%3D%22b%22%7D%29%20or%20vector%280%29");
-}
-
 TEST(KbsMetricsTest, SumsOutcomesOfOneTee) {
   constexpr char kText[] =
       "# HELP kbs_attestations_total x\n# TYPE kbs_attestations_total counter\n"

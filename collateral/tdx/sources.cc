@@ -11,6 +11,7 @@
 #include "evidence/tdx/collateral.h"
 #include "evidence/tdx/x509.h"
 #include "net/http_client.h"
+#include "net/url.h"
 
 namespace ccburst::collateral::tdx {
 namespace {
@@ -82,7 +83,7 @@ absl::StatusOr<Fetched> Fetch(const PcsOptions& o, const std::string& url,
       return absl::UnavailableError(
           fmt::format("pcs: {}: response has no {} header", what, chain_header));
     }
-    auto chain = PercentDecode(*h);
+    auto chain = net::PercentDecode(*h);
     if (!chain.ok()) {
       return absl::UnavailableError(fmt::format("pcs: {}: bad {} header", what, chain_header));
     }
@@ -261,22 +262,6 @@ absl::StatusOr<std::shared_ptr<const TdxCollateral>> PcsCollateralSource::Get(
   }
   c.root_ca_crl = std::move(root.body);
   return std::make_shared<const TdxCollateral>(std::move(c));
-}
-
-absl::StatusOr<std::string> PercentDecode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size()) return absl::InvalidArgumentError("truncated percent escape");
-    auto byte = core::HexDecode(text.substr(i + 1, 2));
-    if (!byte.ok()) return absl::InvalidArgumentError("bad percent escape");
-    out += *byte;
-    i += 2;
-  }
-  return out;
 }
 
 json::object RunTdxVerify(const std::string& evidence_file, const std::string& collateral_dir,

@@ -121,9 +121,6 @@ class PcsCollateralSource final : public TdxCollateralSource {
   PcsOptions options_;
 };
 
-// Percent-decoding of a URL-encoded header value (`%2D` -> `-`, `+` kept).
-absl::StatusOr<std::string> PercentDecode(std::string_view text);
-
 // The operator command (`ccburst verify --tee tdx --evidence FILE --collateral DIR --at T`):
 // reads FILE (raw quote or evidence JSON) and the offline collateral directory and returns
 // evidence::tdx::VerifyTdxEvidence's result object; file errors are reported in `error`.

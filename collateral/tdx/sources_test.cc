@@ -12,6 +12,7 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "net/http_server.h"
+#include "net/url.h"
 
 namespace ccburst::collateral::tdx {
 namespace {
@@ -135,12 +136,6 @@ TEST(CachingTest, PersistsToDisk) {
   EXPECT_TRUE(offline.Get(fmspc, "platform", At("2025-07-02T00:00:00Z")).ok());
 }
 
-TEST(PcsTest, PercentDecode) {
-  EXPECT_EQ(*PercentDecode("-----BEGIN%20CERTIFICATE-----%0A"), "-----BEGIN CERTIFICATE-----\n");
-  EXPECT_FALSE(PercentDecode("%4").ok());
-  EXPECT_FALSE(PercentDecode("%zz").ok());
-}
-
 TEST(PcsTest, UnreachablePcsIsUnavailable) {
   PcsOptions o;
   o.base_url = "http://127.0.0.1:1";
@@ -170,17 +165,7 @@ class FakePcs {
   const TdxCollateral& collateral() const { return collateral_; }
 
  private:
-  static std::string UrlEncode(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-      if (isalnum(static_cast<unsigned char>(c))) {
-        out.push_back(c);
-      } else {
-        out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-      }
-    }
-    return out;
-  }
+  static std::string UrlEncode(std::string_view s) { return net::PercentEncode(s); }
   net::HttpResponse Serve(const net::HttpRequest& r) {
     {
       std::lock_guard<std::mutex> lock(mu_);
