@@ -71,110 +71,6 @@ absl::Status ParseToken(const toml::table& t, const std::string& base, KbsConfig
   return absl::OkStatus();
 }
 
-absl::Status ParseDcapVerifier(const toml::table& t, const std::string& base, KbsConfig& c) {
-  constexpr std::string_view w = "attestation_service.verifier_config.dcap_verifier";
-  CCB_RETURN_IF_ERROR(
-      CheckKeys(t, w, {"collateral_service", "tcb_update_type", "cache_dir", "trusted_root_ca"}));
-  auto& d = c.attestation_service.dcap_verifier;
-  CCB_RETURN_IF_ERROR(GetString(t, w, "collateral_service", d.collateral_service));
-  const std::string& url = d.collateral_service;
-  if (url.rfind("file://", 0) == 0) {
-    if (url.size() == 7) {
-      return absl::InvalidArgumentError(
-          fmt::format("config: `{}.collateral_service` = `{}` names no directory", w, url));
-    }
-    d.collateral_dir = ResolvePath(base, url);
-  } else if (url.rfind("https://", 0) != 0 || url.size() == 8) {
-    return absl::InvalidArgumentError(fmt::format(
-        "config: `{}.collateral_service` = `{}` is neither an https:// PCS/PCCS URL nor a "
-        "file:// collateral directory",
-        w, url));
-  }
-  CCB_RETURN_IF_ERROR(GetString(t, w, "tcb_update_type", d.tcb_update_type));
-  if (!d.tcb_update_type.empty() && d.tcb_update_type != "early" &&
-      d.tcb_update_type != "standard") {
-    return absl::InvalidArgumentError(fmt::format(
-        "config: `{}.tcb_update_type` = `{}` is not `early` or `standard`", w, d.tcb_update_type));
-  }
-  CCB_RETURN_IF_ERROR(GetOptString(t, w, "cache_dir", d.cache_dir));
-  if (d.cache_dir) d.cache_dir = ResolvePath(base, *d.cache_dir);
-  CCB_RETURN_IF_ERROR(GetOptString(t, w, "trusted_root_ca", d.trusted_root_ca));
-  if (d.trusted_root_ca) {
-    d.trusted_root_ca = ResolvePath(base, *d.trusted_root_ca);
-    c.warnings.push_back(fmt::format(
-        "{}.trusted_root_ca = `{}`: TDX quotes are trusted on a root that is not Intel's (test "
-        "hierarchies only)",
-        w, *d.trusted_root_ca));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ParseSnpVerifier(const toml::table& t, const std::string& base, KbsConfig& c) {
-  constexpr std::string_view w = "attestation_service.verifier_config.snp_verifier";
-  CCB_RETURN_IF_ERROR(
-      CheckKeys(t, w, {"vcek_sources", "required_vmpl", "trusted_ark", "cache_dir"}));
-  auto& s = c.attestation_service.snp_verifier;
-  if (const toml::node* n = t.get("vcek_sources")) {
-    if (!n->is_array()) return TypeError(w, "vcek_sources", "an array of tables");
-    s.vcek_sources.clear();
-    size_t i = 0;
-    for (const auto& e : *n->as_array()) {
-      std::string ew = fmt::format("{}.vcek_sources[{}]", w, i++);
-      if (!e.is_table()) return absl::InvalidArgumentError("config: `" + ew + "` must be a table");
-      const auto& et = *e.as_table();
-      KbsConfig::AttestationService::SnpVerifier::VcekSource src;
-      CCB_RETURN_IF_ERROR(GetString(et, ew, "type", src.type));
-      if (src.type == "KDS") {
-        CCB_RETURN_IF_ERROR(CheckKeys(et, ew, {"type", "base_url"}));
-        src.base_url = "https://kdsintf.amd.com";
-        CCB_RETURN_IF_ERROR(GetString(et, ew, "base_url", src.base_url));
-        if (src.base_url.rfind("https://", 0) != 0 && src.base_url.rfind("http://", 0) != 0) {
-          return absl::InvalidArgumentError(
-              fmt::format("config: `{}.base_url` = `{}` is not an http(s) URL", ew, src.base_url));
-        }
-      } else if (src.type == "OfflineStore") {
-        CCB_RETURN_IF_ERROR(CheckKeys(et, ew, {"type", "path"}));
-        src.path = "/opt/confidential-containers/attestation-service/kds-store";
-        CCB_RETURN_IF_ERROR(GetString(et, ew, "path", src.path));
-        if (src.path.empty()) {
-          return absl::InvalidArgumentError(fmt::format("config: `{}.path` is empty", ew));
-        }
-        src.path = ResolvePath(base, src.path);
-      } else if (src.type.empty()) {
-        return absl::InvalidArgumentError(fmt::format("config: `{}.type` is required", ew));
-      } else {
-        return absl::InvalidArgumentError(
-            fmt::format("config: `{}.type` = `{}` is not `KDS` or `OfflineStore`", ew, src.type));
-      }
-      s.vcek_sources.push_back(std::move(src));
-    }
-  }
-  int64_t vmpl = s.required_vmpl;
-  CCB_RETURN_IF_ERROR(GetInt(t, w, "required_vmpl", 0, 3, vmpl));
-  s.required_vmpl = static_cast<uint32_t>(vmpl);
-  CCB_RETURN_IF_ERROR(GetOptString(t, w, "cache_dir", s.cache_dir));
-  if (s.cache_dir) s.cache_dir = ResolvePath(base, *s.cache_dir);
-  CCB_RETURN_IF_ERROR(GetOptString(t, w, "trusted_ark", s.trusted_ark));
-  if (s.trusted_ark) {
-    s.trusted_ark = ResolvePath(base, *s.trusted_ark);
-    c.warnings.push_back(fmt::format(
-        "{}.trusted_ark = `{}`: SNP reports are trusted on an ARK that is not AMD's (test "
-        "hierarchies only)",
-        w, *s.trusted_ark));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ParseVerifierConfig(const toml::table& t, const std::string& base, KbsConfig& c) {
-  constexpr std::string_view w = "attestation_service.verifier_config";
-  CCB_RETURN_IF_ERROR(CheckKeys(t, w, {"dcap_verifier", "snp_verifier"}));
-  CCB_ASSIGN_OR_RETURN(const toml::table* dcap, SubTable(t, w, "dcap_verifier"));
-  if (dcap) CCB_RETURN_IF_ERROR(ParseDcapVerifier(*dcap, base, c));
-  CCB_ASSIGN_OR_RETURN(const toml::table* snp, SubTable(t, w, "snp_verifier"));
-  if (snp) CCB_RETURN_IF_ERROR(ParseSnpVerifier(*snp, base, c));
-  return absl::OkStatus();
-}
-
 absl::Status ParseAttestationService(const toml::table& t, const std::string& base, KbsConfig& c) {
   constexpr std::string_view w = "attestation_service";
   CCB_RETURN_IF_ERROR(CheckKeys(
@@ -206,7 +102,10 @@ absl::Status ParseAttestationService(const toml::table& t, const std::string& ba
   }
 
   CCB_ASSIGN_OR_RETURN(const toml::table* verifiers, SubTable(t, w, "verifier_config"));
-  if (verifiers) CCB_RETURN_IF_ERROR(ParseVerifierConfig(*verifiers, base, c));
+  if (verifiers) {
+    CCB_RETURN_IF_ERROR(attestation::ParseVerifierConfig(
+        *verifiers, "attestation_service.verifier_config", base, a.verifier_config, c.warnings));
+  }
 
   CCB_ASSIGN_OR_RETURN(const toml::table* broker, SubTable(t, w, "attestation_token_broker"));
   if (broker) {

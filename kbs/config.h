@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "attestation/verifier_registry.h"
 #include "core/status.h"
 
 namespace ccburst::kbs {
@@ -54,33 +55,9 @@ struct KbsConfig {
     std::string build_name = "ccburst-kbs 0.1.0";
     std::optional<std::string> signer_key_path;  // P-256 PEM; generated at start-up when absent
 
-    // [attestation_service.verifier_config.dcap_verifier]: the `tdx` verifier.
-    struct DcapVerifier {
-      // Intel PCS or a PCCS (`https://host[:port]/sgx/certification/v4/`), or `file:///dir`, an
-      // offline collateral directory in collateral/tdx's layout.
-      std::string collateral_service =
-          "https://api.trustedservices.intel.com/sgx/certification/v4/";
-      // Set (resolved) when collateral_service is a file:// URL.
-      std::optional<std::string> collateral_dir;
-      // "early" or "standard": the TCB recovery channel requested from PCS/PCCS (`update=`).
-      // Empty when not configured (standard).
-      std::string tcb_update_type;
-      std::optional<std::string> cache_dir;        // on-disk collateral cache
-      std::optional<std::string> trusted_root_ca;  // TEST ONLY: PEM root instead of Intel's
-    } dcap_verifier;
-
-    // [attestation_service.verifier_config.snp_verifier]: the `snp` verifier.
-    struct SnpVerifier {
-      struct VcekSource {
-        std::string type;      // "KDS" or "OfflineStore"
-        std::string base_url;  // KDS
-        std::string path;      // OfflineStore (resolved)
-      };
-      std::vector<VcekSource> vcek_sources{{"KDS", "https://kdsintf.amd.com", ""}};
-      uint32_t required_vmpl = 0;
-      std::optional<std::string> trusted_ark;  // TEST ONLY: PEM ARK (+ ASK/ASVK) bundle
-      std::optional<std::string> cache_dir;    // on-disk VCEK cache for KDS sources
-    } snp_verifier;
+    // [attestation_service.verifier_config]: the hardware TEE verifiers (attestation/'s
+    // registry parses each TEE's sub-table).
+    attestation::VerifierConfig verifier_config;
   } attestation_service;
 
   struct Admin {
@@ -102,7 +79,8 @@ struct KbsConfig {
 };
 
 // Parses TOML text. `base_dir` resolves relative file paths (the config file's directory).
-// Errors are InvalidArgument: "config: unknown key `http_server.foo`", "config: line 3: ...".
+// Errors are InvalidArgument: "config: unknown key `http_server.foo`", "config: <syntax error> at
+// line 3, column 7".
 absl::StatusOr<KbsConfig> ParseKbsConfig(std::string_view toml_text, const std::string& base_dir);
 
 // Reads and parses a config file; a missing file is NotFound naming the path.

@@ -155,12 +155,12 @@ storage_type = "Memory"
 TEST(KbsConfig, VerifierDefaults) {
   auto c = ParseKbsConfig("[http_server]\ninsecure_http = true\n", "/d");
   ASSERT_TRUE(c.ok()) << c.status();
-  const auto& d = c->attestation_service.dcap_verifier;
+  const auto& d = c->attestation_service.verifier_config.dcap_verifier;
   EXPECT_EQ(d.collateral_service, "https://api.trustedservices.intel.com/sgx/certification/v4/");
   EXPECT_FALSE(d.collateral_dir);
   EXPECT_FALSE(d.cache_dir);
   EXPECT_FALSE(d.trusted_root_ca);
-  const auto& s = c->attestation_service.snp_verifier;
+  const auto& s = c->attestation_service.verifier_config.snp_verifier;
   ASSERT_EQ(s.vcek_sources.size(), 1u);
   EXPECT_EQ(s.vcek_sources[0].type, "KDS");
   EXPECT_EQ(s.vcek_sources[0].base_url, "https://kdsintf.amd.com");
@@ -187,12 +187,12 @@ cache_dir = "/var/cache/vcek"
 )",
                           "/d");
   ASSERT_TRUE(c.ok()) << c.status();
-  const auto& d = c->attestation_service.dcap_verifier;
+  const auto& d = c->attestation_service.verifier_config.dcap_verifier;
   EXPECT_EQ(d.collateral_service, "https://pccs.example:8081/sgx/certification/v4/");
   EXPECT_FALSE(d.collateral_dir);
   EXPECT_EQ(d.tcb_update_type, "early");
   EXPECT_EQ(d.cache_dir, "/d/cache/tdx");
-  const auto& s = c->attestation_service.snp_verifier;
+  const auto& s = c->attestation_service.verifier_config.snp_verifier;
   ASSERT_EQ(s.vcek_sources.size(), 3u);
   EXPECT_EQ(s.vcek_sources[0].type, "OfflineStore");
   EXPECT_EQ(s.vcek_sources[0].path, "/d/kds-store");
@@ -215,9 +215,10 @@ trusted_ark = "file://ark.pem"
 )",
                           "/d");
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->attestation_service.dcap_verifier.collateral_dir, "/srv/collateral");
-  EXPECT_EQ(c->attestation_service.dcap_verifier.trusted_root_ca, "/d/test-root.pem");
-  EXPECT_EQ(c->attestation_service.snp_verifier.trusted_ark, "/d/ark.pem");
+  EXPECT_EQ(c->attestation_service.verifier_config.dcap_verifier.collateral_dir, "/srv/collateral");
+  EXPECT_EQ(c->attestation_service.verifier_config.dcap_verifier.trusted_root_ca,
+            "/d/test-root.pem");
+  EXPECT_EQ(c->attestation_service.verifier_config.snp_verifier.trusted_ark, "/d/ark.pem");
   ASSERT_EQ(c->warnings.size(), 3u);
   EXPECT_NE(c->warnings[0].find("dcap_verifier.trusted_root_ca"), std::string::npos);
   EXPECT_NE(c->warnings[1].find("snp_verifier.trusted_ark"), std::string::npos);

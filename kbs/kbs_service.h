@@ -1,7 +1,8 @@
-// ccburst-kbs: the Trustee-compatible key broker. KbsService maps HTTP requests to the KBS
-// protocol 0.4.0 (/auth, /attest, resources), the admin API, JWKS, metrics and health, and owns
-// the components behind them (store, attestation service, sessions, policies). KbsServer puts it
-// on the network. See docs/kbs.md for endpoints, statuses and error types.
+// ccburst-kbs: the Trustee-compatible key broker. KbsService wires the components (store,
+// attestation service with the verifiers of attestation/'s registry, sessions, policies, resource
+// backend) and routes requests to the handlers: the protocol 0.4.0 (attest_handlers.h,
+// resource_handler.h), the admin API (admin_api.h), JWKS, metrics and health. Error statuses and
+// types come from one table (errors.h). KbsServer puts it on the network. See docs/kbs.md.
 #pragma once
 
 #include <memory>
@@ -9,12 +10,18 @@
 #include <vector>
 
 #include "attestation/attestation_service.h"
+#include "attestation/reference_values.h"
 #include "core/clock.h"
 #include "core/status.h"
+#include "kbs/admin_api.h"
 #include "kbs/admin_auth.h"
+#include "kbs/attest_handlers.h"
 #include "kbs/config.h"
 #include "kbs/metrics.h"
+#include "kbs/resource_backend.h"
+#include "kbs/resource_handler.h"
 #include "kbs/resource_policy.h"
+#include "kbs/router.h"
 #include "kbs/sessions.h"
 #include "kbs/token_verifier.h"
 #include "net/http.h"
@@ -35,20 +42,13 @@ class KbsService {
   // naming the failed check.
   net::HttpResponse Handle(const net::HttpRequest& request);
 
-  // The KBS error body for a status produced outside Handle (for example 413 from the server).
-  static net::HttpResponse Error(int status, std::string_view type, std::string detail);
-
   const KbsMetrics& metrics() const { return *metrics_; }
   SessionStore& sessions() { return *sessions_; }
 
  private:
   KbsService(const KbsConfig& config, const core::Clock& clock);
 
-  net::HttpResponse Auth(const net::HttpRequest& req);
-  net::HttpResponse Attest(const net::HttpRequest& req);
-  net::HttpResponse GetResource(const net::HttpRequest& req, const std::vector<std::string>& path);
-  net::HttpResponse Admin(const net::HttpRequest& req, std::string_view endpoint,
-                          const std::vector<std::string>& rest);
+  void AddRoutes();
 
   KbsConfig config_;
   const core::Clock& clock_;
@@ -57,9 +57,14 @@ class KbsService {
   std::unique_ptr<attestation::AttestationService> as_;
   std::unique_ptr<SessionStore> sessions_;
   std::unique_ptr<ResourcePolicy> resource_policy_;
+  std::unique_ptr<ResourceBackend> resources_;
   std::unique_ptr<AdminAuthorizer> admin_;
   std::unique_ptr<TokenVerifier> token_verifier_;
   std::unique_ptr<KbsMetrics> metrics_;
+  std::unique_ptr<AttestationHandlers> attestation_handlers_;
+  std::unique_ptr<ResourceHandler> resource_handler_;
+  std::unique_ptr<AdminApi> admin_api_;
+  Router router_;
   std::string jwks_body_;
 };
 

@@ -25,6 +25,9 @@
 
 namespace ccburst::kbs {
 
+// The cookie that carries the session id between /auth, /attest and resource requests.
+inline constexpr std::string_view kSessionCookie = "kbs-session-id";
+
 struct Session {
   enum class State { kAuthed, kAttested };
   State state = State::kAuthed;

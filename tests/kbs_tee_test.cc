@@ -238,17 +238,17 @@ TEST(KbsTeeVerifiers, BadTestRootsStopStartUpNamingTheKey) {
   c.http_server.insecure_http = true;
   c.storage.type = "Memory";
 
-  c.attestation_service.dcap_verifier.trusted_root_ca = dir + "/missing.pem";
+  c.attestation_service.verifier_config.dcap_verifier.trusted_root_ca = dir + "/missing.pem";
   auto missing = KbsService::Create(c);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(core::Message(missing.status())
                 .find("attestation_service.verifier_config.dcap_verifier.trusted_root_ca"),
             std::string::npos)
       << missing.status();
-  c.attestation_service.dcap_verifier.trusted_root_ca.reset();
+  c.attestation_service.verifier_config.dcap_verifier.trusted_root_ca.reset();
 
   for (std::string file : {"garbage.pem", "vcek.pem", "missing.pem"}) {
-    c.attestation_service.snp_verifier.trusted_ark = dir + "/" + file;
+    c.attestation_service.verifier_config.snp_verifier.trusted_ark = dir + "/" + file;
     auto bad = KbsService::Create(c);
     ASSERT_FALSE(bad.ok()) << file;
     EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << bad.status();

@@ -1,0 +1,101 @@
+#include "attestation/verifier_registry.h"
+
+#include <fmt/format.h>
+
+#include "core/toml_config.h"
+#include "evidence/sample/sample.h"
+
+namespace ccburst::attestation {
+namespace {
+
+constexpr std::string_view kSection = "attestation_service.verifier_config";
+
+using Verifier = std::unique_ptr<evidence::Verifier>;
+using ParseFn = absl::Status (*)(const toml::table& t, std::string_view where,
+                                 const std::string& base_dir, VerifierConfig& out,
+                                 std::vector<std::string>& warnings);
+using BuildFn = absl::StatusOr<Verifier> (*)(const VerifierConfig& config, std::string_view where);
+
+struct Entry {
+  std::string_view tee;         // the evidence's TEE name
+  std::string_view config_key;  // its sub-table of [attestation_service.verifier_config], or ""
+  ParseFn parse;                // nullptr when the verifier takes no configuration
+  BuildFn build;
+};
+
+// The registry: one line per TEE.
+constexpr Entry kRegistry[] = {
+    {"sample", "", nullptr,
+     [](const VerifierConfig&, std::string_view) -> absl::StatusOr<Verifier> {
+       return evidence::NewSampleVerifier();
+     }},
+    {"tdx", "dcap_verifier",
+     [](const toml::table& t, std::string_view w, const std::string& base, VerifierConfig& c,
+        std::vector<std::string>& warnings) {
+       return collateral::tdx::ParseDcapVerifierConfig(t, w, base, c.dcap_verifier, warnings);
+     },
+     [](const VerifierConfig& c, std::string_view w) {
+       return collateral::tdx::NewDcapTdxVerifier(c.dcap_verifier, w);
+     }},
+    {"snp", "snp_verifier",
+     [](const toml::table& t, std::string_view w, const std::string& base, VerifierConfig& c,
+        std::vector<std::string>& warnings) {
+       return collateral::snp::ParseSnpVerifierConfig(t, w, base, c.snp_verifier, warnings);
+     },
+     [](const VerifierConfig& c, std::string_view w) {
+       return collateral::snp::NewSnpVerifier(c.snp_verifier, w);
+     }},
+};
+
+std::string Where(const Entry& e) { return fmt::format("{}.{}", kSection, e.config_key); }
+
+absl::StatusOr<Verifier> Build(const Entry& e, const VerifierConfig& config) {
+  return e.build(config, e.config_key.empty() ? std::string(kSection) : Where(e));
+}
+
+}  // namespace
+
+absl::Status ParseVerifierConfig(const toml::table& t, std::string_view where,
+                                 const std::string& base_dir, VerifierConfig& out,
+                                 std::vector<std::string>& warnings) {
+  core::config::Keys keys;
+  for (const Entry& e : kRegistry) {
+    if (!e.config_key.empty()) keys.insert(e.config_key);
+  }
+  CCB_RETURN_IF_ERROR(core::config::CheckKeys(t, where, keys));
+  for (const Entry& e : kRegistry) {
+    if (e.parse == nullptr) continue;
+    CCB_ASSIGN_OR_RETURN(const toml::table* section,
+                         core::config::SubTable(t, where, e.config_key));
+    if (section == nullptr) continue;
+    CCB_RETURN_IF_ERROR(
+        e.parse(*section, core::config::KeyPath(where, e.config_key), base_dir, out, warnings));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string_view> RegisteredTees() {
+  std::vector<std::string_view> out;
+  for (const Entry& e : kRegistry) out.push_back(e.tee);
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<evidence::Verifier>> BuildVerifier(std::string_view tee,
+                                                                  const VerifierConfig& config) {
+  for (const Entry& e : kRegistry) {
+    if (e.tee == tee) return Build(e, config);
+  }
+  return absl::NotFoundError(fmt::format("no verifier for TEE `{}`", tee));
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<evidence::Verifier>>> BuildVerifiers(
+    const VerifierConfig& config) {
+  std::vector<Verifier> out;
+  for (const Entry& e : kRegistry) {
+    CCB_ASSIGN_OR_RETURN(Verifier v, Build(e, config));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace ccburst::attestation

@@ -1,0 +1,51 @@
+// The verifiers the attestation service can use, by TEE name: one table of {tee, config
+// section, parse, build} lines, as Trustee's `to_verifier(tee, config)`. The KBS builds them from
+// its [attestation_service.verifier_config] section through this file and never names a TEE
+// vendor. Adding a TEE: its verifier in evidence/<tee>/, its collateral sources and a config
+// parser + factory in collateral/<tee>/, its config struct in VerifierConfig and one line in
+// verifier_registry.cc.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collateral/snp/verifier_factory.h"
+#include "collateral/tdx/verifier_factory.h"
+#include "core/status.h"
+#include "evidence/verifier.h"
+
+namespace ccburst::attestation {
+
+// [attestation_service.verifier_config]: one member per configurable verifier, named as the
+// TOML sub-table (Trustee's names).
+struct VerifierConfig {
+  collateral::tdx::DcapVerifierConfig dcap_verifier;  // `tdx`
+  collateral::snp::SnpVerifierConfig snp_verifier;    // `snp`
+};
+
+// Reads the [`where`] table (e.g. "attestation_service.verifier_config") into `out`: every
+// sub-table must belong to a registered verifier ("config: unknown key `where.x`"), and each is
+// parsed by its TEE's parser. Relative paths resolve against `base_dir`; insecure settings add a
+// line to `warnings`.
+absl::Status ParseVerifierConfig(const toml::table& t, std::string_view where,
+                                 const std::string& base_dir, VerifierConfig& out,
+                                 std::vector<std::string>& warnings);
+
+// The TEE names that have a verifier here, in registration order ("sample", "tdx", "snp").
+std::vector<std::string_view> RegisteredTees();
+
+// The verifier for `tee` from `config`. NotFound for a TEE without a verifier; a bad setting is
+// InvalidArgument naming its full key ("attestation_service.verifier_config.dcap_verifier.
+// trusted_root_ca `f`: ..."). Building reads only local files; no network I/O.
+absl::StatusOr<std::unique_ptr<evidence::Verifier>> BuildVerifier(std::string_view tee,
+                                                                  const VerifierConfig& config);
+
+// Every registered verifier, in registration order; the first error stops.
+absl::StatusOr<std::vector<std::unique_ptr<evidence::Verifier>>> BuildVerifiers(
+    const VerifierConfig& config);
+
+}  // namespace ccburst::attestation

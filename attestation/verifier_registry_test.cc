@@ -1,0 +1,89 @@
+#include "attestation/verifier_registry.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "attestation/tee_names.h"
+#include "core/toml_config.h"
+
+namespace ccburst::attestation {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr std::string_view kWhere = "attestation_service.verifier_config";
+
+absl::StatusOr<VerifierConfig> Parse(std::string_view text, std::vector<std::string>* warnings) {
+  CCB_ASSIGN_OR_RETURN(toml::table t, core::config::ParseToml(text, "config"));
+  VerifierConfig c;
+  std::vector<std::string> ignored;
+  CCB_RETURN_IF_ERROR(ParseVerifierConfig(t, kWhere, "/base", c, warnings ? *warnings : ignored));
+  return c;
+}
+
+TEST(VerifierRegistryTest, BuildsOneVerifierPerRegisteredTee) {
+  EXPECT_THAT(RegisteredTees(), ElementsAre("sample", "tdx", "snp"));
+  auto verifiers = BuildVerifiers(VerifierConfig{});
+  ASSERT_TRUE(verifiers.ok()) << verifiers.status();
+  ASSERT_EQ(verifiers->size(), 3u);
+  for (size_t i = 0; i < verifiers->size(); ++i) {
+    EXPECT_EQ((*verifiers)[i]->tee(), RegisteredTees()[i]);
+  }
+  auto tdx = BuildVerifier("tdx", VerifierConfig{});
+  ASSERT_TRUE(tdx.ok()) << tdx.status();
+  EXPECT_EQ((*tdx)->tee(), "tdx");
+  auto sgx = BuildVerifier("sgx", VerifierConfig{});
+  EXPECT_TRUE(absl::IsNotFound(sgx.status()));
+  EXPECT_EQ(core::Message(sgx.status()), "no verifier for TEE `sgx`");
+}
+
+TEST(VerifierRegistryTest, ParsesEachTeeSectionWithItsParser) {
+  std::vector<std::string> warnings;
+  auto c = Parse(R"(
+[dcap_verifier]
+collateral_service = "file://collateral"
+trusted_root_ca = "root.pem"
+[snp_verifier]
+required_vmpl = 2
+vcek_sources = [{type = "OfflineStore", path = "kds"}]
+)",
+                 &warnings);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->dcap_verifier.collateral_dir, "/base/collateral");
+  EXPECT_EQ(c->dcap_verifier.trusted_root_ca, "/base/root.pem");
+  EXPECT_EQ(c->snp_verifier.required_vmpl, 2u);
+  ASSERT_EQ(c->snp_verifier.vcek_sources.size(), 1u);
+  EXPECT_EQ(c->snp_verifier.vcek_sources[0].path, "/base/kds");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("verifier_config.dcap_verifier.trusted_root_ca"));
+
+  auto unknown = Parse("[sgx_verifier]\nx = 1\n", nullptr);
+  EXPECT_EQ(core::Message(unknown.status()),
+            "config: unknown key `attestation_service.verifier_config.sgx_verifier`");
+  auto bad = Parse("[snp_verifier]\nrequired_vmpl = 9\n", nullptr);
+  EXPECT_THAT(core::Message(bad.status()),
+              HasSubstr("`attestation_service.verifier_config.snp_verifier.required_vmpl` = 9"));
+}
+
+TEST(VerifierRegistryTest, BuildErrorsNameTheFullKey) {
+  VerifierConfig c;
+  c.dcap_verifier.trusted_root_ca = "/nonexistent/root.pem";
+  auto v = BuildVerifiers(c);
+  ASSERT_FALSE(v.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(v.status()));
+  EXPECT_THAT(core::Message(v.status()),
+              HasSubstr("attestation_service.verifier_config.dcap_verifier.trusted_root_ca "
+                        "`/nonexistent/root.pem`"));
+}
+
+TEST(VerifierRegistryTest, ProtocolTees) {
+  for (std::string_view tee : {"tdx", "snp", "sgx", "az-snp-vtpm", "sample", "nvidia"}) {
+    EXPECT_TRUE(IsProtocolTee(tee)) << tee;
+  }
+  for (std::string_view tee : {"", "TDX", "sev", "tdx "}) EXPECT_FALSE(IsProtocolTee(tee)) << tee;
+  for (std::string_view tee : RegisteredTees()) EXPECT_TRUE(IsProtocolTee(tee)) << tee;
+}
+
+}  // namespace
+}  // namespace ccburst::attestation

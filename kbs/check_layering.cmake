@@ -1,0 +1,23 @@
+# kbs_layering: kbs/ speaks only the KBS protocol. No kbs/ source or header may include a header
+# of evidence/ or collateral/ (tests included: kbs_tee_test reaches the TEEs through agent/testing),
+# and kbs/CMakeLists.txt may link no ccb_evidence* or ccb_collateral* library to a kbs library.
+file(GLOB sources ${DIR}/*.h ${DIR}/*.cc)
+set(failures "")
+foreach(f IN LISTS sources)
+  file(STRINGS ${f} lines REGEX "^[ \t]*#[ \t]*include[ \t]*\"(evidence|collateral)/")
+  foreach(line IN LISTS lines)
+    get_filename_component(name ${f} NAME)
+    string(APPEND failures "  kbs/${name}: ${line}\n")
+  endforeach()
+endforeach()
+file(READ ${CMAKE_FILE} cmake_text)
+string(REGEX MATCHALL "target_link_libraries\\(ccb_kbs[a-z_]*[^)]*\\)" links "${cmake_text}")
+foreach(l IN LISTS links)
+  if(l MATCHES "ccb_(evidence|collateral)")
+    string(APPEND failures "  kbs/CMakeLists.txt links ${CMAKE_MATCH_0}\n")
+  endif()
+endforeach()
+if(failures)
+  message(FATAL_ERROR "kbs/ must not depend on evidence/ or collateral/:\n${failures}")
+endif()
+message(STATUS "kbs/: no evidence/ or collateral/ includes or links (${DIR})")

@@ -1,0 +1,123 @@
+#include "kbs/resource_handler.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "core/json.h"
+#include "crypto/jwe.h"
+#include "crypto/jws.h"
+#include "crypto/jwt_claims.h"
+#include "kbs/errors.h"
+#include "net/url.h"
+
+namespace ccburst::kbs {
+namespace {
+
+namespace json = core::json;
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+}  // namespace
+
+net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
+                                       const ResourceDescriptor& resource) {
+  auto t0 = Clock::now();
+  const std::string name = resource.ToString();
+  auto deny = [&](std::string_view reason, ErrorKind kind, std::string detail) {
+    metrics_.ResourceDenied(std::string(reason), Since(t0));
+    spdlog::info("resource `{}` refused to {}: {}", name, req.remote, detail);
+    return ErrorResponse(kind, std::move(detail));
+  };
+
+  // The token's claims, held as a value: the resource policy reads them as its input and the
+  // TEE key is found inside them, both without copying.
+  json::value claims;
+  auto authz = req.Header("Authorization");
+  if (authz && authz->substr(0, 7) == "Bearer ") {
+    auto verified = token_verifier_.Verify(authz->substr(7));
+    if (!verified.ok()) {
+      return deny("token", ErrorKind::kTokenVerifierError,
+                  fmt::format("resource: {}", core::Message(verified.status())));
+    }
+    claims = std::move(*verified);
+  } else if (auto cookie = req.Cookie(kSessionCookie)) {
+    auto session = sessions_.Get(std::string(*cookie));
+    if (!session.ok()) {
+      return deny("token", ErrorKind::kTokenNotFound,
+                  fmt::format("resource: {}", core::Message(session.status())));
+    }
+    if (session->state != Session::State::kAttested) {
+      return deny("token", ErrorKind::kTokenNotFound,
+                  "resource: session is not attested (call /kbs/v0/attest first)");
+    }
+    // Our own token, kept server-side since /attest: decoding suffices, no signature check.
+    auto jwt = crypto::DecodeJwt(session->token);
+    if (!jwt.ok()) {
+      return deny("token", ErrorKind::kTokenVerifierError,
+                  fmt::format("resource: session token: {}", core::Message(jwt.status())));
+    }
+    absl::Status lifetime = crypto::CheckJwtTimeClaims(
+        jwt->claims, core::ToUnixSeconds(clock_.Now()), {.require_exp = true, .require_iat = true});
+    if (!lifetime.ok()) {
+      return deny("token", ErrorKind::kTokenVerifierError,
+                  fmt::format("resource: session token: {}", core::Message(lifetime)));
+    }
+    claims = std::move(jwt->claims);
+  } else {
+    return deny("token", ErrorKind::kTokenNotFound,
+                "resource: no attestation token: send `Authorization: Bearer <token>` or the "
+                "kbs-session-id cookie of an attested session");
+  }
+
+  auto query = net::ParseQuery(req.query);
+  if (!query.ok()) {
+    return deny("error", ErrorKind::kInvalidRequest,
+                fmt::format("resource: {}", core::Message(query.status())));
+  }
+  json::object query_object;
+  for (auto& [k, v] : *query) query_object[k] = std::move(v);  // a repeated name: the last wins
+  json::object data;
+  data["plugin"] = "resource";
+  data["resource-path"] = json::array{resource.repository(), resource.type(), resource.tag()};
+  data["query"] = std::move(query_object);
+  auto allowed = policy_.Allowed(claims, json::value(std::move(data)));
+  if (!allowed.ok()) {
+    metrics_.PolicyEvaluation(false, true);
+    return deny("policy", ErrorKind::kPolicyDeny, core::Message(allowed.status()));
+  }
+  metrics_.PolicyEvaluation(*allowed, false);
+  if (!*allowed) {
+    return deny("policy", ErrorKind::kPolicyDeny,
+                fmt::format("resource: access to `{}` denied by the resource policy", name));
+  }
+  auto value = backend_.Read(resource);
+  if (!value.ok()) {
+    metrics_.ResourceDenied("error", Since(t0));
+    return ErrorResponse(ErrorKind::kStorageError,
+                         fmt::format("resource: storage: {}", core::Message(value.status())));
+  }
+  if (!value->has_value()) {
+    return deny("not_found", ErrorKind::kResourceNotFound,
+                fmt::format("resource: `{}` does not exist", name));
+  }
+  auto pubkey = ExtractTeePubkey(claims, extra_teekey_paths_);
+  if (!pubkey.ok()) {
+    return deny("token", ErrorKind::kJweError,
+                fmt::format("resource: {}", core::Message(pubkey.status())));
+  }
+  auto jwe = crypto::JweEncrypt(**pubkey, **value);
+  if (!jwe.ok()) {
+    return deny("token", ErrorKind::kJweError,
+                fmt::format("resource: {}", core::Message(jwe.status())));
+  }
+  metrics_.ResourceReleased(Since(t0));
+  spdlog::debug("resource `{}` released to {}", name, req.remote);
+  return net::HttpResponse::Json(200, json::serialize(*jwe));
+}
+
+}  // namespace ccburst::kbs
