@@ -103,7 +103,7 @@ absl::StatusOr<std::string> SignJwt(const PrivateKey& key, const json::object& c
       sig = SignRsaPkcs1(key, HashAlg::kSha256, signing_input);
       break;
   }
-  if (!sig.ok()) return sig.status();
+  CCB_RETURN_IF_ERROR(sig.status());
   return signing_input + "." + core::Base64UrlEncode(*sig);
 }
 

@@ -376,7 +376,7 @@ absl::StatusOr<PublicKey> PublicKey::FromJwk(const json::object& jwk) {
   } else {
     return absl::InvalidArgumentError(fmt::format("jwk: unsupported key type `{}`", kty));
   }
-  if (!pkey.ok()) return pkey.status();
+  CCB_RETURN_IF_ERROR(pkey.status());
   return FromEvp(pkey->get());
 }
 
