@@ -63,7 +63,7 @@ absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_da
   CCB_ASSIGN_OR_RETURN(const json::object* co, core::AsObject(challenge, "challenge"));
   CCB_ASSIGN_OR_RETURN(std::string_view nonce, core::GetString(*co, "nonce", "challenge"));
 
-  if (!tee_pubkey_.ok()) return tee_pubkey_.status();
+  CCB_RETURN_IF_ERROR(tee_pubkey_.status());
   const json::object& tee_pubkey = *tee_pubkey_;
   std::string digest = BindingDigest(attester_->tee(), nonce, tee_pubkey);
   CCB_ASSIGN_OR_RETURN(json::value evidence, attester_->Evidence(digest));

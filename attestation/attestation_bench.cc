@@ -5,9 +5,9 @@
 #include <benchmark/benchmark.h>
 
 #include "attestation/attestation_service.h"
-#include "attestation/test_util.h"
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/testing/fake_clock.h"
 #include "crypto/hash.h"
 #include "evidence/sample/sample.h"
 
@@ -36,7 +36,7 @@ struct Fixture {
         {"svn", "1"}, {"report_data", core::Base64Encode(crypto::Sha384(core::Jcs(material)))}};
   }
 
-  FakeClock clock{core::FromUnixSeconds(1'750'000'000)};
+  core::testing::FakeClock clock{core::FromUnixSeconds(1'750'000'000)};
   std::unique_ptr<store::KeyValueStore> kv = store::NewMemoryStore();
   ReferenceValueStore rvs{*kv, clock};
   AttestationService service{*kv, rvs, crypto::PrivateKey::GenerateEcP256(), clock, {}};

@@ -6,9 +6,10 @@
 #include <atomic>
 #include <thread>
 
-#include "attestation/test_util.h"
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/testing/fake_clock.h"
+#include "core/testing/status_matchers.h"
 #include "crypto/hash.h"
 #include "crypto/jws.h"
 #include "evidence/sample/sample.h"
@@ -17,6 +18,9 @@ namespace ccburst::attestation {
 namespace {
 
 namespace json = boost::json;
+using ::ccburst::core::testing::FakeClock;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::_;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -34,7 +38,7 @@ constexpr std::string_view kBoundReportData =
 
 json::value Json(std::string_view text) {
   auto v = core::ParseJson(text);
-  EXPECT_TRUE(v.ok()) << v.status() << text;
+  EXPECT_OK(v) << text;
   return v.ok() ? *v : json::value();
 }
 
@@ -93,10 +97,10 @@ class AttestationServiceTest : public ::testing::Test {
   // Attests and returns the decoded, signature-checked token.
   crypto::Jwt MustAttest(const AttestationService::Request& req) {
     auto token = service_.Attest(req);
-    EXPECT_TRUE(token.ok()) << token.status();
+    EXPECT_OK(token);
     if (!token.ok()) return {};
     auto jwt = crypto::DecodeAndVerifyJwt(*token, key_.Public());
-    EXPECT_TRUE(jwt.ok()) << jwt.status();
+    EXPECT_OK(jwt);
     return jwt.ok() ? *jwt : crypto::Jwt{};
   }
 
@@ -105,7 +109,7 @@ class AttestationServiceTest : public ::testing::Test {
   }
 
   void RegisterSampleReferenceValues() {
-    ASSERT_TRUE(rvs_.Register(RvMessage(R"({"launch_digest":["abcde"],"svn":["1"]})")).ok());
+    ASSERT_OK(rvs_.Register(RvMessage(R"({"launch_digest":["abcde"],"svn":["1"]})")));
   }
 
   FakeClock clock_{kNow};
@@ -165,7 +169,7 @@ TEST_F(AttestationServiceTest, StatusWithoutReferenceValues) {
                      "hardware":97,"runtime-opaque":0,"storage-opaque":0,"sourced-data":0})"));
 
   // The hardware is known but the launch digest is not: warning.
-  ASSERT_TRUE(rvs_.Register(RvMessage(R"({"svn":["1"]})")).ok());
+  ASSERT_OK(rvs_.Register(RvMessage(R"({"svn":["1"]})")));
   jwt = MustAttest(SampleRequest());
   EXPECT_EQ(Cpu0(jwt).at("ear.status"), json::value("warning"));
   EXPECT_EQ(Cpu0(jwt).at("ear.trustworthiness-vector").at("hardware"), json::value(2));
@@ -173,12 +177,12 @@ TEST_F(AttestationServiceTest, StatusWithoutReferenceValues) {
 }
 
 TEST_F(AttestationServiceTest, ScalarReferenceValuesAndOtherSvns) {
-  ASSERT_TRUE(rvs_.Register(RvMessage(R"({"launch_digest":"abcde","svn":"2"})")).ok());
+  ASSERT_OK(rvs_.Register(RvMessage(R"({"launch_digest":"abcde","svn":"2"})")));
   crypto::Jwt jwt = MustAttest(SampleRequest());  // svn "1" is not the approved "2"
   EXPECT_EQ(Cpu0(jwt).at("ear.trustworthiness-vector").at("executables"), json::value(3));
   EXPECT_EQ(Cpu0(jwt).at("ear.trustworthiness-vector").at("hardware"), json::value(97));
 
-  ASSERT_TRUE(rvs_.Register(RvMessage(R"({"svn":"1"})")).ok());
+  ASSERT_OK(rvs_.Register(RvMessage(R"({"svn":"1"})")));
   jwt = MustAttest(SampleRequest());
   EXPECT_EQ(Cpu0(jwt).at("ear.status"), json::value("affirming"));
 }
@@ -194,62 +198,53 @@ TEST_F(AttestationServiceTest, BindingMismatchIsRefused) {
   AttestationService::Request req = SampleRequest();
   req.runtime_data = RuntimeData("another-nonce");
   auto token = service_.Attest(req);
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(token.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(core::Message(token.status()),
-            "sample: report_data does not match the session binding");
+  ASSERT_THAT(token, StatusIs(absl::StatusCode::kPermissionDenied,
+                              "sample: report_data does not match the session binding"));
 
   // The additional evidence is part of the binding too.
   req = SampleRequest();
   req.additional_evidence = "{}";
   token = service_.Attest(req);
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(token.status().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_THAT(token, StatusIs(absl::StatusCode::kPermissionDenied));
 
   req.primary_evidence.as_object()["report_data"] =
       core::Base64Encode(BindingDigest(req.runtime_data, "{}"));
-  EXPECT_TRUE(service_.Attest(req).ok());
+  EXPECT_OK(service_.Attest(req));
 }
 
 TEST_F(AttestationServiceTest, MalformedRequests) {
   AttestationService::Request req = SampleRequest();
   req.tee = "tdx";
   auto token = service_.Attest(req);
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(token.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(core::Message(token.status()), "attestation: unsupported tee `tdx`");
+  ASSERT_THAT(token,
+              StatusIs(absl::StatusCode::kInvalidArgument, "attestation: unsupported tee `tdx`"));
 
   req = SampleRequest();
   req.runtime_data.erase("nonce");
   token = service_.Attest(req);
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(core::Message(token.status()), "attestation: runtime data has no string `nonce`");
+  ASSERT_THAT(token, StatusIs(_, "attestation: runtime data has no string `nonce`"));
 
   req = SampleRequest();
   req.runtime_data["tee-pubkey"] = "key";
   token = service_.Attest(req);
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(core::Message(token.status()), "attestation: runtime data has no object `tee-pubkey`");
+  ASSERT_THAT(token, StatusIs(_, "attestation: runtime data has no object `tee-pubkey`"));
 
   req = SampleRequest();
   req.primary_evidence = json::array{};
   token = service_.Attest(req);
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(token.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(core::Message(token.status()), "sample: evidence is not a JSON object");
+  ASSERT_THAT(
+      token, StatusIs(absl::StatusCode::kInvalidArgument, "sample: evidence is not a JSON object"));
 
   req = SampleRequest();
   req.policy_id = "../x";
   token = service_.Attest(req);
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(core::Message(token.status()), "attestation: invalid policy id `../x`");
+  ASSERT_THAT(token, StatusIs(_, "attestation: invalid policy id `../x`"));
 
   req = SampleRequest();
   req.policy_id = "missing";
   token = service_.Attest(req);
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(token.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(core::Message(token.status()), "attestation-policy: `missing_cpu` not found");
+  ASSERT_THAT(token,
+              StatusIs(absl::StatusCode::kNotFound, "attestation-policy: `missing_cpu` not found"));
 }
 
 constexpr std::string_view kInitData = R"(version = "0.1.0"
@@ -291,16 +286,15 @@ TEST_F(AttestationServiceTest, InitDataIsPassedToTheVerifier) {
   AttestationService::Request req = SampleRequest();
   req.tee = "tdx";
   req.init_data_toml = std::string(kInitData);
-  ASSERT_TRUE(service_.Attest(req).ok());
+  ASSERT_OK(service_.Attest(req));
   EXPECT_EQ(seen.report_data_digest, BindingDigest(req.runtime_data, ""));
   ASSERT_TRUE(seen.init_data_digest.has_value());
   EXPECT_EQ(*seen.init_data_digest, crypto::Sha256(kInitData));
 
   req.init_data_toml = "version = \"0.1.0\"\nalgorithm = \"sha1\"\n[data]\n";
   auto token = service_.Attest(req);
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(token.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(core::Message(token.status()), "init-data: unsupported algorithm `sha1`");
+  ASSERT_THAT(token, StatusIs(absl::StatusCode::kInvalidArgument,
+                              "init-data: unsupported algorithm `sha1`"));
 }
 
 TEST_F(AttestationServiceTest, SeUsesSha512Binding) {
@@ -308,7 +302,7 @@ TEST_F(AttestationServiceTest, SeUsesSha512Binding) {
   service_.RegisterVerifier(std::make_unique<FakeVerifier>("se", json::object{{"x", 1}}, &seen));
   AttestationService::Request req = SampleRequest();
   req.tee = "se";
-  ASSERT_TRUE(service_.Attest(req).ok());
+  ASSERT_OK(service_.Attest(req));
   EXPECT_EQ(seen.report_data_digest.size(), 64u);
   EXPECT_EQ(seen.report_data_digest, BindingDigest(req.runtime_data, "", /*sha512=*/true));
   EXPECT_FALSE(seen.init_data_digest.has_value());
@@ -326,9 +320,8 @@ TEST_F(AttestationServiceTest, DefaultPolicyAppraisesTdxClaims) {
   crypto::Jwt jwt = MustAttest(req);
   EXPECT_EQ(Cpu0(jwt).at("ear.status"), json::value("contraindicated"));
 
-  ASSERT_TRUE(rvs_.Register(RvMessage(R"({"mr_td":["aa"],"rtmr_1":["b1"],"rtmr_2":["b2"],
-                                           "xfam":["e7"]})"))
-                  .ok());
+  ASSERT_OK(rvs_.Register(RvMessage(R"({"mr_td":["aa"],"rtmr_1":["b1"],"rtmr_2":["b2"],
+                                           "xfam":["e7"]})")));
   jwt = MustAttest(req);
   EXPECT_EQ(Cpu0(jwt).at("ear.status"), json::value("affirming"));
   const json::object& annotated = Cpu0(jwt).at("ear.veraison.annotated-evidence").as_object();
@@ -353,9 +346,9 @@ extensions := [{"name": "ccburst.test", "key": 1000, "value": {"svn": input.samp
 )";
 
 TEST_F(AttestationServiceTest, CustomPolicyViaSetPolicy) {
-  ASSERT_TRUE(service_.SetPolicy(PolicyBody("strict_cpu", kStrictPolicy)).ok());
+  ASSERT_OK(service_.SetPolicy(PolicyBody("strict_cpu", kStrictPolicy)));
   auto ids = service_.ListPolicies();
-  ASSERT_TRUE(ids.ok());
+  ASSERT_OK(ids);
   EXPECT_THAT(*ids, ElementsAre("default_cpu", "default_gpu", "strict_cpu"));
 
   AttestationService::Request req = SampleRequest();
@@ -366,7 +359,7 @@ TEST_F(AttestationServiceTest, CustomPolicyViaSetPolicy) {
   EXPECT_EQ(Cpu0(jwt).at("ear.status"), json::value("contraindicated"));
   EXPECT_EQ(Cpu0(jwt).at("ccburst.test"), Json(R"({"svn":"1"})"));
 
-  ASSERT_TRUE(rvs_.Register(RvMessage(R"({"svn":["1"]})")).ok());
+  ASSERT_OK(rvs_.Register(RvMessage(R"({"svn":["1"]})")));
   jwt = MustAttest(req);
   EXPECT_EQ(Cpu0(jwt).at("ear.status"), json::value("affirming"));
 }
@@ -375,21 +368,21 @@ TEST_F(AttestationServiceTest, StoredPolicyOverridesBuiltin) {
   constexpr std::string_view kAllNone = R"(package policy
 trust_claims := {"configuration": 0}
 )";
-  ASSERT_TRUE(service_.SetPolicy(PolicyBody("default_cpu", kAllNone)).ok());
+  ASSERT_OK(service_.SetPolicy(PolicyBody("default_cpu", kAllNone)));
   auto text = service_.GetPolicy("default_cpu");
-  ASSERT_TRUE(text.ok());
+  ASSERT_OK(text);
   EXPECT_EQ(*text, kAllNone);
   crypto::Jwt jwt = MustAttest(SampleRequest());
   EXPECT_EQ(Cpu0(jwt).at("ear.status"), json::value("none"));
   EXPECT_EQ(Cpu0(jwt).at("ear.trustworthiness-vector"), Json(R"({"configuration":0})"));
   EXPECT_FALSE(Cpu0(jwt).contains("ear.trustee.identifiers"));
   auto ids = service_.ListPolicies();
-  ASSERT_TRUE(ids.ok());
+  ASSERT_OK(ids);
   EXPECT_THAT(*ids, ElementsAre("default_cpu", "default_gpu"));
 }
 
 TEST_F(AttestationServiceTest, PolicyWithoutTrustClaimsSetsZeros) {
-  ASSERT_TRUE(service_.SetPolicy(PolicyBody("empty_cpu", "package policy\n\nx := 1\n")).ok());
+  ASSERT_OK(service_.SetPolicy(PolicyBody("empty_cpu", "package policy\n\nx := 1\n")));
   AttestationService::Request req = SampleRequest();
   req.policy_id = "empty";
   crypto::Jwt jwt = MustAttest(req);
@@ -398,33 +391,28 @@ TEST_F(AttestationServiceTest, PolicyWithoutTrustClaimsSetsZeros) {
 }
 
 TEST_F(AttestationServiceTest, UnusablePolicyResultsFailTheAttestation) {
-  ASSERT_TRUE(service_
-                  .SetPolicy(PolicyBody("bad_cpu", R"(package policy
+  ASSERT_OK(service_.SetPolicy(PolicyBody("bad_cpu", R"(package policy
 trust_claims := {"filesystem": 2}
-)"))
-                  .ok());
+)")));
   AttestationService::Request req = SampleRequest();
   req.policy_id = "bad";
   auto token = service_.Attest(req);
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(token.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(core::Message(token.status()),
-            "attestation-policy `bad_cpu`: trust_claims: `filesystem` is not an AR4SI claim");
+  ASSERT_THAT(
+      token,
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               "attestation-policy `bad_cpu`: trust_claims: `filesystem` is not an AR4SI claim"));
 }
 
 TEST_F(AttestationServiceTest, PolicyEvaluationErrorsFailTheAttestation) {
-  ASSERT_TRUE(service_
-                  .SetPolicy(PolicyBody("err_cpu", R"(package policy
+  ASSERT_OK(service_.SetPolicy(PolicyBody("err_cpu", R"(package policy
 trust_claims := {"hardware": to_number("not a number")}
-)"))
-                  .ok());
+)")));
   AttestationService::Request req = SampleRequest();
   req.policy_id = "err";
   auto token = service_.Attest(req);
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(token.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(core::Message(token.status()),
-              HasSubstr("attestation-policy `err_cpu`: data.policy.trust_claims: "));
+  ASSERT_THAT(token,
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("attestation-policy `err_cpu`: data.policy.trust_claims: ")));
 }
 
 // A store whose reference values are unreachable.
@@ -457,9 +445,8 @@ TEST_F(AttestationServiceTest, ReferenceValueStoreErrorsPassThrough) {
   AttestationService service(down, rvs, key_, clock_, {});
   service.RegisterVerifier(evidence::NewSampleVerifier());
   auto token = service.Attest(SampleRequest());
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(token.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(core::Message(token.status()), "attestation-policy `default_cpu`: store: down");
+  ASSERT_THAT(token, StatusIs(absl::StatusCode::kUnavailable,
+                              "attestation-policy `default_cpu`: store: down"));
 }
 
 TEST_F(AttestationServiceTest, SetPolicyErrors) {
@@ -480,46 +467,43 @@ TEST_F(AttestationServiceTest, SetPolicyErrors) {
   };
   for (const auto& c : cases) {
     absl::Status s = service_.SetPolicy(c.body);
-    ASSERT_FALSE(s.ok()) << c.body;
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.body;
+    ASSERT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument)) << c.body;
     EXPECT_TRUE(core::Message(s).starts_with(c.message)) << core::Message(s);
   }
   auto ids = service_.ListPolicies();
-  ASSERT_TRUE(ids.ok());
+  ASSERT_OK(ids);
   EXPECT_THAT(*ids, ElementsAre("default_cpu", "default_gpu"));
 }
 
 TEST_F(AttestationServiceTest, CompileErrorNamesLineAndColumn) {
   absl::Status s = service_.SetPolicy(PolicyBody("a", "package policy\n\nx := 1 +\n"));
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(core::Message(s),
-              HasSubstr("attestation-policy: policy `a` does not compile: a.rego:4:1: "));
+  ASSERT_THAT(s,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("attestation-policy: policy `a` does not compile: a.rego:4:1: ")));
 }
 
 TEST_F(AttestationServiceTest, VerifyTokenAcceptsOwnToken) {
   RegisterSampleReferenceValues();
   auto token = service_.Attest(SampleRequest());
-  ASSERT_TRUE(token.ok());
+  ASSERT_OK(token);
   auto claims = service_.VerifyToken(*token);
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_OK(claims);
   EXPECT_EQ(claims->at("submods").at("cpu0").at("ear.status"), json::value("affirming"));
 
   clock_.Advance(std::chrono::seconds(300 + 60));  // within the leeway
-  EXPECT_TRUE(service_.VerifyToken(*token).ok());
+  EXPECT_OK(service_.VerifyToken(*token));
   clock_.Advance(std::chrono::seconds(1));
   claims = service_.VerifyToken(*token);
-  ASSERT_FALSE(claims.ok());
-  EXPECT_EQ(claims.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(core::Message(claims.status()), HasSubstr("token: jwt: expired at "));
+  ASSERT_THAT(claims,
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("token: jwt: expired at ")));
 }
 
 TEST_F(AttestationServiceTest, VerifyTokenRejectsTampering) {
   auto token = service_.Attest(SampleRequest());
-  ASSERT_TRUE(token.ok());
+  ASSERT_OK(token);
   // Re-encode the payload with an affirming status but keep the original signature.
   auto jwt = crypto::DecodeJwt(*token);
-  ASSERT_TRUE(jwt.ok());
+  ASSERT_OK(jwt);
   json::object claims = jwt->claims;
   claims["submods"].as_object()["cpu0"].as_object()["ear.status"] = "affirming";
   size_t dot1 = token->find('.');
@@ -527,14 +511,12 @@ TEST_F(AttestationServiceTest, VerifyTokenRejectsTampering) {
   std::string forged = token->substr(0, dot1 + 1) + core::Base64UrlEncode(core::Serialize(claims)) +
                        token->substr(dot2);
   auto result = service_.VerifyToken(forged);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(core::Message(result.status()), "token: signature verification failed");
+  ASSERT_THAT(result, StatusIs(absl::StatusCode::kPermissionDenied,
+                               "token: signature verification failed"));
 
   result = service_.VerifyToken("not.a.token");
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(core::Message(result.status()), HasSubstr("token: malformed: "));
+  ASSERT_THAT(result,
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("token: malformed: ")));
 }
 
 TEST_F(AttestationServiceTest, VerifyTokenRejectsOtherKeysIssuersAndTimes) {
@@ -542,43 +524,38 @@ TEST_F(AttestationServiceTest, VerifyTokenRejectsOtherKeysIssuersAndTimes) {
   AttestationService other(*kv_, rvs_, crypto::PrivateKey::GenerateEcP256(), other_clock, {});
   other.RegisterVerifier(evidence::NewSampleVerifier());
   auto foreign = other.Attest(SampleRequest());
-  ASSERT_TRUE(foreign.ok());
+  ASSERT_OK(foreign);
   auto result = service_.VerifyToken(*foreign);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(core::Message(result.status()), "token: signature verification failed");
+  ASSERT_THAT(result, StatusIs(_, "token: signature verification failed"));
 
   AttestationServiceOptions options;
   options.issuer = "someone-else";
   AttestationService same_key(*kv_, rvs_, key_, other_clock, options);
   same_key.RegisterVerifier(evidence::NewSampleVerifier());
   auto other_issuer = same_key.Attest(SampleRequest());
-  ASSERT_TRUE(other_issuer.ok());
+  ASSERT_OK(other_issuer);
   result = service_.VerifyToken(*other_issuer);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(core::Message(result.status()), "token: issuer `someone-else` is not accepted");
+  ASSERT_THAT(result, StatusIs(_, "token: issuer `someone-else` is not accepted"));
 
   auto future = crypto::SignJwt(key_, json::object{{"iss", "ccburst"},
                                                    {"iat", core::ToUnixSeconds(kNow) + 61},
                                                    {"exp", core::ToUnixSeconds(kNow) + 400}});
-  ASSERT_TRUE(future.ok());
+  ASSERT_OK(future);
   result = service_.VerifyToken(*future);
-  ASSERT_FALSE(result.ok());
-  EXPECT_THAT(core::Message(result.status()), HasSubstr("token: jwt: issued in the future at "));
+  ASSERT_THAT(result, StatusIs(_, HasSubstr("token: jwt: issued in the future at ")));
 
   // A token signed with our key but another algorithm is refused before the signature check.
   auto es = crypto::SignJwt(crypto::PrivateKey::GenerateEcP384(), json::object{{"iss", "ccburst"}});
-  ASSERT_TRUE(es.ok());
+  ASSERT_OK(es);
   result = service_.VerifyToken(*es);
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(core::Message(result.status()), "token: algorithm must be ES256");
+  ASSERT_THAT(result, StatusIs(_, "token: algorithm must be ES256"));
 }
 
 TEST_F(AttestationServiceTest, NonP256KeyIsRefused) {
   AttestationService wrong(*kv_, rvs_, crypto::PrivateKey::GenerateEcP384(), clock_, {});
   wrong.RegisterVerifier(evidence::NewSampleVerifier());
   auto token = wrong.Attest(SampleRequest());
-  ASSERT_FALSE(token.ok());
-  EXPECT_EQ(token.status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_THAT(token, StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST_F(AttestationServiceTest, Jwks) {
@@ -590,7 +567,7 @@ TEST_F(AttestationServiceTest, Jwks) {
   expected["kid"] = crypto::JwkThumbprint(key_.Public());
   EXPECT_EQ(jwks.at("keys").at(0), json::value(expected));
   auto from_jwks = crypto::PublicKey::FromJwk(jwks.at("keys").at(0).as_object());
-  ASSERT_TRUE(from_jwks.ok());
+  ASSERT_OK(from_jwks);
   EXPECT_TRUE(from_jwks->Equals(key_.Public()));
 }
 

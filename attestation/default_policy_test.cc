@@ -11,6 +11,7 @@
 
 #include "attestation/default_policies.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 #include "policy/rego.h"
 
 namespace ccburst::attestation {
@@ -64,7 +65,7 @@ class DefaultPolicyTest : public ::testing::Test {
     EXPECT_TRUE(text.has_value()) << id;
     auto compiled =
         policy::Compile({policy::Module{std::string(id) + ".rego", std::string(*text)}});
-    EXPECT_TRUE(compiled.ok()) << compiled.status();
+    EXPECT_OK(compiled);
     std::vector<policy::HostFunction> hosts{policy::HostFunction{
         "query_reference_value", 1,
         [this](const std::vector<json::value>& args) -> absl::StatusOr<json::value> {
@@ -75,7 +76,7 @@ class DefaultPolicyTest : public ::testing::Test {
     options.host_functions = &hosts;
     auto r =
         policy::EvalRule(**compiled, "data.policy.trust_claims", &input, json::object(), options);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_OK(r);
     EXPECT_TRUE(r->has_value());
     return (*r)->as_object();
   }

@@ -3,15 +3,18 @@
 #include <gtest/gtest.h>
 
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 
 namespace ccburst::attestation {
 namespace {
+
+using ::ccburst::core::testing::StatusIs;
 
 namespace json = boost::json;
 
 json::value Json(std::string_view text) {
   auto v = core::ParseJson(text);
-  EXPECT_TRUE(v.ok()) << v.status();
+  EXPECT_OK(v);
   return v.ok() ? *v : json::value();
 }
 
@@ -45,7 +48,7 @@ TEST(EarTest, TierBoundaries) {
 
 TEST(EarTest, UndefinedTrustClaimsSetsAllToZero) {
   auto v = TrustVectorFromPolicy(nullptr);
-  ASSERT_TRUE(v.ok());
+  ASSERT_OK(v);
   EXPECT_EQ(json::value(v->ToJson()),
             Json(R"({"instance-identity":0,"configuration":0,"executables":0,"file-system":0,
                      "hardware":0,"runtime-opaque":0,"storage-opaque":0,"sourced-data":0})"));
@@ -55,18 +58,18 @@ TEST(EarTest, UndefinedTrustClaimsSetsAllToZero) {
 TEST(EarTest, VectorKeepsEarOrderAndWorstTier) {
   json::value claims = Json(R"({"hardware":97,"executables":3,"configuration":2})");
   auto v = TrustVectorFromPolicy(&claims);
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_OK(v);
   EXPECT_EQ(core::Serialize(v->ToJson()), R"({"configuration":2,"executables":3,"hardware":97})");
   EXPECT_EQ(v->Status(), TrustTier::kContraindicated);
 
   json::value affirming = Json(R"({"hardware":2,"executables":3,"file-system":0})");
   v = TrustVectorFromPolicy(&affirming);
-  ASSERT_TRUE(v.ok());
+  ASSERT_OK(v);
   EXPECT_EQ(v->Status(), TrustTier::kAffirming);
 
   json::value warning = Json(R"({"hardware":2,"executables":33,"sourced-data":-5})");
   v = TrustVectorFromPolicy(&warning);
-  ASSERT_TRUE(v.ok());
+  ASSERT_OK(v);
   EXPECT_EQ(v->Status(), TrustTier::kWarning);
 }
 
@@ -85,9 +88,7 @@ TEST(EarTest, BadTrustClaims) {
   for (const auto& c : cases) {
     json::value v = Json(c.json);
     auto r = TrustVectorFromPolicy(&v);
-    ASSERT_FALSE(r.ok()) << c.json;
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
-    EXPECT_EQ(core::Message(r.status()), c.message);
+    ASSERT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition, c.message)) << c.json;
   }
 }
 
@@ -96,14 +97,14 @@ TEST(EarTest, Extensions) {
   json::value ext = Json(R"([
       {"name":"ear.trustee.identifiers","key":-18,"value":{"validated":{"a":[1]}}},
       {"name":"skipped","key":5,"value":null}])");
-  ASSERT_TRUE(AddPolicyExtensions(&ext, appraisal).ok());
+  ASSERT_OK(AddPolicyExtensions(&ext, appraisal));
   EXPECT_EQ(json::value(appraisal), Json(R"({"ear.status":"affirming",
                      "ear.trustee.identifiers":{"validated":{"a":[1]}}})"));
 
   json::object untouched;
-  ASSERT_TRUE(AddPolicyExtensions(nullptr, untouched).ok());
+  ASSERT_OK(AddPolicyExtensions(nullptr, untouched));
   json::value null_value;
-  ASSERT_TRUE(AddPolicyExtensions(&null_value, untouched).ok());
+  ASSERT_OK(AddPolicyExtensions(&null_value, untouched));
   EXPECT_TRUE(untouched.empty());
 }
 
@@ -124,9 +125,7 @@ TEST(EarTest, BadExtensions) {
     json::object appraisal;
     json::value v = Json(c.json);
     absl::Status s = AddPolicyExtensions(&v, appraisal);
-    ASSERT_FALSE(s.ok()) << c.json;
-    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-    EXPECT_EQ(core::Message(s), c.message);
+    ASSERT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition, c.message)) << c.json;
   }
 }
 
@@ -137,7 +136,7 @@ TEST(EarTest, AnnotateEvidenceLiftsBindingClaims) {
   json::object runtime = Json(R"({"nonce":"n","tee-pubkey":{"kty":"EC"}})").as_object();
   json::value init_claims = Json(R"({"note":"hello"})");
   auto annotated = AnnotateEvidence("sample", claims, runtime, init_claims);
-  ASSERT_TRUE(annotated.ok()) << annotated.status();
+  ASSERT_OK(annotated);
   EXPECT_EQ(json::value(*annotated),
             Json(R"({"sample":{"svn":"1","debug":false},"report_data":"cmQ=",
                      "runtime_data_claims":{"nonce":"n","tee-pubkey":{"kty":"EC"}},
@@ -146,12 +145,11 @@ TEST(EarTest, AnnotateEvidenceLiftsBindingClaims) {
 
 TEST(EarTest, AnnotateEvidenceWithoutBindingClaims) {
   auto annotated = AnnotateEvidence("tdx", Json(R"({"a":1})").as_object(), {}, nullptr);
-  ASSERT_TRUE(annotated.ok());
+  ASSERT_OK(annotated);
   EXPECT_EQ(json::value(*annotated), Json(R"({"tdx":{"a":1}})"));
 
   auto bad = AnnotateEvidence("tdx", Json(R"({"report_data":1})").as_object(), {}, nullptr);
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInternal);
+  ASSERT_THAT(bad, StatusIs(absl::StatusCode::kInternal));
 }
 
 }  // namespace

@@ -6,11 +6,14 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 
 namespace ccburst::attestation {
 namespace {
 
 namespace json = boost::json;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr std::string_view kInitData = R"toml(version = "0.1.0"
@@ -38,7 +41,7 @@ constexpr std::string_view kInitDataSha384 =
 
 TEST(InitDataTest, DigestsRawTextAndConvertsData) {
   auto init = ParseInitData(kInitData);
-  ASSERT_TRUE(init.ok()) << init.status();
+  ASSERT_OK(init);
   EXPECT_EQ(init->algorithm, crypto::HashAlg::kSha384);
   EXPECT_EQ(core::HexEncode(init->digest), kInitDataSha384);
 
@@ -49,7 +52,7 @@ TEST(InitDataTest, DigestsRawTextAndConvertsData) {
         "Annotations": {"io.kubernetes.cri.image-name": "quay.io/app:1"},
         "Process": {"User": {"UID": 1000}}}}]},
     "note": "hello"})");
-  ASSERT_TRUE(expected.ok());
+  ASSERT_OK(expected);
   EXPECT_EQ(json::value(init->claims), *expected) << core::Serialize(init->claims);
 }
 
@@ -57,7 +60,7 @@ TEST(InitDataTest, AlgorithmsSelectTheDigest) {
   for (auto [name, size] : {std::pair{"sha256", 32u}, {"sha384", 48u}, {"sha512", 64u}}) {
     std::string text = fmt::format("version = \"0.1.0\"\nalgorithm = \"{}\"\n[data]\n", name);
     auto init = ParseInitData(text);
-    ASSERT_TRUE(init.ok()) << init.status();
+    ASSERT_OK(init);
     EXPECT_EQ(init->digest.size(), size);
     EXPECT_EQ(init->digest, crypto::Hash(init->algorithm, text));
     EXPECT_TRUE(init->claims.empty());
@@ -67,7 +70,7 @@ TEST(InitDataTest, AlgorithmsSelectTheDigest) {
 TEST(InitDataTest, PolicyRegoWithoutPolicyDataStaysText) {
   auto init = ParseInitData(
       "version = \"0.1.0\"\nalgorithm = \"sha256\"\n[data]\n\"policy.rego\" = \"package x\"\n");
-  ASSERT_TRUE(init.ok()) << init.status();
+  ASSERT_OK(init);
   EXPECT_EQ(init->claims.at("policy.rego"), json::value("package x"));
   EXPECT_FALSE(init->claims.contains("agent_policy_claims"));
 }
@@ -90,18 +93,14 @@ TEST(InitDataTest, Errors) {
   };
   for (const auto& c : cases) {
     auto init = ParseInitData(c.text);
-    ASSERT_FALSE(init.ok()) << c.text;
-    EXPECT_EQ(init.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(core::Message(init.status()), c.message);
+    ASSERT_THAT(init, StatusIs(absl::StatusCode::kInvalidArgument, c.message)) << c.text;
   }
 }
 
 TEST(InitDataTest, SyntaxErrorNamesLineAndColumn) {
   auto init = ParseInitData("version = \"0.1.0\"\nalgorithm = = \"sha256\"\n");
-  ASSERT_FALSE(init.ok());
-  EXPECT_EQ(init.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(core::Message(init.status()), HasSubstr("init-data: "));
-  EXPECT_THAT(core::Message(init.status()), HasSubstr("at line 2, column"));
+  ASSERT_THAT(init, StatusIs(absl::StatusCode::kInvalidArgument,
+                             AllOf(HasSubstr("init-data: "), HasSubstr("at line 2, column"))));
 }
 
 }  // namespace

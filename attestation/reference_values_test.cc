@@ -6,14 +6,18 @@
 
 #include <filesystem>
 
-#include "attestation/test_util.h"
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/testing/fake_clock.h"
+#include "core/testing/status_matchers.h"
 
 namespace ccburst::attestation {
 namespace {
 
 namespace json = boost::json;
+using ::ccburst::core::testing::FakeClock;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::_;
 using ::testing::ElementsAre;
 
 // 2024-02-29T12:00:00Z: a leap day, so that "12 months later" has to be clamped.
@@ -29,7 +33,7 @@ std::string Message(std::string_view payload_json, std::string_view type = "samp
 
 json::value Json(std::string_view text) {
   auto v = core::ParseJson(text);
-  EXPECT_TRUE(v.ok()) << v.status();
+  EXPECT_OK(v);
   return v.ok() ? *v : json::value();
 }
 
@@ -37,12 +41,12 @@ class ReferenceValueStoreTest : public ::testing::Test {
  protected:
   std::optional<json::value> MustGet(std::string_view id) {
     auto v = rvs_.Get(id);
-    EXPECT_TRUE(v.ok()) << v.status();
+    EXPECT_OK(v);
     return v.ok() ? *v : std::nullopt;
   }
   std::vector<std::string> MustList() {
     auto v = rvs_.List();
-    EXPECT_TRUE(v.ok()) << v.status();
+    EXPECT_OK(v);
     return v.ok() ? *v : std::vector<std::string>{};
   }
 
@@ -52,9 +56,8 @@ class ReferenceValueStoreTest : public ::testing::Test {
 };
 
 TEST_F(ReferenceValueStoreTest, RegisterGetListDelete) {
-  ASSERT_TRUE(
-      rvs_.Register(Message(R"({"svn":["1","2"],"launch_digest":"abcde","major_version":1})"))
-          .ok());
+  ASSERT_OK(
+      rvs_.Register(Message(R"({"svn":["1","2"],"launch_digest":"abcde","major_version":1})")));
   EXPECT_EQ(MustGet("svn"), Json(R"(["1","2"])"));
   EXPECT_EQ(MustGet("launch_digest"), Json(R"("abcde")"));
   EXPECT_EQ(MustGet("major_version"), Json("1"));
@@ -62,30 +65,30 @@ TEST_F(ReferenceValueStoreTest, RegisterGetListDelete) {
   EXPECT_THAT(MustList(), ElementsAre("launch_digest", "major_version", "svn"));
 
   auto deleted = rvs_.Delete("svn");
-  ASSERT_TRUE(deleted.ok());
+  ASSERT_OK(deleted);
   EXPECT_TRUE(*deleted);
   deleted = rvs_.Delete("svn");
-  ASSERT_TRUE(deleted.ok());
+  ASSERT_OK(deleted);
   EXPECT_FALSE(*deleted);
   EXPECT_EQ(MustGet("svn"), std::nullopt);
   EXPECT_THAT(MustList(), ElementsAre("launch_digest", "major_version"));
 }
 
 TEST_F(ReferenceValueStoreTest, ReRegisteringReplaces) {
-  ASSERT_TRUE(rvs_.Register(Message(R"({"svn":["1"]})")).ok());
-  ASSERT_TRUE(rvs_.Register(Message(R"({"svn":["3","4"]})")).ok());
+  ASSERT_OK(rvs_.Register(Message(R"({"svn":["1"]})")));
+  ASSERT_OK(rvs_.Register(Message(R"({"svn":["3","4"]})")));
   EXPECT_EQ(MustGet("svn"), Json(R"(["3","4"])"));
 }
 
 TEST_F(ReferenceValueStoreTest, VersionMayBeOmitted) {
   std::string body = core::Serialize(
       json::object{{"type", "sample"}, {"payload", core::Base64Encode(R"({"a":[true]})")}});
-  ASSERT_TRUE(rvs_.Register(body).ok());
+  ASSERT_OK(rvs_.Register(body));
   EXPECT_EQ(MustGet("a"), Json("[true]"));
 }
 
 TEST_F(ReferenceValueStoreTest, ExpireTwelveMonthsAfterRegistration) {
-  ASSERT_TRUE(rvs_.Register(Message(R"({"svn":["1"]})")).ok());
+  ASSERT_OK(rvs_.Register(Message(R"({"svn":["1"]})")));
   clock_.Set(kLeapDayPlusYear);  // exactly the expiration: still valid
   EXPECT_EQ(MustGet("svn"), Json(R"(["1"])"));
   EXPECT_THAT(MustList(), ElementsAre("svn"));
@@ -94,14 +97,14 @@ TEST_F(ReferenceValueStoreTest, ExpireTwelveMonthsAfterRegistration) {
   EXPECT_THAT(MustList(), ElementsAre());
   // Expired values are hidden, not deleted: an admin can still remove them.
   auto deleted = rvs_.Delete("svn");
-  ASSERT_TRUE(deleted.ok());
+  ASSERT_OK(deleted);
   EXPECT_TRUE(*deleted);
 }
 
 TEST_F(ReferenceValueStoreTest, ConfigurableValidityAndExplicitExpiration) {
   ReferenceValueStore short_lived(*kv_, clock_, std::chrono::months(1));
-  ASSERT_TRUE(short_lived.Register(Message(R"({"a":["x"]})")).ok());
-  ASSERT_TRUE(rvs_.Put("b", Json(R"(["y"])"), kLeapDay + std::chrono::hours(1)).ok());
+  ASSERT_OK(short_lived.Register(Message(R"({"a":["x"]})")));
+  ASSERT_OK(rvs_.Put("b", Json(R"(["y"])"), kLeapDay + std::chrono::hours(1)));
   clock_.Advance(std::chrono::hours(2));
   EXPECT_EQ(MustGet("b"), std::nullopt);
   EXPECT_EQ(MustGet("a"), Json(R"(["x"])"));
@@ -133,18 +136,16 @@ TEST_F(ReferenceValueStoreTest, MalformedBodies) {
   };
   for (const auto& c : cases) {
     absl::Status s = rvs_.Register(c.body);
-    ASSERT_FALSE(s.ok()) << c.body;
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.body;
+    ASSERT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument)) << c.body;
     EXPECT_TRUE(core::Message(s).starts_with(c.message)) << core::Message(s);
   }
   EXPECT_THAT(MustList(), ElementsAre());
 }
 
 TEST_F(ReferenceValueStoreTest, CorruptRecordIsAnError) {
-  ASSERT_TRUE(kv_->Put(kReferenceValueNamespace, "svn", "not json").ok());
+  ASSERT_OK(kv_->Put(kReferenceValueNamespace, "svn", "not json"));
   auto v = rvs_.Get("svn");
-  ASSERT_FALSE(v.ok());
-  EXPECT_EQ(core::Message(v.status()), "reference-value: stored record of `svn` is corrupt");
+  ASSERT_THAT(v, StatusIs(_, "reference-value: stored record of `svn` is corrupt"));
 }
 
 TEST(ReferenceValueStoreDurabilityTest, SurvivesReopeningTheStore) {
@@ -154,15 +155,15 @@ TEST(ReferenceValueStoreDurabilityTest, SurvivesReopeningTheStore) {
   FakeClock clock(kLeapDay);
   {
     auto kv = store::OpenSqliteStore(path);
-    ASSERT_TRUE(kv.ok()) << kv.status();
+    ASSERT_OK(kv);
     ReferenceValueStore rvs(**kv, clock);
-    ASSERT_TRUE(rvs.Register(Message(R"({"svn":["1"]})")).ok());
+    ASSERT_OK(rvs.Register(Message(R"({"svn":["1"]})")));
   }
   auto kv = store::OpenSqliteStore(path);
-  ASSERT_TRUE(kv.ok());
+  ASSERT_OK(kv);
   ReferenceValueStore rvs(**kv, clock);
   auto v = rvs.Get("svn");
-  ASSERT_TRUE(v.ok());
+  ASSERT_OK(v);
   EXPECT_EQ(*v, Json(R"(["1"])"));
   std::filesystem::remove_all(dir);
 }

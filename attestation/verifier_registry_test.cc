@@ -4,13 +4,17 @@
 #include <gtest/gtest.h>
 
 #include "attestation/tee_names.h"
+#include "core/testing/status_matchers.h"
 #include "core/toml_config.h"
 
 namespace ccburst::attestation {
 namespace {
 
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr std::string_view kWhere = "attestation_service.verifier_config";
 
@@ -25,16 +29,16 @@ absl::StatusOr<VerifierConfig> Parse(std::string_view text, std::vector<std::str
 TEST(VerifierRegistryTest, BuildsOneVerifierPerRegisteredTee) {
   EXPECT_THAT(RegisteredTees(), ElementsAre("sample", "tdx", "snp"));
   auto verifiers = BuildVerifiers(VerifierConfig{});
-  ASSERT_TRUE(verifiers.ok()) << verifiers.status();
+  ASSERT_OK(verifiers);
   ASSERT_EQ(verifiers->size(), 3u);
   for (size_t i = 0; i < verifiers->size(); ++i) {
     EXPECT_EQ((*verifiers)[i]->tee(), RegisteredTees()[i]);
   }
   auto tdx = BuildVerifier("tdx", VerifierConfig{});
-  ASSERT_TRUE(tdx.ok()) << tdx.status();
+  ASSERT_OK(tdx);
   EXPECT_EQ((*tdx)->tee(), "tdx");
   auto sgx = BuildVerifier("sgx", VerifierConfig{});
-  EXPECT_TRUE(absl::IsNotFound(sgx.status()));
+  EXPECT_THAT(sgx, StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(core::Message(sgx.status()), "no verifier for TEE `sgx`");
 }
 
@@ -49,7 +53,7 @@ required_vmpl = 2
 vcek_sources = [{type = "OfflineStore", path = "kds"}]
 )",
                  &warnings);
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   EXPECT_EQ(c->dcap_verifier.collateral_dir, "/base/collateral");
   EXPECT_EQ(c->dcap_verifier.trusted_root_ca, "/base/root.pem");
   EXPECT_EQ(c->snp_verifier.required_vmpl, 2u);
@@ -70,8 +74,8 @@ TEST(VerifierRegistryTest, BuildErrorsNameTheFullKey) {
   VerifierConfig c;
   c.dcap_verifier.trusted_root_ca = "/nonexistent/root.pem";
   auto v = BuildVerifiers(c);
-  ASSERT_FALSE(v.ok());
-  EXPECT_TRUE(absl::IsInvalidArgument(v.status()));
+  ASSERT_THAT(v, Not(IsOk()));
+  EXPECT_THAT(v, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(core::Message(v.status()),
               HasSubstr("attestation_service.verifier_config.dcap_verifier.trusted_root_ca "
                         "`/nonexistent/root.pem`"));

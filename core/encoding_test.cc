@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "core/testing/status_matchers.h"
+
 namespace ccburst::core {
 namespace {
+
+using ::ccburst::core::testing::IsOk;
+using ::testing::Not;
 
 TEST(Base64, Rfc4648Vectors) {
   EXPECT_EQ(Base64Encode(""), "");
@@ -25,21 +30,21 @@ TEST(Base64, UrlAlphabetWithoutPadding) {
 
 TEST(Base64, RejectsBadInput) {
   auto r = Base64Decode("Zm9v!A==");
-  ASSERT_FALSE(r.ok());
+  ASSERT_THAT(r, Not(IsOk()));
   EXPECT_NE(r.status().message().find("invalid character at offset 4"), std::string::npos);
-  EXPECT_FALSE(Base64Decode("Z").ok());
-  EXPECT_FALSE(Base64Decode("Zh==").ok());  // non-zero trailing bits
-  EXPECT_FALSE(Base64Decode("Zg=", Base64Alphabet::kStandard).ok());
-  EXPECT_FALSE(Base64Decode("Zg==", Base64Alphabet::kUrl, Base64Padding::kForbidden).ok());
-  EXPECT_FALSE(Base64Decode("Zg", Base64Alphabet::kStandard, Base64Padding::kRequired).ok());
-  EXPECT_FALSE(Base64UrlDecode("+/+/").ok());
+  EXPECT_THAT(Base64Decode("Z"), Not(IsOk()));
+  EXPECT_THAT(Base64Decode("Zh=="), Not(IsOk()));  // non-zero trailing bits
+  EXPECT_THAT(Base64Decode("Zg=", Base64Alphabet::kStandard), Not(IsOk()));
+  EXPECT_THAT(Base64Decode("Zg==", Base64Alphabet::kUrl, Base64Padding::kForbidden), Not(IsOk()));
+  EXPECT_THAT(Base64Decode("Zg", Base64Alphabet::kStandard, Base64Padding::kRequired), Not(IsOk()));
+  EXPECT_THAT(Base64UrlDecode("+/+/"), Not(IsOk()));
 }
 
 TEST(Hex, RoundTrip) {
   EXPECT_EQ(HexEncode(std::string("\x00\xab\xff", 3)), "00abff");
   EXPECT_EQ(*HexDecode("00ABff"), std::string("\x00\xab\xff", 3));
-  EXPECT_FALSE(HexDecode("abc").ok());
-  EXPECT_FALSE(HexDecode("zz").ok());
+  EXPECT_THAT(HexDecode("abc"), Not(IsOk()));
+  EXPECT_THAT(HexDecode("zz"), Not(IsOk()));
 }
 
 }  // namespace

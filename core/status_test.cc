@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "core/testing/status_matchers.h"
+
 namespace ccburst::core {
 namespace {
+
+using ::ccburst::core::testing::StatusIs;
 
 absl::StatusOr<int> Fails() { return absl::PermissionDeniedError("signature does not verify"); }
 absl::StatusOr<int> Gives() { return 7; }
@@ -29,21 +33,20 @@ absl::StatusOr<int> Passes() {
 
 TEST(StatusMacros, ContextGoesInFrontAndTheCodeStays) {
   auto r = WithContext(2);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(Message(r.status()), "pck chain certificate 2: signature does not verify");
   EXPECT_EQ(Message(WithoutContext().status()), "signature does not verify");
   EXPECT_EQ(Message(ReturnIf(true)), "reading `a.pem`: no such file");
-  EXPECT_EQ(ReturnIf(true).code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(ReturnIf(true), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(Message(ReturnIf(false)), "no such file");
   EXPECT_EQ(*Passes(), 8);
 }
 
 TEST(StatusMacros, AnnotateAndWithCode) {
-  EXPECT_TRUE(Annotate(absl::OkStatus(), "x").ok());
+  EXPECT_OK(Annotate(absl::OkStatus(), "x"));
   EXPECT_EQ(Message(Annotate(absl::InternalError("b"), "")), "b");
   absl::Status s = WithCode(absl::InvalidArgumentError("bad"), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(Message(s), "bad");
 }
 

@@ -4,10 +4,15 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 #include "crypto/random.h"
 
 namespace ccburst::crypto {
 namespace {
+
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::Not;
 
 TEST(Hash, KnownVectors) {
   EXPECT_EQ(core::HexEncode(Sha256("abc")),
@@ -24,7 +29,7 @@ TEST(Hash, KnownVectors) {
 
 TEST(Hash, ProtocolJcsVector) {
   auto v = core::ParseJson(R"({"b":1,"a":"test","c":{"d":"e"}})");
-  ASSERT_TRUE(v.ok());
+  ASSERT_OK(v);
   std::string jcs = core::Jcs(*v);
   EXPECT_EQ(jcs, R"({"a":"test","b":1,"c":{"d":"e"}})");
   EXPECT_EQ(core::HexEncode(Sha384(jcs)),
@@ -37,10 +42,9 @@ TEST(Hash, DigestByName) {
   EXPECT_EQ(*Digest("sha384", "abc"), Sha384("abc"));
   EXPECT_EQ(*Digest("sha512", "abc"), Sha512("abc"));
   auto bad = Digest("md5", "abc");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(core::Message(bad.status()), "hash: unsupported algorithm `md5`");
-  EXPECT_FALSE(Digest("SHA256", "abc").ok());
+  ASSERT_THAT(bad,
+              StatusIs(absl::StatusCode::kInvalidArgument, "hash: unsupported algorithm `md5`"));
+  EXPECT_THAT(Digest("SHA256", "abc"), Not(IsOk()));
 }
 
 TEST(Hash, SizesAndNames) {

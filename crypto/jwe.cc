@@ -207,13 +207,11 @@ absl::StatusOr<std::string> GcmDecrypt(std::string_view key, std::string_view iv
 absl::StatusOr<std::string> DecodeMember(const json::object& o, std::string_view name,
                                          std::string_view what) {
   CCB_ASSIGN_OR_RETURN(std::string_view text, core::GetString(o, name, what));
-  auto bytes =
-      core::Base64Decode(text, core::Base64Alphabet::kUrl, core::Base64Padding::kForbidden);
-  if (!bytes.ok()) {
-    return absl::InvalidArgumentError(fmt::format("{}: `{}` is not valid base64url: {}", what, name,
-                                                  core::Message(bytes.status())));
-  }
-  return *std::move(bytes);
+  CCB_ASSIGN_OR_RETURN(
+      std::string bytes,
+      core::Base64Decode(text, core::Base64Alphabet::kUrl, core::Base64Padding::kForbidden),
+      "{}: `{}` is not valid base64url", what, name);
+  return bytes;
 }
 
 absl::Status CheckSize(std::string_view value, size_t want, std::string_view name) {
@@ -245,30 +243,27 @@ absl::StatusOr<json::object> JweEncrypt(const json::object& tee_pubkey,
       return absl::InvalidArgumentError(fmt::format("jwe: unsupported curve `{}`", crv));
     }
   }
-  auto recipient = PublicKey::FromJwk(tee_pubkey);
-  if (!recipient.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("jwe: invalid tee-pubkey: {}", core::Message(recipient.status())));
-  }
+  CCB_ASSIGN_OR_RETURN(PublicKey recipient, PublicKey::FromJwk(tee_pubkey),
+                       "jwe: invalid tee-pubkey");
 
   std::string cek = RandomBytes(kCekSize);
   Wipe wipe_cek{cek};
   std::string protected_header;
   std::string encrypted_key;
   if (alg == kEcdhEsA256kw) {
-    internal::PkeyPtr ephemeral = internal::GenerateEc(recipient->type());
-    CCB_ASSIGN_OR_RETURN(std::string z, Ecdh(ephemeral.get(), recipient->get()));
+    internal::PkeyPtr ephemeral = internal::GenerateEc(recipient.type());
+    CCB_ASSIGN_OR_RETURN(std::string z, Ecdh(ephemeral.get(), recipient.get()));
     Wipe wipe_z{z};
     std::string kek = ConcatKdf(z, "", "");
     Wipe wipe_kek{kek};
     CCB_ASSIGN_OR_RETURN(encrypted_key, AesKeyWrap(kek, cek, true));
-    internal::EcCoordinates epk = internal::EcPublicCoordinates(ephemeral.get(), recipient->type());
+    internal::EcCoordinates epk = internal::EcPublicCoordinates(ephemeral.get(), recipient.type());
     protected_header = fmt::format(
         R"({{"alg":"{}","enc":"{}","epk":{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}}})", alg,
-        kA256gcm, JwkCurveName(recipient->type()), core::Base64UrlEncode(epk.x),
+        kA256gcm, JwkCurveName(recipient.type()), core::Base64UrlEncode(epk.x),
         core::Base64UrlEncode(epk.y));
   } else {
-    CCB_ASSIGN_OR_RETURN(encrypted_key, RsaCrypt(recipient->get(), alg, cek, true));
+    CCB_ASSIGN_OR_RETURN(encrypted_key, RsaCrypt(recipient.get(), alg, cek, true));
     protected_header = fmt::format(R"({{"alg":"{}","enc":"{}"}})", alg, kA256gcm);
   }
 
@@ -287,17 +282,14 @@ absl::StatusOr<json::object> JweEncrypt(const json::object& tee_pubkey,
 absl::StatusOr<std::string> JweDecrypt(const PrivateKey& key, const json::object& jwe) {
   CCB_ASSIGN_OR_RETURN(std::string_view protected_b64, core::GetString(jwe, "protected", "jwe"));
   CCB_ASSIGN_OR_RETURN(std::string header_bytes, DecodeMember(jwe, "protected", "jwe"));
-  auto header_value = core::ParseJson(header_bytes, core::JsonLimits{8});
-  if (!header_value.ok()) {
-    return absl::InvalidArgumentError(fmt::format("jwe: protected header is not valid JSON: {}",
-                                                  core::Message(header_value.status())));
-  }
-  if (!header_value->is_object()) {
+  CCB_ASSIGN_OR_RETURN(json::value header_value, core::ParseJson(header_bytes, core::JsonLimits{8}),
+                       "jwe: protected header is not valid JSON");
+  if (!header_value.is_object()) {
     return absl::InvalidArgumentError("jwe: protected header is not a JSON object");
   }
   // The JOSE header is the union of the protected, shared unprotected and per-recipient
   // headers (RFC 7516 section 7.2.1); some libraries put `epk` in the per-recipient one.
-  json::object header = std::move(header_value->as_object());
+  json::object header = std::move(header_value.as_object());
   for (const char* member : {"unprotected", "header"}) {
     const json::value* extra = jwe.if_contains(member);
     if (extra == nullptr) continue;
@@ -339,14 +331,10 @@ absl::StatusOr<std::string> JweDecrypt(const PrivateKey& key, const json::object
           "jwe: key algorithm `{}` needs an EC key, have {}", alg, KeyTypeName(key.type())));
     }
     CCB_ASSIGN_OR_RETURN(const json::object* epk_jwk, core::GetObject(header, "epk", kHeader));
-    auto epk = PublicKey::FromJwk(*epk_jwk);
-    if (!epk.ok()) {
-      return absl::InvalidArgumentError(
-          fmt::format("jwe: invalid `epk`: {}", core::Message(epk.status())));
-    }
-    if (epk->type() != key.type()) {
+    CCB_ASSIGN_OR_RETURN(PublicKey epk, PublicKey::FromJwk(*epk_jwk), "jwe: invalid `epk`");
+    if (epk.type() != key.type()) {
       return absl::InvalidArgumentError(fmt::format(
-          "jwe: `epk` is {} but the key is {}", KeyTypeName(epk->type()), KeyTypeName(key.type())));
+          "jwe: `epk` is {} but the key is {}", KeyTypeName(epk.type()), KeyTypeName(key.type())));
     }
     std::string apu, apv;
     if (header.contains("apu")) {
@@ -356,7 +344,7 @@ absl::StatusOr<std::string> JweDecrypt(const PrivateKey& key, const json::object
       CCB_ASSIGN_OR_RETURN(apv, DecodeMember(header, "apv", kHeader));
     }
     CCB_RETURN_IF_ERROR(CheckSize(encrypted_key, kCekSize + 8, "encrypted_key"));
-    CCB_ASSIGN_OR_RETURN(std::string z, Ecdh(key.get(), epk->get()));
+    CCB_ASSIGN_OR_RETURN(std::string z, Ecdh(key.get(), epk.get()));
     Wipe wipe_z{z};
     std::string kek = ConcatKdf(z, apu, apv);
     Wipe wipe_kek{kek};

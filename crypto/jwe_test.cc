@@ -7,10 +7,15 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 #include "crypto/test_keys.h"
 
 namespace ccburst::crypto {
 namespace {
+
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::Not;
 
 namespace json = boost::json;
 
@@ -47,12 +52,12 @@ TEST_P(JweAlgs, RoundTripAndShape) {
   const Case& c = GetParam();
   PrivateKey key = Key();
   auto tee_pubkey = TeePubkeyJwk(key, c.alg);
-  ASSERT_TRUE(tee_pubkey.ok()) << tee_pubkey.status();
+  ASSERT_OK(tee_pubkey);
 
   std::string secret = "top secret \x00\xff bytes";
   secret += std::string(1000, 'z');
   auto jwe = JweEncrypt(*tee_pubkey, secret);
-  ASSERT_TRUE(jwe.ok()) << jwe.status();
+  ASSERT_OK(jwe);
   EXPECT_EQ(Keys(*jwe), "protected,encrypted_key,iv,ciphertext,tag,");
   EXPECT_EQ(Bytes(*jwe, "iv").size(), 12u);
   EXPECT_EQ(Bytes(*jwe, "tag").size(), 16u);
@@ -64,7 +69,7 @@ TEST_P(JweAlgs, RoundTripAndShape) {
   }
 
   auto plain = JweDecrypt(key, *jwe);
-  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_OK(plain);
   EXPECT_EQ(*plain, secret);
 
   // Empty plaintext works too.
@@ -80,7 +85,7 @@ TEST_P(JweAlgs, ProtectedHeaderIsByteExact) {
   const Case& c = GetParam();
   PrivateKey key = Key();
   auto jwe = JweEncrypt(*TeePubkeyJwk(key, c.alg), "x");
-  ASSERT_TRUE(jwe.ok());
+  ASSERT_OK(jwe);
   std::string header = Bytes(*jwe, "protected");
   if (c.type == KeyType::kRsa) {
     EXPECT_EQ(header, fmt::format(R"({{"alg":"{}","enc":"A256GCM"}})", c.alg));
@@ -110,11 +115,11 @@ TEST_P(JweAlgs, TamperingIsDetected) {
   };
   const std::string kTagMismatch = "jwe: content decryption failed: authentication tag mismatch";
   absl::Status tag = flip("tag", 3);
-  EXPECT_EQ(tag.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(tag, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(Msg(tag), kTagMismatch);
   EXPECT_EQ(Msg(flip("ciphertext", 5)), kTagMismatch);
   EXPECT_EQ(Msg(flip("iv", 0)), kTagMismatch);
-  EXPECT_FALSE(flip("encrypted_key", 7).ok());
+  EXPECT_THAT(flip("encrypted_key", 7), Not(IsOk()));
 
   // Same header, different bytes (whitespace): the AAD no longer matches.
   json::object t = jwe;
@@ -131,7 +136,7 @@ TEST_P(JweAlgs, TamperingIsDetected) {
   PrivateKey other =
       c.type == KeyType::kRsa ? testing::CachedRsaKey(1) : PrivateKey::Generate(c.type);
   absl::Status wrong = JweDecrypt(other, jwe).status();
-  EXPECT_FALSE(wrong.ok());
+  EXPECT_THAT(wrong, Not(IsOk()));
   EXPECT_NE(Msg(wrong).find("jwe: "), std::string::npos);
 }
 
@@ -160,7 +165,7 @@ TEST(Jwe, TeePubkeyShape) {
             "jwe: key algorithm `ECDH-ES+A256KW` does not fit an RSA key");
   EXPECT_EQ(Msg(TeePubkeyJwk(PrivateKey::GenerateEcP384(), "ECDH-ES+A256KW").status()),
             "jwe: a EC P-384 key cannot receive secrets");
-  EXPECT_FALSE(TeePubkeyJwk(PrivateKey::GenerateEd25519(), "ECDH-ES+A256KW").ok());
+  EXPECT_THAT(TeePubkeyJwk(PrivateKey::GenerateEd25519(), "ECDH-ES+A256KW"), Not(IsOk()));
 }
 
 TEST(Jwe, EncryptRejectsUnsupportedKeys) {
@@ -170,7 +175,7 @@ TEST(Jwe, EncryptRejectsUnsupportedKeys) {
   json::object k = ec;
   k["alg"] = "A128KW";
   absl::Status s = err(k);
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(Msg(s), "jwe: unsupported key algorithm `A128KW`");
 
   k = ec;
@@ -233,7 +238,7 @@ TEST(Jwe, DecryptNamesTheStep) {
 
   // Wrong EC key: the AES key unwrap integrity check fails.
   absl::Status wrong = JweDecrypt(PrivateKey::GenerateEcP256(), jwe).status();
-  EXPECT_EQ(wrong.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(wrong, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(Msg(wrong), "jwe: key unwrap failed: integrity check mismatch");
 }
 
@@ -242,7 +247,7 @@ TEST(Jwe, LargePlaintext) {
   std::string big(3 << 20, 'q');
   big[12345] = 'x';
   auto jwe = JweEncrypt(*TeePubkeyJwk(ec, "ECDH-ES+A256KW"), big);
-  ASSERT_TRUE(jwe.ok());
+  ASSERT_OK(jwe);
   EXPECT_EQ(*JweDecrypt(ec, *jwe), big);
 }
 

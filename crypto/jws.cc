@@ -14,27 +14,22 @@ namespace {
 namespace json = boost::json;
 
 absl::StatusOr<std::string> DecodePart(std::string_view text, std::string_view part) {
-  auto bytes =
-      core::Base64Decode(text, core::Base64Alphabet::kUrl, core::Base64Padding::kForbidden);
-  if (!bytes.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("jwt: {} is not valid base64url: {}", part, core::Message(bytes.status())));
-  }
-  return *std::move(bytes);
+  CCB_ASSIGN_OR_RETURN(
+      std::string bytes,
+      core::Base64Decode(text, core::Base64Alphabet::kUrl, core::Base64Padding::kForbidden),
+      "jwt: {} is not valid base64url", part);
+  return bytes;
 }
 
 absl::StatusOr<json::object> DecodeObject(std::string_view text, std::string_view part,
                                           size_t max_depth) {
   CCB_ASSIGN_OR_RETURN(std::string bytes, DecodePart(text, part));
-  auto value = core::ParseJson(bytes, core::JsonLimits{max_depth});
-  if (!value.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("jwt: {} is not valid JSON: {}", part, core::Message(value.status())));
-  }
-  if (!value->is_object()) {
+  CCB_ASSIGN_OR_RETURN(json::value value, core::ParseJson(bytes, core::JsonLimits{max_depth}),
+                       "jwt: {} is not valid JSON", part);
+  if (!value.is_object()) {
     return absl::InvalidArgumentError(fmt::format("jwt: {} is not a JSON object", part));
   }
-  return std::move(value->as_object());
+  return std::move(value.as_object());
 }
 
 // What verifying an `alg` takes: the key type(s) it fits and the signature scheme.
@@ -108,7 +103,7 @@ absl::StatusOr<std::string> SignJwt(const PrivateKey& key, const json::object& c
       sig = SignRsaPkcs1(key, HashAlg::kSha256, signing_input);
       break;
   }
-  if (!sig.ok()) return sig.status();
+  CCB_RETURN_IF_ERROR(sig.status());
   return signing_input + "." + core::Base64UrlEncode(*sig);
 }
 

@@ -5,11 +5,16 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 #include "crypto/signature.h"
 #include "crypto/test_keys.h"
 
 namespace ccburst::crypto {
 namespace {
+
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::Not;
 
 namespace json = boost::json;
 
@@ -34,23 +39,23 @@ TEST_P(JwsAlgs, SignDecodeVerify) {
   PublicKey pub = key.Public();
   json::object extra{{"jwk", pub.ToJwk()}, {"kid", "k1"}};
   auto token = SignJwt(key, Claims(), extra);
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_OK(token);
 
   auto jwt = DecodeJwt(*token);
-  ASSERT_TRUE(jwt.ok()) << jwt.status();
+  ASSERT_OK(jwt);
   EXPECT_EQ(core::Serialize(jwt->header),
             fmt::format(R"({{"alg":"{}","typ":"JWT","jwk":{},"kid":"k1"}})", c.alg,
                         core::Serialize(pub.ToJwk())));
   EXPECT_EQ(jwt->claims, Claims());
   EXPECT_EQ(jwt->signature.size(), c.sig_size);
   EXPECT_EQ(jwt->signing_input, token->substr(0, token->rfind('.')));
-  EXPECT_TRUE(VerifyJwtSignature(*jwt, pub).ok());
-  EXPECT_TRUE(DecodeAndVerifyJwt(*token, pub).ok());
+  EXPECT_OK(VerifyJwtSignature(*jwt, pub));
+  EXPECT_OK(DecodeAndVerifyJwt(*token, pub));
 
   // The header's embedded key verifies too (EAR tokens work this way).
   auto embedded = PublicKey::FromJwk(jwt->header["jwk"].as_object());
-  ASSERT_TRUE(embedded.ok());
-  EXPECT_TRUE(VerifyJwtSignature(*jwt, *embedded).ok());
+  ASSERT_OK(embedded);
+  EXPECT_OK(VerifyJwtSignature(*jwt, *embedded));
 
   // Tampered payload.
   std::string other_claims = core::Base64UrlEncode(R"({"iss":"issuer","aud":"kbs","exp":1})");
@@ -58,8 +63,7 @@ TEST_P(JwsAlgs, SignDecodeVerify) {
   size_t dot2 = token->rfind('.');
   std::string tampered = token->substr(0, dot1 + 1) + other_claims + token->substr(dot2);
   auto t = DecodeAndVerifyJwt(tampered, pub);
-  ASSERT_FALSE(t.ok());
-  EXPECT_EQ(t.status().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_THAT(t, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(Msg(t.status()), "jwt: signature verification failed");
 
   // Tampered signature.
@@ -76,7 +80,7 @@ TEST_P(JwsAlgs, SignDecodeVerify) {
   PublicKey mismatched = c.type == KeyType::kEd25519 ? PrivateKey::GenerateEcP256().Public()
                                                      : PrivateKey::GenerateEd25519().Public();
   absl::Status m = VerifyJwtSignature(*jwt, mismatched);
-  EXPECT_EQ(m.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(m, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(Msg(m), fmt::format("jwt: algorithm `{}` does not match the key type", c.alg));
 }
 
@@ -96,16 +100,16 @@ std::string Compact(const json::object& header, const json::object& claims, std:
 TEST(Jws, Rfc8037Ed25519Vector) {
   auto key = PublicKey::FromJwk(
       {{"kty", "OKP"}, {"crv", "Ed25519"}, {"x", "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}});
-  ASSERT_TRUE(key.ok());
+  ASSERT_OK(key);
   // RFC 8037 A.4: the payload is not JSON, so check the signature on the raw parts.
   std::string header = "eyJhbGciOiJFZERTQSJ9";
   std::string payload = "RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
   std::string sig = *core::Base64UrlDecode(
       "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg");
   Jwt jwt{{{"alg", "EdDSA"}}, {}, header + "." + payload, sig};
-  EXPECT_TRUE(VerifyJwtSignature(jwt, *key).ok());
+  EXPECT_OK(VerifyJwtSignature(jwt, *key));
   jwt.signing_input += "x";
-  EXPECT_FALSE(VerifyJwtSignature(jwt, *key).ok());
+  EXPECT_THAT(VerifyJwtSignature(jwt, *key), Not(IsOk()));
 }
 
 TEST(Jws, Rfc7515Es256Vector) {
@@ -113,14 +117,14 @@ TEST(Jws, Rfc7515Es256Vector) {
                                  {"crv", "P-256"},
                                  {"x", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"},
                                  {"y", "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}});
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_OK(key);
   auto jwt = DecodeAndVerifyJwt(
       "eyJhbGciOiJFUzI1NiJ9."
       "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvb"
       "S9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxf"
       "KTUJqPP3-Kg6NU1Q",
       *key);
-  ASSERT_TRUE(jwt.ok()) << jwt.status();
+  ASSERT_OK(jwt);
   EXPECT_EQ(jwt->claims["iss"], "joe");
   EXPECT_EQ(jwt->claims["exp"], 1300819380);
 }
@@ -129,14 +133,14 @@ TEST(Jws, RefusesNoneAndHmacAndCrit) {
   PublicKey pub = PrivateKey::GenerateEcP256().Public();
   for (const char* alg : {"none", "HS256", "HS512", "ES256K", "RSA-OAEP"}) {
     auto jwt = DecodeJwt(Compact({{"alg", alg}}, Claims(), alg == std::string("none") ? "" : "x"));
-    ASSERT_TRUE(jwt.ok()) << jwt.status();
+    ASSERT_OK(jwt);
     absl::Status s = VerifyJwtSignature(*jwt, pub);
-    EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kPermissionDenied));
     EXPECT_EQ(Msg(s), fmt::format("jwt: algorithm `{}` is not accepted", alg));
   }
   PrivateKey k = PrivateKey::GenerateEcP256();
   auto crit = SignJwt(k, Claims(), {{"crit", json::array{"exp"}}, {"exp", 1}});
-  ASSERT_TRUE(crit.ok());
+  ASSERT_OK(crit);
   EXPECT_EQ(Msg(DecodeAndVerifyJwt(*crit, k.Public()).status()),
             "jwt: critical header parameters are not supported");
 }
@@ -154,11 +158,11 @@ TEST(Jws, AlgMismatchWithinFamily) {
   std::string input = core::Base64UrlEncode(R"({"alg":"PS256"})") + "." +
                       core::Base64UrlEncode(core::Serialize(Claims()));
   std::string pss = *SignRsaPss(Rsa(), HashAlg::kSha256, input);
-  EXPECT_TRUE(DecodeAndVerifyJwt(input + "." + core::Base64UrlEncode(pss), Rsa().Public()).ok());
+  EXPECT_OK(DecodeAndVerifyJwt(input + "." + core::Base64UrlEncode(pss), Rsa().Public()));
   input = core::Base64UrlEncode(R"({"alg":"RS384"})") + "." +
           core::Base64UrlEncode(core::Serialize(Claims()));
   std::string rs = *SignRsaPkcs1(Rsa(), HashAlg::kSha384, input);
-  EXPECT_TRUE(DecodeAndVerifyJwt(input + "." + core::Base64UrlEncode(rs), Rsa().Public()).ok());
+  EXPECT_OK(DecodeAndVerifyJwt(input + "." + core::Base64UrlEncode(rs), Rsa().Public()));
 }
 
 TEST(Jws, EsSignatureMustBeRawRs) {
@@ -166,10 +170,9 @@ TEST(Jws, EsSignatureMustBeRawRs) {
   std::string input = core::Base64UrlEncode(R"({"alg":"ES256"})") + ".e30";
   std::string raw = *SignEcdsa(k, HashAlg::kSha256, input);
   std::string der = *EcdsaRawToDer(raw, 32);
-  EXPECT_TRUE(DecodeAndVerifyJwt(input + "." + core::Base64UrlEncode(raw), k.Public()).ok());
+  EXPECT_OK(DecodeAndVerifyJwt(input + "." + core::Base64UrlEncode(raw), k.Public()));
   auto s = DecodeAndVerifyJwt(input + "." + core::Base64UrlEncode(der), k.Public());
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_THAT(s, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(Msg(s.status()).rfind("jwt: ES256 signature must be 64 bytes (raw r||s), got ", 0), 0u);
 }
 
@@ -198,15 +201,15 @@ TEST(Jws, DecodeErrors) {
   EXPECT_EQ(err("eyJhbGciOiJFUzI1NiJ9." + core::Base64UrlEncode(R"({"a":)" + deep + "}") + ".")
                 .rfind("jwt: payload is not valid JSON", 0),
             0u);
-  EXPECT_EQ(DecodeJwt("eyJhbGciOiJFUzI1NiJ9.e30.").status().code(), absl::StatusCode::kOk);
+  EXPECT_THAT(DecodeJwt("eyJhbGciOiJFUzI1NiJ9.e30."), StatusIs(absl::StatusCode::kOk));
 }
 
 TEST(Jws, ExtraHeaderCannotSetAlg) {
   auto r = SignJwt(PrivateKey::GenerateEd25519(), Claims(), {{"alg", "none"}});
-  ASSERT_FALSE(r.ok());
+  ASSERT_THAT(r, Not(IsOk()));
   EXPECT_EQ(Msg(r.status()), "jwt: extra header must not set `alg`");
   auto typ = SignJwt(PrivateKey::GenerateEd25519(), Claims(), {{"typ", "at+jwt"}});
-  ASSERT_TRUE(typ.ok());
+  ASSERT_OK(typ);
   EXPECT_EQ(core::Serialize(DecodeJwt(*typ)->header), R"({"alg":"EdDSA","typ":"at+jwt"})");
 }
 

@@ -4,17 +4,19 @@
 #include <gtest/gtest.h>
 
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 
 namespace ccburst::crypto {
 namespace {
 
+using ::ccburst::core::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr int64_t kNow = 1700000000;
 
 boost::json::object Claims(std::string_view json) {
   auto v = core::ParseJson(json);
-  EXPECT_TRUE(v.ok()) << v.status();
+  EXPECT_OK(v);
   return v->as_object();
 }
 
@@ -23,37 +25,39 @@ absl::Status Check(std::string_view json, JwtTimeRules rules = {}) {
 }
 
 TEST(JwtTimeClaims, WithinLifetimeAndLeeway) {
-  EXPECT_TRUE(Check(R"({"exp":1700000300,"nbf":1699999000,"iat":1699999000})").ok());
+  EXPECT_OK(Check(R"({"exp":1700000300,"nbf":1699999000,"iat":1699999000})"));
   // 60 s of leeway on each side, not 61.
-  EXPECT_TRUE(Check(R"({"exp":1699999940})").ok());
-  EXPECT_TRUE(absl::IsPermissionDenied(Check(R"({"exp":1699999939})")));
-  EXPECT_TRUE(Check(R"({"exp":1700000300,"nbf":1700000060})").ok());
-  EXPECT_TRUE(absl::IsPermissionDenied(Check(R"({"exp":1700000300,"nbf":1700000061})")));
-  EXPECT_TRUE(Check(R"({"exp":1700000300,"iat":1700000060})").ok());
-  EXPECT_TRUE(absl::IsPermissionDenied(Check(R"({"exp":1700000300,"iat":1700000061})")));
+  EXPECT_OK(Check(R"({"exp":1699999940})"));
+  EXPECT_THAT(Check(R"({"exp":1699999939})"), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_OK(Check(R"({"exp":1700000300,"nbf":1700000060})"));
+  EXPECT_THAT(Check(R"({"exp":1700000300,"nbf":1700000061})"),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_OK(Check(R"({"exp":1700000300,"iat":1700000060})"));
+  EXPECT_THAT(Check(R"({"exp":1700000300,"iat":1700000061})"),
+              StatusIs(absl::StatusCode::kPermissionDenied));
   // An integral double is the same date.
-  EXPECT_TRUE(Check(R"({"exp":1700000300.0})").ok());
+  EXPECT_OK(Check(R"({"exp":1700000300.0})"));
   EXPECT_EQ(kJwtLeeway, std::chrono::seconds(60));
 }
 
 TEST(JwtTimeClaims, OutsideLifetimeIsPermissionDeniedNamingTheDate) {
   absl::Status expired = Check(R"({"exp":1600000000})");
-  EXPECT_TRUE(absl::IsPermissionDenied(expired));
+  EXPECT_THAT(expired, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(core::Message(expired), "jwt: expired at 2020-09-13T12:26:40Z");
   absl::Status early = Check(R"({"exp":1800000000,"nbf":1800000000})");
-  EXPECT_TRUE(absl::IsPermissionDenied(early));
+  EXPECT_THAT(early, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(core::Message(early), "jwt: not valid before 2027-01-15T08:00:00Z (`nbf`)");
   absl::Status future = Check(R"({"exp":1800000000,"iat":1800000000})");
-  EXPECT_TRUE(absl::IsPermissionDenied(future));
+  EXPECT_THAT(future, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_THAT(core::Message(future), HasSubstr("jwt: issued in the future"));
 }
 
 TEST(JwtTimeClaims, RequiredClaims) {
   EXPECT_EQ(core::Message(Check(R"({})")), "jwt: no `exp` claim");
-  EXPECT_TRUE(absl::IsInvalidArgument(Check(R"({})")));
-  EXPECT_TRUE(Check(R"({})", {.require_exp = false}).ok());
+  EXPECT_THAT(Check(R"({})"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_OK(Check(R"({})", {.require_exp = false}));
   absl::Status no_iat = Check(R"({"exp":1700000300})", {.require_iat = true});
-  EXPECT_TRUE(absl::IsInvalidArgument(no_iat));
+  EXPECT_THAT(no_iat, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(core::Message(no_iat), "jwt: no `iat` claim");
 }
 
@@ -88,15 +92,15 @@ TEST(JwtTimeClaims, HostileNumbersAreRefusedWithoutOverflow) {
   };
   for (const Case& c : cases) {
     absl::Status s = Check(c.claims, {.require_iat = false});
-    EXPECT_TRUE(absl::IsInvalidArgument(s)) << c.claims << ": " << s;
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument)) << c.claims;
     EXPECT_THAT(core::Message(s), HasSubstr(c.message)) << c.claims;
   }
 }
 
 TEST(JwtTimeClaims, LargestDateIsAcceptedAndFormatted) {
-  EXPECT_TRUE(Check(R"({"exp":253402300799})").ok());
+  EXPECT_OK(Check(R"({"exp":253402300799})"));
   auto exp = NumericDateClaim(Claims(R"({"exp":253402300799})"), "exp");
-  ASSERT_TRUE(exp.ok());
+  ASSERT_OK(exp);
   EXPECT_EQ(**exp, kMaxNumericDate);
   absl::Status s = CheckJwtTimeClaims(Claims(R"({"exp":253402300799})"), kMaxNumericDate + 61);
   EXPECT_EQ(core::Message(s), "jwt: expired at 9999-12-31T23:59:59Z");

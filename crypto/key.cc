@@ -96,16 +96,14 @@ int NoPassword(char*, int, int, void*) { return -1; }
 
 absl::StatusOr<std::string> DecodeMember(const json::object& jwk, std::string_view name) {
   CCB_ASSIGN_OR_RETURN(std::string_view text, core::GetString(jwk, name, "jwk"));
-  auto bytes =
-      core::Base64Decode(text, core::Base64Alphabet::kUrl, core::Base64Padding::kForbidden);
-  if (!bytes.ok()) {
-    return absl::InvalidArgumentError(fmt::format("jwk: member `{}` is not valid base64url: {}",
-                                                  name, core::Message(bytes.status())));
-  }
-  if (bytes->empty()) {
+  CCB_ASSIGN_OR_RETURN(
+      std::string bytes,
+      core::Base64Decode(text, core::Base64Alphabet::kUrl, core::Base64Padding::kForbidden),
+      "jwk: member `{}` is not valid base64url", name);
+  if (bytes.empty()) {
     return absl::InvalidArgumentError(fmt::format("jwk: member `{}` is empty", name));
   }
-  return *std::move(bytes);
+  return bytes;
 }
 
 // RSA keys get only the caller's structural checks (size, odd n, odd e > 1): OpenSSL's RSA public
@@ -378,7 +376,7 @@ absl::StatusOr<PublicKey> PublicKey::FromJwk(const json::object& jwk) {
   } else {
     return absl::InvalidArgumentError(fmt::format("jwk: unsupported key type `{}`", kty));
   }
-  if (!pkey.ok()) return pkey.status();
+  CCB_RETURN_IF_ERROR(pkey.status());
   return FromEvp(pkey->get());
 }
 

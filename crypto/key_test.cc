@@ -11,10 +11,16 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 #include "crypto/test_keys.h"
 
 namespace ccburst::crypto {
 namespace {
+
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::_;
+using ::testing::Not;
 
 namespace json = boost::json;
 
@@ -60,7 +66,7 @@ TEST_P(KeyTypes, GenerateAndRoundTrip) {
   // JWK round trip.
   json::object jwk = pub.ToJwk();
   auto back = PublicKey::FromJwk(jwk);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_OK(back);
   EXPECT_TRUE(back->Equals(pub));
   EXPECT_EQ(back->ToJwk(), jwk);
 
@@ -68,21 +74,20 @@ TEST_P(KeyTypes, GenerateAndRoundTrip) {
   std::string pem = pub.ToPem();
   EXPECT_EQ(pem.rfind("-----BEGIN PUBLIC KEY-----", 0), 0u);
   auto from_pem = PublicKey::FromPem(pem);
-  ASSERT_TRUE(from_pem.ok()) << from_pem.status();
+  ASSERT_OK(from_pem);
   EXPECT_TRUE(from_pem->Equals(pub));
 
   // Private PEM (PKCS#8) round trip.
   std::string priv_pem = priv.ToPem();
   EXPECT_EQ(priv_pem.rfind("-----BEGIN PRIVATE KEY-----", 0), 0u);
   auto priv_back = PrivateKey::FromPem(priv_pem);
-  ASSERT_TRUE(priv_back.ok()) << priv_back.status();
+  ASSERT_OK(priv_back);
   EXPECT_EQ(priv_back->type(), GetParam());
   EXPECT_TRUE(priv_back->Public().Equals(pub));
 
   // The public half carries no secret.
   auto not_private = PrivateKey::FromEvp(pub.get());
-  ASSERT_FALSE(not_private.ok());
-  EXPECT_EQ(core::Message(not_private.status()), "key: not a private key");
+  ASSERT_THAT(not_private, StatusIs(_, "key: not a private key"));
 
   // Thumbprint: 43 base64url characters, stable, distinct per key.
   std::string tp = JwkThumbprint(pub);
@@ -129,7 +134,7 @@ TEST(Key, Rfc7638ThumbprintVector) {
       {"alg", "RS256"},
       {"kid", "2011-04-29"}};
   auto key = PublicKey::FromJwk(jwk);
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_OK(key);
   EXPECT_EQ(key->type(), KeyType::kRsa);
   EXPECT_EQ(JwkThumbprint(*key), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
 }
@@ -138,7 +143,7 @@ TEST(Key, Rfc8037Ed25519Vector) {
   json::object jwk{
       {"kty", "OKP"}, {"crv", "Ed25519"}, {"x", "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}};
   auto key = PublicKey::FromJwk(jwk);
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_OK(key);
   EXPECT_EQ(key->type(), KeyType::kEd25519);
   EXPECT_EQ(JwkThumbprint(*key), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
 }
@@ -173,7 +178,7 @@ TEST(Key, FromJwkErrorsNameTheMember) {
   y[31] = static_cast<char>(y[31] ^ 1);
   o["y"] = core::Base64UrlEncode(y);
   absl::Status off_curve = JwkError(o);
-  EXPECT_EQ(off_curve.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(off_curve, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(core::Message(off_curve).rfind("jwk: point (x, y) is not on curve P-256", 0), 0u);
 
   o = good;
@@ -263,7 +268,7 @@ TEST(Key, GeneratedEcKeysUseNamedCurves) {
     std::string der = core::HexEncode(priv.Public().ToDer());
     EXPECT_EQ(der.rfind(prefix, 0), 0u) << KeyTypeName(type) << ": " << der;
     auto back = PrivateKey::FromPem(priv.ToPem());
-    ASSERT_TRUE(back.ok()) << back.status();
+    ASSERT_OK(back);
     EXPECT_TRUE(back->Public().Equals(priv.Public()));
   }
   // Two generations never repeat a key.
@@ -277,25 +282,25 @@ TEST(Key, TraditionalPemFormats) {
         pem.find(k.type() == KeyType::kRsa ? "BEGIN RSA PRIVATE KEY" : "BEGIN EC PRIVATE KEY"),
         std::string::npos);
     auto back = PrivateKey::FromPem(pem);
-    ASSERT_TRUE(back.ok()) << back.status();
+    ASSERT_OK(back);
     EXPECT_TRUE(back->Public().Equals(k.Public()));
   }
   PublicKey rsa = testing::CachedRsaKey(2).Public();
   std::string pkcs1 = PublicPkcs1Pem(rsa);
   ASSERT_NE(pkcs1.find("BEGIN RSA PUBLIC KEY"), std::string::npos);
   auto back = PublicKey::FromPem(pkcs1);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_OK(back);
   EXPECT_TRUE(back->Equals(rsa));
 }
 
 TEST(Key, RejectsBadPem) {
   auto garbage = PrivateKey::FromPem("not a key");
-  ASSERT_FALSE(garbage.ok());
+  ASSERT_THAT(garbage, Not(IsOk()));
   EXPECT_EQ(core::Message(garbage.status()).rfind("key: cannot parse private key PEM", 0), 0u);
-  EXPECT_FALSE(
-      PublicKey::FromPem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").ok());
+  EXPECT_THAT(PublicKey::FromPem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+              Not(IsOk()));
   // A public PEM is not a private key.
-  EXPECT_FALSE(PrivateKey::FromPem(PrivateKey::GenerateEcP256().Public().ToPem()).ok());
+  EXPECT_THAT(PrivateKey::FromPem(PrivateKey::GenerateEcP256().Public().ToPem()), Not(IsOk()));
 
   const char* secp256k1 =
       "-----BEGIN PUBLIC KEY-----\n"
@@ -303,15 +308,13 @@ TEST(Key, RejectsBadPem) {
       "Jzh039ZYoIXqBiCYfGfQc1I5e5IZBzl1aSPA2jYCNy+kMf9tjFOuTA==\n"
       "-----END PUBLIC KEY-----\n";
   auto k1 = PublicKey::FromPem(secp256k1);
-  ASSERT_FALSE(k1.ok());
-  EXPECT_EQ(core::Message(k1.status()), "key: unsupported EC curve `secp256k1`");
+  ASSERT_THAT(k1, StatusIs(_, "key: unsupported EC curve `secp256k1`"));
 
   auto enc = PrivateKey::FromPem(
       "-----BEGIN ENCRYPTED PRIVATE "
       "KEY-----\nMIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAi4hDe9v6w0sQICCAAw\n"
       "-----END ENCRYPTED PRIVATE KEY-----\n");
-  ASSERT_FALSE(enc.ok());
-  EXPECT_EQ(core::Message(enc.status()), "key: encrypted private keys are not supported");
+  ASSERT_THAT(enc, StatusIs(_, "key: encrypted private keys are not supported"));
 }
 
 TEST(Key, LoadPemFile) {
@@ -322,17 +325,16 @@ TEST(Key, LoadPemFile) {
   std::ofstream(priv_path) << k.ToPem();
   std::ofstream(pub_path) << k.Public().ToPem();
   auto priv = PrivateKey::LoadPemFile(priv_path);
-  ASSERT_TRUE(priv.ok()) << priv.status();
+  ASSERT_OK(priv);
   EXPECT_TRUE(priv->Public().Equals(k.Public()));
   auto pub = PublicKey::LoadPemFile(pub_path);
-  ASSERT_TRUE(pub.ok()) << pub.status();
+  ASSERT_OK(pub);
   EXPECT_TRUE(pub->Equals(k.Public()));
   std::remove(priv_path.c_str());
   std::remove(pub_path.c_str());
 
   auto missing = PublicKey::LoadPemFile(dir + "/does-not-exist.pem");
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  ASSERT_THAT(missing, StatusIs(absl::StatusCode::kNotFound));
   EXPECT_NE(core::Message(missing.status()).find("does-not-exist.pem"), std::string::npos);
 }
 

@@ -2,10 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include "core/testing/status_matchers.h"
 #include "crypto/test_keys.h"
 
 namespace ccburst::crypto {
 namespace {
+
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::_;
+using ::testing::Not;
 
 const PrivateKey& Rsa() { return testing::CachedRsaKey(0); }
 
@@ -19,17 +25,17 @@ TEST(Signature, EcdsaRawRoundTripPerCurve) {
                         Case{PrivateKey::GenerateEcP384(), HashAlg::kSha384, 96},
                         Case{PrivateKey::GenerateEcP521(), HashAlg::kSha512, 132}}) {
     auto sig = SignEcdsa(c.key, c.hash, "message");
-    ASSERT_TRUE(sig.ok()) << sig.status();
+    ASSERT_OK(sig);
     EXPECT_EQ(sig->size(), c.sig_size);
-    EXPECT_TRUE(VerifyEcdsa(c.key.Public(), c.hash, "message", *sig).ok());
+    EXPECT_OK(VerifyEcdsa(c.key.Public(), c.hash, "message", *sig));
     absl::Status bad = VerifyEcdsa(c.key.Public(), c.hash, "massage", *sig);
-    EXPECT_EQ(bad.code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_THAT(bad, StatusIs(absl::StatusCode::kPermissionDenied));
     EXPECT_EQ(core::Message(bad), "signature: verification failed");
 
     auto der = EcdsaRawToDer(*sig, c.sig_size / 2);
-    ASSERT_TRUE(der.ok());
+    ASSERT_OK(der);
     EXPECT_EQ((*der)[0], '\x30');
-    EXPECT_TRUE(VerifyEcdsaDer(c.key.Public(), c.hash, "message", *der).ok());
+    EXPECT_OK(VerifyEcdsaDer(c.key.Public(), c.hash, "message", *der));
     EXPECT_EQ(*EcdsaDerToRaw(*der, c.sig_size / 2), *sig);
   }
 }
@@ -38,39 +44,40 @@ TEST(Signature, EcdsaRejectsWrongLengthAndKind) {
   PrivateKey k = PrivateKey::GenerateEcP256();
   auto sig = *SignEcdsa(k, HashAlg::kSha256, "m");
   absl::Status short_sig = VerifyEcdsa(k.Public(), HashAlg::kSha256, "m", sig.substr(1));
-  EXPECT_EQ(short_sig.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(short_sig, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(core::Message(short_sig), "signature: ECDSA signature must be 64 bytes (r||s), got 63");
   auto ed = PrivateKey::GenerateEd25519();
   auto wrong = SignEcdsa(ed, HashAlg::kSha256, "m");
-  ASSERT_FALSE(wrong.ok());
-  EXPECT_EQ(core::Message(wrong.status()), "signature: ECDSA does not work with a Ed25519 key");
-  EXPECT_FALSE(EcdsaDerToRaw("\x30\x00junk", 32).ok());
+  ASSERT_THAT(wrong, StatusIs(_, "signature: ECDSA does not work with a Ed25519 key"));
+  EXPECT_THAT(EcdsaDerToRaw("\x30\x00junk", 32), Not(IsOk()));
 }
 
 TEST(Signature, RsaPkcs1AndPss) {
   for (HashAlg h : {HashAlg::kSha256, HashAlg::kSha384, HashAlg::kSha512}) {
     auto p1 = SignRsaPkcs1(Rsa(), h, "data");
-    ASSERT_TRUE(p1.ok());
+    ASSERT_OK(p1);
     EXPECT_EQ(p1->size(), 256u);
-    EXPECT_TRUE(VerifyRsaPkcs1(Rsa().Public(), h, "data", *p1).ok());
-    EXPECT_FALSE(VerifyRsaPss(Rsa().Public(), h, "data", *p1).ok());
+    EXPECT_OK(VerifyRsaPkcs1(Rsa().Public(), h, "data", *p1));
+    EXPECT_THAT(VerifyRsaPss(Rsa().Public(), h, "data", *p1), Not(IsOk()));
     auto pss = SignRsaPss(Rsa(), h, "data");
-    ASSERT_TRUE(pss.ok());
-    EXPECT_TRUE(VerifyRsaPss(Rsa().Public(), h, "data", *pss).ok());
-    EXPECT_FALSE(VerifyRsaPss(Rsa().Public(), h, "date", *pss).ok());
-    EXPECT_FALSE(VerifyRsaPkcs1(Rsa().Public(), h, "data", *pss).ok());
+    ASSERT_OK(pss);
+    EXPECT_OK(VerifyRsaPss(Rsa().Public(), h, "data", *pss));
+    EXPECT_THAT(VerifyRsaPss(Rsa().Public(), h, "date", *pss), Not(IsOk()));
+    EXPECT_THAT(VerifyRsaPkcs1(Rsa().Public(), h, "data", *pss), Not(IsOk()));
   }
 }
 
 TEST(Signature, Ed25519) {
   PrivateKey k = PrivateKey::GenerateEd25519();
   auto sig = SignEd25519(k, "hello");
-  ASSERT_TRUE(sig.ok());
+  ASSERT_OK(sig);
   EXPECT_EQ(sig->size(), 64u);
-  EXPECT_TRUE(VerifyEd25519(k.Public(), "hello", *sig).ok());
-  EXPECT_EQ(VerifyEd25519(k.Public(), "hellO", *sig).code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_FALSE(VerifyEd25519(PrivateKey::GenerateEd25519().Public(), "hello", *sig).ok());
-  EXPECT_EQ(VerifyEd25519(k.Public(), "hello", "short").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_OK(VerifyEd25519(k.Public(), "hello", *sig));
+  EXPECT_THAT(VerifyEd25519(k.Public(), "hellO", *sig),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(VerifyEd25519(PrivateKey::GenerateEd25519().Public(), "hello", *sig), Not(IsOk()));
+  EXPECT_THAT(VerifyEd25519(k.Public(), "hello", "short"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -5,11 +5,17 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "core/testing/status_matchers.h"
 #include "crypto/internal/openssl.h"
 #include "crypto/test_keys.h"
 
 namespace ccburst::crypto {
 namespace {
+
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::_;
+using ::testing::Not;
 
 using internal::X509Ptr;
 
@@ -41,7 +47,7 @@ TEST_P(SelfSigned, ParsesAndVerifiesWithItsOwnKey) {
   core::TimePoint na = core::FromUnixSeconds(1700000000 + 86400 * 365);
   auto pem = MakeSelfSignedCertificate(key, "ccburst-kbs",
                                        {"localhost", "127.0.0.1", "::1", "kbs.example"}, nb, na);
-  ASSERT_TRUE(pem.ok()) << pem.status();
+  ASSERT_OK(pem);
   EXPECT_EQ(pem->rfind("-----BEGIN CERTIFICATE-----", 0), 0u);
   X509Ptr cert = Parse(*pem);
   ASSERT_NE(cert, nullptr);
@@ -77,7 +83,7 @@ TEST_P(SelfSigned, ParsesAndVerifiesWithItsOwnKey) {
 
   // The certificate carries the key PublicKey::FromPem can read.
   auto pub = PublicKey::FromPem(*pem);
-  ASSERT_TRUE(pub.ok()) << pub.status();
+  ASSERT_OK(pub);
   EXPECT_TRUE(pub->Equals(key.Public()));
 }
 
@@ -89,13 +95,13 @@ TEST(SelfSigned, RejectsBadInput) {
   PrivateKey key = PrivateKey::GenerateEcP256();
   core::TimePoint t = core::FromUnixSeconds(1700000000);
   auto bad_san = MakeSelfSignedCertificate(key, "x", {"has space"}, t, t + std::chrono::hours(1));
-  ASSERT_FALSE(bad_san.ok());
-  EXPECT_EQ(core::Message(bad_san.status()),
-            "x509: subject alternative name `has space` is neither a DNS name nor an IP");
+  ASSERT_THAT(
+      bad_san,
+      StatusIs(_, "x509: subject alternative name `has space` is neither a DNS name nor an IP"));
   auto backwards = MakeSelfSignedCertificate(key, "x", {}, t, t - std::chrono::hours(1));
   EXPECT_EQ(core::Message(backwards.status()), "x509: not_after is before not_before");
-  EXPECT_FALSE(MakeSelfSignedCertificate(key, "", {}, t, t).ok());
-  EXPECT_TRUE(MakeSelfSignedCertificate(key, "x", {}, t, t).ok());
+  EXPECT_THAT(MakeSelfSignedCertificate(key, "", {}, t, t), Not(IsOk()));
+  EXPECT_OK(MakeSelfSignedCertificate(key, "x", {}, t, t));
 }
 
 }  // namespace

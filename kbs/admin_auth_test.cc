@@ -6,20 +6,22 @@
 #include <fstream>
 
 #include "core/json.h"
+#include "core/testing/fake_clock.h"
+#include "core/testing/status_matchers.h"
 #include "crypto/jws.h"
 
 namespace ccburst::kbs {
 namespace {
 
+using ::ccburst::core::testing::FakeClock;
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::Not;
+
 namespace json = core::json;
 
-class FixedClock : public core::Clock {
- public:
-  core::TimePoint Now() const override { return core::FromUnixSeconds(1'800'000'000); }
-};
-
 TEST(AdminAuthorizer, ModesAndKeyTypes) {
-  FixedClock clock;
+  FakeClock clock{core::FromUnixSeconds(1'800'000'000)};
   std::string dir = std::filesystem::temp_directory_path() / "admin_auth_test";
   std::filesystem::create_directories(dir);
   auto ed = crypto::PrivateKey::GenerateEd25519();
@@ -32,50 +34,50 @@ TEST(AdminAuthorizer, ModesAndKeyTypes) {
   cfg.identity_providers = {{"ed-issuer", "", dir + "/ed.pub"}, {"", "kbs", dir + "/ec.pub"}};
   cfg.acls = {{"admin", "^/kbs/.+$"}, {"policy", "^/kbs/v0/resource-policy$"}};
   auto a = AdminAuthorizer::Create(cfg, clock);
-  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_OK(a);
 
   auto token = [&](const crypto::PrivateKey& k, json::object claims) {
     return "Bearer " + *crypto::SignJwt(k, claims);
   };
   int64_t now = 1'800'000'000;
-  EXPECT_TRUE((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}, {"exp", now + 60}}),
-                          "/kbs/v0/resource/a/b/c")
-                  .ok());
-  EXPECT_TRUE(
+  EXPECT_OK((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}, {"exp", now + 60}}),
+                        "/kbs/v0/resource/a/b/c"));
+  EXPECT_OK(
       (*a)->Check(token(ec, {{"aud", json::array{"kbs"}}, {"role", "admin"}, {"exp", now + 60}}),
-                  "/kbs/v0/resource/a/b/c")
-          .ok());
+                  "/kbs/v0/resource/a/b/c"));
   // Audience required by the EC provider.
-  EXPECT_FALSE((*a)->Check(token(ec, {{"aud", "other"}, {"role", "admin"}, {"exp", now + 60}}),
-                           "/kbs/v0/resource/a/b/c")
-                   .ok());
+  EXPECT_THAT((*a)->Check(token(ec, {{"aud", "other"}, {"role", "admin"}, {"exp", now + 60}}),
+                          "/kbs/v0/resource/a/b/c"),
+              Not(IsOk()));
   // Issuer checked for the Ed25519 provider.
-  EXPECT_FALSE((*a)->Check(token(ed, {{"iss", "evil"}, {"role", "admin"}, {"exp", now + 60}}),
-                           "/kbs/v0/resource/a/b/c")
-                   .ok());
+  EXPECT_THAT((*a)->Check(token(ed, {{"iss", "evil"}, {"role", "admin"}, {"exp", now + 60}}),
+                          "/kbs/v0/resource/a/b/c"),
+              Not(IsOk()));
   // exp is required; leeway is 60 s.
-  EXPECT_FALSE((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}}), "/kbs/v0/x").ok());
-  EXPECT_TRUE((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}, {"exp", now - 30}}),
-                          "/kbs/v0/x")
-                  .ok());
+  EXPECT_THAT((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}}), "/kbs/v0/x"),
+              Not(IsOk()));
+  EXPECT_OK((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}, {"exp", now - 30}}),
+                        "/kbs/v0/x"));
   // role is required, and ACLs are anchored.
-  EXPECT_FALSE((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"exp", now + 60}}), "/kbs/v0/x").ok());
+  EXPECT_THAT((*a)->Check(token(ed, {{"iss", "ed-issuer"}, {"exp", now + 60}}), "/kbs/v0/x"),
+              Not(IsOk()));
   auto scoped = token(ed, {{"iss", "ed-issuer"}, {"role", "policy"}, {"exp", now + 60}});
-  EXPECT_TRUE((*a)->Check(scoped, "/kbs/v0/resource-policy").ok());
+  EXPECT_OK((*a)->Check(scoped, "/kbs/v0/resource-policy"));
   auto denied = (*a)->Check(scoped, "/kbs/v0/resource-policy/extra");
-  EXPECT_TRUE(absl::IsPermissionDenied(denied)) << denied;
+  EXPECT_THAT(denied, StatusIs(absl::StatusCode::kPermissionDenied));
   // alg none is refused.
-  EXPECT_FALSE((*a)->Check("Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYWRtaW4ifQ.", "/kbs/v0/x").ok());
+  EXPECT_THAT((*a)->Check("Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYWRtaW4ifQ.", "/kbs/v0/x"),
+              Not(IsOk()));
 
   cfg.mode = AdminMode::kDenyAll;
   auto deny = AdminAuthorizer::Create(cfg, clock);
-  EXPECT_FALSE((*deny)
-                   ->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}, {"exp", now + 60}}),
-                           "/kbs/v0/x")
-                   .ok());
+  EXPECT_THAT(
+      (*deny)->Check(token(ed, {{"iss", "ed-issuer"}, {"role", "admin"}, {"exp", now + 60}}),
+                     "/kbs/v0/x"),
+      Not(IsOk()));
   cfg.mode = AdminMode::kInsecureAllowAll;
   auto allow = AdminAuthorizer::Create(cfg, clock);
-  EXPECT_TRUE((*allow)->Check("", "/kbs/v0/x").ok());
+  EXPECT_OK((*allow)->Check("", "/kbs/v0/x"));
   std::filesystem::remove_all(dir);
 }
 

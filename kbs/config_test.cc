@@ -2,8 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "core/testing/status_matchers.h"
+
 namespace ccburst::kbs {
 namespace {
+
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::_;
+using ::testing::Not;
 
 TEST(KbsConfig, TrusteeNamesAreAccepted) {
   auto c = ParseKbsConfig(R"(
@@ -50,7 +57,7 @@ name = "resource"
 storage_backend_type = "kvstorage"
 )",
                           "/etc/kbs");
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   EXPECT_EQ(c->http_server.sockets.size(), 2u);
   EXPECT_TRUE(c->http_server.insecure_http);
   EXPECT_EQ(c->http_server.payload_request_size_mib, 4u);
@@ -77,7 +84,7 @@ private_key = "k.pem"
 certificate = "c.pem"
 )",
                           "/d");
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   EXPECT_FALSE(c->http_server.insecure_http);
   EXPECT_EQ(c->http_server.sockets, std::vector<std::string>{"127.0.0.1:8080"});
   EXPECT_EQ(c->http_server.payload_request_size_mib, 2u);
@@ -90,7 +97,7 @@ certificate = "c.pem"
 
 TEST(KbsConfig, HttpsWithoutKeyIsAnError) {
   auto c = ParseKbsConfig("", "/d");
-  ASSERT_FALSE(c.ok());
+  ASSERT_THAT(c, Not(IsOk()));
   EXPECT_NE(c.status().message().find("private_key"), absl::string_view::npos);
 }
 
@@ -109,7 +116,7 @@ TEST(KbsConfig, UnknownKeysAreNamed) {
   };
   for (const auto& tc : cases) {
     auto c = ParseKbsConfig(tc.toml, "/d");
-    ASSERT_FALSE(c.ok()) << tc.toml;
+    ASSERT_THAT(c, Not(IsOk())) << tc.toml;
     EXPECT_NE(std::string(c.status().message()).find(tc.key), std::string::npos)
         << c.status().message();
   }
@@ -117,11 +124,10 @@ TEST(KbsConfig, UnknownKeysAreNamed) {
 
 TEST(KbsConfig, BadValuesAreNamed) {
   auto wrong_type = ParseKbsConfig("[http_server]\ninsecure_http = \"yes\"\n", "/d");
-  ASSERT_FALSE(wrong_type.ok());
-  EXPECT_EQ(wrong_type.status().message(), "config: `http_server.insecure_http` must be a boolean");
+  ASSERT_THAT(wrong_type, StatusIs(_, "config: `http_server.insecure_http` must be a boolean"));
   auto mode = ParseKbsConfig(
       "[http_server]\ninsecure_http = true\n[admin]\nauthorization_mode = \"Open\"\n", "/d");
-  ASSERT_FALSE(mode.ok());
+  ASSERT_THAT(mode, Not(IsOk()));
   auto acl = ParseKbsConfig(R"([http_server]
 insecure_http = true
 [admin]
@@ -132,10 +138,10 @@ identity_providers = [ { public_key_uri = "a.pub" } ]
 acls = [ { role = "admin", allowed_endpoints = ".*" } ]
 )",
                             "/d");
-  ASSERT_FALSE(acl.ok());
+  ASSERT_THAT(acl, Not(IsOk()));
   EXPECT_NE(std::string(acl.status().message()).find("must start with `^/kbs`"), std::string::npos);
   auto syntax = ParseKbsConfig("[http_server\n", "/d");
-  ASSERT_FALSE(syntax.ok());
+  ASSERT_THAT(syntax, Not(IsOk()));
   EXPECT_NE(std::string(syntax.status().message()).find("line 1"), std::string::npos);
 }
 
@@ -148,13 +154,13 @@ authorization_mode = "InsecureAllowAll"
 storage_type = "Memory"
 )",
                           "/d");
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   EXPECT_EQ(c->warnings.size(), 3u);
 }
 
 TEST(KbsConfig, VerifierDefaults) {
   auto c = ParseKbsConfig("[http_server]\ninsecure_http = true\n", "/d");
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   const auto& d = c->attestation_service.verifier_config.dcap_verifier;
   EXPECT_EQ(d.collateral_service, "https://api.trustedservices.intel.com/sgx/certification/v4/");
   EXPECT_FALSE(d.collateral_dir);
@@ -186,7 +192,7 @@ required_vmpl = 2
 cache_dir = "/var/cache/vcek"
 )",
                           "/d");
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   const auto& d = c->attestation_service.verifier_config.dcap_verifier;
   EXPECT_EQ(d.collateral_service, "https://pccs.example:8081/sgx/certification/v4/");
   EXPECT_FALSE(d.collateral_dir);
@@ -214,7 +220,7 @@ trusted_root_ca = "test-root.pem"
 trusted_ark = "file://ark.pem"
 )",
                           "/d");
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   EXPECT_EQ(c->attestation_service.verifier_config.dcap_verifier.collateral_dir, "/srv/collateral");
   EXPECT_EQ(c->attestation_service.verifier_config.dcap_verifier.trusted_root_ca,
             "/d/test-root.pem");
@@ -264,8 +270,7 @@ TEST(KbsConfig, VerifierConfigErrorsNameTheKey) {
   };
   for (const auto& tc : cases) {
     auto c = ParseKbsConfig(std::string(kHead) + tc.toml, "/d");
-    ASSERT_FALSE(c.ok()) << tc.toml;
-    EXPECT_EQ(std::string(c.status().message()), tc.message);
+    ASSERT_THAT(c, StatusIs(_, tc.message)) << tc.toml;
   }
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -50,7 +51,7 @@ TEST(ErrorTableTest, ResponseCarriesTypeUrlAndDetail) {
   net::HttpResponse r = ErrorResponse(ErrorKind::kPolicyDeny, "resource: denied");
   EXPECT_EQ(r.status, 401);
   auto body = core::ParseJson(r.body);
-  ASSERT_TRUE(body.ok());
+  ASSERT_OK(body);
   EXPECT_EQ(body->at("type").as_string(),
             "https://github.com/confidential-containers/kbs/errors/PolicyDeny");
   EXPECT_EQ(body->at("detail").as_string(), "resource: denied");

@@ -10,6 +10,8 @@
 
 #include "agent/kbs_client.h"
 #include "core/encoding.h"
+#include "core/testing/fake_clock.h"
+#include "core/testing/status_matchers.h"
 #include "crypto/jwe.h"
 #include "crypto/jws.h"
 #include "crypto/key.h"
@@ -17,13 +19,9 @@
 namespace ccburst::kbs {
 namespace {
 
-namespace json = core::json;
+using ::ccburst::core::testing::FakeClock;
 
-class FakeClock : public core::Clock {
- public:
-  core::TimePoint Now() const override { return now; }
-  core::TimePoint now = core::FromUnixSeconds(1'800'000'000);
-};
+namespace json = core::json;
 
 std::string WriteTemp(const std::string& dir, const std::string& name, const std::string& data) {
   std::string path = dir + "/" + name;
@@ -64,7 +62,7 @@ class KbsServiceTest : public ::testing::Test {
     c.admin.acls.push_back({"admin", "^/kbs/.+$"});
     c.admin.acls.push_back({"reader", "^/kbs/v0/reference-value/.+$"});
     auto s = KbsService::Create(c, clock_);
-    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_OK(s);
     kbs_ = std::move(*s);
     tee_key_ = crypto::PrivateKey::GenerateEcP256();
   }
@@ -72,7 +70,7 @@ class KbsServiceTest : public ::testing::Test {
 
   std::string AdminToken(std::string role = "admin", int64_t lifetime = 600,
                          const crypto::PrivateKey* key = nullptr) {
-    int64_t now = core::ToUnixSeconds(clock_.now);
+    int64_t now = core::ToUnixSeconds(clock_.Now());
     json::object claims{
         {"iss", "issuer"}, {"aud", "kbs"}, {"role", role}, {"iat", now}, {"exp", now + lifetime}};
     return *crypto::SignJwt(key ? *key : admin_key_, claims);
@@ -135,9 +133,9 @@ class KbsServiceTest : public ::testing::Test {
 
   std::string Decrypt(const net::HttpResponse& r) {
     auto doc = core::ParseJson(r.body);
-    EXPECT_TRUE(doc.ok());
+    EXPECT_OK(doc);
     auto plain = crypto::JweDecrypt(tee_key_, doc->get_object());
-    EXPECT_TRUE(plain.ok()) << plain.status();
+    EXPECT_OK(plain);
     return plain.ok() ? *plain : "";
   }
 
@@ -149,7 +147,7 @@ class KbsServiceTest : public ::testing::Test {
               200);
   }
 
-  FakeClock clock_;
+  FakeClock clock_{core::FromUnixSeconds(1'800'000'000)};
   std::string dir_;
   crypto::PrivateKey admin_key_ = crypto::PrivateKey::GenerateEd25519();
   crypto::PrivateKey tee_key_ = crypto::PrivateKey::GenerateEcP256();
@@ -161,7 +159,7 @@ TEST_F(KbsServiceTest, SampleTeeEndToEndWithCookieAndBearer) {
   AllowAll();
   auto [cookie, token] = Attested();
   auto jwt = crypto::DecodeJwt(token);
-  ASSERT_TRUE(jwt.ok());
+  ASSERT_OK(jwt);
   EXPECT_EQ(jwt->header.at("alg").get_string(), "ES256");
   EXPECT_NE(core::FindPath(json::value(jwt->claims),
                            "submods/cpu0/ear.veraison.annotated-evidence/sample"),
@@ -230,7 +228,7 @@ TEST_F(KbsServiceTest, AttestRejectsBadSessions) {
                       {{"Cookie", "kbs-session-id=00000000000000000000000000000000"}});
   EXPECT_NE(ErrorDetail(unknown).find("unknown kbs-session-id"), std::string::npos);
 
-  clock_.now += std::chrono::minutes(6);
+  clock_.Advance(std::chrono::minutes(6));
   auto expired = Call("POST", "/kbs/v0/attest", AttestBody(nonce), {{"Cookie", cookie}});
   EXPECT_EQ(expired.status, 401);
   EXPECT_NE(ErrorDetail(expired).find("expired"), std::string::npos);
@@ -307,7 +305,7 @@ TEST_F(KbsServiceTest, ResourceRejectsBadTokens) {
   EXPECT_NE(ErrorDetail(t2).find("not trusted"), std::string::npos);
 
   // Expired token.
-  clock_.now += std::chrono::minutes(10);
+  clock_.Advance(std::chrono::minutes(10));
   auto t3 = get(token);
   EXPECT_EQ(t3.status, 401);
   EXPECT_NE(ErrorDetail(t3).find("expired"), std::string::npos);
@@ -422,7 +420,7 @@ TEST_F(KbsServiceTest, HealthMetricsAndJwks) {
   EXPECT_NE(m.body.find("kbs_active_sessions 1"), std::string::npos);
   auto jwks = Call("GET", "/.well-known/jwks.json");
   auto doc = core::ParseJson(jwks.body);
-  ASSERT_TRUE(doc.ok());
+  ASSERT_OK(doc);
   EXPECT_EQ(doc->get_object().at("keys").get_array().size(), 1u);
 }
 

@@ -4,12 +4,16 @@
 
 #include <vector>
 
+#include "core/testing/status_matchers.h"
+
 namespace ccburst::kbs {
 namespace {
 
+using ::ccburst::core::testing::StatusIs;
+
 TEST(ResourceDescriptorTest, ValidatesEachSegmentOnce) {
   auto r = ResourceDescriptor::Create("default", "key", "model.v1");
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(r->repository(), "default");
   EXPECT_EQ(r->type(), "key");
   EXPECT_EQ(r->tag(), "model.v1");
@@ -24,7 +28,8 @@ TEST(ResourceDescriptorTest, ValidatesEachSegmentOnce) {
            {"a", "k", "%2e"},
            {"a b", "k", "t"}}) {
     auto bad = ResourceDescriptor::Create(repo, type, tag);
-    EXPECT_TRUE(absl::IsInvalidArgument(bad.status())) << repo << "/" << type << "/" << tag;
+    EXPECT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument))
+        << repo << "/" << type << "/" << tag;
   }
   EXPECT_EQ(core::Message(ResourceDescriptor::Create("a", "..", "t").status()),
             "resource type `..` does not match [A-Za-z0-9_-][A-Za-z0-9_.-]*");
@@ -38,7 +43,7 @@ TEST(KeyValueResourceBackendTest, ReadWriteDeleteInTheRepositoryNamespace) {
   auto backend = NewKeyValueResourceBackend(*kv);
   auto r = *ResourceDescriptor::Create("default", "key", "k1");
   EXPECT_FALSE(backend->Read(r)->has_value());
-  ASSERT_TRUE(backend->Write(r, "secret").ok());
+  ASSERT_OK(backend->Write(r, "secret"));
   EXPECT_EQ(**backend->Read(r), "secret");
   // The layout existing databases have.
   EXPECT_EQ(**kv->Get("repository", "default/key/k1"), "secret");

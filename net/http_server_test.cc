@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/testing/status_matchers.h"
 #include "fmt/format.h"
 #include "net/http_client.h"
 #include "net/testing/test_pki.h"
@@ -25,7 +26,12 @@ namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::_;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // Echo handler: reports what the server parsed, one field per line.
@@ -51,7 +57,7 @@ HttpServerOptions PlainOptions() {
 
 std::unique_ptr<HttpServer> StartServer(HttpServerOptions options, HttpHandler handler) {
   auto server = HttpServer::Start(std::move(options), std::move(handler));
-  EXPECT_TRUE(server.ok()) << server.status();
+  EXPECT_OK(server);
   return server.ok() ? std::move(*server) : nullptr;
 }
 
@@ -61,7 +67,7 @@ std::unique_ptr<HttpClient> MakeClient(const std::string& base_url,
   options.base_url = base_url;
   options.ca_certificate_file = std::move(ca_file);
   auto client = HttpClient::Create(std::move(options));
-  EXPECT_TRUE(client.ok()) << client.status();
+  EXPECT_OK(client);
   return client.ok() ? std::move(*client) : nullptr;
 }
 
@@ -92,13 +98,13 @@ class TlsTest : public ::testing::Test {
   static void SetUpTestSuite() {
     const std::string root = ::testing::TempDir() + "/ccb_net_test_pki_" + std::to_string(getpid());
     auto good = testing::CreateTestPki(root + "/good");
-    ASSERT_TRUE(good.ok()) << good.status();
+    ASSERT_OK(good);
     pki_ = new testing::TestPki(*good);
     auto other = testing::CreateTestPki(root + "/other");
-    ASSERT_TRUE(other.ok()) << other.status();
+    ASSERT_OK(other);
     other_pki_ = new testing::TestPki(*other);
     auto mismatch = testing::CreateTestPki(root + "/mismatch", "DNS:other.example");
-    ASSERT_TRUE(mismatch.ok()) << mismatch.status();
+    ASSERT_OK(mismatch);
     mismatch_pki_ = new testing::TestPki(*mismatch);
   }
   static void TearDownTestSuite() {
@@ -130,7 +136,7 @@ TEST(HttpServerTest, RoundTripsOverOneKeptAliveConnection) {
   for (int i = 0; i < 5; ++i) {
     auto response = client->Send("POST", fmt::format("/kbs/v0/auth?i={}", i), "payload",
                                  {{"Content-Type", "application/json"}});
-    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_OK(response);
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(response->body, fmt::format("method=POST\npath=/kbs/v0/auth\nquery=i={}\n"
                                           "target=/kbs/v0/auth?i={}\ntls=false\nbody=payload",
@@ -145,7 +151,7 @@ TEST(HttpServerTest, RoundTripsOverOneKeptAliveConnection) {
   EXPECT_EQ(client->connections_opened(), 1u);
 
   auto get = client->Send("GET", "/");
-  ASSERT_TRUE(get.ok()) << get.status();
+  ASSERT_OK(get);
   EXPECT_EQ(get->body, "method=GET\npath=/\nquery=\ntarget=/\ntls=false\nbody=");
 }
 
@@ -155,7 +161,7 @@ TEST(HttpServerTest, BasePathPrefixIsPrepended) {
   auto client = MakeClient(Url(*server) + "/api/");
   ASSERT_NE(client, nullptr);
   auto response = client->Send("GET", "/x?y=1");
-  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_OK(response);
   EXPECT_THAT(response->body, HasSubstr("target=/api/x?y=1\n"));
 }
 
@@ -169,7 +175,7 @@ TEST(HttpServerTest, HeaderLookupInHandlerIsCaseInsensitive) {
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(Url(*server));
   auto response = client->Send("GET", "/", {}, {{"X-Mixed-CASE", "v1"}});
-  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_OK(response);
   EXPECT_EQ(response->body, "v1|<none>");
 }
 
@@ -190,34 +196,34 @@ TEST(HttpServerTest, CookiesTravelBothWays) {
   auto client = MakeClient(Url(*server));
 
   auto login = client->Send("POST", "/login");
-  ASSERT_TRUE(login.ok()) << login.status();
+  ASSERT_OK(login);
   EXPECT_EQ(login->body, "<none>");
   EXPECT_EQ(client->GetCookie("kbs-session-id"), "0123456789abcdef");
   EXPECT_EQ(client->GetCookie("other"), "1");
 
   auto next = client->Send("GET", "/resource");
-  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_OK(next);
   EXPECT_EQ(next->body, "0123456789abcdef");
 
   // An explicit Cookie header replaces the jar for that request.
   auto explicit_cookie = client->Send("GET", "/resource", {}, {{"Cookie", "kbs-session-id=ff"}});
-  ASSERT_TRUE(explicit_cookie.ok());
+  ASSERT_OK(explicit_cookie);
   EXPECT_EQ(explicit_cookie->body, "ff");
 
   auto logout = client->Send("POST", "/logout");
-  ASSERT_TRUE(logout.ok());
+  ASSERT_OK(logout);
   EXPECT_EQ(client->GetCookie("kbs-session-id"), std::nullopt);
   EXPECT_EQ(client->GetCookie("other"), "1");
 
   client->SetCookie("kbs-session-id", "abc");
   auto set = client->Send("GET", "/resource");
-  ASSERT_TRUE(set.ok());
+  ASSERT_OK(set);
   EXPECT_EQ(set->body, "abc");
 
   client->ClearCookies();
   EXPECT_EQ(client->GetCookie("other"), std::nullopt);
   auto cleared = client->Send("GET", "/resource");
-  ASSERT_TRUE(cleared.ok());
+  ASSERT_OK(cleared);
   EXPECT_EQ(cleared->body, "<none>");
 }
 
@@ -233,12 +239,12 @@ TEST(HttpServerTest, OversizedBodyIsRejectedAndServerKeepsServing) {
   auto client = MakeClient(Url(*server));
 
   auto small = client->Send("POST", "/a", std::string(1024, 'x'));
-  ASSERT_TRUE(small.ok()) << small.status();
+  ASSERT_OK(small);
   EXPECT_EQ(small->status, 200);
 
   // Big enough that the client cannot finish writing unless the server drains the body.
   auto big = client->Send("POST", "/a", std::string(4 * 1024 * 1024, 'x'));
-  ASSERT_TRUE(big.ok()) << big.status();
+  ASSERT_OK(big);
   EXPECT_EQ(big->status, 413);
   EXPECT_EQ(big->Header("Content-Type"), "application/json");
   EXPECT_EQ(big->body,
@@ -246,7 +252,7 @@ TEST(HttpServerTest, OversizedBodyIsRejectedAndServerKeepsServing) {
   EXPECT_EQ(handled.load(), 1);
 
   auto after = client->Send("POST", "/a", "ok");
-  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_OK(after);
   EXPECT_EQ(after->status, 200);
   EXPECT_THAT(after->body, HasSubstr("body=ok"));
   EXPECT_EQ(handled.load(), 2);
@@ -312,7 +318,7 @@ TEST(HttpServerTest, MalformedRequestLineIs400) {
 
   auto client = MakeClient(Url(*server));
   auto response = client->Send("GET", "/still-up");
-  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_OK(response);
   EXPECT_EQ(response->status, 200);
 }
 
@@ -321,11 +327,11 @@ TEST(HttpServerTest, OversizedHeaderIs431) {
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(Url(*server));
   auto response = client->Send("GET", "/", {}, {{"X-Big", std::string(20000, 'h')}});
-  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_OK(response);
   EXPECT_EQ(response->status, 431);
   EXPECT_EQ(response->body, R"({"detail":"request header exceeds the limit of 16384 bytes"})");
   auto after = client->Send("GET", "/");
-  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_OK(after);
   EXPECT_EQ(after->status, 200);
 }
 
@@ -352,7 +358,7 @@ TEST(HttpServerTest, HeadResponseHasLengthButNoBody) {
 
   auto client = MakeClient(Url(*server));
   auto head = client->Send("HEAD", "/");
-  ASSERT_TRUE(head.ok()) << head.status();
+  ASSERT_OK(head);
   EXPECT_EQ(head->body, "");
 }
 
@@ -367,7 +373,7 @@ TEST(HttpServerTest, BodylessStatusesDropTheBody) {
   auto client = MakeClient(Url(*server));
   for (int status : {204, 304, 204}) {
     auto response = client->Send("GET", fmt::format("/{}", status));
-    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_OK(response);
     EXPECT_EQ(response->status, status);
     EXPECT_EQ(response->body, "");
   }
@@ -384,12 +390,12 @@ TEST(HttpServerTest, HandlerExceptionIs500AndServerStaysUp) {
   auto client = MakeClient(Url(*server));
   for (const char* path : {"/throw", "/throw-int"}) {
     auto response = client->Send("GET", path);
-    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_OK(response);
     EXPECT_EQ(response->status, 500);
     EXPECT_EQ(response->body, R"({"detail":"request handler failed"})");
   }
   auto ok = client->Send("GET", "/fine");
-  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_OK(ok);
   EXPECT_EQ(ok->status, 200);
   EXPECT_EQ(ok->body, "{}");
 }
@@ -402,7 +408,7 @@ TEST(HttpServerTest, DefaultErrorResponseIsPlainText) {
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(Url(*server));
   auto response = client->Send("POST", "/", "xy");
-  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_OK(response);
   EXPECT_EQ(response->status, 413);
   EXPECT_EQ(response->body, "request body of 2 bytes exceeds the limit of 1 bytes\n");
 }
@@ -415,9 +421,9 @@ TEST(HttpServerTest, ConnectionCloseFromHandlerMakesClientReconnect) {
   });
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(Url(*server));
-  ASSERT_TRUE(client->Send("GET", "/close").ok());
+  ASSERT_OK(client->Send("GET", "/close"));
   auto second = client->Send("GET", "/again");
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_OK(second);
   EXPECT_EQ(second->status, 200);
   EXPECT_EQ(client->connections_opened(), 2u);
   EXPECT_EQ(server->accepted_connections(), 2u);
@@ -429,11 +435,11 @@ TEST(HttpServerTest, ClientRetriesOnceWhenKeptAliveConnectionWasDropped) {
   auto server = StartServer(std::move(options), Echo);
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(Url(*server));
-  ASSERT_TRUE(client->Send("GET", "/one").ok());
+  ASSERT_OK(client->Send("GET", "/one"));
   // Wait until the server has idled the connection out (it closes; the client has not noticed).
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   auto response = client->Send("POST", "/two", "b");
-  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_OK(response);
   EXPECT_THAT(response->body, HasSubstr("path=/two\n"));
   EXPECT_EQ(client->connections_opened(), 2u);
 }
@@ -449,7 +455,7 @@ TEST(HttpServerTest, SlowlorisClientIsDroppedWithoutAffectingOthers) {
   auto client = MakeClient(Url(*server));
   for (int i = 0; i < 3; ++i) {
     auto response = client->Send("GET", "/");
-    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_OK(response);
     EXPECT_EQ(response->status, 200);
   }
   // The server closes the half-sent request without answering.
@@ -468,15 +474,14 @@ TEST(HttpServerTest, ClientTimesOut) {
   options.base_url = Url(*server);
   options.timeout = std::chrono::milliseconds(200);
   auto client = HttpClient::Create(options);
-  ASSERT_TRUE(client.ok());
+  ASSERT_OK(client);
   auto response = (*client)->Send("GET", "/slow");
   release.set_value();
-  ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(core::Message(response.status()), HasSubstr("timed out after 200 ms"));
-  EXPECT_THAT(core::Message(response.status()), HasSubstr("GET " + Url(*server) + "/slow"));
+  ASSERT_THAT(response, StatusIs(absl::StatusCode::kUnavailable,
+                                 AllOf(HasSubstr("timed out after 200 ms"),
+                                       HasSubstr("GET " + Url(*server) + "/slow"))));
   auto after = (*client)->Send("GET", "/fast");
-  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_OK(after);
 }
 
 TEST(HttpServerTest, ConcurrentClientsAreServedAndStopClosesTheirConnections) {
@@ -509,7 +514,7 @@ TEST(HttpServerTest, ConcurrentClientsAreServedAndStopClosesTheirConnections) {
   server->Stop();  // every client still holds an idle kept-alive connection
   for (auto& client : clients) {
     auto response = client->Send("GET", "/");
-    EXPECT_FALSE(response.ok());
+    EXPECT_THAT(response, Not(IsOk()));
   }
 }
 
@@ -517,13 +522,12 @@ TEST(HttpServerTest, StopIsIdempotentAndClosesListener) {
   auto server = StartServer(PlainOptions(), Echo);
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(Url(*server));
-  ASSERT_TRUE(client->Send("GET", "/").ok());
+  ASSERT_OK(client->Send("GET", "/"));
   server->Stop();
   server->Stop();
   auto response = client->Send("GET", "/");
-  ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(core::Message(response.status()), HasSubstr("connect failed: connection refused"));
+  ASSERT_THAT(response, StatusIs(absl::StatusCode::kUnavailable,
+                                 HasSubstr("connect failed: connection refused")));
   server.reset();  // destructor after Stop
 }
 
@@ -534,10 +538,8 @@ TEST(HttpServerTest, OccupiedPortIsReportedWithTheSocket) {
   const std::string busy = fmt::format("127.0.0.1:{}", first->ports()[0]);
   options.sockets = {"127.0.0.1:0", busy};
   auto second = HttpServer::Start(std::move(options), Echo);
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(core::Message(second.status()), HasSubstr("`" + busy + "`"));
-  EXPECT_THAT(core::Message(second.status()), HasSubstr("in use"));
+  ASSERT_THAT(second, StatusIs(absl::StatusCode::kUnavailable,
+                               AllOf(HasSubstr("`" + busy + "`"), HasSubstr("in use"))));
 }
 
 TEST(HttpServerTest, InvalidOptionsAreRejected) {
@@ -546,20 +548,17 @@ TEST(HttpServerTest, InvalidOptionsAreRejected) {
     HttpServerOptions options = PlainOptions();
     options.sockets = {socket};
     auto server = HttpServer::Start(std::move(options), Echo);
-    ASSERT_FALSE(server.ok()) << socket;
-    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument) << socket;
-    EXPECT_THAT(core::Message(server.status()), HasSubstr(socket));
+    ASSERT_THAT(server, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(socket))) << socket;
   }
   HttpServerOptions no_sockets = PlainOptions();
   no_sockets.sockets.clear();
-  EXPECT_EQ(HttpServer::Start(no_sockets, Echo).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(HttpServer::Start(no_sockets, Echo), StatusIs(absl::StatusCode::kInvalidArgument));
   HttpServerOptions half_tls = PlainOptions();
   half_tls.tls_certificate_file = "/nonexistent.pem";
-  EXPECT_EQ(HttpServer::Start(half_tls, Echo).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(HttpServer::Start(half_tls, Echo), StatusIs(absl::StatusCode::kInvalidArgument));
   half_tls.tls_private_key_file = "/nonexistent.key";
   auto missing = HttpServer::Start(half_tls, Echo);
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(missing, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(core::Message(missing.status()), HasSubstr("`/nonexistent.pem`"));
 }
 
@@ -575,7 +574,7 @@ TEST(HttpServerTest, ListensOnSeveralSocketsInOrder) {
   for (uint16_t port : server->ports()) {
     auto client = MakeClient(fmt::format("http://localhost:{}", port));
     auto response = client->Send("GET", "/");
-    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_OK(response);
     EXPECT_EQ(response->status, 200);
   }
 }
@@ -586,24 +585,23 @@ TEST(HttpClientTest, BadUrlsAreInvalidArgument) {
     HttpClientOptions options;
     options.base_url = url;
     auto client = HttpClient::Create(options);
-    ASSERT_FALSE(client.ok()) << url;
-    EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument) << url;
-    EXPECT_THAT(core::Message(client.status()), HasSubstr("invalid base url")) << url;
+    ASSERT_THAT(client, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invalid base url")))
+        << url;
   }
   HttpClientOptions bad_ca;
   bad_ca.base_url = "https://127.0.0.1:1";
   bad_ca.ca_certificate_file = "/nonexistent/ca.pem";
   auto client = HttpClient::Create(bad_ca);
-  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(client, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(core::Message(client.status()), HasSubstr("`/nonexistent/ca.pem`"));
 }
 
 TEST(HttpClientTest, RejectsHeaderInjection) {
   auto client = MakeClient("http://127.0.0.1:1");
   auto response = client->Send("GET", "/", {}, {{"X-A", "1\r\nX-B: 2"}});
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(response, StatusIs(absl::StatusCode::kInvalidArgument));
   response = client->Send("GET", "/a b");
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(response, StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(TlsTest, HttpsRoundTripsOverOneKeptAliveConnection) {
@@ -615,7 +613,7 @@ TEST_F(TlsTest, HttpsRoundTripsOverOneKeptAliveConnection) {
     std::string first_remote;
     for (int i = 0; i < 4; ++i) {
       auto response = client->Send("POST", "/kbs/v0/attest", "evidence");
-      ASSERT_TRUE(response.ok()) << response.status();
+      ASSERT_OK(response);
       EXPECT_EQ(response->status, 200);
       EXPECT_EQ(response->body,
                 "method=POST\npath=/kbs/v0/attest\nquery=\ntarget=/kbs/v0/attest\ntls=true\n"
@@ -639,13 +637,13 @@ TEST_F(TlsTest, HttpsBodyLimitAndHandlerErrors) {
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(Url(*server, "https"), pki_->ca_file);
   auto big = client->Send("POST", "/", std::string(1 << 20, 'b'));
-  ASSERT_TRUE(big.ok()) << big.status();
+  ASSERT_OK(big);
   EXPECT_EQ(big->status, 413);
   auto thrown = client->Send("GET", "/throw");
-  ASSERT_TRUE(thrown.ok()) << thrown.status();
+  ASSERT_OK(thrown);
   EXPECT_EQ(thrown->status, 500);
   auto ok = client->Send("GET", "/ok");
-  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_OK(ok);
   EXPECT_EQ(ok->status, 200);
 }
 
@@ -654,15 +652,14 @@ TEST_F(TlsTest, WrongCaFailsCertificateVerification) {
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(Url(*server, "https"), other_pki_->ca_file);
   auto response = client->Send("GET", "/");
-  ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(core::Message(response.status()),
-              HasSubstr("tls handshake failed: certificate verify failed: "));
-  EXPECT_THAT(core::Message(response.status()), HasSubstr(Url(*server, "https")));
+  ASSERT_THAT(response,
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("tls handshake failed: certificate verify failed: "),
+                             HasSubstr(Url(*server, "https")))));
   // The failed handshake did not hurt the server.
   auto good = MakeClient(Url(*server, "https"), pki_->ca_file);
   auto ok = good->Send("GET", "/");
-  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_OK(ok);
 }
 
 TEST_F(TlsTest, CertificateForAnotherHostIsRejected) {
@@ -670,15 +667,11 @@ TEST_F(TlsTest, CertificateForAnotherHostIsRejected) {
   ASSERT_NE(server, nullptr);
   auto by_ip = MakeClient(Url(*server, "https"), mismatch_pki_->ca_file);
   auto response = by_ip->Send("GET", "/");
-  ASSERT_FALSE(response.ok());
-  EXPECT_THAT(core::Message(response.status()),
-              HasSubstr("certificate verify failed: IP address mismatch"));
+  ASSERT_THAT(response, StatusIs(_, HasSubstr("certificate verify failed: IP address mismatch")));
   auto by_name =
       MakeClient(fmt::format("https://localhost:{}", server->ports()[0]), mismatch_pki_->ca_file);
   response = by_name->Send("GET", "/");
-  ASSERT_FALSE(response.ok());
-  EXPECT_THAT(core::Message(response.status()),
-              HasSubstr("certificate verify failed: hostname mismatch"));
+  ASSERT_THAT(response, StatusIs(_, HasSubstr("certificate verify failed: hostname mismatch")));
 }
 
 TEST_F(TlsTest, PlaintextAndGarbageToTlsPortDoNotKillTheServer) {
@@ -692,11 +685,11 @@ TEST_F(TlsTest, PlaintextAndGarbageToTlsPortDoNotKillTheServer) {
 
   auto plain_client = MakeClient(Url(*server, "http"));
   auto plain = plain_client->Send("GET", "/");
-  EXPECT_FALSE(plain.ok());
+  EXPECT_THAT(plain, Not(IsOk()));
 
   auto client = MakeClient(Url(*server, "https"), pki_->ca_file);
   auto response = client->Send("GET", "/");
-  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_OK(response);
   EXPECT_EQ(response->status, 200);
 }
 
@@ -705,9 +698,8 @@ TEST_F(TlsTest, HttpsClientToPlainPortFails) {
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(Url(*server, "https"), pki_->ca_file);
   auto response = client->Send("GET", "/");
-  ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(core::Message(response.status()), HasSubstr("tls handshake failed"));
+  ASSERT_THAT(response,
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("tls handshake failed")));
 }
 
 TEST_F(TlsTest, ClientResumesSessionAfterServerClosed) {
@@ -720,7 +712,7 @@ TEST_F(TlsTest, ClientResumesSessionAfterServerClosed) {
   auto client = MakeClient(Url(*server, "https"), pki_->ca_file);
   for (int i = 0; i < 3; ++i) {
     auto response = client->Send("GET", "/");
-    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_OK(response);
     EXPECT_EQ(response->status, 200);
   }
   EXPECT_EQ(client->connections_opened(), 3u);
@@ -731,9 +723,8 @@ TEST_F(TlsTest, MismatchedKeyIsRejected) {
   options.tls_certificate_file = pki_->certificate_file;
   options.tls_private_key_file = other_pki_->private_key_file;
   auto server = HttpServer::Start(std::move(options), Echo);
-  ASSERT_FALSE(server.ok());
-  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(core::Message(server.status()), HasSubstr("does not match certificate"));
+  ASSERT_THAT(server, StatusIs(absl::StatusCode::kInvalidArgument,
+                               HasSubstr("does not match certificate")));
 }
 
 }  // namespace

@@ -3,10 +3,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/testing/status_matchers.h"
+
 namespace ccburst::net {
 namespace {
 
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::_;
 using ::testing::ElementsAre;
+using ::testing::Not;
 using ::testing::Pair;
 
 TEST(PercentDecodeTest, DecodesEscapesInBothCases) {
@@ -23,8 +29,8 @@ TEST(PercentDecodeTest, PlusIsASpaceOnlyInQueries) {
 TEST(PercentDecodeTest, BadEscapesAreErrorsNamingTheOffset) {
   for (std::string_view bad : {"%", "%4", "ab%4", "%zz", "%4g"}) {
     auto r = PercentDecode(bad);
-    ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_TRUE(absl::IsInvalidArgument(r.status()));
+    ASSERT_THAT(r, Not(IsOk())) << bad;
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument));
   }
   EXPECT_EQ(core::Message(PercentDecode("ab%4").status()),
             "percent escape at offset 2 is truncated");
@@ -45,14 +51,13 @@ TEST(PercentEncodeTest, KeepsOnlyUnreserved) {
 
 TEST(ParseQueryTest, PairsInOrderDecoded) {
   auto q = ParseQuery("a=1&b=x%20y+z&c&&d=&a=2");
-  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_OK(q);
   EXPECT_THAT(*q, ElementsAre(Pair("a", "1"), Pair("b", "x y z"), Pair("c", ""), Pair("d", ""),
                               Pair("a", "2")));
   EXPECT_TRUE(ParseQuery("")->empty());
   auto bad = ParseQuery("ok=1&v=%zz");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(core::Message(bad.status()),
-            "query parameter `v=%zz`: percent escape at offset 0 is not hexadecimal");
+  ASSERT_THAT(
+      bad, StatusIs(_, "query parameter `v=%zz`: percent escape at offset 0 is not hexadecimal"));
 }
 
 TEST(SplitPathTest, EverySlashSeparates) {

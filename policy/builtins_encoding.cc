@@ -106,15 +106,14 @@ Result JsonMarshalWithOptions(BuiltinContext&, Args a) {
 
 Result JsonUnmarshal(BuiltinContext&, Args a) {
   const std::string& s = ArgString("json.unmarshal", a, 0);
-  std::string error;
-  auto v = ParseJsonValue(s, &error);
-  if (!v) ThrowBuiltinError("json.unmarshal", error);
-  return *v;
+  auto v = ParseJsonValue(s);
+  if (!v.ok()) ThrowBuiltinError("json.unmarshal", core::Message(v.status()));
+  return *std::move(v);
 }
 
 Result JsonIsValid(BuiltinContext&, Args a) {
   if (!a[0].IsString()) return Value::Bool(false);
-  return Value::Bool(ParseJsonValue(a[0].AsString()).has_value());
+  return Value::Bool(ParseJsonValue(a[0].AsString()).ok());
 }
 
 // A tree of JSON paths ("a/b/c" or ["a", "b", "c"]) for json.filter and json.remove.

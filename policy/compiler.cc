@@ -8,6 +8,7 @@
 
 #include "policy/builtins.h"
 #include "policy/parser.h"
+#include "policy/rego.h"
 
 namespace ccburst::policy {
 
@@ -31,6 +32,7 @@ namespace {
 
 struct CompileError {
   std::string message;
+  std::string code;  // OPA's error code ("rego_type_error"), or empty
 };
 
 using SlotSet = std::set<int>;
@@ -137,8 +139,10 @@ class Resolver {
     std::map<std::string, int> plain_slots;
   };
 
-  [[noreturn]] void Fail(int line, int col, const std::string& msg) {
-    throw CompileError{fmt::format("{}:{}:{}: {}", env_.module, line, col, msg)};
+  // "module:line:col: code: msg", with the code attached to the error.
+  [[noreturn]] void Fail(int line, int col, std::string_view code, const std::string& msg) {
+    throw CompileError{fmt::format("{}:{}:{}: {}: {}", env_.module, line, col, code, msg),
+                       std::string(code)};
   }
 
   int NewScope(int parent) {
@@ -521,10 +525,9 @@ class Resolver {
       if (nargs == node->arity + 1) {
         t.has_output = true;
       } else if (nargs != node->arity) {
-        Fail(t.line, t.col,
-             fmt::format(
-                 "rego_type_error: {}: arity mismatch: {} arguments given, function takes {}",
-                 t.FnName(), nargs, node->arity));
+        Fail(t.line, t.col, "rego_type_error",
+             fmt::format("{}: arity mismatch: {} arguments given, function takes {}", t.FnName(),
+                         nargs, node->arity));
       }
       return;
     }
@@ -534,10 +537,9 @@ class Resolver {
       if (b->arity >= 0 && nargs == b->arity + 1) {
         t.has_output = true;
       } else if (nargs != b->arity && b->arity >= 0) {
-        Fail(t.line, t.col,
-             fmt::format(
-                 "rego_type_error: {}: arity mismatch: {} arguments given, function takes {}",
-                 t.FnName(), nargs, b->arity));
+        Fail(t.line, t.col, "rego_type_error",
+             fmt::format("{}: arity mismatch: {} arguments given, function takes {}", t.FnName(),
+                         nargs, b->arity));
       }
       return;
     }
@@ -755,7 +757,7 @@ class Resolver {
     Needs(t, needs);
     for (int slot : needs) {
       if (!bound.count(slot)) {
-        Fail(line, col, fmt::format("rego_unsafe_var_error: var {} is unsafe", slot_name_[slot]));
+        Fail(line, col, "rego_unsafe_var_error", fmt::format("var {} is unsafe", slot_name_[slot]));
       }
     }
   }
@@ -833,11 +835,11 @@ class Resolver {
     CollectExprSlots(e, all);
     for (int slot : all) {
       if (!bound.count(slot) && slot_name_[slot] != "_" && slot_name_[slot].rfind("_$", 0) != 0) {
-        Fail(e.line, e.col,
-             fmt::format("rego_unsafe_var_error: var {} is unsafe", slot_name_[slot]));
+        Fail(e.line, e.col, "rego_unsafe_var_error",
+             fmt::format("var {} is unsafe", slot_name_[slot]));
       }
     }
-    Fail(e.line, e.col, "rego_unsafe_var_error: expression is unsafe");
+    Fail(e.line, e.col, "rego_unsafe_var_error", "expression is unsafe");
   }
 
   void ReorderNested(Term& t) {
@@ -912,9 +914,11 @@ absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(std::vector<Parse
       for (const auto& imp : mod.imports) {
         const std::string& head = imp.path[0]->name;
         if (head != "data" && head != "input" && head != "future" && head != "rego") {
-          throw CompileError{fmt::format(
-              "{}:{}:{}: rego_parse_error: invalid import path: must begin with input or data",
-              mod.name, imp.line, imp.col)};
+          throw CompileError{
+              fmt::format(
+                  "{}:{}:{}: rego_parse_error: invalid import path: must begin with input or data",
+                  mod.name, imp.line, imp.col),
+              "rego_parse_error"};
         }
       }
       for (auto& rp : mod.rules) {
@@ -929,7 +933,8 @@ absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(std::vector<Parse
               if (node->default_rule) {
                 throw CompileError{
                     fmt::format("{}:{}:{}: rego_type_error: multiple default rules {} found",
-                                mod.name, r.line, r.col, node->PathString())};
+                                mod.name, r.line, r.col, node->PathString()),
+                    "rego_type_error"};
               }
               node->default_rule = &r;
             } else {
@@ -947,7 +952,8 @@ absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(std::vector<Parse
             if (node->arity >= 0 && node->arity != arity) {
               throw CompileError{
                   fmt::format("{}:{}:{}: rego_type_error: conflicting rules {} found", mod.name,
-                              r.line, r.col, node->PathString())};
+                              r.line, r.col, node->PathString()),
+                  "rego_type_error"};
             }
             node->arity = arity;
             if (r.is_default) {
@@ -975,7 +981,8 @@ absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(std::vector<Parse
                         : n->complete.empty()                      ? n->default_rule
                                                                    : n->complete[0];
         throw CompileError{fmt::format("{}:{}:{}: rego_type_error: conflicting rules {} found",
-                                       r->module, r->line, r->col, n->PathString())};
+                                       r->module, r->line, r->col, n->PathString()),
+                           "rego_type_error"};
       }
       for (const auto& [_, c] : n->children) stack.push_back(c.get());
     }
@@ -990,7 +997,7 @@ absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(std::vector<Parse
       }
     }
   } catch (const CompileError& e) {
-    return absl::InvalidArgumentError(e.message);
+    return WithErrorCode(absl::InvalidArgumentError(e.message), e.code);
   }
   policy->num_sites_ = static_cast<size_t>(next_site_count);
   policy->modules_ = std::move(modules);
@@ -1010,7 +1017,7 @@ absl::StatusOr<CompiledQuery> CompiledPolicy::CompileQueryBody(std::shared_ptr<B
     Resolver resolver(env);
     return resolver.ResolveQuery(std::move(body));
   } catch (const CompileError& e) {
-    return absl::InvalidArgumentError(e.message);
+    return WithErrorCode(absl::InvalidArgumentError(e.message), e.code);
   }
 }
 

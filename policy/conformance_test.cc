@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/testing/status_matchers.h"
 #include "policy/rego.h"
 
 namespace ccburst::policy {
@@ -220,9 +221,8 @@ TEST(PolicyConformance, OpaCases) {
   Tally all;
   std::vector<std::string> unexpected_failures, unexpected_passes, failure_lines;
   for (const auto& file : files) {
-    std::string error;
-    auto doc = ParseJsonValue(ReadText(file), &error);
-    ASSERT_TRUE(doc.has_value()) << file << ": " << error;
+    auto doc = ParseJsonValue(ReadText(file));
+    ASSERT_OK(doc) << file;
     std::string topic = doc->FindKey("topic")->AsString();
     const auto& cases = doc->FindKey("cases")->AsArray();
     Tally t;

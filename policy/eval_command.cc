@@ -22,10 +22,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 absl::StatusOr<Value> ReadJson(const std::string& path) {
   CCB_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  std::string error;
-  auto v = ParseJsonValue(text, &error);
-  if (!v) return absl::InvalidArgumentError(fmt::format("policy eval: {}: json: {}", path, error));
-  return *v;
+  CCB_ASSIGN_OR_RETURN(Value v, ParseJsonValue(text), "policy eval: {}: json", path);
+  return v;
 }
 
 }  // namespace

@@ -45,6 +45,7 @@ using PairCont = FnRef<bool(const Value&, const Value&)>;
 struct EvalError {
   absl::StatusCode status = absl::StatusCode::kInvalidArgument;
   std::string message;
+  std::string code;  // OPA's error code ("eval_type_error"), empty for limits
 };
 
 struct HostError {
@@ -147,7 +148,7 @@ class Evaluator {
     } else {
       text = fmt::format("{}: {}", code, msg);
     }
-    throw EvalError{absl::StatusCode::kInvalidArgument, std::move(text)};
+    throw EvalError{absl::StatusCode::kInvalidArgument, std::move(text), std::string(code)};
   }
   [[noreturn]] void FailAtLine(int line, std::string_view code, const std::string& msg) {
     Term t;
@@ -1411,7 +1412,7 @@ absl::StatusOr<std::vector<Bindings>> Run(const CompiledPolicy& policy, const Co
     Evaluator ev(policy, input, json_input, data, json_data, options);
     return ev.Run(query);
   } catch (const EvalError& e) {
-    return absl::Status(e.status, e.message);
+    return WithErrorCode(absl::Status(e.status, e.message), e.code);
   } catch (const HostError& e) {
     return e.status;
   } catch (const std::bad_alloc&) {

@@ -64,9 +64,7 @@ class Lexer {
         }
       } else if (c == '"') {
         t.kind = Tok::kString;
-        auto s = ScanString();
-        if (!s.ok()) return s.status();
-        t.text = std::move(*s);
+        CCB_ASSIGN_OR_RETURN(t.text, ScanString());
       } else if (c == '`') {
         t.kind = Tok::kString;
         t.raw = true;

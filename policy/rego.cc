@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "absl/strings/cord.h"
 #include "policy/compiler.h"
 #include "policy/evaluator.h"
 #include "policy/parser.h"
@@ -201,23 +202,15 @@ absl::StatusOr<Value> ParseInputTerm(std::string_view text) {
   return ConstantValue(*t);
 }
 
+absl::Status WithErrorCode(absl::Status status, std::string_view opa_code) {
+  if (status.ok() || opa_code.empty()) return status;
+  status.SetPayload(kErrorCodePayloadUrl, absl::Cord(std::string(opa_code)));
+  return status;
+}
+
 std::string ErrorCode(const absl::Status& status) {
-  std::string msg(status.message());
-  // Codes look like `eval_type_error` / `rego_parse_error` followed by ": ".
-  size_t pos = 0;
-  while (pos < msg.size()) {
-    size_t end = msg.find(": ", pos);
-    if (end == std::string::npos) break;
-    std::string_view word(msg.data() + pos, end - pos);
-    size_t start = word.rfind(' ');
-    if (start != std::string_view::npos) word = word.substr(start + 1);
-    if ((word.rfind("eval_", 0) == 0 || word.rfind("rego_", 0) == 0) && word.size() > 6 &&
-        word.substr(word.size() - 6) == "_error") {
-      return std::string(word);
-    }
-    pos = end + 2;
-  }
-  return "";
+  auto code = status.GetPayload(kErrorCodePayloadUrl);
+  return code ? std::string(*code) : std::string();
 }
 
 }  // namespace ccburst::policy

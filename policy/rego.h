@@ -8,7 +8,8 @@
 // rule nesting depth, native stack use, wall time). Errors carry OPA's error code:
 // "eval_conflict_error: ...", "eval_type_error: ...", "eval_builtin_error: ..."; when the
 // failing expression is in a module, OPA's location prefix comes first
-// ("policy.rego:4: eval_type_error: ..."). ErrorCode() extracts the code.
+// ("policy.rego:4: eval_type_error: ..."). The code also travels with the Status as a payload;
+// ErrorCode() reads it (no message parsing).
 #pragma once
 
 #include <chrono>
@@ -122,7 +123,14 @@ absl::StatusOr<std::optional<Value>> EvalRuleValue(const CompiledPolicy& policy,
 // Errors: InvalidArgument for syntax errors or terms that are not constant.
 absl::StatusOr<Value> ParseInputTerm(std::string_view text);
 
-// The OPA error code of an evaluation error ("eval_type_error", "eval_conflict_error",
+// The type URL of the payload that carries OPA's error code on a policy error's Status.
+inline constexpr char kErrorCodePayloadUrl[] = "type.googleapis.com/ccburst.policy.ErrorCode";
+
+// `status` with OPA error code `opa_code` attached (an OK status, or an empty code, is returned
+// unchanged). The message is not touched: it already says the code as OPA prints it.
+absl::Status WithErrorCode(absl::Status status, std::string_view opa_code);
+
+// The OPA error code of a compile or evaluation error ("rego_type_error", "eval_conflict_error",
 // "eval_builtin_error", ...), or "" when the status carries none.
 std::string ErrorCode(const absl::Status& status);
 

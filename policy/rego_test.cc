@@ -8,19 +8,24 @@
 #include <thread>
 
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 #include "policy/eval_command.h"
 
 namespace ccburst::policy {
 namespace {
 
 namespace json = core::json;
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::_;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 json::value J(std::string_view text) { return json::parse(text); }
 
 std::shared_ptr<const CompiledPolicy> MustCompile(const std::string& source) {
   auto p = Compile({Module{"policy.rego", source}});
-  EXPECT_TRUE(p.ok()) << p.status();
+  EXPECT_OK(p);
   return p.ok() ? *p : nullptr;
 }
 
@@ -69,7 +74,7 @@ extensions := {"a": 1}
 std::optional<json::value> Eval(const CompiledPolicy& p, std::string_view path,
                                 const json::value* input, const EvalOptions& opts = {}) {
   auto r = EvalRule(p, path, input, json::object(), opts);
-  EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_OK(r);
   return r.ok() ? *r : std::nullopt;
 }
 
@@ -145,18 +150,14 @@ TEST(RegoHost, ErrorAbortsEvaluation) {
   opts.host_functions = &hosts;
   json::value in = J(R"({"sample":{"launch_digest":"ef01"}})");
   auto r = EvalRule(*p, "data.policy.executables", &in, json::object(), opts);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(r.status().message(), "reference values: store down");
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kUnavailable, "reference values: store down"));
 }
 
 TEST(RegoHost, MissingHostFunctionIsAnError) {
   auto p = MustCompile(kAppraisalPolicy);
   json::value in = J(R"({"sample":{"launch_digest":"ef01"}})");
   auto r = EvalRule(*p, "data.policy.executables", &in, json::object(), {});
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(std::string(r.status().message()),
-              HasSubstr("undefined function query_reference_value"));
+  ASSERT_THAT(r, StatusIs(_, HasSubstr("undefined function query_reference_value")));
 }
 
 TEST(RegoSemantics, UndefinedFalseAndErrorAreDistinct) {
@@ -169,9 +170,7 @@ e := 1 / 0
   EXPECT_EQ(Eval(*p, "data.t.f", &in), json::value(false));
   EXPECT_EQ(Eval(*p, "data.t.u", &in), std::nullopt);
   auto err = EvalRule(*p, "data.t.e", &in, json::object(), {});
-  ASSERT_FALSE(err.ok());
-  EXPECT_THAT(std::string(err.status().message()),
-              HasSubstr("eval_builtin_error: div: divide by zero"));
+  ASSERT_THAT(err, StatusIs(_, HasSubstr("eval_builtin_error: div: divide by zero")));
   EXPECT_EQ(ErrorCode(err.status()), "eval_builtin_error");
   // Non-strict mode turns the builtin error into undefined.
   EvalOptions lax;
@@ -185,7 +184,7 @@ p := 1
 p := 2 if { true }
 )");
   auto r = EvalRule(*p, "data.t.p", nullptr, json::object(), {});
-  ASSERT_FALSE(r.ok());
+  ASSERT_THAT(r, Not(IsOk()));
   EXPECT_EQ(ErrorCode(r.status()), "eval_conflict_error");
   EXPECT_THAT(std::string(r.status().message()),
               HasSubstr("complete rules must not produce multiple outputs"));
@@ -205,24 +204,21 @@ TEST(RegoQuery, ResultSet) {
 p contains v if { some v in [1, 4] }
 )");
   auto r = EvalQuery(*p, "data.x.p[y]; y > 1", nullptr, json::object(), {});
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(json::value(*r), J(R"([{"y":4}])"));
   auto none = EvalQuery(*p, "data.x.p[y]; y > 10", nullptr, json::object(), {});
-  ASSERT_TRUE(none.ok());
+  ASSERT_OK(none);
   EXPECT_TRUE(none->empty());
 }
 
 TEST(RegoParse, ErrorPositions) {
   auto r = Compile({Module{"bad.rego", "package p\n\nallow if {\n  x := \n}\n"}});
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status().message(), "bad.rego:5:1: expected term, found `}`");
+  ASSERT_THAT(
+      r, StatusIs(absl::StatusCode::kInvalidArgument, "bad.rego:5:1: expected term, found `}`"));
   auto r2 = Compile({Module{"m.rego", "package\n"}});
-  ASSERT_FALSE(r2.ok());
-  EXPECT_EQ(r2.status().message(), "m.rego:2:1: expected package name, found end of input");
+  ASSERT_THAT(r2, StatusIs(_, "m.rego:2:1: expected package name, found end of input"));
   auto r3 = Compile({Module{"v0.rego", "package p\nallow { true }\n"}});
-  ASSERT_FALSE(r3.ok());
-  EXPECT_THAT(std::string(r3.status().message()), HasSubstr("v0.rego:2:7: expected `if`"));
+  ASSERT_THAT(r3, StatusIs(_, HasSubstr("v0.rego:2:7: expected `if`")));
 }
 
 TEST(RegoLimits, StepLimit) {
@@ -232,9 +228,8 @@ n := count([x | some x in numbers.range(1, 100000)])
   EvalOptions opts;
   opts.limits.max_steps = 1000;
   auto r = EvalRule(*p, "data.t.n", nullptr, json::object(), opts);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(r.status().message(), "policy: evaluation exceeded 1000 steps");
+  ASSERT_THAT(
+      r, StatusIs(absl::StatusCode::kResourceExhausted, "policy: evaluation exceeded 1000 steps"));
 }
 
 TEST(RegoLimits, DepthLimitStopsRecursionThroughFunctions) {
@@ -244,9 +239,7 @@ g(x) := y if { y := f(x) }
 r := f(1)
 )");
   auto r = EvalRule(*p, "data.t.r", nullptr, json::object(), {});
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(std::string(r.status().message()), HasSubstr("maximum depth"));
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("maximum depth")));
 }
 
 TEST(RegoLimits, RecursiveRuleIsAnError) {
@@ -255,8 +248,7 @@ a if { b }
 b if { a }
 )");
   auto r = EvalRule(*p, "data.t.a", nullptr, json::object(), {});
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(std::string(r.status().message()), HasSubstr("rego_recursion_error"));
+  ASSERT_THAT(r, StatusIs(_, HasSubstr("rego_recursion_error")));
 }
 
 TEST(RegoLimits, HugeRangeIsBoundedInEveryMode) {
@@ -265,8 +257,7 @@ TEST(RegoLimits, HugeRangeIsBoundedInEveryMode) {
     EvalOptions opts;
     opts.strict_builtin_errors = strict;
     auto r = EvalRule(*p, "data.t.n", nullptr, json::object(), opts);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+    ASSERT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted));
   }
 }
 
@@ -278,17 +269,15 @@ TEST(RegoLimits, StringDoublingHitsStepLimit) {
   }
   auto p = MustCompile(src);
   auto r = EvalRule(*p, "data.t.s40", nullptr, json::object(), {});
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
 TEST(RegoLimits, IntegerGrowthIsBounded) {
   auto p = MustCompile("package t\nx := bits.lsh(1, 65600)\ny := bits.lsh(1, 200)\n");
   auto r = EvalRule(*p, "data.t.x", nullptr, json::object(), {});
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(std::string(r.status().message()), HasSubstr("bits.lsh: result exceeds 65536 bits"));
+  ASSERT_THAT(r, StatusIs(_, HasSubstr("bits.lsh: result exceeds 65536 bits")));
   auto y = EvalQueryValues(*p, "data.t.y = y", nullptr, Value::EmptyObject(), {});
-  ASSERT_TRUE(y.ok()) << y.status();
+  ASSERT_OK(y);
   ASSERT_EQ(y->size(), 1u);
   EXPECT_EQ((*y)[0][0].second.AsNumber().ToString(),
             "1606938044258990275541962092341162602522202993782792835301376");
@@ -297,8 +286,7 @@ TEST(RegoLimits, IntegerGrowthIsBounded) {
 TEST(RegoLimits, SprintfWidthIsBounded) {
   auto p = MustCompile("package t\ns := sprintf(\"%1000000000d\", [1])\n");
   auto r = EvalRule(*p, "data.t.s", nullptr, json::object(), {});
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
 TEST(RegoLimits, Timeout) {
@@ -308,9 +296,8 @@ TEST(RegoLimits, Timeout) {
   opts.limits.max_steps = 1'000'000'000;
   opts.limits.timeout = std::chrono::milliseconds(1);
   auto r = EvalRule(*p, "data.t.n", nullptr, json::object(), opts);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(r.status().message(), "policy: evaluation exceeded time limit of 1ms");
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded,
+                          "policy: evaluation exceeded time limit of 1ms"));
 }
 
 TEST(RegoLimits, LongBodiesDoNotOverflowTheStack) {
@@ -322,7 +309,7 @@ TEST(RegoLimits, LongBodiesDoNotOverflowTheStack) {
   auto r = EvalRule(*p, "data.t.p", &in, json::object(), {});
   // Either the evaluator fits the body in its stack budget or it stops with a limit error.
   if (!r.ok()) {
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted));
   } else {
     EXPECT_EQ(*r, json::value(true));
   }
@@ -331,17 +318,14 @@ TEST(RegoLimits, LongBodiesDoNotOverflowTheStack) {
 TEST(RegoParse, DeepNestingIsRejected) {
   std::string deep = "package t\nx := " + std::string(5000, '[') + std::string(5000, ']') + "\n";
   auto r = Compile({Module{"deep.rego", deep}});
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(std::string(r.status().message()), HasSubstr("nested too deeply"));
+  ASSERT_THAT(r, StatusIs(_, HasSubstr("nested too deeply")));
 }
 
 TEST(RegoSemantics, UnsafeVariablesAreCompileErrors) {
   auto r = Compile({Module{"u.rego", "package t\np if { x > 1 }\n"}});
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), "u.rego:2:8: rego_unsafe_var_error: var x is unsafe");
+  ASSERT_THAT(r, StatusIs(_, "u.rego:2:8: rego_unsafe_var_error: var x is unsafe"));
   auto head = Compile({Module{"h.rego", "package t\np := y if { true }\n"}});
-  ASSERT_FALSE(head.ok());
-  EXPECT_THAT(std::string(head.status().message()), HasSubstr("var y is unsafe"));
+  ASSERT_THAT(head, StatusIs(_, HasSubstr("var y is unsafe")));
 }
 
 TEST(RegoSemantics, ExpressionsAreOrderedForSafety) {
@@ -364,7 +348,7 @@ c := count({33333333333333333333333333333333333333333333333333333333333333333333
 )");
   auto r =
       EvalQuery(*p, "a := data.t.a; b := data.t.b; c := data.t.c", nullptr, json::object(), {});
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(json::value(*r), J(R"([{"a":8,"b":10,"c":2}])"));
 }
 
@@ -386,17 +370,17 @@ keys := ks if { ks := {k | data.cfg[k]} with data.cfg.extra.x as 1 }
 )");
   json::value data = J(R"({"cfg":{"limits":{"max":3}}})");
   auto r = EvalQuery(*p, "l := data.t.limit; o := data.t.ok; k := data.t.keys", nullptr, data, {});
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(json::value(*r), J(R"([{"l":3,"o":true,"k":["extra","limits"]}])"));
   auto missing = EvalQuery(*p, "x := data.none.y with data.none.y as 7", nullptr, data, {});
-  ASSERT_TRUE(missing.ok()) << missing.status();
+  ASSERT_OK(missing);
   EXPECT_EQ(json::value(*missing), J(R"([{"x":7}])"));
 }
 
 TEST(RegoSemantics, ImportsAndFunctionsAcrossPackages) {
   auto p = Compile({Module{"lib.rego", "package lib\ndouble(x) := x * 2\n"},
                     Module{"main.rego", "package main\nimport data.lib\nr := lib.double(21)\n"}});
-  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_OK(p);
   EXPECT_EQ(Eval(**p, "data.main.r", nullptr), json::value(42));
   EXPECT_EQ(Eval(**p, "data.main", nullptr), J(R"({"r":42})"));
 }
@@ -405,14 +389,15 @@ TEST(RegoCache, ReusesCompiledPolicies) {
   PolicyCache cache;
   auto a = cache.GetOrCompile({Module{"p.rego", kResourcePolicy}});
   auto b = cache.GetOrCompile({Module{"p.rego", kResourcePolicy}});
-  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_OK(a);
+  ASSERT_OK(b);
   EXPECT_EQ(a->get(), b->get());
   EXPECT_EQ(cache.size(), 1u);
   auto c = cache.GetOrCompile({Module{"p.rego", kDenySamplePolicy}});
-  ASSERT_TRUE(c.ok());
+  ASSERT_OK(c);
   EXPECT_NE(a->get(), c->get());
   EXPECT_EQ(cache.size(), 2u);
-  EXPECT_FALSE(cache.GetOrCompile({Module{"bad.rego", "package"}}).ok());
+  EXPECT_THAT(cache.GetOrCompile({Module{"bad.rego", "package"}}), Not(IsOk()));
   EXPECT_EQ(cache.size(), 2u);
 }
 
@@ -435,11 +420,11 @@ TEST(RegoThreads, ConcurrentEvaluation) {
 
 TEST(RegoInputTerm, ParsesSets) {
   auto v = ParseInputTerm(R"({"x": {1, 2, 3, "a"}})");
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_OK(v);
   ASSERT_TRUE(v->FindKey("x"));
   EXPECT_TRUE(v->FindKey("x")->IsSet());
   EXPECT_EQ(v->FindKey("x")->Size(), 4u);
-  EXPECT_FALSE(ParseInputTerm("{x: 1}").ok());
+  EXPECT_THAT(ParseInputTerm("{x: 1}"), Not(IsOk()));
 }
 
 class EvalCommandTest : public ::testing::Test {
@@ -480,6 +465,29 @@ TEST_F(EvalCommandTest, NoSolutionAndErrors) {
   std::ostringstream out5, err5;
   EXPECT_EQ(PolicyEvalMain({"/nonexistent/p.rego"}, std::nullopt, std::nullopt, "data", out5, err5),
             2);
+}
+
+// OPA's error code travels as a Status payload: compile and evaluation errors carry it, and a
+// message that merely looks like one is not parsed back into a code.
+TEST(RegoErrors, CodeIsStructuredNotParsedFromTheMessage) {
+  auto r = Compile({Module{"u.rego", "package u\nimport rego.v1\nx if { y }\n"}});
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("u.rego:3:8: rego_unsafe_var_error: var y is unsafe")));
+  EXPECT_EQ(ErrorCode(r.status()), "rego_unsafe_var_error");
+  EXPECT_EQ(ErrorCode(absl::InvalidArgumentError("policy.rego:1: eval_type_error: spoofed")), "");
+  EXPECT_EQ(ErrorCode(WithErrorCode(absl::InternalError("x"), "eval_builtin_error")),
+            "eval_builtin_error");
+  EXPECT_OK(WithErrorCode(absl::OkStatus(), "eval_builtin_error"));
+}
+
+TEST(RegoJson, ParseJsonValueReportsTheFirstProblemAndItsOffset) {
+  auto v = ParseJsonValue(R"({"big": 123456789012345678901234567890})");
+  ASSERT_OK(v);
+  EXPECT_EQ(v->FindKey("big")->ToJsonString(), "123456789012345678901234567890");
+  EXPECT_THAT(ParseJsonValue("[1] x"), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                "unexpected trailing characters at offset 4"));
+  EXPECT_THAT(ParseJsonValue(R"({"a" 1})"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("expected ':' at offset")));
 }
 
 }  // namespace

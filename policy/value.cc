@@ -505,15 +505,15 @@ class JsonParser {
  public:
   explicit JsonParser(std::string_view s) : s_(s) {}
 
-  std::optional<Value> Parse(std::string* error) {
+  absl::StatusOr<Value> Parse() {
     auto v = ParseValue(0);
     SkipWs();
     if (v && pos_ != s_.size()) {
       Fail("unexpected trailing characters");
       v.reset();
     }
-    if (!v && error) *error = fmt::format("{} at offset {}", error_, pos_);
-    return v;
+    if (!v) return absl::InvalidArgumentError(fmt::format("{} at offset {}", error_, pos_));
+    return std::move(*v);
   }
 
  private:
@@ -674,9 +674,7 @@ class JsonParser {
 
 }  // namespace
 
-std::optional<Value> ParseJsonValue(std::string_view text, std::string* error) {
-  return JsonParser(text).Parse(error);
-}
+absl::StatusOr<Value> ParseJsonValue(std::string_view text) { return JsonParser(text).Parse(); }
 
 // ---- UTF-8 ----
 

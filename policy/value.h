@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "core/status.h"
 
 namespace ccburst::policy {
 
@@ -180,7 +181,9 @@ class ObjectBuilder {
 std::optional<size_t> FindEntry(const ObjectEntries& entries, const Value& key);
 
 // Parses a JSON text directly into Values, keeping integers of any length exact.
-std::optional<Value> ParseJsonValue(std::string_view text, std::string* error = nullptr);
+// Errors: InvalidArgument naming the first problem and its byte offset
+// ("expected ':' at offset 7").
+absl::StatusOr<Value> ParseJsonValue(std::string_view text);
 
 // UTF-8 helpers used by string builtins: decode into code points (invalid bytes become
 // U+FFFD) and encode back.

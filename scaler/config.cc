@@ -179,12 +179,8 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
   std::vector<std::string> windows;
   CCB_RETURN_IF_ERROR(GetStringArray(t, w, "windows", windows));
   for (const auto& text : windows) {
-    auto tw = ParseTimeWindow(text);
-    if (!tw.ok()) {
-      return absl::InvalidArgumentError(
-          fmt::format("config: `{}.windows`: {}", w, core::Message(tw.status())));
-    }
-    p.windows.push_back(*tw);
+    CCB_ASSIGN_OR_RETURN(TimeWindow tw, ParseTimeWindow(text), "config: `{}.windows`", w);
+    p.windows.push_back(tw);
   }
   int64_t cooldown = p.scale_in_cooldown.count();
   CCB_RETURN_IF_ERROR(GetInt(t, w, "scale_in_cooldown_seconds", 0, 86400, cooldown));
@@ -248,11 +244,9 @@ absl::StatusOr<ScalerConfig> ParseScalerConfig(std::string_view text, const std:
 }
 
 absl::StatusOr<ScalerConfig> LoadScalerConfig(const std::string& path) {
-  auto text = core::ReadFile(path);
-  if (!text.ok())
-    return absl::NotFoundError(fmt::format("config: {}", core::Message(text.status())));
+  CCB_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path), "config");  // NotFound
   std::string base = std::filesystem::path(path).parent_path().string();
-  return ParseScalerConfig(*text, base);
+  return ParseScalerConfig(text, base);
 }
 
 }  // namespace ccburst::scaler

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "core/testing/status_matchers.h"
+
 namespace ccburst::scaler {
 namespace {
+
+using ::ccburst::core::testing::StatusIs;
 
 constexpr char kBase[] = R"(
 [server]
@@ -34,7 +38,7 @@ scale_in_cooldown_seconds = 120
 
 TEST(ConfigTest, ParsesAndSubstitutesQueries) {
   auto c = ParseScalerConfig(kBase, "/etc/ccburst");
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   EXPECT_EQ(c->grpc_address, "127.0.0.1:0");
   EXPECT_EQ(c->stream_interval.count(), 2);
   EXPECT_EQ(c->prometheus.timeout.count(), 500);
@@ -67,7 +71,7 @@ TEST(ConfigTest, UnknownKeysAndBadValuesAreNamed) {
   EXPECT_EQ(err("[extra]\n"), "config: unknown key `extra`");
   EXPECT_EQ(err("headroom_pods = -1\n"),
             "config: `workloads.web.headroom_pods` = -1 is outside 0..1000000");
-  EXPECT_EQ(ParseScalerConfig("[server\n", "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(ParseScalerConfig("[server\n", ""), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(ParseScalerConfig("", "").status().message(),
             "config: at least one `[workloads.<name>]` is required");
 }

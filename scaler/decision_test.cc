@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "core/testing/status_matchers.h"
+
 namespace ccburst::scaler {
 namespace {
+
+using ::ccburst::core::testing::IsOk;
+using ::testing::Not;
 
 using std::chrono::seconds;
 
@@ -172,7 +177,7 @@ TEST(DecisionTest, ScaleToZeroNeedsOnPremHeadroom) {
 TEST(DecisionTest, WindowClosedBlocksScaleUp) {
   PlacementPolicy p;
   auto w = ParseTimeWindow("Mon-Fri 08:00-18:00");
-  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_OK(w);
   p.windows = {*w};
   Decider d(Profile(), p, {1, 4, 0});
   // 2023-11-18 (Saturday) 12:00 UTC
@@ -187,16 +192,16 @@ TEST(DecisionTest, WindowClosedBlocksScaleUp) {
 
 TEST(TimeWindowTest, ParsesAndMatches) {
   auto w = ParseTimeWindow("22:00-06:00");
-  ASSERT_TRUE(w.ok());
+  ASSERT_OK(w);
   EXPECT_EQ(w->days, 0x7f);
   EXPECT_TRUE(InWindow(*w, core::FromUnixSeconds(1700481600 - 12 * 3600 + 23 * 3600)));
   EXPECT_FALSE(InWindow(*w, core::FromUnixSeconds(1700481600)));
   auto sat = ParseTimeWindow("Sat,Sun 00:00-24:00");
-  ASSERT_TRUE(sat.ok());
+  ASSERT_OK(sat);
   EXPECT_EQ(sat->days, 0x60);
   EXPECT_TRUE(InWindow(*sat, core::FromUnixSeconds(1700308800)));
-  EXPECT_FALSE(ParseTimeWindow("Mon-Fry 08:00-18:00").ok());
-  EXPECT_FALSE(ParseTimeWindow("08:00").ok());
+  EXPECT_THAT(ParseTimeWindow("Mon-Fry 08:00-18:00"), Not(IsOk()));
+  EXPECT_THAT(ParseTimeWindow("08:00"), Not(IsOk()));
   EXPECT_EQ(ParseTimeWindow("25:00-26:00").status().message(),
             "time window `25:00-26:00`: want HH:MM-HH:MM");
 }

@@ -3,20 +3,24 @@
 #include <gtest/gtest.h>
 
 #include "core/file.h"
+#include "core/testing/status_matchers.h"
 
 namespace ccburst::scaler {
 namespace {
 
+using ::ccburst::core::testing::IsOk;
+using ::testing::Not;
+
 TEST(TraceTest, ParsesBothLayouts) {
   auto t = ParseTrace("t_seconds,demand_pods,onprem_capacity_pods\n# c\n0,3,2\n60,4,2\n");
-  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_OK(t);
   ASSERT_EQ(t->size(), 2u);
   EXPECT_EQ((*t)[1].t_seconds, 60);
   EXPECT_EQ((*t)[1].demand_pods, 4);
   EXPECT_FALSE((*t)[1].pod.has_value());
   auto p = ParseTrace(
       "t_seconds,demand_pods,onprem_capacity_pods,pod_cpu,pod_memory_gib\r\n0,3,2,2,6.5\r\n");
-  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_OK(p);
   EXPECT_EQ((*p)[0].pod->memory_gib, 6.5);
 }
 
@@ -31,7 +35,7 @@ TEST(TraceTest, RejectsBadInputNamingTheLine) {
       "trace: line 3: `t_seconds` must increase");
   EXPECT_EQ(ParseTrace("t_seconds,demand_pods,onprem_capacity_pods\n0,1\n").status().message(),
             "trace: line 2: want 3 fields, got 2");
-  EXPECT_FALSE(ParseTrace("t_seconds,demand_pods,onprem_capacity_pods\n").ok());
+  EXPECT_THAT(ParseTrace("t_seconds,demand_pods,onprem_capacity_pods\n"), Not(IsOk()));
 }
 
 std::vector<TraceRow> Step(int64_t duration, double before, double after, double cap,
@@ -47,7 +51,7 @@ TEST(SimulatorTest, NoDemandBeyondCapacityCostsNothing) {
   auto trace = Step(3600, 5, 5, 10, 0);
   for (PolicyKind k : {PolicyKind::kSeed, PolicyKind::kCcburst}) {
     auto r = Simulate(trace, k, SimParams{});
-    ASSERT_TRUE(r.ok());
+    ASSERT_OK(r);
     EXPECT_EQ(r->cloud_instance_hours, 0);
     EXPECT_EQ(r->scale_events, 0);
   }
@@ -59,8 +63,8 @@ TEST(SimulatorTest, BurstServesPendingPodsAfterVmStartup) {
   SimParams p;
   auto ours = Simulate(trace, PolicyKind::kCcburst, p);
   auto seed = Simulate(trace, PolicyKind::kSeed, p);
-  ASSERT_TRUE(ours.ok());
-  ASSERT_TRUE(seed.ok());
+  ASSERT_OK(ours);
+  ASSERT_OK(seed);
   EXPECT_EQ(ours->peak_replicas, 1);
   EXPECT_EQ(seed->peak_replicas, 4);  // one replica per pending pod
   // Pending until the VM has booted and attested: at most 4 pods x (poll + 95 s) each.
@@ -87,12 +91,13 @@ TEST(SimulatorTest, JsonLine) {
 TEST(SimulatorTest, ShippedTracesOursBeatsSeedWithoutMoreFlaps) {
   for (const char* name : {"daily-cycle.csv", "campaign-spike.csv", "noisy.csv"}) {
     auto csv = core::ReadFile(std::string(CCB_SOURCE_DIR) + "/scaler/traces/" + name);
-    ASSERT_TRUE(csv.ok()) << csv.status();
+    ASSERT_OK(csv);
     auto trace = ParseTrace(*csv);
-    ASSERT_TRUE(trace.ok()) << name << ": " << trace.status();
+    ASSERT_OK(trace) << name;
     auto ours = Simulate(*trace, PolicyKind::kCcburst, SimParams{});
     auto seed = Simulate(*trace, PolicyKind::kSeed, SimParams{});
-    ASSERT_TRUE(ours.ok() && seed.ok());
+    ASSERT_OK(ours);
+    ASSERT_OK(seed);
     EXPECT_TRUE(ours->pending_pod_seconds < seed->pending_pod_seconds || ours->cost < seed->cost)
         << name;
     EXPECT_LE(ours->flaps, seed->flaps) << name;

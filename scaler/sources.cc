@@ -112,22 +112,21 @@ absl::StatusOr<std::unique_ptr<PrometheusClient>> PrometheusClient::Create(
   o.ca_certificate_file = config.ca_file;
   o.timeout = config.timeout;
   o.max_response_bytes = 4 * 1024 * 1024;
-  auto http = net::HttpClient::Create(std::move(o));
-  if (!http.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("prometheus: address `{}`: {}", address, core::Message(http.status())));
-  }
+  // HttpClient::Create fails only with InvalidArgument (a bad address or CA file).
+  CCB_ASSIGN_OR_RETURN(auto http, net::HttpClient::Create(std::move(o)), "prometheus: address `{}`",
+                       address);
   std::optional<std::string> token;
   if (config.bearer_token_file) {
     auto t = core::ReadFile(*config.bearer_token_file);
     if (!t.ok()) {
-      return absl::InvalidArgumentError(
-          fmt::format("prometheus: bearer token: {}", core::Message(t.status())));
+      // A missing token file is a configuration error, not a missing resource.
+      return core::WithCode(core::Annotate(t.status(), "prometheus: bearer token"),
+                            absl::StatusCode::kInvalidArgument);
     }
     token = std::string(TrimWs(*t));
   }
   return std::unique_ptr<PrometheusClient>(
-      new PrometheusClient(std::move(address), std::move(*http), std::move(token)));
+      new PrometheusClient(std::move(address), std::move(http), std::move(token)));
 }
 
 absl::StatusOr<double> PrometheusClient::Query(std::string_view query) {
@@ -200,12 +199,8 @@ absl::StatusOr<std::unique_ptr<KbsGate>> KbsGate::Create(const KbsGateConfig& co
   o.ca_certificate_file = config.ca_file;
   o.timeout = config.timeout;
   o.max_response_bytes = 4 * 1024 * 1024;
-  auto http = net::HttpClient::Create(std::move(o));
-  if (!http.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("kbs gate: url `{}`: {}", url, core::Message(http.status())));
-  }
-  return std::unique_ptr<KbsGate>(new KbsGate(config, std::move(url), std::move(*http)));
+  CCB_ASSIGN_OR_RETURN(auto http, net::HttpClient::Create(std::move(o)), "kbs gate: url `{}`", url);
+  return std::unique_ptr<KbsGate>(new KbsGate(config, std::move(url), std::move(http)));
 }
 
 GateState KbsGate::Check(std::string_view tee, core::TimePoint now, std::string* why) {

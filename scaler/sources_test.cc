@@ -6,20 +6,23 @@
 #include <atomic>
 #include <thread>
 
+#include "core/testing/status_matchers.h"
 #include "net/http_server.h"
 
 namespace ccburst::scaler {
 namespace {
 
+using ::ccburst::core::testing::StatusIs;
+
 TEST(PrometheusParseTest, OneSample) {
   auto v = ParseInstantQuery(
       "q", 200,
       R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1.5,"7"]}]}})");
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_OK(v);
   EXPECT_EQ(*v, 7);
   v = ParseInstantQuery(
       "q", 200, R"({"status":"success","data":{"resultType":"scalar","result":[1.5,"2.5"]}})");
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_OK(v);
   EXPECT_EQ(*v, 2.5);
 }
 
@@ -47,8 +50,7 @@ TEST(PrometheusParseTest, FaultsNameTheCause) {
                 .status()
                 .message(),
             "prometheus: query `q`: bad_data: parse error");
-  EXPECT_EQ(ParseInstantQuery("q", 200, "<html>").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(ParseInstantQuery("q", 200, "<html>"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(ParseInstantQuery("q", 200,
                               R"({"status":"success","data":{"resultType":"matrix","result":[]}})")
                 .status()
@@ -65,7 +67,7 @@ TEST(KbsMetricsTest, SumsOutcomesOfOneTee) {
       "kbs_attestations_total{tee=\"snp\",outcome=\"failure\"} 50\n"
       "kbs_attestation_requests_total 64\n";
   auto c = ParseKbsAttestations(kText, "tdx");
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   EXPECT_EQ(c->ok, 10);
   EXPECT_EQ(c->failed, 4);
   EXPECT_EQ(
@@ -96,7 +98,7 @@ struct FakeServer {
       if (req.path == "/metrics") return net::HttpResponse{200, {}, metrics};
       return net::HttpResponse::Json(200, query_body);
     });
-    EXPECT_TRUE(s.ok()) << s.status();
+    EXPECT_OK(s);
     server = std::move(*s);
   }
   std::string Url() const { return fmt::format("http://127.0.0.1:{}", server->ports()[0]); }
@@ -107,27 +109,27 @@ TEST(PrometheusClientTest, QueriesAndBoundsTheTimeout) {
   PrometheusConfig cfg;
   cfg.timeout = std::chrono::milliseconds(200);
   auto client = PrometheusClient::Create(cfg, fake.Url());
-  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_OK(client);
   auto v = (*client)->Query("sum(x)");
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_OK(v);
   EXPECT_EQ(*v, 3);
   fake.delay_ms = 1000;
   v = (*client)->Query("sum(x)");
-  EXPECT_EQ(v.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(v, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(v.status().message(),
             fmt::format("prometheus: {}: query `sum(x)`: reading response failed: timed out "
                         "after 200 ms",
                         fake.Url()));
   fake.delay_ms = 0;
   v = (*client)->Query("sum(x)");
-  EXPECT_TRUE(v.ok()) << v.status();
+  EXPECT_OK(v);
 }
 
 TEST(PrometheusClientTest, ServerDown) {
   PrometheusConfig cfg;
   auto client = PrometheusClient::Create(cfg, "http://127.0.0.1:1");
-  ASSERT_TRUE(client.ok());
-  EXPECT_EQ((*client)->Query("up").status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_OK(client);
+  EXPECT_THAT((*client)->Query("up"), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST(KbsGateTest, OpensClosesOnFailuresAndHealth) {
@@ -138,7 +140,7 @@ TEST(KbsGateTest, OpensClosesOnFailuresAndHealth) {
   cfg.min_attestations = 4;
   cfg.max_failure_ratio = 0.5;
   auto gate = KbsGate::Create(cfg, fake.Url());
-  ASSERT_TRUE(gate.ok());
+  ASSERT_OK(gate);
   auto t0 = core::FromUnixSeconds(1'700'000'000);
   auto set = [&](int ok, int bad) {
     std::lock_guard<std::mutex> lock(fake.mu);
@@ -167,7 +169,7 @@ TEST(KbsGateTest, OpensClosesOnFailuresAndHealth) {
 TEST(KbsGateTest, DownKbsClosesTheGate) {
   KbsGateConfig cfg;
   auto gate = KbsGate::Create(cfg, "http://127.0.0.1:1");
-  ASSERT_TRUE(gate.ok());
+  ASSERT_OK(gate);
   std::string why;
   EXPECT_EQ((*gate)->Check("tdx", core::FromUnixSeconds(0), &why), GateState::kKbsUnreachable);
   EXPECT_NE(why.find("kbs: http://127.0.0.1:1"), std::string::npos) << why;

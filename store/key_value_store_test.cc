@@ -11,9 +11,13 @@
 #include <fstream>
 #include <thread>
 
+#include "core/testing/status_matchers.h"
+
 namespace ccburst::store {
 namespace {
 
+using ::ccburst::core::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
@@ -44,20 +48,20 @@ class KeyValueStoreTest : public ::testing::TestWithParam<Kind> {
       return;
     }
     auto s = OpenSqliteStore(dir_.File("kv.db"));
-    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_OK(s);
     store_ = std::move(*s);
   }
 
   std::optional<std::string> MustGet(std::string_view ns, std::string_view key) {
     auto v = store_->Get(ns, key);
-    EXPECT_TRUE(v.ok()) << v.status();
+    EXPECT_OK(v);
     return v.ok() ? *v : std::nullopt;
   }
 
   std::vector<std::pair<std::string, std::string>> MustList(std::string_view ns,
                                                             std::string_view prefix = "") {
     auto v = store_->List(ns, prefix);
-    EXPECT_TRUE(v.ok()) << v.status();
+    EXPECT_OK(v);
     return v.ok() ? *v : std::vector<std::pair<std::string, std::string>>{};
   }
 
@@ -67,36 +71,36 @@ class KeyValueStoreTest : public ::testing::TestWithParam<Kind> {
 
 TEST_P(KeyValueStoreTest, PutGetReplaceDelete) {
   EXPECT_EQ(MustGet("ns", "a"), std::nullopt);
-  ASSERT_TRUE(store_->Put("ns", "a", "one").ok());
+  ASSERT_OK(store_->Put("ns", "a", "one"));
   EXPECT_EQ(MustGet("ns", "a"), "one");
-  ASSERT_TRUE(store_->Put("ns", "a", "two").ok());
+  ASSERT_OK(store_->Put("ns", "a", "two"));
   EXPECT_EQ(MustGet("ns", "a"), "two");
 
   auto deleted = store_->Delete("ns", "a");
-  ASSERT_TRUE(deleted.ok());
+  ASSERT_OK(deleted);
   EXPECT_TRUE(*deleted);
   EXPECT_EQ(MustGet("ns", "a"), std::nullopt);
   deleted = store_->Delete("ns", "a");
-  ASSERT_TRUE(deleted.ok());
+  ASSERT_OK(deleted);
   EXPECT_FALSE(*deleted);
 }
 
 TEST_P(KeyValueStoreTest, BinaryAndEmptyValues) {
   std::string binary("\0\xff\x01zz\0", 6);
-  ASSERT_TRUE(store_->Put("ns", std::string("k\0ey", 4), binary).ok());
-  ASSERT_TRUE(store_->Put("ns", "empty", "").ok());
+  ASSERT_OK(store_->Put("ns", std::string("k\0ey", 4), binary));
+  ASSERT_OK(store_->Put("ns", "empty", ""));
   EXPECT_EQ(MustGet("ns", std::string("k\0ey", 4)), binary);
   EXPECT_EQ(MustGet("ns", "k"), std::nullopt);
   EXPECT_EQ(MustGet("ns", "empty"), "");
 }
 
 TEST_P(KeyValueStoreTest, NamespacesAreIsolated) {
-  ASSERT_TRUE(store_->Put("a", "k", "in-a").ok());
-  ASSERT_TRUE(store_->Put("b", "k", "in-b").ok());
+  ASSERT_OK(store_->Put("a", "k", "in-a"));
+  ASSERT_OK(store_->Put("b", "k", "in-b"));
   EXPECT_EQ(MustGet("a", "k"), "in-a");
   EXPECT_EQ(MustGet("b", "k"), "in-b");
   EXPECT_EQ(MustGet("c", "k"), std::nullopt);
-  ASSERT_TRUE(store_->Delete("a", "k").ok());
+  ASSERT_OK(store_->Delete("a", "k"));
   EXPECT_EQ(MustGet("b", "k"), "in-b");
   EXPECT_THAT(MustList("b"), ElementsAre(Pair("k", "in-b")));
   EXPECT_TRUE(MustList("a").empty());
@@ -104,7 +108,7 @@ TEST_P(KeyValueStoreTest, NamespacesAreIsolated) {
 
 TEST_P(KeyValueStoreTest, ListIsSortedAndPrefixIsLiteral) {
   for (const char* k : {"repo/b", "repo/a", "repo%x", "repo_x", "repoX", "rep", "other", "repo/"}) {
-    ASSERT_TRUE(store_->Put("ns", k, std::string("v-") + k).ok());
+    ASSERT_OK(store_->Put("ns", k, std::string("v-") + k));
   }
   EXPECT_THAT(MustList("ns", "repo/"),
               ElementsAre(Pair("repo/", "v-repo/"), Pair("repo/a", "v-repo/a"),
@@ -123,10 +127,10 @@ TEST_P(KeyValueStoreTest, ListIsSortedAndPrefixIsLiteral) {
 
 TEST_P(KeyValueStoreTest, PrefixWithHighBytes) {
   std::string p("\xff\xff", 2);
-  ASSERT_TRUE(store_->Put("ns", p, "1").ok());
-  ASSERT_TRUE(store_->Put("ns", p + "a", "2").ok());
-  ASSERT_TRUE(store_->Put("ns", std::string("\xfe\xff", 2), "3").ok());
-  ASSERT_TRUE(store_->Put("ns", std::string("\xff\x00", 2), "4").ok());
+  ASSERT_OK(store_->Put("ns", p, "1"));
+  ASSERT_OK(store_->Put("ns", p + "a", "2"));
+  ASSERT_OK(store_->Put("ns", std::string("\xfe\xff", 2), "3"));
+  ASSERT_OK(store_->Put("ns", std::string("\xff\x00", 2), "4"));
   EXPECT_THAT(MustList("ns", p), ElementsAre(Pair(p, "1"), Pair(p + "a", "2")));
   EXPECT_THAT(MustList("ns", std::string("\xfe", 1)),
               ElementsAre(Pair(std::string("\xfe\xff", 2), "3")));
@@ -167,18 +171,18 @@ TEST(SqliteStoreTest, PersistsAcrossReopen) {
   std::string path = dir.File("persist.db");
   {
     auto s = OpenSqliteStore(path);
-    ASSERT_TRUE(s.ok()) << s.status();
-    ASSERT_TRUE((*s)->Put("resources", "default/key/1", "secret").ok());
-    ASSERT_TRUE((*s)->Put("resources", "default/key/2", "other").ok());
-    ASSERT_TRUE((*s)->Delete("resources", "default/key/2").ok());
+    ASSERT_OK(s);
+    ASSERT_OK((*s)->Put("resources", "default/key/1", "secret"));
+    ASSERT_OK((*s)->Put("resources", "default/key/2", "other"));
+    ASSERT_OK((*s)->Delete("resources", "default/key/2"));
   }
   auto s = OpenSqliteStore(path);
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_OK(s);
   auto v = (*s)->Get("resources", "default/key/1");
-  ASSERT_TRUE(v.ok());
+  ASSERT_OK(v);
   EXPECT_EQ(*v, "secret");
   auto all = (*s)->List("resources");
-  ASSERT_TRUE(all.ok());
+  ASSERT_OK(all);
   EXPECT_THAT(*all, ElementsAre(Pair("default/key/1", "secret")));
 }
 
@@ -187,10 +191,11 @@ TEST(SqliteStoreTest, TwoHandlesOnOneFileSeeEachOther) {
   std::string path = dir.File("shared.db");
   auto a = OpenSqliteStore(path);
   auto b = OpenSqliteStore(path);
-  ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_TRUE((*a)->Put("ns", "k", "from-a").ok());
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  ASSERT_OK((*a)->Put("ns", "k", "from-a"));
   auto v = (*b)->Get("ns", "k");
-  ASSERT_TRUE(v.ok());
+  ASSERT_OK(v);
   EXPECT_EQ(*v, "from-a");
 }
 
@@ -218,9 +223,9 @@ TEST(SqliteStoreTest, ConcurrentWritersWithSeparateConnections) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
   auto s = OpenSqliteStore(path);
-  ASSERT_TRUE(s.ok());
+  ASSERT_OK(s);
   auto all = (*s)->List("ns");
-  ASSERT_TRUE(all.ok());
+  ASSERT_OK(all);
   EXPECT_EQ(all->size(), static_cast<size_t>(kThreads * kPerThread));
 }
 
@@ -228,8 +233,8 @@ TEST(SqliteStoreTest, UsesWalJournal) {
   TempDir dir;
   std::string path = dir.File("wal.db");
   auto s = OpenSqliteStore(path);
-  ASSERT_TRUE(s.ok());
-  ASSERT_TRUE((*s)->Put("ns", "k", "v").ok());
+  ASSERT_OK(s);
+  ASSERT_OK((*s)->Put("ns", "k", "v"));
   EXPECT_TRUE(fs::exists(path + "-wal"));
 }
 
@@ -240,10 +245,8 @@ TEST(SqliteStoreTest, UnwritablePathIsUnavailableAndNamesThePath) {
   std::ofstream(blocker) << "x";
   std::string path = blocker + "/kv.db";
   auto s = OpenSqliteStore(path);
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(std::string(s.status().message()), HasSubstr(path));
-  EXPECT_THAT(std::string(s.status().message()), HasSubstr("unable to open database file"));
+  ASSERT_THAT(s, StatusIs(absl::StatusCode::kUnavailable,
+                          AllOf(HasSubstr(path), HasSubstr("unable to open database file"))));
 }
 
 TEST(SqliteStoreTest, NotADatabaseIsUnavailable) {
@@ -251,10 +254,8 @@ TEST(SqliteStoreTest, NotADatabaseIsUnavailable) {
   std::string path = dir.File("garbage.db");
   std::ofstream(path) << std::string(4096, 'g');
   auto s = OpenSqliteStore(path);
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(std::string(s.status().message()), HasSubstr(path));
-  EXPECT_THAT(std::string(s.status().message()), HasSubstr("not a database"));
+  ASSERT_THAT(s, StatusIs(absl::StatusCode::kUnavailable,
+                          AllOf(HasSubstr(path), HasSubstr("not a database"))));
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include "collateral/tdx/sources.h"
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/testing/fake_clock.h"
+#include "core/testing/status_matchers.h"
 #include "crypto/key.h"
 #include "evidence/snp/testing/generator.h"
 #include "evidence/tdx/testing/quote_generator.h"
@@ -23,13 +25,12 @@
 namespace ccburst::kbs {
 namespace {
 
-namespace json = core::json;
+using ::ccburst::core::testing::FakeClock;
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::Not;
 
-class FakeClock : public core::Clock {
- public:
-  core::TimePoint Now() const override { return now; }
-  core::TimePoint now = core::FromUnixSeconds(1'800'000'000);
-};
+namespace json = core::json;
 
 void WriteFile(const std::string& path, std::string_view data) {
   std::ofstream(path, std::ios::binary) << data;
@@ -64,8 +65,8 @@ class KbsTeeTest : public ::testing::Test {
     cspec.issue_date = core::FromUnixSeconds(1'799'000'000);
     cspec.next_update = core::FromUnixSeconds(1'810'000'000);
     auto collateral = Tdx().MakeCollateral(cspec);
-    ASSERT_TRUE(collateral.ok()) << collateral.status();
-    ASSERT_TRUE(collateral::tdx::WriteCollateralDir(*collateral, dir_ + "/tdx-collateral").ok());
+    ASSERT_OK(collateral);
+    ASSERT_OK(collateral::tdx::WriteCollateralDir(*collateral, dir_ + "/tdx-collateral"));
     WriteFile(dir_ + "/tdx-root.pem", Tdx().root_pem());
     WriteFile(dir_ + "/ark.pem",
               DerToPem(Snp().ark_der()) + DerToPem(Snp().ask_der()) + DerToPem(Snp().asvk_der()));
@@ -96,18 +97,18 @@ vcek_sources = [{ type = "OfflineStore", path = "kds-store" }]
 trusted_ark = "ark.pem"
 )",
                                  dir_);
-    ASSERT_TRUE(config.ok()) << config.status();
+    ASSERT_OK(config);
     auto server = KbsServer::Start(*config, clock_);
-    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_OK(server);
     server_ = std::move(*server);
     base_url_ = "http://127.0.0.1:" + std::to_string(server_->ports().at(0));
 
     net::HttpClientOptions options;
     options.base_url = base_url_;
     auto admin = net::HttpClient::Create(options);
-    ASSERT_TRUE(admin.ok());
+    ASSERT_OK(admin);
     auto r = (*admin)->Send("POST", "/kbs/v0/resource/default/key/model", "s3cret");
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_OK(r);
     ASSERT_EQ(r->status, 200) << r->body;
   }
 
@@ -120,7 +121,7 @@ trusted_ark = "ark.pem"
     net::HttpClientOptions options;
     options.base_url = base_url_;
     auto http = net::HttpClient::Create(options);
-    EXPECT_TRUE(http.ok()) << http.status();
+    EXPECT_OK(http);
     return agent::KbsClient(*std::move(http), std::move(attester),
                             crypto::PrivateKey::GenerateEcP256(), "ECDH-ES+A256KW");
   }
@@ -129,9 +130,9 @@ trusted_ark = "ark.pem"
   static json::object Submod(const std::string& token) {
     size_t a = token.find('.'), b = token.find('.', a + 1);
     auto payload = core::Base64UrlDecode(token.substr(a + 1, b - a - 1));
-    EXPECT_TRUE(payload.ok());
+    EXPECT_OK(payload);
     auto doc = core::ParseJson(payload.ok() ? *payload : "{}");
-    EXPECT_TRUE(doc.ok());
+    EXPECT_OK(doc);
     const json::value* cpu0 = core::FindPath(*doc, "submods/cpu0");
     EXPECT_NE(cpu0, nullptr);
     return cpu0 && cpu0->is_object() ? cpu0->get_object() : json::object{};
@@ -141,10 +142,10 @@ trusted_ark = "ark.pem"
   json::object AttestAndFetch(std::unique_ptr<agent::Attester> good) {
     agent::KbsClient client = Client(std::move(good));
     auto token = client.Attest();
-    EXPECT_TRUE(token.ok()) << token.status();
+    EXPECT_OK(token);
     if (!token.ok()) return {};
     auto secret = client.GetResource("default/key/model");
-    EXPECT_TRUE(secret.ok()) << secret.status();
+    EXPECT_OK(secret);
     if (secret.ok()) {
       EXPECT_EQ(*secret, "s3cret");
     }
@@ -158,17 +159,16 @@ trusted_ark = "ark.pem"
   void ExpectBindingRefused(std::unique_ptr<agent::Attester> bad, std::string_view check) {
     agent::KbsClient client = Client(std::move(bad));
     auto token = client.Attest();
-    ASSERT_FALSE(token.ok());
-    EXPECT_EQ(token.status().code(), absl::StatusCode::kPermissionDenied) << token.status();
+    ASSERT_THAT(token, StatusIs(absl::StatusCode::kPermissionDenied)) << token.status();
     std::string message = core::Message(token.status());
     EXPECT_NE(message.find("401"), std::string::npos) << message;
     EXPECT_NE(message.find("AttestationError"), std::string::npos) << message;
     EXPECT_NE(message.find(check), std::string::npos) << message;
     auto secret = client.GetResource("default/key/model");
-    EXPECT_FALSE(secret.ok());
+    EXPECT_THAT(secret, Not(IsOk()));
   }
 
-  FakeClock clock_;
+  FakeClock clock_{core::FromUnixSeconds(1'800'000'000)};
   std::string dir_;
   std::string base_url_;
   std::unique_ptr<KbsServer> server_;
@@ -216,7 +216,7 @@ TEST(KbsTeeVerifiers, DefaultsRegisterTdxAndSnpWithoutNetwork) {
   c.http_server.insecure_http = true;
   c.storage.type = "Memory";
   auto kbs = KbsService::Create(c);
-  ASSERT_TRUE(kbs.ok()) << kbs.status();
+  ASSERT_OK(kbs);
   for (std::string tee : {"tdx", "snp", "sample"}) {
     net::HttpRequest r;
     r.method = "POST";
@@ -240,7 +240,7 @@ TEST(KbsTeeVerifiers, BadTestRootsStopStartUpNamingTheKey) {
 
   c.attestation_service.verifier_config.dcap_verifier.trusted_root_ca = dir + "/missing.pem";
   auto missing = KbsService::Create(c);
-  ASSERT_FALSE(missing.ok());
+  ASSERT_THAT(missing, Not(IsOk()));
   EXPECT_NE(core::Message(missing.status())
                 .find("attestation_service.verifier_config.dcap_verifier.trusted_root_ca"),
             std::string::npos)
@@ -250,8 +250,8 @@ TEST(KbsTeeVerifiers, BadTestRootsStopStartUpNamingTheKey) {
   for (std::string file : {"garbage.pem", "vcek.pem", "missing.pem"}) {
     c.attestation_service.verifier_config.snp_verifier.trusted_ark = dir + "/" + file;
     auto bad = KbsService::Create(c);
-    ASSERT_FALSE(bad.ok()) << file;
-    EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << bad.status();
+    ASSERT_THAT(bad, Not(IsOk())) << file;
+    EXPECT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument));
     EXPECT_NE(core::Message(bad.status())
                   .find("attestation_service.verifier_config.snp_verifier.trusted_ark"),
               std::string::npos)

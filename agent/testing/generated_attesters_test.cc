@@ -9,12 +9,15 @@
 #include <filesystem>
 
 #include "core/encoding.h"
+#include "core/testing/status_matchers.h"
 #include "evidence/snp/snp.h"
 #include "evidence/tdx/tdx_verifier.h"
 
 namespace ccburst::agent::testing {
 namespace {
 
+using ::ccburst::core::testing::StatusIs;
+using ::testing::_;
 using ::testing::HasSubstr;
 namespace tdx = evidence::tdx;
 namespace snp = evidence::snp;
@@ -45,13 +48,12 @@ TEST(GeneratedAttesters, TdxEvidenceIsBoundToTheSessionUnlessToldOtherwise) {
   auto good = NewGeneratedTdxAttester(*h);
   EXPECT_EQ(good->tee(), "tdx");
   auto claims = VerifyTdx(*good, *h);
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_OK(claims);
   EXPECT_EQ(claims->at("report_data"),
             core::json::value(core::HexEncode(kDigest + std::string(16, '\0'))));
 
   auto bad = VerifyTdx(*NewGeneratedTdxAttester(*h, {.wrong_report_data = true}), *h);
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(core::Message(bad.status()), "tdx: report_data does not match the session binding");
+  ASSERT_THAT(bad, StatusIs(_, "tdx: report_data does not match the session binding"));
 }
 
 TEST(GeneratedAttesters, SnpEvidenceIsBoundToTheSessionUnlessToldOtherwise) {
@@ -59,14 +61,13 @@ TEST(GeneratedAttesters, SnpEvidenceIsBoundToTheSessionUnlessToldOtherwise) {
   auto good = NewGeneratedSnpAttester(*h);
   EXPECT_EQ(good->tee(), "snp");
   auto claims = VerifySnp(*good, *h);
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_OK(claims);
   EXPECT_EQ(claims->at("report_data"),
             core::json::value(core::HexEncode(kDigest + std::string(16, '\0'))));
 
   auto bad = VerifySnp(*NewGeneratedSnpAttester(*h, {.wrong_report_data = true}), *h);
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(core::Message(bad.status()), HasSubstr("does not match the session binding"));
+  ASSERT_THAT(bad, StatusIs(absl::StatusCode::kPermissionDenied,
+                            HasSubstr("does not match the session binding")));
 }
 
 TEST(GeneratedAttesters, LoadedFromSavedHierarchies) {
@@ -74,27 +75,25 @@ TEST(GeneratedAttesters, LoadedFromSavedHierarchies) {
                     ("generated_attesters_" + std::to_string(::getpid()));
   auto tdx_h = tdx::testing::TdxTestHierarchy::Create();
   auto snp_h = snp::testing::TestHierarchy::Create();
-  ASSERT_TRUE(tdx_h->Save(dir + "/tdx").ok());
-  ASSERT_TRUE(snp_h->Save(dir + "/snp").ok());
+  ASSERT_OK(tdx_h->Save(dir + "/tdx"));
+  ASSERT_OK(snp_h->Save(dir + "/snp"));
 
   auto tdx_factory = LoadGeneratedAttesters("tdx", dir + "/tdx");
-  ASSERT_TRUE(tdx_factory.ok()) << tdx_factory.status();
+  ASSERT_OK(tdx_factory);
   auto snp_factory = LoadGeneratedAttesters("snp", dir + "/snp");
-  ASSERT_TRUE(snp_factory.ok()) << snp_factory.status();
+  ASSERT_OK(snp_factory);
   // The attesters keep the loaded hierarchy alive after the factory is gone.
   std::unique_ptr<Attester> tdx_attester = (*tdx_factory)({});
   std::unique_ptr<Attester> snp_attester = (*snp_factory)({});
   tdx_factory = absl::InternalError("released");
   snp_factory = absl::InternalError("released");
-  EXPECT_TRUE(VerifyTdx(*tdx_attester, *tdx_h).ok());
-  EXPECT_TRUE(VerifySnp(*snp_attester, *snp_h).ok());
+  EXPECT_OK(VerifyTdx(*tdx_attester, *tdx_h));
+  EXPECT_OK(VerifySnp(*snp_attester, *snp_h));
 
   auto sample = LoadGeneratedAttesters("sample", dir + "/tdx");
-  ASSERT_FALSE(sample.ok());
-  EXPECT_EQ(sample.status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_THAT(sample, StatusIs(absl::StatusCode::kInvalidArgument));
   auto missing = LoadGeneratedAttesters("tdx", dir + "/absent");
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  ASSERT_THAT(missing, StatusIs(absl::StatusCode::kNotFound));
   std::filesystem::remove_all(dir);
 }
 

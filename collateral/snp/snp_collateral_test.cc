@@ -13,6 +13,8 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "core/testing/fake_clock.h"
+#include "core/testing/status_matchers.h"
 #include "crypto/key.h"
 #include "evidence/snp/testing/generator.h"
 #include "net/http_server.h"
@@ -21,6 +23,8 @@ namespace ccburst::collateral::snp {
 namespace {
 
 namespace fs = std::filesystem;
+using ::ccburst::core::testing::FakeClock;
+using ::ccburst::core::testing::StatusIs;
 using evidence::snp::Generation;
 using evidence::snp::SigningKey;
 using evidence::snp::VekQuery;
@@ -31,15 +35,9 @@ std::string S5(std::string_view file) {
   return fmt::format("{}/testdata/snp/s5-genoa-v3-tsm/{}", CCB_SHARED_DIR, file);
 }
 
-class FakeClock final : public core::Clock {
- public:
-  core::TimePoint Now() const override { return now; }
-  core::TimePoint now = core::FromUnixSeconds(1767225600);
-};
-
 VekQuery S5Query() {
   auto report = evidence::snp::ParseReport(*core::ReadFile(S5("report.bin")));
-  EXPECT_TRUE(report.ok());
+  EXPECT_OK(report);
   return VekQuery{report->generation, SigningKey::kVcek, report->chip_id, report->reported_tcb};
 }
 
@@ -52,15 +50,14 @@ fs::path TempDir(std::string_view name) {
 
 TEST(DirectorySourceTest, FindsTheVcekAmongDerAndPemFiles) {
   auto src = NewDirectoryCertSource(S5("certs"));
-  ASSERT_TRUE(src.ok()) << core::Message(src.status());
+  ASSERT_OK(src);
   auto der = (*src)->FetchVek(S5Query());
-  ASSERT_TRUE(der.ok()) << core::Message(der.status());
+  ASSERT_OK(der);
   EXPECT_TRUE(*der == *core::ReadFile(S5("certs/vcek.der")));
   VekQuery vlek = S5Query();
   vlek.kind = SigningKey::kVlek;
-  EXPECT_EQ((*src)->FetchVek(vlek).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(NewDirectoryCertSource("/nonexistent/snp").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_THAT((*src)->FetchVek(vlek), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(NewDirectoryCertSource("/nonexistent/snp"), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST(VerifyCommandTest, RawReportWithCertsDir) {
@@ -108,7 +105,7 @@ class KdsTest : public ::testing::Test {
       if (resp.status == 429) resp.SetHeader("Retry-After", "30");
       return resp;
     });
-    ASSERT_TRUE(server.ok()) << core::Message(server.status());
+    ASSERT_OK(server);
     server_ = std::move(*server);
   }
 
@@ -131,18 +128,18 @@ class KdsTest : public ::testing::Test {
   std::atomic<int> status_{200};
   std::atomic<int> requests_{0};
   std::string last_target_;
-  FakeClock clock_;
+  FakeClock clock_{core::FromUnixSeconds(1767225600)};
   std::unique_ptr<net::HttpServer> server_;
 };
 
 TEST_F(KdsTest, FetchesOnceThenServesFromMemoryAndDisk) {
   fs::path cache = TempDir("kds-cache");
   auto src = NewKdsCertSource(Options(cache));
-  ASSERT_TRUE(src.ok());
+  ASSERT_OK(src);
   VekQuery q = S5Query();
   for (int i = 0; i < 3; ++i) {
     auto der = (*src)->FetchVek(q);
-    ASSERT_TRUE(der.ok()) << core::Message(der.status());
+    ASSERT_OK(der);
     EXPECT_TRUE(*der == vcek_);
   }
   EXPECT_EQ(requests_.load(), 1);
@@ -151,7 +148,7 @@ TEST_F(KdsTest, FetchesOnceThenServesFromMemoryAndDisk) {
   status_ = 503;
   auto again = NewKdsCertSource(Options(cache));
   auto der = (*again)->FetchVek(q);
-  ASSERT_TRUE(der.ok()) << core::Message(der.status());
+  ASSERT_OK(der);
   EXPECT_EQ(requests_.load(), 1);
 
   // End to end: the verifier gets the VCEK from KDS for a raw report.
@@ -165,43 +162,43 @@ TEST_F(KdsTest, FetchesOnceThenServesFromMemoryAndDisk) {
 TEST_F(KdsTest, DiskCacheIsATrusteeOfflineStore) {
   fs::path cache = TempDir("kds-offline");
   auto src = NewKdsCertSource(Options(cache));
-  ASSERT_TRUE(src.ok());
+  ASSERT_OK(src);
   VekQuery q = S5Query();
-  ASSERT_TRUE((*src)->FetchVek(q).ok());
+  ASSERT_OK((*src)->FetchVek(q));
   EXPECT_EQ(OfflineStorePath(Generation::kGenoa, q, true),
             "vcek/" + core::HexEncode(q.chip_id) + "/bl10_tee00_snp23_ucode84_vcek.der");
   EXPECT_TRUE(fs::exists(cache / OfflineStorePath(Generation::kGenoa, q, true)));
   auto offline = NewOfflineStoreCertSource(cache.string());
   auto der = offline->FetchVek(q);
-  ASSERT_TRUE(der.ok()) << core::Message(der.status());
+  ASSERT_OK(der);
   EXPECT_TRUE(*der == vcek_);
   // Legacy flat name.
   fs::path flat = TempDir("offline-flat");
   fs::create_directories(flat / "vcek" / core::HexEncode(q.chip_id));
   fs::copy_file(S5("vcek.der"), flat / OfflineStorePath(Generation::kGenoa, q, false));
-  EXPECT_TRUE(NewOfflineStoreCertSource(flat.string())->FetchVek(q).ok());
+  EXPECT_OK(NewOfflineStoreCertSource(flat.string())->FetchVek(q));
   q.reported_tcb.microcode = 1;
-  EXPECT_TRUE(NewOfflineStoreCertSource(flat.string())->FetchVek(q).ok());
-  EXPECT_EQ(NewOfflineStoreCertSource(cache.string())->FetchVek(q).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_OK(NewOfflineStoreCertSource(flat.string())->FetchVek(q));
+  EXPECT_THAT(NewOfflineStoreCertSource(cache.string())->FetchVek(q),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(KdsTest, BacksOffAfterRateLimiting) {
   auto src = NewKdsCertSource(Options(TempDir("kds-backoff")));
-  ASSERT_TRUE(src.ok());
+  ASSERT_OK(src);
   VekQuery q = S5Query();
   status_ = 429;
   auto r = (*src)->FetchVek(q);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(core::Message(r.status()), HasSubstr("HTTP 429 (rate limited)"));
   status_ = 200;
   // Retry-After: 30 s is honoured (longer than the initial 5 s back-off).
-  clock_.now += std::chrono::seconds(29);
+  clock_.Advance(std::chrono::seconds(29));
   r = (*src)->FetchVek(q);
   EXPECT_THAT(core::Message(r.status()), StartsWith("snp kds: backing off until"));
   EXPECT_EQ(requests_.load(), 1);
-  clock_.now += std::chrono::seconds(2);
-  EXPECT_TRUE((*src)->FetchVek(q).ok());
+  clock_.Advance(std::chrono::seconds(2));
+  EXPECT_OK((*src)->FetchVek(q));
   EXPECT_EQ(requests_.load(), 2);
 }
 
@@ -234,7 +231,7 @@ TEST(KdsPathTest, CrlPaths) {
 
 TEST_F(KdsTest, VlekChainsGetTheVlekCrl) {
   auto src = NewKdsCertSource(Options(TempDir("kds-vlek-crl")));
-  ASSERT_TRUE(src.ok());
+  ASSERT_OK(src);
   ServeCrl("/vcek/v1/Genoa/crl", "VCEK CRL");
   ServeCrl("/vlek/v1/Genoa/crl", "VLEK CRL");
   EXPECT_EQ(*(*src)->FetchCrl(Generation::kGenoa, SigningKey::kVlek), "VLEK CRL");
@@ -244,25 +241,25 @@ TEST_F(KdsTest, VlekChainsGetTheVlekCrl) {
   // Each kept separately.
   EXPECT_EQ(*(*src)->FetchCrl(Generation::kGenoa, SigningKey::kVlek), "VLEK CRL");
   EXPECT_EQ(requests_.load(), 2);
-  EXPECT_EQ((*src)->FetchCrl(Generation::kUnknown, SigningKey::kVcek).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_THAT((*src)->FetchCrl(Generation::kUnknown, SigningKey::kVcek),
+              StatusIs(absl::StatusCode::kNotFound));
   status_ = 404;
-  EXPECT_EQ((*src)->FetchCrl(Generation::kTurin, SigningKey::kVcek).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_THAT((*src)->FetchCrl(Generation::kTurin, SigningKey::kVcek),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(KdsTest, CrlIsAskedAgainOnceItsNextUpdatePassed) {
   auto src = NewKdsCertSource(Options(TempDir("kds-crl-next")));
-  ASSERT_TRUE(src.ok());
+  ASSERT_OK(src);
   std::string crl =
-      CrlWithDates(clock_.now - std::chrono::hours(1), clock_.now + std::chrono::hours(2));
+      CrlWithDates(clock_.Now() - std::chrono::hours(1), clock_.Now() + std::chrono::hours(2));
   ServeCrl("/vcek/v1/Genoa/crl", crl);
   EXPECT_TRUE(*(*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek) == crl);
-  clock_.now += std::chrono::hours(1);
-  EXPECT_TRUE((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek).ok());
+  clock_.Advance(std::chrono::hours(1));
+  EXPECT_OK((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek));
   EXPECT_EQ(requests_.load(), 1);
-  clock_.now += std::chrono::hours(1) + std::chrono::seconds(1);  // past nextUpdate, < 24 h
-  EXPECT_TRUE((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek).ok());
+  clock_.Advance(std::chrono::hours(1) + std::chrono::seconds(1));  // past nextUpdate, < 24 h
+  EXPECT_OK((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek));
   EXPECT_EQ(requests_.load(), 2);
 }
 
@@ -273,21 +270,21 @@ TEST_F(KdsTest, VerifierChecksRevocationFromKds) {
   ServeCrl("/vcek/v1/Genoa/crl", h->IssueCrl({0x123}));
   ServeCrl("/vlek/v1/Genoa/crl", h->IssueCrl({0x10101}));
   auto src = NewKdsCertSource(Options(TempDir("kds-e2e-crl")));
-  ASSERT_TRUE(src.ok());
+  ASSERT_OK(src);
   evidence::snp::SnpVerifierOptions o = h->VerifierOptions();
   o.cert_source = *src;
   auto verifier = evidence::snp::SnpVerifier::Create(o);
-  ASSERT_TRUE(verifier.ok());
+  ASSERT_OK(verifier);
   evidence::snp::testing::ReportSpec spec;
   spec.report_data = "kds crl";
   auto vcek_ev = core::ParseJson(h->TsmEvidenceJson(spec));
   evidence::ExpectedBinding binding{spec.report_data, std::nullopt};
-  auto r = (*verifier)->Verify(*vcek_ev, binding, clock_.now);
-  EXPECT_TRUE(r.ok()) << core::Message(r.status());
+  auto r = (*verifier)->Verify(*vcek_ev, binding, clock_.Now());
+  EXPECT_OK(r);
   spec.signing_key = SigningKey::kVlek;
   auto vlek_ev = core::ParseJson(h->TsmEvidenceJson(spec));
-  r = (*verifier)->Verify(*vlek_ev, binding, clock_.now);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  r = (*verifier)->Verify(*vlek_ev, binding, clock_.Now());
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(core::Message(r.status()),
             "snp: ASVK `SEV-VLEK-Genoa` (serial 10101) is revoked by the ARK-Genoa CRL");
   EXPECT_EQ(requests_.load(), 2);  // one per path, then from memory
@@ -295,40 +292,40 @@ TEST_F(KdsTest, VerifierChecksRevocationFromKds) {
 
 TEST_F(KdsTest, CrlIsFetchedAndKeptForADay) {
   auto src = NewKdsCertSource(Options(TempDir("kds-crl")));
-  ASSERT_TRUE(src.ok());
+  ASSERT_OK(src);
   auto crl = (*src)->FetchCrl(Generation::kMilan, SigningKey::kVcek);
-  ASSERT_TRUE(crl.ok()) << core::Message(crl.status());
+  ASSERT_OK(crl);
   EXPECT_EQ(*crl, "CRL");
   EXPECT_EQ(last_target_, "/vcek/v1/Milan/crl");
-  EXPECT_TRUE((*src)->FetchCrl(Generation::kMilan, SigningKey::kVcek).ok());
+  EXPECT_OK((*src)->FetchCrl(Generation::kMilan, SigningKey::kVcek));
   EXPECT_EQ(requests_.load(), 1);
   status_ = 503;
-  clock_.now += std::chrono::hours(25);
+  clock_.Advance(std::chrono::hours(25));
   crl = (*src)->FetchCrl(Generation::kMilan, SigningKey::kVcek);  // stale copy while KDS fails
-  ASSERT_TRUE(crl.ok());
+  ASSERT_OK(crl);
   EXPECT_EQ(requests_.load(), 2);
-  EXPECT_EQ((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek).status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_THAT((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek),
+              StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(requests_.load(), 2);  // backing off
 }
 
 TEST_F(KdsTest, NotFoundAndVlek) {
   auto src = NewKdsCertSource(Options(TempDir("kds-404")));
-  ASSERT_TRUE(src.ok());
+  ASSERT_OK(src);
   status_ = 404;
   VekQuery q = S5Query();
-  EXPECT_EQ((*src)->FetchVek(q).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT((*src)->FetchVek(q), StatusIs(absl::StatusCode::kNotFound));
   // v2 reports: Milan, then Genoa.
   q.product = Generation::kUnknown;
-  EXPECT_EQ((*src)->FetchVek(q).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT((*src)->FetchVek(q), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(requests_.load(), 3);
   q.kind = SigningKey::kVlek;
-  EXPECT_EQ((*src)->FetchVek(q).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT((*src)->FetchVek(q), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(requests_.load(), 3);
   // Chained: directory first, then KDS.
   auto dir = NewDirectoryCertSource(S5("certs"));
   auto chained = NewChainedCertSource({*src, *dir});
-  EXPECT_TRUE(chained->FetchVek(S5Query()).ok());
+  EXPECT_OK(chained->FetchVek(S5Query()));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "core/encoding.h"
 #include "core/file.h"
+#include "core/testing/status_matchers.h"
 #include "net/http_server.h"
 #include "net/url.h"
 
@@ -18,6 +19,7 @@ namespace ccburst::collateral::tdx {
 namespace {
 
 namespace json = boost::json;
+using ::ccburst::core::testing::StatusIs;
 using ::testing::HasSubstr;
 
 std::string CaseDir(const std::string& c) {
@@ -27,22 +29,20 @@ core::TimePoint At(std::string_view t) { return *core::ParseRfc3339(t); }
 
 TEST(OfflineDirTest, LoadsTestdataLayout) {
   auto c = LoadCollateralDir(CaseDir("t1-emr-uptodate") + "/collateral");
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_OK(c);
   EXPECT_EQ(c->pck_crl.size(), 2663u);
   EXPECT_EQ(c->tcb_info_json.size(), 3089u);
   auto next = CollateralNextUpdate(*c);
-  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_OK(next);
   EXPECT_EQ(core::FormatRfc3339(*next), "2025-07-19T10:00:35Z");
 }
 
 TEST(OfflineDirTest, MissingFileIsNamed) {
   auto c = LoadCollateralDir(CaseDir("t1-emr-uptodate"));
-  ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(core::Message(c.status()), HasSubstr("tcb_info.json"));
+  ASSERT_THAT(c, StatusIs(absl::StatusCode::kNotFound, HasSubstr("tcb_info.json")));
   OfflineDirCollateralSource src(CaseDir("t1-emr-uptodate"));
   auto g = src.Get(std::string(6, '\0'), "platform", At("2025-07-01T00:00:00Z"));
-  EXPECT_EQ(g.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(g, StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(core::Message(g.status()), HasSubstr("no collateral for fmspc 000000000000"));
 }
 
@@ -101,18 +101,17 @@ TEST(CachingTest, ServesCachedUntilRefreshAndSurvivesRefreshFailure) {
   CachingCollateralSource cache(inner);
   std::string fmspc = "\xb0\xc0\x6f\x00\x00\x00";
   fmspc.resize(6);
-  ASSERT_TRUE(cache.Get(fmspc, "platform", At("2025-07-01T00:00:00Z")).ok());
-  ASSERT_TRUE(cache.Get(fmspc, "platform", At("2025-07-10T00:00:00Z")).ok());
+  ASSERT_OK(cache.Get(fmspc, "platform", At("2025-07-01T00:00:00Z")));
+  ASSERT_OK(cache.Get(fmspc, "platform", At("2025-07-10T00:00:00Z")));
   EXPECT_EQ(inner->calls, 1);
   // Within the refresh margin (nextUpdate 2025-07-19T10:00:35Z - 24 h): refresh attempted.
   inner->down = true;
   auto r = cache.Get(fmspc, "platform", At("2025-07-19T00:00:00Z"));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(inner->calls, 2);
   // Expired and the refresh fails: the inner error.
   r = cache.Get(fmspc, "platform", At("2025-07-20T00:00:00Z"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST(CachingTest, PersistsToDisk) {
@@ -123,17 +122,17 @@ TEST(CachingTest, PersistsToDisk) {
   std::string fmspc("\xb0\xc0\x6f\x00\x00\x00", 6);
   {
     CachingCollateralSource cache(inner, CachingOptions{.disk_dir = dir});
-    ASSERT_TRUE(cache.Get(fmspc, "platform", At("2025-07-01T00:00:00Z")).ok());
+    ASSERT_OK(cache.Get(fmspc, "platform", At("2025-07-01T00:00:00Z")));
   }
   EXPECT_TRUE(std::filesystem::exists(dir + "/B0C06F000000-platform/tcb_info.json"));
   inner->down = true;
   CachingCollateralSource cache(inner, CachingOptions{.disk_dir = dir});
   auto r = cache.Get(fmspc, "platform", At("2025-07-02T00:00:00Z"));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_EQ(inner->calls, 1);
   // The persisted directory is itself a valid offline directory.
   OfflineDirCollateralSource offline(dir);
-  EXPECT_TRUE(offline.Get(fmspc, "platform", At("2025-07-02T00:00:00Z")).ok());
+  EXPECT_OK(offline.Get(fmspc, "platform", At("2025-07-02T00:00:00Z")));
 }
 
 TEST(PcsTest, UnreachablePcsIsUnavailable) {
@@ -142,9 +141,7 @@ TEST(PcsTest, UnreachablePcsIsUnavailable) {
   o.timeout = std::chrono::milliseconds(2000);
   PcsCollateralSource pcs(o);
   auto r = pcs.Get(std::string(6, '\0'), "platform", At("2025-07-01T00:00:00Z"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(core::Message(r.status()), HasSubstr("pcs: tcb info"));
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("pcs: tcb info")));
 }
 
 // A PCS lookalike on loopback HTTP serving t1's collateral; records every request target.
@@ -208,7 +205,7 @@ TEST(PcsTest, RequestsTheConfiguredTcbUpdateType) {
     o.tcb_update_type = type;
     auto size_before = fake.targets().size();
     auto r = PcsCollateralSource(o).Get(fmspc, "platform", At("2025-07-01T00:00:00Z"));
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_OK(r);
     EXPECT_EQ((*r)->tcb_info_json, fake.collateral().tcb_info_json);
     EXPECT_EQ((*r)->qe_identity_issuer_chain, fake.collateral().qe_identity_issuer_chain);
     EXPECT_EQ((*r)->root_ca_crl, fake.collateral().root_ca_crl);

@@ -6,9 +6,12 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 
 namespace ccburst::evidence::eventlog {
 namespace {
+
+using ::ccburst::core::testing::StatusIs;
 
 std::string Dir(const std::string& c) {
   return std::string(CCB_SHARED_DIR) + "/testdata/eventlog/" + c + "/";
@@ -19,9 +22,9 @@ class CcelCaseTest : public ::testing::TestWithParam<const char*> {};
 TEST_P(CcelCaseTest, MatchesTrusteeOutputAndReplays) {
   std::string dir = Dir(GetParam());
   auto log = ParseCcel(*core::ReadFile(dir + "ccel.bin"));
-  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_OK(log);
   auto expected = core::ParseJson(*core::ReadFile(dir + "expected_out.json"));
-  ASSERT_TRUE(expected.ok());
+  ASSERT_OK(expected);
   const auto& want = expected->at("uefi_event_logs").as_array();
   boost::json::array got = ToJson(*log);
   ASSERT_EQ(got.size(), want.size());
@@ -30,7 +33,7 @@ TEST_P(CcelCaseTest, MatchesTrusteeOutputAndReplays) {
                                << "\nwant: " << core::Serialize(want[i]);
   }
   auto c = core::ParseJson(*core::ReadFile(dir + "case.json"));
-  ASSERT_TRUE(c.ok());
+  ASSERT_OK(c);
   const auto& rtmrs = c->at("expected").at("replayed_rtmrs").as_object();
   for (int i = 0; i < 4; ++i) {
     std::string key = "rtmr" + std::to_string(i);
@@ -47,20 +50,20 @@ INSTANTIATE_TEST_SUITE_P(Cases, CcelCaseTest,
 
 TEST(CcelTest, CheckRtmrsNamesTheRegister) {
   auto log = ParseCcel(*core::ReadFile(Dir("ccel-data") + "ccel.bin"));
-  ASSERT_TRUE(log.ok());
+  ASSERT_OK(log);
   std::array<std::string, 4> rtmrs;
   for (int i = 0; i < 4; ++i) rtmrs[i] = Replay(*log, i + 1, kAlgSha384);
-  EXPECT_TRUE(CheckRtmrs(*log, rtmrs).ok());
+  EXPECT_OK(CheckRtmrs(*log, rtmrs));
   rtmrs[1][0] ^= 1;
   auto s = CheckRtmrs(*log, rtmrs);
-  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_THAT(core::Message(s), ::testing::HasSubstr("eventlog: replayed rtmr1"));
 }
 
 TEST(CcelTest, TruncationsNeverCrash) {
   std::string bin = *core::ReadFile(Dir("ccel-data-ovmf") + "ccel.bin");
   auto full = ParseCcel(bin);
-  ASSERT_TRUE(full.ok());
+  ASSERT_OK(full);
   size_t ok = 0;
   for (size_t n = 0; n < 12000 && n < bin.size(); n += 7) {
     auto log = ParseCcel(std::string_view(bin).substr(0, n));
@@ -68,7 +71,7 @@ TEST(CcelTest, TruncationsNeverCrash) {
       ++ok;
       EXPECT_LE(log->events.size(), full->events.size());
     } else {
-      EXPECT_EQ(log.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(log, StatusIs(absl::StatusCode::kInvalidArgument));
     }
   }
   EXPECT_GT(ok, 0u);

@@ -5,11 +5,13 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 
 namespace ccburst::evidence {
 namespace {
 
 namespace json = boost::json;
+using ::ccburst::core::testing::StatusIs;
 using ::testing::HasSubstr;
 
 const core::TimePoint kNow = core::FromUnixSeconds(1'750'000'000);
@@ -26,7 +28,7 @@ TEST(SampleVerifierTest, AcceptsBoundEvidenceAndReturnsReferenceClaims) {
   auto v = NewSampleVerifier();
   std::string rd = core::Base64Encode(Digest('\x11'));
   auto claims = v->Verify(Evidence("1", rd), {Digest('\x11'), std::nullopt}, kNow);
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_OK(claims);
   json::value expected = json::object{
       {"svn", "1"},
       {"report_data", rd},
@@ -42,7 +44,7 @@ TEST(SampleVerifierTest, ReportsInitDataDigestAsBase64) {
   std::string init_digest(32, '\x7f');
   auto claims =
       v->Verify(Evidence("7", core::Base64Encode(Digest('a'))), {Digest('a'), init_digest}, kNow);
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_OK(claims);
   EXPECT_EQ(claims->at("init_data"), json::value(core::Base64Encode(init_digest)));
   EXPECT_EQ(claims->at("svn"), json::value("7"));
 }
@@ -52,7 +54,7 @@ TEST(SampleVerifierTest, IgnoresUnknownMembers) {
   json::value ev = Evidence("1", core::Base64Encode(Digest('z')));
   ev.as_object()["extra"] = 5;
   auto claims = v->Verify(ev, {Digest('z'), std::nullopt}, kNow);
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_OK(claims);
   EXPECT_FALSE(claims->contains("extra"));
 }
 
@@ -60,10 +62,8 @@ TEST(SampleVerifierTest, RefusesOtherDigest) {
   auto v = NewSampleVerifier();
   auto claims =
       v->Verify(Evidence("1", core::Base64Encode(Digest('a'))), {Digest('b'), std::nullopt}, kNow);
-  ASSERT_FALSE(claims.ok());
-  EXPECT_EQ(claims.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(core::Message(claims.status()),
-            "sample: report_data does not match the session binding");
+  ASSERT_THAT(claims, StatusIs(absl::StatusCode::kPermissionDenied,
+                               "sample: report_data does not match the session binding"));
 }
 
 TEST(SampleVerifierTest, RefusesTruncatedOrPaddedDigest) {
@@ -71,8 +71,7 @@ TEST(SampleVerifierTest, RefusesTruncatedOrPaddedDigest) {
   std::string digest = Digest('q');
   for (const std::string& rd : {digest.substr(0, 47), digest + std::string(16, '\0')}) {
     auto claims = v->Verify(Evidence("1", core::Base64Encode(rd)), {digest, std::nullopt}, kNow);
-    ASSERT_FALSE(claims.ok());
-    EXPECT_EQ(claims.status().code(), absl::StatusCode::kPermissionDenied);
+    ASSERT_THAT(claims, StatusIs(absl::StatusCode::kPermissionDenied));
   }
 }
 
@@ -94,9 +93,8 @@ TEST(SampleVerifierTest, MalformedEvidenceIsInvalidArgument) {
   };
   for (const auto& c : cases) {
     auto claims = v->Verify(c.evidence, b, kNow);
-    ASSERT_FALSE(claims.ok()) << core::Serialize(c.evidence);
-    EXPECT_EQ(claims.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(core::Message(claims.status()), c.message);
+    ASSERT_THAT(claims, StatusIs(absl::StatusCode::kInvalidArgument, c.message))
+        << core::Serialize(c.evidence);
   }
 }
 
@@ -109,10 +107,9 @@ TEST(SampleVerifierTest, ReportDataMustBePaddedStandardBase64) {
        {core::Base64Encode(digest, core::Base64Alphabet::kUrl), std::string("!!!!"),
         core::Base64Encode(digest.substr(0, 47), core::Base64Alphabet::kStandard, false)}) {
     auto claims = v->Verify(Evidence("1", bad), {digest, std::nullopt}, kNow);
-    ASSERT_FALSE(claims.ok()) << bad;
-    EXPECT_EQ(claims.status().code(), absl::StatusCode::kInvalidArgument) << bad;
-    EXPECT_THAT(core::Message(claims.status()),
-                HasSubstr("sample: report_data is not standard base64"));
+    ASSERT_THAT(claims, StatusIs(absl::StatusCode::kInvalidArgument,
+                                 HasSubstr("sample: report_data is not standard base64")))
+        << bad;
   }
 }
 

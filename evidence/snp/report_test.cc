@@ -6,10 +6,16 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 #include "evidence/snp/evidence.h"
 
 namespace ccburst::evidence::snp {
 namespace {
+
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::_;
+using ::testing::Not;
 
 namespace json = boost::json;
 
@@ -19,13 +25,13 @@ std::string CaseDir(std::string_view name) {
 
 std::string Read(const std::string& path) {
   auto data = core::ReadFile(path);
-  EXPECT_TRUE(data.ok()) << core::Message(data.status());
+  EXPECT_OK(data);
   return data.ok() ? *data : std::string();
 }
 
 json::object Expected(std::string_view name) {
   auto v = core::ParseJson(Read(CaseDir(name) + "/case.json"));
-  EXPECT_TRUE(v.ok());
+  EXPECT_OK(v);
   return v->as_object().at("expected").as_object();
 }
 
@@ -52,7 +58,7 @@ class RealReportTest : public ::testing::TestWithParam<const char*> {};
 TEST_P(RealReportTest, FieldsMatchCaseJson) {
   const json::object e = Expected(GetParam());
   auto report = ParseReport(Read(CaseDir(GetParam()) + "/report.bin"));
-  ASSERT_TRUE(report.ok()) << core::Message(report.status());
+  ASSERT_OK(report);
   EXPECT_EQ(report->version, e.at("report_version").to_number<uint32_t>());
   EXPECT_EQ(report->vmpl, e.at("vmpl").to_number<uint32_t>());
   EXPECT_EQ(report->guest_svn, e.at("guest_svn").to_number<uint32_t>());
@@ -96,7 +102,7 @@ TEST_P(RealReportTest, FieldsMatchCaseJson) {
     EXPECT_EQ(report->generation, Generation::kUnknown);
   }
   auto sig = SignatureRawBigEndian(*report);
-  ASSERT_TRUE(sig.ok());
+  ASSERT_OK(sig);
   EXPECT_EQ(sig->size(), 96u);
 }
 
@@ -108,13 +114,13 @@ TEST(ReportTest, TruncatedAtEveryLengthIsInvalidArgument) {
   std::string bytes = Read(CaseDir("s5-genoa-v3-tsm") + "/report.bin");
   for (size_t n = 0; n < bytes.size(); ++n) {
     auto r = ParseReport(std::string_view(bytes).substr(0, n));
-    ASSERT_FALSE(r.ok()) << n;
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(core::Message(r.status()), fmt::format("snp: report is {} bytes, expected 1184", n));
+    ASSERT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument,
+                            fmt::format("snp: report is {} bytes, expected 1184", n)))
+        << n;
     auto ev = ParseEvidenceBytes(std::string_view(bytes).substr(0, n));
-    EXPECT_EQ(ev.status().code(), absl::StatusCode::kInvalidArgument) << n;
+    EXPECT_THAT(ev, StatusIs(absl::StatusCode::kInvalidArgument)) << n;
   }
-  EXPECT_FALSE(ParseReport(bytes + std::string(1, '\0')).ok());
+  EXPECT_THAT(ParseReport(bytes + std::string(1, '\0')), Not(IsOk()));
 }
 
 TEST(ReportTest, RejectsUnknownVersionAndProcessor) {
@@ -123,15 +129,13 @@ TEST(ReportTest, RejectsUnknownVersionAndProcessor) {
     std::string b = bytes;
     b[0] = static_cast<char>(v);
     auto r = ParseReport(b);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(core::Message(r.status()),
-              fmt::format("snp: unsupported report version {} (supported: 2..5)", v));
+    ASSERT_THAT(
+        r, StatusIs(_, fmt::format("snp: unsupported report version {} (supported: 2..5)", v)));
   }
   std::string b = bytes;
   b[0x188] = 0x17;
   auto r = ParseReport(b);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(core::Message(r.status()), "snp: unsupported processor (CPUID family 0x17 model 0x11)");
+  ASSERT_THAT(r, StatusIs(_, "snp: unsupported processor (CPUID family 0x17 model 0x11)"));
 }
 
 TEST(ReportTest, GenerationFromCpuid) {
@@ -168,15 +172,15 @@ TEST(ReportTest, SignaturePaddingMustBeZero) {
   std::string bytes = Read(CaseDir("s5-genoa-v3-tsm") + "/report.bin");
   bytes[kSignatureROffset + 60] ^= 1;
   auto r = ParseReport(bytes);
-  ASSERT_TRUE(r.ok());
+  ASSERT_OK(r);
   auto sig = SignatureRawBigEndian(*r);
-  EXPECT_EQ(sig.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(sig, StatusIs(absl::StatusCode::kPermissionDenied));
 }
 
 TEST(CertTableTest, ParsesRealAuxblob) {
   std::string table = Read(CaseDir("s5-genoa-v3-tsm") + "/auxblob.bin");
   auto certs = ParseCertTable(table);
-  ASSERT_TRUE(certs.ok()) << core::Message(certs.status());
+  ASSERT_OK(certs);
   ASSERT_EQ(certs->size(), 3u);
   EXPECT_EQ((*certs)[0].kind, CertKind::kArk);
   EXPECT_EQ((*certs)[1].kind, CertKind::kAsk);
@@ -186,7 +190,7 @@ TEST(CertTableTest, ParsesRealAuxblob) {
   EXPECT_EQ((*certs)[2].data, Read(CaseDir("s5-genoa-v3-tsm") + "/certs/vcek.pem"));
 
   auto again = ParseCertTable(EncodeCertTable(*certs));
-  ASSERT_TRUE(again.ok());
+  ASSERT_OK(again);
   ASSERT_EQ(again->size(), 3u);
   EXPECT_EQ((*again)[2].data, (*certs)[2].data);
 }
@@ -195,24 +199,24 @@ TEST(CertTableTest, TruncatedOrCorruptTablesAreInvalidArgument) {
   std::string table = Read(CaseDir("s5-genoa-v3-tsm") + "/auxblob.bin");
   for (size_t n = 0; n < 4 * 24; ++n) {
     auto r = ParseCertTable(std::string_view(table).substr(0, n));
-    ASSERT_FALSE(r.ok()) << n;
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    ASSERT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument)) << n;
   }
   // Truncated inside the certificates: the last entry points outside the table.
   auto r = ParseCertTable(std::string_view(table).substr(0, table.size() - 1));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(core::Message(r.status()),
-            "snp: certificate table entry 2 (offset 4698, length 1879) is outside the 6576-byte "
-            "table");
+  ASSERT_THAT(
+      r,
+      StatusIs(_,
+               "snp: certificate table entry 2 (offset 4698, length 1879) is outside the 6576-byte "
+               "table"));
 }
 
 TEST(EvidenceJsonTest, TrusteeJsonRoundTripsToReportBytes) {
   std::string bytes = Read(CaseDir("s4-milan-vlek-v3") + "/report.bin");
   auto report = ParseReport(bytes);
-  ASSERT_TRUE(report.ok());
+  ASSERT_OK(report);
   json::object ev{{"attestation_report", ReportToTrusteeJson(*report)}, {"cert_chain", nullptr}};
   auto parsed = ParseEvidenceJson(ev);
-  ASSERT_TRUE(parsed.ok()) << core::Message(parsed.status());
+  ASSERT_OK(parsed);
   // Reserved bytes are zero in real reports, so the re-encoding is exact.
   EXPECT_EQ(parsed->report.bytes.substr(0, kSignatureSOffset + kSignatureFieldSize),
             bytes.substr(0, kSignatureSOffset + kSignatureFieldSize));
@@ -220,7 +224,7 @@ TEST(EvidenceJsonTest, TrusteeJsonRoundTripsToReportBytes) {
 
 TEST(EvidenceJsonTest, ParsesReferenceAttesterJson) {
   auto parsed = ParseEvidenceBytes(Read(CaseDir("trustee-genoa-v3-json") + "/evidence.json"));
-  ASSERT_TRUE(parsed.ok()) << core::Message(parsed.status());
+  ASSERT_OK(parsed);
   EXPECT_EQ(parsed->report.version, 3u);
   EXPECT_EQ(parsed->report.generation, Generation::kGenoa);
   EXPECT_EQ(parsed->report.reported_tcb.bootloader, 10);
@@ -236,10 +240,9 @@ TEST(EvidenceJsonTest, MalformedJsonIsInvalidArgument) {
        {"[]", "{}", R"({"report":5})", R"({"report":"!!"})", R"({"report":"AAAA"})",
         R"({"attestation_report":{}})", R"({"attestation_report":{"version":3}})"}) {
     auto v = core::ParseJson(text);
-    ASSERT_TRUE(v.ok());
+    ASSERT_OK(v);
     auto r = ParseEvidenceJson(*v);
-    ASSERT_FALSE(r.ok()) << text;
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    ASSERT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument)) << text;
   }
 }
 
@@ -259,7 +262,7 @@ TEST(EvidenceJsonTest, TsmBase64MatchesCoreDecoder) {
     for (bool padded : {true, false}) {
       std::string aux = core::Base64Encode(table, core::Base64Alphabet::kStandard, padded);
       auto ev = parse(report_b64, aux);
-      ASSERT_TRUE(ev.ok()) << len << " " << padded << ": " << core::Message(ev.status());
+      ASSERT_OK(ev) << len << " " << padded;
       EXPECT_EQ(ev->report.bytes, report);
       ASSERT_EQ(ev->certs.size(), 1u);
       EXPECT_EQ(ev->certs[0].data, cert);
@@ -275,10 +278,10 @@ TEST(EvidenceJsonTest, TsmBase64MatchesCoreDecoder) {
   EXPECT_EQ(core::Message(parse(bad, "").status()),
             "snp: `report` is not standard base64: base64: non-zero trailing bits");
   bad = report_b64.substr(0, report_b64.size() - 4) + "A===";
-  EXPECT_EQ(parse(bad, "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(parse(bad, ""), StatusIs(absl::StatusCode::kInvalidArgument));
   bad = report_b64;
   bad[8] = '=';
-  EXPECT_EQ(parse(bad, "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(parse(bad, ""), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 #include "crypto/hash.h"
 #include "crypto/key.h"
 #include "evidence/snp/testing/generator.h"
@@ -20,7 +21,10 @@ namespace ccburst::evidence::snp {
 namespace {
 
 namespace json = boost::json;
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 std::string CaseDir(std::string_view name) {
@@ -29,19 +33,19 @@ std::string CaseDir(std::string_view name) {
 
 std::string Read(const std::string& path) {
   auto data = core::ReadFile(path);
-  EXPECT_TRUE(data.ok()) << core::Message(data.status());
+  EXPECT_OK(data);
   return data.ok() ? *data : std::string();
 }
 
 json::object CaseJson(std::string_view name) {
   auto v = core::ParseJson(Read(CaseDir(name) + "/case.json"));
-  EXPECT_TRUE(v.ok());
+  EXPECT_OK(v);
   return v->as_object();
 }
 
 core::TimePoint VerifyAt(std::string_view name) {
   auto t = core::ParseRfc3339(std::string(CaseJson(name).at("verify_at").as_string()));
-  EXPECT_TRUE(t.ok());
+  EXPECT_OK(t);
   return *t;
 }
 
@@ -212,38 +216,38 @@ TEST(SnpRealTest, ReferenceAttesterJsonIsValid) {
 
 TEST(SnpRealTest, VerifierInterfaceChecksTheBinding) {
   auto verifier = SnpVerifier::Create();
-  ASSERT_TRUE(verifier.ok());
+  ASSERT_OK(verifier);
   EXPECT_EQ((*verifier)->tee(), "snp");
   auto ev = core::ParseJson(S5TsmEvidence());
-  ASSERT_TRUE(ev.ok());
+  ASSERT_OK(ev);
   core::TimePoint at = VerifyAt("s5-genoa-v3-tsm");
   std::string report_data = *core::HexDecode(
       std::string(CaseJson("s5-genoa-v3-tsm").at("expected").at("report_data").as_string()));
 
   ExpectedBinding good{report_data, std::string(32, '\0')};
   auto claims = (*verifier)->Verify(*ev, good, at);
-  ASSERT_TRUE(claims.ok()) << core::Message(claims.status());
+  ASSERT_OK(claims);
   EXPECT_EQ(claims->at("report_data").as_string(), core::HexEncode(report_data));
 
   ExpectedBinding bad{crypto::Sha384("other session"), std::nullopt};
   auto r = (*verifier)->Verify(*ev, bad, at);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_THAT(core::Message(r.status()), StartsWith("snp: REPORT_DATA 4d4944424e4832"));
   EXPECT_THAT(core::Message(r.status()), HasSubstr("does not match the session binding"));
 
   ExpectedBinding bad_init{report_data, crypto::Sha256("init-data")};
   r = (*verifier)->Verify(*ev, bad_init, at);
   EXPECT_THAT(core::Message(r.status()), HasSubstr("HOST_DATA"));
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
 }
 
 TEST(SnpRealTest, ByteFlipsInTheSignedRegionAndSignatureFail) {
   auto verifier = SnpVerifier::Create();
-  ASSERT_TRUE(verifier.ok());
+  ASSERT_OK(verifier);
   auto ev = ParseEvidenceBytes(S5TsmEvidence());
-  ASSERT_TRUE(ev.ok());
+  ASSERT_OK(ev);
   core::TimePoint at = VerifyAt("s5-genoa-v3-tsm");
-  ASSERT_TRUE((*verifier)->VerifyEvidence(*ev, nullptr, at).ok());
+  ASSERT_OK((*verifier)->VerifyEvidence(*ev, nullptr, at));
   const std::string original = ev->report.bytes;
   // Every byte of the signed region and of R and S (low 48 bytes and the zero padding).
   for (size_t i = 0; i < kSignatureSOffset + kSignatureFieldSize; ++i) {
@@ -254,7 +258,7 @@ TEST(SnpRealTest, ByteFlipsInTheSignedRegionAndSignatureFail) {
     Evidence e = *ev;
     e.report = *parsed;
     auto v = (*verifier)->VerifyEvidence(e, nullptr, at);
-    ASSERT_FALSE(v.ok()) << "byte " << i;
+    ASSERT_THAT(v, Not(IsOk())) << "byte " << i;
   }
   std::string flipped = original;
   flipped[0x90] ^= 1;  // MEASUREMENT
@@ -292,20 +296,21 @@ TEST(SnpRealTest, AmdAnchorsArePinnedAndSelfConsistent) {
   ASSERT_EQ(anchors.size(), 3u);
   for (const ProductAnchor& a : anchors) {
     auto ark = Certificate::Parse(a.ark, "ARK");
-    ASSERT_TRUE(ark.ok());
+    ASSERT_OK(ark);
     EXPECT_EQ(ark->subject_cn(), "ARK-" + std::string(GenerationName(a.product)));
     EXPECT_EQ(core::HexEncode(ark->spki_sha256()), PinnedArkFingerprint(a.product));
     auto ask = Certificate::Parse(a.ask, "ASK");
     auto asvk = Certificate::Parse(a.asvk, "ASVK");
-    ASSERT_TRUE(ask.ok() && asvk.ok());
-    EXPECT_TRUE(ask->VerifySignedBy(*ark).ok());
-    EXPECT_TRUE(asvk->VerifySignedBy(*ark).ok());
-    EXPECT_FALSE(ask->VerifySignedBy(*ask).ok());
+    ASSERT_OK(ask);
+    ASSERT_OK(asvk);
+    EXPECT_OK(ask->VerifySignedBy(*ark));
+    EXPECT_OK(asvk->VerifySignedBy(*ark));
+    EXPECT_THAT(ask->VerifySignedBy(*ask), Not(IsOk()));
   }
   // The bundles shipped in testdata are the same certificates.
   for (const char* p : {"milan", "genoa", "turin"}) {
     auto ders = SplitCertificates(Read(CaseDir("amd") + fmt::format("/{}_ask_ark_asvk.pem", p)));
-    ASSERT_TRUE(ders.ok());
+    ASSERT_OK(ders);
     ASSERT_EQ(ders->size(), 3u);
     bool found = false;
     for (const ProductAnchor& a : anchors) {
@@ -318,16 +323,16 @@ TEST(SnpRealTest, AmdAnchorsArePinnedAndSelfConsistent) {
 
 TEST(SnpRealTest, MissingEndorsementKeyStatusCodes) {
   auto ev = ParseEvidenceBytes(Read(CaseDir("s5-genoa-v3-tsm") + "/report.bin"));
-  ASSERT_TRUE(ev.ok());
+  ASSERT_OK(ev);
   core::TimePoint at = VerifyAt("s5-genoa-v3-tsm");
   auto none = SnpVerifier::Create();
-  EXPECT_EQ((*none)->VerifyEvidence(*ev, nullptr, at).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT((*none)->VerifyEvidence(*ev, nullptr, at),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   SnpVerifierOptions o;
   o.cert_source = *NewStaticCertSource({});
   auto empty = SnpVerifier::Create(o);
   auto r = (*empty)->VerifyEvidence(*ev, nullptr, at);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(core::Message(r.status()),
             "snp: cannot get the VCEK: snp: no VCEK among the supplied certificates");
 }
@@ -474,8 +479,7 @@ TEST_F(SnpGeneratedTest, EveryGenerationAndVersionVerifies) {
       spec.host_data = crypto::Sha256("init");
       auto claims = Verify(*h, h->TsmEvidenceJson(spec),
                            ExpectedBinding{spec.report_data, spec.host_data}, h->VerifierOptions());
-      ASSERT_TRUE(claims.ok()) << GenerationName(h->options().product) << " v" << version << ": "
-                               << core::Message(claims.status());
+      ASSERT_OK(claims) << GenerationName(h->options().product) << " v" << version;
       EXPECT_EQ(claims->at("report_data").as_string(),
                 core::HexEncode(spec.report_data + std::string(16, '\0')));
       EXPECT_EQ(claims->at("init_data").as_string(), core::HexEncode(spec.host_data));
@@ -502,28 +506,26 @@ TEST_F(SnpGeneratedTest, VlekVerifiesThroughTheAsvk) {
   spec.signing_key = SigningKey::kVlek;
   spec.report_data = "vlek";
   auto claims = Verify(Of(Generation::kGenoa), spec);
-  ASSERT_TRUE(claims.ok()) << core::Message(claims.status());
+  ASSERT_OK(claims);
   // Without certificates in the evidence, the anchor's ASVK issues the VLEK from the source.
   auto src = NewStaticCertSource({Of(Generation::kGenoa).vlek_der()});
-  ASSERT_TRUE(src.ok());
+  ASSERT_OK(src);
   SnpVerifierOptions o = Of(Generation::kGenoa).VerifierOptions();
   o.cert_source = *src;
-  EXPECT_TRUE(Verify(Of(Generation::kGenoa), Of(Generation::kGenoa).TsmEvidenceJson(spec, false),
-                     Binding(spec), o)
-                  .ok());
+  EXPECT_OK(Verify(Of(Generation::kGenoa), Of(Generation::kGenoa).TsmEvidenceJson(spec, false),
+                   Binding(spec), o));
 }
 
 TEST_F(SnpGeneratedTest, Vmpl1RefusedByDefault) {
   testing::ReportSpec spec;
   spec.vmpl = 1;
   auto r = Verify(Of(Generation::kGenoa), spec);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(core::Message(r.status()), "snp: VMPL 1 is not the required 0");
   SnpVerifierOptions o = Of(Generation::kGenoa).VerifierOptions();
   o.required_vmpl = std::nullopt;
-  EXPECT_TRUE(
-      Verify(Of(Generation::kGenoa), Of(Generation::kGenoa).TsmEvidenceJson(spec), Binding(spec), o)
-          .ok());
+  EXPECT_OK(Verify(Of(Generation::kGenoa), Of(Generation::kGenoa).TsmEvidenceJson(spec),
+                   Binding(spec), o));
 }
 
 TEST_F(SnpGeneratedTest, MismatchingTcbAndChipIdFail) {
@@ -545,7 +547,7 @@ TEST_F(SnpGeneratedTest, MismatchingTcbAndChipIdFail) {
     testing::ReportSpec spec;
     spec.reported_tcb = c.tcb;
     auto r = Verify(Of(Generation::kGenoa), spec);
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
     EXPECT_EQ(core::Message(r.status()), c.error);
   }
   testing::ReportSpec spec;
@@ -580,13 +582,13 @@ TEST_F(SnpGeneratedTest, WrongArkIsRefused) {
   SnpVerifierOptions pinned = Of(Generation::kGenoa).VerifierOptions();
   pinned.allow_unpinned_arks = false;
   auto v = SnpVerifier::Create(pinned);
-  EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(v, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(core::Message(v.status()), HasSubstr("is not AMD's pinned"));
 }
 
 TEST_F(SnpGeneratedTest, CachedChainsStillCheckValidity) {
   auto verifier = SnpVerifier::Create(Of(Generation::kGenoa).VerifierOptions());
-  ASSERT_TRUE(verifier.ok());
+  ASSERT_OK(verifier);
   core::TimePoint nb = core::FromUnixSeconds(1767225600);
   core::TimePoint na = core::FromUnixSeconds(1767225600 + 3600);
   std::string vcek = Of(Generation::kGenoa)
@@ -597,7 +599,7 @@ TEST_F(SnpGeneratedTest, CachedChainsStillCheckValidity) {
   ev.report = *ParseReport(Of(Generation::kGenoa).SignReport(spec));
   ev.certs = {{CertKind::kVcek, vcek}};
   for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE((*verifier)->VerifyEvidence(ev, nullptr, nb + std::chrono::seconds(10)).ok());
+    EXPECT_OK((*verifier)->VerifyEvidence(ev, nullptr, nb + std::chrono::seconds(10)));
   }
   auto r = (*verifier)->VerifyEvidence(ev, nullptr, na + std::chrono::seconds(1));
   EXPECT_THAT(core::Message(r.status()), StartsWith("snp: VCEK certificate `SEV-VCEK` expired at"));
@@ -611,16 +613,16 @@ TEST_F(SnpGeneratedTest, RevokedAskIsRefused) {
   spec.report_data = "crl";
   SnpVerifierOptions o = h.VerifierOptions();
   o.crls = {h.IssueCrl({0x123})};
-  EXPECT_TRUE(Verify(h, h.TsmEvidenceJson(spec), Binding(spec), o).ok());
+  EXPECT_OK(Verify(h, h.TsmEvidenceJson(spec), Binding(spec), o));
   o.crls = {h.IssueCrl({0x123, 0x10001})};
   auto r = Verify(h, h.TsmEvidenceJson(spec), Binding(spec), o);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(core::Message(r.status()),
             "snp: ASK `SEV-Genoa` (serial 10001) is revoked by the ARK-Genoa CRL");
   // The VLEK chain goes through the ASVK, which this CRL does not revoke.
   testing::ReportSpec vlek = spec;
   vlek.signing_key = SigningKey::kVlek;
-  EXPECT_TRUE(Verify(h, h.TsmEvidenceJson(vlek), Binding(vlek), o).ok());
+  EXPECT_OK(Verify(h, h.TsmEvidenceJson(vlek), Binding(vlek), o));
   // A CRL in the evidence's certificate table counts too.
   std::string report = h.SignReport(spec);
   std::string ev = TsmEvidence(
@@ -635,7 +637,7 @@ TEST_F(SnpGeneratedTest, RevokedAskIsRefused) {
   EXPECT_EQ(core::Message(r.status()),
             "snp: CRL issued by `ARK-Genoa` does not verify with the key of `ARK-Genoa`");
   o.crls = {Of(Generation::kTurin).IssueCrl({0x10001})};
-  EXPECT_TRUE(Verify(h, h.TsmEvidenceJson(spec), Binding(spec), o).ok());
+  EXPECT_OK(Verify(h, h.TsmEvidenceJson(spec), Binding(spec), o));
 }
 
 TEST_F(SnpGeneratedTest, ReferenceAttesterJsonFormVerifies) {
@@ -643,15 +645,15 @@ TEST_F(SnpGeneratedTest, ReferenceAttesterJsonFormVerifies) {
   spec.version = 5;
   spec.report_data = crypto::Sha512("x");
   auto report = ParseReport(Of(Generation::kTurin).SignReport(spec));
-  ASSERT_TRUE(report.ok());
+  ASSERT_OK(report);
   json::array data;
   for (char c : Of(Generation::kTurin).vcek_der()) data.emplace_back(static_cast<uint8_t>(c));
   json::object ev{{"attestation_report", ReportToTrusteeJson(*report)},
                   {"cert_chain", json::array{json::object{{"cert_type", "VCEK"}, {"data", data}}}}};
   auto verifier = SnpVerifier::Create(Of(Generation::kTurin).VerifierOptions());
-  ASSERT_TRUE(verifier.ok());
+  ASSERT_OK(verifier);
   auto claims = (*verifier)->Verify(ev, Binding(spec), kNow);
-  ASSERT_TRUE(claims.ok()) << core::Message(claims.status());
+  ASSERT_OK(claims);
   EXPECT_EQ(claims->at("report_data").as_string(), core::HexEncode(spec.report_data));
 }
 
@@ -680,24 +682,24 @@ TEST_F(SnpGeneratedTest, CrlValidityWindowIsChecked) {
   spec.report_data = "crl dates";
   std::string ev = TsmEvidence(h.SignReport(spec), {{CertKind::kVcek, h.vcek_der()}});
   SnpVerifierOptions o = root.VerifierOptions();
-  EXPECT_TRUE(Verify(h, ev, Binding(spec), o).ok());
+  EXPECT_OK(Verify(h, ev, Binding(spec), o));
 
   // kNow is 2026-01-01; a CRL valid around it (or without nextUpdate) is fine.
   o.crls = {root.IssueCrl({0x123}, At("2025-12-01T00:00:00Z"), At("2026-01-15T00:00:00Z"))};
   auto r = Verify(h, ev, Binding(spec), o);
-  EXPECT_TRUE(r.ok()) << core::Message(r.status());
+  EXPECT_OK(r);
   o.crls = {root.IssueCrl({0x123}, At("2025-12-01T00:00:00Z"), std::nullopt)};
-  EXPECT_TRUE(Verify(h, ev, Binding(spec), o).ok());
+  EXPECT_OK(Verify(h, ev, Binding(spec), o));
 
   // Expired: refused, naming the CRL and its nextUpdate, unless expired CRLs are accepted.
   o.crls = {root.IssueCrl({0x123}, At("2025-10-01T00:00:00Z"), At("2025-11-12T00:00:00Z"))};
   r = Verify(h, ev, Binding(spec), o);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(core::Message(r.status()),
             "snp: ARK-Genoa CRL expired at its nextUpdate 2025-11-12T00:00:00Z (verification time "
             "2026-01-01T00:00:00Z)");
   o.accept_expired_crls = true;
-  EXPECT_TRUE(Verify(h, ev, Binding(spec), o).ok());
+  EXPECT_OK(Verify(h, ev, Binding(spec), o));
   // An expired CRL's revocations still apply.
   o.crls = {root.IssueCrl({0x10001}, At("2025-10-01T00:00:00Z"), At("2025-11-12T00:00:00Z"))};
   EXPECT_THAT(core::Message(Verify(h, ev, Binding(spec), o).status()),
@@ -722,9 +724,9 @@ TEST_F(SnpGeneratedTest, CrlValidityWindowIsChecked) {
   // The dates are checked per report even when the CRL is cached: one verifier, two times.
   o.crls = {root.IssueCrl({}, At("2025-12-01T00:00:00Z"), At("2026-01-15T00:00:00Z"))};
   auto verifier = SnpVerifier::Create(o);
-  ASSERT_TRUE(verifier.ok());
+  ASSERT_OK(verifier);
   Evidence parsed = *ParseEvidenceBytes(ev);
-  EXPECT_TRUE((*verifier)->VerifyEvidence(parsed, nullptr, kNow).ok());
+  EXPECT_OK((*verifier)->VerifyEvidence(parsed, nullptr, kNow));
   auto late = (*verifier)->VerifyEvidence(parsed, nullptr, At("2026-01-16T00:00:00Z"));
   EXPECT_THAT(core::Message(late.status()),
               StartsWith("snp: ARK-Genoa CRL expired at its nextUpdate 2026-01-15T00:00:00Z"));
@@ -756,12 +758,12 @@ TEST_F(SnpGeneratedTest, CertSourceCrlsPerChainKind) {
   spec.report_data = "kinds";
   std::string vcek_ev = TsmEvidence(h.SignReport(spec), {{CertKind::kVcek, h.vcek_der()}});
   auto r = Verify(h, vcek_ev, Binding(spec), o);
-  EXPECT_TRUE(r.ok()) << core::Message(r.status());
+  EXPECT_OK(r);
   testing::ReportSpec vlek = spec;
   vlek.signing_key = SigningKey::kVlek;
   std::string vlek_ev = TsmEvidence(h.SignReport(vlek), {{CertKind::kVlek, h.vlek_der()}});
   r = Verify(h, vlek_ev, Binding(vlek), o);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_EQ(core::Message(r.status()),
             "snp: ASVK `SEV-VLEK-Genoa` (serial 10101) is revoked by the ARK-Genoa CRL");
   // An ARK-named CRL with a bad signature from the source fails; a source that is down does not
@@ -772,7 +774,7 @@ TEST_F(SnpGeneratedTest, CertSourceCrlsPerChainKind) {
   EXPECT_EQ(core::Message(Verify(h, vcek_ev, Binding(spec), o).status()),
             "snp: CRL issued by `ARK-Genoa` does not verify with the key of `ARK-Genoa`");
   source->crls.clear();
-  EXPECT_TRUE(Verify(h, vcek_ev, Binding(spec), o).ok());
+  EXPECT_OK(Verify(h, vcek_ev, Binding(spec), o));
 }
 
 TEST_F(SnpGeneratedTest, ChainCacheIsBoundedLeastRecentlyUsed) {
@@ -780,7 +782,7 @@ TEST_F(SnpGeneratedTest, ChainCacheIsBoundedLeastRecentlyUsed) {
   SnpVerifierOptions o = h.VerifierOptions();
   o.chain_cache_entries = 2;
   auto verifier = SnpVerifier::Create(o);
-  ASSERT_TRUE(verifier.ok());
+  ASSERT_OK(verifier);
   // Three distinct VCEKs for the same key (different validity) -> three chains.
   std::vector<Evidence> evs;
   for (int i = 0; i < 3; ++i) {
@@ -794,7 +796,7 @@ TEST_F(SnpGeneratedTest, ChainCacheIsBoundedLeastRecentlyUsed) {
   }
   for (const Evidence& ev : evs) {
     auto v = (*verifier)->VerifyEvidence(ev, nullptr, kNow);
-    ASSERT_TRUE(v.ok()) << core::Message(v.status());
+    ASSERT_OK(v);
   }
   EXPECT_EQ((*verifier)->CachedChainCount(), 2u);
   // Still correct after evictions, from several threads at once.
@@ -815,14 +817,14 @@ TEST_F(SnpGeneratedTest, ChainCacheIsBoundedLeastRecentlyUsed) {
   std::string tampered = bad.report.bytes;
   tampered[0x90] ^= 1;  // MEASUREMENT
   auto reparsed = ParseReport(tampered);
-  ASSERT_TRUE(reparsed.ok());
+  ASSERT_OK(reparsed);
   bad.report = *reparsed;
   EXPECT_EQ(core::Message((*verifier)->VerifyEvidence(bad, nullptr, kNow).status()),
             "snp: report signature does not verify with the VCEK");
   // With the cache disabled nothing is kept.
   o.chain_cache_entries = 0;
   auto uncached = SnpVerifier::Create(o);
-  EXPECT_TRUE((*uncached)->VerifyEvidence(evs[0], nullptr, kNow).ok());
+  EXPECT_OK((*uncached)->VerifyEvidence(evs[0], nullptr, kNow));
   EXPECT_EQ((*uncached)->CachedChainCount(), 0u);
 }
 

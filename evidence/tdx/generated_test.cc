@@ -6,6 +6,7 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 #include "evidence/tdx/tdx_verifier.h"
 #include "evidence/tdx/testing/quote_generator.h"
 
@@ -13,6 +14,8 @@ namespace ccburst::evidence::tdx {
 namespace {
 
 namespace json = boost::json;
+using ::ccburst::core::testing::StatusIs;
+using ::testing::_;
 using testing::CollateralSpec;
 using ::testing::HasSubstr;
 using testing::QuoteSpec;
@@ -33,12 +36,12 @@ class GeneratedTest : public ::testing::Test {
   }
   TdxVerifier Verifier(const CollateralSpec& spec) {
     auto c = hierarchy_->MakeCollateral(spec);
-    EXPECT_TRUE(c.ok()) << c.status();
+    EXPECT_OK(c);
     return TdxVerifier(std::make_shared<FixedCollateralSource>(*c), hierarchy_->anchor());
   }
   json::value Evidence(const QuoteSpec& q, std::optional<std::string> log = std::nullopt) {
     auto quote = hierarchy_->IssueQuote(q);
-    EXPECT_TRUE(quote.ok()) << quote.status();
+    EXPECT_OK(quote);
     json::object ev{{"quote", core::Base64Encode(*quote)}, {"cc_eventlog", nullptr}};
     if (log) ev["cc_eventlog"] = core::Base64Encode(*log);
     return ev;
@@ -59,7 +62,7 @@ TEST_F(GeneratedTest, V4AndV5VerifyWithBinding) {
     QuoteSpec q = Bound(kDigest);
     q.version = version;
     auto claims = Verifier(Spec()).Verify(Evidence(q), {kDigest, std::nullopt}, kNow);
-    ASSERT_TRUE(claims.ok()) << version << ": " << claims.status();
+    ASSERT_OK(claims) << version;
     EXPECT_EQ(claims->at("tcb_status"), json::value("UpToDate"));
     EXPECT_EQ(claims->at("report_data"),
               json::value(core::HexEncode(kDigest + std::string(16, '\0'))));
@@ -71,49 +74,43 @@ TEST_F(GeneratedTest, V4AndV5VerifyWithBinding) {
 TEST_F(GeneratedTest, BindingAndInitData) {
   TdxVerifier v = Verifier(Spec());
   auto r = v.Verify(Evidence(Bound(kDigest)), {std::string(48, 'x'), std::nullopt}, kNow);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(core::Message(r.status()), "tdx: report_data does not match the session binding");
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied,
+                          "tdx: report_data does not match the session binding"));
 
   QuoteSpec q = Bound(kDigest);
   q.mr_config_id = std::string(32, '\x77');
-  EXPECT_TRUE(v.Verify(Evidence(q), {kDigest, std::string(32, '\x77')}, kNow).ok());
+  EXPECT_OK(v.Verify(Evidence(q), {kDigest, std::string(32, '\x77')}, kNow));
   r = v.Verify(Evidence(q), {kDigest, std::string(32, '\x78')}, kNow);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(core::Message(r.status()), "tdx: mr_config_id does not match the init-data digest");
+  ASSERT_THAT(r, StatusIs(_, "tdx: mr_config_id does not match the init-data digest"));
 }
 
 TEST_F(GeneratedTest, RevokedPck) {
   CollateralSpec s = Spec();
   s.revoke_pck = true;
   auto r = Verifier(s).Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt}, kNow);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(core::Message(r.status()), "tdx: pck certificate is revoked by the pck crl");
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied,
+                          "tdx: pck certificate is revoked by the pck crl"));
 }
 
 TEST_F(GeneratedTest, RevokedPckCa) {
   CollateralSpec s = Spec();
   s.revoke_pck_ca = true;
   auto r = Verifier(s).Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt}, kNow);
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(core::Message(r.status()), HasSubstr("is revoked by the root ca crl"));
+  ASSERT_THAT(r, StatusIs(_, HasSubstr("is revoked by the root ca crl")));
 }
 
 TEST_F(GeneratedTest, CollateralWindow) {
   TdxVerifier v = Verifier(Spec());
   auto r = v.Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt},
                     kNow + std::chrono::hours(24 * 31));
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(core::Message(r.status()), HasSubstr("expired (nextUpdate"));
+  ASSERT_THAT(r, StatusIs(_, HasSubstr("expired (nextUpdate")));
 }
 
 TEST_F(GeneratedTest, IntelAnchorNeverTrustsTestRoot) {
   auto c = hierarchy_->MakeCollateral(Spec());
   TdxVerifier v(std::make_shared<FixedCollateralSource>(*c));
   auto r = v.Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt}, kNow);
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(core::Message(r.status()), HasSubstr("is not the trusted root CA"));
+  ASSERT_THAT(r, StatusIs(_, HasSubstr("is not the trusted root CA")));
 }
 
 struct StatusCase {
@@ -160,9 +157,9 @@ TEST_F(GeneratedTest, TcbStatusConvergence) {
     q.tee_tcb_svn = c.tee_tcb_svn;
     q.qe_isvsvn = c.qe_isvsvn;
     auto quote = hierarchy_->IssueQuote(q);
-    ASSERT_TRUE(quote.ok());
+    ASSERT_OK(quote);
     auto r = Verifier(s).VerifyQuoteAndLog(*quote, std::nullopt, kNow);
-    ASSERT_TRUE(r.ok()) << c.want << ": " << r.status();
+    ASSERT_OK(r) << c.want;
     EXPECT_EQ(r->verdict.tcb_status, c.want)
         << c.tcb_status << "/" << c.module_status << "/" << c.qe_status << " v" << c.version;
     EXPECT_EQ(r->verdict.advisory_ids, std::vector<std::string>{"INTEL-SA-01234"});
@@ -173,44 +170,40 @@ TEST_F(GeneratedTest, RevokedIsRejectedByVerify) {
   CollateralSpec s = Spec();
   s.tcb_status = "Revoked";
   auto r = Verifier(s).Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt}, kNow);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(core::Message(r.status()), "tdx: tcb status is Revoked");
+  ASSERT_THAT(r, StatusIs(_, "tdx: tcb status is Revoked"));
 }
 
 TEST_F(GeneratedTest, TcbNotSupported) {
   QuoteSpec q = Bound(kDigest);
   q.qe_isvsvn = 0;
   auto r = Verifier(Spec()).Verify(Evidence(q), {kDigest, std::nullopt}, kNow);
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(core::Message(r.status()), HasSubstr("tdx: tcb not supported: qe isvsvn 0"));
+  ASSERT_THAT(r, StatusIs(_, HasSubstr("tdx: tcb not supported: qe isvsvn 0")));
   q = Bound(kDigest);
   q.tee_tcb_svn = {6, 1, 2};  // TDX component 2 below the latest level: the older level matches
   auto older = Verifier(Spec()).VerifyQuoteAndLog(*hierarchy_->IssueQuote(q), std::nullopt, kNow);
-  ASSERT_TRUE(older.ok()) << older.status();
+  ASSERT_OK(older);
   EXPECT_EQ(older->verdict.tcb_status, "OutOfDate");
   EXPECT_EQ(older->verdict.tcb_date, "2018-01-04T00:00:00Z");
   EXPECT_EQ(older->verdict.advisory_ids, std::vector<std::string>{"INTEL-SA-00106"});
   q = Bound(kDigest);
   q.tee_tcb_svn = {6, 3, 3};  // module major version 3: no TDX_03 identity
   r = Verifier(Spec()).Verify(Evidence(q), {kDigest, std::nullopt}, kNow);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(core::Message(r.status()), "tdx: tdx module identity TDX_03 is not in the tcb info");
+  ASSERT_THAT(r, StatusIs(_, "tdx: tdx module identity TDX_03 is not in the tcb info"));
 }
 
 TEST_F(GeneratedTest, EventLogMustReplayToRtmrs) {
   std::string log =
       *core::ReadFile(std::string(CCB_SHARED_DIR) + "/testdata/eventlog/ccel-data/ccel.bin");
   auto parsed = eventlog::ParseCcel(log);
-  ASSERT_TRUE(parsed.ok());
+  ASSERT_OK(parsed);
   QuoteSpec q = Bound(kDigest);
   for (int i = 0; i < 4; ++i) q.rtmr[i] = eventlog::Replay(*parsed, i + 1, eventlog::kAlgSha384);
   auto claims = Verifier(Spec()).Verify(Evidence(q, log), {kDigest, std::nullopt}, kNow);
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_OK(claims);
   EXPECT_EQ(claims->at("uefi_event_logs").as_array().size(), 5u);
   q.rtmr[1][0] ^= 1;
   auto r = Verifier(Spec()).Verify(Evidence(q, log), {kDigest, std::nullopt}, kNow);
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(core::Message(r.status()), HasSubstr("tdx: eventlog: replayed rtmr1"));
+  ASSERT_THAT(r, StatusIs(_, HasSubstr("tdx: eventlog: replayed rtmr1")));
 }
 
 TEST_F(GeneratedTest, MalformedEvidence) {
@@ -229,9 +222,7 @@ TEST_F(GeneratedTest, MalformedEvidence) {
   };
   for (const auto& c : cases) {
     auto r = v.Verify(c.ev, b, kNow);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(core::Message(r.status()), c.msg);
+    ASSERT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument, c.msg));
   }
 }
 

@@ -5,13 +5,17 @@
 
 #include "core/encoding.h"
 #include "core/file.h"
+#include "core/testing/status_matchers.h"
 #include "evidence/tdx/pck.h"
 #include "evidence/tdx/verify.h"
 
 namespace ccburst::evidence::tdx {
 namespace {
 
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string CaseFile(const std::string& c, const std::string& f) {
   return *core::ReadFile(std::string(CCB_SHARED_DIR) + "/testdata/tdx/" + c + "/" + f);
@@ -19,7 +23,7 @@ std::string CaseFile(const std::string& c, const std::string& f) {
 
 TEST(QuoteTest, ParsesV4WithTrailingBytes) {
   auto q = ParseQuote(CaseFile("t1-emr-uptodate", "quote.bin"));
-  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_OK(q);
   EXPECT_EQ(q->header.version, 4);
   EXPECT_EQ(q->header.tee_type, 0x81u);
   EXPECT_EQ(q->header.att_key_type, 2);
@@ -40,7 +44,7 @@ TEST(QuoteTest, ParsesV4WithTrailingBytes) {
   EXPECT_EQ(q->qe_auth_data.size(), 32u);
   EXPECT_FALSE(q->body.is_td15);
   auto pck = ReadPckInfo(*q);
-  ASSERT_TRUE(pck.ok()) << pck.status();
+  ASSERT_OK(pck);
   EXPECT_EQ(core::HexEncode(pck->ext.fmspc), "b0c06f000000");
   EXPECT_EQ(core::HexEncode(pck->ext.pce_id), "0000");
   EXPECT_EQ(pck->ca, "platform");
@@ -52,7 +56,7 @@ TEST(QuoteTest, ParsesV4WithTrailingBytes) {
 
 TEST(QuoteTest, ParsesV5Td15Body) {
   auto q = ParseQuote(CaseFile("trustee-quote5-v5-parse", "quote.bin"));
-  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_OK(q);
   EXPECT_EQ(q->header.version, 5);
   EXPECT_EQ(q->body_type, 3);
   EXPECT_EQ(q->body_size, 648u);
@@ -64,7 +68,7 @@ TEST(QuoteTest, ParsesV5Td15Body) {
             "0dd47a5a033d");
   EXPECT_EQ(q->trailing_bytes, 0u);
   auto pck = ReadPckInfo(*q);
-  ASSERT_TRUE(pck.ok()) << pck.status();
+  ASSERT_OK(pck);
   EXPECT_EQ(core::HexEncode(pck->ext.fmspc), "90c06f000000");
   EXPECT_EQ(pck->ext.pcesvn, 13);
   ASSERT_TRUE(pck->ext.platform_instance_id.has_value());
@@ -78,15 +82,15 @@ TEST(QuoteTest, EveryTruncationIsInvalidArgument) {
   for (const char* c : {"t1-emr-uptodate", "trustee-quote5-v5-parse", "t3-spr-outofdate"}) {
     std::string quote = CaseFile(c, "quote.bin");
     auto full = ParseQuote(quote);
-    ASSERT_TRUE(full.ok());
+    ASSERT_OK(full);
     size_t exact = quote.size() - full->trailing_bytes;
     for (size_t n = 0; n < exact; ++n) {
       auto q = ParseQuote(std::string_view(quote).substr(0, n));
-      ASSERT_FALSE(q.ok()) << c << " length " << n;
-      ASSERT_EQ(q.status().code(), absl::StatusCode::kInvalidArgument) << n;
+      ASSERT_THAT(q, Not(IsOk())) << c << " length " << n;
+      ASSERT_THAT(q, StatusIs(absl::StatusCode::kInvalidArgument)) << n;
       ASSERT_THAT(core::Message(q.status()), HasSubstr("tdx: quote")) << n;
     }
-    EXPECT_TRUE(ParseQuote(std::string_view(quote).substr(0, exact)).ok());
+    EXPECT_OK(ParseQuote(std::string_view(quote).substr(0, exact)));
   }
 }
 

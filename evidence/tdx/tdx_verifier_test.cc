@@ -6,13 +6,17 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 #include "evidence/tdx/claims.h"
 
 namespace ccburst::evidence::tdx {
 namespace {
 
 namespace json = boost::json;
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string Shared(const std::string& rel) {
   return *core::ReadFile(std::string(CCB_SHARED_DIR) + "/testdata/" + rel);
@@ -47,7 +51,7 @@ std::string Error(const json::object& r) {
 TEST(TdxCasesTest, EveryCaseMatchesExpectedResult) {
   for (const char* c : {"t1-emr-uptodate", "t3-spr-outofdate", "t5-spr-e4-tcb-not-supported"}) {
     auto cj = core::ParseJson(Shared(std::string("tdx/") + c + "/case.json"));
-    ASSERT_TRUE(cj.ok());
+    ASSERT_OK(cj);
     std::string expected(cj->at("expected").at("result").as_string());
     core::TimePoint at = At(std::string(cj->at("verify_at").as_string()));
     json::object r =
@@ -99,39 +103,37 @@ TEST(TdxCasesTest, ExpiredCollateralNamesTheItem) {
 TEST(TdxCasesTest, CachedCollateralExpires) {
   TdxVerifier v(std::make_shared<FixedCollateralSource>(LoadCollateral("t3-spr-outofdate")));
   std::string quote = Shared("tdx/t3-spr-outofdate/quote.bin");
-  ASSERT_TRUE(v.VerifyQuoteAndLog(quote, std::nullopt, At("2025-03-10T00:00:00Z")).ok());
-  ASSERT_TRUE(v.VerifyQuoteAndLog(quote, std::nullopt, At("2025-03-11T00:00:00Z")).ok());
+  ASSERT_OK(v.VerifyQuoteAndLog(quote, std::nullopt, At("2025-03-10T00:00:00Z")));
+  ASSERT_OK(v.VerifyQuoteAndLog(quote, std::nullopt, At("2025-03-11T00:00:00Z")));
   auto r = v.VerifyQuoteAndLog(quote, std::nullopt, At("2025-03-16T00:00:00Z"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(core::Message(r.status()), HasSubstr("expired"));
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("expired")));
 }
 
 TEST(TdxClaimsTest, MatchesTrusteeParsedClaims) {
   auto quote = ParseQuote(Shared("tdx/trustee-quote4-v4-parse/quote.bin"));
-  ASSERT_TRUE(quote.ok()) << quote.status();
+  ASSERT_OK(quote);
   auto pck = ReadPckInfo(*quote);
-  ASSERT_TRUE(pck.ok()) << pck.status();
+  ASSERT_OK(pck);
   auto log = eventlog::ParseCcel(Shared("eventlog/ccel-data/ccel.bin"));
-  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_OK(log);
   json::object claims = ParsedQuoteClaims(*quote, pck->ext, &*log);
   auto expected =
       core::ParseJson(Shared("tdx/trustee-quote4-v4-parse/parse_tdx_claims_expected.json"));
-  ASSERT_TRUE(expected.ok());
+  ASSERT_OK(expected);
   for (const auto& [k, v] : expected->as_object()) {
     ASSERT_TRUE(claims.contains(k)) << k;
     EXPECT_EQ(claims.at(k), v) << k << "\n got: " << core::Serialize(claims.at(k));
   }
   EXPECT_EQ(claims.size(), expected->as_object().size());
   // That event log does not belong to this TD: replay must not match its RTMRs.
-  EXPECT_FALSE(eventlog::CheckRtmrs(*log, quote->body.rtmr).ok());
+  EXPECT_THAT(eventlog::CheckRtmrs(*log, quote->body.rtmr), Not(IsOk()));
 }
 
 TEST(TdxClaimsTest, V5ClaimsCarryTd15Fields) {
   auto quote = ParseQuote(Shared("tdx/trustee-quote5-v5-parse/quote.bin"));
-  ASSERT_TRUE(quote.ok());
+  ASSERT_OK(quote);
   auto pck = ReadPckInfo(*quote);
-  ASSERT_TRUE(pck.ok());
+  ASSERT_OK(pck);
   json::object claims = ParsedQuoteClaims(*quote, pck->ext, nullptr);
   EXPECT_EQ(claims.at("quote").at("header").at("version"), json::value("0500"));
   EXPECT_EQ(claims.at("quote").at("type"), json::value("0300"));

@@ -5,11 +5,15 @@
 
 #include "core/encoding.h"
 #include "core/file.h"
+#include "core/testing/status_matchers.h"
 
 namespace ccburst::evidence::tdx {
 namespace {
 
+using ::ccburst::core::testing::IsOk;
+using ::ccburst::core::testing::StatusIs;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string Dir(const std::string& c) { return std::string(CCB_SHARED_DIR) + "/testdata/tdx/" + c; }
 
@@ -39,7 +43,7 @@ absl::StatusOr<TdxVerdict> RunCase(const std::string& c, const TdxCollateral& co
 TEST(VerifyTest, T1UpToDate) {
   auto v =
       RunCase("t1-emr-uptodate", LoadCollateral("t1-emr-uptodate"), At("2025-07-01T00:00:00Z"));
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_OK(v);
   EXPECT_EQ(v->tcb_status, "UpToDate");
   EXPECT_TRUE(v->advisory_ids.empty());
   EXPECT_EQ(v->tcb_date, "2024-03-13T00:00:00Z");
@@ -51,7 +55,7 @@ TEST(VerifyTest, T1UpToDate) {
 TEST(VerifyTest, T3OutOfDate) {
   auto v =
       RunCase("t3-spr-outofdate", LoadCollateral("t3-spr-outofdate"), At("2025-03-10T00:00:00Z"));
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_OK(v);
   EXPECT_EQ(v->tcb_status, "OutOfDate");
   EXPECT_EQ(v->tcb_date, "2023-08-09T00:00:00Z");
   EXPECT_EQ(v->advisory_ids,
@@ -61,9 +65,8 @@ TEST(VerifyTest, T3OutOfDate) {
 TEST(VerifyTest, T5TcbNotSupported) {
   auto v = RunCase("t5-spr-e4-tcb-not-supported", LoadCollateral("t5-spr-e4-tcb-not-supported"),
                    At("2023-07-01T01:00:00Z"));
-  ASSERT_FALSE(v.ok());
-  EXPECT_EQ(v.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(core::Message(v.status()), HasSubstr("tdx: tcb not supported"));
+  ASSERT_THAT(v,
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("tdx: tcb not supported")));
 }
 
 // Replaces one base64 character inside the signature of the `nth` PEM certificate.
@@ -82,7 +85,9 @@ TEST(CertPoolTest, DecodesEachDistinctEncodingOnce) {
   auto a = pool.Crl(col.pck_crl, "pck crl");
   auto b = pool.Crl(col.pck_crl, "pck crl");
   auto c = pool.Crl(col.root_ca_crl, "root ca crl");
-  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  ASSERT_OK(c);
   EXPECT_EQ(a->get(), b->get());
   EXPECT_NE(a->get(), c->get());
   EXPECT_EQ(core::Message(pool.Crl("garbage", "tdx: pck crl").status()).rfind("tdx: pck crl: ", 0),
@@ -91,7 +96,9 @@ TEST(CertPoolTest, DecodesEachDistinctEncodingOnce) {
   auto tcb = pool.Parse(col.tcb_info_issuer_chain, "tcb");
   auto qe = pool.Parse(col.qe_identity_issuer_chain, "qe");
   auto pck = pool.Parse(col.pck_crl_issuer_chain, "pck");
-  ASSERT_TRUE(tcb.ok() && qe.ok() && pck.ok());
+  ASSERT_OK(tcb);
+  ASSERT_OK(qe);
+  ASSERT_OK(pck);
   ASSERT_EQ(tcb->size(), 2u);
   EXPECT_EQ((*tcb)[0].get(), (*qe)[0].get());
   EXPECT_EQ((*tcb)[1].get(), (*pck)[1].get());  // the root
@@ -107,7 +114,7 @@ TEST(CertPoolTest, SharesDecodingNotVerification) {
   const core::TimePoint at = At("2025-07-01T00:00:00Z");
   const TrustAnchor& anchor = TrustAnchor::IntelSgxRootCa();
   CertPool pool;
-  ASSERT_TRUE(VerifyCollateral(good, anchor, at, &pool).ok());
+  ASSERT_OK(VerifyCollateral(good, anchor, at, &pool));
 
   TdxCollateral bad = good;
   bad.root_ca_crl[bad.root_ca_crl.size() - 2] ^= 0x01;
@@ -124,15 +131,15 @@ TEST(CertPoolTest, SharesDecodingNotVerification) {
               ::testing::StartsWith("tdx: qe identity issuer chain: "));
   TdxCollateral respaced = good;
   respaced.qe_identity_issuer_chain = "\n" + good.qe_identity_issuer_chain;
-  EXPECT_TRUE(VerifyCollateral(respaced, anchor, at, &pool).ok());
+  EXPECT_OK(VerifyCollateral(respaced, anchor, at, &pool));
   auto verified = VerifyCollateral(good, anchor, at, &pool);
-  ASSERT_TRUE(verified.ok()) << verified.status();
+  ASSERT_OK(verified);
 
   // PCK chain: a chain cache on the same pool verifies a tampered chain on its own.
   PckChainCache chains(16, &pool);
   auto q = ParseQuote(quote);
-  ASSERT_TRUE(q.ok());
-  ASSERT_TRUE(VerifyQuote(*q, **verified, anchor, at, &chains).ok());
+  ASSERT_OK(q);
+  ASSERT_OK(VerifyQuote(*q, **verified, anchor, at, &chains));
   Quote tampered = *q;
   size_t begin = tampered.pck_chain_pem.find("-----BEGIN CERTIFICATE-----");
   tampered.pck_chain_pem = tampered.pck_chain_pem.substr(0, begin) +
@@ -141,23 +148,23 @@ TEST(CertPoolTest, SharesDecodingNotVerification) {
               ::testing::StartsWith("tdx: pck certificate chain: "));
   EXPECT_THAT(core::Message(VerifyQuote(tampered, **verified, anchor, at).status()),
               ::testing::StartsWith("tdx: pck certificate chain: "));
-  EXPECT_TRUE(VerifyQuote(*q, **verified, anchor, at).ok());
+  EXPECT_OK(VerifyQuote(*q, **verified, anchor, at));
 }
 
 TEST(PckChainCacheTest, AttestationKeyMustBeAP256Point) {
   PckChainCache cache;
   const std::string quote = *core::ReadFile(Dir("t1-emr-uptodate") + "/quote.bin");
   auto q = ParseQuote(quote);
-  ASSERT_TRUE(q.ok());
+  ASSERT_OK(q);
   auto key = cache.AttestationKey(q->attestation_key);
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_OK(key);
   EXPECT_EQ(key->type(), crypto::KeyType::kEcP256);
   std::string off_curve = q->attestation_key;
   off_curve[63] ^= 0x01;
   EXPECT_EQ(core::Message(cache.AttestationKey(off_curve).status()),
             "tdx: quote: attestation key is not a P-256 point");
-  EXPECT_FALSE(cache.AttestationKey(std::string(64, '\0')).ok());
-  EXPECT_FALSE(cache.AttestationKey(q->attestation_key.substr(0, 63)).ok());
+  EXPECT_THAT(cache.AttestationKey(std::string(64, '\0')), Not(IsOk()));
+  EXPECT_THAT(cache.AttestationKey(q->attestation_key.substr(0, 63)), Not(IsOk()));
 }
 
 }  // namespace

@@ -9,12 +9,14 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 #include "evidence/snp/snp.h"
 #include "evidence/snp/testing/generator.h"
 
 namespace ccburst::evidence::snp::testing {
 namespace {
 
+using ::ccburst::core::testing::StatusIs;
 using ::testing::HasSubstr;
 
 const core::TimePoint kNow = core::FromUnixSeconds(1767225600);  // 2026-01-01
@@ -49,14 +51,14 @@ TEST_F(SnpHierarchyIoTest, LoadedHierarchySignsReportsTheOriginalAnchorAccepts) 
   HierarchyOptions options;
   options.product = Generation::kMilan;
   auto original = TestHierarchy::Create(options);
-  ASSERT_TRUE(original->Save(dir_).ok());
+  ASSERT_OK(original->Save(dir_));
   for (const char* file : {"hierarchy.json", "ark.key", "ark.der", "ask.key", "ask.der", "asvk.key",
                            "asvk.der", "vcek.key", "vcek.der", "vlek.key", "vlek.der"}) {
     EXPECT_TRUE(std::filesystem::exists(dir_ + "/" + file)) << file;
   }
 
   auto loaded = TestHierarchy::Load(dir_);
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_OK(loaded);
   const TestHierarchy& h = **loaded;
   EXPECT_EQ(h.ark_der(), original->ark_der());
   EXPECT_EQ(h.ask_der(), original->ask_der());
@@ -72,38 +74,32 @@ TEST_F(SnpHierarchyIoTest, LoadedHierarchySignsReportsTheOriginalAnchorAccepts) 
 
   for (SigningKey key : {SigningKey::kVcek, SigningKey::kVlek}) {
     auto claims = VerifyReport(h, *original, key);
-    ASSERT_TRUE(claims.ok()) << claims.status();
+    ASSERT_OK(claims);
     EXPECT_EQ(claims->at("report_data"), core::json::value(core::HexEncode(kDigest)));
     EXPECT_EQ(claims->at("reported_tcb_snp").to_number<int>(), h.options().tcb.snp);
   }
 
   // Another hierarchy's ARK still refuses the loaded one's reports.
   auto refused = VerifyReport(h, *TestHierarchy::Create(options));
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  ASSERT_THAT(refused, StatusIs(absl::StatusCode::kPermissionDenied)) << refused.status();
 }
 
 TEST_F(SnpHierarchyIoTest, MissingOrMismatchedFilesAreRefusedNamingThem) {
   auto missing = TestHierarchy::Load(dir_);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(core::Message(missing.status()), HasSubstr("hierarchy.json"));
+  ASSERT_THAT(missing, StatusIs(absl::StatusCode::kNotFound, HasSubstr("hierarchy.json")));
 
   auto h = TestHierarchy::Create();
-  ASSERT_TRUE(h->Save(dir_).ok());
+  ASSERT_OK(h->Save(dir_));
   std::filesystem::copy_file(dir_ + "/vlek.key", dir_ + "/vcek.key",
                              std::filesystem::copy_options::overwrite_existing);
   auto mismatched = TestHierarchy::Load(dir_);
-  ASSERT_FALSE(mismatched.ok());
-  EXPECT_EQ(mismatched.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(core::Message(mismatched.status()), HasSubstr("vcek.der"));
+  ASSERT_THAT(mismatched, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("vcek.der")));
 
-  ASSERT_TRUE(h->Save(dir_).ok());
+  ASSERT_OK(h->Save(dir_));
   std::ofstream(dir_ + "/hierarchy.json") << R"({"product":"Zen9"})";
   auto bad_options = TestHierarchy::Load(dir_);
-  ASSERT_FALSE(bad_options.ok());
-  EXPECT_EQ(bad_options.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(core::Message(bad_options.status()), HasSubstr("unknown product `Zen9`"));
+  ASSERT_THAT(bad_options,
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown product `Zen9`")));
 }
 
 }  // namespace

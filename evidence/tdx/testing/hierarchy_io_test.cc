@@ -9,12 +9,14 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/testing/status_matchers.h"
 #include "evidence/tdx/tdx_verifier.h"
 #include "evidence/tdx/testing/quote_generator.h"
 
 namespace ccburst::evidence::tdx::testing {
 namespace {
 
+using ::ccburst::core::testing::StatusIs;
 using ::testing::HasSubstr;
 
 const core::TimePoint kNow = core::FromUnixSeconds(1'800'000'000);
@@ -57,7 +59,7 @@ TEST_F(TdxHierarchyIoTest, LoadedHierarchyIssuesQuotesTheOriginalAnchorAccepts) 
   options.fmspc = std::string("\x00\x80\x6f\x05\x00\x00", 6);
   options.pcesvn = 13;
   auto original = TdxTestHierarchy::Create(options);
-  ASSERT_TRUE(original->Save(dir_).ok());
+  ASSERT_OK(original->Save(dir_));
   for (const char* file :
        {"hierarchy.json", "root.key", "root.crt", "pck_ca.key", "pck_ca.crt", "tcb_signer.key",
         "tcb_signer.crt", "pck.key", "pck.crt", "attestation.key"}) {
@@ -65,57 +67,48 @@ TEST_F(TdxHierarchyIoTest, LoadedHierarchyIssuesQuotesTheOriginalAnchorAccepts) 
   }
 
   auto loaded = TdxTestHierarchy::Load(dir_);
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_OK(loaded);
   EXPECT_EQ((*loaded)->root_pem(), original->root_pem());
   EXPECT_TRUE((*loaded)->root_key().Equals(original->root_key()));
 
   auto claims = VerifyQuote(**loaded, original->anchor());
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_OK(claims);
   EXPECT_EQ(claims->at("tcb_status"), core::json::value("UpToDate"));
   EXPECT_EQ(claims->at("report_data"),
             core::json::value(core::HexEncode(kDigest + std::string(16, '\0'))));
   // The options survived: the FMSPC in the PCK certificate matches the loaded TCB Info.
   auto tcb = (*loaded)->MakeCollateral(Spec());
-  ASSERT_TRUE(tcb.ok());
+  ASSERT_OK(tcb);
   EXPECT_THAT(tcb->tcb_info_json, HasSubstr("\"fmspc\":\"00806F050000\""));
   EXPECT_THAT(tcb->tcb_info_json, HasSubstr("\"pcesvn\":13"));
 
   // Another hierarchy's anchor still refuses the loaded one's quotes.
   auto other = TdxTestHierarchy::Create();
   auto refused = VerifyQuote(**loaded, other->anchor());
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+  ASSERT_THAT(refused, StatusIs(absl::StatusCode::kPermissionDenied)) << refused.status();
 }
 
 TEST_F(TdxHierarchyIoTest, MissingOrMismatchedFilesAreRefusedNamingThem) {
   auto missing = TdxTestHierarchy::Load(dir_);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(core::Message(missing.status()), HasSubstr("hierarchy.json"));
+  ASSERT_THAT(missing, StatusIs(absl::StatusCode::kNotFound, HasSubstr("hierarchy.json")));
 
-  ASSERT_TRUE(TdxTestHierarchy::Create()->Save(dir_).ok());
+  ASSERT_OK(TdxTestHierarchy::Create()->Save(dir_));
   std::string other_dir = dir_ + "/other";
-  ASSERT_TRUE(TdxTestHierarchy::Create()->Save(other_dir).ok());
+  ASSERT_OK(TdxTestHierarchy::Create()->Save(other_dir));
   std::filesystem::copy_file(other_dir + "/pck.key", dir_ + "/pck.key",
                              std::filesystem::copy_options::overwrite_existing);
   auto mismatched = TdxTestHierarchy::Load(dir_);
-  ASSERT_FALSE(mismatched.ok());
-  EXPECT_EQ(mismatched.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(core::Message(mismatched.status()), HasSubstr("pck.crt"));
+  ASSERT_THAT(mismatched, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("pck.crt")));
 
   std::ofstream(dir_ + "/hierarchy.json") << R"({"not_before":1})";
   auto bad_options = TdxTestHierarchy::Load(dir_);
-  ASSERT_FALSE(bad_options.ok());
-  EXPECT_EQ(bad_options.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(core::Message(bad_options.status()), HasSubstr("not_after"));
+  ASSERT_THAT(bad_options, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not_after")));
 
   std::filesystem::remove(dir_ + "/hierarchy.json");
-  ASSERT_TRUE(TdxTestHierarchy::Create()->Save(dir_).ok());
+  ASSERT_OK(TdxTestHierarchy::Create()->Save(dir_));
   std::filesystem::remove(dir_ + "/attestation.key");
   auto no_key = TdxTestHierarchy::Load(dir_);
-  ASSERT_FALSE(no_key.ok());
-  EXPECT_EQ(no_key.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(core::Message(no_key.status()), HasSubstr("attestation.key"));
+  ASSERT_THAT(no_key, StatusIs(absl::StatusCode::kNotFound, HasSubstr("attestation.key")));
 }
 
 }  // namespace
