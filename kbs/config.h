@@ -57,7 +57,7 @@ struct KbsConfig {
     // [attestation_service.verifier_config.dcap_verifier]: the `tdx` verifier.
     struct DcapVerifier {
       // Intel PCS or a PCCS (`https://host[:port]/sgx/certification/v4/`), or `file:///dir`, an
-      // offline collateral directory in collateral/tdx's layout.
+      // offline collateral directory in collateral/dcap's layout.
       std::string collateral_service =
           "https://api.trustedservices.intel.com/sgx/certification/v4/";
       // Set (resolved) when collateral_service is a file:// URL.

@@ -5,14 +5,14 @@
 
 #include <map>
 
-#include "collateral/snp/snp_collateral.h"
-#include "collateral/tdx/sources.h"
+#include "collateral/snp/sources.h"
+#include "collateral/dcap/sources.h"
 #include "core/file.h"
 #include "crypto/key.h"
-#include "evidence/snp/cert.h"
-#include "evidence/snp/snp.h"
-#include "evidence/tdx/tdx_verifier.h"
-#include "evidence/tdx/x509.h"
+#include "evidence/snp/certificates.h"
+#include "evidence/snp/verifier.h"
+#include "evidence/tdx/verifier.h"
+#include "evidence/dcap/certificates.h"
 
 namespace ccburst::kbs {
 namespace {

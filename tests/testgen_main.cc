@@ -13,7 +13,7 @@
 
 #include "agent/kbs_client.h"
 #include "agent/testing/generated_attesters.h"
-#include "collateral/tdx/sources.h"
+#include "collateral/dcap/sources.h"
 #include "core/clock.h"
 #include "core/encoding.h"
 #include "core/file.h"

@@ -9,8 +9,8 @@
 #include <filesystem>
 
 #include "core/encoding.h"
-#include "evidence/snp/snp.h"
-#include "evidence/tdx/tdx_verifier.h"
+#include "evidence/snp/verifier.h"
+#include "evidence/tdx/verifier.h"
 
 namespace ccburst::agent::testing {
 namespace {

@@ -9,9 +9,9 @@
 #include <optional>
 
 #include "evidence/eventlog/ccel.h"
-#include "evidence/tdx/pck.h"
+#include "evidence/dcap/pck.h"
 #include "evidence/tdx/quote.h"
-#include "evidence/tdx/verify.h"
+#include "evidence/dcap/verify.h"
 
 namespace ccburst::evidence::tdx {
 

@@ -5,7 +5,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
-#include "evidence/tdx/tdx_verifier.h"
+#include "evidence/tdx/verifier.h"
 
 namespace ccburst::evidence::tdx {
 namespace {

@@ -5,8 +5,8 @@
 
 #include "core/encoding.h"
 #include "core/file.h"
-#include "evidence/tdx/pck.h"
-#include "evidence/tdx/verify.h"
+#include "evidence/dcap/pck.h"
+#include "evidence/dcap/verify.h"
 
 namespace ccburst::evidence::tdx {
 namespace {

@@ -1,4 +1,4 @@
-#include "evidence/tdx/verify.h"
+#include "evidence/dcap/verify.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

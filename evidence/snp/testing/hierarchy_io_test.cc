@@ -9,7 +9,7 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
-#include "evidence/snp/snp.h"
+#include "evidence/snp/verifier.h"
 #include "evidence/snp/testing/generator.h"
 
 namespace ccburst::evidence::snp::testing {

@@ -9,7 +9,7 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
-#include "evidence/tdx/tdx_verifier.h"
+#include "evidence/tdx/verifier.h"
 #include "evidence/tdx/testing/quote_generator.h"
 
 namespace ccburst::evidence::tdx::testing {

@@ -14,8 +14,8 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "crypto/key.h"
-#include "evidence/tdx/collateral.h"
-#include "evidence/tdx/x509.h"
+#include "evidence/dcap/collateral.h"
+#include "evidence/dcap/certificates.h"
 
 namespace ccburst::evidence::tdx::testing {
 

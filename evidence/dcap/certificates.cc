@@ -1,4 +1,4 @@
-#include "evidence/tdx/x509.h"
+#include "evidence/dcap/certificates.h"
 
 #include <fmt/format.h>
 #include <openssl/err.h>

@@ -1,4 +1,4 @@
-#include "evidence/tdx/pck.h"
+#include "evidence/dcap/pck.h"
 
 #include <fmt/format.h>
 #include <openssl/objects.h>

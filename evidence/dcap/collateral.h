@@ -17,7 +17,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/status.h"
-#include "evidence/tdx/x509.h"
+#include "evidence/dcap/certificates.h"
 
 namespace ccburst::evidence::tdx {
 

@@ -1,4 +1,4 @@
-#include "evidence/tdx/collateral.h"
+#include "evidence/dcap/collateral.h"
 
 #include <fmt/format.h>
 #include <openssl/x509v3.h>

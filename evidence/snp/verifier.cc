@@ -1,4 +1,4 @@
-#include "evidence/snp/snp.h"
+#include "evidence/snp/verifier.h"
 
 #include <fmt/format.h>
 

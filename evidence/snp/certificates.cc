@@ -1,4 +1,4 @@
-#include "evidence/snp/cert.h"
+#include "evidence/snp/certificates.h"
 
 #include <fmt/format.h>
 #include <openssl/bio.h>

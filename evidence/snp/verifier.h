@@ -27,7 +27,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "evidence/snp/amd_roots.h"
-#include "evidence/snp/cert.h"
+#include "evidence/snp/certificates.h"
 #include "evidence/snp/evidence.h"
 #include "evidence/snp/report.h"
 #include "evidence/verifier.h"

@@ -6,7 +6,7 @@
 
 #include "evidence/tdx/claims.h"
 #include "evidence/tdx/quote.h"
-#include "evidence/tdx/verify.h"
+#include "evidence/dcap/verify.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ccburst::evidence::tdx;

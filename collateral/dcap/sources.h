@@ -20,7 +20,7 @@
 #include <utility>
 
 #include "core/clock.h"
-#include "evidence/tdx/tdx_verifier.h"
+#include "evidence/tdx/verifier.h"
 
 namespace ccburst::collateral::tdx {
 

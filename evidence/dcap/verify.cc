@@ -1,4 +1,4 @@
-#include "evidence/tdx/verify.h"
+#include "evidence/dcap/verify.h"
 
 #include <fmt/format.h>
 #include <openssl/core_names.h>

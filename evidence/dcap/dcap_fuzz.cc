@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "evidence/tdx/collateral.h"
+#include "evidence/dcap/collateral.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ccburst::evidence::tdx;

@@ -1,4 +1,4 @@
-#include "collateral/tdx/sources.h"
+#include "collateral/dcap/sources.h"
 
 #include <fmt/format.h>
 
@@ -8,8 +8,8 @@
 
 #include "core/encoding.h"
 #include "core/file.h"
-#include "evidence/tdx/collateral.h"
-#include "evidence/tdx/x509.h"
+#include "evidence/dcap/collateral.h"
+#include "evidence/dcap/certificates.h"
 #include "net/http_client.h"
 
 namespace ccburst::collateral::tdx {

@@ -15,10 +15,10 @@
 
 #include "core/clock.h"
 #include "core/status.h"
-#include "evidence/tdx/collateral.h"
-#include "evidence/tdx/pck.h"
+#include "evidence/dcap/collateral.h"
+#include "evidence/dcap/pck.h"
 #include "evidence/tdx/quote.h"
-#include "evidence/tdx/x509.h"
+#include "evidence/dcap/certificates.h"
 
 namespace ccburst::evidence::tdx {
 

@@ -1,4 +1,4 @@
-#include "collateral/snp/snp_collateral.h"
+#include "collateral/snp/sources.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "collateral/tdx/sources.h"
+#include "collateral/dcap/sources.h"
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>

@@ -19,7 +19,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
-#include "evidence/snp/snp.h"
+#include "evidence/snp/verifier.h"
 
 namespace ccburst::collateral::snp {
 

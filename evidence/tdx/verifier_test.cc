@@ -1,4 +1,4 @@
-#include "evidence/tdx/tdx_verifier.h"
+#include "evidence/tdx/verifier.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // The `tdx` TEE verifier: Intel TDX DCAP quotes (v4/v5) with an optional CC event log, as the
 // Trustee attester sends them: `{"quote":"<standard base64>","cc_eventlog":"<standard
 // base64>"|null}`. Collateral comes from a TdxCollateralSource (implemented with I/O in
-// collateral/tdx); verified collateral is cached per collateral set until its validity window
+// collateral/dcap); verified collateral is cached per collateral set until its validity window
 // closes, so steady-state verification costs the quote's own signature checks.
 #pragma once
 
@@ -14,8 +14,8 @@
 #include <string_view>
 
 #include "evidence/eventlog/ccel.h"
-#include "evidence/tdx/collateral.h"
-#include "evidence/tdx/verify.h"
+#include "evidence/dcap/collateral.h"
+#include "evidence/dcap/verify.h"
 #include "evidence/verifier.h"
 
 namespace ccburst::evidence::tdx {
