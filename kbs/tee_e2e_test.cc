@@ -65,7 +65,7 @@ class KbsTeeTest : public ::testing::Test {
     cspec.next_update = core::FromUnixSeconds(1'810'000'000);
     auto collateral = Tdx().MakeCollateral(cspec);
     ASSERT_TRUE(collateral.ok()) << collateral.status();
-    ASSERT_TRUE(collateral::tdx::WriteCollateralDir(*collateral, dir_ + "/tdx-collateral").ok());
+    ASSERT_TRUE(collateral::dcap::WriteCollateralDir(*collateral, dir_ + "/tdx-collateral").ok());
     WriteFile(dir_ + "/tdx-root.pem", Tdx().root_pem());
     WriteFile(dir_ + "/ark.pem",
               DerToPem(Snp().ark_der()) + DerToPem(Snp().ask_der()) + DerToPem(Snp().asvk_der()));

@@ -5,14 +5,14 @@
 
 #include <map>
 
-#include "collateral/snp/sources.h"
 #include "collateral/dcap/sources.h"
+#include "collateral/snp/sources.h"
 #include "core/file.h"
 #include "crypto/key.h"
+#include "evidence/dcap/certificates.h"
 #include "evidence/snp/certificates.h"
 #include "evidence/snp/verifier.h"
 #include "evidence/tdx/verifier.h"
-#include "evidence/dcap/certificates.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -79,25 +79,25 @@ absl::StatusOr<std::vector<evidence::snp::ProductAnchor>> LoadArkBundle(const st
 
 absl::StatusOr<std::unique_ptr<evidence::Verifier>> NewTdxVerifier(
     const KbsConfig::AttestationService::DcapVerifier& config) {
-  namespace ctdx = collateral::tdx;
-  std::shared_ptr<const evidence::tdx::TdxCollateralSource> inner;
+  namespace cdcap = collateral::dcap;
+  std::shared_ptr<const evidence::dcap::CollateralSource> inner;
   if (config.collateral_dir) {
-    inner = std::make_shared<ctdx::OfflineDirCollateralSource>(*config.collateral_dir);
+    inner = std::make_shared<cdcap::OfflineDirCollateralSource>(*config.collateral_dir);
   } else {
-    ctdx::PcsOptions pcs;
+    cdcap::PcsOptions pcs;
     pcs.base_url = PcsBaseUrl(config.collateral_service);
     // Only Intel's PCS needs the Root CA CRL from Intel's certificate site; a PCCS serves it.
     if (pcs.base_url != "https://api.trustedservices.intel.com") pcs.root_ca_crl_url.clear();
     // Trustee's `tcb_update_type` is PCS v4's `update` parameter; unset means standard.
     if (!config.tcb_update_type.empty()) {
-      auto update = ctdx::ParseTcbUpdateType(config.tcb_update_type);
+      auto update = cdcap::ParseTcbUpdateType(config.tcb_update_type);
       if (!update.ok()) {
         return absl::InvalidArgumentError(
             fmt::format("{}.tcb_update_type: {}", kDcap, core::Message(update.status())));
       }
       pcs.tcb_update_type = *update;
     }
-    inner = std::make_shared<ctdx::PcsCollateralSource>(std::move(pcs));
+    inner = std::make_shared<cdcap::PcsCollateralSource>(std::move(pcs));
   }
   std::string update =
       config.collateral_dir
@@ -106,20 +106,18 @@ absl::StatusOr<std::unique_ptr<evidence::Verifier>> NewTdxVerifier(
                         config.tcb_update_type.empty() ? "standard" : config.tcb_update_type);
   spdlog::info("tdx verifier: collateral from {}{}{}{}", config.collateral_service, update,
                config.cache_dir ? ", disk cache " : "", config.cache_dir.value_or(""));
-  ctdx::CachingOptions caching;
+  cdcap::CachingOptions caching;
   caching.disk_dir = config.cache_dir;
-  auto source = std::make_shared<ctdx::CachingCollateralSource>(std::move(inner), caching);
-  if (!config.trusted_root_ca) {
-    return std::make_unique<evidence::tdx::TdxVerifier>(std::move(source));
-  }
+  auto source = std::make_shared<cdcap::CachingCollateralSource>(std::move(inner), caching);
+  if (!config.trusted_root_ca) return evidence::tdx::TdxVerifier::Create({std::move(source)});
   auto key = crypto::PublicKey::LoadPemFile(*config.trusted_root_ca);
   if (!key.ok()) {
     return absl::InvalidArgumentError(fmt::format("{}.trusted_root_ca `{}`: {}", kDcap,
                                                   *config.trusted_root_ca,
                                                   core::Message(key.status())));
   }
-  return std::make_unique<evidence::tdx::TdxVerifier>(std::move(source),
-                                                      evidence::tdx::TrustAnchor(*std::move(key)));
+  return evidence::tdx::TdxVerifier::Create(
+      {std::move(source), evidence::dcap::TrustAnchor(*std::move(key))});
 }
 
 absl::StatusOr<std::unique_ptr<evidence::Verifier>> NewSnpVerifier(

@@ -8,11 +8,11 @@
 
 #include "core/encoding.h"
 #include "core/file.h"
-#include "evidence/dcap/collateral.h"
 #include "evidence/dcap/certificates.h"
+#include "evidence/dcap/collateral.h"
 #include "net/http_client.h"
 
-namespace ccburst::collateral::tdx {
+namespace ccburst::collateral::dcap {
 namespace {
 
 namespace fs = std::filesystem;
@@ -20,16 +20,16 @@ namespace json = boost::json;
 
 struct FileField {
   const char* name;
-  std::string TdxCollateral::*member;
+  std::string Collateral::*member;
 };
 constexpr FileField kFiles[] = {
-    {"tcb_info.json", &TdxCollateral::tcb_info_json},
-    {"tcb_info_issuer_chain.pem", &TdxCollateral::tcb_info_issuer_chain},
-    {"qe_identity.json", &TdxCollateral::qe_identity_json},
-    {"qe_identity_issuer_chain.pem", &TdxCollateral::qe_identity_issuer_chain},
-    {"pck_crl.der", &TdxCollateral::pck_crl},
-    {"pck_crl_issuer_chain.pem", &TdxCollateral::pck_crl_issuer_chain},
-    {"root_ca_crl.der", &TdxCollateral::root_ca_crl},
+    {"tcb_info.json", &Collateral::tcb_info_json},
+    {"tcb_info_issuer_chain.pem", &Collateral::tcb_info_issuer_chain},
+    {"qe_identity.json", &Collateral::qe_identity_json},
+    {"qe_identity_issuer_chain.pem", &Collateral::qe_identity_issuer_chain},
+    {"pck_crl.der", &Collateral::pck_crl},
+    {"pck_crl_issuer_chain.pem", &Collateral::pck_crl_issuer_chain},
+    {"root_ca_crl.der", &Collateral::root_ca_crl},
 };
 
 std::string FmspcHex(std::string_view fmspc) {
@@ -111,8 +111,8 @@ absl::Status WriteFileAtomic(const fs::path& path, std::string_view data) {
 
 }  // namespace
 
-absl::StatusOr<TdxCollateral> LoadCollateralDir(const std::string& dir) {
-  TdxCollateral c;
+absl::StatusOr<Collateral> LoadCollateralDir(const std::string& dir) {
+  Collateral c;
   for (const auto& f : kFiles) {
     std::string path = (fs::path(dir) / f.name).string();
     auto data = core::ReadFile(path);
@@ -122,7 +122,7 @@ absl::StatusOr<TdxCollateral> LoadCollateralDir(const std::string& dir) {
   return c;
 }
 
-absl::Status WriteCollateralDir(const TdxCollateral& c, const std::string& dir) {
+absl::Status WriteCollateralDir(const Collateral& c, const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
@@ -135,8 +135,8 @@ absl::Status WriteCollateralDir(const TdxCollateral& c, const std::string& dir) 
   return absl::OkStatus();
 }
 
-absl::StatusOr<core::TimePoint> CollateralNextUpdate(const TdxCollateral& c) {
-  using namespace evidence::tdx;
+absl::StatusOr<core::TimePoint> CollateralNextUpdate(const Collateral& c) {
+  using namespace evidence::dcap;
   CCB_ASSIGN_OR_RETURN(SignedBody tcb, SplitSignedBody(c.tcb_info_json, "tcbInfo", "tcb info"));
   CCB_ASSIGN_OR_RETURN(TcbInfo info, ParseTcbInfo(tcb.inner));
   CCB_ASSIGN_OR_RETURN(SignedBody qe,
@@ -149,14 +149,14 @@ absl::StatusOr<core::TimePoint> CollateralNextUpdate(const TdxCollateral& c) {
                    CrlNextUpdate(root_crl.get())});
 }
 
-absl::StatusOr<std::shared_ptr<const TdxCollateral>> OfflineDirCollateralSource::Get(
+absl::StatusOr<std::shared_ptr<const Collateral>> OfflineDirCollateralSource::Get(
     std::string_view fmspc, std::string_view ca, core::TimePoint) const {
   for (const fs::path& dir :
        {fs::path(root_) / Key(fmspc, ca), fs::path(root_) / FmspcHex(fmspc)}) {
     std::error_code ec;
     if (fs::is_directory(dir, ec)) {
-      CCB_ASSIGN_OR_RETURN(TdxCollateral c, LoadCollateralDir(dir.string()));
-      return std::make_shared<const TdxCollateral>(std::move(c));
+      CCB_ASSIGN_OR_RETURN(Collateral c, LoadCollateralDir(dir.string()));
+      return std::make_shared<const Collateral>(std::move(c));
     }
   }
   std::error_code ec;
@@ -164,15 +164,15 @@ absl::StatusOr<std::shared_ptr<const TdxCollateral>> OfflineDirCollateralSource:
     return absl::NotFoundError(
         fmt::format("no collateral for fmspc {} (ca {}) in `{}`", FmspcHex(fmspc), ca, root_));
   }
-  CCB_ASSIGN_OR_RETURN(TdxCollateral c, LoadCollateralDir(root_));
-  return std::make_shared<const TdxCollateral>(std::move(c));
+  CCB_ASSIGN_OR_RETURN(Collateral c, LoadCollateralDir(root_));
+  return std::make_shared<const Collateral>(std::move(c));
 }
 
-CachingCollateralSource::CachingCollateralSource(std::shared_ptr<const TdxCollateralSource> inner,
+CachingCollateralSource::CachingCollateralSource(std::shared_ptr<const CollateralSource> inner,
                                                  CachingOptions options)
     : inner_(std::move(inner)), options_(std::move(options)) {}
 
-absl::StatusOr<std::shared_ptr<const TdxCollateral>> CachingCollateralSource::Get(
+absl::StatusOr<std::shared_ptr<const Collateral>> CachingCollateralSource::Get(
     std::string_view fmspc, std::string_view ca, core::TimePoint now) const {
   std::string key = Key(fmspc, ca);
   std::optional<Entry> cached;
@@ -186,7 +186,7 @@ absl::StatusOr<std::shared_ptr<const TdxCollateral>> CachingCollateralSource::Ge
     if (c.ok()) {
       auto next = CollateralNextUpdate(*c);
       if (next.ok()) {
-        cached = Entry{std::make_shared<const TdxCollateral>(*std::move(c)), *next};
+        cached = Entry{std::make_shared<const Collateral>(*std::move(c)), *next};
         std::lock_guard<std::mutex> lock(mu_);
         entries_[key] = *cached;
       }
@@ -226,12 +226,13 @@ std::string_view TcbUpdateTypeName(TcbUpdateType type) {
   return type == TcbUpdateType::kEarly ? "early" : "standard";
 }
 
-absl::StatusOr<std::shared_ptr<const TdxCollateral>> PcsCollateralSource::Get(
-    std::string_view fmspc, std::string_view ca, core::TimePoint) const {
+absl::StatusOr<std::shared_ptr<const Collateral>> PcsCollateralSource::Get(std::string_view fmspc,
+                                                                           std::string_view ca,
+                                                                           core::TimePoint) const {
   std::string base = options_.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   std::string_view update = TcbUpdateTypeName(options_.tcb_update_type);
-  TdxCollateral c;
+  Collateral c;
   CCB_ASSIGN_OR_RETURN(Fetched tcb,
                        Fetch(options_,
                              fmt::format("{}/tdx/certification/v4/tcb?fmspc={}&update={}", base,
@@ -260,7 +261,7 @@ absl::StatusOr<std::shared_ptr<const TdxCollateral>> PcsCollateralSource::Get(
     if (der.ok()) root.body = *std::move(der);
   }
   c.root_ca_crl = std::move(root.body);
-  return std::make_shared<const TdxCollateral>(std::move(c));
+  return std::make_shared<const Collateral>(std::move(c));
 }
 
 absl::StatusOr<std::string> PercentDecode(std::string_view text) {
@@ -279,26 +280,4 @@ absl::StatusOr<std::string> PercentDecode(std::string_view text) {
   return out;
 }
 
-json::object RunTdxVerify(const std::string& evidence_file, const std::string& collateral_dir,
-                          core::TimePoint at, const std::optional<std::string>& anchor_pem) {
-  auto fail = [](std::string error) {
-    return json::object{{"verified", false},
-                        {"tcb_status", nullptr},
-                        {"advisory_ids", json::array{}},
-                        {"claims", nullptr},
-                        {"error", std::move(error)}};
-  };
-  auto evidence = core::ReadFile(evidence_file);
-  if (!evidence.ok()) return fail(core::Message(evidence.status()));
-  std::optional<evidence::tdx::TrustAnchor> anchor;
-  if (anchor_pem) {
-    auto key = crypto::PublicKey::LoadPemFile(*anchor_pem);
-    if (!key.ok()) return fail(core::Message(key.status()));
-    anchor.emplace(*std::move(key));
-  }
-  auto source = std::make_shared<OfflineDirCollateralSource>(collateral_dir);
-  return evidence::tdx::VerifyTdxEvidence(
-      *evidence, source, anchor ? *anchor : evidence::tdx::TrustAnchor::IntelSgxRootCa(), at);
-}
-
-}  // namespace ccburst::collateral::tdx
+}  // namespace ccburst::collateral::dcap

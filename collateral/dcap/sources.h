@@ -1,5 +1,5 @@
-// Collateral sources for TDX quote verification (the I/O side of evidence/tdx): an offline
-// directory in the layout of `testdata/tdx/*/collateral/`, a caching layer (in memory, and
+// Intel DCAP collateral sources (the I/O side of evidence/dcap, which defines CollateralSource): an
+// offline directory in the layout of `testdata/tdx/*/collateral/`, a caching layer (in memory, and
 // optionally on disk in the same layout) that serves collateral until its earliest nextUpdate
 // and keeps serving still-valid cached collateral when a refresh fails, and Intel PCS v4 / a
 // PCCS over HTTPS. Sources are chained: Caching(Pcs) or Caching(OfflineDir).
@@ -20,31 +20,30 @@
 #include <utility>
 
 #include "core/clock.h"
-#include "evidence/tdx/verifier.h"
+#include "evidence/dcap/collateral.h"
 
-namespace ccburst::collateral::tdx {
+namespace ccburst::collateral::dcap {
 
-using evidence::tdx::TdxCollateral;
-using evidence::tdx::TdxCollateralSource;
+using evidence::dcap::Collateral;
+using evidence::dcap::CollateralSource;
 
 // Reads one collateral set from `dir`. A missing file is NotFound naming it
 // ("collateral: missing `dir/tcb_info.json`").
-absl::StatusOr<TdxCollateral> LoadCollateralDir(const std::string& dir);
+absl::StatusOr<Collateral> LoadCollateralDir(const std::string& dir);
 // Writes `c` to `dir` (created if needed) in the same layout, atomically per file.
-absl::Status WriteCollateralDir(const TdxCollateral& c, const std::string& dir);
+absl::Status WriteCollateralDir(const Collateral& c, const std::string& dir);
 
 // The earliest nextUpdate of TCB Info, QE Identity and both CRLs (no signature checks): how long
 // a cached set may be served. InvalidArgument when an item does not parse.
-absl::StatusOr<core::TimePoint> CollateralNextUpdate(const TdxCollateral& c);
+absl::StatusOr<core::TimePoint> CollateralNextUpdate(const Collateral& c);
 
 // Serves `<root>/<FMSPC>-<ca>/`, `<root>/<FMSPC>/` or, failing those, `<root>/` itself. Files are
 // read on every call (wrap it in CachingCollateralSource).
-class OfflineDirCollateralSource final : public TdxCollateralSource {
+class OfflineDirCollateralSource final : public CollateralSource {
  public:
   explicit OfflineDirCollateralSource(std::string root) : root_(std::move(root)) {}
-  absl::StatusOr<std::shared_ptr<const TdxCollateral>> Get(std::string_view fmspc,
-                                                           std::string_view ca,
-                                                           core::TimePoint now) const override;
+  absl::StatusOr<std::shared_ptr<const Collateral>> Get(std::string_view fmspc, std::string_view ca,
+                                                        core::TimePoint now) const override;
 
  private:
   std::string root_;
@@ -61,20 +60,19 @@ struct CachingOptions {
 // now < nextUpdate - refresh_margin; after that the inner source is asked, and when it fails
 // the cached set is still served until its nextUpdate. With nothing valid cached, the inner
 // source's error is returned.
-class CachingCollateralSource final : public TdxCollateralSource {
+class CachingCollateralSource final : public CollateralSource {
  public:
-  CachingCollateralSource(std::shared_ptr<const TdxCollateralSource> inner,
+  CachingCollateralSource(std::shared_ptr<const CollateralSource> inner,
                           CachingOptions options = {});
-  absl::StatusOr<std::shared_ptr<const TdxCollateral>> Get(std::string_view fmspc,
-                                                           std::string_view ca,
-                                                           core::TimePoint now) const override;
+  absl::StatusOr<std::shared_ptr<const Collateral>> Get(std::string_view fmspc, std::string_view ca,
+                                                        core::TimePoint now) const override;
 
  private:
   struct Entry {
-    std::shared_ptr<const TdxCollateral> collateral;
+    std::shared_ptr<const Collateral> collateral;
     core::TimePoint next_update;
   };
-  std::shared_ptr<const TdxCollateralSource> inner_;
+  std::shared_ptr<const CollateralSource> inner_;
   CachingOptions options_;
   mutable std::mutex mu_;
   mutable std::map<std::string, Entry> entries_;
@@ -110,12 +108,11 @@ struct PcsOptions {
 // the URL-encoded PEM response headers (TCB-Info-Issuer-Chain, SGX-Enclave-Identity-Issuer-Chain,
 // SGX-PCK-CRL-Issuer-Chain). Failures are Unavailable naming the request. Every call opens its own
 // connections.
-class PcsCollateralSource final : public TdxCollateralSource {
+class PcsCollateralSource final : public CollateralSource {
  public:
   explicit PcsCollateralSource(PcsOptions options) : options_(std::move(options)) {}
-  absl::StatusOr<std::shared_ptr<const TdxCollateral>> Get(std::string_view fmspc,
-                                                           std::string_view ca,
-                                                           core::TimePoint now) const override;
+  absl::StatusOr<std::shared_ptr<const Collateral>> Get(std::string_view fmspc, std::string_view ca,
+                                                        core::TimePoint now) const override;
 
  private:
   PcsOptions options_;
@@ -124,12 +121,4 @@ class PcsCollateralSource final : public TdxCollateralSource {
 // Percent-decoding of a URL-encoded header value (`%2D` -> `-`, `+` kept).
 absl::StatusOr<std::string> PercentDecode(std::string_view text);
 
-// The operator command (`ccburst verify --tee tdx --evidence FILE --collateral DIR --at T`):
-// reads FILE (raw quote or evidence JSON) and the offline collateral directory and returns
-// evidence::tdx::VerifyTdxEvidence's result object; file errors are reported in `error`.
-// `anchor_pem` optionally names a PEM root certificate/public key to trust instead of Intel's.
-boost::json::object RunTdxVerify(const std::string& evidence_file,
-                                 const std::string& collateral_dir, core::TimePoint at,
-                                 const std::optional<std::string>& anchor_pem = std::nullopt);
-
-}  // namespace ccburst::collateral::tdx
+}  // namespace ccburst::collateral::dcap

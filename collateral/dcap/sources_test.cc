@@ -13,7 +13,7 @@
 #include "core/file.h"
 #include "net/http_server.h"
 
-namespace ccburst::collateral::tdx {
+namespace ccburst::collateral::dcap {
 namespace {
 
 namespace json = boost::json;
@@ -45,44 +45,12 @@ TEST(OfflineDirTest, MissingFileIsNamed) {
   EXPECT_THAT(core::Message(g.status()), HasSubstr("no collateral for fmspc 000000000000"));
 }
 
-TEST(RunTdxVerifyTest, OperatorCommandOnEveryCase) {
-  struct Case {
-    const char* name;
-    const char* at;
-    bool verified;
-    const char* status;
-  } cases[] = {
-      {"t1-emr-uptodate", "2025-07-01T00:00:00Z", true, "UpToDate"},
-      {"t3-spr-outofdate", "2025-03-10T00:00:00Z", true, "OutOfDate"},
-      {"t5-spr-e4-tcb-not-supported", "2023-07-01T01:00:00Z", false, nullptr},
-  };
-  for (const Case& c : cases) {
-    json::object r =
-        RunTdxVerify(CaseDir(c.name) + "/quote.bin", CaseDir(c.name) + "/collateral", At(c.at));
-    EXPECT_EQ(r.at("verified").as_bool(), c.verified) << c.name;
-    if (c.status) {
-      EXPECT_EQ(r.at("tcb_status"), json::value(c.status)) << c.name;
-    } else {
-      EXPECT_THAT(std::string(r.at("error").as_string()), HasSubstr("tcb not supported"));
-    }
-  }
-  json::object r =
-      RunTdxVerify(CaseDir("t3-spr-outofdate") + "/quote.bin",
-                   CaseDir("t3-spr-outofdate") + "/collateral", At("2025-03-15T03:39:01Z"));
-  EXPECT_FALSE(r.at("verified").as_bool());
-  EXPECT_EQ(r.at("error"),
-            json::value("tdx: qe identity: expired (nextUpdate 2025-03-15T03:39:00Z)"));
-  r = RunTdxVerify("/nonexistent/quote.bin", CaseDir("t1-emr-uptodate") + "/collateral",
-                   At("2025-07-01T00:00:00Z"));
-  EXPECT_FALSE(r.at("verified").as_bool());
-}
-
 // An inner source that counts calls and can be switched off.
-class FakeSource : public TdxCollateralSource {
+class FakeSource : public CollateralSource {
  public:
-  explicit FakeSource(TdxCollateral c) : c_(std::make_shared<const TdxCollateral>(std::move(c))) {}
-  absl::StatusOr<std::shared_ptr<const TdxCollateral>> Get(std::string_view, std::string_view,
-                                                           core::TimePoint) const override {
+  explicit FakeSource(Collateral c) : c_(std::make_shared<const Collateral>(std::move(c))) {}
+  absl::StatusOr<std::shared_ptr<const Collateral>> Get(std::string_view, std::string_view,
+                                                        core::TimePoint) const override {
     ++calls;
     if (down) return absl::UnavailableError("pcs down");
     return c_;
@@ -91,7 +59,7 @@ class FakeSource : public TdxCollateralSource {
   std::atomic<bool> down{false};
 
  private:
-  std::shared_ptr<const TdxCollateral> c_;
+  std::shared_ptr<const Collateral> c_;
 };
 
 TEST(CachingTest, ServesCachedUntilRefreshAndSurvivesRefreshFailure) {
@@ -167,7 +135,7 @@ class FakePcs {
     std::lock_guard<std::mutex> lock(mu_);
     return targets_;
   }
-  const TdxCollateral& collateral() const { return collateral_; }
+  const Collateral& collateral() const { return collateral_; }
 
  private:
   static std::string UrlEncode(std::string_view s) {
@@ -206,7 +174,7 @@ class FakePcs {
     return resp;
   }
 
-  TdxCollateral collateral_;
+  Collateral collateral_;
   std::unique_ptr<net::HttpServer> server_;
   std::mutex mu_;
   std::vector<std::string> targets_;
@@ -247,4 +215,4 @@ TEST(PcsTest, TcbUpdateTypeNames) {
 }
 
 }  // namespace
-}  // namespace ccburst::collateral::tdx
+}  // namespace ccburst::collateral::dcap

@@ -257,7 +257,7 @@ absl::StatusOr<std::vector<std::string>> LoadCertificateDir(const std::string& d
 
 absl::StatusOr<std::shared_ptr<const CertSource>> NewDirectoryCertSource(const std::string& dir) {
   CCB_ASSIGN_OR_RETURN(std::vector<std::string> blobs, LoadCertificateDir(dir));
-  // CRL files are for the operator command (RunSnpVerifyCommand); a KBS gets its CRLs from KDS.
+  // CRL files are for the operator command (apps/verify_command); a KBS gets its CRLs from KDS.
   std::erase_if(blobs, [](const std::string& b) { return evidence::snp::Crl::Parse(b).ok(); });
   return evidence::snp::NewStaticCertSource(blobs);
 }
@@ -307,24 +307,6 @@ absl::StatusOr<std::shared_ptr<const CertSource>> NewKdsCertSource(KdsOptions op
 std::shared_ptr<const CertSource> NewChainedCertSource(
     std::vector<std::shared_ptr<const CertSource>> sources) {
   return std::make_shared<ChainedCertSource>(std::move(sources));
-}
-
-boost::json::object RunSnpVerifyCommand(std::string_view evidence_bytes,
-                                        const std::optional<std::string>& certs_dir,
-                                        core::TimePoint at,
-                                        evidence::snp::SnpVerifierOptions options) {
-  std::vector<std::string> certs;
-  if (certs_dir) {
-    auto loaded = LoadCertificateDir(*certs_dir);
-    if (!loaded.ok()) {
-      return boost::json::object{
-          {"verified", false},
-          {"claims", nullptr},
-          {"error", fmt::format("snp: certificate directory: {}", core::Message(loaded.status()))}};
-    }
-    certs = std::move(*loaded);
-  }
-  return evidence::snp::RunVerifyCommand(evidence_bytes, certs, at, std::move(options));
 }
 
 }  // namespace ccburst::collateral::snp

@@ -7,7 +7,6 @@
 //    replicas) and exponential back-off after failures, because KDS rate-limits (HTTP 429) and a
 //    KBS must not hammer it;
 //  - a Trustee "OfflineStore" directory (vcek/<hwid>/<tcb>_vcek.der).
-// Also the operator command `ccburst verify --tee snp` on top of evidence::snp::RunVerifyCommand.
 #pragma once
 
 #include <chrono>
@@ -81,14 +80,5 @@ std::string KdsVcekPath(evidence::snp::Generation product, const evidence::snp::
 // The KDS path of the ARK's CRL for the intermediate of a `kind` chain: "/vcek/v1/Genoa/crl"
 // (ASKs) or "/vlek/v1/Genoa/crl" (ASVKs). `product` must be known.
 std::string KdsCrlPath(evidence::snp::Generation product, evidence::snp::SigningKey kind);
-
-// `ccburst verify --tee snp --evidence FILE [--certs DIR] --at TIME`: `evidence_bytes` is FILE's
-// content (raw 1184-byte report or evidence JSON); DIR's certificates and CRL files (*.crl, or
-// DER/PEM CRLs under the certificate extensions) go to evidence::snp::RunVerifyCommand. Returns
-// its {"verified","claims","error"} object; an unreadable DIR is reported in `error`.
-boost::json::object RunSnpVerifyCommand(std::string_view evidence_bytes,
-                                        const std::optional<std::string>& certs_dir,
-                                        core::TimePoint at,
-                                        evidence::snp::SnpVerifierOptions options = {});
 
 }  // namespace ccburst::collateral::snp

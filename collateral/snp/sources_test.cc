@@ -63,19 +63,6 @@ TEST(DirectorySourceTest, FindsTheVcekAmongDerAndPemFiles) {
             absl::StatusCode::kNotFound);
 }
 
-TEST(VerifyCommandTest, RawReportWithCertsDir) {
-  auto at = *core::ParseRfc3339("2026-01-01T00:00:00Z");
-  std::string report = *core::ReadFile(S5("report.bin"));
-  boost::json::object r = RunSnpVerifyCommand(report, S5("certs"), at);
-  ASSERT_TRUE(r.at("verified").as_bool()) << boost::json::serialize(r);
-  EXPECT_EQ(std::string(r.at("claims").at("chip_id").as_string()).substr(0, 8), "7b1584c9");
-  r = RunSnpVerifyCommand(report, std::nullopt, at);
-  EXPECT_FALSE(r.at("verified").as_bool());
-  r = RunSnpVerifyCommand(report, std::string("/nonexistent/snp"), at);
-  EXPECT_THAT(std::string(r.at("error").as_string()),
-              StartsWith("snp: certificate directory: cannot read `/nonexistent/snp`"));
-}
-
 TEST(KdsPathTest, MatchesAmdKdsLayout) {
   VekQuery q = S5Query();
   EXPECT_EQ(KdsVcekPath(Generation::kGenoa, q), "/vcek/v1/Genoa/" + core::HexEncode(q.chip_id) +
@@ -157,9 +144,12 @@ TEST_F(KdsTest, FetchesOnceThenServesFromMemoryAndDisk) {
   // End to end: the verifier gets the VCEK from KDS for a raw report.
   evidence::snp::SnpVerifierOptions vo;
   vo.cert_source = *again;
-  auto r = evidence::snp::RunVerifyCommand(*core::ReadFile(S5("report.bin")), {},
-                                           *core::ParseRfc3339("2026-01-01T00:00:00Z"), vo);
-  EXPECT_TRUE(r.at("verified").as_bool()) << boost::json::serialize(r);
+  auto verifier = evidence::snp::SnpVerifier::Create(vo);
+  ASSERT_TRUE(verifier.ok()) << core::Message(verifier.status());
+  auto ev = evidence::snp::ParseEvidenceBytes(*core::ReadFile(S5("report.bin")));
+  ASSERT_TRUE(ev.ok()) << core::Message(ev.status());
+  auto r = (*verifier)->VerifyEvidence(*ev, nullptr, *core::ParseRfc3339("2026-01-01T00:00:00Z"));
+  EXPECT_TRUE(r.ok()) << core::Message(r.status());
 }
 
 TEST_F(KdsTest, DiskCacheIsATrusteeOfflineStore) {

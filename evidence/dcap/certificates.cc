@@ -7,7 +7,7 @@
 
 #include "core/encoding.h"
 
-namespace ccburst::evidence::tdx {
+namespace ccburst::evidence::dcap {
 namespace {
 
 struct BioDeleter {
@@ -277,4 +277,4 @@ absl::StatusOr<crypto::PublicKey> CertPublicKey(X509* cert) {
   return crypto::PublicKey::FromEvp(key);
 }
 
-}  // namespace ccburst::evidence::tdx
+}  // namespace ccburst::evidence::dcap

@@ -18,7 +18,7 @@
 #include "core/status.h"
 #include "crypto/key.h"
 
-namespace ccburst::evidence::tdx {
+namespace ccburst::evidence::dcap {
 
 struct X509Deleter {
   void operator()(X509* x) const { X509_free(x); }
@@ -108,4 +108,4 @@ std::string IssuerCommonName(X509* cert);
 // The certificate's public key.
 absl::StatusOr<crypto::PublicKey> CertPublicKey(X509* cert);
 
-}  // namespace ccburst::evidence::tdx
+}  // namespace ccburst::evidence::dcap

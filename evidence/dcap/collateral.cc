@@ -9,7 +9,7 @@
 #include "crypto/hash.h"
 #include "crypto/signature.h"
 
-namespace ccburst::evidence::tdx {
+namespace ccburst::evidence::dcap {
 namespace {
 
 absl::Status Malformed(std::string_view what, std::string_view detail) {
@@ -231,7 +231,7 @@ absl::Status CheckDates(core::TimePoint issue, core::TimePoint next, const std::
 
 }  // namespace
 
-std::string CollateralFingerprint(const TdxCollateral& c) {
+std::string CollateralFingerprint(const Collateral& c) {
   std::string all;
   for (const std::string* s :
        {&c.tcb_info_json, &c.tcb_info_issuer_chain, &c.qe_identity_json,
@@ -395,7 +395,7 @@ absl::StatusOr<QeIdentity> ParseQeIdentity(const json::object& o) {
 }
 
 absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
-    const TdxCollateral& c, const TrustAnchor& anchor, core::TimePoint now, CertPool* pool) {
+    const Collateral& c, const TrustAnchor& anchor, core::TimePoint now, CertPool* pool) {
   if (pool == nullptr) pool = &CertPool::Shared();
   auto out = std::make_shared<VerifiedCollateral>();
   Window window;
@@ -490,4 +490,4 @@ absl::Status CheckCollateralTime(const VerifiedCollateral& c, core::TimePoint no
   return absl::OkStatus();
 }
 
-}  // namespace ccburst::evidence::tdx
+}  // namespace ccburst::evidence::dcap

@@ -1,4 +1,4 @@
-// DCAP collateral for TDX quotes: Intel PCS/PCCS TCB Info v3 (`id` TDX) and QE Identity v2
+// DCAP collateral (for TDX quotes today): Intel PCS/PCCS TCB Info v3 (`id` TDX) and QE Identity v2
 // (`TD_QE`) bodies with their issuer chains, the PCK CRL with its issuer chain, and the Intel
 // SGX Root CA CRL. `VerifyCollateral` checks all of it once at a verification time (chains to
 // the trust anchor, signatures over the exact signed JSON bytes, CRL issuer/signature/validity,
@@ -19,12 +19,12 @@
 #include "core/status.h"
 #include "evidence/dcap/certificates.h"
 
-namespace ccburst::evidence::tdx {
+namespace ccburst::evidence::dcap {
 
 namespace json = boost::json;
 
 // Collateral exactly as served by Intel PCS v4 / a PCCS (bodies verbatim).
-struct TdxCollateral {
+struct Collateral {
   std::string tcb_info_json;             // {"tcbInfo":{...},"signature":"<hex r||s>"}
   std::string tcb_info_issuer_chain;     // PEM: TCB signing certificate, root CA
   std::string qe_identity_json;          // {"enclaveIdentity":{...},"signature":"..."}
@@ -35,7 +35,7 @@ struct TdxCollateral {
 };
 
 // SHA-256 over all members (length-prefixed): identifies a collateral set for caching.
-std::string CollateralFingerprint(const TdxCollateral& c);
+std::string CollateralFingerprint(const Collateral& c);
 
 struct TcbLevel {
   std::array<uint8_t, 16> sgx_svns{};
@@ -138,6 +138,34 @@ struct VerifiedCollateral {
   std::string latest_issue_date;
 };
 
+// Where collateral comes from (Intel PCS, a PCCS, an offline directory, caches). Defined here,
+// implemented with I/O in collateral/dcap: evidence defines the interface, collateral implements
+// it. Implementations must be thread-safe.
+class CollateralSource {
+ public:
+  virtual ~CollateralSource() = default;
+  // Collateral for the platform family `fmspc` (6 raw bytes) whose PCK certificate was issued by
+  // the PCK CA `ca` ("platform" or "processor"), preferably valid at `now`. NotFound naming the
+  // missing item when there is none, Unavailable when a backend is down.
+  virtual absl::StatusOr<std::shared_ptr<const Collateral>> Get(std::string_view fmspc,
+                                                                std::string_view ca,
+                                                                core::TimePoint now) const = 0;
+};
+
+// A source holding one fixed collateral set (tests, the operator command).
+class FixedCollateralSource final : public CollateralSource {
+ public:
+  explicit FixedCollateralSource(Collateral c)
+      : collateral_(std::make_shared<const Collateral>(std::move(c))) {}
+  absl::StatusOr<std::shared_ptr<const Collateral>> Get(std::string_view, std::string_view,
+                                                        core::TimePoint) const override {
+    return collateral_;
+  }
+
+ private:
+  std::shared_ptr<const Collateral> collateral_;
+};
+
 // Verifies `collateral` at `now` against `anchor`. Errors are PermissionDenied naming the item
 // and the check ("tdx: tcb info: signature verification failed", "tdx: qe identity: expired
 // (nextUpdate 2025-03-15T03:39:00Z)", "tdx: pck crl: signature verification failed",
@@ -145,11 +173,11 @@ struct VerifiedCollateral {
 // `pool` shares certificate and CRL decoding across calls (CertPool::Shared() when null); every
 // signature, chain and CRL is verified at every call.
 absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
-    const TdxCollateral& collateral, const TrustAnchor& anchor, core::TimePoint now,
+    const Collateral& collateral, const TrustAnchor& anchor, core::TimePoint now,
     CertPool* pool = nullptr);
 
 // Re-checks the validity window of already verified collateral at `now`; PermissionDenied
 // naming the item that is expired or not yet valid.
 absl::Status CheckCollateralTime(const VerifiedCollateral& c, core::TimePoint now);
 
-}  // namespace ccburst::evidence::tdx
+}  // namespace ccburst::evidence::dcap

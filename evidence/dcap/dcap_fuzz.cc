@@ -8,7 +8,7 @@
 #include "evidence/dcap/collateral.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace ccburst::evidence::tdx;
+  using namespace ccburst::evidence::dcap;
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   if (auto tcb = SplitSignedBody(bytes, "tcbInfo", "tcb info"); tcb.ok()) {
     if (bytes.find(tcb->signed_bytes) == std::string_view::npos) __builtin_trap();

@@ -5,7 +5,7 @@
 
 #include <string_view>
 
-namespace ccburst::evidence::tdx {
+namespace ccburst::evidence::dcap {
 namespace {
 
 // DER encodings (content bytes) of the SGX extension OIDs, 1.2.840.113741.1.13.1[.n[.m]].
@@ -191,4 +191,4 @@ absl::StatusOr<PckExtensions> ParsePckExtensions(X509* cert) {
   return out;
 }
 
-}  // namespace ccburst::evidence::tdx
+}  // namespace ccburst::evidence::dcap

@@ -14,7 +14,7 @@
 
 #include "core/status.h"
 
-namespace ccburst::evidence::tdx {
+namespace ccburst::evidence::dcap {
 
 struct PckExtensions {
   std::string ppid;  // 16
@@ -34,4 +34,4 @@ struct PckExtensions {
 // all 18 entries, PCE-ID, FMSPC, SGX type) is InvalidArgument "tdx: pck certificate: ...".
 absl::StatusOr<PckExtensions> ParsePckExtensions(X509* cert);
 
-}  // namespace ccburst::evidence::tdx
+}  // namespace ccburst::evidence::dcap

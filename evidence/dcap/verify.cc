@@ -14,68 +14,10 @@
 #include "crypto/hash.h"
 #include "crypto/signature.h"
 
-namespace ccburst::evidence::tdx {
+namespace ccburst::evidence::dcap {
 namespace {
 
-// QVL's status values, in the vocabulary of TCB Info and the sgx_ql_qv_result_t names.
-enum class Tcb {
-  kUpToDate,
-  kSwHardeningNeeded,
-  kConfigurationNeeded,
-  kConfigurationAndSwHardeningNeeded,
-  kOutOfDate,
-  kOutOfDateConfigurationNeeded,
-  kRevoked,
-  kTdRelaunchAdvised,
-  kTdRelaunchAdvisedConfigurationNeeded,
-  kUnrecognized,
-};
-
-Tcb ParseStatus(std::string_view s) {
-  if (s == "UpToDate") return Tcb::kUpToDate;
-  if (s == "SWHardeningNeeded") return Tcb::kSwHardeningNeeded;
-  if (s == "ConfigurationNeeded") return Tcb::kConfigurationNeeded;
-  if (s == "ConfigurationAndSWHardeningNeeded") return Tcb::kConfigurationAndSwHardeningNeeded;
-  if (s == "OutOfDate") return Tcb::kOutOfDate;
-  if (s == "OutOfDateConfigurationNeeded") return Tcb::kOutOfDateConfigurationNeeded;
-  if (s == "Revoked") return Tcb::kRevoked;
-  return Tcb::kUnrecognized;
-}
-
-std::string_view StatusName(Tcb s) {
-  switch (s) {
-    case Tcb::kUpToDate:
-      return "UpToDate";
-    case Tcb::kSwHardeningNeeded:
-      return "SWHardeningNeeded";
-    case Tcb::kConfigurationNeeded:
-      return "ConfigurationNeeded";
-    case Tcb::kConfigurationAndSwHardeningNeeded:
-      return "ConfigurationAndSWHardeningNeeded";
-    case Tcb::kOutOfDate:
-      return "OutOfDate";
-    case Tcb::kOutOfDateConfigurationNeeded:
-      return "OutOfDateConfigurationNeeded";
-    case Tcb::kRevoked:
-      return "Revoked";
-    case Tcb::kTdRelaunchAdvised:
-      return "TDRelaunchAdvised";
-    case Tcb::kTdRelaunchAdvisedConfigurationNeeded:
-      return "TDRelaunchAdvisedConfigurationNeeded";
-    case Tcb::kUnrecognized:
-      break;
-  }
-  return "Unrecognized";
-}
-
-// QE identity outcome (EnclaveReportVerifier).
-enum class QeStatus { kOk, kOutOfDate, kRevoked };
-
 absl::Status Denied(std::string msg) { return absl::PermissionDeniedError(std::move(msg)); }
-
-absl::Status NotSupported(std::string_view why) {
-  return Denied(fmt::format("tdx: tcb not supported: {}", why));
-}
 
 struct PkeyCtxDeleter {
   void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
@@ -110,110 +52,11 @@ absl::StatusOr<crypto::PublicKey> P256FromRaw(std::string_view xy) {
   return key;
 }
 
-std::string Hex(std::string_view b) {
-  std::string h = core::HexEncode(b);
-  for (char& c : h) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
-  return h;
-}
-
 bool CpuSvnHigherOrEqual(const PckExtensions& pck, const TcbLevel& level) {
   for (size_t i = 0; i < 16; ++i) {
     if (pck.sgx_tcb_comp_svns[i] < level.sgx_svns[i]) return false;
   }
   return true;
-}
-
-bool TdxTcbHigherOrEqual(std::string_view tee_tcb_svn, const TcbLevel& level) {
-  // With a TDX module of major version > 0, bytes 0-1 (module SVN and version) are evaluated
-  // through the TDX module identities instead.
-  size_t start = static_cast<uint8_t>(tee_tcb_svn[1]) > 0 ? 2 : 0;
-  for (size_t i = start; i < 16; ++i) {
-    if (static_cast<uint8_t>(tee_tcb_svn[i]) < level.tdx_svns[i]) return false;
-  }
-  return true;
-}
-
-const TdxModuleIdentity* FindModuleIdentity(const TcbInfo& info, uint8_t version) {
-  std::string want = fmt::format("TDX_{:02X}", version);
-  for (const auto& m : info.module_identities) {
-    std::string id = m.id;
-    for (char& c : id) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
-    if (id == want) return &m;
-  }
-  return nullptr;
-}
-
-Tcb ConvergeWithQe(Tcb tcb, QeStatus qe) {
-  if (qe == QeStatus::kOutOfDate) {
-    if (tcb == Tcb::kUpToDate || tcb == Tcb::kSwHardeningNeeded) return Tcb::kOutOfDate;
-    if (tcb == Tcb::kConfigurationNeeded || tcb == Tcb::kConfigurationAndSwHardeningNeeded) {
-      return Tcb::kOutOfDateConfigurationNeeded;
-    }
-  }
-  if (qe == QeStatus::kRevoked) return Tcb::kRevoked;
-  return tcb;
-}
-
-Tcb ConvergeWithModule(Tcb tcb, Tcb module) {
-  if (module == Tcb::kOutOfDate) {
-    if (tcb == Tcb::kUpToDate || tcb == Tcb::kSwHardeningNeeded) return Tcb::kOutOfDate;
-    if (tcb == Tcb::kConfigurationNeeded || tcb == Tcb::kConfigurationAndSwHardeningNeeded) {
-      return Tcb::kOutOfDateConfigurationNeeded;
-    }
-  }
-  if (module == Tcb::kRevoked) return Tcb::kRevoked;
-  switch (tcb) {
-    case Tcb::kOutOfDate:
-    case Tcb::kRevoked:
-    case Tcb::kConfigurationNeeded:
-    case Tcb::kOutOfDateConfigurationNeeded:
-    case Tcb::kSwHardeningNeeded:
-    case Tcb::kConfigurationAndSwHardeningNeeded:
-    case Tcb::kUpToDate:
-      return tcb;
-    default:
-      return Tcb::kUnrecognized;
-  }
-}
-
-bool ConfigurationNeeded(Tcb s) {
-  return s == Tcb::kConfigurationNeeded || s == Tcb::kOutOfDateConfigurationNeeded ||
-         s == Tcb::kConfigurationAndSwHardeningNeeded ||
-         s == Tcb::kTdRelaunchAdvisedConfigurationNeeded;
-}
-
-// QVL's TD relaunch check for TD report 1.5 bodies: an out-of-date TDX TCB caused only by the
-// TDX module, while TEE_TCB_SVN2 (the module the TD would run on after relaunch) is current.
-absl::StatusOr<Tcb> CheckRelaunch(std::string_view svn2, const TcbInfo& info, Tcb sgx, Tcb tdx,
-                                  Tcb module, QeStatus qe) {
-  if (qe != QeStatus::kOk) return tdx;
-  if (!(sgx == Tcb::kUpToDate || sgx == Tcb::kSwHardeningNeeded ||
-        sgx == Tcb::kConfigurationNeeded || sgx == Tcb::kConfigurationAndSwHardeningNeeded)) {
-    return tdx;
-  }
-  if (tdx != Tcb::kOutOfDate && tdx != Tcb::kOutOfDateConfigurationNeeded) return tdx;
-  if (module != Tcb::kOutOfDate) return tdx;
-  if (info.tcb_levels.empty()) return NotSupported("tcb info has no tcb levels");
-  const TcbLevel& latest = info.tcb_levels.front();
-  auto s2 = [&](int i) { return static_cast<uint8_t>(svn2[i]); };
-  bool current = false;
-  if (s2(1) == 0) {
-    current = s2(0) >= latest.tdx_svns[0] && s2(2) >= latest.tdx_svns[2];
-  } else {
-    const TdxModuleIdentity* m2 = FindModuleIdentity(info, s2(1));
-    if (m2 == nullptr) {
-      return Denied(
-          fmt::format("tdx: tdx module identity TDX_{:02X} (tee_tcb_svn2) is not in "
-                      "the tcb info",
-                      s2(1)));
-    }
-    if (m2->tcb_levels.empty()) return NotSupported("tdx module identity has no tcb levels");
-    current = s2(0) >= m2->tcb_levels.front().isvsvn && s2(2) >= latest.tdx_svns[2];
-  }
-  if (!current) return tdx;
-  return ConfigurationNeeded(sgx) || ConfigurationNeeded(tdx)
-             ? Tcb::kTdRelaunchAdvisedConfigurationNeeded
-             : Tcb::kTdRelaunchAdvised;
 }
 
 absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> ParseChain(const std::string& pem,
@@ -288,32 +131,101 @@ absl::StatusOr<crypto::PublicKey> PckChainCache::AttestationKey(const std::strin
   return key;
 }
 
-absl::StatusOr<PckInfo> ReadPckInfo(const Quote& quote, PckChainCache* cache) {
-  CCB_ASSIGN_OR_RETURN(auto chain, GetChain(quote.pck_chain_pem, cache));
+TcbStatus ParseTcbStatus(std::string_view s) {
+  if (s == "UpToDate") return TcbStatus::kUpToDate;
+  if (s == "SWHardeningNeeded") return TcbStatus::kSwHardeningNeeded;
+  if (s == "ConfigurationNeeded") return TcbStatus::kConfigurationNeeded;
+  if (s == "ConfigurationAndSWHardeningNeeded") {
+    return TcbStatus::kConfigurationAndSwHardeningNeeded;
+  }
+  if (s == "OutOfDate") return TcbStatus::kOutOfDate;
+  if (s == "OutOfDateConfigurationNeeded") return TcbStatus::kOutOfDateConfigurationNeeded;
+  if (s == "Revoked") return TcbStatus::kRevoked;
+  return TcbStatus::kUnrecognized;
+}
+
+std::string_view TcbStatusName(TcbStatus s) {
+  switch (s) {
+    case TcbStatus::kUpToDate:
+      return "UpToDate";
+    case TcbStatus::kSwHardeningNeeded:
+      return "SWHardeningNeeded";
+    case TcbStatus::kConfigurationNeeded:
+      return "ConfigurationNeeded";
+    case TcbStatus::kConfigurationAndSwHardeningNeeded:
+      return "ConfigurationAndSWHardeningNeeded";
+    case TcbStatus::kOutOfDate:
+      return "OutOfDate";
+    case TcbStatus::kOutOfDateConfigurationNeeded:
+      return "OutOfDateConfigurationNeeded";
+    case TcbStatus::kRevoked:
+      return "Revoked";
+    case TcbStatus::kTdRelaunchAdvised:
+      return "TDRelaunchAdvised";
+    case TcbStatus::kTdRelaunchAdvisedConfigurationNeeded:
+      return "TDRelaunchAdvisedConfigurationNeeded";
+    case TcbStatus::kUnrecognized:
+      break;
+  }
+  return "Unrecognized";
+}
+
+bool ConfigurationNeeded(TcbStatus s) {
+  return s == TcbStatus::kConfigurationNeeded || s == TcbStatus::kOutOfDateConfigurationNeeded ||
+         s == TcbStatus::kConfigurationAndSwHardeningNeeded ||
+         s == TcbStatus::kTdRelaunchAdvisedConfigurationNeeded;
+}
+
+TcbStatus ConvergeWithQe(TcbStatus tcb, QeStatus qe) {
+  if (qe == QeStatus::kOutOfDate) {
+    if (tcb == TcbStatus::kUpToDate || tcb == TcbStatus::kSwHardeningNeeded) {
+      return TcbStatus::kOutOfDate;
+    }
+    if (tcb == TcbStatus::kConfigurationNeeded ||
+        tcb == TcbStatus::kConfigurationAndSwHardeningNeeded) {
+      return TcbStatus::kOutOfDateConfigurationNeeded;
+    }
+  }
+  if (qe == QeStatus::kRevoked) return TcbStatus::kRevoked;
+  return tcb;
+}
+
+absl::Status TcbNotSupported(std::string_view why) {
+  return Denied(fmt::format("tdx: tcb not supported: {}", why));
+}
+
+std::string UpperHex(std::string_view b) {
+  std::string h = core::HexEncode(b);
+  for (char& c : h) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  return h;
+}
+
+absl::StatusOr<PckInfo> ReadPckInfo(const std::string& pck_chain_pem, PckChainCache* cache) {
+  CCB_ASSIGN_OR_RETURN(auto chain, GetChain(pck_chain_pem, cache));
   PckInfo info;
   info.ext = chain->ext;
   info.ca = chain->issuer.find("Processor") != std::string::npos ? "processor" : "platform";
   return info;
 }
 
-absl::StatusOr<TdxVerdict> VerifyQuote(const Quote& quote, const VerifiedCollateral& col,
-                                       const TrustAnchor& anchor, core::TimePoint now,
-                                       PckChainCache* cache) {
+absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> VerifyPckChain(
+    const QuoteSignatureData& quote, const VerifiedCollateral& col, const TrustAnchor& anchor,
+    core::TimePoint now, PckChainCache* cache) {
   CCB_RETURN_IF_ERROR(CheckCollateralTime(col, now));
-  if (quote.header.qe_vendor_id != kIntelQeVendorId) {
+  if (quote.qe_vendor_id != kIntelQeVendorId) {
     return absl::InvalidArgumentError(fmt::format("tdx: quote: qe vendor id {} is not Intel's",
-                                                  core::HexEncode(quote.header.qe_vendor_id)));
+                                                  core::HexEncode(quote.qe_vendor_id)));
   }
-  TdxVerdict v;
 
   // PCK certificate chain (QVL 4.1.2.4.x): leaf, PCK CA, root.
-  CCB_ASSIGN_OR_RETURN(auto chain, GetChain(quote.pck_chain_pem, cache));
+  const std::string& pem = *quote.pck_chain_pem;
+  CCB_ASSIGN_OR_RETURN(auto chain, GetChain(pem, cache));
   X509* leaf = chain->leaf.get();
   X509* pck_ca = chain->ca.get();
   if (!chain->verified) {
     CCB_RETURN_IF_ERROR(
         VerifyChain({leaf, pck_ca, chain->root.get()}, anchor, now, "tdx: pck certificate chain"));
-    if (cache != nullptr) cache->MarkVerified(quote.pck_chain_pem, chain);
+    if (cache != nullptr) cache->MarkVerified(pem, chain);
   } else if (now < chain->not_before || now >= chain->not_after) {
     return Denied(fmt::format("tdx: pck certificate chain: not valid at {} (valid {} .. {})",
                               core::FormatRfc3339(now), core::FormatRfc3339(chain->not_before),
@@ -336,61 +248,38 @@ absl::StatusOr<TdxVerdict> VerifyQuote(const Quote& quote, const VerifiedCollate
   if (IsRevoked(col.pck_crl.get(), leaf)) {
     return Denied("tdx: pck certificate is revoked by the pck crl");
   }
-  v.pck_issuer = chain->issuer;
-  v.pck = chain->ext;
 
   // TCB Info applies to this platform.
   const TcbInfo& info = col.tcb_info;
-  if (v.pck.fmspc != info.fmspc) {
+  if (chain->ext.fmspc != info.fmspc) {
     return Denied(
         fmt::format("tdx: fmspc {} of the pck certificate does not match tcb info fmspc {}",
-                    Hex(v.pck.fmspc), Hex(info.fmspc)));
+                    UpperHex(chain->ext.fmspc), UpperHex(info.fmspc)));
   }
-  if (v.pck.pce_id != info.pce_id) {
+  if (chain->ext.pce_id != info.pce_id) {
     return Denied(
         fmt::format("tdx: pce id {} of the pck certificate does not match tcb info pce id {}",
-                    Hex(v.pck.pce_id), Hex(info.pce_id)));
+                    UpperHex(chain->ext.pce_id), UpperHex(info.pce_id)));
   }
+  return chain;
+}
 
-  // TDX module identity and SEAM checks (QVL 4.1.2.4.11).
-  const TdReport& body = quote.body;
-  uint8_t module_version = static_cast<uint8_t>(body.tee_tcb_svn[1]);
-  uint8_t module_isvsvn = static_cast<uint8_t>(body.tee_tcb_svn[0]);
-  std::string module_mrsigner = info.module_mrsigner;
-  std::string module_attributes = info.module_attributes;
-  const TdxModuleIdentity* module_identity = nullptr;
-  if (module_version > 0) {
-    module_identity = FindModuleIdentity(info, module_version);
-    if (module_identity == nullptr) {
-      return Denied(fmt::format("tdx: tdx module identity TDX_{:02X} is not in the tcb info",
-                                module_version));
-    }
-    module_mrsigner = module_identity->mrsigner;
-    module_attributes = module_identity->attributes;
-  }
-  if (body.mr_signer_seam != module_mrsigner) {
-    return Denied("tdx: mr_signer_seam does not match the tdx module identity mrsigner");
-  }
-  for (size_t i = 0; i < body.seam_attributes.size(); ++i) {
-    if (body.seam_attributes[i] != 0 || body.seam_attributes[i] != module_attributes[i]) {
-      return Denied("tdx: seam_attributes are not zero or do not match the tdx module identity");
-    }
-  }
-
+absl::StatusOr<QeVerdict> VerifyQeReport(const QuoteSignatureData& quote,
+                                         const PckChainCache::Chain& pck, const QeIdentity& qe) {
   // QE report signed by the PCK key, and binding the attestation key.
-  if (!crypto::VerifyEcdsa(*chain->pck_key, crypto::HashAlg::kSha256, quote.qe_report.raw,
+  const EnclaveReport& qr = *quote.qe_report;
+  if (!crypto::VerifyEcdsa(*pck.pck_key, crypto::HashAlg::kSha256, qr.raw,
                            quote.qe_report_signature)
            .ok()) {
     return Denied("tdx: qe report signature verification failed");
   }
-  std::string expected_qe_rd = crypto::Sha256(quote.attestation_key + quote.qe_auth_data);
-  if (quote.qe_report.report_data.compare(0, 32, expected_qe_rd) != 0) {
+  std::string expected_qe_rd =
+      crypto::Sha256(std::string(quote.attestation_key) + std::string(quote.qe_auth_data));
+  if (qr.report_data.compare(0, 32, expected_qe_rd) != 0) {
     return Denied("tdx: qe report data does not match sha256(attestation key || qe auth data)");
   }
 
   // QE identity (EnclaveReportVerifier).
-  const QeIdentity& qe = col.qe_identity;
-  const EnclaveReport& qr = quote.qe_report;
   if ((qr.misc_select & qe.miscselect_mask) != qe.miscselect) {
     return Denied("tdx: qe identity: miscselect mismatch");
   }
@@ -412,82 +301,46 @@ absl::StatusOr<TdxVerdict> VerifyQuote(const Quote& quote, const VerifiedCollate
     }
   }
   if (qe_level == nullptr) {
-    return NotSupported(
+    return TcbNotSupported(
         fmt::format("qe isvsvn {} is below every qe identity tcb level", qr.isv_svn));
   }
-  QeStatus qe_status = qe_level->status == "UpToDate"  ? QeStatus::kOk
-                       : qe_level->status == "Revoked" ? QeStatus::kRevoked
-                                                       : QeStatus::kOutOfDate;
-  v.qe_tcb_status = qe_level->status;
-  v.qe_tcb_date = qe_level->tcb_date;
+  QeVerdict v;
+  v.status = qe_level->status == "UpToDate"  ? QeStatus::kOk
+             : qe_level->status == "Revoked" ? QeStatus::kRevoked
+                                             : QeStatus::kOutOfDate;
+  v.tcb_status = qe_level->status;
+  v.tcb_date = qe_level->tcb_date;
+  return v;
+}
 
-  // Quote signature by the attestation key.
-  CCB_ASSIGN_OR_RETURN(crypto::PublicKey att_key, cache != nullptr
-                                                      ? cache->AttestationKey(quote.attestation_key)
-                                                      : P256FromRaw(quote.attestation_key));
+absl::Status VerifyQuoteSignature(const QuoteSignatureData& quote, PckChainCache* cache) {
+  std::string raw_key(quote.attestation_key);
+  CCB_ASSIGN_OR_RETURN(crypto::PublicKey att_key,
+                       cache != nullptr ? cache->AttestationKey(raw_key) : P256FromRaw(raw_key));
   if (!crypto::VerifyEcdsa(att_key, crypto::HashAlg::kSha256, quote.signed_data, quote.signature)
            .ok()) {
     return Denied("tdx: quote signature verification failed");
   }
+  return absl::OkStatus();
+}
 
-  // TCB level selection (QVL matchTcbLevels): the first level, in QVL's order, that the PCK's
-  // SGX components and PCESVN reach is the SGX level; the first such level that TEE_TCB_SVN
-  // also reaches is the TDX level.
-  const TcbLevel* sgx_level = nullptr;
-  const TcbLevel* tdx_level = nullptr;
+absl::StatusOr<TcbLevels> MatchTcbLevels(const TcbInfo& info, const PckExtensions& pck,
+                                         const std::function<bool(const TcbLevel&)>& tee_reaches) {
+  TcbLevels out;
   for (const auto& level : info.tcb_levels) {
-    if (!CpuSvnHigherOrEqual(v.pck, level) || v.pck.pcesvn < level.pcesvn) continue;
-    if (sgx_level == nullptr) sgx_level = &level;
-    if (TdxTcbHigherOrEqual(body.tee_tcb_svn, level)) {
-      tdx_level = &level;
+    if (!CpuSvnHigherOrEqual(pck, level) || pck.pcesvn < level.pcesvn) continue;
+    if (out.sgx == nullptr) out.sgx = &level;
+    if (tee_reaches(level)) {
+      out.tee = &level;
       break;
     }
   }
-  if (sgx_level == nullptr) {
-    return NotSupported(
+  if (out.sgx == nullptr) {
+    return TcbNotSupported(
         fmt::format("the pck certificate's sgx tcb (pcesvn {}) matches no tcb level of fmspc {}",
-                    v.pck.pcesvn, Hex(info.fmspc)));
+                    pck.pcesvn, UpperHex(info.fmspc)));
   }
-  if (tdx_level == nullptr) {
-    return NotSupported(fmt::format("tee_tcb_svn {} matches no tcb level of fmspc {}",
-                                    core::HexEncode(body.tee_tcb_svn), Hex(info.fmspc)));
-  }
-  Tcb sgx_status = ParseStatus(sgx_level->status);
-  v.sgx_tcb_status = sgx_level->status;
-
-  // TDX module TCB status (checkTdxModuleTcbStatus).
-  Tcb module_status = Tcb::kUpToDate;
-  if (module_version > 0) {
-    const TdxModuleTcbLevel* ml = nullptr;
-    for (const auto& l : module_identity->tcb_levels) {
-      if (module_isvsvn >= l.isvsvn) {
-        ml = &l;
-        break;
-      }
-    }
-    if (ml == nullptr) {
-      return NotSupported(fmt::format("tdx module isvsvn {} matches no level of {}", module_isvsvn,
-                                      module_identity->id));
-    }
-    module_status = ParseStatus(ml->status);
-  }
-  v.tdx_module_status = std::string(StatusName(module_status));
-
-  Tcb tdx_status = ConvergeWithModule(ParseStatus(tdx_level->status), module_status);
-  if (tdx_status != Tcb::kRevoked && body.is_td15) {
-    CCB_ASSIGN_OR_RETURN(tdx_status, CheckRelaunch(body.tee_tcb_svn2, info, sgx_status, tdx_status,
-                                                   module_status, qe_status));
-  }
-  if (tdx_status != Tcb::kRevoked) tdx_status = ConvergeWithQe(tdx_status, qe_status);
-  if (tdx_status == Tcb::kUnrecognized) {
-    return Denied(fmt::format("tdx: tcb level status `{}` is not recognized", tdx_level->status));
-  }
-  v.tcb_status = std::string(StatusName(tdx_status));
-  v.advisory_ids = tdx_level->advisory_ids;
-  v.tcb_date = tdx_level->tcb_date;
-  v.tcb_eval_num = std::min(info.tcb_evaluation_data_number, qe.tcb_evaluation_data_number);
-  v.quote = quote;
-  return v;
+  return out;
 }
 
-}  // namespace ccburst::evidence::tdx
+}  // namespace ccburst::evidence::dcap

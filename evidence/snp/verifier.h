@@ -158,15 +158,4 @@ class SnpVerifier final : public Verifier {
   std::unique_ptr<Caches> caches_;
 };
 
-// The operator command (`ccburst verify --tee snp`): verifies `evidence_bytes` (a raw 1184-byte
-// report or either evidence JSON) at `at`, without a session binding. `extra_certs` are the
-// operator's certificate files (DER or PEM): an ASK/ASVK/ARK among them is used when the evidence
-// has none, a VCEK/VLEK through NewStaticCertSource, and a CRL is checked as
-// SnpVerifierOptions::crls. Returns {"verified": bool, "claims": {...} |
-// null, "error": "<message>" | null}; with `verified` true, "tee":"snp", "report_version",
-// "processor_generation", "signing_key" are added.
-boost::json::object RunVerifyCommand(std::string_view evidence_bytes,
-                                     const std::vector<std::string>& extra_certs,
-                                     core::TimePoint at, SnpVerifierOptions options = {});
-
 }  // namespace ccburst::evidence::snp

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "evidence/dcap/verify.h"
 #include "evidence/tdx/claims.h"
 #include "evidence/tdx/quote.h"
-#include "evidence/dcap/verify.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ccburst::evidence::tdx;
@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       quote->signed_data.size() != 638u) {
     __builtin_trap();
   }
-  auto pck = ReadPckInfo(*quote);
+  auto pck = dcap::ReadPckInfo(quote->pck_chain_pem);
   if (pck.ok()) (void)ParsedQuoteClaims(*quote, pck->ext, nullptr);
   return 0;
 }

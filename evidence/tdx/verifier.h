@@ -1,8 +1,9 @@
 // The `tdx` TEE verifier: Intel TDX DCAP quotes (v4/v5) with an optional CC event log, as the
-// Trustee attester sends them: `{"quote":"<standard base64>","cc_eventlog":"<standard
-// base64>"|null}`. Collateral comes from a TdxCollateralSource (implemented with I/O in
-// collateral/dcap); verified collateral is cached per collateral set until its validity window
-// closes, so steady-state verification costs the quote's own signature checks.
+// Trustee attester sends them (evidence.h). Collateral comes from a dcap::CollateralSource
+// (implemented with I/O in collateral/dcap); verified collateral is cached per collateral set
+// until its validity window closes, so steady-state verification costs the quote's own signature
+// checks. Built like every verifier: `Create(Options)`, then `Verify` (the KBS path) or
+// `VerifyEvidence` (parsed evidence, optional binding: the operator command).
 #pragma once
 
 #include <boost/json.hpp>
@@ -13,107 +14,76 @@
 #include <string>
 #include <string_view>
 
-#include "evidence/eventlog/ccel.h"
 #include "evidence/dcap/collateral.h"
 #include "evidence/dcap/verify.h"
+#include "evidence/eventlog/ccel.h"
+#include "evidence/tdx/evidence.h"
+#include "evidence/tdx/verify_quote.h"
 #include "evidence/verifier.h"
 
 namespace ccburst::evidence::tdx {
 
-// Where collateral comes from (Intel PCS, a PCCS, an offline directory, caches). Implementations
-// must be thread-safe.
-class TdxCollateralSource {
- public:
-  virtual ~TdxCollateralSource() = default;
-  // Collateral for the platform family `fmspc` (6 raw bytes) whose PCK certificate was issued by
-  // the PCK CA `ca` ("platform" or "processor"), preferably valid at `now`. NotFound naming the
-  // missing item when there is none, Unavailable when a backend is down.
-  virtual absl::StatusOr<std::shared_ptr<const TdxCollateral>> Get(std::string_view fmspc,
-                                                                   std::string_view ca,
-                                                                   core::TimePoint now) const = 0;
+struct TdxVerifierOptions {
+  // Where collateral comes from; required.
+  std::shared_ptr<const dcap::CollateralSource> collateral_source;
+  // The root CA key every chain must end in; unset means the Intel SGX Root CA.
+  std::optional<dcap::TrustAnchor> anchor;
 };
 
-// A source holding one fixed collateral set (tests, the operator command).
-class FixedCollateralSource final : public TdxCollateralSource {
- public:
-  explicit FixedCollateralSource(TdxCollateral c)
-      : collateral_(std::make_shared<const TdxCollateral>(std::move(c))) {}
-  absl::StatusOr<std::shared_ptr<const TdxCollateral>> Get(std::string_view, std::string_view,
-                                                           core::TimePoint) const override {
-    return collateral_;
-  }
-
- private:
-  std::shared_ptr<const TdxCollateral> collateral_;
-};
-
-// Everything known about a verified quote.
-struct TdxResult {
-  TdxVerdict verdict;
+// The outcome of a successful verification (the shape of snp::Verification: the verdict on the
+// parsed evidence, then the claims).
+struct Verification {
+  TdxVerdict verdict;  // the parsed quote, its TCB status and the DCAP details
   std::optional<eventlog::CcEventLog> eventlog;
   boost::json::object claims;
 };
 
 class TdxVerifier final : public Verifier {
  public:
-  // `anchor`: the root CA key every chain must end in; production uses the Intel SGX Root CA.
-  explicit TdxVerifier(std::shared_ptr<const TdxCollateralSource> source,
-                       TrustAnchor anchor = TrustAnchor::IntelSgxRootCa());
+  // InvalidArgument when no collateral source is given.
+  static absl::StatusOr<std::unique_ptr<TdxVerifier>> Create(TdxVerifierOptions options);
 
   std::string_view tee() const override { return "tdx"; }
 
-  // Parses the evidence JSON, verifies the quote with collateral at `now` (VerifyQuoteAndLog),
-  // rejects a Revoked TCB (terminal in Intel QVL / Trustee), checks REPORTDATA against
-  // binding.report_data_digest zero-padded to 64 bytes and, when given, MRCONFIGID against
-  // binding.init_data_digest zero-padded to 48 bytes, and returns the claims. Errors:
-  // InvalidArgument for malformed evidence ("tdx: `quote` is not standard base64"),
-  // PermissionDenied naming the failed check ("tdx: report_data does not match the session
-  // binding"), NotFound/Unavailable from the collateral source.
+  // Parses the evidence JSON and runs VerifyEvidence with `binding`. Errors: InvalidArgument for
+  // malformed evidence ("tdx: `quote` is not standard base64"), PermissionDenied naming the failed
+  // check ("tdx: report_data does not match the session binding"), NotFound/Unavailable from the
+  // collateral source.
   absl::StatusOr<boost::json::object> Verify(const boost::json::value& evidence,
                                              const ExpectedBinding& binding,
                                              core::TimePoint now) const override;
 
-  // Verifies a raw quote (trailing bytes allowed) and, when present, a raw CC event log whose
-  // replay must equal RTMR0-3. No session binding checks. The verdict may be Revoked.
-  absl::StatusOr<TdxResult> VerifyQuoteAndLog(std::string_view quote,
-                                              std::optional<std::string_view> ccel,
+  // Verifies the quote with collateral at `now` and, when present, the CC event log, whose replay
+  // must equal RTMR0-3. With `binding` set it then rejects a Revoked TCB (terminal in Intel QVL /
+  // Trustee), checks REPORTDATA against binding.report_data_digest zero-padded to 64 bytes and,
+  // when given, MRCONFIGID against binding.init_data_digest zero-padded to 48 bytes. With
+  // `binding` null (the operator command has no session) none of these three is checked and the
+  // verdict may be Revoked.
+  absl::StatusOr<Verification> VerifyEvidence(const Evidence& evidence,
+                                              const ExpectedBinding* binding,
                                               core::TimePoint now) const;
 
-  const TrustAnchor& anchor() const { return anchor_; }
+  const dcap::TrustAnchor& anchor() const { return anchor_; }
 
  private:
-  absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> Collateral(
-      const std::shared_ptr<const TdxCollateral>& raw, core::TimePoint now) const;
+  explicit TdxVerifier(std::shared_ptr<const dcap::CollateralSource> source,
+                       dcap::TrustAnchor anchor);
+  absl::StatusOr<std::shared_ptr<const dcap::VerifiedCollateral>> VerifiedCollateralFor(
+      const std::shared_ptr<const dcap::Collateral>& raw, core::TimePoint now) const;
 
-  std::shared_ptr<const TdxCollateralSource> source_;
-  TrustAnchor anchor_;
+  std::shared_ptr<const dcap::CollateralSource> source_;
+  dcap::TrustAnchor anchor_;
   mutable std::mutex mu_;
-  mutable std::map<std::string, std::shared_ptr<const VerifiedCollateral>> cache_;
+  mutable std::map<std::string, std::shared_ptr<const dcap::VerifiedCollateral>> cache_;
   // Sources usually hand out the same immutable object until they refresh: remember the
   // verified collateral per object so the steady state skips even the fingerprint.
   struct ByObject {
-    std::weak_ptr<const TdxCollateral> raw;
-    std::shared_ptr<const VerifiedCollateral> verified;
+    std::weak_ptr<const dcap::Collateral> raw;
+    std::shared_ptr<const dcap::VerifiedCollateral> verified;
   };
-  mutable std::map<const TdxCollateral*, ByObject> by_object_;
-  mutable PckChainCache chains_;
-  mutable CertPool certs_;
+  mutable std::map<const dcap::Collateral*, ByObject> by_object_;
+  mutable dcap::PckChainCache chains_;
+  mutable dcap::CertPool certs_;
 };
-
-// Decodes the evidence JSON object into raw quote and optional event log bytes.
-struct TdxEvidence {
-  std::string quote;
-  std::optional<std::string> cc_eventlog;
-};
-absl::StatusOr<TdxEvidence> ParseTdxEvidence(const boost::json::value& evidence);
-
-// The operator command's result (`ccburst verify --tee tdx ... --json`): verifies `evidence`
-// (a raw quote, or the evidence JSON) with `source` at `at` and returns
-// {"verified": bool, "tcb_status": string|null, "advisory_ids": [...], "claims": {...}|null,
-//  "error": string (only when not verified)}. A Revoked TCB or a TCB matching no level is not
-// verified. Never fails: every failure is reported in `error`.
-boost::json::object VerifyTdxEvidence(std::string_view evidence,
-                                      std::shared_ptr<const TdxCollateralSource> source,
-                                      const TrustAnchor& anchor, core::TimePoint at);
 
 }  // namespace ccburst::evidence::tdx

@@ -18,9 +18,9 @@ std::string Shared(const std::string& rel) {
   return *core::ReadFile(std::string(CCB_SHARED_DIR) + "/testdata/" + rel);
 }
 
-TdxCollateral LoadCollateral(const std::string& c) {
+dcap::Collateral LoadCollateral(const std::string& c) {
   std::string d = "tdx/" + c + "/collateral/";
-  TdxCollateral col;
+  dcap::Collateral col;
   col.tcb_info_json = Shared(d + "tcb_info.json");
   col.tcb_info_issuer_chain = Shared(d + "tcb_info_issuer_chain.pem");
   col.qe_identity_json = Shared(d + "qe_identity.json");
@@ -33,14 +33,21 @@ TdxCollateral LoadCollateral(const std::string& c) {
 
 core::TimePoint At(std::string_view t) { return *core::ParseRfc3339(t); }
 
-json::object RunCli(const std::string& c, std::string evidence, const TdxCollateral& col,
-                    core::TimePoint at) {
-  return VerifyTdxEvidence(evidence, std::make_shared<FixedCollateralSource>(col),
-                           TrustAnchor::IntelSgxRootCa(), at);
+std::unique_ptr<TdxVerifier> NewVerifier(const dcap::Collateral& col) {
+  auto v = TdxVerifier::Create({std::make_shared<dcap::FixedCollateralSource>(col)});
+  EXPECT_TRUE(v.ok()) << v.status();
+  return *std::move(v);
 }
 
-std::string Error(const json::object& r) {
-  return r.contains("error") ? std::string(r.at("error").as_string()) : "";
+// The operator's view: raw quote or evidence JSON, no session binding.
+absl::StatusOr<Verification> VerifyOffline(std::string evidence, const dcap::Collateral& col,
+                                           core::TimePoint at) {
+  CCB_ASSIGN_OR_RETURN(Evidence ev, ParseEvidenceBytes(evidence));
+  return NewVerifier(col)->VerifyEvidence(ev, nullptr, at);
+}
+
+std::string Error(const absl::StatusOr<Verification>& r) {
+  return r.ok() ? "" : core::Message(r.status());
 }
 
 // Every case with collateral verifies to case.json expected.result at verify_at.
@@ -50,21 +57,22 @@ TEST(TdxCasesTest, EveryCaseMatchesExpectedResult) {
     ASSERT_TRUE(cj.ok());
     std::string expected(cj->at("expected").at("result").as_string());
     core::TimePoint at = At(std::string(cj->at("verify_at").as_string()));
-    json::object r =
-        RunCli(c, Shared(std::string("tdx/") + c + "/quote.bin"), LoadCollateral(c), at);
+    auto r = VerifyOffline(Shared(std::string("tdx/") + c + "/quote.bin"), LoadCollateral(c), at);
     if (expected == "TCB_NOT_SUPPORTED") {
-      EXPECT_FALSE(r.at("verified").as_bool()) << c;
+      EXPECT_FALSE(r.ok()) << c;
       EXPECT_THAT(Error(r), HasSubstr("tdx: tcb not supported")) << c;
       continue;
     }
-    ASSERT_TRUE(r.at("verified").as_bool()) << c << ": " << Error(r);
-    EXPECT_EQ(r.at("tcb_status"), json::value(expected)) << c;
+    ASSERT_TRUE(r.ok()) << c << ": " << Error(r);
+    EXPECT_EQ(r->verdict.tcb_status, expected) << c;
     json::array advisories;
     if (const auto* a = cj->at("expected").as_object().if_contains("advisory_ids")) {
       advisories = a->as_array();
     }
-    EXPECT_EQ(r.at("advisory_ids"), json::value(advisories)) << c;
-    const auto& claims = r.at("claims").as_object();
+    json::array got;
+    for (const auto& a : r->verdict.advisory_ids) got.emplace_back(a);
+    EXPECT_EQ(got, advisories) << c;
+    const auto& claims = r->claims;
     EXPECT_EQ(claims.at("tcb_status"), json::value(expected));
     EXPECT_EQ(claims.at("collateral_expiration_status"), json::value("0"));
     EXPECT_EQ(claims.at("quote").at("body").at("mr_td"), cj->at("expected").at("mr_td"));
@@ -76,32 +84,32 @@ TEST(TdxCasesTest, AcceptsEvidenceJson) {
   std::string quote = Shared("tdx/t1-emr-uptodate/quote.bin");
   std::string ev =
       core::Serialize(json::object{{"quote", core::Base64Encode(quote)}, {"cc_eventlog", nullptr}});
-  json::object r = RunCli("t1", ev, LoadCollateral("t1-emr-uptodate"), At("2025-07-01T00:00:00Z"));
-  EXPECT_TRUE(r.at("verified").as_bool()) << Error(r);
+  auto r = VerifyOffline(ev, LoadCollateral("t1-emr-uptodate"), At("2025-07-01T00:00:00Z"));
+  EXPECT_TRUE(r.ok()) << Error(r);
 }
 
 // After the earliest nextUpdate the collateral item is named.
 TEST(TdxCasesTest, ExpiredCollateralNamesTheItem) {
-  json::object r = RunCli("t3", Shared("tdx/t3-spr-outofdate/quote.bin"),
-                          LoadCollateral("t3-spr-outofdate"), At("2025-03-15T03:39:01Z"));
-  EXPECT_FALSE(r.at("verified").as_bool());
+  auto r = VerifyOffline(Shared("tdx/t3-spr-outofdate/quote.bin"),
+                         LoadCollateral("t3-spr-outofdate"), At("2025-03-15T03:39:01Z"));
+  EXPECT_FALSE(r.ok());
   EXPECT_EQ(Error(r), "tdx: qe identity: expired (nextUpdate 2025-03-15T03:39:00Z)");
-  r = RunCli("t1", Shared("tdx/t1-emr-uptodate/quote.bin"), LoadCollateral("t1-emr-uptodate"),
-             At("2025-07-19T10:00:35Z"));
+  r = VerifyOffline(Shared("tdx/t1-emr-uptodate/quote.bin"), LoadCollateral("t1-emr-uptodate"),
+                    At("2025-07-19T10:00:35Z"));
   EXPECT_EQ(Error(r), "tdx: pck crl: expired (nextUpdate 2025-07-19T10:00:35Z)");
-  r = RunCli("t1", Shared("tdx/t1-emr-uptodate/quote.bin"), LoadCollateral("t1-emr-uptodate"),
-             At("2025-06-19T10:20:00Z"));
+  r = VerifyOffline(Shared("tdx/t1-emr-uptodate/quote.bin"), LoadCollateral("t1-emr-uptodate"),
+                    At("2025-06-19T10:20:00Z"));
   EXPECT_EQ(Error(r), "tdx: qe identity: not yet valid (issueDate 2025-06-19T10:32:27Z)");
 }
 
 // The cached path re-checks the window: verification after nextUpdate fails even when the
 // collateral was verified (and cached) earlier.
 TEST(TdxCasesTest, CachedCollateralExpires) {
-  TdxVerifier v(std::make_shared<FixedCollateralSource>(LoadCollateral("t3-spr-outofdate")));
-  std::string quote = Shared("tdx/t3-spr-outofdate/quote.bin");
-  ASSERT_TRUE(v.VerifyQuoteAndLog(quote, std::nullopt, At("2025-03-10T00:00:00Z")).ok());
-  ASSERT_TRUE(v.VerifyQuoteAndLog(quote, std::nullopt, At("2025-03-11T00:00:00Z")).ok());
-  auto r = v.VerifyQuoteAndLog(quote, std::nullopt, At("2025-03-16T00:00:00Z"));
+  auto v = NewVerifier(LoadCollateral("t3-spr-outofdate"));
+  Evidence quote{Shared("tdx/t3-spr-outofdate/quote.bin"), std::nullopt};
+  ASSERT_TRUE(v->VerifyEvidence(quote, nullptr, At("2025-03-10T00:00:00Z")).ok());
+  ASSERT_TRUE(v->VerifyEvidence(quote, nullptr, At("2025-03-11T00:00:00Z")).ok());
+  auto r = v->VerifyEvidence(quote, nullptr, At("2025-03-16T00:00:00Z"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(core::Message(r.status()), HasSubstr("expired"));
@@ -110,7 +118,7 @@ TEST(TdxCasesTest, CachedCollateralExpires) {
 TEST(TdxClaimsTest, MatchesTrusteeParsedClaims) {
   auto quote = ParseQuote(Shared("tdx/trustee-quote4-v4-parse/quote.bin"));
   ASSERT_TRUE(quote.ok()) << quote.status();
-  auto pck = ReadPckInfo(*quote);
+  auto pck = dcap::ReadPckInfo(quote->pck_chain_pem);
   ASSERT_TRUE(pck.ok()) << pck.status();
   auto log = eventlog::ParseCcel(Shared("eventlog/ccel-data/ccel.bin"));
   ASSERT_TRUE(log.ok()) << log.status();
@@ -130,7 +138,7 @@ TEST(TdxClaimsTest, MatchesTrusteeParsedClaims) {
 TEST(TdxClaimsTest, V5ClaimsCarryTd15Fields) {
   auto quote = ParseQuote(Shared("tdx/trustee-quote5-v5-parse/quote.bin"));
   ASSERT_TRUE(quote.ok());
-  auto pck = ReadPckInfo(*quote);
+  auto pck = dcap::ReadPckInfo(quote->pck_chain_pem);
   ASSERT_TRUE(pck.ok());
   json::object claims = ParsedQuoteClaims(*quote, pck->ext, nullptr);
   EXPECT_EQ(claims.at("quote").at("header").at("version"), json::value("0500"));
