@@ -265,7 +265,7 @@ TEST(VerifyCommandTest, RawReportWithCertsDir) {
               StartsWith("snp: certificate directory: cannot read `/nonexistent/snp`"));
 }
 
-TEST(RunTdxVerifyTest, OperatorCommandOnEveryCase) {
+TEST(VerifyTdxFilesTest, OperatorCommandOnEveryCase) {
   struct Case {
     const char* name;
     const char* at;
