@@ -32,10 +32,10 @@ constexpr Entry kRegistry[] = {
     {"tdx", "dcap_verifier",
      [](const toml::table& t, std::string_view w, const std::string& base, VerifierConfig& c,
         std::vector<std::string>& warnings) {
-       return collateral::tdx::ParseDcapVerifierConfig(t, w, base, c.dcap_verifier, warnings);
+       return collateral::dcap::ParseDcapVerifierConfig(t, w, base, c.dcap_verifier, warnings);
      },
      [](const VerifierConfig& c, std::string_view w) {
-       return collateral::tdx::NewDcapTdxVerifier(c.dcap_verifier, w);
+       return collateral::dcap::NewDcapTdxVerifier(c.dcap_verifier, w);
      }},
     {"snp", "snp_verifier",
      [](const toml::table& t, std::string_view w, const std::string& base, VerifierConfig& c,

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "collateral/snp/verifier_factory.h"
-#include "collateral/tdx/verifier_factory.h"
+#include "collateral/dcap/verifier_factory.h"
 #include "core/status.h"
 #include "evidence/verifier.h"
 
@@ -23,7 +23,7 @@ namespace ccburst::attestation {
 // [attestation_service.verifier_config]: one member per configurable verifier, named as the
 // TOML sub-table (Trustee's names).
 struct VerifierConfig {
-  collateral::tdx::DcapVerifierConfig dcap_verifier;  // `tdx`
+  collateral::dcap::DcapVerifierConfig dcap_verifier;  // `tdx`
   collateral::snp::SnpVerifierConfig snp_verifier;    // `snp`
 };
 

@@ -3,7 +3,7 @@
 # Usage: scripts/fuzz.sh [seconds-per-target]   (default: a short smoke run of 20,000 inputs)
 source "$(dirname "$0")/lib.sh"
 FUZZ_DIR="$ROOT/build-fuzz"
-TARGETS=(kbs_request_fuzz token_fuzz rego_parse_fuzz sample_fuzz tdx_quote_fuzz tdx_collateral_fuzz
+TARGETS=(kbs_request_fuzz token_fuzz rego_parse_fuzz sample_fuzz tdx_fuzz dcap_fuzz
   snp_fuzz ccel_fuzz)
 
 install_deps

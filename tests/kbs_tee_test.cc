@@ -10,7 +10,7 @@
 
 #include "agent/kbs_client.h"
 #include "agent/testing/generated_attesters.h"
-#include "collateral/tdx/sources.h"
+#include "collateral/dcap/sources.h"
 #include "core/encoding.h"
 #include "core/json.h"
 #include "core/testing/fake_clock.h"
@@ -66,7 +66,7 @@ class KbsTeeTest : public ::testing::Test {
     cspec.next_update = core::FromUnixSeconds(1'810'000'000);
     auto collateral = Tdx().MakeCollateral(cspec);
     ASSERT_OK(collateral);
-    ASSERT_OK(collateral::tdx::WriteCollateralDir(*collateral, dir_ + "/tdx-collateral"));
+    ASSERT_OK(collateral::dcap::WriteCollateralDir(*collateral, dir_ + "/tdx-collateral"));
     WriteFile(dir_ + "/tdx-root.pem", Tdx().root_pem());
     WriteFile(dir_ + "/ark.pem",
               DerToPem(Snp().ark_der()) + DerToPem(Snp().ask_der()) + DerToPem(Snp().asvk_der()));

@@ -13,7 +13,7 @@
 
 #include "agent/kbs_client.h"
 #include "agent/testing/generated_attesters.h"
-#include "collateral/tdx/sources.h"
+#include "collateral/dcap/sources.h"
 #include "core/clock.h"
 #include "core/encoding.h"
 #include "core/file.h"
@@ -81,7 +81,7 @@ int Hierarchy(const std::string& tee, const std::string& out, const std::string&
       spec.next_update = next_update;
       auto collateral = h->MakeCollateral(spec);
       status = collateral.ok()
-                   ? collateral::tdx::WriteCollateralDir(*collateral, out + "/collateral")
+                   ? collateral::dcap::WriteCollateralDir(*collateral, out + "/collateral")
                    : collateral.status();
     }
   } else {

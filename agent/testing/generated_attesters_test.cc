@@ -10,8 +10,8 @@
 
 #include "core/encoding.h"
 #include "core/testing/status_matchers.h"
-#include "evidence/snp/snp.h"
-#include "evidence/tdx/tdx_verifier.h"
+#include "evidence/snp/verifier.h"
+#include "evidence/tdx/verifier.h"
 
 namespace ccburst::agent::testing {
 namespace {
@@ -21,6 +21,7 @@ using ::testing::_;
 using ::testing::HasSubstr;
 namespace tdx = evidence::tdx;
 namespace snp = evidence::snp;
+namespace dcap = evidence::dcap;
 
 const core::TimePoint kNow = core::FromUnixSeconds(1'800'000'000);
 const std::string kDigest(48, '\x5c');
@@ -31,9 +32,12 @@ absl::StatusOr<core::json::object> VerifyTdx(const Attester& attester,
   tdx::testing::CollateralSpec spec;
   spec.issue_date = kNow - std::chrono::hours(24);
   spec.next_update = kNow + std::chrono::hours(24);
-  CCB_ASSIGN_OR_RETURN(tdx::TdxCollateral c, h.MakeCollateral(spec));
-  tdx::TdxVerifier verifier(std::make_shared<tdx::FixedCollateralSource>(std::move(c)), h.anchor());
-  return verifier.Verify(ev, {kDigest, std::nullopt}, kNow);
+  CCB_ASSIGN_OR_RETURN(dcap::Collateral c, h.MakeCollateral(spec));
+  CCB_ASSIGN_OR_RETURN(
+      auto verifier,
+      tdx::TdxVerifier::Create(
+          {std::make_shared<dcap::FixedCollateralSource>(std::move(c)), h.anchor()}));
+  return verifier->Verify(ev, {kDigest, std::nullopt}, kNow);
 }
 
 absl::StatusOr<core::json::object> VerifySnp(const Attester& attester,

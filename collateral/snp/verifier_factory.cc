@@ -5,11 +5,11 @@
 
 #include <map>
 
-#include "collateral/snp/snp_collateral.h"
+#include "collateral/snp/sources.h"
 #include "core/file.h"
 #include "core/toml_config.h"
-#include "evidence/snp/cert.h"
-#include "evidence/snp/snp.h"
+#include "evidence/snp/certificates.h"
+#include "evidence/snp/verifier.h"
 
 namespace ccburst::collateral::snp {
 namespace {

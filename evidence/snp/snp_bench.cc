@@ -11,7 +11,7 @@
 #include "core/json.h"
 #include "crypto/hash.h"
 #include "crypto/signature.h"
-#include "evidence/snp/snp.h"
+#include "evidence/snp/verifier.h"
 #include "evidence/snp/testing/generator.h"
 
 namespace ccburst::evidence::snp {

@@ -22,7 +22,7 @@ std::string Le32Hex(uint32_t v) {
 
 }  // namespace
 
-json::object ParsedQuoteClaims(const Quote& q, const PckExtensions& pck,
+json::object ParsedQuoteClaims(const Quote& q, const dcap::PckExtensions& pck,
                                const eventlog::CcEventLog* ccel) {
   using core::HexEncode;
   json::object header{
@@ -84,7 +84,8 @@ json::object ParsedQuoteClaims(const Quote& q, const PckExtensions& pck,
   return claims;
 }
 
-void AddVerdictClaims(const TdxVerdict& v, const VerifiedCollateral& c, json::object* claims) {
+void AddVerdictClaims(const TdxVerdict& v, const dcap::VerifiedCollateral& c,
+                      json::object* claims) {
   json::object& out = *claims;
   out["tcb_status"] = v.tcb_status;
   json::array advisories;

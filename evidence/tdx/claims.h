@@ -8,10 +8,10 @@
 #include <boost/json.hpp>
 #include <optional>
 
+#include "evidence/dcap/pck.h"
 #include "evidence/eventlog/ccel.h"
-#include "evidence/tdx/pck.h"
 #include "evidence/tdx/quote.h"
-#include "evidence/tdx/verify.h"
+#include "evidence/tdx/verify_quote.h"
 
 namespace ccburst::evidence::tdx {
 
@@ -19,7 +19,7 @@ namespace ccburst::evidence::tdx {
 // {header, body[, type, size]}, `td_attributes`, `report_data`, `init_data`,
 // `platform_instance_id` (the PCK extension's 16 bytes reversed, as Trustee reports it) and,
 // when given, `uefi_event_logs`.
-boost::json::object ParsedQuoteClaims(const Quote& quote, const PckExtensions& pck,
+boost::json::object ParsedQuoteClaims(const Quote& quote, const dcap::PckExtensions& pck,
                                       const eventlog::CcEventLog* ccel);
 
 // Adds the DCAP verdict claims (Trustee's supplemental-data claims): tcb_status, advisory_ids,
@@ -27,7 +27,7 @@ boost::json::object ParsedQuoteClaims(const Quote& quote, const PckExtensions& p
 // tcb_eval_num, pck_crl_num, root_ca_crl_num, earliest/latest_issue_date,
 // earliest_expiration_date, platform_provider_id (PPID hex), sgx_type and, for scalable
 // platforms, is_dynamic_platform / is_cached_keys / is_smt_enabled.
-void AddVerdictClaims(const TdxVerdict& verdict, const VerifiedCollateral& collateral,
+void AddVerdictClaims(const TdxVerdict& verdict, const dcap::VerifiedCollateral& collateral,
                       boost::json::object* claims);
 
 }  // namespace ccburst::evidence::tdx

@@ -7,8 +7,8 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/testing/status_matchers.h"
-#include "evidence/tdx/tdx_verifier.h"
 #include "evidence/tdx/testing/quote_generator.h"
+#include "evidence/tdx/verifier.h"
 
 namespace ccburst::evidence::tdx {
 namespace {
@@ -34,10 +34,11 @@ class GeneratedTest : public ::testing::Test {
     s.next_update = kNow + std::chrono::hours(24 * 30);
     return s;
   }
-  TdxVerifier Verifier(const CollateralSpec& spec) {
+  std::unique_ptr<TdxVerifier> Verifier(const CollateralSpec& spec) {
     auto c = hierarchy_->MakeCollateral(spec);
     EXPECT_OK(c);
-    return TdxVerifier(std::make_shared<FixedCollateralSource>(*c), hierarchy_->anchor());
+    return *TdxVerifier::Create(
+        {std::make_shared<dcap::FixedCollateralSource>(*c), hierarchy_->anchor()});
   }
   json::value Evidence(const QuoteSpec& q, std::optional<std::string> log = std::nullopt) {
     auto quote = hierarchy_->IssueQuote(q);
@@ -61,7 +62,7 @@ TEST_F(GeneratedTest, V4AndV5VerifyWithBinding) {
   for (int version : {4, 5}) {
     QuoteSpec q = Bound(kDigest);
     q.version = version;
-    auto claims = Verifier(Spec()).Verify(Evidence(q), {kDigest, std::nullopt}, kNow);
+    auto claims = Verifier(Spec())->Verify(Evidence(q), {kDigest, std::nullopt}, kNow);
     ASSERT_OK(claims) << version;
     EXPECT_EQ(claims->at("tcb_status"), json::value("UpToDate"));
     EXPECT_EQ(claims->at("report_data"),
@@ -72,22 +73,22 @@ TEST_F(GeneratedTest, V4AndV5VerifyWithBinding) {
 }
 
 TEST_F(GeneratedTest, BindingAndInitData) {
-  TdxVerifier v = Verifier(Spec());
-  auto r = v.Verify(Evidence(Bound(kDigest)), {std::string(48, 'x'), std::nullopt}, kNow);
+  auto v = Verifier(Spec());
+  auto r = v->Verify(Evidence(Bound(kDigest)), {std::string(48, 'x'), std::nullopt}, kNow);
   ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied,
                           "tdx: report_data does not match the session binding"));
 
   QuoteSpec q = Bound(kDigest);
   q.mr_config_id = std::string(32, '\x77');
-  EXPECT_OK(v.Verify(Evidence(q), {kDigest, std::string(32, '\x77')}, kNow));
-  r = v.Verify(Evidence(q), {kDigest, std::string(32, '\x78')}, kNow);
+  EXPECT_OK(v->Verify(Evidence(q), {kDigest, std::string(32, '\x77')}, kNow));
+  r = v->Verify(Evidence(q), {kDigest, std::string(32, '\x78')}, kNow);
   ASSERT_THAT(r, StatusIs(_, "tdx: mr_config_id does not match the init-data digest"));
 }
 
 TEST_F(GeneratedTest, RevokedPck) {
   CollateralSpec s = Spec();
   s.revoke_pck = true;
-  auto r = Verifier(s).Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt}, kNow);
+  auto r = Verifier(s)->Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt}, kNow);
   ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied,
                           "tdx: pck certificate is revoked by the pck crl"));
 }
@@ -95,21 +96,21 @@ TEST_F(GeneratedTest, RevokedPck) {
 TEST_F(GeneratedTest, RevokedPckCa) {
   CollateralSpec s = Spec();
   s.revoke_pck_ca = true;
-  auto r = Verifier(s).Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt}, kNow);
+  auto r = Verifier(s)->Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt}, kNow);
   ASSERT_THAT(r, StatusIs(_, HasSubstr("is revoked by the root ca crl")));
 }
 
 TEST_F(GeneratedTest, CollateralWindow) {
-  TdxVerifier v = Verifier(Spec());
-  auto r = v.Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt},
-                    kNow + std::chrono::hours(24 * 31));
+  auto v = Verifier(Spec());
+  auto r = v->Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt},
+                     kNow + std::chrono::hours(24 * 31));
   ASSERT_THAT(r, StatusIs(_, HasSubstr("expired (nextUpdate")));
 }
 
 TEST_F(GeneratedTest, IntelAnchorNeverTrustsTestRoot) {
   auto c = hierarchy_->MakeCollateral(Spec());
-  TdxVerifier v(std::make_shared<FixedCollateralSource>(*c));
-  auto r = v.Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt}, kNow);
+  auto v = *TdxVerifier::Create({std::make_shared<dcap::FixedCollateralSource>(*c)});
+  auto r = v->Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt}, kNow);
   ASSERT_THAT(r, StatusIs(_, HasSubstr("is not the trusted root CA")));
 }
 
@@ -158,7 +159,7 @@ TEST_F(GeneratedTest, TcbStatusConvergence) {
     q.qe_isvsvn = c.qe_isvsvn;
     auto quote = hierarchy_->IssueQuote(q);
     ASSERT_OK(quote);
-    auto r = Verifier(s).VerifyQuoteAndLog(*quote, std::nullopt, kNow);
+    auto r = Verifier(s)->VerifyEvidence({*quote, std::nullopt}, nullptr, kNow);
     ASSERT_OK(r) << c.want;
     EXPECT_EQ(r->verdict.tcb_status, c.want)
         << c.tcb_status << "/" << c.module_status << "/" << c.qe_status << " v" << c.version;
@@ -169,25 +170,26 @@ TEST_F(GeneratedTest, TcbStatusConvergence) {
 TEST_F(GeneratedTest, RevokedIsRejectedByVerify) {
   CollateralSpec s = Spec();
   s.tcb_status = "Revoked";
-  auto r = Verifier(s).Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt}, kNow);
+  auto r = Verifier(s)->Verify(Evidence(Bound(kDigest)), {kDigest, std::nullopt}, kNow);
   ASSERT_THAT(r, StatusIs(_, "tdx: tcb status is Revoked"));
 }
 
 TEST_F(GeneratedTest, TcbNotSupported) {
   QuoteSpec q = Bound(kDigest);
   q.qe_isvsvn = 0;
-  auto r = Verifier(Spec()).Verify(Evidence(q), {kDigest, std::nullopt}, kNow);
+  auto r = Verifier(Spec())->Verify(Evidence(q), {kDigest, std::nullopt}, kNow);
   ASSERT_THAT(r, StatusIs(_, HasSubstr("tdx: tcb not supported: qe isvsvn 0")));
   q = Bound(kDigest);
   q.tee_tcb_svn = {6, 1, 2};  // TDX component 2 below the latest level: the older level matches
-  auto older = Verifier(Spec()).VerifyQuoteAndLog(*hierarchy_->IssueQuote(q), std::nullopt, kNow);
+  auto older =
+      Verifier(Spec())->VerifyEvidence({*hierarchy_->IssueQuote(q), std::nullopt}, nullptr, kNow);
   ASSERT_OK(older);
   EXPECT_EQ(older->verdict.tcb_status, "OutOfDate");
   EXPECT_EQ(older->verdict.tcb_date, "2018-01-04T00:00:00Z");
   EXPECT_EQ(older->verdict.advisory_ids, std::vector<std::string>{"INTEL-SA-00106"});
   q = Bound(kDigest);
   q.tee_tcb_svn = {6, 3, 3};  // module major version 3: no TDX_03 identity
-  r = Verifier(Spec()).Verify(Evidence(q), {kDigest, std::nullopt}, kNow);
+  r = Verifier(Spec())->Verify(Evidence(q), {kDigest, std::nullopt}, kNow);
   ASSERT_THAT(r, StatusIs(_, "tdx: tdx module identity TDX_03 is not in the tcb info"));
 }
 
@@ -198,16 +200,16 @@ TEST_F(GeneratedTest, EventLogMustReplayToRtmrs) {
   ASSERT_OK(parsed);
   QuoteSpec q = Bound(kDigest);
   for (int i = 0; i < 4; ++i) q.rtmr[i] = eventlog::Replay(*parsed, i + 1, eventlog::kAlgSha384);
-  auto claims = Verifier(Spec()).Verify(Evidence(q, log), {kDigest, std::nullopt}, kNow);
+  auto claims = Verifier(Spec())->Verify(Evidence(q, log), {kDigest, std::nullopt}, kNow);
   ASSERT_OK(claims);
   EXPECT_EQ(claims->at("uefi_event_logs").as_array().size(), 5u);
   q.rtmr[1][0] ^= 1;
-  auto r = Verifier(Spec()).Verify(Evidence(q, log), {kDigest, std::nullopt}, kNow);
+  auto r = Verifier(Spec())->Verify(Evidence(q, log), {kDigest, std::nullopt}, kNow);
   ASSERT_THAT(r, StatusIs(_, HasSubstr("tdx: eventlog: replayed rtmr1")));
 }
 
 TEST_F(GeneratedTest, MalformedEvidence) {
-  TdxVerifier v = Verifier(Spec());
+  auto v = Verifier(Spec());
   ExpectedBinding b{kDigest, std::nullopt};
   struct Case {
     json::value ev;
@@ -221,7 +223,7 @@ TEST_F(GeneratedTest, MalformedEvidence) {
        "tdx: `cc_eventlog` must be a string or null"},
   };
   for (const auto& c : cases) {
-    auto r = v.Verify(c.ev, b, kNow);
+    auto r = v->Verify(c.ev, b, kNow);
     ASSERT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument, c.msg));
   }
 }

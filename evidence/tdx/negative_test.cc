@@ -5,7 +5,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
-#include "evidence/tdx/tdx_verifier.h"
+#include "evidence/tdx/verifier.h"
 
 namespace ccburst::evidence::tdx {
 namespace {
@@ -20,8 +20,8 @@ std::string Shared(const std::string& rel) {
   return *core::ReadFile(std::string(CCB_SHARED_DIR) + "/testdata/tdx/" + kCase + "/" + rel);
 }
 
-TdxCollateral Collateral() {
-  TdxCollateral col;
+dcap::Collateral Collateral() {
+  dcap::Collateral col;
   col.tcb_info_json = Shared("collateral/tcb_info.json");
   col.tcb_info_issuer_chain = Shared("collateral/tcb_info_issuer_chain.pem");
   col.qe_identity_json = Shared("collateral/qe_identity.json");
@@ -32,12 +32,15 @@ TdxCollateral Collateral() {
   return col;
 }
 
-std::string Verify(const std::string& quote, const TdxCollateral& col) {
-  json::object r =
-      VerifyTdxEvidence(quote, std::make_shared<FixedCollateralSource>(col),
-                        TrustAnchor::IntelSgxRootCa(), *core::ParseRfc3339("2025-07-01T00:00:00Z"));
-  if (r.at("verified").as_bool()) return "verified";
-  return std::string(r.at("error").as_string());
+std::string Verify(const std::string& quote, const dcap::Collateral& col,
+                   std::optional<dcap::TrustAnchor> anchor = std::nullopt) {
+  auto verifier =
+      TdxVerifier::Create({std::make_shared<dcap::FixedCollateralSource>(col), std::move(anchor)});
+  if (!verifier.ok()) return core::Message(verifier.status());
+  auto r = (*verifier)->VerifyEvidence(Evidence{quote, std::nullopt}, nullptr,
+                                       *core::ParseRfc3339("2025-07-01T00:00:00Z"));
+  if (!r.ok()) return core::Message(r.status());
+  return r->verdict.tcb_status == "Revoked" ? "tdx: tcb status is Revoked" : "verified";
 }
 
 std::string Flip(std::string s, size_t at) {
@@ -108,7 +111,7 @@ TEST(TdxNegativeTest, PckChain) {
 }
 
 TEST(TdxNegativeTest, TcbInfo) {
-  TdxCollateral c = Collateral();
+  dcap::Collateral c = Collateral();
   c.tcb_info_json =
       Replace(c.tcb_info_json, "\"tcbEvaluationDataNumber\":17", "\"tcbEvaluationDataNumber\":18");
   EXPECT_EQ(Verify(Shared("quote.bin"), c), "tdx: tcb info: signature verification failed");
@@ -122,7 +125,7 @@ TEST(TdxNegativeTest, TcbInfo) {
 }
 
 TEST(TdxNegativeTest, QeIdentity) {
-  TdxCollateral c = Collateral();
+  dcap::Collateral c = Collateral();
   c.qe_identity_json = Replace(c.qe_identity_json, "\"isvprodid\":2", "\"isvprodid\":3");
   EXPECT_EQ(Verify(Shared("quote.bin"), c), "tdx: qe identity: signature verification failed");
   c = Collateral();
@@ -131,7 +134,7 @@ TEST(TdxNegativeTest, QeIdentity) {
 }
 
 TEST(TdxNegativeTest, Crls) {
-  TdxCollateral c = Collateral();
+  dcap::Collateral c = Collateral();
   c.pck_crl = Flip(c.pck_crl, c.pck_crl.size() - 2);
   EXPECT_EQ(Verify(Shared("quote.bin"), c), "tdx: pck crl: signature verification failed");
   c = Collateral();
@@ -143,7 +146,7 @@ TEST(TdxNegativeTest, Crls) {
 }
 
 TEST(TdxNegativeTest, WrongCollateralForPlatform) {
-  TdxCollateral c = Collateral();
+  dcap::Collateral c = Collateral();
   std::string other =
       *core::ReadFile(std::string(CCB_SHARED_DIR) + "/testdata/tdx/t3-spr-outofdate/quote.bin");
   // t3's quote is for FMSPC 00806F050000; t1's TCB Info is for B0C06F000000. t3's chain is
@@ -155,11 +158,8 @@ TEST(TdxNegativeTest, WrongCollateralForPlatform) {
 
 TEST(TdxNegativeTest, OtherTrustAnchorRejectsIntelChains) {
   auto key = crypto::PrivateKey::GenerateEcP256().Public();
-  json::object r =
-      VerifyTdxEvidence(Shared("quote.bin"), std::make_shared<FixedCollateralSource>(Collateral()),
-                        TrustAnchor(key), *core::ParseRfc3339("2025-07-01T00:00:00Z"));
-  EXPECT_FALSE(r.at("verified").as_bool());
-  EXPECT_THAT(std::string(r.at("error").as_string()), HasSubstr("is not the trusted root CA"));
+  EXPECT_THAT(Verify(Shared("quote.bin"), Collateral(), dcap::TrustAnchor(key)),
+              HasSubstr("is not the trusted root CA"));
 }
 
 }  // namespace

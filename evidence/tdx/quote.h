@@ -3,8 +3,8 @@
 // (TD report 1.0, 584 bytes, or 1.5, 648 bytes; v5 prefixes the body with a 6-byte type/size
 // descriptor), and ECDSA-P256 signature data whose certification data is type 6 (QE report
 // certification data) wrapping a type 5 PCK certificate chain (PEM). Parsing only checks
-// structure; signatures and collateral are checked by verify.h. Every field is copied out of
-// the input, so a Quote does not refer to the input buffer.
+// structure; signatures and collateral are checked by verify_quote.h (over evidence/dcap). Every
+// field is copied out of the input, so a Quote does not refer to the input buffer.
 #pragma once
 
 #include <array>
@@ -13,14 +13,14 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "evidence/dcap/quote.h"
 
 namespace ccburst::evidence::tdx {
 
 inline constexpr uint32_t kTeeTypeTdx = 0x81;
-inline constexpr uint16_t kAttestationKeyTypeEcdsaP256 = 2;
-// Intel's QE vendor id 939A7233-F79C-4CA9-940A-0DB3957F0607.
-inline constexpr std::string_view kIntelQeVendorId =
-    "\x93\x9a\x72\x33\xf7\x9c\x4c\xa9\x94\x0a\x0d\xb3\x95\x7f\x06\x07";
+using dcap::EnclaveReport;
+using dcap::kAttestationKeyTypeEcdsaP256;
+using dcap::kIntelQeVendorId;
 
 struct QuoteHeader {
   uint16_t version = 0;
@@ -51,19 +51,6 @@ struct TdReport {
   bool is_td15 = false;
 };
 
-// SGX enclave report of the quoting enclave (384 bytes).
-struct EnclaveReport {
-  std::string raw;      // the 384 signed bytes
-  std::string cpu_svn;  // 16
-  uint32_t misc_select = 0;
-  std::string attributes;  // 16
-  std::string mr_enclave;  // 32
-  std::string mr_signer;   // 32
-  uint16_t isv_prod_id = 0;
-  uint16_t isv_svn = 0;
-  std::string report_data;  // 64
-};
-
 struct Quote {
   QuoteHeader header;
   // v5 body descriptor: 2 = TD report 1.0, 3 = TD report 1.5; v4 quotes report 2.
@@ -82,6 +69,12 @@ struct Quote {
   std::string pck_chain_pem;
   // Bytes after the signature data (tolerated, ignored).
   size_t trailing_bytes = 0;
+
+  // The DCAP signature data of this quote (views into it; valid while it lives unmoved).
+  dcap::QuoteSignatureData SignatureData() const {
+    return {header.qe_vendor_id, signed_data,         signature,    attestation_key,
+            &qe_report,          qe_report_signature, qe_auth_data, &pck_chain_pem};
+  }
 };
 
 // Parses a raw quote. Structural problems are InvalidArgument naming the field and offset

@@ -6,8 +6,8 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/testing/status_matchers.h"
-#include "evidence/tdx/pck.h"
-#include "evidence/tdx/verify.h"
+#include "evidence/dcap/pck.h"
+#include "evidence/dcap/verify.h"
 
 namespace ccburst::evidence::tdx {
 namespace {
@@ -43,7 +43,7 @@ TEST(QuoteTest, ParsesV4WithTrailingBytes) {
             "dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5");
   EXPECT_EQ(q->qe_auth_data.size(), 32u);
   EXPECT_FALSE(q->body.is_td15);
-  auto pck = ReadPckInfo(*q);
+  auto pck = dcap::ReadPckInfo(q->pck_chain_pem);
   ASSERT_OK(pck);
   EXPECT_EQ(core::HexEncode(pck->ext.fmspc), "b0c06f000000");
   EXPECT_EQ(core::HexEncode(pck->ext.pce_id), "0000");
@@ -67,7 +67,7 @@ TEST(QuoteTest, ParsesV5Td15Body) {
             "383c87d3bbb047b2d171eaca95312ede99f258088dc788f6ae2ccf8b6dd848fe8d47629e08b3f6cbd4a0"
             "0dd47a5a033d");
   EXPECT_EQ(q->trailing_bytes, 0u);
-  auto pck = ReadPckInfo(*q);
+  auto pck = dcap::ReadPckInfo(q->pck_chain_pem);
   ASSERT_OK(pck);
   EXPECT_EQ(core::HexEncode(pck->ext.fmspc), "90c06f000000");
   EXPECT_EQ(pck->ext.pcesvn, 13);

@@ -5,7 +5,8 @@
 
 #include "core/file.h"
 #include "crypto/signature.h"
-#include "evidence/tdx/tdx_verifier.h"
+#include "evidence/tdx/verifier.h"
+#include "evidence/tdx/verify_quote.h"
 
 namespace ccburst::evidence::tdx {
 namespace {
@@ -14,8 +15,8 @@ std::string Shared(const std::string& rel) {
   return *core::ReadFile(std::string(CCB_SHARED_DIR) + "/testdata/tdx/t1-emr-uptodate/" + rel);
 }
 
-TdxCollateral Collateral() {
-  TdxCollateral col;
+dcap::Collateral Collateral() {
+  dcap::Collateral col;
   col.tcb_info_json = Shared("collateral/tcb_info.json");
   col.tcb_info_issuer_chain = Shared("collateral/tcb_info_issuer_chain.pem");
   col.qe_identity_json = Shared("collateral/qe_identity.json");
@@ -48,11 +49,11 @@ void BM_EcdsaP256Verify(benchmark::State& state) {
 BENCHMARK(BM_EcdsaP256Verify);
 
 void BM_VerifyQuoteCachedCollateral(benchmark::State& state) {
-  std::string quote = Shared("quote.bin");
-  TdxVerifier v(std::make_shared<FixedCollateralSource>(Collateral()));
-  if (!v.VerifyQuoteAndLog(quote, std::nullopt, kAt).ok()) state.SkipWithError("verify failed");
+  Evidence quote{Shared("quote.bin"), std::nullopt};
+  auto v = *TdxVerifier::Create({std::make_shared<dcap::FixedCollateralSource>(Collateral())});
+  if (!v->VerifyEvidence(quote, nullptr, kAt).ok()) state.SkipWithError("verify failed");
   for (auto _ : state) {
-    auto r = v.VerifyQuoteAndLog(quote, std::nullopt, kAt);
+    auto r = v->VerifyEvidence(quote, nullptr, kAt);
     if (!r.ok()) state.SkipWithError("verify failed");
     benchmark::DoNotOptimize(r);
   }
@@ -61,16 +62,16 @@ BENCHMARK(BM_VerifyQuoteCachedCollateral)->UseRealTime();
 
 // Full verification: every signature (PCK chain, PCK CRL issuer chain, both CRLs, TCB Info, QE
 // Identity and their issuer chain, QE report, quote), validity period and revocation is checked
-// at every iteration. Certificates, CRLs and keys are decoded once per process (CertPool::Shared,
-// keyed by their exact encoding), as in a long-running KBS.
+// at every iteration. Certificates, CRLs and keys are decoded once per process
+// (dcap::CertPool::Shared, keyed by their exact encoding), as in a long-running KBS.
 void BM_FullVerificationWithCollateral(benchmark::State& state) {
   std::string quote = Shared("quote.bin");
-  TdxCollateral col = Collateral();
+  dcap::Collateral col = Collateral();
   for (auto _ : state) {
-    auto verified = VerifyCollateral(col, TrustAnchor::IntelSgxRootCa(), kAt);
+    auto verified = dcap::VerifyCollateral(col, dcap::TrustAnchor::IntelSgxRootCa(), kAt);
     auto q = ParseQuote(quote);
     if (!verified.ok() || !q.ok()) state.SkipWithError("verify failed");
-    auto r = VerifyQuote(*q, **verified, TrustAnchor::IntelSgxRootCa(), kAt);
+    auto r = VerifyQuote(*q, **verified, dcap::TrustAnchor::IntelSgxRootCa(), kAt);
     if (!r.ok()) state.SkipWithError("verify failed");
     benchmark::DoNotOptimize(r);
   }
@@ -81,14 +82,14 @@ BENCHMARK(BM_FullVerificationWithCollateral)->UseRealTime();
 // verification of a new platform and collateral set).
 void BM_FullVerificationColdDecode(benchmark::State& state) {
   std::string quote = Shared("quote.bin");
-  TdxCollateral col = Collateral();
+  dcap::Collateral col = Collateral();
   for (auto _ : state) {
-    CertPool pool;
-    PckChainCache chains(16, &pool);
-    auto verified = VerifyCollateral(col, TrustAnchor::IntelSgxRootCa(), kAt, &pool);
+    dcap::CertPool pool;
+    dcap::PckChainCache chains(16, &pool);
+    auto verified = dcap::VerifyCollateral(col, dcap::TrustAnchor::IntelSgxRootCa(), kAt, &pool);
     auto q = ParseQuote(quote);
     if (!verified.ok() || !q.ok()) state.SkipWithError("verify failed");
-    auto r = VerifyQuote(*q, **verified, TrustAnchor::IntelSgxRootCa(), kAt, &chains);
+    auto r = VerifyQuote(*q, **verified, dcap::TrustAnchor::IntelSgxRootCa(), kAt, &chains);
     if (!r.ok()) state.SkipWithError("verify failed");
     benchmark::DoNotOptimize(r);
   }

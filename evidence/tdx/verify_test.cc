@@ -1,11 +1,10 @@
-#include "evidence/tdx/verify.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/testing/status_matchers.h"
+#include "evidence/tdx/verify_quote.h"
 
 namespace ccburst::evidence::tdx {
 namespace {
@@ -17,9 +16,9 @@ using ::testing::Not;
 
 std::string Dir(const std::string& c) { return std::string(CCB_SHARED_DIR) + "/testdata/tdx/" + c; }
 
-TdxCollateral LoadCollateral(const std::string& c) {
+dcap::Collateral LoadCollateral(const std::string& c) {
   std::string d = Dir(c) + "/collateral/";
-  TdxCollateral col;
+  dcap::Collateral col;
   col.tcb_info_json = *core::ReadFile(d + "tcb_info.json");
   col.tcb_info_issuer_chain = *core::ReadFile(d + "tcb_info_issuer_chain.pem");
   col.qe_identity_json = *core::ReadFile(d + "qe_identity.json");
@@ -32,12 +31,13 @@ TdxCollateral LoadCollateral(const std::string& c) {
 
 core::TimePoint At(const char* t) { return *core::ParseRfc3339(t); }
 
-absl::StatusOr<TdxVerdict> RunCase(const std::string& c, const TdxCollateral& col,
+absl::StatusOr<TdxVerdict> RunCase(const std::string& c, const dcap::Collateral& col,
                                    core::TimePoint now, std::string quote_bytes = "") {
   if (quote_bytes.empty()) quote_bytes = *core::ReadFile(Dir(c) + "/quote.bin");
-  CCB_ASSIGN_OR_RETURN(auto verified, VerifyCollateral(col, TrustAnchor::IntelSgxRootCa(), now));
+  CCB_ASSIGN_OR_RETURN(auto verified,
+                       dcap::VerifyCollateral(col, dcap::TrustAnchor::IntelSgxRootCa(), now));
   CCB_ASSIGN_OR_RETURN(Quote q, ParseQuote(quote_bytes));
-  return VerifyQuote(q, *verified, TrustAnchor::IntelSgxRootCa(), now);
+  return VerifyQuote(q, *verified, dcap::TrustAnchor::IntelSgxRootCa(), now);
 }
 
 TEST(VerifyTest, T1UpToDate) {
@@ -80,8 +80,8 @@ std::string FlipPemSignature(std::string pem, int nth) {
 }
 
 TEST(CertPoolTest, DecodesEachDistinctEncodingOnce) {
-  TdxCollateral col = LoadCollateral("t1-emr-uptodate");
-  CertPool pool;
+  dcap::Collateral col = LoadCollateral("t1-emr-uptodate");
+  dcap::CertPool pool;
   auto a = pool.Crl(col.pck_crl, "pck crl");
   auto b = pool.Crl(col.pck_crl, "pck crl");
   auto c = pool.Crl(col.root_ca_crl, "root ca crl");
@@ -103,40 +103,40 @@ TEST(CertPoolTest, DecodesEachDistinctEncodingOnce) {
   EXPECT_EQ((*tcb)[0].get(), (*qe)[0].get());
   EXPECT_EQ((*tcb)[1].get(), (*pck)[1].get());  // the root
   EXPECT_NE((*tcb)[0].get(), (*pck)[0].get());
-  EXPECT_EQ(&CertPool::Shared(), &CertPool::Shared());
+  EXPECT_EQ(&dcap::CertPool::Shared(), &dcap::CertPool::Shared());
 }
 
 // The pools share decoding only: tampered items decoded after (and alongside) good ones still
 // fail their checks, and good ones still pass afterwards.
 TEST(CertPoolTest, SharesDecodingNotVerification) {
-  const TdxCollateral good = LoadCollateral("t1-emr-uptodate");
+  const dcap::Collateral good = LoadCollateral("t1-emr-uptodate");
   const std::string quote = *core::ReadFile(Dir("t1-emr-uptodate") + "/quote.bin");
   const core::TimePoint at = At("2025-07-01T00:00:00Z");
-  const TrustAnchor& anchor = TrustAnchor::IntelSgxRootCa();
-  CertPool pool;
-  ASSERT_OK(VerifyCollateral(good, anchor, at, &pool));
+  const dcap::TrustAnchor& anchor = dcap::TrustAnchor::IntelSgxRootCa();
+  dcap::CertPool pool;
+  ASSERT_OK(dcap::VerifyCollateral(good, anchor, at, &pool));
 
-  TdxCollateral bad = good;
+  dcap::Collateral bad = good;
   bad.root_ca_crl[bad.root_ca_crl.size() - 2] ^= 0x01;
-  EXPECT_EQ(core::Message(VerifyCollateral(bad, anchor, at, &pool).status()),
+  EXPECT_EQ(core::Message(dcap::VerifyCollateral(bad, anchor, at, &pool).status()),
             "tdx: root ca crl: signature verification failed");
   bad = good;
   bad.pck_crl_issuer_chain = FlipPemSignature(good.pck_crl_issuer_chain, 0);
-  EXPECT_THAT(core::Message(VerifyCollateral(bad, anchor, at, &pool).status()),
+  EXPECT_THAT(core::Message(dcap::VerifyCollateral(bad, anchor, at, &pool).status()),
               ::testing::StartsWith("tdx: pck crl issuer chain: "));
   // A QE Identity issuer chain that is not the TCB Info's text is verified on its own.
   bad = good;
   bad.qe_identity_issuer_chain = FlipPemSignature(good.qe_identity_issuer_chain, 0);
-  EXPECT_THAT(core::Message(VerifyCollateral(bad, anchor, at, &pool).status()),
+  EXPECT_THAT(core::Message(dcap::VerifyCollateral(bad, anchor, at, &pool).status()),
               ::testing::StartsWith("tdx: qe identity issuer chain: "));
-  TdxCollateral respaced = good;
+  dcap::Collateral respaced = good;
   respaced.qe_identity_issuer_chain = "\n" + good.qe_identity_issuer_chain;
-  EXPECT_OK(VerifyCollateral(respaced, anchor, at, &pool));
-  auto verified = VerifyCollateral(good, anchor, at, &pool);
+  EXPECT_OK(dcap::VerifyCollateral(respaced, anchor, at, &pool));
+  auto verified = dcap::VerifyCollateral(good, anchor, at, &pool);
   ASSERT_OK(verified);
 
   // PCK chain: a chain cache on the same pool verifies a tampered chain on its own.
-  PckChainCache chains(16, &pool);
+  dcap::PckChainCache chains(16, &pool);
   auto q = ParseQuote(quote);
   ASSERT_OK(q);
   ASSERT_OK(VerifyQuote(*q, **verified, anchor, at, &chains));
@@ -152,7 +152,7 @@ TEST(CertPoolTest, SharesDecodingNotVerification) {
 }
 
 TEST(PckChainCacheTest, AttestationKeyMustBeAP256Point) {
-  PckChainCache cache;
+  dcap::PckChainCache cache;
   const std::string quote = *core::ReadFile(Dir("t1-emr-uptodate") + "/quote.bin");
   auto q = ParseQuote(quote);
   ASSERT_OK(q);

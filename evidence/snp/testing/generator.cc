@@ -16,7 +16,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "crypto/signature.h"
-#include "evidence/snp/cert.h"
+#include "evidence/snp/certificates.h"
 
 namespace ccburst::evidence::snp::testing {
 namespace {

@@ -15,7 +15,7 @@
 #include "evidence/snp/amd_roots.h"
 #include "evidence/snp/evidence.h"
 #include "evidence/snp/report.h"
-#include "evidence/snp/snp.h"
+#include "evidence/snp/verifier.h"
 
 namespace ccburst::evidence::snp::testing {
 

@@ -10,8 +10,8 @@
 #include "core/encoding.h"
 #include "core/json.h"
 #include "core/testing/status_matchers.h"
-#include "evidence/snp/snp.h"
 #include "evidence/snp/testing/generator.h"
+#include "evidence/snp/verifier.h"
 
 namespace ccburst::evidence::snp::testing {
 namespace {

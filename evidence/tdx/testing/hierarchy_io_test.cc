@@ -10,8 +10,8 @@
 #include "core/encoding.h"
 #include "core/json.h"
 #include "core/testing/status_matchers.h"
-#include "evidence/tdx/tdx_verifier.h"
 #include "evidence/tdx/testing/quote_generator.h"
+#include "evidence/tdx/verifier.h"
 
 namespace ccburst::evidence::tdx::testing {
 namespace {
@@ -41,14 +41,16 @@ class TdxHierarchyIoTest : public ::testing::Test {
 
   // Verifies a quote bound to kDigest from `issuer` against `anchor` with `issuer`'s collateral.
   static absl::StatusOr<core::json::object> VerifyQuote(const TdxTestHierarchy& issuer,
-                                                        const TrustAnchor& anchor) {
+                                                        const dcap::TrustAnchor& anchor) {
     QuoteSpec q;
     q.report_data = kDigest;
     CCB_ASSIGN_OR_RETURN(std::string quote, issuer.IssueQuote(q));
-    CCB_ASSIGN_OR_RETURN(TdxCollateral c, issuer.MakeCollateral(Spec()));
-    TdxVerifier verifier(std::make_shared<FixedCollateralSource>(std::move(c)), anchor);
+    CCB_ASSIGN_OR_RETURN(dcap::Collateral c, issuer.MakeCollateral(Spec()));
+    CCB_ASSIGN_OR_RETURN(
+        auto verifier,
+        TdxVerifier::Create({std::make_shared<dcap::FixedCollateralSource>(std::move(c)), anchor}));
     core::json::object ev{{"quote", core::Base64Encode(quote)}, {"cc_eventlog", nullptr}};
-    return verifier.Verify(ev, {kDigest, std::nullopt}, kNow);
+    return verifier->Verify(ev, {kDigest, std::nullopt}, kNow);
   }
 
   std::string dir_;

@@ -94,10 +94,10 @@ void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
   X509_EXTENSION_free(ext);
 }
 
-X509Ptr MakeCert(const std::string& cn, X509* issuer, const crypto::PrivateKey& issuer_key,
-                 const crypto::PrivateKey& key, long serial, bool ca, const HierarchyOptions& o,
-                 const std::string& sgx_ext = "") {
-  X509Ptr cert(X509_new());
+dcap::X509Ptr MakeCert(const std::string& cn, X509* issuer, const crypto::PrivateKey& issuer_key,
+                       const crypto::PrivateKey& key, long serial, bool ca,
+                       const HierarchyOptions& o, const std::string& sgx_ext = "") {
+  dcap::X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
   X509_NAME* name = X509_NAME_new();
@@ -294,7 +294,7 @@ struct TdxTestHierarchy::Impl {
   struct File {
     const char* name;
     crypto::PrivateKey Impl::*key;
-    X509Ptr Impl::*cert;
+    dcap::X509Ptr Impl::*cert;
   };
   static const std::array<File, 4> kFiles;
 
@@ -308,7 +308,7 @@ struct TdxTestHierarchy::Impl {
   crypto::PrivateKey pck_key;
   crypto::PrivateKey attestation_key;
   crypto::PublicKey root_public;
-  X509Ptr root, pck_ca, tcb_signer, pck;
+  dcap::X509Ptr root, pck_ca, tcb_signer, pck;
   std::string qe_mrsigner = crypto::Sha256("ccburst test QE signer");
   std::string attestation_point;
   std::string pck_chain_pem;
@@ -383,8 +383,8 @@ absl::StatusOr<std::unique_ptr<TdxTestHierarchy>> TdxTestHierarchy::Load(const s
   for (const Impl::File& f : Impl::kFiles) {
     std::string file = std::string(f.name) + ".crt";
     CCB_ASSIGN_OR_RETURN(std::string pem, ReadFile(dir, file));
-    CCB_ASSIGN_OR_RETURN(std::vector<X509Ptr> certs,
-                         ParsePemChain(pem, fmt::format("hierarchy: `{}/{}`", dir, file)));
+    CCB_ASSIGN_OR_RETURN(std::vector<dcap::X509Ptr> certs,
+                         dcap::ParsePemChain(pem, fmt::format("hierarchy: `{}/{}`", dir, file)));
     if (certs.size() != 1 || X509_check_private_key(certs[0].get(), ((*impl).*f.key).get()) != 1) {
       return absl::InvalidArgumentError(
           fmt::format("hierarchy: `{}/{}` is not one certificate for `{}.key`", dir, file, f.name));
@@ -395,7 +395,7 @@ absl::StatusOr<std::unique_ptr<TdxTestHierarchy>> TdxTestHierarchy::Load(const s
   return std::unique_ptr<TdxTestHierarchy>(new TdxTestHierarchy(std::move(impl)));
 }
 
-TrustAnchor TdxTestHierarchy::anchor() const { return TrustAnchor(impl_->root_public); }
+dcap::TrustAnchor TdxTestHierarchy::anchor() const { return dcap::TrustAnchor(impl_->root_public); }
 const crypto::PublicKey& TdxTestHierarchy::root_key() const { return impl_->root_public; }
 std::string TdxTestHierarchy::root_pem() const { return Pem(impl_->root.get()); }
 
@@ -464,7 +464,7 @@ absl::StatusOr<std::string> TdxTestHierarchy::IssueQuote(const QuoteSpec& s) con
   return q;
 }
 
-absl::StatusOr<TdxCollateral> TdxTestHierarchy::MakeCollateral(const CollateralSpec& s) const {
+absl::StatusOr<dcap::Collateral> TdxTestHierarchy::MakeCollateral(const CollateralSpec& s) const {
   const Impl& m = *impl_;
   const HierarchyOptions& o = m.options;
   std::string issue = core::FormatRfc3339(s.issue_date);
@@ -502,7 +502,7 @@ absl::StatusOr<TdxCollateral> TdxTestHierarchy::MakeCollateral(const CollateralS
                        crypto::SignEcdsa(m.tcb_key, crypto::HashAlg::kSha256, tcb_info));
   CCB_ASSIGN_OR_RETURN(std::string qe_sig,
                        crypto::SignEcdsa(m.tcb_key, crypto::HashAlg::kSha256, qe_identity));
-  TdxCollateral c;
+  dcap::Collateral c;
   c.tcb_info_json =
       fmt::format("{{\"tcbInfo\":{},\"signature\":\"{}\"}}", tcb_info, core::HexEncode(tcb_sig));
   c.qe_identity_json = fmt::format("{{\"enclaveIdentity\":{},\"signature\":\"{}\"}}", qe_identity,

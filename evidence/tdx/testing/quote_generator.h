@@ -1,7 +1,7 @@
 // Test-only: a complete DCAP hierarchy of our own (root CA, PCK Platform CA, TCB signing
 // certificate, PCK certificate with Intel's SGX extensions, Root CA and PCK CRLs) that issues TDX
 // quotes (v4, or v5 with a TD report 1.5 body) with chosen report data and the matching signed
-// collateral (TCB Info v3, QE Identity v2). Verifying them needs TrustAnchor(root key): the
+// collateral (TCB Info v3, QE Identity v2). Verifying them needs dcap::TrustAnchor(root key): the
 // Intel root never trusts them. Used by unit tests (revocation, TCB status paths), end-to-end
 // tests of the KBS and the load benchmark. Never link into production binaries.
 #pragma once
@@ -14,8 +14,8 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "crypto/key.h"
-#include "evidence/tdx/collateral.h"
-#include "evidence/tdx/x509.h"
+#include "evidence/dcap/certificates.h"
+#include "evidence/dcap/collateral.h"
 
 namespace ccburst::evidence::tdx::testing {
 
@@ -69,14 +69,14 @@ class TdxTestHierarchy {
   // I/O failures are Internal naming the file.
   absl::Status Save(const std::string& dir) const;
 
-  TrustAnchor anchor() const;
+  dcap::TrustAnchor anchor() const;
   const crypto::PublicKey& root_key() const;
   std::string root_pem() const;
 
   // A signed quote; ReportData etc. as in `spec`.
   absl::StatusOr<std::string> IssueQuote(const QuoteSpec& spec) const;
   // Matching collateral signed by the test TCB signing key / CAs.
-  absl::StatusOr<TdxCollateral> MakeCollateral(const CollateralSpec& spec) const;
+  absl::StatusOr<dcap::Collateral> MakeCollateral(const CollateralSpec& spec) const;
 
  private:
   struct Impl;

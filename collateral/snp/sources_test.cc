@@ -1,0 +1,322 @@
+#include "collateral/snp/sources.h"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <openssl/x509.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "core/encoding.h"
+#include "core/file.h"
+#include "core/json.h"
+#include "core/testing/fake_clock.h"
+#include "core/testing/status_matchers.h"
+#include "crypto/key.h"
+#include "evidence/snp/testing/generator.h"
+#include "net/http_server.h"
+
+namespace ccburst::collateral::snp {
+namespace {
+
+namespace fs = std::filesystem;
+using ::ccburst::core::testing::FakeClock;
+using ::ccburst::core::testing::StatusIs;
+using evidence::snp::Generation;
+using evidence::snp::SigningKey;
+using evidence::snp::VekQuery;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string S5(std::string_view file) {
+  return fmt::format("{}/testdata/snp/s5-genoa-v3-tsm/{}", CCB_SHARED_DIR, file);
+}
+
+VekQuery S5Query() {
+  auto report = evidence::snp::ParseReport(*core::ReadFile(S5("report.bin")));
+  EXPECT_OK(report);
+  return VekQuery{report->generation, SigningKey::kVcek, report->chip_id, report->reported_tcb};
+}
+
+fs::path TempDir(std::string_view name) {
+  fs::path p = fs::path(CCB_BINARY_DIR) / "collateral_snp_test" / std::string(name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+TEST(DirectorySourceTest, FindsTheVcekAmongDerAndPemFiles) {
+  auto src = NewDirectoryCertSource(S5("certs"));
+  ASSERT_OK(src);
+  auto der = (*src)->FetchVek(S5Query());
+  ASSERT_OK(der);
+  EXPECT_TRUE(*der == *core::ReadFile(S5("certs/vcek.der")));
+  VekQuery vlek = S5Query();
+  vlek.kind = SigningKey::kVlek;
+  EXPECT_THAT((*src)->FetchVek(vlek), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(NewDirectoryCertSource("/nonexistent/snp"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(KdsPathTest, MatchesAmdKdsLayout) {
+  VekQuery q = S5Query();
+  EXPECT_EQ(KdsVcekPath(Generation::kGenoa, q), "/vcek/v1/Genoa/" + core::HexEncode(q.chip_id) +
+                                                    "?blSPL=10&teeSPL=00&snpSPL=23&ucodeSPL=84");
+  q.reported_tcb.fmc = 3;
+  EXPECT_EQ(KdsVcekPath(Generation::kTurin, q),
+            "/vcek/v1/Turin/" + core::HexEncode(q.chip_id.substr(0, 8)) +
+                "?fmcSPL=03&blSPL=10&teeSPL=00&snpSPL=23&ucodeSPL=84");
+}
+
+class KdsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    vcek_ = *core::ReadFile(S5("vcek.der"));
+    net::HttpServerOptions o;
+    o.sockets = {"127.0.0.1:0"};
+    o.threads = 1;
+    auto server = net::HttpServer::Start(o, [this](const net::HttpRequest& req) {
+      ++requests_;
+      last_target_ = req.target;
+      net::HttpResponse resp;
+      resp.status = status_.load();
+      if (resp.status == 200) {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto crl = crls_.find(req.path);
+        resp.body = crl != crls_.end()           ? crl->second
+                    : req.path.ends_with("/crl") ? std::string("CRL")
+                                                 : vcek_;
+      }
+      if (resp.status == 429) resp.SetHeader("Retry-After", "30");
+      return resp;
+    });
+    ASSERT_OK(server);
+    server_ = std::move(*server);
+  }
+
+  KdsOptions Options(const fs::path& cache) {
+    KdsOptions o;
+    o.base_url = fmt::format("http://127.0.0.1:{}", server_->ports()[0]);
+    o.cache_dir = cache.string();
+    o.clock = &clock_;
+    return o;
+  }
+
+  void ServeCrl(const std::string& path, std::string body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    crls_[path] = std::move(body);
+  }
+
+  std::string vcek_;
+  std::mutex mu_;
+  std::map<std::string, std::string> crls_;  // path -> body
+  std::atomic<int> status_{200};
+  std::atomic<int> requests_{0};
+  std::string last_target_;
+  FakeClock clock_{core::FromUnixSeconds(1767225600)};
+  std::unique_ptr<net::HttpServer> server_;
+};
+
+TEST_F(KdsTest, FetchesOnceThenServesFromMemoryAndDisk) {
+  fs::path cache = TempDir("kds-cache");
+  auto src = NewKdsCertSource(Options(cache));
+  ASSERT_OK(src);
+  VekQuery q = S5Query();
+  for (int i = 0; i < 3; ++i) {
+    auto der = (*src)->FetchVek(q);
+    ASSERT_OK(der);
+    EXPECT_TRUE(*der == vcek_);
+  }
+  EXPECT_EQ(requests_.load(), 1);
+  EXPECT_EQ(last_target_, KdsVcekPath(Generation::kGenoa, q));
+  // A new source (restart) with KDS down uses the disk cache.
+  status_ = 503;
+  auto again = NewKdsCertSource(Options(cache));
+  auto der = (*again)->FetchVek(q);
+  ASSERT_OK(der);
+  EXPECT_EQ(requests_.load(), 1);
+
+  // End to end: the verifier gets the VCEK from KDS for a raw report.
+  evidence::snp::SnpVerifierOptions vo;
+  vo.cert_source = *again;
+  auto verifier = evidence::snp::SnpVerifier::Create(vo);
+  ASSERT_OK(verifier);
+  auto ev = evidence::snp::ParseEvidenceBytes(*core::ReadFile(S5("report.bin")));
+  ASSERT_OK(ev);
+  auto r = (*verifier)->VerifyEvidence(*ev, nullptr, *core::ParseRfc3339("2026-01-01T00:00:00Z"));
+  EXPECT_OK(r);
+}
+
+TEST_F(KdsTest, DiskCacheIsATrusteeOfflineStore) {
+  fs::path cache = TempDir("kds-offline");
+  auto src = NewKdsCertSource(Options(cache));
+  ASSERT_OK(src);
+  VekQuery q = S5Query();
+  ASSERT_OK((*src)->FetchVek(q));
+  EXPECT_EQ(OfflineStorePath(Generation::kGenoa, q, true),
+            "vcek/" + core::HexEncode(q.chip_id) + "/bl10_tee00_snp23_ucode84_vcek.der");
+  EXPECT_TRUE(fs::exists(cache / OfflineStorePath(Generation::kGenoa, q, true)));
+  auto offline = NewOfflineStoreCertSource(cache.string());
+  auto der = offline->FetchVek(q);
+  ASSERT_OK(der);
+  EXPECT_TRUE(*der == vcek_);
+  // Legacy flat name.
+  fs::path flat = TempDir("offline-flat");
+  fs::create_directories(flat / "vcek" / core::HexEncode(q.chip_id));
+  fs::copy_file(S5("vcek.der"), flat / OfflineStorePath(Generation::kGenoa, q, false));
+  EXPECT_OK(NewOfflineStoreCertSource(flat.string())->FetchVek(q));
+  q.reported_tcb.microcode = 1;
+  EXPECT_OK(NewOfflineStoreCertSource(flat.string())->FetchVek(q));
+  EXPECT_THAT(NewOfflineStoreCertSource(cache.string())->FetchVek(q),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(KdsTest, BacksOffAfterRateLimiting) {
+  auto src = NewKdsCertSource(Options(TempDir("kds-backoff")));
+  ASSERT_OK(src);
+  VekQuery q = S5Query();
+  status_ = 429;
+  auto r = (*src)->FetchVek(q);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(core::Message(r.status()), HasSubstr("HTTP 429 (rate limited)"));
+  status_ = 200;
+  // Retry-After: 30 s is honoured (longer than the initial 5 s back-off).
+  clock_.Advance(std::chrono::seconds(29));
+  r = (*src)->FetchVek(q);
+  EXPECT_THAT(core::Message(r.status()), StartsWith("snp kds: backing off until"));
+  EXPECT_EQ(requests_.load(), 1);
+  clock_.Advance(std::chrono::seconds(2));
+  EXPECT_OK((*src)->FetchVek(q));
+  EXPECT_EQ(requests_.load(), 2);
+}
+
+// A DER CRL with the given dates, signed by a throwaway key (the KDS source only reads dates).
+std::string CrlWithDates(core::TimePoint this_update, core::TimePoint next_update) {
+  crypto::PrivateKey key = crypto::PrivateKey::GenerateEcP256();
+  std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(X509_CRL_new(), X509_CRL_free);
+  auto time = [](core::TimePoint t) {
+    return std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)>(
+        ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(t))), ASN1_TIME_free);
+  };
+  auto last = time(this_update);
+  auto next = time(next_update);
+  bool ok = crl != nullptr && X509_CRL_set_version(crl.get(), 1) == 1 &&
+            X509_CRL_set1_lastUpdate(crl.get(), last.get()) == 1 &&
+            X509_CRL_set1_nextUpdate(crl.get(), next.get()) == 1 &&
+            X509_CRL_sign(crl.get(), key.get(), EVP_sha256()) > 0;
+  unsigned char* der = nullptr;
+  int len = ok ? i2d_X509_CRL(crl.get(), &der) : -1;
+  if (len <= 0) std::abort();
+  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+TEST(KdsPathTest, CrlPaths) {
+  EXPECT_EQ(KdsCrlPath(Generation::kMilan, SigningKey::kVcek), "/vcek/v1/Milan/crl");
+  EXPECT_EQ(KdsCrlPath(Generation::kTurin, SigningKey::kVlek), "/vlek/v1/Turin/crl");
+}
+
+TEST_F(KdsTest, VlekChainsGetTheVlekCrl) {
+  auto src = NewKdsCertSource(Options(TempDir("kds-vlek-crl")));
+  ASSERT_OK(src);
+  ServeCrl("/vcek/v1/Genoa/crl", "VCEK CRL");
+  ServeCrl("/vlek/v1/Genoa/crl", "VLEK CRL");
+  EXPECT_EQ(*(*src)->FetchCrl(Generation::kGenoa, SigningKey::kVlek), "VLEK CRL");
+  EXPECT_EQ(last_target_, "/vlek/v1/Genoa/crl");
+  EXPECT_EQ(*(*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek), "VCEK CRL");
+  EXPECT_EQ(last_target_, "/vcek/v1/Genoa/crl");
+  // Each kept separately.
+  EXPECT_EQ(*(*src)->FetchCrl(Generation::kGenoa, SigningKey::kVlek), "VLEK CRL");
+  EXPECT_EQ(requests_.load(), 2);
+  EXPECT_THAT((*src)->FetchCrl(Generation::kUnknown, SigningKey::kVcek),
+              StatusIs(absl::StatusCode::kNotFound));
+  status_ = 404;
+  EXPECT_THAT((*src)->FetchCrl(Generation::kTurin, SigningKey::kVcek),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(KdsTest, CrlIsAskedAgainOnceItsNextUpdatePassed) {
+  auto src = NewKdsCertSource(Options(TempDir("kds-crl-next")));
+  ASSERT_OK(src);
+  std::string crl =
+      CrlWithDates(clock_.Now() - std::chrono::hours(1), clock_.Now() + std::chrono::hours(2));
+  ServeCrl("/vcek/v1/Genoa/crl", crl);
+  EXPECT_TRUE(*(*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek) == crl);
+  clock_.Advance(std::chrono::hours(1));
+  EXPECT_OK((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek));
+  EXPECT_EQ(requests_.load(), 1);
+  clock_.Advance(std::chrono::hours(1) + std::chrono::seconds(1));  // past nextUpdate, < 24 h
+  EXPECT_OK((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek));
+  EXPECT_EQ(requests_.load(), 2);
+}
+
+// End to end: the verifier gets the ARK's CRLs from (fake) KDS; the VLEK path's CRL revokes the
+// ASVK, so VLEK reports fail naming the revocation while VCEK reports still verify.
+TEST_F(KdsTest, VerifierChecksRevocationFromKds) {
+  auto h = evidence::snp::testing::TestHierarchy::Create();
+  ServeCrl("/vcek/v1/Genoa/crl", h->IssueCrl({0x123}));
+  ServeCrl("/vlek/v1/Genoa/crl", h->IssueCrl({0x10101}));
+  auto src = NewKdsCertSource(Options(TempDir("kds-e2e-crl")));
+  ASSERT_OK(src);
+  evidence::snp::SnpVerifierOptions o = h->VerifierOptions();
+  o.cert_source = *src;
+  auto verifier = evidence::snp::SnpVerifier::Create(o);
+  ASSERT_OK(verifier);
+  evidence::snp::testing::ReportSpec spec;
+  spec.report_data = "kds crl";
+  auto vcek_ev = core::ParseJson(h->TsmEvidenceJson(spec));
+  evidence::ExpectedBinding binding{spec.report_data, std::nullopt};
+  auto r = (*verifier)->Verify(*vcek_ev, binding, clock_.Now());
+  EXPECT_OK(r);
+  spec.signing_key = SigningKey::kVlek;
+  auto vlek_ev = core::ParseJson(h->TsmEvidenceJson(spec));
+  r = (*verifier)->Verify(*vlek_ev, binding, clock_.Now());
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(core::Message(r.status()),
+            "snp: ASVK `SEV-VLEK-Genoa` (serial 10101) is revoked by the ARK-Genoa CRL");
+  EXPECT_EQ(requests_.load(), 2);  // one per path, then from memory
+}
+
+TEST_F(KdsTest, CrlIsFetchedAndKeptForADay) {
+  auto src = NewKdsCertSource(Options(TempDir("kds-crl")));
+  ASSERT_OK(src);
+  auto crl = (*src)->FetchCrl(Generation::kMilan, SigningKey::kVcek);
+  ASSERT_OK(crl);
+  EXPECT_EQ(*crl, "CRL");
+  EXPECT_EQ(last_target_, "/vcek/v1/Milan/crl");
+  EXPECT_OK((*src)->FetchCrl(Generation::kMilan, SigningKey::kVcek));
+  EXPECT_EQ(requests_.load(), 1);
+  status_ = 503;
+  clock_.Advance(std::chrono::hours(25));
+  crl = (*src)->FetchCrl(Generation::kMilan, SigningKey::kVcek);  // stale copy while KDS fails
+  ASSERT_OK(crl);
+  EXPECT_EQ(requests_.load(), 2);
+  EXPECT_THAT((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(requests_.load(), 2);  // backing off
+}
+
+TEST_F(KdsTest, NotFoundAndVlek) {
+  auto src = NewKdsCertSource(Options(TempDir("kds-404")));
+  ASSERT_OK(src);
+  status_ = 404;
+  VekQuery q = S5Query();
+  EXPECT_THAT((*src)->FetchVek(q), StatusIs(absl::StatusCode::kNotFound));
+  // v2 reports: Milan, then Genoa.
+  q.product = Generation::kUnknown;
+  EXPECT_THAT((*src)->FetchVek(q), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(requests_.load(), 3);
+  q.kind = SigningKey::kVlek;
+  EXPECT_THAT((*src)->FetchVek(q), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(requests_.load(), 3);
+  // Chained: directory first, then KDS.
+  auto dir = NewDirectoryCertSource(S5("certs"));
+  auto chained = NewChainedCertSource({*src, *dir});
+  EXPECT_OK(chained->FetchVek(S5Query()));
+}
+
+}  // namespace
+}  // namespace ccburst::collateral::snp
