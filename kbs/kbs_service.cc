@@ -15,6 +15,7 @@
 #include "crypto/key.h"
 #include "crypto/random.h"
 #include "evidence/sample/sample.h"
+#include "kbs/azure_verifiers.h"
 #include "kbs/tee_verifiers.h"
 
 namespace ccburst::kbs {
@@ -213,6 +214,7 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(const KbsConfig& 
   s->as_->RegisterVerifier(std::move(tdx));
   CCB_ASSIGN_OR_RETURN(auto snp, NewSnpVerifier(config.attestation_service.snp_verifier));
   s->as_->RegisterVerifier(std::move(snp));
+  CCB_RETURN_IF_ERROR(RegisterAzureVerifiers(*s->as_, config.attestation_service));
 
   s->sessions_ = std::make_unique<SessionStore>(
       clock,
