@@ -9,6 +9,7 @@
 #include "agent/admin_client.h"
 #include "agent/attester.h"
 #include "agent/kbs_client.h"
+#include "apps/verify_azure.h"
 #include "collateral/snp/snp_collateral.h"
 #include "collateral/tdx/sources.h"
 #include "core/clock.h"
@@ -240,9 +241,9 @@ int main(int argc, char** argv) {
   std::string verify_tee, evidence_file, collateral_dir, certs_dir, trusted_root, at_text;
   bool verify_json = false;
   int required_vmpl = 0;
-  verify->add_option("--tee", verify_tee, "tdx or snp")
+  verify->add_option("--tee", verify_tee, "tdx, snp, az-tdx-vtpm or az-snp-vtpm")
       ->required()
-      ->check(CLI::IsMember({"tdx", "snp"}));
+      ->check(CLI::IsMember({"tdx", "snp", "az-tdx-vtpm", "az-snp-vtpm"}));
   verify
       ->add_option("--evidence", evidence_file,
                    "raw quote/report or the evidence JSON the KBS receives")
@@ -256,6 +257,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 3));
   verify->add_option("--at", at_text, "verification time, RFC 3339 (default: now)");
+  std::string verify_nonce, verify_report_data;
+  verify->add_option("--nonce", verify_nonce, "az-*: the TPM quote's expected nonce, hex");
+  verify->add_option("--report-data", verify_report_data, "az-*: same as --nonce");
   verify->add_flag("--json", verify_json,
                    "print {verified, tcb_status, advisory_ids, claims, error}");
 
@@ -266,6 +270,10 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;  // --help is fine; any other parse error is a usage error
   }
 
+  if (*verify && verify_tee.starts_with("az-")) {
+    return apps::VerifyAzure({verify_tee, evidence_file, collateral_dir, certs_dir, trusted_root,
+                              at_text, verify_nonce, verify_report_data, verify_json});
+  }
   if (*verify)
     return Verify(verify_tee, evidence_file, collateral_dir, certs_dir, trusted_root, at_text,
                   required_vmpl, verify_json);
