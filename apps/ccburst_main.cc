@@ -274,6 +274,9 @@ int main(int argc, char** argv) {
     return apps::VerifyAzure({verify_tee, evidence_file, collateral_dir, certs_dir, trusted_root,
                               at_text, verify_nonce, verify_report_data, verify_json});
   }
+  if (*verify && !(verify_nonce.empty() && verify_report_data.empty())) {
+    return Usage("--nonce/--report-data are for az-tdx-vtpm and az-snp-vtpm");
+  }
   if (*verify)
     return Verify(verify_tee, evidence_file, collateral_dir, certs_dir, trusted_root, at_text,
                   required_vmpl, verify_json);

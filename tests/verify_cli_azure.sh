@@ -108,6 +108,8 @@ check "usage: nonce not hex" 2 "$CLI" verify --tee az-snp-vtpm --evidence "$SNP1
 check "usage: tdx without collateral" 2 "$CLI" verify --tee az-tdx-vtpm --evidence "$TDX1/evidence.json" --nonce 00
 check "usage: snp with collateral" 2 "$CLI" verify --tee az-snp-vtpm --evidence "$SNP1/evidence.json" \
   --nonce 00 --collateral "$DATA/tdx/t3-spr-outofdate/collateral"
+check "usage: nonce for tdx" 2 "$CLI" verify --tee tdx --evidence "$TDX1/td-quote.bin" \
+  --collateral "$DATA/tdx/t3-spr-outofdate/collateral" --nonce 00
 
 if [ "$fails" != 0 ]; then echo "verify_cli_azure: $fails failure(s)"; exit 1; fi
 echo "verify_cli_azure: PASS"
