@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "apps/verify_azure.h"
 #include "collateral/dcap/sources.h"
 #include "collateral/snp/sources.h"
 #include "core/file.h"
@@ -22,6 +23,7 @@ namespace tdx = evidence::tdx;
 
 struct VerifyFlags {
   std::string tee, evidence_file, collateral_dir, certs_dir, trusted_root, at_text;
+  std::string nonce, report_data;  // az-*: the TPM quote's expected nonce
   bool json = false;
   int required_vmpl = 0;
 };
@@ -32,6 +34,13 @@ int Usage(const std::string& message) {
 }
 
 int RunVerify(const VerifyFlags& f) {
+  if (f.tee.starts_with("az-")) {
+    return VerifyAzure({f.tee, f.evidence_file, f.collateral_dir, f.certs_dir, f.trusted_root,
+                        f.at_text, f.nonce, f.report_data, f.json});
+  }
+  if (!(f.nonce.empty() && f.report_data.empty())) {
+    return Usage("--nonce/--report-data are for az-tdx-vtpm and az-snp-vtpm");
+  }
   core::TimePoint at = core::SystemClock::Get().Now();
   if (!f.at_text.empty()) {
     auto parsed = core::ParseRfc3339(f.at_text);
@@ -79,9 +88,9 @@ int RunVerify(const VerifyFlags& f) {
 }
 
 void SetUpVerify(CLI::App* verify, VerifyFlags* f) {
-  verify->add_option("--tee", f->tee, "tdx or snp")
+  verify->add_option("--tee", f->tee, "tdx, snp, az-tdx-vtpm or az-snp-vtpm")
       ->required()
-      ->check(CLI::IsMember({"tdx", "snp"}));
+      ->check(CLI::IsMember({"tdx", "snp", "az-tdx-vtpm", "az-snp-vtpm"}));
   verify
       ->add_option("--evidence", f->evidence_file,
                    "raw quote/report or the evidence JSON the KBS receives")
@@ -95,6 +104,8 @@ void SetUpVerify(CLI::App* verify, VerifyFlags* f) {
       ->capture_default_str()
       ->check(CLI::Range(0, 3));
   verify->add_option("--at", f->at_text, "verification time, RFC 3339 (default: now)");
+  verify->add_option("--nonce", f->nonce, "az-*: the TPM quote's expected nonce, hex");
+  verify->add_option("--report-data", f->report_data, "az-*: same as --nonce");
   verify->add_flag("--json", f->json, "print {verified, tcb_status, advisory_ids, claims, error}");
 }
 

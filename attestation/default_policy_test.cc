@@ -10,8 +10,13 @@
 #include <string>
 
 #include "attestation/default_policies.h"
+#include "attestation/ear.h"
+#include "collateral/dcap/sources.h"
+#include "core/clock.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "core/testing/status_matchers.h"
+#include "evidence/azure/verifier.h"
 #include "policy/rego.h"
 
 namespace ccburst::attestation {
@@ -202,11 +207,20 @@ TEST_F(DefaultPolicyTest, SnpEachFailedCheckLowersItsClaim) {
   EXPECT_EQ(Ehc("default_cpu", Input("snp", snp)), "3/97/2");
 }
 
+// The HCL's vm-configuration as evidence/azure emits it (`vm_configuration`, HCL member names).
+json::object VmConfiguration(bool console_enabled) {
+  return json::object{{"console-enabled", console_enabled},
+                      {"secure-boot", true},
+                      {"tpm-enabled", true},
+                      {"vmUniqueId", "26F8BC30-774E-4290-8E7A-535F3B672AEE"}};
+}
+
 TEST_F(DefaultPolicyTest, AzureSnpVtpmUsesPcr11AndTcb) {
   json::value az = Snp();
   json::object tpm;
   for (int i = 0; i < 24; ++i) tpm[fmt::format("pcr{:02}", i)] = std::string(64, 'a' + i % 6);
   az.as_object()["tpm"] = tpm;
+  az.as_object()["vm_configuration"] = VmConfiguration(false);
   EXPECT_EQ(Ehc("default_cpu", Input("az-snp-vtpm", az)), "33/97/2");
   rvs_["measurement"] = json::array{az.at("measurement")};
   rvs_["snp_pcr11"] = json::array{tpm.at("pcr11")};
@@ -222,11 +236,101 @@ TEST_F(DefaultPolicyTest, AzureSnpVtpmUsesPcr11AndTcb) {
 TEST_F(DefaultPolicyTest, AzureTdxVtpmUsesPcr11AndMrtd) {
   json::value az = Tdx();
   az.as_object()["tpm"] = json::object{{"pcr11", std::string(64, 'b')}};
+  az.as_object()["vm_configuration"] = VmConfiguration(false);
   EXPECT_EQ(Ehc("default_cpu", Input("az-tdx-vtpm", az)), "33/97/36");
   rvs_["tdx_pcr11"] = json::array{std::string(64, 'b')};
+  EXPECT_EQ(Ehc("default_cpu", Input("az-tdx-vtpm", az)), "33/97/36");
   rvs_["mr_td"] = json::array{az.at("quote").at("body").at("mr_td")};
+  EXPECT_EQ(Ehc("default_cpu", Input("az-tdx-vtpm", az)), "3/2/36");
   rvs_["xfam"] = json::array{az.at("quote").at("body").at("xfam")};
   EXPECT_EQ(Ehc("default_cpu", Input("az-tdx-vtpm", az)), "3/2/2");
+  json::value debug = az;
+  debug.as_object()["td_attributes"].as_object()["debug"] = true;
+  EXPECT_EQ(Ehc("default_cpu", Input("az-tdx-vtpm", debug)), "3/2/36");
+}
+
+TEST_F(DefaultPolicyTest, AzureConsoleAndSecureBootGateTheConfiguration) {
+  for (const char* tee : {"az-snp-vtpm", "az-tdx-vtpm"}) {
+    SCOPED_TRACE(tee);
+    rvs_.clear();
+    json::value az = std::string_view(tee) == "az-snp-vtpm" ? Snp() : Tdx();
+    az.as_object()["tpm"] = json::object{{"pcr11", std::string(64, 'b')}};
+    rvs_["xfam"] = json::array{Tdx().at("quote").at("body").at("xfam")};
+    az.as_object()["vm_configuration"] = VmConfiguration(false);
+    EXPECT_THAT(Ehc("default_cpu", Input(tee, az)), ::testing::EndsWith("/2"));
+    // The serial console is on: not approved until the operator accepts it.
+    az.as_object()["vm_configuration"] = VmConfiguration(true);
+    EXPECT_THAT(Ehc("default_cpu", Input(tee, az)), ::testing::EndsWith("/36"));
+    rvs_["az_console_enabled"] = json::array{true};
+    EXPECT_THAT(Ehc("default_cpu", Input(tee, az)), ::testing::EndsWith("/2"));
+    // Secure boot off is never approved; neither is a missing vm-configuration.
+    az.as_object()["vm_configuration"].as_object()["secure-boot"] = false;
+    EXPECT_THAT(Ehc("default_cpu", Input(tee, az)), ::testing::EndsWith("/36"));
+    az.as_object().erase("vm_configuration");
+    EXPECT_THAT(Ehc("default_cpu", Input(tee, az)), ::testing::EndsWith("/36"));
+  }
+}
+
+// The real Azure vectors through the path the KBS runs (verifier -> annotated evidence ->
+// default_cpu), so that the claim names the policy reads are the ones the verifiers emit. Their
+// nonce is fixed ("challenge"), which is why they cannot go through Attest()'s session binding.
+TEST_F(DefaultPolicyTest, AzureRealVectorsThroughTheVerifierPath) {
+  auto shared = [](const std::string& rel) {
+    auto text = core::ReadFile(std::string(CCB_SHARED_DIR) + "/testdata/" + rel);
+    EXPECT_OK(text);
+    return text.ok() ? *text : std::string();
+  };
+  auto collateral = collateral::dcap::LoadCollateralDir(
+      std::string(CCB_SHARED_DIR) + "/testdata/tdx/t3-spr-outofdate/collateral");
+  ASSERT_OK(collateral);
+  auto tdx_verifier = evidence::azure::AzTdxVtpmVerifier::Create(
+      {std::make_shared<evidence::dcap::FixedCollateralSource>(*collateral)});
+  ASSERT_OK(tdx_verifier);
+  const evidence::azure::AzTdxVtpmVerifier& tdx = **tdx_verifier;
+  auto snp = evidence::azure::AzSnpVtpmVerifier::Create();
+  ASSERT_OK(snp);
+
+  for (const char* name : {"a1-az-snp-vtpm-v1", "a4-az-tdx-vtpm-v1"}) {
+    SCOPED_TRACE(name);
+    rvs_.clear();
+    json::object meta = json::parse(shared(fmt::format("azure/{}/case.json", name))).as_object();
+    std::string tee(meta.at("kind").as_string());
+    const evidence::Verifier& verifier =
+        tee == "az-snp-vtpm" ? static_cast<const evidence::Verifier&>(**snp) : tdx;
+    auto at = core::ParseRfc3339(std::string(meta.at("verify_at").as_string()));
+    ASSERT_OK(at);
+    evidence::ExpectedBinding binding{"challenge", std::nullopt};
+    auto claims = verifier.Verify(json::parse(shared(fmt::format("azure/{}/evidence.json", name))),
+                                  binding, *at);
+    ASSERT_OK(claims);
+    json::object tee_claims = *claims;
+    auto annotated =
+        AnnotateEvidence(tee, *std::move(claims), json::object{{"nonce", "challenge"}}, nullptr);
+    ASSERT_OK(annotated);
+    EXPECT_EQ(annotated->at("report_data"), json::value("6368616c6c656e6765"));
+    // Nothing registered; the VMs' serial console is on.
+    EXPECT_EQ(Ehc("default_cpu", *annotated), "33/97/36");
+    rvs_["az_console_enabled"] = json::array{true};
+    rvs_[tee == "az-snp-vtpm" ? "snp_pcr11" : "tdx_pcr11"] =
+        json::array{tee_claims.at("tpm").at("pcr11")};
+    if (tee == "az-snp-vtpm") {
+      EXPECT_EQ(Ehc("default_cpu", *annotated), "33/97/2");
+      rvs_["measurement"] = json::array{tee_claims.at("measurement")};
+      EXPECT_EQ(Ehc("default_cpu", *annotated), "3/97/2");
+      for (const char* part : {"bootloader", "microcode", "snp", "tee"}) {
+        rvs_[fmt::format("tcb_{}", part)] =
+            json::array{tee_claims.at(fmt::format("reported_tcb_{}", part))};
+      }
+      EXPECT_EQ(Ehc("default_cpu", *annotated), "3/2/2");
+    } else {
+      EXPECT_EQ(Ehc("default_cpu", *annotated), "33/97/36");
+      rvs_["mr_td"] = json::array{tee_claims.at("quote").at("body").at("mr_td")};
+      EXPECT_EQ(Ehc("default_cpu", *annotated), "3/97/36");
+      rvs_["xfam"] = json::array{tee_claims.at("quote").at("body").at("xfam")};
+      // The TD quote's TCB is OutOfDate: the hardware stays unrecognized.
+      EXPECT_EQ(Ehc("default_cpu", *annotated), "3/97/2");
+    }
+  }
 }
 
 TEST_F(DefaultPolicyTest, OnlyTheTeeInTheInputIsAppraised) {

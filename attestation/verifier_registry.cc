@@ -45,6 +45,15 @@ constexpr Entry kRegistry[] = {
      [](const VerifierConfig& c, std::string_view w) {
        return collateral::snp::NewSnpVerifier(c.snp_verifier, w);
      }},
+    // Azure CVMs: the same sections as tdx / snp (parsed by their lines above).
+    {"az-tdx-vtpm", "dcap_verifier", nullptr,
+     [](const VerifierConfig& c, std::string_view w) {
+       return collateral::azure::NewAzTdxVtpmVerifier(c.dcap_verifier, w);
+     }},
+    {"az-snp-vtpm", "snp_verifier", nullptr,
+     [](const VerifierConfig& c, std::string_view w) {
+       return collateral::azure::NewAzSnpVtpmVerifier(c.snp_verifier, w);
+     }},
 };
 
 std::string Where(const Entry& e) { return fmt::format("{}.{}", kSection, e.config_key); }

@@ -13,8 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "collateral/snp/verifier_factory.h"
+#include "collateral/azure/verifiers.h"
 #include "collateral/dcap/verifier_factory.h"
+#include "collateral/snp/verifier_factory.h"
 #include "core/status.h"
 #include "evidence/verifier.h"
 
@@ -24,7 +25,7 @@ namespace ccburst::attestation {
 // TOML sub-table (Trustee's names).
 struct VerifierConfig {
   collateral::dcap::DcapVerifierConfig dcap_verifier;  // `tdx`
-  collateral::snp::SnpVerifierConfig snp_verifier;    // `snp`
+  collateral::snp::SnpVerifierConfig snp_verifier;     // `snp`
 };
 
 // Reads the [`where`] table (e.g. "attestation_service.verifier_config") into `out`: every
@@ -35,7 +36,8 @@ absl::Status ParseVerifierConfig(const toml::table& t, std::string_view where,
                                  const std::string& base_dir, VerifierConfig& out,
                                  std::vector<std::string>& warnings);
 
-// The TEE names that have a verifier here, in registration order ("sample", "tdx", "snp").
+// The TEE names that have a verifier here, in registration order ("sample", "tdx", "snp",
+// "az-tdx-vtpm", "az-snp-vtpm").
 std::vector<std::string_view> RegisteredTees();
 
 // The verifier for `tee` from `config`. NotFound for a TEE without a verifier; a bad setting is

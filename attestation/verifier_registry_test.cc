@@ -27,10 +27,10 @@ absl::StatusOr<VerifierConfig> Parse(std::string_view text, std::vector<std::str
 }
 
 TEST(VerifierRegistryTest, BuildsOneVerifierPerRegisteredTee) {
-  EXPECT_THAT(RegisteredTees(), ElementsAre("sample", "tdx", "snp"));
+  EXPECT_THAT(RegisteredTees(), ElementsAre("sample", "tdx", "snp", "az-tdx-vtpm", "az-snp-vtpm"));
   auto verifiers = BuildVerifiers(VerifierConfig{});
   ASSERT_OK(verifiers);
-  ASSERT_EQ(verifiers->size(), 3u);
+  ASSERT_EQ(verifiers->size(), 5u);
   for (size_t i = 0; i < verifiers->size(); ++i) {
     EXPECT_EQ((*verifiers)[i]->tee(), RegisteredTees()[i]);
   }

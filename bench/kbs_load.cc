@@ -70,8 +70,9 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup, "unmeasured warm-up seconds")->capture_default_str();
   app.add_option("--server-pid", server_pid, "report this process's RSS");
   app.add_option("--expect", expect, "expected secret bytes (checked on every flow)");
-  app.add_option("--tee", tee, "sample, or tdx/snp with evidence from --hierarchy")
-      ->check(CLI::IsMember({"sample", "tdx", "snp"}))
+  app.add_option("--tee", tee,
+                 "sample, or tdx/snp/az-tdx-vtpm/az-snp-vtpm with evidence from --hierarchy")
+      ->check(CLI::IsMember({"sample", "tdx", "snp", "az-tdx-vtpm", "az-snp-vtpm"}))
       ->capture_default_str();
   app.add_option("--hierarchy", hierarchy, "test hierarchy directory (ccburst-testgen hierarchy)");
   CLI11_PARSE(app, argc, argv);

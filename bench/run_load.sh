@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Starts ccburst-kbs (HTTP and HTTPS in turn) with an allow-all policy and one secret, and runs
-# kbs_load against it. Usage: bench/run_load.sh [clients] [seconds] [sample|tdx|snp] [modes]
+# kbs_load against it. Usage:
+#   bench/run_load.sh [clients] [seconds] [sample|tdx|snp|az-tdx-vtpm|az-snp-vtpm] [modes]
 # With tdx or snp, ccburst-testgen creates a test hierarchy, the KBS trusts its root (dcap_verifier
 # / snp_verifier) and the clients send evidence generated from it, so the figures include real
-# quote/report verification. `modes` is "http https" (default), "http" or "https".
+# quote/report verification; az-tdx-vtpm / az-snp-vtpm do the same over a TDX / SNP hierarchy
+# with Azure vTPM evidence (TPM quote + HCL report, the TD quote or SNP report inside). `modes` is "http https" (default), "http" or "https".
 source "$(dirname "$0")/../scripts/lib.sh"
 CLIENTS="${1:-32}"
 SECONDS_="${2:-10}"
@@ -20,15 +22,15 @@ VERIFIER=""
 TEE_ARGS=(--tee "$TEE")
 case "$TEE" in
   sample) ;;
-  tdx)
+  tdx|az-tdx-vtpm)
     "$BUILD_DIR/tests/ccburst-testgen" hierarchy --tee tdx --out "$WORK/tdx" >/dev/null
     VERIFIER=$'[attestation_service.verifier_config.dcap_verifier]\ncollateral_service = "file://tdx/collateral"\ntrusted_root_ca = "tdx/root.pem"'
     TEE_ARGS+=(--hierarchy "$WORK/tdx") ;;
-  snp)
+  snp|az-snp-vtpm)
     "$BUILD_DIR/tests/ccburst-testgen" hierarchy --tee snp --out "$WORK/snp" >/dev/null
     VERIFIER=$'[attestation_service.verifier_config.snp_verifier]\nvcek_sources = [{ type = "OfflineStore", path = "kds-store" }]\ntrusted_ark = "snp/ark.pem"'
     TEE_ARGS+=(--hierarchy "$WORK/snp") ;;
-  *) echo "usage: $0 [clients] [seconds] [sample|tdx|snp] [modes]" >&2; exit 2 ;;
+  *) echo "usage: $0 [clients] [seconds] [sample|tdx|snp|az-tdx-vtpm|az-snp-vtpm] [modes]" >&2; exit 2 ;;
 esac
 for mode in $MODES; do
   if [ "$mode" = https ]; then TLS=$'private_key = "kbs.key"\ncertificate = "kbs.crt"'; else TLS='insecure_http = true'; fi

@@ -7,6 +7,7 @@
 
 #include "core/file.h"
 #include "core/toml_config.h"
+#include "scaler/tee_names.h"
 
 namespace ccburst::scaler {
 namespace {
@@ -97,6 +98,7 @@ absl::StatusOr<InstanceProfile> ParseProfile(const toml::table& t, const std::st
       return absl::InvalidArgumentError(fmt::format("config: `{}` is required", KeyPath(w, k)));
     }
   }
+  CCB_RETURN_IF_ERROR(CheckTeeName(p.tee, KeyPath(w, "tee")));
   return p;
 }
 
@@ -176,6 +178,9 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "budget_per_hour", 0, 1e9, p.budget_per_hour));
   CCB_RETURN_IF_ERROR(GetStringArray(t, w, "allowed_regions", p.allowed_regions));
   CCB_RETURN_IF_ERROR(GetStringArray(t, w, "allowed_tees", p.allowed_tees));
+  for (const auto& tee : p.allowed_tees) {
+    CCB_RETURN_IF_ERROR(CheckTeeName(tee, KeyPath(w, "allowed_tees")));
+  }
   std::vector<std::string> windows;
   CCB_RETURN_IF_ERROR(GetStringArray(t, w, "windows", windows));
   for (const auto& text : windows) {

@@ -1,5 +1,6 @@
 #include "scaler/config.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "core/testing/status_matchers.h"
@@ -74,6 +75,27 @@ TEST(ConfigTest, UnknownKeysAndBadValuesAreNamed) {
   EXPECT_THAT(ParseScalerConfig("[server\n", ""), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(ParseScalerConfig("", "").status().message(),
             "config: at least one `[workloads.<name>]` is required");
+}
+
+TEST(ConfigTest, TeeNamesAreTheKbsLabels) {
+  auto with_tee = [](std::string_view profile_tee, std::string_view allowed) {
+    std::string text = kBase;
+    text.replace(text.find("tee = \"tdx\""), 11, fmt::format("tee = \"{}\"", profile_tee));
+    return ParseScalerConfig(text + std::string(allowed), "");
+  };
+  auto az = with_tee("az-tdx-vtpm", "allowed_tees = [\"az-tdx-vtpm\", \"az-snp-vtpm\"]\n");
+  ASSERT_OK(az);
+  EXPECT_EQ(az->profiles.at("tdx").tee, "az-tdx-vtpm");
+  EXPECT_EQ(az->workloads.at("web").policy.allowed_tees,
+            (std::vector<std::string>{"az-tdx-vtpm", "az-snp-vtpm"}));
+  // Trustee's enum spellings never match the KBS's `tee` label: refused with the right name.
+  EXPECT_EQ(with_tee("azsnpvtpm", "").status().message(),
+            "config: `profiles.tdx.tee` `azsnpvtpm` is not a KBS TEE name (did you mean "
+            "`az-snp-vtpm`?)");
+  EXPECT_EQ(with_tee("tdx", "allowed_tees = [\"AzTdxVtpm\"]\n").status().message(),
+            "config: `workloads.web.allowed_tees` `AzTdxVtpm` is not a KBS TEE name (did you "
+            "mean `az-tdx-vtpm`?)");
+  EXPECT_THAT(with_tee("azure", ""), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(ConfigTest, BadTimeWindowIsNamed) {

@@ -8,6 +8,7 @@
 
 #include "core/testing/status_matchers.h"
 #include "net/http_server.h"
+#include "scaler/decision.h"
 
 namespace ccburst::scaler {
 namespace {
@@ -164,6 +165,37 @@ TEST(KbsGateTest, OpensClosesOnFailuresAndHealth) {
   fake.healthz_status = 503;
   EXPECT_EQ((*gate)->Check("tdx", t0 + std::chrono::seconds(14), &why), GateState::kKbsUnreachable);
   EXPECT_EQ(why, fmt::format("kbs: {}/healthz answered HTTP 503", fake.Url()));
+}
+
+TEST(KbsGateTest, AzureProfileGateClosesOnItsOwnFailures) {
+  FakeServer fake;
+  KbsGateConfig cfg;
+  cfg.refresh = std::chrono::seconds(1);
+  cfg.min_attestations = 4;
+  cfg.max_failure_ratio = 0.5;
+  auto gate = KbsGate::Create(cfg, fake.Url());
+  ASSERT_OK(gate);
+  InstanceProfile azure{"az-tdx-4x16", {4, 16, 0}, 0.9, "az-tdx-vtpm", "westeurope"};
+  auto t0 = core::FromUnixSeconds(1'700'000'000);
+  auto set = [&](int az_ok, int az_bad, int tdx_bad) {
+    std::lock_guard<std::mutex> lock(fake.mu);
+    fake.metrics = fmt::format(
+        "kbs_attestations_total{{tee=\"az-tdx-vtpm\",outcome=\"success\"}} {}\n"
+        "kbs_attestations_total{{tee=\"az-tdx-vtpm\",outcome=\"failure\"}} {}\n"
+        "kbs_attestations_total{{tee=\"tdx\",outcome=\"failure\"}} {}\n",
+        az_ok, az_bad, tdx_bad);
+  };
+  set(0, 0, 0);
+  std::string why;
+  EXPECT_EQ((*gate)->Check(azure.tee, t0, &why), GateState::kOpen);
+  // Bare-metal TDX failing does not close the Azure gate ...
+  set(3, 0, 50);
+  EXPECT_EQ((*gate)->Check(azure.tee, t0 + std::chrono::seconds(2), &why), GateState::kOpen);
+  // ... Azure TDX attestations failing do.
+  set(4, 9, 50);
+  EXPECT_EQ((*gate)->Check(azure.tee, t0 + std::chrono::seconds(4), &why),
+            GateState::kAttestationFailing);
+  EXPECT_EQ(why, "kbs: 9 of 13 `az-tdx-vtpm` attestations failed in the last 300s (limit 50%)");
 }
 
 TEST(KbsGateTest, DownKbsClosesTheGate) {

@@ -186,7 +186,8 @@ TEST_F(KbsTeeTest, TdxEndToEnd) {
 }
 
 TEST_F(KbsTeeTest, TdxWrongReportDataIsRefusedAndTheServiceKeepsWorking) {
-  ExpectBindingRefused(agent::testing::NewGeneratedTdxAttester(Tdx(), {.wrong_report_data = true}),
+  ExpectBindingRefused(agent::testing::NewGeneratedTdxAttester(
+                           Tdx(), {.wrong_report_data = true, .init_data_digest = {}}),
                        "tdx: report_data does not match the session binding");
   json::object annotated = AttestAndFetch(agent::testing::NewGeneratedTdxAttester(Tdx()));
   EXPECT_TRUE(annotated.contains("tdx"));
@@ -205,7 +206,8 @@ TEST_F(KbsTeeTest, SnpEndToEnd) {
 }
 
 TEST_F(KbsTeeTest, SnpWrongReportDataIsRefusedAndTheServiceKeepsWorking) {
-  ExpectBindingRefused(agent::testing::NewGeneratedSnpAttester(Snp(), {.wrong_report_data = true}),
+  ExpectBindingRefused(agent::testing::NewGeneratedSnpAttester(
+                           Snp(), {.wrong_report_data = true, .init_data_digest = {}}),
                        "does not match the session binding");
   json::object annotated = AttestAndFetch(agent::testing::NewGeneratedSnpAttester(Snp()));
   EXPECT_TRUE(annotated.contains("snp"));

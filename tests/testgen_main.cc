@@ -2,12 +2,15 @@
 // the TDX and SEV-SNP test hierarchies usable from scripts: `hierarchy` creates one and writes
 // what a KBS needs to trust it (TDX root CA + offline collateral, SNP ARK bundle); `attest` runs
 // one agent flow (auth, attest, resource) with evidence generated from a saved hierarchy and bound
-// to the live session. Never part of a production build: apps/ does not link it.
+// to the live session (`--tee az-tdx-vtpm|az-snp-vtpm` over a TDX/SNP hierarchy: Azure vTPM
+// evidence, optionally with init-data sent and bound through PCR8). Never part of a production
+// build: apps/ does not link it.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,18 +103,41 @@ int Hierarchy(const std::string& tee, const std::string& out, const std::string&
   return 0;
 }
 
-int Attest(const std::string& url, const std::string& cert_file, const std::string& tee,
-           const std::string& hierarchy_dir, const std::string& path, bool wrong_report_data) {
-  auto attesters = agent::testing::LoadGeneratedAttesters(tee, hierarchy_dir);
+struct AttestArgs {
+  std::string url, cert_file, tee, hierarchy_dir, path;
+  bool wrong_report_data = false;
+  std::string init_data_file;   // sent with /attest
+  std::string pcr8_digest_hex;  // Azure: the init-data digest PCR8 binds
+};
+
+int Attest(const AttestArgs& a) {
+  const std::string& url = a.url;
+  const std::string& cert_file = a.cert_file;
+  const std::string& path = a.path;
+  agent::testing::GeneratedAttesterOptions attester_options;
+  attester_options.wrong_report_data = a.wrong_report_data;
+  if (!a.pcr8_digest_hex.empty()) {
+    if (!a.tee.starts_with("az-")) return Usage("--pcr8-init-data-digest is for az-* TEEs");
+    auto digest = core::HexDecode(a.pcr8_digest_hex);
+    if (!digest.ok()) return Usage("--pcr8-init-data-digest is not hex");
+    attester_options.init_data_digest = *digest;
+  }
+  std::optional<std::string> init_data;
+  if (!a.init_data_file.empty()) {
+    auto text = core::ReadFile(a.init_data_file);
+    if (!text.ok()) return Usage(core::Message(text.status()));
+    init_data = *std::move(text);
+  }
+  auto attesters = agent::testing::LoadGeneratedAttesters(a.tee, a.hierarchy_dir);
   if (!attesters.ok()) return Usage(core::Message(attesters.status()));
   net::HttpClientOptions options;
   options.base_url = url;
   if (!cert_file.empty()) options.ca_certificate_file = cert_file;
   auto http = net::HttpClient::Create(std::move(options));
   if (!http.ok()) return Usage(core::Message(http.status()));
-  agent::KbsClient client(*std::move(http), (*attesters)({.wrong_report_data = wrong_report_data}),
+  agent::KbsClient client(*std::move(http), (*attesters)(std::move(attester_options)),
                           crypto::PrivateKey::GenerateEcP256(), "ECDH-ES+A256KW");
-  auto token = client.Attest();
+  auto token = client.Attest(init_data);
   absl::StatusOr<std::string> secret =
       token.ok() ? client.GetResource(path) : absl::StatusOr<std::string>(token.status());
   if (!secret.ok()) {
@@ -126,7 +152,8 @@ int Attest(const std::string& url, const std::string& cert_file, const std::stri
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "ccburst-testgen: TDX/SNP test hierarchies and generated-evidence flows (tests only)"};
+      "ccburst-testgen: TDX/SNP test hierarchies and generated-evidence flows (TDX, SNP, Azure; "
+      "tests only)"};
   app.require_subcommand(1);
 
   std::string tee, out, issued, next_update;
@@ -141,17 +168,24 @@ int main(int argc, char** argv) {
   hierarchy->add_option("--collateral-next-update", next_update,
                         "TDX collateral nextUpdate (RFC 3339; default now + 30 days)");
 
-  std::string url, cert_file, hierarchy_dir, path;
-  bool wrong_report_data = false;
+  AttestArgs a;
   auto* attest = app.add_subcommand(
       "attest", "auth + attest + get-resource with generated evidence; prints the resource");
-  attest->add_option("--url", url, "KBS base URL")->required();
-  attest->add_option("--cert-file", cert_file, "PEM CA certificate for an HTTPS KBS");
-  attest->add_option("--tee", tee, "tdx or snp")->required()->check(CLI::IsMember({"tdx", "snp"}));
-  attest->add_option("--hierarchy", hierarchy_dir, "directory written by `hierarchy`")->required();
-  attest->add_option("--path", path, "resource path, e.g. default/key/model")->required();
-  attest->add_flag("--wrong-report-data", wrong_report_data,
+  attest->add_option("--url", a.url, "KBS base URL")->required();
+  attest->add_option("--cert-file", a.cert_file, "PEM CA certificate for an HTTPS KBS");
+  attest
+      ->add_option("--tee", a.tee,
+                   "tdx, snp, az-tdx-vtpm (TDX hierarchy) or az-snp-vtpm (SNP hierarchy)")
+      ->required()
+      ->check(CLI::IsMember({"tdx", "snp", "az-tdx-vtpm", "az-snp-vtpm"}));
+  attest->add_option("--hierarchy", a.hierarchy_dir, "directory written by `hierarchy`")
+      ->required();
+  attest->add_option("--path", a.path, "resource path, e.g. default/key/model")->required();
+  attest->add_flag("--wrong-report-data", a.wrong_report_data,
                    "bind the evidence to other report data (the KBS must refuse it)");
+  attest->add_option("--init-data", a.init_data_file, "init-data TOML sent with /attest");
+  attest->add_option("--pcr8-init-data-digest", a.pcr8_digest_hex,
+                     "az-*: PCR8 binds this init-data digest (hex); PCR8 is zero otherwise");
 
   try {
     app.parse(argc, argv);
@@ -159,5 +193,5 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : kUsage;
   }
   if (hierarchy->parsed()) return Hierarchy(tee, out, issued, next_update);
-  return Attest(url, cert_file, tee, hierarchy_dir, path, wrong_report_data);
+  return Attest(a);
 }

@@ -117,6 +117,23 @@ configuration := 2 if {
 }
 
 ##### Azure confidential VMs with a vTPM (SEV-SNP and TDX)
+#
+# Claims (evidence/azure): the `snp` claims of the SNP report inside the HCL report, or the `tdx`
+# claims of the TD quote; the vTPM's PCRs as `tpm.pcr00` .. `tpm.pcr23` (PCR11: the guest's
+# unified kernel image); `vm_configuration` as the HCL reports it ("secure-boot",
+# "console-enabled", ...). The SNP measurement / MRTD are the paravisor's (HCL) measurement.
+# Configuration needs the debug state off, secure boot on and the serial console off, or on where
+# the operator registered `az_console_enabled` (e.g. [true]) as a reference value.
+
+az_vm_configuration_approved(vm) if {
+	vm["secure-boot"] == true
+	vm["console-enabled"] == false
+}
+
+az_vm_configuration_approved(vm) if {
+	vm["secure-boot"] == true
+	accepted("az_console_enabled", vm["console-enabled"])
+}
 
 executables := 3 if {
 	input["az-snp-vtpm"]
@@ -135,10 +152,12 @@ hardware := 2 if {
 configuration := 2 if {
 	input["az-snp-vtpm"]
 	input["az-snp-vtpm"].policy_debug_allowed == false
+	az_vm_configuration_approved(input["az-snp-vtpm"].vm_configuration)
 }
 
 executables := 3 if {
 	input["az-tdx-vtpm"]
+	accepted("mr_td", input["az-tdx-vtpm"].quote.body.mr_td)
 	accepted("tdx_pcr11", input["az-tdx-vtpm"].tpm.pcr11)
 }
 
@@ -150,7 +169,9 @@ hardware := 2 if {
 
 configuration := 2 if {
 	input["az-tdx-vtpm"]
+	input["az-tdx-vtpm"].td_attributes.debug == false
 	accepted("xfam", input["az-tdx-vtpm"].quote.body.xfam)
+	az_vm_configuration_approved(input["az-tdx-vtpm"].vm_configuration)
 }
 
 ##### Appraisal extensions

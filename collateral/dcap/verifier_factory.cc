@@ -71,7 +71,7 @@ absl::Status ParseDcapVerifierConfig(const toml::table& t, std::string_view w,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<evidence::Verifier>> NewDcapTdxVerifier(
+absl::StatusOr<std::shared_ptr<const evidence::dcap::CollateralSource>> NewDcapCollateralSource(
     const DcapVerifierConfig& config, std::string_view where) {
   std::shared_ptr<const evidence::dcap::CollateralSource> inner;
   if (config.collateral_dir) {
@@ -88,6 +88,26 @@ absl::StatusOr<std::unique_ptr<evidence::Verifier>> NewDcapTdxVerifier(
     }
     inner = std::make_shared<PcsCollateralSource>(std::move(pcs));
   }
+  CachingOptions caching;
+  caching.disk_dir = config.cache_dir;
+  return std::make_shared<CachingCollateralSource>(std::move(inner), caching);
+}
+
+absl::StatusOr<std::optional<evidence::dcap::TrustAnchor>> LoadDcapTrustAnchor(
+    const DcapVerifierConfig& config, std::string_view where) {
+  if (!config.trusted_root_ca) return std::nullopt;
+  auto key = crypto::PublicKey::LoadPemFile(*config.trusted_root_ca);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(fmt::format("{}.trusted_root_ca `{}`: {}", where,
+                                                  *config.trusted_root_ca,
+                                                  core::Message(key.status())));
+  }
+  return evidence::dcap::TrustAnchor(*std::move(key));
+}
+
+absl::StatusOr<std::unique_ptr<evidence::Verifier>> NewDcapTdxVerifier(
+    const DcapVerifierConfig& config, std::string_view where) {
+  CCB_ASSIGN_OR_RETURN(auto source, NewDcapCollateralSource(config, where));
   std::string update =
       config.collateral_dir
           ? ""
@@ -95,18 +115,8 @@ absl::StatusOr<std::unique_ptr<evidence::Verifier>> NewDcapTdxVerifier(
                         config.tcb_update_type.empty() ? "standard" : config.tcb_update_type);
   spdlog::info("tdx verifier: collateral from {}{}{}{}", config.collateral_service, update,
                config.cache_dir ? ", disk cache " : "", config.cache_dir.value_or(""));
-  CachingOptions caching;
-  caching.disk_dir = config.cache_dir;
-  auto source = std::make_shared<CachingCollateralSource>(std::move(inner), caching);
-  if (!config.trusted_root_ca) return evidence::tdx::TdxVerifier::Create({std::move(source)});
-  auto key = crypto::PublicKey::LoadPemFile(*config.trusted_root_ca);
-  if (!key.ok()) {
-    return absl::InvalidArgumentError(fmt::format("{}.trusted_root_ca `{}`: {}", where,
-                                                  *config.trusted_root_ca,
-                                                  core::Message(key.status())));
-  }
-  return evidence::tdx::TdxVerifier::Create(
-      {std::move(source), evidence::dcap::TrustAnchor(*std::move(key))});
+  CCB_ASSIGN_OR_RETURN(auto anchor, LoadDcapTrustAnchor(config, where));
+  return evidence::tdx::TdxVerifier::Create({std::move(source), std::move(anchor)});
 }
 
 }  // namespace ccburst::collateral::dcap

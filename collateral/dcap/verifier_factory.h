@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "core/status.h"
+#include "evidence/dcap/certificates.h"
+#include "evidence/dcap/collateral.h"
 #include "evidence/verifier.h"
 
 namespace ccburst::collateral::dcap {
@@ -36,6 +38,17 @@ struct DcapVerifierConfig {
 absl::Status ParseDcapVerifierConfig(const toml::table& t, std::string_view where,
                                      const std::string& base_dir, DcapVerifierConfig& out,
                                      std::vector<std::string>& warnings);
+
+// The cached DCAP collateral source `config` names (Caching(offline directory) or
+// Caching(PCS/PCCS)), shared by every verifier of a DCAP quote (`tdx`, `az-tdx-vtpm`). A bad
+// `tcb_update_type` is InvalidArgument "<where>.tcb_update_type: ...".
+absl::StatusOr<std::shared_ptr<const evidence::dcap::CollateralSource>> NewDcapCollateralSource(
+    const DcapVerifierConfig& config, std::string_view where);
+
+// The trust anchor `config` names: unset for Intel's root, or the TEST ONLY `trusted_root_ca`. An
+// unreadable file is InvalidArgument "<where>.trusted_root_ca `file`: ...".
+absl::StatusOr<std::optional<evidence::dcap::TrustAnchor>> LoadDcapTrustAnchor(
+    const DcapVerifierConfig& config, std::string_view where);
 
 // The `tdx` verifier for `config`. Only local files are read (the test root); no network I/O
 // happens until the first attestation needs collateral. An unreadable or unparseable

@@ -22,7 +22,8 @@ using core::config::GetString;
 using core::config::ResolvePath;
 using core::config::TypeError;
 
-// Groups a PEM bundle into per-generation anchors by subject CN, as AMD names them.
+}  // namespace
+
 absl::StatusOr<std::vector<esnp::ProductAnchor>> LoadArkBundle(const std::string& path,
                                                                std::string_view where) {
   auto fail = [&](const std::string& why) {
@@ -62,8 +63,6 @@ absl::StatusOr<std::vector<esnp::ProductAnchor>> LoadArkBundle(const std::string
   for (auto& [g, a] : by_product) out.push_back(std::move(a));
   return out;
 }
-
-}  // namespace
 
 absl::Status ParseSnpVerifierConfig(const toml::table& t, std::string_view w,
                                     const std::string& base, SnpVerifierConfig& s,

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "evidence/snp/amd_roots.h"
 #include "evidence/verifier.h"
 
 namespace ccburst::collateral::snp {
@@ -34,6 +35,12 @@ struct SnpVerifierConfig {
 // Reads the section `where` (its full dotted name, for messages) into `out`; relative paths are
 // resolved against `base_dir`. Strict: unknown keys and bad values are InvalidArgument "config:
 // ..." naming the key. Insecure settings add a line to `warnings`.
+// Groups a PEM bundle (the TEST ONLY `trusted_ark`) into per-generation anchors by subject CN,
+// as AMD names them (`ARK-<P>`, `SEV-<P>`, `SEV-VLEK-<P>`). An unreadable or malformed bundle is
+// InvalidArgument "<where>.trusted_ark `file`: ...".
+absl::StatusOr<std::vector<evidence::snp::ProductAnchor>> LoadArkBundle(const std::string& path,
+                                                                        std::string_view where);
+
 absl::Status ParseSnpVerifierConfig(const toml::table& t, std::string_view where,
                                     const std::string& base_dir, SnpVerifierConfig& out,
                                     std::vector<std::string>& warnings);
