@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/byte_reader.h"
 #include "core/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/signature.h"
@@ -151,11 +152,13 @@ absl::StatusOr<std::array<uint8_t, 16>> Components(const json::object& tcb, std:
   return out;
 }
 
-uint32_t BigEndian32(std::string_view b) {
-  return (static_cast<uint32_t>(static_cast<uint8_t>(b[0])) << 24) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(b[1])) << 16) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(b[2])) << 8) |
-         static_cast<uint32_t>(static_cast<uint8_t>(b[3]));
+// A 4-byte hex field (already length-checked) as the big-endian integer Intel prints.
+absl::StatusOr<uint32_t> BigEndian32(std::string_view b, std::string_view field) {
+  core::ByteReader r(b, "tdx: qe identity");
+  uint32_t v = 0;
+  CCB_RETURN_IF_ERROR(r.U32Be(field, &v));
+  CCB_RETURN_IF_ERROR(r.ExpectEnd());
+  return v;
 }
 
 int64_t CrlNumber(X509_CRL* crl) {
@@ -381,8 +384,8 @@ absl::StatusOr<QeIdentity> ParseQeIdentity(const json::object& o) {
                        Int(o, "tcbEvaluationDataNumber", w, INT32_MAX));
   CCB_ASSIGN_OR_RETURN(std::string misc, Hex(o, "miscselect", w, 4));
   CCB_ASSIGN_OR_RETURN(std::string misc_mask, Hex(o, "miscselectMask", w, 4));
-  q.miscselect = BigEndian32(misc);
-  q.miscselect_mask = BigEndian32(misc_mask);
+  CCB_ASSIGN_OR_RETURN(q.miscselect, BigEndian32(misc, "miscselect"));
+  CCB_ASSIGN_OR_RETURN(q.miscselect_mask, BigEndian32(misc_mask, "miscselectMask"));
   CCB_ASSIGN_OR_RETURN(q.attributes, Hex(o, "attributes", w, 16));
   CCB_ASSIGN_OR_RETURN(q.attributes_mask, Hex(o, "attributesMask", w, 16));
   CCB_ASSIGN_OR_RETURN(q.mrsigner, Hex(o, "mrsigner", w, 32));
