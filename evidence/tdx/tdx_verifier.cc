@@ -52,8 +52,12 @@ absl::StatusOr<TdxEvidence> ParseTdxEvidence(const json::value& evidence) {
   return out;
 }
 
-TdxVerifier::TdxVerifier(std::shared_ptr<const TdxCollateralSource> source, TrustAnchor anchor)
-    : source_(std::move(source)), anchor_(std::move(anchor)) {}
+TdxVerifier::TdxVerifier(std::shared_ptr<const TdxCollateralSource> source, TrustAnchor anchor,
+                         std::shared_ptr<crypto::CertificateCache> certs)
+    : source_(std::move(source)),
+      anchor_(std::move(anchor)),
+      certs_(certs != nullptr ? std::move(certs) : std::make_shared<crypto::CertificateCache>()),
+      chains_(4096, certs_) {}
 
 absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> TdxVerifier::Collateral(
     const std::shared_ptr<const TdxCollateral>& raw, core::TimePoint now) const {
@@ -73,7 +77,7 @@ absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> TdxVerifier::Collatera
     if (it != cache_.end() && CheckCollateralTime(*it->second, now).ok()) verified = it->second;
   }
   if (verified == nullptr) {
-    CCB_ASSIGN_OR_RETURN(verified, VerifyCollateral(*raw, anchor_, now, &certs_));
+    CCB_ASSIGN_OR_RETURN(verified, VerifyCollateral(*raw, anchor_, now, certs_.get()));
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (cache_.size() >= kMaxCachedCollateral) cache_.clear();

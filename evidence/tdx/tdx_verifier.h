@@ -57,8 +57,11 @@ struct TdxResult {
 class TdxVerifier final : public Verifier {
  public:
   // `anchor`: the root CA key every chain must end in; production uses the Intel SGX Root CA.
+  // `certs` decodes every certificate and CRL (TCB Info / QE Identity issuer chains, CRLs, PCK
+  // chains) once across calls; it may be shared with other verifiers. A new one when null.
   explicit TdxVerifier(std::shared_ptr<const TdxCollateralSource> source,
-                       TrustAnchor anchor = TrustAnchor::IntelSgxRootCa());
+                       TrustAnchor anchor = TrustAnchor::IntelSgxRootCa(),
+                       std::shared_ptr<crypto::CertificateCache> certs = nullptr);
 
   std::string_view tee() const override { return "tdx"; }
 
@@ -96,8 +99,8 @@ class TdxVerifier final : public Verifier {
     std::shared_ptr<const VerifiedCollateral> verified;
   };
   mutable std::map<const TdxCollateral*, ByObject> by_object_;
+  std::shared_ptr<crypto::CertificateCache> certs_;
   mutable PckChainCache chains_;
-  mutable CertPool certs_;
 };
 
 // Decodes the evidence JSON object into raw quote and optional event log bytes.

@@ -47,16 +47,19 @@ struct TdxVerdict {
 class PckChainCache {
  public:
   struct Chain {
-    std::shared_ptr<X509> leaf, ca, root;
+    CertPtr leaf, ca, root;
     PckExtensions ext;
     std::optional<crypto::PublicKey> pck_key;
     std::string issuer;                     // common name of the PCK CA
     core::TimePoint not_before, not_after;  // intersection of the three certificates
     bool verified = false;                  // signatures checked against the anchor
   };
-  // `pool` decodes the certificates (CertPool::Shared() when null).
-  explicit PckChainCache(size_t max_entries = 4096, CertPool* pool = nullptr)
-      : max_entries_(max_entries), pool_(pool != nullptr ? pool : &CertPool::Shared()) {}
+  // `certs` decodes the certificates (a cache of this PckChainCache's own when null).
+  explicit PckChainCache(size_t max_entries = 4096,
+                         std::shared_ptr<crypto::CertificateCache> certs = nullptr)
+      : max_entries_(max_entries),
+        certs_(certs != nullptr ? std::move(certs) : std::make_shared<crypto::CertificateCache>()) {
+  }
 
   // The parsed chain for `pem` (parsed and inserted on a miss); InvalidArgument for a chain
   // that does not parse or lacks the SGX extensions.
@@ -66,7 +69,7 @@ class PckChainCache {
 
  private:
   size_t max_entries_;
-  CertPool* pool_;
+  std::shared_ptr<crypto::CertificateCache> certs_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Chain>> chains_;
   std::map<std::string, crypto::PublicKey> keys_;
@@ -80,7 +83,7 @@ class PckChainCache {
 // in QVL (no matching level, TDX module mismatch) is an error; Revoked is returned as a
 // verdict so the caller decides (TdxVerifier rejects it).
 // `cache` (optional) skips re-parsing and re-verifying a PCK chain seen before. Without it the
-// chain is fully verified; its certificates are decoded through CertPool::Shared().
+// chain is fully verified and its certificates are decoded for this call only.
 absl::StatusOr<TdxVerdict> VerifyQuote(const Quote& quote, const VerifiedCollateral& collateral,
                                        const TrustAnchor& anchor, core::TimePoint now,
                                        PckChainCache* cache = nullptr);
