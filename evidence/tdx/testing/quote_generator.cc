@@ -117,15 +117,12 @@ X509Ptr MakeCert(const std::string& cn, X509* issuer, const crypto::PrivateKey& 
          ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,nonRepudiation");
   AddExt(cert.get(), iss, NID_subject_key_identifier, "hash");
   if (!sgx_ext.empty()) {
-    ASN1_OBJECT* obj = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
-    ASN1_OCTET_STRING* os = ASN1_OCTET_STRING_new();
-    ASN1_OCTET_STRING_set(os, reinterpret_cast<const unsigned char*>(sgx_ext.data()),
+    crypto::Asn1ObjectPtr obj(OBJ_txt2obj("1.2.840.113741.1.13.1", 1));
+    crypto::Asn1OctetStringPtr os(ASN1_OCTET_STRING_new());
+    ASN1_OCTET_STRING_set(os.get(), reinterpret_cast<const unsigned char*>(sgx_ext.data()),
                           static_cast<int>(sgx_ext.size()));
-    X509_EXTENSION* ext = X509_EXTENSION_create_by_OBJ(nullptr, obj, 0, os);
-    X509_add_ext(cert.get(), ext, -1);
-    X509_EXTENSION_free(ext);
-    ASN1_OCTET_STRING_free(os);
-    ASN1_OBJECT_free(obj);
+    crypto::X509ExtensionPtr ext(X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), 0, os.get()));
+    X509_add_ext(cert.get(), ext.get(), -1);
   }
   Check(X509_sign(cert.get(), issuer_key.get(), EVP_sha256()) > 0, "X509_sign");
   return cert;
