@@ -174,7 +174,7 @@ json::object VerifySnpEvidence(std::string_view evidence_bytes,
   // CRL files are checked like SnpVerifierOptions::crls; the rest are certificates.
   std::vector<std::string> certs;
   for (const std::string& blob : extra_certs) {
-    if (snp::Crl::Parse(blob).ok()) {
+    if (snp::ParseCrl(blob).ok()) {
       options.crls.push_back(blob);
     } else {
       certs.push_back(blob);
@@ -184,7 +184,7 @@ json::object VerifySnpEvidence(std::string_view evidence_bytes,
     auto ders = snp::SplitCertificates(blob);
     if (!ders.ok()) return fail(ders.status());
     for (std::string& der : *ders) {
-      auto c = snp::Certificate::Parse(der, "certificate file");
+      auto c = snp::ParseCertificate(der, "certificate file");
       if (!c.ok()) return fail(c.status());
       const std::string& cn = c->subject_cn();
       if (cn.rfind("ARK-", 0) == 0) {

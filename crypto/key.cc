@@ -249,9 +249,9 @@ bool HasPrivate(EVP_PKEY* pkey, KeyType type) {
 }
 
 PrivateKey MustWrap(EVP_PKEY* raw, const char* what) {
-  if (raw == nullptr) internal::Fatal(what);
-  auto key = PrivateKey::FromEvp(raw);
-  EVP_PKEY_free(raw);
+  PkeyPtr owned(raw);
+  if (owned == nullptr) internal::Fatal(what);
+  auto key = PrivateKey::FromEvp(owned.get());
   if (!key.ok()) internal::Fatal(what);
   return *std::move(key);
 }

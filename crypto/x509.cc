@@ -29,13 +29,12 @@ bool IsDnsName(const std::string& name) {
 }
 
 absl::Status AddExtension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str());
+  X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
   if (ext == nullptr) {
     return absl::InvalidArgumentError(
         fmt::format("x509: extension {} = `{}`: {}", OBJ_nid2sn(nid), value, OpensslError()));
   }
-  int rc = X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
+  int rc = X509_add_ext(cert, ext.get(), -1);
   if (rc != 1) internal::Fatal("X509_add_ext");
   return absl::OkStatus();
 }

@@ -13,9 +13,9 @@
 #include <boost/beast/ssl.hpp>
 #include <map>
 
+#include "crypto/openssl.h"
 #include "fmt/format.h"
 #include "net/internal/endpoint.h"
-#include "net/internal/openssl_errors.h"
 
 namespace ccburst::net {
 namespace {
@@ -273,11 +273,11 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(HttpClientOptions
       if (SSL_CTX_load_verify_locations(ctx, options.ca_certificate_file->c_str(), nullptr) != 1) {
         return absl::InvalidArgumentError(
             fmt::format("http client: cannot load ca certificates `{}`: {}",
-                        *options.ca_certificate_file, internal::OpenSslErrors()));
+                        *options.ca_certificate_file, crypto::OpensslError()));
       }
     } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
       return absl::InvalidArgumentError(fmt::format(
-          "http client: cannot load the system ca certificates: {}", internal::OpenSslErrors()));
+          "http client: cannot load the system ca certificates: {}", crypto::OpensslError()));
     }
   }
   impl->options = std::move(options);

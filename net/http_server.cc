@@ -23,9 +23,9 @@
 #include <thread>
 #include <type_traits>
 
+#include "crypto/openssl.h"
 #include "fmt/format.h"
 #include "net/internal/endpoint.h"
-#include "net/internal/openssl_errors.h"
 
 namespace ccburst::net {
 namespace {
@@ -356,20 +356,19 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const std::st
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
     return absl::InvalidArgumentError(
         fmt::format("http server: cannot load tls certificate chain `{}`: {}", cert_file,
-                    internal::OpenSslErrors()));
+                    crypto::OpensslError()));
   }
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(key_file.c_str(), "r"), &BIO_free);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr,
-      &EVP_PKEY_free);
+  crypto::BioPtr bio(BIO_new_file(key_file.c_str(), "r"));
+  crypto::PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
+                          : nullptr);
   if (!key) {
     return absl::InvalidArgumentError(fmt::format(
-        "http server: cannot load tls private key `{}`: {}", key_file, internal::OpenSslErrors()));
+        "http server: cannot load tls private key `{}`: {}", key_file, crypto::OpensslError()));
   }
   if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
     return absl::InvalidArgumentError(
         fmt::format("http server: tls private key `{}` does not match certificate `{}`: {}",
-                    key_file, cert_file, internal::OpenSslErrors()));
+                    key_file, cert_file, crypto::OpensslError()));
   }
   return context;
 }

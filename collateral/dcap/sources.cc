@@ -143,11 +143,11 @@ absl::StatusOr<core::TimePoint> CollateralNextUpdate(const Collateral& c) {
   CCB_ASSIGN_OR_RETURN(SignedBody qe,
                        SplitSignedBody(c.qe_identity_json, "enclaveIdentity", "qe identity"));
   CCB_ASSIGN_OR_RETURN(QeIdentity identity, ParseQeIdentity(qe.inner));
-  // Decoded through the shared pool: the verifier reuses the decoded CRLs.
-  CCB_ASSIGN_OR_RETURN(auto pck_crl, CertPool::Shared().Crl(c.pck_crl, "tdx: pck crl"));
-  CCB_ASSIGN_OR_RETURN(auto root_crl, CertPool::Shared().Crl(c.root_ca_crl, "tdx: root ca crl"));
-  return std::min({info.next_update_time, identity.next_update_time, CrlNextUpdate(pck_crl.get()),
-                   CrlNextUpdate(root_crl.get())});
+  // Once per refresh, not per verification: decoded here and again by the verifier's cache.
+  CCB_ASSIGN_OR_RETURN(crypto::Crl pck_crl, crypto::Crl::Parse(c.pck_crl, "tdx: pck crl"));
+  CCB_ASSIGN_OR_RETURN(crypto::Crl root_crl, crypto::Crl::Parse(c.root_ca_crl, "tdx: root ca crl"));
+  return std::min({info.next_update_time, identity.next_update_time, CrlNextUpdate(pck_crl),
+                   CrlNextUpdate(root_crl)});
 }
 
 absl::StatusOr<std::shared_ptr<const Collateral>> OfflineDirCollateralSource::Get(

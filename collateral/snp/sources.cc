@@ -84,7 +84,7 @@ class KdsCertSource final : public CertSource {
     }
     // Asked again after a day, or as soon as the CRL's nextUpdate has passed.
     core::TimePoint refresh_at = now + kCrlTtl;
-    if (auto crl = evidence::snp::Crl::Parse(resp->body); crl.ok() && crl->next_update()) {
+    if (auto crl = evidence::snp::ParseCrl(resp->body); crl.ok() && crl->next_update()) {
       refresh_at = std::min(refresh_at, *crl->next_update());
     }
     crls_[key] = CachedCrl{refresh_at, resp->body};
@@ -258,7 +258,7 @@ absl::StatusOr<std::vector<std::string>> LoadCertificateDir(const std::string& d
 absl::StatusOr<std::shared_ptr<const CertSource>> NewDirectoryCertSource(const std::string& dir) {
   CCB_ASSIGN_OR_RETURN(std::vector<std::string> blobs, LoadCertificateDir(dir));
   // CRL files are for the operator command (apps/verify_command); a KBS gets its CRLs from KDS.
-  std::erase_if(blobs, [](const std::string& b) { return evidence::snp::Crl::Parse(b).ok(); });
+  std::erase_if(blobs, [](const std::string& b) { return evidence::snp::ParseCrl(b).ok(); });
   return evidence::snp::NewStaticCertSource(blobs);
 }
 

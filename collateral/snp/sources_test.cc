@@ -16,6 +16,7 @@
 #include "core/testing/fake_clock.h"
 #include "core/testing/status_matchers.h"
 #include "crypto/key.h"
+#include "crypto/openssl.h"
 #include "evidence/snp/testing/generator.h"
 #include "net/http_server.h"
 
@@ -195,10 +196,9 @@ TEST_F(KdsTest, BacksOffAfterRateLimiting) {
 // A DER CRL with the given dates, signed by a throwaway key (the KDS source only reads dates).
 std::string CrlWithDates(core::TimePoint this_update, core::TimePoint next_update) {
   crypto::PrivateKey key = crypto::PrivateKey::GenerateEcP256();
-  std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(X509_CRL_new(), X509_CRL_free);
+  crypto::X509CrlPtr crl(X509_CRL_new());
   auto time = [](core::TimePoint t) {
-    return std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)>(
-        ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(t))), ASN1_TIME_free);
+    return crypto::Asn1TimePtr(ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(t))));
   };
   auto last = time(this_update);
   auto next = time(next_update);

@@ -153,7 +153,7 @@ absl::StatusOr<PkeyPtr> EcPublicFromPoint(KeyType type, std::string_view point) 
 
 absl::Status CheckEcPoint(KeyType type, std::string_view point) {
   const EC_GROUP* group = Group(type);
-  std::unique_ptr<EC_POINT, Deleter<EC_POINT_free>> p(EC_POINT_new(group));
+  EcPointPtr p(EC_POINT_new(group));
   if (p == nullptr) Fatal("EC_POINT_new");
   // As in EcPublicFromPoint: decoding rejects coordinates outside the field ("invalid encoding")
   // and points off the curve ("point is not on curve").

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <fstream>
 
-namespace ccburst::crypto::internal {
+namespace ccburst::crypto {
 
 std::string OpensslError() {
   unsigned long code = ERR_peek_last_error();
@@ -21,6 +21,10 @@ std::string OpensslError() {
   ERR_clear_error();
   return reason;
 }
+
+}  // namespace ccburst::crypto
+
+namespace ccburst::crypto::internal {
 
 BioPtr MemBio(std::string_view data) {
   BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));

@@ -1,10 +1,10 @@
 #include "evidence/dcap/collateral.h"
 
 #include <fmt/format.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
 
+#include "core/byte_reader.h"
 #include "core/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/signature.h"
@@ -151,19 +151,12 @@ absl::StatusOr<std::array<uint8_t, 16>> Components(const json::object& tcb, std:
   return out;
 }
 
-uint32_t BigEndian32(std::string_view b) {
-  return (static_cast<uint32_t>(static_cast<uint8_t>(b[0])) << 24) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(b[1])) << 16) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(b[2])) << 8) |
-         static_cast<uint32_t>(static_cast<uint8_t>(b[3]));
-}
-
-int64_t CrlNumber(X509_CRL* crl) {
-  ASN1_INTEGER* n =
-      static_cast<ASN1_INTEGER*>(X509_CRL_get_ext_d2i(crl, NID_crl_number, nullptr, nullptr));
-  if (n == nullptr) return 0;
-  int64_t v = ASN1_INTEGER_get(n);
-  ASN1_INTEGER_free(n);
+// A 4-byte hex field (already length-checked) as the big-endian integer Intel prints.
+absl::StatusOr<uint32_t> BigEndian32(std::string_view b, std::string_view field) {
+  core::ByteReader r(b, "tdx: qe identity");
+  uint32_t v = 0;
+  CCB_RETURN_IF_ERROR(r.U32Be(field, &v));
+  CCB_RETURN_IF_ERROR(r.ExpectEnd());
   return v;
 }
 
@@ -188,23 +181,25 @@ struct Window {
 // Verifies the issuer chain (signing certificate, root) of a signed JSON body and returns the
 // signing certificate's key.
 absl::StatusOr<crypto::PublicKey> VerifyIssuerChain(std::string_view chain_pem,
-                                                    std::string_view what, X509_CRL* root_crl,
+                                                    std::string_view what,
+                                                    const crypto::Crl& root_crl,
                                                     const TrustAnchor& anchor, core::TimePoint now,
-                                                    Window* window, CertPool* pool) {
+                                                    Window* window,
+                                                    crypto::CertificateCache& certs) {
   std::string chain_what = fmt::format("tdx: {} issuer chain", what);
-  CCB_ASSIGN_OR_RETURN(auto chain, pool->Parse(chain_pem, chain_what));
-  std::vector<X509*> raw;
-  for (auto& c : chain) raw.push_back(c.get());
+  CCB_ASSIGN_OR_RETURN(std::vector<CertPtr> chain, ParsePemChain(chain_pem, chain_what, certs));
+  std::vector<const crypto::Certificate*> raw;
+  for (const CertPtr& c : chain) raw.push_back(c.get());
   CCB_RETURN_IF_ERROR(VerifyChain(raw, anchor, now, chain_what));
   for (size_t i = 0; i + 1 < raw.size(); ++i) {
-    if (IsRevoked(root_crl, raw[i])) {
-      return absl::PermissionDeniedError(
-          fmt::format("{}: certificate `{}` is revoked by the root ca crl", chain_what,
-                      SubjectCommonName(raw[i])));
+    if (root_crl.IsRevoked(*raw[i])) {
+      return absl::PermissionDeniedError(fmt::format(
+          "{}: certificate `{}` is revoked by the root ca crl", chain_what, raw[i]->subject_cn()));
     }
-    window->Add(NotBefore(raw[i]), NotAfter(raw[i]), fmt::format("{} signing certificate", what));
+    window->Add(raw[i]->not_before(), raw[i]->not_after(),
+                fmt::format("{} signing certificate", what));
   }
-  return CertPublicKey(raw.front());
+  return CertPublicKey(*raw.front());
 }
 
 // Verifies a signed JSON body's signature by `key`.
@@ -381,8 +376,8 @@ absl::StatusOr<QeIdentity> ParseQeIdentity(const json::object& o) {
                        Int(o, "tcbEvaluationDataNumber", w, INT32_MAX));
   CCB_ASSIGN_OR_RETURN(std::string misc, Hex(o, "miscselect", w, 4));
   CCB_ASSIGN_OR_RETURN(std::string misc_mask, Hex(o, "miscselectMask", w, 4));
-  q.miscselect = BigEndian32(misc);
-  q.miscselect_mask = BigEndian32(misc_mask);
+  CCB_ASSIGN_OR_RETURN(q.miscselect, BigEndian32(misc, "miscselect"));
+  CCB_ASSIGN_OR_RETURN(q.miscselect_mask, BigEndian32(misc_mask, "miscselectMask"));
   CCB_ASSIGN_OR_RETURN(q.attributes, Hex(o, "attributes", w, 16));
   CCB_ASSIGN_OR_RETURN(q.attributes_mask, Hex(o, "attributesMask", w, 16));
   CCB_ASSIGN_OR_RETURN(q.mrsigner, Hex(o, "mrsigner", w, 32));
@@ -395,43 +390,44 @@ absl::StatusOr<QeIdentity> ParseQeIdentity(const json::object& o) {
 }
 
 absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
-    const Collateral& c, const TrustAnchor& anchor, core::TimePoint now, CertPool* pool) {
-  if (pool == nullptr) pool = &CertPool::Shared();
+    const Collateral& c, const TrustAnchor& anchor, core::TimePoint now,
+    crypto::CertificateCache* certs) {
+  crypto::CertificateCache call_certs(/*max_entries=*/16);
+  crypto::CertificateCache& cache = certs != nullptr ? *certs : call_certs;
   auto out = std::make_shared<VerifiedCollateral>();
   Window window;
 
   // Root CA CRL, checked against the root certificate of the PCK CRL issuer chain (which must
   // be the trust anchor).
-  CCB_ASSIGN_OR_RETURN(auto pck_ca_chain,
-                       pool->Parse(c.pck_crl_issuer_chain, "tdx: pck crl issuer chain"));
-  std::vector<X509*> pck_ca_raw;
-  for (auto& x : pck_ca_chain) pck_ca_raw.push_back(x.get());
+  CCB_ASSIGN_OR_RETURN(std::vector<CertPtr> pck_ca_chain,
+                       ParsePemChain(c.pck_crl_issuer_chain, "tdx: pck crl issuer chain", cache));
+  std::vector<const crypto::Certificate*> pck_ca_raw;
+  for (const CertPtr& x : pck_ca_chain) pck_ca_raw.push_back(x.get());
   CCB_RETURN_IF_ERROR(VerifyChain(pck_ca_raw, anchor, now, "tdx: pck crl issuer chain"));
-  X509* root = pck_ca_raw.back();
-  CCB_ASSIGN_OR_RETURN(std::shared_ptr<X509_CRL> root_crl,
-                       pool->Crl(c.root_ca_crl, "tdx: root ca crl"));
-  CCB_RETURN_IF_ERROR(CheckCrl(root_crl.get(), root, now, "tdx: root ca crl"));
-  window.Add(CrlThisUpdate(root_crl.get()), CrlNextUpdate(root_crl.get()), "root ca crl");
-  window.Add(NotBefore(root), NotAfter(root), "root ca certificate");
+  const crypto::Certificate& root = *pck_ca_raw.back();
+  CCB_ASSIGN_OR_RETURN(CrlPtr root_crl, cache.GetCrl(c.root_ca_crl, "tdx: root ca crl"));
+  CCB_RETURN_IF_ERROR(CheckCrl(*root_crl, root, now, "tdx: root ca crl"));
+  window.Add(root_crl->this_update(), CrlNextUpdate(*root_crl), "root ca crl");
+  window.Add(root.not_before(), root.not_after(), "root ca certificate");
 
   // PCK CRL and its issuer (the PCK CA).
-  X509* pck_ca = pck_ca_raw.front();
-  if (IsRevoked(root_crl.get(), pck_ca)) {
+  const crypto::Certificate& pck_ca = *pck_ca_raw.front();
+  if (root_crl->IsRevoked(pck_ca)) {
     return absl::PermissionDeniedError(
         fmt::format("tdx: pck crl issuer chain: certificate `{}` is revoked by the root ca crl",
-                    SubjectCommonName(pck_ca)));
+                    pck_ca.subject_cn()));
   }
-  window.Add(NotBefore(pck_ca), NotAfter(pck_ca), "pck ca certificate");
-  CCB_ASSIGN_OR_RETURN(std::shared_ptr<X509_CRL> pck_crl, pool->Crl(c.pck_crl, "tdx: pck crl"));
-  CCB_RETURN_IF_ERROR(CheckCrl(pck_crl.get(), pck_ca, now, "tdx: pck crl"));
-  window.Add(CrlThisUpdate(pck_crl.get()), CrlNextUpdate(pck_crl.get()), "pck crl");
+  window.Add(pck_ca.not_before(), pck_ca.not_after(), "pck ca certificate");
+  CCB_ASSIGN_OR_RETURN(CrlPtr pck_crl, cache.GetCrl(c.pck_crl, "tdx: pck crl"));
+  CCB_RETURN_IF_ERROR(CheckCrl(*pck_crl, pck_ca, now, "tdx: pck crl"));
+  window.Add(pck_crl->this_update(), CrlNextUpdate(*pck_crl), "pck crl");
 
   // TCB Info.
   CCB_ASSIGN_OR_RETURN(SignedBody tcb_body,
                        SplitSignedBody(c.tcb_info_json, "tcbInfo", "tcb info"));
   CCB_ASSIGN_OR_RETURN(crypto::PublicKey tcb_signer,
-                       VerifyIssuerChain(c.tcb_info_issuer_chain, "tcb info", root_crl.get(),
-                                         anchor, now, &window, pool));
+                       VerifyIssuerChain(c.tcb_info_issuer_chain, "tcb info", *root_crl, anchor,
+                                         now, &window, cache));
   CCB_RETURN_IF_ERROR(VerifyBodySignature(tcb_body, tcb_signer, "tcb info"));
   CCB_ASSIGN_OR_RETURN(out->tcb_info, ParseTcbInfo(tcb_body.inner));
   CCB_RETURN_IF_ERROR(CheckDates(out->tcb_info.issue_time, out->tcb_info.next_update_time,
@@ -449,7 +445,7 @@ absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
   crypto::PublicKey qe_signer = tcb_signer;
   if (c.qe_identity_issuer_chain != c.tcb_info_issuer_chain) {
     CCB_ASSIGN_OR_RETURN(qe_signer, VerifyIssuerChain(c.qe_identity_issuer_chain, "qe identity",
-                                                      root_crl.get(), anchor, now, &window, pool));
+                                                      *root_crl, anchor, now, &window, cache));
   }
   CCB_RETURN_IF_ERROR(VerifyBodySignature(qe_body, qe_signer, "qe identity"));
   CCB_ASSIGN_OR_RETURN(out->qe_identity, ParseQeIdentity(qe_body.inner));
@@ -458,8 +454,8 @@ absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
                                  "qe identity", now));
   window.Add(out->qe_identity.issue_time, out->qe_identity.next_update_time, "qe identity");
 
-  out->pck_crl_number = CrlNumber(pck_crl.get());
-  out->root_ca_crl_number = CrlNumber(root_crl.get());
+  out->pck_crl_number = pck_crl->crl_number();
+  out->root_ca_crl_number = root_crl->crl_number();
   out->pck_crl = std::move(pck_crl);
   out->root_ca_crl = std::move(root_crl);
   out->root = pck_ca_chain.back();
@@ -469,8 +465,8 @@ absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
   out->valid_until = window.until;
   out->valid_until_item = window.until_item;
   std::vector<core::TimePoint> issued = {out->tcb_info.issue_time, out->qe_identity.issue_time,
-                                         CrlThisUpdate(out->pck_crl.get()),
-                                         CrlThisUpdate(out->root_ca_crl.get())};
+                                         out->pck_crl->this_update(),
+                                         out->root_ca_crl->this_update()};
   out->earliest_issue_date = core::FormatRfc3339(*std::min_element(issued.begin(), issued.end()));
   out->latest_issue_date = core::FormatRfc3339(*std::max_element(issued.begin(), issued.end()));
   return std::shared_ptr<const VerifiedCollateral>(std::move(out));

@@ -122,10 +122,10 @@ absl::StatusOr<QeIdentity> ParseQeIdentity(const json::object& inner);
 struct VerifiedCollateral {
   TcbInfo tcb_info;
   QeIdentity qe_identity;
-  std::shared_ptr<X509_CRL> pck_crl;
-  std::shared_ptr<X509_CRL> root_ca_crl;
-  std::shared_ptr<X509> pck_crl_issuer;  // the PCK CA certificate that signed the PCK CRL
-  std::shared_ptr<X509> root;            // the trusted root certificate
+  CrlPtr pck_crl;
+  CrlPtr root_ca_crl;
+  CertPtr pck_crl_issuer;  // the PCK CA certificate that signed the PCK CRL
+  CertPtr root;            // the trusted root certificate
   int64_t pck_crl_number = 0;
   int64_t root_ca_crl_number = 0;
   // Every item (TCB Info, QE Identity, both CRLs, issuer certificates) is valid in
@@ -170,11 +170,11 @@ class FixedCollateralSource final : public CollateralSource {
 // and the check ("tdx: tcb info: signature verification failed", "tdx: qe identity: expired
 // (nextUpdate 2025-03-15T03:39:00Z)", "tdx: pck crl: signature verification failed",
 // "tdx: root ca crl: expired ..."), or InvalidArgument for malformed collateral.
-// `pool` shares certificate and CRL decoding across calls (CertPool::Shared() when null); every
-// signature, chain and CRL is verified at every call.
+// `certs` shares certificate and CRL decoding across calls (when null, they are decoded for this
+// call only); every signature, chain and CRL is verified at every call.
 absl::StatusOr<std::shared_ptr<const VerifiedCollateral>> VerifyCollateral(
     const Collateral& collateral, const TrustAnchor& anchor, core::TimePoint now,
-    CertPool* pool = nullptr);
+    crypto::CertificateCache* certs = nullptr);
 
 // Re-checks the validity window of already verified collateral at `now`; PermissionDenied
 // naming the item that is expired or not yet valid.

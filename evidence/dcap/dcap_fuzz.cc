@@ -18,6 +18,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (bytes.find(qe->signed_bytes) == std::string_view::npos) __builtin_trap();
     (void)ParseQeIdentity(qe->inner);
   }
-  (void)ParseCrl(bytes, "crl");
+  (void)ccburst::crypto::Crl::Parse(bytes, "crl");
   return 0;
 }

@@ -1,9 +1,11 @@
 #include "evidence/dcap/pck.h"
 
 #include <fmt/format.h>
-#include <openssl/objects.h>
 
 #include <string_view>
+
+#include "core/byte_reader.h"
+#include "crypto/der.h"
 
 namespace ccburst::evidence::dcap {
 namespace {
@@ -15,32 +17,18 @@ absl::Status Bad(std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("tdx: pck certificate: {}", what));
 }
 
-// Minimal DER TLV reader (definite lengths up to 4 bytes).
+// A sequence of DER TLVs.
 class Der {
  public:
-  explicit Der(std::string_view d) : d_(d) {}
-  bool empty() const { return d_.empty(); }
+  explicit Der(std::string_view d) : r_(d, "tdx: pck certificate") {}
+  bool empty() const { return r_.empty(); }
   // Reads one TLV; returns false on malformed input.
   bool Next(uint8_t* tag, std::string_view* content) {
-    if (d_.size() < 2) return false;
-    *tag = static_cast<uint8_t>(d_[0]);
-    size_t len = static_cast<uint8_t>(d_[1]);
-    size_t hdr = 2;
-    if (len & 0x80) {
-      size_t n = len & 0x7f;
-      if (n == 0 || n > 4 || d_.size() < 2 + n) return false;
-      len = 0;
-      for (size_t i = 0; i < n; ++i) len = (len << 8) | static_cast<uint8_t>(d_[2 + i]);
-      hdr += n;
-    }
-    if (d_.size() - hdr < len) return false;
-    *content = d_.substr(hdr, len);
-    d_.remove_prefix(hdr + len);
-    return true;
+    return crypto::ReadDerTlv(r_, "tlv", tag, content).ok();
   }
 
  private:
-  std::string_view d_;
+  core::ByteReader r_;
 };
 
 constexpr uint8_t kTagBool = 0x01, kTagInt = 0x02, kTagOctets = 0x04, kTagOid = 0x06,
@@ -80,22 +68,8 @@ absl::Status ForEachEntry(std::string_view seq_content, std::string_view prefix,
 
 }  // namespace
 
-absl::StatusOr<PckExtensions> ParsePckExtensions(X509* cert) {
-  std::string_view ext_der;
-  const STACK_OF(X509_EXTENSION)* exts = X509_get0_extensions(cert);
-  for (int i = 0; i < sk_X509_EXTENSION_num(exts); ++i) {
-    X509_EXTENSION* ext = sk_X509_EXTENSION_value(exts, i);
-    ASN1_OBJECT* obj = X509_EXTENSION_get_object(ext);
-    int n = static_cast<int>(OBJ_length(obj));
-    const unsigned char* data = OBJ_get0_data(obj);
-    if (n == static_cast<int>(kSgxExtOid.size()) &&
-        std::string_view(reinterpret_cast<const char*>(data), n) == kSgxExtOid) {
-      ASN1_OCTET_STRING* os = X509_EXTENSION_get_data(ext);
-      ext_der = std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(os)),
-                                 ASN1_STRING_length(os));
-      break;
-    }
-  }
+absl::StatusOr<PckExtensions> ParsePckExtensions(const crypto::Certificate& cert) {
+  std::string_view ext_der = cert.Extension("1.2.840.113741.1.13.1").value_or("");
   if (ext_der.empty()) return Bad("missing SGX extension 1.2.840.113741.1.13.1");
   Der outer(ext_der);
   uint8_t tag;

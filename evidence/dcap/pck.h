@@ -5,14 +5,13 @@
 // TCB level of a TDX quote is selected from these values and the TD report's TEE_TCB_SVN.
 #pragma once
 
-#include <openssl/x509.h>
-
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "core/status.h"
+#include "crypto/certificate.h"
 
 namespace ccburst::evidence::dcap {
 
@@ -32,6 +31,6 @@ struct PckExtensions {
 
 // Reads the SGX extensions of `cert`. A missing extension or a required member (PPID, TCB with
 // all 18 entries, PCE-ID, FMSPC, SGX type) is InvalidArgument "tdx: pck certificate: ...".
-absl::StatusOr<PckExtensions> ParsePckExtensions(X509* cert);
+absl::StatusOr<PckExtensions> ParsePckExtensions(const crypto::Certificate& cert);
 
 }  // namespace ccburst::evidence::dcap

@@ -12,16 +12,13 @@
 
 #include "core/encoding.h"
 #include "crypto/hash.h"
+#include "crypto/openssl.h"
 #include "crypto/signature.h"
 
 namespace ccburst::evidence::dcap {
 namespace {
 
 absl::Status Denied(std::string msg) { return absl::PermissionDeniedError(std::move(msg)); }
-
-struct PkeyCtxDeleter {
-  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
-};
 
 // The attestation key (64 raw bytes x||y) as a P-256 public key. Built with EVP_PKEY_fromdata,
 // which checks that the point is on the curve and costs a seventh of decoding the same key
@@ -39,17 +36,15 @@ absl::StatusOr<crypto::PublicKey> P256FromRaw(std::string_view xy) {
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
       OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)),
       OSSL_PARAM_construct_end()};
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> ctx(
-      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  EVP_PKEY* pkey = nullptr;
+  crypto::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* raw = nullptr;
   if (ctx == nullptr || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) != 1) {
     ERR_clear_error();
     return bad();
   }
-  auto key = crypto::PublicKey::FromEvp(pkey);
-  EVP_PKEY_free(pkey);
-  return key;
+  crypto::PkeyPtr pkey(raw);
+  return crypto::PublicKey::FromEvp(pkey.get());
 }
 
 bool CpuSvnHigherOrEqual(const PckExtensions& pck, const TcbLevel& level) {
@@ -59,34 +54,35 @@ bool CpuSvnHigherOrEqual(const PckExtensions& pck, const TcbLevel& level) {
   return true;
 }
 
-absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> ParseChain(const std::string& pem,
-                                                                       CertPool* pool) {
-  // Decoded once per distinct certificate (CertPool); verified by the caller.
-  CCB_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<X509>> certs,
-                       pool->Parse(pem, "tdx: pck certificate chain"));
-  if (certs.size() != 3) {
+absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> ParseChain(
+    const std::string& pem, crypto::CertificateCache& certs) {
+  // Decoded once per distinct certificate (CertificateCache); verified by the caller.
+  CCB_ASSIGN_OR_RETURN(std::vector<CertPtr> chain_certs,
+                       ParsePemChain(pem, "tdx: pck certificate chain", certs));
+  if (chain_certs.size() != 3) {
     return absl::InvalidArgumentError(
         fmt::format("tdx: pck certificate chain: has {} certificates, want 3 (PCK, PCK CA, root)",
-                    certs.size()));
+                    chain_certs.size()));
   }
   auto chain = std::make_shared<PckChainCache::Chain>();
-  CCB_ASSIGN_OR_RETURN(chain->ext, ParsePckExtensions(certs[0].get()));
-  CCB_ASSIGN_OR_RETURN(chain->pck_key, CertPublicKey(certs[0].get()));
-  chain->issuer = IssuerCommonName(certs[0].get());
-  chain->not_before =
-      std::max({NotBefore(certs[0].get()), NotBefore(certs[1].get()), NotBefore(certs[2].get())});
-  chain->not_after =
-      std::min({NotAfter(certs[0].get()), NotAfter(certs[1].get()), NotAfter(certs[2].get())});
-  chain->leaf = std::move(certs[0]);
-  chain->ca = std::move(certs[1]);
-  chain->root = std::move(certs[2]);
+  CCB_ASSIGN_OR_RETURN(chain->ext, ParsePckExtensions(*chain_certs[0]));
+  CCB_ASSIGN_OR_RETURN(chain->pck_key, CertPublicKey(*chain_certs[0]));
+  chain->issuer = chain_certs[0]->issuer_cn();
+  chain->not_before = std::max(
+      {chain_certs[0]->not_before(), chain_certs[1]->not_before(), chain_certs[2]->not_before()});
+  chain->not_after = std::min(
+      {chain_certs[0]->not_after(), chain_certs[1]->not_after(), chain_certs[2]->not_after()});
+  chain->leaf = std::move(chain_certs[0]);
+  chain->ca = std::move(chain_certs[1]);
+  chain->root = std::move(chain_certs[2]);
   return std::shared_ptr<const PckChainCache::Chain>(std::move(chain));
 }
 
 absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> GetChain(const std::string& pem,
                                                                      PckChainCache* cache) {
   if (cache != nullptr) return cache->Get(pem);
-  return ParseChain(pem, &CertPool::Shared());
+  crypto::CertificateCache certs;
+  return ParseChain(pem, certs);
 }
 
 }  // namespace
@@ -102,7 +98,7 @@ absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> PckChainCache::Get(
     auto it = chains_.find(pem);
     if (it != chains_.end()) return it->second;
   }
-  CCB_ASSIGN_OR_RETURN(auto chain, ParseChain(pem, pool_));
+  CCB_ASSIGN_OR_RETURN(auto chain, ParseChain(pem, *certs_));
   if (pem.size() > kMaxCachedChainBytes) return chain;
   std::lock_guard<std::mutex> lock(mu_);
   if (chains_.size() >= max_entries_) chains_.clear();
@@ -220,32 +216,32 @@ absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> VerifyPckChain(
   // PCK certificate chain (QVL 4.1.2.4.x): leaf, PCK CA, root.
   const std::string& pem = *quote.pck_chain_pem;
   CCB_ASSIGN_OR_RETURN(auto chain, GetChain(pem, cache));
-  X509* leaf = chain->leaf.get();
-  X509* pck_ca = chain->ca.get();
+  const crypto::Certificate& leaf = *chain->leaf;
+  const crypto::Certificate& pck_ca = *chain->ca;
   if (!chain->verified) {
-    CCB_RETURN_IF_ERROR(
-        VerifyChain({leaf, pck_ca, chain->root.get()}, anchor, now, "tdx: pck certificate chain"));
+    CCB_RETURN_IF_ERROR(VerifyChain({&leaf, &pck_ca, chain->root.get()}, anchor, now,
+                                    "tdx: pck certificate chain"));
     if (cache != nullptr) cache->MarkVerified(pem, chain);
   } else if (now < chain->not_before || now >= chain->not_after) {
     return Denied(fmt::format("tdx: pck certificate chain: not valid at {} (valid {} .. {})",
                               core::FormatRfc3339(now), core::FormatRfc3339(chain->not_before),
                               core::FormatRfc3339(chain->not_after)));
   }
-  if (SubjectCommonName(leaf).find("SGX PCK Certificate") == std::string::npos) {
+  if (leaf.subject_cn().find("SGX PCK Certificate") == std::string::npos) {
     return Denied(fmt::format("tdx: pck certificate: subject `{}` is not an SGX PCK Certificate",
-                              SubjectCommonName(leaf)));
+                              leaf.subject_cn()));
   }
-  if (IsRevoked(col.root_ca_crl.get(), pck_ca)) {
+  if (col.root_ca_crl->IsRevoked(pck_ca)) {
     return Denied(fmt::format("tdx: pck certificate chain: `{}` is revoked by the root ca crl",
-                              SubjectCommonName(pck_ca)));
+                              pck_ca.subject_cn()));
   }
-  if (X509_NAME_cmp(X509_CRL_get_issuer(col.pck_crl.get()), X509_get_issuer_name(leaf)) != 0 ||
-      EVP_PKEY_eq(X509_get0_pubkey(col.pck_crl_issuer.get()), X509_get0_pubkey(pck_ca)) != 1) {
+  // The chain is verified, so the leaf's issuer name is the PCK CA's subject name.
+  if (!col.pck_crl->NamesIssuer(pck_ca) || !col.pck_crl_issuer->SameKeyAs(pck_ca)) {
     return Denied(
         fmt::format("tdx: pck crl: issued by `{}`, not by the pck certificate's issuer `{}`",
-                    SubjectCommonName(col.pck_crl_issuer.get()), IssuerCommonName(leaf)));
+                    col.pck_crl_issuer->subject_cn(), leaf.issuer_cn()));
   }
-  if (IsRevoked(col.pck_crl.get(), leaf)) {
+  if (col.pck_crl->IsRevoked(leaf)) {
     return Denied("tdx: pck certificate is revoked by the pck crl");
   }
 

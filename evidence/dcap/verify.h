@@ -31,16 +31,19 @@ namespace ccburst::evidence::dcap {
 class PckChainCache {
  public:
   struct Chain {
-    std::shared_ptr<X509> leaf, ca, root;
+    CertPtr leaf, ca, root;
     PckExtensions ext;
     std::optional<crypto::PublicKey> pck_key;
     std::string issuer;                     // common name of the PCK CA
     core::TimePoint not_before, not_after;  // intersection of the three certificates
     bool verified = false;                  // signatures checked against the anchor
   };
-  // `pool` decodes the certificates (CertPool::Shared() when null).
-  explicit PckChainCache(size_t max_entries = 4096, CertPool* pool = nullptr)
-      : max_entries_(max_entries), pool_(pool != nullptr ? pool : &CertPool::Shared()) {}
+  // `certs` decodes the certificates (a cache of this PckChainCache's own when null).
+  explicit PckChainCache(size_t max_entries = 4096,
+                         std::shared_ptr<crypto::CertificateCache> certs = nullptr)
+      : max_entries_(max_entries),
+        certs_(certs != nullptr ? std::move(certs) : std::make_shared<crypto::CertificateCache>()) {
+  }
 
   // The parsed chain for `pem` (parsed and inserted on a miss); InvalidArgument for a chain
   // that does not parse or lacks the SGX extensions.
@@ -50,7 +53,7 @@ class PckChainCache {
 
  private:
   size_t max_entries_;
-  CertPool* pool_;
+  std::shared_ptr<crypto::CertificateCache> certs_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Chain>> chains_;
   std::map<std::string, crypto::PublicKey> keys_;
@@ -102,7 +105,7 @@ absl::StatusOr<PckInfo> ReadPckInfo(const std::string& pck_chain_pem,
 // report data does not match sha256(attestation key || qe auth data)", "tdx: pck certificate
 // chain: ...", "tdx: pck certificate is revoked by the pck crl"); a malformed quote is
 // InvalidArgument. `cache` (optional) skips re-parsing and re-verifying a PCK chain seen before;
-// without it the chain is fully verified, its certificates decoded through CertPool::Shared().
+// without it the chain is fully verified and its certificates are decoded for this call only.
 
 // Collateral validity at `now`, the QE vendor id, the PCK chain to `anchor` (validity, subject,
 // root CA CRL, PCK CRL issuer and revocation) and the FMSPC / PCE-ID of the PCK certificate

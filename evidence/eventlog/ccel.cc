@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 
+#include "core/byte_reader.h"
 #include "core/encoding.h"
 #include "core/json.h"
 #include "crypto/hash.h"
@@ -20,42 +21,6 @@ constexpr uint32_t kAaelEventId = 0x4141454c;
 absl::Status Bad(std::string msg) {
   return absl::InvalidArgumentError(fmt::format("eventlog: {}", msg));
 }
-
-// Bounds-checked little-endian cursor.
-class Cursor {
- public:
-  explicit Cursor(std::string_view d, size_t offset = 0) : d_(d), off_(offset) {}
-  size_t offset() const { return off_; }
-  size_t remaining() const { return off_ <= d_.size() ? d_.size() - off_ : 0; }
-  bool U8(uint8_t* v) { return Le(1, v); }
-  bool U16(uint16_t* v) { return Le(2, v); }
-  bool U32(uint32_t* v) { return Le(4, v); }
-  bool U64(uint64_t* v) { return Le(8, v); }
-  bool Bytes(size_t n, std::string_view* out) {
-    if (n > remaining()) return false;
-    *out = d_.substr(off_, n);
-    off_ += n;
-    return true;
-  }
-  bool Skip(size_t n) {
-    if (n > remaining()) return false;
-    off_ += n;
-    return true;
-  }
-
- private:
-  template <typename T>
-  bool Le(size_t n, T* v) {
-    if (n > remaining()) return false;
-    uint64_t x = 0;
-    for (size_t i = n; i-- > 0;) x = (x << 8) | static_cast<uint8_t>(d_[off_ + i]);
-    *v = static_cast<T>(x);
-    off_ += n;
-    return true;
-  }
-  std::string_view d_;
-  size_t off_;
-};
 
 size_t DigestSize(uint16_t alg) {
   switch (alg) {
@@ -186,24 +151,17 @@ std::string HexUpper(std::string_view b) {
   return h;
 }
 
-uint32_t Le32(std::string_view b) {
-  return static_cast<uint32_t>(static_cast<uint8_t>(b[0])) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(b[1])) << 8) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(b[2])) << 16) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(b[3])) << 24);
-}
-uint64_t Le64(std::string_view b) {
-  return static_cast<uint64_t>(Le32(b)) | (static_cast<uint64_t>(Le32(b.substr(4))) << 32);
-}
-
-// UEFI GUID in its mixed-endian text form, upper case.
+// UEFI GUID (16 bytes) in its mixed-endian text form, upper case.
 std::string UefiGuid(std::string_view g) {
-  auto u16 = [&](size_t i) {
-    return static_cast<unsigned>(static_cast<uint8_t>(g[i]) |
-                                 (static_cast<uint8_t>(g[i + 1]) << 8));
-  };
-  return fmt::format("{:08X}-{:04X}-{:04X}-{}-{}", Le32(g), u16(4), u16(6),
-                     HexUpper(g.substr(8, 2)), HexUpper(g.substr(10, 6)));
+  core::ByteReader r(g);
+  uint32_t a = 0;
+  uint16_t b = 0, c = 0;
+  std::string_view d, e;
+  if (!r.U32("guid", &a).ok() || !r.U16("guid", &b).ok() || !r.U16("guid", &c).ok() ||
+      !r.View(2, "guid", &d).ok() || !r.View(6, "guid", &e).ok()) {
+    return HexUpper(g);
+  }
+  return fmt::format("{:08X}-{:04X}-{:04X}-{}-{}", a, b, c, HexUpper(d), HexUpper(e));
 }
 
 json::object StringDetails(std::string s) { return json::object{{"string", std::move(s)}}; }
@@ -212,22 +170,33 @@ std::optional<std::string> DevicePathNode(uint8_t type, uint8_t sub, std::string
   if (type == 0x01 && sub == 0x01 && d.size() >= 2) {  // Hardware / PCI
     return fmt::format("Pci({},{})", static_cast<uint8_t>(d[0]), static_cast<uint8_t>(d[1]));
   }
-  if (type == 0x02 && sub == 0x01 && d.size() >= 8) {  // ACPI
-    uint32_t hid = Le32(d), uid = Le32(d.substr(4));
+  if (type == 0x02 && sub == 0x01) {  // ACPI
+    core::ByteReader r(d);
+    uint32_t hid = 0, uid = 0;
+    if (!r.U32("hid", &hid).ok() || !r.U32("uid", &uid).ok()) return std::nullopt;
     uint32_t vendor = hid & 0xffff;
     return fmt::format("ACPI({}{}{}{:04X},{})", static_cast<char>(((vendor >> 10) & 0x1f) + '@'),
                        static_cast<char>(((vendor >> 5) & 0x1f) + '@'),
                        static_cast<char>((vendor & 0x1f) + '@'), hid >> 16, uid);
   }
-  if (type == 0x04 && sub == 0x01 && d.size() >= 38) {  // Media / hard drive
-    uint32_t part = Le32(d);
-    uint64_t start = Le64(d.substr(4)), size = Le64(d.substr(12));
-    std::string_view sig = d.substr(20, 16);
+  if (type == 0x04 && sub == 0x01) {  // Media / hard drive
+    core::ByteReader r(d);
+    uint32_t part = 0, mbr_sig = 0;
+    uint64_t start = 0, size = 0;
+    std::string_view sig;
+    uint8_t format = 0;
+    if (!r.U32("partition", &part).ok() || !r.U64("start", &start).ok() ||
+        !r.U64("size", &size).ok() || !r.View(16, "signature", &sig).ok() ||
+        !r.U8("format", &format).ok() || !r.Skip(1, "signature type").ok()) {
+      return std::nullopt;
+    }
     std::string prefix, sig_text;
-    if (d[36] == 0x01) {
+    if (format == 0x01) {
+      core::ByteReader s(sig);
+      if (!s.U32("mbr signature", &mbr_sig).ok()) return std::nullopt;
       prefix = "MBR";
-      sig_text = fmt::format("{:#010x}", Le32(sig));
-    } else if (d[36] == 0x02) {
+      sig_text = fmt::format("{:#010x}", mbr_sig);
+    } else if (format == 0x02) {
       prefix = "GPT";
       sig_text = UefiGuid(sig);
     } else {
@@ -246,43 +215,54 @@ std::optional<std::string> DevicePathNode(uint8_t type, uint8_t sub, std::string
 }
 
 absl::StatusOr<json::object> BootServicesAppDetails(std::string_view data) {
-  if (data.size() < 32) return Bad("boot services application event shorter than 32 bytes");
-  uint64_t len = Le64(data.substr(24));
+  // UEFI_IMAGE_LOAD_EVENT: location, length, link-time address (8 bytes each), device path
+  // length, device path.
+  core::ByteReader r(data);
+  uint64_t len = 0;
+  if (!r.Skip(24, "image").ok() || !r.U64("device path length", &len).ok()) {
+    return Bad("boot services application event shorter than 32 bytes");
+  }
   if (len == 0) return json::object{};
-  if (len < 4 || len - 4 > data.size() - 32) {
+  std::string_view path_bytes;
+  if (len < 4 || !r.View(len - 4, "device path", &path_bytes).ok()) {
     return Bad("boot services application device path length out of range");
   }
-  std::string_view path = data.substr(32, len - 4);
-  if (path.size() < 4) return Bad("device path shorter than 4 bytes");
+  if (path_bytes.size() < 4) return Bad("device path shorter than 4 bytes");
+  core::ByteReader path(path_bytes);
   json::array paths;
   while (!path.empty()) {
-    if (path.size() < 4) return Bad("truncated device path node");
-    uint8_t type = static_cast<uint8_t>(path[0]), sub = static_cast<uint8_t>(path[1]);
-    size_t node_len = static_cast<uint8_t>(path[2]) | (static_cast<uint8_t>(path[3]) << 8);
-    if (node_len < 4 || node_len > path.size()) return Bad("device path node length out of range");
-    std::string_view node = path.substr(4, node_len - 4);
+    uint8_t type = 0, sub = 0;
+    uint16_t node_len = 0;
+    if (!path.U8("type", &type).ok() || !path.U8("subtype", &sub).ok() ||
+        !path.U16("length", &node_len).ok()) {
+      return Bad("truncated device path node");
+    }
+    std::string_view node;
+    if (node_len < 4 || !path.View(node_len - 4, "node", &node).ok()) {
+      return Bad("device path node length out of range");
+    }
     auto text = DevicePathNode(type, sub, node);
     paths.emplace_back(text ? *text
                             : fmt::format("Path({},{},{})", type, sub, core::HexEncode(node)));
-    path.remove_prefix(node_len);
   }
   return json::object{{"device_paths", std::move(paths)}};
 }
 
 absl::StatusOr<json::object> EfiVariableDetails(std::string_view data) {
-  Cursor c(data);
+  core::ByteReader c(data);
   std::string_view guid;
   uint64_t name_len = 0, data_len = 0;
-  if (!c.Bytes(16, &guid) || !c.U64(&name_len) || !c.U64(&data_len)) {
+  if (!c.View(16, "guid", &guid).ok() || !c.U64("name_len", &name_len).ok() ||
+      !c.U64("data_len", &data_len).ok()) {
     return Bad("efi variable event header truncated");
   }
   std::string_view name_bytes, var_data;
-  if (name_len > c.remaining() / 2 || !c.Bytes(name_len * 2, &name_bytes)) {
+  if (name_len > c.remaining() / 2 || !c.View(name_len * 2, "name_bytes", &name_bytes).ok()) {
     return Bad("efi variable name out of bounds");
   }
   auto name = Utf16(name_bytes, false);
   if (!name) return Bad("efi variable name is not UTF-16");
-  if (data_len > c.remaining() || !c.Bytes(data_len, &var_data)) {
+  if (data_len > c.remaining() || !c.View(data_len, "var_data", &var_data).ok()) {
     return Bad("efi variable data out of bounds");
   }
   return json::object{
@@ -298,10 +278,11 @@ absl::StatusOr<json::object> EfiVariableDetails(std::string_view data) {
 }
 
 absl::StatusOr<json::object> EventTagDetails(std::string_view data) {
-  Cursor c(data);
+  core::ByteReader c(data);
   uint32_t id = 0, size = 0;
   std::string_view body;
-  if (!c.U32(&id) || !c.U32(&size) || !c.Bytes(size, &body)) return Bad("event tag truncated");
+  if (!c.U32("id", &id).ok() || !c.U32("size", &size).ok() || !c.View(size, "body", &body).ok())
+    return Bad("event tag truncated");
   std::string desc = Utf8Lossy(body);
   std::erase(desc, '\0');
   json::object details = StringDetails(desc);
@@ -449,27 +430,32 @@ std::string_view EventTypeName(uint32_t type) {
 }
 
 absl::StatusOr<CcEventLog> ParseCcel(std::string_view bytes) {
-  Cursor c(bytes);
+  core::ByteReader c(bytes);
   // TCG_PCR_EVENT (SHA-1 format) carrying the TCG_EfiSpecIdEvent.
   uint32_t pcr = 0, type = 0, size = 0;
-  if (!c.U32(&pcr) || !c.U32(&type)) return Bad("truncated spec id event header");
+  if (!c.U32("pcr", &pcr).ok() || !c.U32("type", &type).ok())
+    return Bad("truncated spec id event header");
   if (EventTypeName(type).empty()) return Bad(fmt::format("unknown event type {:#x}", type));
-  if (!c.Skip(20) || !c.U32(&size)) return Bad("truncated spec id event header");
+  if (!c.Skip(20, "sha1 digest").ok() || !c.U32("size", &size).ok())
+    return Bad("truncated spec id event header");
   std::map<uint16_t, size_t> sizes;
   if (type == kEvNoAction) {
     std::string_view spec;
-    if (!c.Bytes(size, &spec)) return Bad("spec id event exceeds the log");
-    Cursor s(spec, 24);
+    if (!c.View(size, "spec", &spec).ok()) return Bad("spec id event exceeds the log");
+    core::ByteReader s(spec);
     uint32_t count = 0;
-    if (!s.U32(&count)) return Bad("truncated spec id event");
+    if (!s.Skip(24, "header").ok() || !s.U32("count", &count).ok())
+      return Bad("truncated spec id event");
     for (uint32_t i = 0; i < count; ++i) {
       uint16_t alg = 0, len = 0;
-      if (!s.U16(&alg) || !s.U16(&len)) return Bad("truncated spec id algorithm list");
+      if (!s.U16("alg", &alg).ok() || !s.U16("len", &len).ok())
+        return Bad("truncated spec id algorithm list");
       if (AlgName(alg).empty()) return Bad(fmt::format("unknown algorithm {:#x}", alg));
       sizes[alg] = len;
     }
     uint8_t vendor = 0;
-    if (!s.U8(&vendor) || !s.Skip(vendor) || s.offset() != spec.size()) {
+    if (!s.U8("vendor", &vendor).ok() || !s.Skip(vendor, "vendor info").ok() ||
+        s.offset() != spec.size()) {
       return Bad("spec id event size does not match its contents");
     }
   }
@@ -478,32 +464,35 @@ absl::StatusOr<CcEventLog> ParseCcel(std::string_view bytes) {
   while (c.remaining() > 0) {
     size_t start = c.offset();
     uint64_t stop = 0;
-    Cursor peek(bytes, start);
-    if (!peek.U64(&stop)) return Bad(fmt::format("truncated event at offset {}", start));
+    core::ByteReader peek(c.rest());
+    if (!peek.U64("stop", &stop).ok())
+      return Bad(fmt::format("truncated event at offset {}", start));
     if (stop == 0 || stop == ~uint64_t{0}) break;
     Event e;
-    if (!c.U32(&e.index) || !c.U32(&e.type))
+    if (!c.U32("index", &e.index).ok() || !c.U32("type", &e.type).ok())
       return Bad(fmt::format("truncated event at offset {}", start));
     if (EventTypeName(e.type).empty()) {
       return Bad(fmt::format("unknown event type {:#x} at offset {}", e.type, start));
     }
     uint32_t count = 0;
-    if (!c.U32(&count)) return Bad(fmt::format("truncated digest count at offset {}", start));
+    if (!c.U32("count", &count).ok())
+      return Bad(fmt::format("truncated digest count at offset {}", start));
     for (uint32_t i = 0; i < count; ++i) {
       EventDigest d;
-      if (!c.U16(&d.alg)) return Bad(fmt::format("truncated digest at offset {}", start));
+      if (!c.U16("alg", &d.alg).ok())
+        return Bad(fmt::format("truncated digest at offset {}", start));
       if (AlgName(d.alg).empty()) return Bad(fmt::format("unknown algorithm {:#x}", d.alg));
       auto it = sizes.find(d.alg);
       if (it == sizes.end()) return Bad(fmt::format("no digest size for algorithm {:#x}", d.alg));
       std::string_view digest;
-      if (!c.Bytes(it->second, &digest))
+      if (!c.View(it->second, "digest", &digest).ok())
         return Bad(fmt::format("truncated digest at offset {}", start));
       d.digest.assign(digest);
       e.digests.push_back(std::move(d));
     }
     uint32_t data_size = 0;
     std::string_view data;
-    if (!c.U32(&data_size) || !c.Bytes(data_size, &data)) {
+    if (!c.U32("data_size", &data_size).ok() || !c.View(data_size, "data", &data).ok()) {
       return Bad(fmt::format("event data at offset {} exceeds the log", start));
     }
     e.data.assign(data);

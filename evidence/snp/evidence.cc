@@ -6,6 +6,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/byte_reader.h"
 #include "core/encoding.h"
 #include "core/json.h"
 
@@ -38,12 +39,6 @@ constexpr GuidKind kGuids[] = {
       0xea},
      CertKind::kCrl},
 };
-
-uint32_t ReadU32(std::string_view b, size_t off) {
-  uint32_t v = 0;
-  for (size_t i = 4; i > 0; --i) v = (v << 8) | static_cast<uint8_t>(b[off + i - 1]);
-  return v;
-}
 
 void PutUint(std::string& out, size_t off, uint64_t v, size_t n) {
   for (size_t i = 0; i < n; ++i) out[off + i] = static_cast<char>((v >> (8 * i)) & 0xff);
@@ -352,28 +347,35 @@ std::string_view CertKindName(CertKind k) {
 }
 
 absl::StatusOr<std::vector<EvidenceCert>> ParseCertTable(std::string_view table) {
+  // Entries of {GUID, u32 offset, u32 length} up to an all-zero one; offsets count from the start
+  // of the table.
   std::vector<EvidenceCert> out;
+  core::ByteReader r(table, "snp: certificate table");
   for (size_t i = 0;; ++i) {
-    size_t off = i * kEntrySize;
-    if (table.size() < kEntrySize || off > table.size() - kEntrySize) {
+    if (r.remaining() < kEntrySize) {
       return absl::InvalidArgumentError(fmt::format(
           "snp: certificate table has no terminating zero entry within {} bytes", table.size()));
     }
-    std::string_view guid = table.substr(off, 16);
-    uint32_t cert_off = ReadU32(table, off + 16);
-    uint32_t cert_len = ReadU32(table, off + 20);
-    bool zero_guid = guid.find_first_not_of('\0') == std::string_view::npos;
+    std::array<uint8_t, 16> guid{};
+    uint32_t cert_off = 0, cert_len = 0;
+    CCB_RETURN_IF_ERROR(r.Read("entry guid", &guid));
+    CCB_RETURN_IF_ERROR(r.U32("entry offset", &cert_off));
+    CCB_RETURN_IF_ERROR(r.U32("entry length", &cert_len));
+    bool zero_guid = guid == std::array<uint8_t, 16>{};
     if (zero_guid && cert_off == 0 && cert_len == 0) break;
-    if (cert_len == 0 || cert_off > table.size() || cert_len > table.size() - cert_off) {
+    core::ByteReader at(table, "snp: certificate table");
+    std::string_view data;
+    if (cert_len == 0 || !at.Skip(cert_off, "certificate offset").ok() ||
+        !at.View(cert_len, "certificate", &data).ok()) {
       return absl::InvalidArgumentError(fmt::format(
           "snp: certificate table entry {} (offset {}, length {}) is outside the {}-byte table", i,
           cert_off, cert_len, table.size()));
     }
     EvidenceCert c;
     for (const GuidKind& gk : kGuids) {
-      if (std::memcmp(gk.guid.data(), guid.data(), 16) == 0) c.kind = gk.kind;
+      if (gk.guid == guid) c.kind = gk.kind;
     }
-    c.data = std::string(table.substr(cert_off, cert_len));
+    c.data = std::string(data);
     out.push_back(std::move(c));
   }
   return out;

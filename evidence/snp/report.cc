@@ -4,34 +4,28 @@
 
 #include <algorithm>
 
+#include "core/byte_reader.h"
+
 namespace ccburst::evidence::snp {
 namespace {
 
-// Bounds-checked little-endian reader over the report bytes.
-class Reader {
- public:
-  explicit Reader(std::string_view data) : data_(data) {}
-
-  [[nodiscard]] absl::StatusOr<std::string> Bytes(size_t offset, size_t n,
-                                                  std::string_view what) const {
-    if (offset > data_.size() || n > data_.size() - offset) {
-      return absl::InvalidArgumentError(
-          fmt::format("snp: report field `{}` at offset {:#x} (+{}) exceeds {} bytes", what, offset,
-                      n, data_.size()));
-    }
-    return std::string(data_.substr(offset, n));
+// Reads a `width`-byte little-endian field into `out`.
+template <typename T>
+absl::Status Uint(core::ByteReader& r, size_t offset, std::string_view field, T* out) {
+  CCB_RETURN_IF_ERROR(r.SkipTo(offset, field));
+  if constexpr (sizeof(T) == 1) {
+    return r.U8(field, out);
+  } else if constexpr (sizeof(T) == 4) {
+    return r.U32(field, out);
+  } else {
+    return r.U64(field, out);
   }
-  [[nodiscard]] absl::StatusOr<uint64_t> Uint(size_t offset, size_t n,
-                                              std::string_view what) const {
-    CCB_ASSIGN_OR_RETURN(std::string b, Bytes(offset, n, what));
-    uint64_t v = 0;
-    for (size_t i = n; i > 0; --i) v = (v << 8) | static_cast<uint8_t>(b[i - 1]);
-    return v;
-  }
-
- private:
-  std::string_view data_;
-};
+}
+absl::Status Bytes(core::ByteReader& r, size_t offset, size_t n, std::string_view field,
+                   std::string* out) {
+  CCB_RETURN_IF_ERROR(r.SkipTo(offset, field));
+  return r.Bytes(n, field, out);
+}
 
 }  // namespace
 
@@ -128,72 +122,67 @@ absl::StatusOr<Report> ParseReport(std::string_view bytes) {
     return absl::InvalidArgumentError(
         fmt::format("snp: report is {} bytes, expected {}", bytes.size(), kReportSize));
   }
-  Reader r(bytes);
+  // Fields in the order of the ABI's table (offsets from it), reserved ranges skipped.
+  core::ByteReader r(bytes, "snp: report");
   Report rep;
   rep.bytes = std::string(bytes);
-  CCB_ASSIGN_OR_RETURN(uint64_t version, r.Uint(0x00, 4, "VERSION"));
-  if (version < 2 || version > 5) {
+  CCB_RETURN_IF_ERROR(Uint(r, 0x00, "VERSION", &rep.version));
+  if (rep.version < 2 || rep.version > 5) {
     return absl::InvalidArgumentError(
-        fmt::format("snp: unsupported report version {} (supported: 2..5)", version));
+        fmt::format("snp: unsupported report version {} (supported: 2..5)", rep.version));
   }
-  rep.version = static_cast<uint32_t>(version);
-  CCB_ASSIGN_OR_RETURN(uint64_t svn, r.Uint(0x04, 4, "GUEST_SVN"));
-  rep.guest_svn = static_cast<uint32_t>(svn);
-  CCB_ASSIGN_OR_RETURN(rep.policy.raw, r.Uint(0x08, 8, "POLICY"));
-  CCB_ASSIGN_OR_RETURN(rep.family_id, r.Bytes(0x10, 16, "FAMILY_ID"));
-  CCB_ASSIGN_OR_RETURN(rep.image_id, r.Bytes(0x20, 16, "IMAGE_ID"));
-  CCB_ASSIGN_OR_RETURN(uint64_t vmpl, r.Uint(0x30, 4, "VMPL"));
-  rep.vmpl = static_cast<uint32_t>(vmpl);
-  CCB_ASSIGN_OR_RETURN(uint64_t algo, r.Uint(0x34, 4, "SIGNATURE_ALGO"));
-  rep.signature_algo = static_cast<uint32_t>(algo);
-  CCB_ASSIGN_OR_RETURN(uint64_t current_tcb, r.Uint(0x38, 8, "CURRENT_TCB"));
-  CCB_ASSIGN_OR_RETURN(rep.platform_info.raw, r.Uint(0x40, 8, "PLATFORM_INFO"));
-  CCB_ASSIGN_OR_RETURN(uint64_t key_info, r.Uint(0x48, 4, "KEY_INFO"));
-  rep.key_info = static_cast<uint32_t>(key_info);
-  CCB_ASSIGN_OR_RETURN(rep.report_data, r.Bytes(0x50, 64, "REPORT_DATA"));
-  CCB_ASSIGN_OR_RETURN(rep.measurement, r.Bytes(0x90, 48, "MEASUREMENT"));
-  CCB_ASSIGN_OR_RETURN(rep.host_data, r.Bytes(0xC0, 32, "HOST_DATA"));
-  CCB_ASSIGN_OR_RETURN(rep.id_key_digest, r.Bytes(0xE0, 48, "ID_KEY_DIGEST"));
-  CCB_ASSIGN_OR_RETURN(rep.author_key_digest, r.Bytes(0x110, 48, "AUTHOR_KEY_DIGEST"));
-  CCB_ASSIGN_OR_RETURN(rep.report_id, r.Bytes(0x140, 32, "REPORT_ID"));
-  CCB_ASSIGN_OR_RETURN(rep.report_id_ma, r.Bytes(0x160, 32, "REPORT_ID_MA"));
-  CCB_ASSIGN_OR_RETURN(uint64_t reported_tcb, r.Uint(0x180, 8, "REPORTED_TCB"));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x04, "GUEST_SVN", &rep.guest_svn));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x08, "POLICY", &rep.policy.raw));
+  CCB_RETURN_IF_ERROR(Bytes(r, 0x10, 16, "FAMILY_ID", &rep.family_id));
+  CCB_RETURN_IF_ERROR(Bytes(r, 0x20, 16, "IMAGE_ID", &rep.image_id));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x30, "VMPL", &rep.vmpl));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x34, "SIGNATURE_ALGO", &rep.signature_algo));
+  uint64_t current_tcb = 0, reported_tcb = 0, committed_tcb = 0, launch_tcb = 0;
+  CCB_RETURN_IF_ERROR(Uint(r, 0x38, "CURRENT_TCB", &current_tcb));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x40, "PLATFORM_INFO", &rep.platform_info.raw));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x48, "KEY_INFO", &rep.key_info));
+  CCB_RETURN_IF_ERROR(Bytes(r, 0x50, 64, "REPORT_DATA", &rep.report_data));
+  CCB_RETURN_IF_ERROR(Bytes(r, 0x90, 48, "MEASUREMENT", &rep.measurement));
+  CCB_RETURN_IF_ERROR(Bytes(r, 0xC0, 32, "HOST_DATA", &rep.host_data));
+  CCB_RETURN_IF_ERROR(Bytes(r, 0xE0, 48, "ID_KEY_DIGEST", &rep.id_key_digest));
+  CCB_RETURN_IF_ERROR(Bytes(r, 0x110, 48, "AUTHOR_KEY_DIGEST", &rep.author_key_digest));
+  CCB_RETURN_IF_ERROR(Bytes(r, 0x140, 32, "REPORT_ID", &rep.report_id));
+  CCB_RETURN_IF_ERROR(Bytes(r, 0x160, 32, "REPORT_ID_MA", &rep.report_id_ma));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x180, "REPORTED_TCB", &reported_tcb));
   if (rep.version >= 3) {
-    CCB_ASSIGN_OR_RETURN(uint64_t fam, r.Uint(0x188, 1, "CPUID_FAM_ID"));
-    CCB_ASSIGN_OR_RETURN(uint64_t mod, r.Uint(0x189, 1, "CPUID_MOD_ID"));
-    CCB_ASSIGN_OR_RETURN(uint64_t step, r.Uint(0x18A, 1, "CPUID_STEP"));
-    rep.cpuid_family = static_cast<uint8_t>(fam);
-    rep.cpuid_model = static_cast<uint8_t>(mod);
-    rep.cpuid_stepping = static_cast<uint8_t>(step);
-    rep.generation = GenerationFromCpuid(*rep.cpuid_family, *rep.cpuid_model);
+    uint8_t fam = 0, mod = 0, step = 0;
+    CCB_RETURN_IF_ERROR(Uint(r, 0x188, "CPUID_FAM_ID", &fam));
+    CCB_RETURN_IF_ERROR(Uint(r, 0x189, "CPUID_MOD_ID", &mod));
+    CCB_RETURN_IF_ERROR(Uint(r, 0x18A, "CPUID_STEP", &step));
+    rep.cpuid_family = fam;
+    rep.cpuid_model = mod;
+    rep.cpuid_stepping = step;
+    rep.generation = GenerationFromCpuid(fam, mod);
     if (rep.generation == Generation::kUnknown) {
       return absl::InvalidArgumentError(
           fmt::format("snp: unsupported processor (CPUID family {:#04x} model {:#04x})", fam, mod));
     }
   }
-  CCB_ASSIGN_OR_RETURN(rep.chip_id, r.Bytes(0x1A0, 64, "CHIP_ID"));
-  CCB_ASSIGN_OR_RETURN(uint64_t committed_tcb, r.Uint(0x1E0, 8, "COMMITTED_TCB"));
-  CCB_ASSIGN_OR_RETURN(uint64_t cur_build, r.Uint(0x1E8, 1, "CURRENT_BUILD"));
-  CCB_ASSIGN_OR_RETURN(uint64_t cur_minor, r.Uint(0x1E9, 1, "CURRENT_MINOR"));
-  CCB_ASSIGN_OR_RETURN(uint64_t cur_major, r.Uint(0x1EA, 1, "CURRENT_MAJOR"));
-  CCB_ASSIGN_OR_RETURN(uint64_t com_build, r.Uint(0x1EC, 1, "COMMITTED_BUILD"));
-  CCB_ASSIGN_OR_RETURN(uint64_t com_minor, r.Uint(0x1ED, 1, "COMMITTED_MINOR"));
-  CCB_ASSIGN_OR_RETURN(uint64_t com_major, r.Uint(0x1EE, 1, "COMMITTED_MAJOR"));
-  rep.current_fw = {static_cast<uint8_t>(cur_major), static_cast<uint8_t>(cur_minor),
-                    static_cast<uint8_t>(cur_build)};
-  rep.committed_fw = {static_cast<uint8_t>(com_major), static_cast<uint8_t>(com_minor),
-                      static_cast<uint8_t>(com_build)};
-  CCB_ASSIGN_OR_RETURN(uint64_t launch_tcb, r.Uint(0x1F0, 8, "LAUNCH_TCB"));
+  CCB_RETURN_IF_ERROR(Bytes(r, 0x1A0, 64, "CHIP_ID", &rep.chip_id));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x1E0, "COMMITTED_TCB", &committed_tcb));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x1E8, "CURRENT_BUILD", &rep.current_fw.build));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x1E9, "CURRENT_MINOR", &rep.current_fw.minor));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x1EA, "CURRENT_MAJOR", &rep.current_fw.major));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x1EC, "COMMITTED_BUILD", &rep.committed_fw.build));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x1ED, "COMMITTED_MINOR", &rep.committed_fw.minor));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x1EE, "COMMITTED_MAJOR", &rep.committed_fw.major));
+  CCB_RETURN_IF_ERROR(Uint(r, 0x1F0, "LAUNCH_TCB", &launch_tcb));
   if (rep.version >= 5) {
-    CCB_ASSIGN_OR_RETURN(uint64_t lmv, r.Uint(0x1F8, 8, "LAUNCH_MIT_VECTOR"));
-    CCB_ASSIGN_OR_RETURN(uint64_t cmv, r.Uint(0x200, 8, "CURRENT_MIT_VECTOR"));
+    uint64_t lmv = 0, cmv = 0;
+    CCB_RETURN_IF_ERROR(Uint(r, 0x1F8, "LAUNCH_MIT_VECTOR", &lmv));
+    CCB_RETURN_IF_ERROR(Uint(r, 0x200, "CURRENT_MIT_VECTOR", &cmv));
     rep.launch_mit_vector = lmv;
     rep.current_mit_vector = cmv;
   }
-  CCB_ASSIGN_OR_RETURN(rep.signature_r,
-                       r.Bytes(kSignatureROffset, kSignatureFieldSize, "SIGNATURE.R"));
-  CCB_ASSIGN_OR_RETURN(rep.signature_s,
-                       r.Bytes(kSignatureSOffset, kSignatureFieldSize, "SIGNATURE.S"));
+  CCB_RETURN_IF_ERROR(
+      Bytes(r, kSignatureROffset, kSignatureFieldSize, "SIGNATURE.R", &rep.signature_r));
+  CCB_RETURN_IF_ERROR(
+      Bytes(r, kSignatureSOffset, kSignatureFieldSize, "SIGNATURE.S", &rep.signature_s));
 
   rep.current_tcb.raw = current_tcb;
   rep.reported_tcb.raw = reported_tcb;

@@ -107,7 +107,7 @@ void BM_EcdsaP384VerifyOnly(benchmark::State& state) {
   auto ev = ParseEvidenceBytes(h.TsmEvidenceJson(testing::ReportSpec{}));
   auto cert = Certificate::Parse(h.vcek_der(), "VCEK");
   if (!ev.ok() || !cert.ok()) std::abort();
-  auto key = cert->PublicKey();
+  auto key = cert->public_key();
   auto sig = SignatureRawBigEndian(ev->report);
   if (!key.ok() || !sig.ok()) std::abort();
   for (auto _ : state) {

@@ -178,7 +178,7 @@ absl::StatusOr<std::shared_ptr<const CertSource>> NewStaticCertSource(
   for (const std::string& blob : blobs) {
     CCB_ASSIGN_OR_RETURN(std::vector<std::string> ders, SplitCertificates(blob));
     for (std::string& der : ders) {
-      CCB_ASSIGN_OR_RETURN(Certificate c, Certificate::Parse(der, "supplied certificate"));
+      CCB_ASSIGN_OR_RETURN(Certificate c, ParseCertificate(der, "supplied certificate"));
       SigningKey kind;
       if (c.subject_cn() == "SEV-VCEK") {
         kind = SigningKey::kVcek;
@@ -234,9 +234,9 @@ absl::StatusOr<std::unique_ptr<SnpVerifier>> SnpVerifier::Create(SnpVerifierOpti
     }
     auto a = std::make_unique<Anchor>();
     a->product = pa.product;
-    CCB_ASSIGN_OR_RETURN(Certificate ark, Certificate::Parse(pa.ark, fmt::format("{} ARK", name)));
+    CCB_ASSIGN_OR_RETURN(Certificate ark, ParseCertificate(pa.ark, fmt::format("{} ARK", name)));
     a->ark = std::make_unique<Certificate>(std::move(ark));
-    if (!a->ark->VerifySignedBy(*a->ark).ok()) {
+    if (!VerifySignedBy(*a->ark, *a->ark).ok()) {
       return absl::InvalidArgumentError(
           fmt::format("snp: {} ARK `{}` is not self-signed", name, a->ark->subject_cn()));
     }
@@ -250,8 +250,8 @@ absl::StatusOr<std::unique_ptr<SnpVerifier>> SnpVerifier::Create(SnpVerifierOpti
          {std::tuple{&pa.ask, &a->ask, "ASK"}, std::tuple{&pa.asvk, &a->asvk, "ASVK"}}) {
       if (blob->empty()) continue;
       CCB_ASSIGN_OR_RETURN(Certificate c,
-                           Certificate::Parse(*blob, fmt::format("{} {}", name, what)));
-      auto st = c.VerifySignedBy(*a->ark);
+                           ParseCertificate(*blob, fmt::format("{} {}", name, what)));
+      auto st = VerifySignedBy(c, *a->ark);
       if (!st.ok()) {
         return absl::InvalidArgumentError(
             fmt::format("snp: {} {} is not issued by the ARK: {}", name, what, core::Message(st)));
@@ -266,7 +266,7 @@ absl::StatusOr<std::unique_ptr<SnpVerifier>> SnpVerifier::Create(SnpVerifierOpti
 absl::StatusOr<std::shared_ptr<const SnpVerifier::Chain>> SnpVerifier::BuildChain(
     std::string_view vek_blob, const std::vector<const EvidenceCert*>& cas, SigningKey kind) const {
   std::string_view vname = VekName(kind);
-  CCB_ASSIGN_OR_RETURN(Certificate vek_parsed, Certificate::Parse(vek_blob, vname));
+  CCB_ASSIGN_OR_RETURN(Certificate vek_parsed, ParseCertificate(vek_blob, vname));
   auto vek = std::make_shared<const Certificate>(std::move(vek_parsed));
   std::string expected_cn = fmt::format("SEV-{}", vname);
   if (vek->subject_cn() != expected_cn) {
@@ -308,7 +308,7 @@ absl::StatusOr<std::shared_ptr<const SnpVerifier::Chain>> SnpVerifier::BuildChai
   for (const EvidenceCert* ca : cas) {
     CCB_ASSIGN_OR_RETURN(
         Certificate c,
-        Certificate::Parse(ca->data, fmt::format("{} in the evidence", CertKindName(ca->kind))));
+        ParseCertificate(ca->data, fmt::format("{} in the evidence", CertKindName(ca->kind))));
     parsed.emplace_back(ca, std::move(c));
   }
   std::stable_partition(parsed.begin(), parsed.end(), [](const auto& p) {
@@ -323,7 +323,7 @@ absl::StatusOr<std::shared_ptr<const SnpVerifier::Chain>> SnpVerifier::BuildChai
             fmt::format("snp: ARK `{}` in the evidence is not the trusted {} ARK", c.subject_cn(),
                         GenerationName(product)));
       }
-      auto st = c.VerifySignedBy(c);
+      auto st = VerifySignedBy(c, c);
       if (!st.ok()) {
         return absl::PermissionDeniedError(
             fmt::format("snp: ARK `{}` in the evidence is not validly self-signed ({})",
@@ -332,7 +332,7 @@ absl::StatusOr<std::shared_ptr<const SnpVerifier::Chain>> SnpVerifier::BuildChai
       continue;
     }
     if (ca->supplied && c.issuer_cn() != anchor->ark->subject_cn()) continue;
-    auto st = c.VerifySignedBy(*anchor->ark);
+    auto st = VerifySignedBy(c, *anchor->ark);
     if (!st.ok()) {
       return absl::PermissionDeniedError(
           fmt::format("snp: CA certificate `{}` in the evidence is not issued by {} ({})",
@@ -351,13 +351,13 @@ absl::StatusOr<std::shared_ptr<const SnpVerifier::Chain>> SnpVerifier::BuildChai
           fmt::format("snp: no trusted {} for {}", iname, GenerationName(product)));
     }
   }
-  auto st = vek->VerifySignedBy(*chain->intermediate);
+  auto st = VerifySignedBy(*vek, *chain->intermediate);
   if (!st.ok()) {
     return absl::PermissionDeniedError(
         fmt::format("snp: {} signature does not verify with {} `{}` ({})", vname, iname,
                     chain->intermediate->subject_cn(), core::Message(st)));
   }
-  CCB_ASSIGN_OR_RETURN(chain->key, vek->PublicKey());
+  CCB_ASSIGN_OR_RETURN(chain->key, CertificatePublicKey(*vek));
   if (chain->key->type() != crypto::KeyType::kEcP384) {
     return absl::PermissionDeniedError(fmt::format("snp: {} key is {}, expected EC P-384", vname,
                                                    crypto::KeyTypeName(chain->key->type())));
@@ -426,7 +426,7 @@ absl::StatusOr<std::shared_ptr<const SnpVerifier::CrlEntry>> SnpVerifier::GetCrl
   std::string key = chain.ark->spki_sha256();
   key += blob;
   if (auto hit = caches_->crls.Get(key)) return hit;
-  CCB_ASSIGN_OR_RETURN(Crl crl, Crl::Parse(blob));
+  CCB_ASSIGN_OR_RETURN(Crl crl, ParseCrl(blob));
   auto entry = std::make_shared<CrlEntry>();
   entry->issuer_cn = crl.issuer_cn();
   entry->this_update = crl.this_update();
@@ -435,8 +435,8 @@ absl::StatusOr<std::shared_ptr<const SnpVerifier::CrlEntry>> SnpVerifier::GetCrl
   entry->applies = crl.issuer_cn() == chain.ark->subject_cn();
   if (entry->applies) {
     // Not cached on failure: a forged CRL fails every time.
-    CCB_RETURN_IF_ERROR(crl.VerifySignedBy(*chain.ark));
-    for (std::string& serial : crl.revoked_serials_hex()) entry->revoked.insert(std::move(serial));
+    CCB_RETURN_IF_ERROR(VerifyCrlSignedBy(crl, *chain.ark));
+    for (const std::string& serial : crl.revoked_serials_hex()) entry->revoked.insert(serial);
   }
   std::shared_ptr<const CrlEntry> out = std::move(entry);
   caches_->crls.Put(std::move(key), out);

@@ -15,6 +15,7 @@
 #include "core/testing/status_matchers.h"
 #include "crypto/hash.h"
 #include "crypto/key.h"
+#include "crypto/openssl.h"
 #include "evidence/snp/testing/generator.h"
 
 namespace ccburst::evidence::snp {
@@ -23,6 +24,7 @@ namespace {
 namespace json = boost::json;
 using ::ccburst::core::testing::IsOk;
 using ::ccburst::core::testing::StatusIs;
+using crypto::X509Ptr;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -224,11 +226,11 @@ class ReRooted {
   // A DER CRL of the ARK revoking `serials`; no nextUpdate when `next_update` is nullopt.
   std::string IssueCrl(const std::vector<long>& serials, core::TimePoint this_update,
                        std::optional<core::TimePoint> next_update) const {
-    std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(X509_CRL_new(), X509_CRL_free);
+    crypto::X509CrlPtr crl(X509_CRL_new());
     X509Ptr ark = Decode(ark_);
     auto time = [](core::TimePoint t) {
-      return std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)>(
-          ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(t))), ASN1_TIME_free);
+      return crypto::Asn1TimePtr(
+          ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(t))));
     };
     auto last = time(this_update);
     bool ok = crl != nullptr && X509_CRL_set_version(crl.get(), 1) == 1 &&

@@ -2,12 +2,12 @@
 
 #include <fmt/format.h>
 
-#include "evidence/tdx/internal/reader.h"
+#include "core/byte_reader.h"
 
 namespace ccburst::evidence::tdx {
 namespace {
 
-using internal::Reader;
+using core::ByteReader;
 
 constexpr size_t kHeaderSize = 48;
 constexpr size_t kTdReport10Size = 584;
@@ -16,7 +16,7 @@ constexpr size_t kEnclaveReportSize = 384;
 constexpr uint16_t kCertTypePckChain = 5;
 constexpr uint16_t kCertTypeQeReport = 6;
 
-absl::Status ParseHeader(Reader& r, QuoteHeader* h) {
+absl::Status ParseHeader(ByteReader& r, QuoteHeader* h) {
   CCB_RETURN_IF_ERROR(r.U16("header version", &h->version));
   CCB_RETURN_IF_ERROR(r.U16("header attestation key type", &h->att_key_type));
   CCB_RETURN_IF_ERROR(r.U32("header tee type", &h->tee_type));
@@ -38,7 +38,7 @@ absl::Status ParseHeader(Reader& r, QuoteHeader* h) {
   return absl::OkStatus();
 }
 
-absl::Status ParseTdReport(Reader& r, bool td15, TdReport* b) {
+absl::Status ParseTdReport(ByteReader& r, bool td15, TdReport* b) {
   CCB_RETURN_IF_ERROR(r.Bytes(16, "body tee_tcb_svn", &b->tee_tcb_svn));
   CCB_RETURN_IF_ERROR(r.Bytes(48, "body mr_seam", &b->mr_seam));
   CCB_RETURN_IF_ERROR(r.Bytes(48, "body mr_signer_seam", &b->mr_signer_seam));
@@ -62,7 +62,7 @@ absl::Status ParseTdReport(Reader& r, bool td15, TdReport* b) {
 }
 
 absl::Status ParseEnclaveReport(std::string_view raw, EnclaveReport* e) {
-  Reader r(raw, "tdx: quote: qe report");
+  ByteReader r(raw, "tdx: quote: qe report");
   e->raw.assign(raw);
   CCB_RETURN_IF_ERROR(r.Bytes(16, "cpu_svn", &e->cpu_svn));
   CCB_RETURN_IF_ERROR(r.U32("misc_select", &e->misc_select));
@@ -82,7 +82,7 @@ absl::Status ParseEnclaveReport(std::string_view raw, EnclaveReport* e) {
 // Certification data type 6: QE report, its signature, QE auth data and the inner (type 5)
 // certification data, which must fill the outer data exactly.
 absl::Status ParseQeReportCertData(std::string_view data, size_t base, Quote* q) {
-  Reader r(data, fmt::format("tdx: quote: qe report certification data (offset {})", base));
+  ByteReader r(data, fmt::format("tdx: quote: qe report certification data (offset {})", base));
   std::string_view report;
   CCB_RETURN_IF_ERROR(r.View(kEnclaveReportSize, "qe report", &report));
   CCB_RETURN_IF_ERROR(ParseEnclaveReport(report, &q->qe_report));
@@ -116,7 +116,7 @@ absl::Status ParseQeReportCertData(std::string_view data, size_t base, Quote* q)
 
 absl::StatusOr<Quote> ParseQuote(std::string_view bytes) {
   Quote q;
-  Reader r(bytes, "tdx: quote");
+  ByteReader r(bytes, "tdx: quote");
   CCB_RETURN_IF_ERROR(ParseHeader(r, &q.header));
   bool td15 = false;
   if (q.header.version == 5) {
@@ -150,7 +150,7 @@ absl::StatusOr<Quote> ParseQuote(std::string_view bytes) {
   CCB_RETURN_IF_ERROR(r.View(sig_len, "signature data", &sig_data));
   q.trailing_bytes = r.remaining();
 
-  Reader s(sig_data, fmt::format("tdx: quote: signature data (offset {})", sig_base));
+  ByteReader s(sig_data, fmt::format("tdx: quote: signature data (offset {})", sig_base));
   CCB_RETURN_IF_ERROR(s.Bytes(64, "quote signature", &q.signature));
   CCB_RETURN_IF_ERROR(s.Bytes(64, "attestation key", &q.attestation_key));
   uint16_t cert_type = 0;

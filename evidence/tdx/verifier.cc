@@ -26,13 +26,17 @@ absl::StatusOr<std::unique_ptr<TdxVerifier>> TdxVerifier::Create(TdxVerifierOpti
   }
   dcap::TrustAnchor anchor =
       options.anchor ? *std::move(options.anchor) : dcap::TrustAnchor::IntelSgxRootCa();
-  return std::unique_ptr<TdxVerifier>(
-      new TdxVerifier(std::move(options.collateral_source), std::move(anchor)));
+  return std::unique_ptr<TdxVerifier>(new TdxVerifier(std::move(options.collateral_source),
+                                                      std::move(anchor),
+                                                      std::move(options.certificate_cache)));
 }
 
 TdxVerifier::TdxVerifier(std::shared_ptr<const dcap::CollateralSource> source,
-                         dcap::TrustAnchor anchor)
-    : source_(std::move(source)), anchor_(std::move(anchor)) {}
+                         dcap::TrustAnchor anchor, std::shared_ptr<crypto::CertificateCache> certs)
+    : source_(std::move(source)),
+      anchor_(std::move(anchor)),
+      certs_(certs != nullptr ? std::move(certs) : std::make_shared<crypto::CertificateCache>()),
+      chains_(4096, certs_) {}
 
 absl::StatusOr<std::shared_ptr<const dcap::VerifiedCollateral>> TdxVerifier::VerifiedCollateralFor(
     const std::shared_ptr<const dcap::Collateral>& raw, core::TimePoint now) const {
@@ -54,7 +58,7 @@ absl::StatusOr<std::shared_ptr<const dcap::VerifiedCollateral>> TdxVerifier::Ver
     }
   }
   if (verified == nullptr) {
-    CCB_ASSIGN_OR_RETURN(verified, dcap::VerifyCollateral(*raw, anchor_, now, &certs_));
+    CCB_ASSIGN_OR_RETURN(verified, dcap::VerifyCollateral(*raw, anchor_, now, certs_.get()));
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (cache_.size() >= kMaxCachedCollateral) cache_.clear();

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/certificate.h"
 #include "evidence/dcap/collateral.h"
 #include "evidence/dcap/verify.h"
 #include "evidence/eventlog/ccel.h"
@@ -28,6 +29,10 @@ struct TdxVerifierOptions {
   std::shared_ptr<const dcap::CollateralSource> collateral_source;
   // The root CA key every chain must end in; unset means the Intel SGX Root CA.
   std::optional<dcap::TrustAnchor> anchor;
+  // Decodes every certificate and CRL (TCB Info / QE Identity issuer chains, CRLs, PCK chains)
+  // once across calls; it may be shared with other verifiers. Null means the verifier makes its
+  // own.
+  std::shared_ptr<crypto::CertificateCache> certificate_cache;
 };
 
 // The outcome of a successful verification (the shape of snp::Verification: the verdict on the
@@ -66,8 +71,8 @@ class TdxVerifier final : public Verifier {
   const dcap::TrustAnchor& anchor() const { return anchor_; }
 
  private:
-  explicit TdxVerifier(std::shared_ptr<const dcap::CollateralSource> source,
-                       dcap::TrustAnchor anchor);
+  TdxVerifier(std::shared_ptr<const dcap::CollateralSource> source, dcap::TrustAnchor anchor,
+              std::shared_ptr<crypto::CertificateCache> certs);
   absl::StatusOr<std::shared_ptr<const dcap::VerifiedCollateral>> VerifiedCollateralFor(
       const std::shared_ptr<const dcap::Collateral>& raw, core::TimePoint now) const;
 
@@ -82,8 +87,8 @@ class TdxVerifier final : public Verifier {
     std::shared_ptr<const dcap::VerifiedCollateral> verified;
   };
   mutable std::map<const dcap::Collateral*, ByObject> by_object_;
+  std::shared_ptr<crypto::CertificateCache> certs_;
   mutable dcap::PckChainCache chains_;
-  mutable dcap::CertPool certs_;
 };
 
 }  // namespace ccburst::evidence::tdx

@@ -79,23 +79,24 @@ std::string FlipPemSignature(std::string pem, int nth) {
   return pem;
 }
 
-TEST(CertPoolTest, DecodesEachDistinctEncodingOnce) {
+TEST(CertificateCacheTest, DecodesEachDistinctEncodingOnce) {
   dcap::Collateral col = LoadCollateral("t1-emr-uptodate");
-  dcap::CertPool pool;
-  auto a = pool.Crl(col.pck_crl, "pck crl");
-  auto b = pool.Crl(col.pck_crl, "pck crl");
-  auto c = pool.Crl(col.root_ca_crl, "root ca crl");
+  crypto::CertificateCache cache;
+  auto a = cache.GetCrl(col.pck_crl, "pck crl");
+  auto b = cache.GetCrl(col.pck_crl, "pck crl");
+  auto c = cache.GetCrl(col.root_ca_crl, "root ca crl");
   ASSERT_OK(a);
   ASSERT_OK(b);
   ASSERT_OK(c);
   EXPECT_EQ(a->get(), b->get());
   EXPECT_NE(a->get(), c->get());
-  EXPECT_EQ(core::Message(pool.Crl("garbage", "tdx: pck crl").status()).rfind("tdx: pck crl: ", 0),
-            0u);
+  EXPECT_EQ(
+      core::Message(cache.GetCrl("garbage", "tdx: pck crl").status()).rfind("tdx: pck crl: ", 0),
+      0u);
   // The TCB Info and QE Identity chains hold the same two certificates: decoded once.
-  auto tcb = pool.Parse(col.tcb_info_issuer_chain, "tcb");
-  auto qe = pool.Parse(col.qe_identity_issuer_chain, "qe");
-  auto pck = pool.Parse(col.pck_crl_issuer_chain, "pck");
+  auto tcb = dcap::ParsePemChain(col.tcb_info_issuer_chain, "tcb", cache);
+  auto qe = dcap::ParsePemChain(col.qe_identity_issuer_chain, "qe", cache);
+  auto pck = dcap::ParsePemChain(col.pck_crl_issuer_chain, "pck", cache);
   ASSERT_OK(tcb);
   ASSERT_OK(qe);
   ASSERT_OK(pck);
@@ -103,40 +104,41 @@ TEST(CertPoolTest, DecodesEachDistinctEncodingOnce) {
   EXPECT_EQ((*tcb)[0].get(), (*qe)[0].get());
   EXPECT_EQ((*tcb)[1].get(), (*pck)[1].get());  // the root
   EXPECT_NE((*tcb)[0].get(), (*pck)[0].get());
-  EXPECT_EQ(&dcap::CertPool::Shared(), &dcap::CertPool::Shared());
+  EXPECT_EQ((*pck)[1]->subject_cn(), "Intel SGX Root CA");
 }
 
-// The pools share decoding only: tampered items decoded after (and alongside) good ones still
+// The cache shares decoding only: tampered items decoded after (and alongside) good ones still
 // fail their checks, and good ones still pass afterwards.
-TEST(CertPoolTest, SharesDecodingNotVerification) {
+TEST(CertificateCacheTest, SharesDecodingNotVerification) {
   const dcap::Collateral good = LoadCollateral("t1-emr-uptodate");
   const std::string quote = *core::ReadFile(Dir("t1-emr-uptodate") + "/quote.bin");
   const core::TimePoint at = At("2025-07-01T00:00:00Z");
   const dcap::TrustAnchor& anchor = dcap::TrustAnchor::IntelSgxRootCa();
-  dcap::CertPool pool;
-  ASSERT_OK(dcap::VerifyCollateral(good, anchor, at, &pool));
+  auto certs = std::make_shared<crypto::CertificateCache>();
+  crypto::CertificateCache* pool = certs.get();
+  ASSERT_OK(dcap::VerifyCollateral(good, anchor, at, pool));
 
   dcap::Collateral bad = good;
   bad.root_ca_crl[bad.root_ca_crl.size() - 2] ^= 0x01;
-  EXPECT_EQ(core::Message(dcap::VerifyCollateral(bad, anchor, at, &pool).status()),
+  EXPECT_EQ(core::Message(dcap::VerifyCollateral(bad, anchor, at, pool).status()),
             "tdx: root ca crl: signature verification failed");
   bad = good;
   bad.pck_crl_issuer_chain = FlipPemSignature(good.pck_crl_issuer_chain, 0);
-  EXPECT_THAT(core::Message(dcap::VerifyCollateral(bad, anchor, at, &pool).status()),
+  EXPECT_THAT(core::Message(dcap::VerifyCollateral(bad, anchor, at, pool).status()),
               ::testing::StartsWith("tdx: pck crl issuer chain: "));
   // A QE Identity issuer chain that is not the TCB Info's text is verified on its own.
   bad = good;
   bad.qe_identity_issuer_chain = FlipPemSignature(good.qe_identity_issuer_chain, 0);
-  EXPECT_THAT(core::Message(dcap::VerifyCollateral(bad, anchor, at, &pool).status()),
+  EXPECT_THAT(core::Message(dcap::VerifyCollateral(bad, anchor, at, pool).status()),
               ::testing::StartsWith("tdx: qe identity issuer chain: "));
   dcap::Collateral respaced = good;
   respaced.qe_identity_issuer_chain = "\n" + good.qe_identity_issuer_chain;
-  EXPECT_OK(dcap::VerifyCollateral(respaced, anchor, at, &pool));
-  auto verified = dcap::VerifyCollateral(good, anchor, at, &pool);
+  EXPECT_OK(dcap::VerifyCollateral(respaced, anchor, at, pool));
+  auto verified = dcap::VerifyCollateral(good, anchor, at, pool);
   ASSERT_OK(verified);
 
-  // PCK chain: a chain cache on the same pool verifies a tampered chain on its own.
-  dcap::PckChainCache chains(16, &pool);
+  // PCK chain: a chain cache on the same certificate cache verifies a tampered chain on its own.
+  dcap::PckChainCache chains(16, certs);
   auto q = ParseQuote(quote);
   ASSERT_OK(q);
   ASSERT_OK(VerifyQuote(*q, **verified, anchor, at, &chains));

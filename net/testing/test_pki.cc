@@ -10,39 +10,29 @@
 #include <filesystem>
 #include <memory>
 
+#include "crypto/openssl.h"
 #include "fmt/format.h"
 
 namespace ccburst::net::testing {
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
 struct FileClose {
   void operator()(FILE* f) const { std::fclose(f); }
 };
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
+using crypto::PkeyPtr;
+using crypto::X509Ptr;
 
 absl::Status OpenSslError(std::string_view what) {
-  unsigned long code = ERR_get_error();
-  char buf[256] = "unknown error";
-  if (code != 0) ERR_error_string_n(code, buf, sizeof(buf));
-  ERR_clear_error();
-  return absl::InternalError(fmt::format("test pki: {}: {}", what, buf));
+  return absl::InternalError(fmt::format("test pki: {}: {}", what, crypto::OpensslError()));
 }
 
 absl::Status AddExtension(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+  crypto::X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
   if (ext == nullptr) return OpenSslError(fmt::format("extension {}", value));
-  int ok = X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
+  int ok = X509_add_ext(cert, ext.get(), -1);
   if (ok != 1) return OpenSslError("add extension");
   return absl::OkStatus();
 }

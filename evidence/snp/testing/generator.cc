@@ -15,24 +15,14 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "crypto/openssl.h"
 #include "crypto/signature.h"
 #include "evidence/snp/certificates.h"
 
 namespace ccburst::evidence::snp::testing {
 namespace {
 
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-struct ObjFree {
-  void operator()(ASN1_OBJECT* o) const { ASN1_OBJECT_free(o); }
-};
-struct OctetFree {
-  void operator()(ASN1_OCTET_STRING* o) const { ASN1_OCTET_STRING_free(o); }
-};
-struct ExtFree {
-  void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); }
-};
+using crypto::X509Ptr;
 
 void Check(bool ok, const char* what) {
   if (!ok) {
@@ -56,14 +46,13 @@ void AddName(X509_NAME* name, const std::string& cn) {
 }
 
 void AddRawExtension(X509* x, const char* oid, const std::string& value) {
-  std::unique_ptr<ASN1_OBJECT, ObjFree> obj(OBJ_txt2obj(oid, 1));
-  std::unique_ptr<ASN1_OCTET_STRING, OctetFree> os(ASN1_OCTET_STRING_new());
+  crypto::Asn1ObjectPtr obj(OBJ_txt2obj(oid, 1));
+  crypto::Asn1OctetStringPtr os(ASN1_OCTET_STRING_new());
   Check(obj && os &&
             ASN1_OCTET_STRING_set(os.get(), reinterpret_cast<const unsigned char*>(value.data()),
                                   static_cast<int>(value.size())) == 1,
         "extension value");
-  std::unique_ptr<X509_EXTENSION, ExtFree> ext(
-      X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), 0, os.get()));
+  crypto::X509ExtensionPtr ext(X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), 0, os.get()));
   Check(ext && X509_add_ext(x, ext.get(), -1) == 1, "add extension");
 }
 
@@ -111,13 +100,13 @@ std::string MakeCert(const CertSpec& s) {
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
-    std::unique_ptr<X509_EXTENSION, ExtFree> bc(
+    crypto::X509ExtensionPtr bc(
         X509V3_EXT_conf_nid(nullptr, &ctx, NID_basic_constraints, "critical,CA:TRUE"));
     Check(bc && X509_add_ext(x.get(), bc.get(), -1) == 1, "basic constraints");
   }
   for (const auto& [oid, value] : s.raw_extensions) AddRawExtension(x.get(), oid, value);
 
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> md(EVP_MD_CTX_new());
+  crypto::MdCtxPtr md(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
   Check(md && EVP_DigestSignInit(md.get(), &pctx, EVP_sha384(), nullptr, s.issuer_key->get()) == 1,
         "sign init");
@@ -366,21 +355,16 @@ std::string TestHierarchy::IssueVcek(const Tcb& tcb, const std::string& hwid,
 }
 
 std::string TestHierarchy::IssueCrl(const std::vector<long>& serials) const {
-  struct CrlFree {
-    void operator()(X509_CRL* c) const { X509_CRL_free(c); }
-  };
-  std::unique_ptr<X509_CRL, CrlFree> crl(X509_CRL_new());
+  crypto::X509CrlPtr crl(X509_CRL_new());
   Check(crl != nullptr && X509_CRL_set_version(crl.get(), 1) == 1, "crl new");
   X509_NAME* name = X509_NAME_new();
   AddName(name, "ARK-" + std::string(GenerationName(options_.product)));
   Check(X509_CRL_set_issuer_name(crl.get(), name) == 1, "crl issuer");
   X509_NAME_free(name);
-  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> last(
-      ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(options_.not_before))),
-      ASN1_TIME_free);
-  std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> next(
-      ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(options_.not_after))),
-      ASN1_TIME_free);
+  crypto::Asn1TimePtr last(
+      ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(options_.not_before))));
+  crypto::Asn1TimePtr next(
+      ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(options_.not_after))));
   Check(X509_CRL_set1_lastUpdate(crl.get(), last.get()) == 1 &&
             X509_CRL_set1_nextUpdate(crl.get(), next.get()) == 1,
         "crl dates");
@@ -393,7 +377,7 @@ std::string TestHierarchy::IssueCrl(const std::vector<long>& serials) const {
     ASN1_INTEGER_free(s);
     Check(X509_CRL_add0_revoked(crl.get(), r) == 1, "add revoked");
   }
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> md(EVP_MD_CTX_new());
+  crypto::MdCtxPtr md(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
   Check(md && EVP_DigestSignInit(md.get(), &pctx, EVP_sha384(), nullptr, ark_->get()) == 1 &&
             EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&

@@ -14,7 +14,9 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "crypto/certificate.h"
 #include "crypto/hash.h"
+#include "crypto/openssl.h"
 #include "crypto/signature.h"
 #include "evidence/tdx/quote.h"
 
@@ -77,27 +79,24 @@ void Check(bool ok, const char* what) {
   }
 }
 
-struct Asn1TimeDeleter {
-  void operator()(ASN1_TIME* t) const { ASN1_TIME_free(t); }
-};
-std::unique_ptr<ASN1_TIME, Asn1TimeDeleter> Time(core::TimePoint t) {
-  return std::unique_ptr<ASN1_TIME, Asn1TimeDeleter>(
-      ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(t))));
+using crypto::X509Ptr;
+
+crypto::Asn1TimePtr Time(core::TimePoint t) {
+  return crypto::Asn1TimePtr(ASN1_TIME_set(nullptr, static_cast<time_t>(core::ToUnixSeconds(t))));
 }
 
 void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+  crypto::X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
   Check(ext != nullptr, "X509V3_EXT_conf_nid");
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
+  X509_add_ext(cert, ext.get(), -1);
 }
 
-dcap::X509Ptr MakeCert(const std::string& cn, X509* issuer, const crypto::PrivateKey& issuer_key,
-                       const crypto::PrivateKey& key, long serial, bool ca,
-                       const HierarchyOptions& o, const std::string& sgx_ext = "") {
-  dcap::X509Ptr cert(X509_new());
+X509Ptr MakeCert(const std::string& cn, X509* issuer, const crypto::PrivateKey& issuer_key,
+                 const crypto::PrivateKey& key, long serial, bool ca, const HierarchyOptions& o,
+                 const std::string& sgx_ext = "") {
+  X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
   X509_NAME* name = X509_NAME_new();
@@ -118,33 +117,29 @@ dcap::X509Ptr MakeCert(const std::string& cn, X509* issuer, const crypto::Privat
          ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,nonRepudiation");
   AddExt(cert.get(), iss, NID_subject_key_identifier, "hash");
   if (!sgx_ext.empty()) {
-    ASN1_OBJECT* obj = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
-    ASN1_OCTET_STRING* os = ASN1_OCTET_STRING_new();
-    ASN1_OCTET_STRING_set(os, reinterpret_cast<const unsigned char*>(sgx_ext.data()),
+    crypto::Asn1ObjectPtr obj(OBJ_txt2obj("1.2.840.113741.1.13.1", 1));
+    crypto::Asn1OctetStringPtr os(ASN1_OCTET_STRING_new());
+    ASN1_OCTET_STRING_set(os.get(), reinterpret_cast<const unsigned char*>(sgx_ext.data()),
                           static_cast<int>(sgx_ext.size()));
-    X509_EXTENSION* ext = X509_EXTENSION_create_by_OBJ(nullptr, obj, 0, os);
-    X509_add_ext(cert.get(), ext, -1);
-    X509_EXTENSION_free(ext);
-    ASN1_OCTET_STRING_free(os);
-    ASN1_OBJECT_free(obj);
+    crypto::X509ExtensionPtr ext(X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), 0, os.get()));
+    X509_add_ext(cert.get(), ext.get(), -1);
   }
   Check(X509_sign(cert.get(), issuer_key.get(), EVP_sha256()) > 0, "X509_sign");
   return cert;
 }
 
 std::string Pem(X509* cert) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(bio, cert);
+  crypto::BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), cert);
   char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, n);
-  BIO_free(bio);
-  return out;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, n);
 }
 
 std::string Crl(X509* issuer, const crypto::PrivateKey& key, core::TimePoint this_update,
                 core::TimePoint next_update, const std::vector<X509*>& revoked, long number) {
-  X509_CRL* crl = X509_CRL_new();
+  crypto::X509CrlPtr owned(X509_CRL_new());
+  X509_CRL* crl = owned.get();
   X509_CRL_set_version(crl, 1);
   X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer));
   X509_CRL_set1_lastUpdate(crl, Time(this_update).get());
@@ -155,17 +150,15 @@ std::string Crl(X509* issuer, const crypto::PrivateKey& key, core::TimePoint thi
     X509_REVOKED_set_revocationDate(r, Time(this_update).get());
     X509_CRL_add0_revoked(crl, r);
   }
-  ASN1_INTEGER* num = ASN1_INTEGER_new();
-  ASN1_INTEGER_set(num, number);
-  X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0);
-  ASN1_INTEGER_free(num);
+  crypto::Asn1IntegerPtr num(ASN1_INTEGER_new());
+  ASN1_INTEGER_set(num.get(), number);
+  X509_CRL_add1_ext_i2d(crl, NID_crl_number, num.get(), 0, 0);
   X509_CRL_sort(crl);
   Check(X509_CRL_sign(crl, key.get(), EVP_sha256()) > 0, "X509_CRL_sign");
   unsigned char* der = nullptr;
   int n = i2d_X509_CRL(crl, &der);
   std::string out(reinterpret_cast<char*>(der), n);
   OPENSSL_free(der);
-  X509_CRL_free(crl);
   return out;
 }
 
@@ -294,7 +287,7 @@ struct TdxTestHierarchy::Impl {
   struct File {
     const char* name;
     crypto::PrivateKey Impl::*key;
-    dcap::X509Ptr Impl::*cert;
+    X509Ptr Impl::*cert;
   };
   static const std::array<File, 4> kFiles;
 
@@ -308,7 +301,7 @@ struct TdxTestHierarchy::Impl {
   crypto::PrivateKey pck_key;
   crypto::PrivateKey attestation_key;
   crypto::PublicKey root_public;
-  dcap::X509Ptr root, pck_ca, tcb_signer, pck;
+  X509Ptr root, pck_ca, tcb_signer, pck;
   std::string qe_mrsigner = crypto::Sha256("ccburst test QE signer");
   std::string attestation_point;
   std::string pck_chain_pem;
@@ -383,9 +376,16 @@ absl::StatusOr<std::unique_ptr<TdxTestHierarchy>> TdxTestHierarchy::Load(const s
   for (const Impl::File& f : Impl::kFiles) {
     std::string file = std::string(f.name) + ".crt";
     CCB_ASSIGN_OR_RETURN(std::string pem, ReadFile(dir, file));
-    CCB_ASSIGN_OR_RETURN(std::vector<dcap::X509Ptr> certs,
-                         dcap::ParsePemChain(pem, fmt::format("hierarchy: `{}/{}`", dir, file)));
-    if (certs.size() != 1 || X509_check_private_key(certs[0].get(), ((*impl).*f.key).get()) != 1) {
+    CCB_ASSIGN_OR_RETURN(
+        std::vector<std::string> ders,
+        crypto::PemCertificatesToDer(pem, fmt::format("hierarchy: `{}/{}`", dir, file), true));
+    std::vector<X509Ptr> certs;
+    for (const std::string& der : ders) {
+      const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+      certs.emplace_back(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    }
+    if (certs.size() != 1 || certs[0] == nullptr ||
+        X509_check_private_key(certs[0].get(), ((*impl).*f.key).get()) != 1) {
       return absl::InvalidArgumentError(
           fmt::format("hierarchy: `{}/{}` is not one certificate for `{}.key`", dir, file, f.name));
     }
