@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "core/byte_reader.h"
 #include "core/encoding.h"
 #include "core/json.h"
 #include "crypto/hash.h"
-#include "evidence/azure/internal/reader.h"
 
 namespace ccburst::evidence::azure {
 namespace {
@@ -32,7 +32,7 @@ std::string_view HclReport::hw_report_data() const {
 }
 
 absl::StatusOr<HclReport> ParseHclReport(std::string_view bytes) {
-  internal::Reader r(bytes, "hcl report");
+  core::ByteReader r(bytes, "hcl report");
   HclReport h;
   uint32_t signature = 0;
   std::string_view skip;

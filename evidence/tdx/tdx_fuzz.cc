@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       quote->signed_data.size() != 638u) {
     __builtin_trap();
   }
-  auto pck = dcap::ReadPckInfo(quote->pck_chain_pem);
+  auto pck = ccburst::evidence::dcap::ReadPckInfo(quote->pck_chain_pem);
   if (pck.ok()) (void)ParsedQuoteClaims(*quote, pck->ext, nullptr);
   return 0;
 }
