@@ -42,7 +42,7 @@ net::HttpResponse List(const absl::StatusOr<std::vector<std::string>>& ids) {
 }  // namespace
 
 std::optional<net::HttpResponse> AdminApi::Authorize(const net::HttpRequest& req) const {
-  absl::Status access = authorizer_.Check(req.Header("Authorization").value_or(""), req.target);
+  absl::Status access = authorizer_.Check(req.Header("Authorization").value_or(""), req.path);
   if (access.ok()) return std::nullopt;
   spdlog::warn("admin request {} {} from {} refused: {}", req.method, req.path, req.remote,
                core::Message(access));

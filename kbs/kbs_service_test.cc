@@ -63,6 +63,7 @@ class KbsServiceTest : public ::testing::Test {
     c.admin.identity_providers.push_back({"issuer", "kbs", dir_ + "/admin.pub"});
     c.admin.acls.push_back({"admin", "^/kbs/.+$"});
     c.admin.acls.push_back({"reader", "^/kbs/v0/reference-value/.+$"});
+    c.admin.acls.push_back({"public-writer", "^/kbs/v0/resource/.+/public$"});
     auto s = KbsService::Create(c, clock_);
     ASSERT_TRUE(s.ok()) << s.status();
     kbs_ = std::move(*s);
@@ -424,6 +425,37 @@ TEST_F(KbsServiceTest, HealthMetricsAndJwks) {
   auto doc = core::ParseJson(jwks.body);
   ASSERT_TRUE(doc.ok());
   EXPECT_EQ(doc->get_object().at("keys").get_array().size(), 1u);
+}
+
+// Issue 16 item 2: the ACL is matched on the normalized path, never the query, and the path the
+// ACL saw is the path the handler acts on.
+TEST_F(KbsServiceTest, AdminAclSeesTheNormalizedPathOnly) {
+  ASSERT_EQ(AdminCall("POST", "/kbs/v0/resource/default/key/one", "original").status, 200);
+  auto as_writer = [&](std::string target) {
+    return Call("POST", std::move(target), "changed",
+                {{"Authorization", "Bearer " + AdminToken("public-writer")}});
+  };
+  for (std::string bypass :
+       {"/kbs/v0/resource/default/key/one?x=/public", "/kbs/v0/resource/default/key/one?/public"}) {
+    auto r = as_writer(bypass);
+    EXPECT_EQ(r.status, 403) << bypass << ": " << r.body;
+  }
+  // An encoded spelling of a path the role may use is the same path; dotted spellings and those
+  // that end in `/public` but name another resource are refused.
+  EXPECT_EQ(as_writer("/kbs/v0/resource/default/key/%70ublic").status, 200);
+  EXPECT_NE(as_writer("/kbs/v0/resource/default/./key/public").status, 200);
+  EXPECT_NE(as_writer("/kbs/v0/resource/default/key/one/../public").status, 200);
+  EXPECT_NE(as_writer("/kbs/v0/resource/default/key/one/%2Fpublic").status, 200);
+  EXPECT_NE(as_writer("/kbs/v0/resource/default/key/one/%2e%2e/one?x=/public").status, 200);
+  EXPECT_NE(as_writer("/kbs/v0/resource/default/key/public/..").status, 200);
+  EXPECT_NE(as_writer("/kbs/v0/resource/default/key/public/%2e%2e/one").status, 200);
+
+  AllowAll();
+  auto [cookie, token] = Attested();
+  EXPECT_EQ(Decrypt(Call("GET", "/kbs/v0/resource/default/key/one", "", {{"Cookie", cookie}})),
+            "original");
+  EXPECT_EQ(Decrypt(Call("GET", "/kbs/v0/resource/default/key/public", "", {{"Cookie", cookie}})),
+            "changed");
 }
 
 }  // namespace
