@@ -169,7 +169,7 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
 
   // From here on, any failure burns the session: a nonce is good for one attempt.
   auto burn = [&](ErrorKind kind, std::string outcome, std::string detail) {
-    sessions_.Erase(id);
+    sessions_.EraseIfAuthed(id);
     return fail(kind, std::move(outcome), std::move(detail));
   };
   auto doc = core::ParseJson(req.body);
@@ -245,9 +245,22 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
     return burn(ErrorKind::kAttestationError, malformed ? "error" : "failure",
                 fmt::format("attest: {}", core::Message(token.status())));
   }
+  // Compare-and-set: of concurrent attempts on one nonce, only the first to get here wins; the
+  // others get its token if they sent the same body (a retry), else a replay error.
   if (!sessions_.MarkAttested(id, *token, digest)) {
+    auto now = sessions_.Get(id);
+    if (!now.ok()) {
+      return fail(ErrorKind::kAttestationError, "error",
+                  "attest: session expired during attestation");
+    }
+    if (now->state == Session::State::kAttested && now->attestation_digest == digest) {
+      json::object r;
+      r["token"] = now->token;
+      return JsonOk(json::serialize(r));
+    }
     return fail(ErrorKind::kAttestationError, "error",
-                "attest: session expired during attestation");
+                "attest: nonce replay: a concurrent attestation already used this session's "
+                "nonce; start again with /kbs/v0/auth");
   }
   metrics_.Attestation(tee, "success", Since(t0));
   json::object r;

@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "agent/kbs_client.h"
 #include "core/encoding.h"
@@ -112,8 +115,9 @@ class KbsServiceTest : public ::testing::Test {
     return {cookie, std::string(doc->get_object().at("nonce").get_string())};
   }
 
-  std::string AttestBody(const std::string& nonce, std::string report_nonce = "") {
-    auto pub = *crypto::TeePubkeyJwk(tee_key_, "ECDH-ES+A256KW");
+  std::string AttestBody(const std::string& nonce, std::string report_nonce = "",
+                         const crypto::PrivateKey* tee_key = nullptr) {
+    auto pub = *crypto::TeePubkeyJwk(tee_key ? *tee_key : tee_key_, "ECDH-ES+A256KW");
     std::string digest =
         agent::BindingDigest("sample", report_nonce.empty() ? nonce : report_nonce, pub);
     json::object body{
@@ -456,6 +460,35 @@ TEST_F(KbsServiceTest, AdminAclSeesTheNormalizedPathOnly) {
             "original");
   EXPECT_EQ(Decrypt(Call("GET", "/kbs/v0/resource/default/key/public", "", {{"Cookie", cookie}})),
             "changed");
+}
+
+// Issue 16 item 8: parallel /attest calls on one session, each binding another TEE key, yield
+// exactly one token; the others are refused as replays.
+TEST_F(KbsServiceTest, ParallelAttestOnOneSessionYieldsOneToken) {
+  for (int round = 0; round < 5; ++round) {
+    auto [cookie, nonce] = Auth();
+    std::vector<crypto::PrivateKey> keys;
+    std::vector<std::string> bodies;
+    for (int i = 0; i < 8; ++i) {
+      keys.push_back(crypto::PrivateKey::GenerateEcP256());
+      bodies.push_back(AttestBody(nonce, "", &keys.back()));
+    }
+    std::atomic<int> tokens{0};
+    std::atomic<int> replays{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i) {
+      threads.emplace_back([&, i] {
+        auto r = Call("POST", "/kbs/v0/attest", bodies[i], {{"Cookie", cookie}});
+        if (r.status == 200) ++tokens;
+        if (r.status == 401 && ErrorDetail(r).find("nonce replay") != std::string::npos) {
+          ++replays;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(tokens.load(), 1) << "round " << round;
+    EXPECT_EQ(replays.load(), 7) << "round " << round;
+  }
 }
 
 }  // namespace

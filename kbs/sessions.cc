@@ -163,6 +163,7 @@ bool SessionStore::MarkAttested(const std::string& text, std::string token, std:
   std::lock_guard lock(shard.mu);
   auto it = shard.sessions.find(id);
   if (it == shard.sessions.end() || clock_.Now() >= it->second.expires) return false;
+  if (it->second.state != Session::State::kAuthed) return false;  // the nonce is already spent
   Entry& e = it->second;
   e.state = Session::State::kAttested;
   e.packed = attested.packed;
@@ -179,6 +180,17 @@ void SessionStore::Erase(const std::string& text) {
   Shard& shard = ShardFor(id);
   std::lock_guard lock(shard.mu);
   shard.sessions.erase(id);
+}
+
+void SessionStore::EraseIfAuthed(const std::string& text) {
+  Id id;
+  if (!ParseId(text, id)) return;
+  Shard& shard = ShardFor(id);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.sessions.find(id);
+  if (it != shard.sessions.end() && it->second.state == Session::State::kAuthed) {
+    shard.sessions.erase(it);
+  }
 }
 
 size_t SessionStore::Sweep() {

@@ -54,10 +54,15 @@ class SessionStore {
   // ("session: expired at ...").
   absl::StatusOr<Session> Get(const std::string& id);
 
-  // Marks an Authed session Attested. False if it vanished or expired meanwhile.
+  // Compare-and-set: marks the session Attested only if it is still Authed (its nonce unspent),
+  // in one step under the shard's lock. False if it vanished, expired or was already attested
+  // meanwhile, so concurrent /attest calls on one nonce yield exactly one token.
   bool MarkAttested(const std::string& id, std::string token, std::string digest);
 
   void Erase(const std::string& id);
+  // Erases the session only while it is still Authed: a failed attempt burns an unspent nonce
+  // but never a session that a concurrent attempt has just attested.
+  void EraseIfAuthed(const std::string& id);
   // Drops expired sessions; returns how many remain.
   size_t Sweep();
   size_t Size() const;

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cctype>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/encoding.h"
@@ -115,6 +117,28 @@ TEST(SessionStore, CapsSessionsAndSweepsExpiredOnes) {
   clock.now += std::chrono::seconds(301);
   EXPECT_TRUE(store.Create("sample", "n").ok());
   EXPECT_EQ(store.Sweep(), 1u);
+}
+
+// Issue 16 item 8: marking attested is a compare-and-set; of many concurrent attempts on one
+// session exactly one wins, and a failed attempt cannot erase the session another attested.
+TEST(SessionStoreTest, MarkAttestedIsACompareAndSet) {
+  SessionStore store(core::SystemClock::Get(), std::chrono::seconds(60));
+  auto id = store.Create("sample", "nonce");
+  ASSERT_TRUE(id.ok());
+  std::atomic<int> wins{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      if (store.MarkAttested(*id, "token" + std::to_string(i), "digest")) ++wins;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_FALSE(store.MarkAttested(*id, "again", "digest"));
+  store.EraseIfAuthed(*id);
+  auto s = store.Get(*id);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->state, Session::State::kAttested);
 }
 
 }  // namespace
