@@ -90,6 +90,43 @@ bool ValidHeaderValue(std::string_view value) {
   return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
+// RFC 9112 6.1/6.3 framing checks Beast leaves to us. Beast frames a request as chunked only when
+// the last coding of a Transfer-Encoding field is `chunked`, and otherwise ignores the field and
+// reads no body, so `chunked, identity`, `gzip` or `xchunked` with `Content-Length: 0` left the
+// body to be parsed as the next request (a smuggling primitive behind a proxy that frames
+// differently). We decode no coding but chunked, so a request with Transfer-Encoding is accepted
+// only when it is HTTP/1.1, has exactly one Transfer-Encoding field whose only coding is
+// `chunked`, and no Content-Length. Returns the refusal, or nothing.
+std::optional<std::string> CheckFraming(const http::request_parser<http::string_body>& parser) {
+  const auto& message = parser.get();
+  size_t te_fields = 0;
+  size_t cl_fields = 0;
+  std::string_view te_value;
+  for (const auto& field : message) {
+    if (field.name() == http::field::transfer_encoding) {
+      ++te_fields;
+      te_value = std::string_view(field.value().data(), field.value().size());
+    } else if (field.name() == http::field::content_length) {
+      ++cl_fields;
+    }
+  }
+  if (te_fields == 0) return std::nullopt;
+  if (message.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+  if (cl_fields > 0) return "both Transfer-Encoding and Content-Length";
+  if (te_fields > 1) return "more than one Transfer-Encoding field";
+  while (!te_value.empty() && (te_value.front() == ' ' || te_value.front() == '\t')) {
+    te_value.remove_prefix(1);
+  }
+  while (!te_value.empty() && (te_value.back() == ' ' || te_value.back() == '\t')) {
+    te_value.remove_suffix(1);
+  }
+  if (!EqualsIgnoreCase(te_value, "chunked")) {
+    return "Transfer-Encoding other than `chunked` (the only coding this server decodes, and the "
+           "final coding a request must have)";
+  }
+  return std::nullopt;
+}
+
 // One client connection: reads requests in order, runs the handler, writes responses, until the
 // peer closes, an error occurs, or it idles out. All of its work runs on the socket's strand.
 template <bool kTls>
@@ -156,6 +193,11 @@ class Connection : public std::enable_shared_from_this<Connection<kTls>> {
 
   void OnHeader(error_code ec, size_t) {
     if (ec) return OnReadError(ec);
+    // Before any byte of the body is read: a request whose framing is ambiguous is refused and
+    // the connection closed, so nothing after its header is ever parsed as a request.
+    if (auto refusal = CheckFraming(*parser_)) {
+      return SendError(400, fmt::format("malformed request: {}", *refusal));
+    }
     const uint64_t limit = shared_->max_body_bytes;
     if (auto length = parser_->content_length(); length && *length > limit) {
       return SendError(413, fmt::format("request body of {} bytes exceeds the limit of {} bytes",

@@ -736,5 +736,55 @@ TEST_F(TlsTest, MismatchedKeyIsRejected) {
   EXPECT_THAT(core::Message(server.status()), HasSubstr("does not match certificate"));
 }
 
+// Issue 16 item 6: a request whose Transfer-Encoding does not end in `chunked` (or holds a coding
+// we do not decode, or comes with a Content-Length, or is repeated, or is in HTTP/1.0) is 400 and
+// the connection is closed before its body is read, so the body is never parsed as a request.
+TEST(HttpServerTest, AmbiguousTransferEncodingIs400AndNothingIsSmuggled) {
+  int handled = 0;
+  std::mutex mu;
+  auto server = StartServer(PlainOptions(), [&](const HttpRequest& r) {
+    std::lock_guard lock(mu);
+    ++handled;
+    return Echo(r);
+  });
+  ASSERT_NE(server, nullptr);
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (std::string framing : {
+           "Transfer-Encoding: chunked, identity\r\n",
+           "Transfer-Encoding: identity\r\n",
+           "Transfer-Encoding: gzip\r\n",
+           "Transfer-Encoding: gzip, chunked\r\n",
+           "Transfer-Encoding: chunked, chunked\r\n",
+           "Transfer-Encoding: xchunked\r\nContent-Length: 0\r\n",
+           "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n",
+           "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n",
+           "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+           "Transfer-Encoding: \r\n",
+       }) {
+    std::string reply = RawExchange(
+        server->ports()[0], "POST /x HTTP/1.1\r\nHost: a\r\n" + framing + "\r\n" + smuggled);
+    EXPECT_THAT(reply, StartsWith("HTTP/1.1 400 ")) << framing;
+    EXPECT_THAT(reply, HasSubstr("malformed request")) << framing;
+    EXPECT_EQ(reply.find("HTTP/1.1", 1), std::string::npos) << framing << reply;
+    EXPECT_EQ(reply.find("/smuggled"), std::string::npos) << framing;
+  }
+  std::string http10 =
+      RawExchange(server->ports()[0],
+                  "POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled);
+  EXPECT_THAT(http10, StartsWith("HTTP/1.1 400 "));
+  EXPECT_EQ(http10.find("/smuggled"), std::string::npos);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(handled, 0);
+  }
+
+  // Plain `chunked` (any case) still works.
+  std::string ok = RawExchange(server->ports()[0],
+                               "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n"
+                               "Connection: close\r\n\r\n4\r\nabcd\r\n0\r\n\r\n");
+  EXPECT_THAT(ok, StartsWith("HTTP/1.1 200 "));
+  EXPECT_THAT(ok, HasSubstr("body=abcd"));
+}
+
 }  // namespace
 }  // namespace ccburst::net
