@@ -12,6 +12,7 @@
 #include "crypto/key.h"
 #include "crypto/random.h"
 #include "kbs/errors.h"
+#include "kbs/request_log.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -88,7 +89,7 @@ absl::StatusOr<json::object> CanonicalTeePubkey(const json::value& v) {
 net::HttpResponse AttestationHandlers::Auth(const net::HttpRequest& req) {
   auto fail = [&](std::string detail) {
     metrics_.Auth(false);
-    spdlog::info("auth refused from {}: {}", req.remote, detail);
+    LogRequestEvent(spdlog::level::info, "auth refused", req.remote, detail);
     return ErrorResponse(ErrorKind::kInvalidRequest, std::move(detail));
   };
   auto doc = core::ParseJson(req.body);
@@ -119,7 +120,8 @@ net::HttpResponse AttestationHandlers::Auth(const net::HttpRequest& req) {
   auto created = sessions_.Create(std::string(*tee), nonce);
   if (!created.ok()) {
     metrics_.Auth(false);
-    spdlog::warn("auth refused from {}: {}", req.remote, core::Message(created.status()));
+    LogRequestEvent(spdlog::level::warn, "auth refused", req.remote,
+                    core::Message(created.status()));
     return ErrorResponse(ErrorKind::kTooManySessions,
                          fmt::format("auth: {}", core::Message(created.status())));
   }
@@ -140,7 +142,8 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
   std::string tee = "unknown";
   auto fail = [&](ErrorKind kind, std::string outcome, std::string detail) {
     metrics_.Attestation(tee, outcome, Since(t0));
-    spdlog::info("attest refused from {} (tee {}): {}", req.remote, tee, detail);
+    LogRequestEvent(spdlog::level::info, fmt::format("attest refused (tee {})", tee), req.remote,
+                    detail);
     return ErrorResponse(kind, std::move(detail));
   };
   auto cookie = req.Cookie(kSessionCookie);

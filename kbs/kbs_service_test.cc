@@ -4,10 +4,13 @@
 #include "kbs/kbs_service.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -489,6 +492,37 @@ TEST_F(KbsServiceTest, ParallelAttestOnOneSessionYieldsOneToken) {
     EXPECT_EQ(tokens.load(), 1) << "round " << round;
     EXPECT_EQ(replays.load(), 7) << "round " << round;
   }
+}
+
+// Issue 16 item 5: a request-derived value cannot forge a log line, a huge one cannot flood the
+// log, and identical refusals are rate-limited.
+TEST_F(KbsServiceTest, RequestValuesCannotForgeOrFloodTheLog) {
+  auto stream = std::make_shared<std::ostringstream>();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*stream);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  spdlog::set_level(spdlog::level::info);
+
+  std::string forged =
+      "x\n[2030-01-01 00:00:00.000] [info] admin: resource `default/key/one` deleted";
+  auto r = Call("POST", "/kbs/v0/auth",
+                json::serialize(json::object{
+                    {"version", "0.4.0"}, {"tee", forged}, {"extra-params", json::object{}}}));
+  EXPECT_EQ(r.status, 401);
+  std::string big(2 * 1024 * 1024, 'A');
+  for (int i = 0; i < 20; ++i) {
+    Call("POST", "/kbs/v0/auth",
+         json::serialize(
+             json::object{{"version", "0.4.0"}, {"tee", big}, {"extra-params", json::object{}}}));
+  }
+  spdlog::set_default_logger(previous);
+  const std::string log = stream->str();
+  EXPECT_EQ(log.find("\n[2030-01-01"), std::string::npos) << log.substr(0, 400);
+  EXPECT_NE(log.find("x\\n[2030-01-01"), std::string::npos) << log.substr(0, 400);
+  // 20 refusals of 2 MB each: a few truncated lines, not 40 MB.
+  EXPECT_LT(log.size(), 8u * 1024) << log.size();
+  size_t lines = std::count(log.begin(), log.end(), '\n');
+  EXPECT_LE(lines, 7u) << log;
 }
 
 }  // namespace

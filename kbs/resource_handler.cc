@@ -10,6 +10,7 @@
 #include "crypto/jws.h"
 #include "crypto/jwt_claims.h"
 #include "kbs/errors.h"
+#include "kbs/request_log.h"
 #include "net/url.h"
 
 namespace ccburst::kbs {
@@ -30,7 +31,8 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
   const std::string name = resource.ToString();
   auto deny = [&](std::string_view reason, ErrorKind kind, std::string detail) {
     metrics_.ResourceDenied(std::string(reason), Since(t0));
-    spdlog::info("resource `{}` refused to {}: {}", name, req.remote, detail);
+    LogRequestEvent(spdlog::level::info, fmt::format("resource `{}` refused", name), req.remote,
+                    detail);
     return ErrorResponse(kind, std::move(detail));
   };
 
@@ -116,7 +118,8 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
                 fmt::format("resource: {}", core::Message(jwe.status())));
   }
   metrics_.ResourceReleased(Since(t0));
-  spdlog::debug("resource `{}` released to {}", name, req.remote);
+  LogRequestEvent(spdlog::level::debug, fmt::format("resource `{}` released", name), req.remote,
+                  "ok");
   return net::HttpResponse::Json(200, json::serialize(*jwe));
 }
 
