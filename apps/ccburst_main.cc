@@ -88,13 +88,10 @@ int Verify(const std::string& tee, const std::string& evidence_file,
 
 using core::ReadFile;
 
+// Secrets (keys, tokens, released resources) are created 0600 from the start, never chmod'ed
+// after the fact (issue 16 item 4).
 absl::Status WriteFile(const std::string& path, std::string_view data, bool secret = false) {
-  CCB_RETURN_IF_ERROR(core::WriteFile(path, data));
-  if (secret) {
-    std::filesystem::permissions(
-        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  }
-  return absl::OkStatus();
+  return secret ? core::WriteSecretFile(path, data) : core::WriteFile(path, data);
 }
 
 std::string Trim(std::string s) {
