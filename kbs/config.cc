@@ -256,7 +256,8 @@ absl::Status ParseStorage(const toml::table& t, const std::string& base, KbsConf
                          SubTable(*backends, "storage_backend.backends", "sqlite"));
     if (sqlite) {
       constexpr std::string_view sw = "storage_backend.backends.sqlite";
-      CCB_RETURN_IF_ERROR(CheckKeys(*sqlite, sw, {"path"}));
+      CCB_RETURN_IF_ERROR(CheckKeys(*sqlite, sw, {"path", "initialize"}));
+      CCB_RETURN_IF_ERROR(GetBool(*sqlite, sw, "initialize", c.storage.sqlite_initialize));
       std::string path;
       CCB_RETURN_IF_ERROR(GetString(*sqlite, sw, "path", path));
       if (!path.empty()) c.storage.sqlite_path = ResolvePath(base, path);

@@ -69,6 +69,9 @@ struct KbsConfig {
   struct Storage {
     std::string type = "Sqlite";  // "Sqlite" (durable, default) or "Memory" (lost on exit)
     std::string sqlite_path;      // default: kbs.db beside the config file
+    // [storage_backend.backends.sqlite] initialize: make an existing file without our schema a
+    // new, empty store instead of refusing to start.
+    bool sqlite_initialize = false;
   } storage;
 
   // [policy_engine] policy_path: resource policy installed at start-up when none is stored.

@@ -30,7 +30,9 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(const KbsConfig& 
   if (config.storage.type == "Memory") {
     s->kv_ = store::NewMemoryStore();
   } else {
-    CCB_ASSIGN_OR_RETURN(s->kv_, store::OpenSqliteStore(config.storage.sqlite_path));
+    CCB_ASSIGN_OR_RETURN(
+        s->kv_, store::OpenSqliteStore(config.storage.sqlite_path,
+                                       {.initialize_existing = config.storage.sqlite_initialize}));
   }
 
   std::optional<crypto::PrivateKey> token_key;

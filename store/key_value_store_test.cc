@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -255,6 +256,47 @@ TEST(SqliteStoreTest, NotADatabaseIsUnavailable) {
   EXPECT_EQ(s.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(s.status().message()), HasSubstr(path));
   EXPECT_THAT(std::string(s.status().message()), HasSubstr("not a database"));
+}
+
+// Issue 16 item 7: the database, WAL and SHM files are 0600 whatever the umask; an existing
+// world-readable database is tightened.
+TEST(SqliteStoreTest, DatabaseWalAndShmAreOwnerOnly) {
+  TempDir dir;
+  std::string path = dir.File("secret.db");
+  mode_t old_umask = ::umask(0);
+  auto s = OpenSqliteStore(path);
+  ::umask(old_umask);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE((*s)->Put("ns", "k", "v").ok());
+  for (std::string f : {path, path + "-wal", path + "-shm"}) {
+    struct stat st;
+    ASSERT_EQ(::stat(f.c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+  }
+  s->reset();
+  ::chmod(path.c_str(), 0644);
+  ASSERT_TRUE(OpenSqliteStore(path).ok());
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// Issue 16 item 10: an existing file without the schema is refused unless initialising is asked
+// for, and the refused file is left untouched.
+TEST(SqliteStoreTest, ExistingFileWithoutSchemaIsRefusedUnlessInitialising) {
+  TempDir dir;
+  std::string path = dir.File("empty.db");
+  std::ofstream(path).close();
+  auto refused = OpenSqliteStore(path);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("has no ccburst schema"));
+  EXPECT_EQ(fs::file_size(path), 0u);
+  auto initialised = OpenSqliteStore(path, {.initialize_existing = true});
+  ASSERT_TRUE(initialised.ok()) << initialised.status();
+  ASSERT_TRUE((*initialised)->Put("ns", "k", "v").ok());
+  initialised->reset();
+  EXPECT_TRUE(OpenSqliteStore(path).ok());  // now it has the schema
 }
 
 }  // namespace
