@@ -243,6 +243,13 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
   }
 
   auto token = as_.Attest(ar);
+  if (absl::IsUnavailable(token.status())) {
+    // A store or collateral fault (the attestation policy could not be read, a backend is down)
+    // is the server's, not a verdict on the evidence: 503 StorageError, and the session is kept
+    // so that the client may retry the same nonce once the fault is gone.
+    return fail(ErrorKind::kStorageError, "error",
+                fmt::format("attest: {}", core::Message(token.status())));
+  }
   if (!token.ok()) {
     bool malformed = absl::IsInvalidArgument(token.status());
     return burn(ErrorKind::kAttestationError, malformed ? "error" : "failure",

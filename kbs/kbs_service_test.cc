@@ -525,5 +525,77 @@ TEST_F(KbsServiceTest, RequestValuesCannotForgeOrFloodTheLog) {
   EXPECT_LE(lines, 7u) << log;
 }
 
+// A store that fails every operation once `broken` is set (a corrupted page, a full disk).
+class FaultyStore final : public store::KeyValueStore {
+ public:
+  explicit FaultyStore(std::shared_ptr<std::atomic<bool>> broken) : broken_(std::move(broken)) {}
+  absl::Status Put(std::string_view ns, std::string_view key, std::string_view value) override {
+    if (*broken_) return Fault();
+    return inner_->Put(ns, key, value);
+  }
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
+                                                 std::string_view key) override {
+    if (*broken_) return Fault();
+    return inner_->Get(ns, key);
+  }
+  absl::StatusOr<bool> Delete(std::string_view ns, std::string_view key) override {
+    if (*broken_) return Fault();
+    return inner_->Delete(ns, key);
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
+      std::string_view ns, std::string_view prefix) override {
+    if (*broken_) return Fault();
+    return inner_->List(ns, prefix);
+  }
+
+ private:
+  static absl::Status Fault() {
+    return absl::UnavailableError("store: sqlite `kbs.db`: get: database disk image is malformed");
+  }
+  std::shared_ptr<std::atomic<bool>> broken_;
+  std::unique_ptr<store::KeyValueStore> inner_ = store::NewMemoryStore();
+};
+
+// Issue 16 item 11: a store fault is 503 StorageError everywhere (the attestation-policy read
+// inside /attest included) and visible in /healthz, never an attestation or policy verdict.
+TEST_F(KbsServiceTest, StoreFaultsAre503NeverAVerdict) {
+  auto broken = std::make_shared<std::atomic<bool>>(false);
+  KbsConfig c;
+  c.http_server.insecure_http = true;
+  c.admin.mode = AdminMode::kAuthenticatedAuthorization;
+  c.admin.identity_providers.push_back({"issuer", "kbs", dir_ + "/admin.pub"});
+  c.admin.acls.push_back({"admin", "^/kbs/.+$"});
+  auto s = KbsService::Create(c, clock_, std::make_unique<FaultyStore>(broken));
+  ASSERT_TRUE(s.ok()) << s.status();
+  kbs_ = std::move(*s);
+  ASSERT_EQ(AdminCall("POST", "/kbs/v0/resource/default/key/model", "s3cret").status, 200);
+  AllowAll();
+  EXPECT_EQ(Call("GET", "/healthz").status, 200);
+  auto [cookie, nonce] = Auth();
+
+  *broken = true;
+  auto attest = Call("POST", "/kbs/v0/attest", AttestBody(nonce), {{"Cookie", cookie}});
+  EXPECT_EQ(attest.status, 503) << attest.body;
+  EXPECT_EQ(ErrorType(attest), "StorageError");
+  auto health = Call("GET", "/healthz");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_EQ(ErrorType(health), "StorageError");
+  auto admin = AdminCall("POST", "/kbs/v0/resource/default/key/model", "x");
+  EXPECT_EQ(admin.status, 503);
+  EXPECT_EQ(ErrorType(admin), "StorageError");
+
+  // Once the store is back, the same session (its nonce unspent) attests and gets the secret.
+  *broken = false;
+  auto retry = Call("POST", "/kbs/v0/attest", AttestBody(nonce), {{"Cookie", cookie}});
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  *broken = true;
+  auto release = Call("GET", "/kbs/v0/resource/default/key/model", "", {{"Cookie", cookie}});
+  EXPECT_EQ(release.status, 503);
+  EXPECT_EQ(ErrorType(release), "StorageError");
+  *broken = false;
+  EXPECT_EQ(Decrypt(Call("GET", "/kbs/v0/resource/default/key/model", "", {{"Cookie", cookie}})),
+            "s3cret");
+}
+
 }  // namespace
 }  // namespace ccburst::kbs
