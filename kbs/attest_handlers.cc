@@ -26,6 +26,16 @@ double Since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// "10.0.0.1:443" -> "10.0.0.1", "[::1]:443" -> "::1": the per-source session limit counts
+// addresses, not connections.
+std::string ClientAddress(std::string_view remote) {
+  if (!remote.empty() && remote.front() == '[') {
+    size_t close = remote.find(']');
+    return std::string(remote.substr(1, close == std::string_view::npos ? close : close - 1));
+  }
+  return std::string(remote.substr(0, remote.rfind(':')));
+}
+
 net::HttpResponse JsonOk(std::string body) { return net::HttpResponse::Json(200, std::move(body)); }
 
 // The tee-pubkey with only the members the protocol defines, in the shape the client hashed.
@@ -117,7 +127,7 @@ net::HttpResponse AttestationHandlers::Auth(const net::HttpRequest& req) {
   if (!o.contains("extra-params")) return fail("auth: missing field `extra-params`");
 
   std::string nonce = core::Base64Encode(crypto::RandomBytes(32));
-  auto created = sessions_.Create(std::string(*tee), nonce);
+  auto created = sessions_.Create(std::string(*tee), nonce, ClientAddress(req.remote));
   if (!created.ok()) {
     metrics_.Auth(false);
     LogRequestEvent(spdlog::level::warn, "auth refused", req.remote,

@@ -95,7 +95,7 @@ class KbsServiceTest : public ::testing::Test {
     r.query = q == std::string::npos ? "" : target.substr(q + 1);
     r.headers = std::move(headers);
     r.body = std::move(body);
-    r.remote = "127.0.0.1:1";
+    r.remote = remote_;
     return kbs_->Handle(r);
   }
 
@@ -158,6 +158,7 @@ class KbsServiceTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  std::string remote_ = "127.0.0.1:1";  // the client address Call() uses
   std::string dir_;
   crypto::PrivateKey admin_key_ = crypto::PrivateKey::GenerateEd25519();
   crypto::PrivateKey tee_key_ = crypto::PrivateKey::GenerateEcP256();
@@ -595,6 +596,28 @@ TEST_F(KbsServiceTest, StoreFaultsAre503NeverAVerdict) {
   *broken = false;
   EXPECT_EQ(Decrypt(Call("GET", "/kbs/v0/resource/default/key/model", "", {{"Cookie", cookie}})),
             "s3cret");
+}
+
+// Issue 16 item 3: a flood of /auth from one client does not lock out the others: a new client
+// completes a whole flow, quickly, while the flooder is refused.
+TEST_F(KbsServiceTest, AuthFloodDoesNotLockOutNewClients) {
+  ASSERT_EQ(AdminCall("POST", "/kbs/v0/resource/default/key/model", "s3cret").status, 200);
+  AllowAll();
+  remote_ = "10.6.6.6:4242";
+  int refused = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    auto r =
+        Call("POST", "/kbs/v0/auth", R"({"version":"0.4.0","tee":"sample","extra-params":{}})");
+    if (r.status == 503) ++refused;
+  }
+  EXPECT_EQ(refused, 20'000 - 1024);
+  remote_ = "127.0.0.1:1";
+  auto t0 = std::chrono::steady_clock::now();
+  auto [cookie, token] = Attested();
+  auto r = Call("GET", "/kbs/v0/resource/default/key/model", "", {{"Cookie", cookie}});
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(Decrypt(r), "s3cret");
+  EXPECT_LT(elapsed, std::chrono::seconds(1));
 }
 
 }  // namespace

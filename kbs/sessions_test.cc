@@ -101,9 +101,12 @@ TEST(SessionStore, CapsSessionsAndSweepsExpiredOnes) {
   SessionStore store(clock, std::chrono::seconds(300), 16 * 4);
   std::set<std::string> ids;
   size_t refused = 0;
+  // Attested sessions are never evicted for a new one: once every slot holds one, new sessions
+  // are refused. (Unattested ones are evicted oldest first; see FloodOfUnattestedSessions...)
   for (int i = 0; i < 400; ++i) {
     auto id = store.Create("sample", "n");
     if (id.ok()) {
+      ASSERT_TRUE(store.MarkAttested(*id, "token", "digest"));
       ids.insert(*id);
     } else {
       EXPECT_TRUE(absl::IsResourceExhausted(id.status()));
@@ -139,6 +142,44 @@ TEST(SessionStoreTest, MarkAttestedIsACompareAndSet) {
   auto s = store.Get(*id);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->state, Session::State::kAttested);
+}
+
+// Issue 16 item 3: a flood of unattested sessions cannot lock out new clients or evict attested
+// sessions; unattested sessions live briefly; one source holds a bounded number of them.
+TEST(SessionStoreTest, FloodOfUnattestedSessionsDoesNotLockOut) {
+  FakeClock clock;
+  SessionStore store(
+      clock, std::chrono::seconds(300), 1600,
+      {.unattested_timeout = std::chrono::seconds(20), .max_unattested_per_source = 100});
+  auto attested = store.Create("sample", "n", "10.0.0.1");
+  ASSERT_TRUE(attested.ok());
+  ASSERT_TRUE(store.MarkAttested(*attested, "token", "digest"));
+  // One source is capped...
+  int refused = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (!store.Create("sample", "n", "10.6.6.6").ok()) ++refused;
+  }
+  EXPECT_EQ(refused, 900);
+  // ...and many sources together fill the store, then evict the oldest unattested sessions,
+  // never the attested one.
+  for (int i = 0; i < 20'000; ++i) {
+    auto id = store.Create("sample", "n", "10.1." + std::to_string(i / 50) + ".1");
+    ASSERT_TRUE(id.ok()) << i << ": " << id.status();
+  }
+  EXPECT_LE(store.Size(), 1600u);
+  auto fresh = store.Create("sample", "n", "192.0.2.1");
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_TRUE(store.MarkAttested(*fresh, "t2", "d2"));
+  EXPECT_EQ(store.Get(*attested)->state, Session::State::kAttested);
+
+  // Unattested sessions expire after the short lifetime; the flooder's count is released.
+  clock.now += std::chrono::seconds(21);
+  EXPECT_TRUE(store.Create("sample", "n", "10.6.6.6").ok());
+  auto still = store.Get(*attested);
+  ASSERT_TRUE(still.ok()) << still.status();
+  // Attested sessions live the full timeout from their attestation on.
+  clock.now += std::chrono::seconds(270);
+  EXPECT_TRUE(store.Get(*fresh).ok());
 }
 
 }  // namespace
