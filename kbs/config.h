@@ -36,6 +36,8 @@ struct KbsConfig {
     std::optional<std::string> certificate;  // PEM chain file for HTTPS
     uint64_t payload_request_size_mib = 2;
     int worker_count = 0;  // 0: one per CPU
+    // Most connections open at once; 0: below the file limit (net::HttpServerOptions).
+    int64_t max_connections = 0;
   } http_server;
 
   struct AttestationToken {

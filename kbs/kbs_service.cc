@@ -190,6 +190,7 @@ absl::StatusOr<std::unique_ptr<KbsServer>> KbsServer::Start(const KbsConfig& con
   }
   options.max_body_bytes = config.http_server.payload_request_size_mib * 1024 * 1024;
   options.threads = config.http_server.worker_count;
+  options.max_connections = static_cast<size_t>(config.http_server.max_connections);
   options.error_response = [](int status, std::string detail) {
     return ErrorResponse(HttpServerErrorKind(status), std::move(detail));
   };

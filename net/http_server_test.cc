@@ -11,10 +11,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
 #include <future>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "fmt/format.h"
 #include "net/http_client.h"
@@ -784,6 +786,47 @@ TEST(HttpServerTest, AmbiguousTransferEncodingIs400AndNothingIsSmuggled) {
                                "Connection: close\r\n\r\n4\r\nabcd\r\n0\r\n\r\n");
   EXPECT_THAT(ok, StartsWith("HTTP/1.1 200 "));
   EXPECT_THAT(ok, HasSubstr("body=abcd"));
+}
+
+// Issue 16 item 12: at the connection limit, connections with no request in flight are closed,
+// oldest first, so that a new client is answered at once; a connection that never sends its
+// first request is closed after the short first-request timeout.
+TEST(HttpServerTest, ConnectionLimitClosesIdleConnectionsOldestFirst) {
+  HttpServerOptions options = PlainOptions();
+  options.max_connections = 4;
+  options.first_request_timeout = std::chrono::seconds(1);
+  auto server = StartServer(std::move(options), Echo);
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->max_connections(), 4u);
+  asio::io_context ioc;
+  std::vector<std::unique_ptr<tcp::socket>> idle;
+  for (int i = 0; i < 8; ++i) {
+    idle.push_back(std::make_unique<tcp::socket>(ioc));
+    idle.back()->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server->ports()[0]));
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto client = MakeClient(Url(*server));
+  auto response = client->Send("GET", "/fresh");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_LE(server->open_connections(), 5u);
+  // The oldest idle connection was closed to make room: reading it gives end of stream.
+  char c;
+  boost::system::error_code ec;
+  idle.front()->read_some(asio::buffer(&c, 1), ec);
+  EXPECT_TRUE(ec) << "oldest idle connection still open";
+}
+
+TEST(HttpServerTest, SilentConnectionIsClosedAfterFirstRequestTimeout) {
+  HttpServerOptions options = PlainOptions();
+  options.first_request_timeout = std::chrono::seconds(1);
+  auto server = StartServer(std::move(options), Echo);
+  ASSERT_NE(server, nullptr);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string reply = RawExchange(server->ports()[0], "");
+  EXPECT_EQ(reply, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
 }
 
 }  // namespace
