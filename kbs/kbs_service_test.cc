@@ -620,5 +620,21 @@ TEST_F(KbsServiceTest, AuthFloodDoesNotLockOutNewClients) {
   EXPECT_LT(elapsed, std::chrono::seconds(1));
 }
 
+// Compatibility (issue 16): the session cookie is read before a bearer token, as the reference
+// KBS does, so a stale bearer beside a valid cookie does not refuse the request; and the
+// reference's spelling of the Hygon DCU TEE is a protocol TEE name.
+TEST_F(KbsServiceTest, CookieIsReadBeforeBearerAndHygondcuIsATee) {
+  ASSERT_EQ(AdminCall("POST", "/kbs/v0/resource/default/key/model", "s3cret").status, 200);
+  AllowAll();
+  auto [cookie, token] = Attested();
+  auto r = Call("GET", "/kbs/v0/resource/default/key/model", "",
+                {{"Cookie", cookie}, {"Authorization", "Bearer stale.token.here"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Decrypt(r), "s3cret");
+  auto hygon =
+      Call("POST", "/kbs/v0/auth", R"({"version":"0.4.0","tee":"hygondcu","extra-params":{}})");
+  EXPECT_EQ(ErrorType(hygon), "UnsupportedTee") << hygon.body;  // known, no verifier here
+}
+
 }  // namespace
 }  // namespace ccburst::kbs

@@ -39,15 +39,10 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
   // The token's claims, held as a value: the resource policy reads them as its input and the
   // TEE key is found inside them, both without copying.
   json::value claims;
+  // The reference order: the session cookie first, then a bearer token (a stale bearer sent
+  // beside a valid cookie must not refuse the request).
   auto authz = req.Header("Authorization");
-  if (authz && authz->substr(0, 7) == "Bearer ") {
-    auto verified = token_verifier_.Verify(authz->substr(7));
-    if (!verified.ok()) {
-      return deny("token", ErrorKind::kTokenVerifierError,
-                  fmt::format("resource: {}", core::Message(verified.status())));
-    }
-    claims = std::move(*verified);
-  } else if (auto cookie = req.Cookie(kSessionCookie)) {
+  if (auto cookie = req.Cookie(kSessionCookie)) {
     auto session = sessions_.Get(std::string(*cookie));
     if (!session.ok()) {
       return deny("token", ErrorKind::kTokenNotFound,
@@ -70,6 +65,13 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
                   fmt::format("resource: session token: {}", core::Message(lifetime)));
     }
     claims = std::move(jwt->claims);
+  } else if (authz && authz->substr(0, 7) == "Bearer ") {
+    auto verified = token_verifier_.Verify(authz->substr(7));
+    if (!verified.ok()) {
+      return deny("token", ErrorKind::kTokenVerifierError,
+                  fmt::format("resource: {}", core::Message(verified.status())));
+    }
+    claims = std::move(*verified);
   } else {
     return deny("token", ErrorKind::kTokenNotFound,
                 "resource: no attestation token: send `Authorization: Bearer <token>` or the "
