@@ -1,18 +1,13 @@
 #include "apps/cli_util.h"
 
-#include <filesystem>
-
 #include "core/file.h"
 
 namespace ccburst::apps {
 
+// Secrets (keys, tokens, released resources) are created 0600 from the start and renamed into
+// place, never chmod'ed after the fact.
 absl::Status WriteFile(const std::string& path, std::string_view data, bool secret) {
-  CCB_RETURN_IF_ERROR(core::WriteFile(path, data));
-  if (secret) {
-    std::filesystem::permissions(
-        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  }
-  return absl::OkStatus();
+  return secret ? core::WriteSecretFile(path, data) : core::WriteFile(path, data);
 }
 
 std::string Trim(std::string s) {

@@ -7,9 +7,10 @@
 
 namespace ccburst::attestation {
 
-inline constexpr std::array<std::string_view, 13> kProtocolTees = {
-    "tdx", "snp", "sgx",       "az-snp-vtpm", "az-tdx-vtpm", "tpm",         "cca",
-    "se",  "csv", "hygon-dcu", "nvidia",      "sample",      "sampledevice"};
+// `hygondcu` is the reference's spelling; `hygon-dcu`, ours before, stays accepted.
+inline constexpr std::array<std::string_view, 14> kProtocolTees = {
+    "tdx", "snp", "sgx",      "az-snp-vtpm", "az-tdx-vtpm", "tpm",    "cca",
+    "se",  "csv", "hygondcu", "hygon-dcu",   "nvidia",      "sample", "sampledevice"};
 
 // Whether the protocol defines `tee`, with or without a verifier in this build. A request naming
 // anything else is malformed; a defined TEE without a verifier fails as unsupported instead.

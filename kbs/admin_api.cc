@@ -5,7 +5,9 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/log_safe.h"
 #include "kbs/errors.h"
+#include "kbs/request_log.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -42,10 +44,11 @@ net::HttpResponse List(const absl::StatusOr<std::vector<std::string>>& ids) {
 }  // namespace
 
 std::optional<net::HttpResponse> AdminApi::Authorize(const net::HttpRequest& req) const {
-  absl::Status access = authorizer_.Check(req.Header("Authorization").value_or(""), req.target);
+  absl::Status access = authorizer_.Check(req.Header("Authorization").value_or(""), req.path);
   if (access.ok()) return std::nullopt;
-  spdlog::warn("admin request {} {} from {} refused: {}", req.method, req.path, req.remote,
-               core::Message(access));
+  LogRequestEvent(spdlog::level::warn,
+                  fmt::format("admin request {} {} refused", req.method, req.path), req.remote,
+                  core::Message(access));
   return ErrorResponse(absl::IsUnauthenticated(access) ? ErrorKind::kAdminUnauthenticated
                                                        : ErrorKind::kAdminForbidden,
                        core::Message(access));
@@ -58,7 +61,7 @@ net::HttpResponse AdminApi::Resource(const net::HttpRequest& req,
   if (req.method == "POST" || req.method == "PUT") {
     if (req.body.empty()) return Bad(fmt::format("resource `{}`: empty body", name));
     if (absl::Status s = resources_.Write(resource, req.body); !s.ok()) return StorageError(s);
-    spdlog::info("admin: resource `{}` written ({} bytes)", name, req.body.size());
+    spdlog::info("admin: resource `{}` written ({} bytes)", core::LogSafe(name), req.body.size());
     return JsonOk("");
   }
   if (req.method == "DELETE") {
@@ -68,7 +71,7 @@ net::HttpResponse AdminApi::Resource(const net::HttpRequest& req,
       return ErrorResponse(ErrorKind::kAdminResourceNotFound,
                            fmt::format("resource `{}` does not exist", name));
     }
-    spdlog::info("admin: resource `{}` deleted", name);
+    spdlog::info("admin: resource `{}` deleted", core::LogSafe(name));
     return JsonOk("");
   }
   return ErrorResponse(ErrorKind::kMethodNotAllowed, "resources accept GET, POST, PUT and DELETE");

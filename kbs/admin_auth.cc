@@ -5,6 +5,7 @@
 #include "core/json.h"
 #include "crypto/jws.h"
 #include "crypto/jwt_claims.h"
+#include "net/url.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -46,8 +47,7 @@ absl::StatusOr<std::unique_ptr<AdminAuthorizer>> AdminAuthorizer::Create(
   return a;
 }
 
-absl::Status AdminAuthorizer::Check(std::string_view authorization,
-                                    std::string_view path_and_query) const {
+absl::Status AdminAuthorizer::Check(std::string_view authorization, std::string_view path) const {
   if (mode_ == AdminMode::kInsecureAllowAll) return absl::OkStatus();
   if (mode_ == AdminMode::kDenyAll) {
     return absl::PermissionDeniedError(
@@ -106,7 +106,12 @@ absl::Status AdminAuthorizer::Check(std::string_view authorization,
     return absl::UnauthenticatedError("admin: token has no `role` claim");
   }
   std::string role(role_it->value().get_string());
-  std::string target(path_and_query);
+  auto normalized = net::NormalizePath(path);
+  if (!normalized.ok()) {
+    return absl::PermissionDeniedError(
+        fmt::format("admin: request path is invalid: {}", core::Message(normalized.status())));
+  }
+  const std::string& target = *normalized;
   for (const auto& acl : acls_) {
     if (acl.role == role && std::regex_match(target, acl.regex)) return absl::OkStatus();
   }

@@ -1,7 +1,7 @@
 // Authentication and authorization of the KBS admin API, configured with Trustee's names:
 // Bearer JWTs (EdDSA, ES256, RS256) from configured identity providers, `exp` required, `role`
-// matched against regex ACLs over the request path. DenyAll refuses everything;
-// InsecureAllowAll admits everything (and start-up says so loudly).
+// matched against regex ACLs over the normalized request path (never the query). DenyAll refuses
+// everything; InsecureAllowAll admits everything (and start-up says so loudly).
 #pragma once
 
 #include <memory>
@@ -23,10 +23,13 @@ class AdminAuthorizer {
   static absl::StatusOr<std::unique_ptr<AdminAuthorizer>> Create(const KbsConfig::Admin& config,
                                                                  const core::Clock& clock);
 
-  // Checks one request. `authorization` is the Authorization header value (may be empty),
-  // `path_and_query` the request target. Unauthenticated: no/invalid/expired token (HTTP 401);
-  // PermissionDenied: authenticated but the role may not use this endpoint (HTTP 403).
-  absl::Status Check(std::string_view authorization, std::string_view path_and_query) const;
+  // Checks one request. `authorization` is the Authorization header value (may be empty), `path`
+  // the request path without the query; the ACLs are matched against net::NormalizePath(path),
+  // the same form the router dispatches on, so `?x=/public`, `%2e%2e` or `/./` cannot make a
+  // path look like another. Unauthenticated: no/invalid/expired token (HTTP 401);
+  // PermissionDenied: authenticated but the role may not use this endpoint, or the path does not
+  // normalize (HTTP 403).
+  absl::Status Check(std::string_view authorization, std::string_view path) const;
 
  private:
   struct Provider {

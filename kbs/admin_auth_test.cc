@@ -81,5 +81,33 @@ TEST(AdminAuthorizer, ModesAndKeyTypes) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(AdminAuthorizer, AclMatchesTheNormalizedPathNeverTheQuery) {
+  FakeClock clock{core::FromUnixSeconds(1'800'000'000)};
+  std::string dir = std::filesystem::temp_directory_path() / "admin_auth_acl_test";
+  std::filesystem::create_directories(dir);
+  auto ed = crypto::PrivateKey::GenerateEd25519();
+  std::ofstream(dir + "/ed.pub") << ed.Public().ToPem();
+  KbsConfig::Admin cfg;
+  cfg.mode = AdminMode::kAuthenticatedAuthorization;
+  cfg.identity_providers = {{"", "", dir + "/ed.pub"}};
+  cfg.acls = {{"pub", "^/kbs/v0/resource/.+/public$"}};
+  auto a = AdminAuthorizer::Create(cfg, clock);
+  ASSERT_OK(a);
+  std::string token =
+      "Bearer " + *crypto::SignJwt(ed, json::object{{"role", "pub"}, {"exp", 1'800'000'060}});
+  EXPECT_OK((*a)->Check(token, "/kbs/v0/resource/a/b/public"));
+  EXPECT_OK((*a)->Check(token, "/kbs/v0/resource/a/b/%70ublic"));
+  for (std::string_view refused :
+       {"/kbs/v0/resource/a/b/one?x=/public", "/kbs/v0/resource/a/b/one#/public",
+        "/kbs/v0/resource/a/b/public/..", "/kbs/v0/resource/a/b/public/%2e%2e",
+        "/kbs/v0/resource/a/b/one%2Fpublic", "/kbs/v0/resource/a/b/one%00/public/../x",
+        "/../kbs/v0/resource/a/b/public", "/kbs/v0/resource/a/b/public%",
+        "/kbs/v0/resource/a/./b/x/../public", "/kbs/v0/resource/a/b/one/%2e%2e/public"}) {
+    absl::Status s = (*a)->Check(token, refused);
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kPermissionDenied)) << refused;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ccburst::kbs

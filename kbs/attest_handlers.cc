@@ -12,6 +12,7 @@
 #include "crypto/key.h"
 #include "crypto/random.h"
 #include "kbs/errors.h"
+#include "kbs/request_log.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -23,6 +24,16 @@ constexpr std::string_view kProtocolVersion = "0.4.0";
 
 double Since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// "10.0.0.1:443" -> "10.0.0.1", "[::1]:443" -> "::1": the per-source session limit counts
+// addresses, not connections.
+std::string ClientAddress(std::string_view remote) {
+  if (!remote.empty() && remote.front() == '[') {
+    size_t close = remote.find(']');
+    return std::string(remote.substr(1, close == std::string_view::npos ? close : close - 1));
+  }
+  return std::string(remote.substr(0, remote.rfind(':')));
 }
 
 net::HttpResponse JsonOk(std::string body) { return net::HttpResponse::Json(200, std::move(body)); }
@@ -88,7 +99,7 @@ absl::StatusOr<json::object> CanonicalTeePubkey(const json::value& v) {
 net::HttpResponse AttestationHandlers::Auth(const net::HttpRequest& req) {
   auto fail = [&](std::string detail) {
     metrics_.Auth(false);
-    spdlog::info("auth refused from {}: {}", req.remote, detail);
+    LogRequestEvent(spdlog::level::info, "auth refused", req.remote, detail);
     return ErrorResponse(ErrorKind::kInvalidRequest, std::move(detail));
   };
   auto doc = core::ParseJson(req.body);
@@ -116,10 +127,11 @@ net::HttpResponse AttestationHandlers::Auth(const net::HttpRequest& req) {
   if (!o.contains("extra-params")) return fail("auth: missing field `extra-params`");
 
   std::string nonce = core::Base64Encode(crypto::RandomBytes(32));
-  auto created = sessions_.Create(std::string(*tee), nonce);
+  auto created = sessions_.Create(std::string(*tee), nonce, ClientAddress(req.remote));
   if (!created.ok()) {
     metrics_.Auth(false);
-    spdlog::warn("auth refused from {}: {}", req.remote, core::Message(created.status()));
+    LogRequestEvent(spdlog::level::warn, "auth refused", req.remote,
+                    core::Message(created.status()));
     return ErrorResponse(ErrorKind::kTooManySessions,
                          fmt::format("auth: {}", core::Message(created.status())));
   }
@@ -140,7 +152,8 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
   std::string tee = "unknown";
   auto fail = [&](ErrorKind kind, std::string outcome, std::string detail) {
     metrics_.Attestation(tee, outcome, Since(t0));
-    spdlog::info("attest refused from {} (tee {}): {}", req.remote, tee, detail);
+    LogRequestEvent(spdlog::level::info, fmt::format("attest refused (tee {})", tee), req.remote,
+                    detail);
     return ErrorResponse(kind, std::move(detail));
   };
   auto cookie = req.Cookie(kSessionCookie);
@@ -169,7 +182,7 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
 
   // From here on, any failure burns the session: a nonce is good for one attempt.
   auto burn = [&](ErrorKind kind, std::string outcome, std::string detail) {
-    sessions_.Erase(id);
+    sessions_.EraseIfAuthed(id);
     return fail(kind, std::move(outcome), std::move(detail));
   };
   auto doc = core::ParseJson(req.body);
@@ -240,14 +253,34 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
   }
 
   auto token = as_.Attest(ar);
+  if (absl::IsUnavailable(token.status())) {
+    // A store or collateral fault (the attestation policy could not be read, a backend is down)
+    // is the server's, not a verdict on the evidence: 503 StorageError, and the session is kept
+    // so that the client may retry the same nonce once the fault is gone.
+    return fail(ErrorKind::kStorageError, "error",
+                fmt::format("attest: {}", core::Message(token.status())));
+  }
   if (!token.ok()) {
     bool malformed = absl::IsInvalidArgument(token.status());
     return burn(ErrorKind::kAttestationError, malformed ? "error" : "failure",
                 fmt::format("attest: {}", core::Message(token.status())));
   }
+  // Compare-and-set: of concurrent attempts on one nonce, only the first to get here wins; the
+  // others get its token if they sent the same body (a retry), else a replay error.
   if (!sessions_.MarkAttested(id, *token, digest)) {
+    auto now = sessions_.Get(id);
+    if (!now.ok()) {
+      return fail(ErrorKind::kAttestationError, "error",
+                  "attest: session expired during attestation");
+    }
+    if (now->state == Session::State::kAttested && now->attestation_digest == digest) {
+      json::object r;
+      r["token"] = now->token;
+      return JsonOk(json::serialize(r));
+    }
     return fail(ErrorKind::kAttestationError, "error",
-                "attest: session expired during attestation");
+                "attest: nonce replay: a concurrent attestation already used this session's "
+                "nonce; start again with /kbs/v0/auth");
   }
   metrics_.Attestation(tee, "success", Since(t0));
   json::object r;

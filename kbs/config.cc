@@ -25,7 +25,7 @@ absl::Status ParseHttp(const toml::table& t, const std::string& base, KbsConfig&
   constexpr std::string_view w = "http_server";
   CCB_RETURN_IF_ERROR(CheckKeys(t, w,
                                 {"sockets", "insecure_http", "private_key", "certificate",
-                                 "payload_request_size", "worker_count"}));
+                                 "payload_request_size", "worker_count", "max_connections"}));
   auto& h = c.http_server;
   CCB_RETURN_IF_ERROR(GetStringArray(t, w, "sockets", h.sockets));
   if (h.sockets.empty()) {
@@ -42,6 +42,7 @@ absl::Status ParseHttp(const toml::table& t, const std::string& base, KbsConfig&
   int64_t workers = h.worker_count;
   CCB_RETURN_IF_ERROR(GetInt(t, w, "worker_count", 0, 256, workers));
   h.worker_count = static_cast<int>(workers);
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "max_connections", 0, 1'000'000, h.max_connections));
   return absl::OkStatus();
 }
 
@@ -256,7 +257,8 @@ absl::Status ParseStorage(const toml::table& t, const std::string& base, KbsConf
                          SubTable(*backends, "storage_backend.backends", "sqlite"));
     if (sqlite) {
       constexpr std::string_view sw = "storage_backend.backends.sqlite";
-      CCB_RETURN_IF_ERROR(CheckKeys(*sqlite, sw, {"path"}));
+      CCB_RETURN_IF_ERROR(CheckKeys(*sqlite, sw, {"path", "initialize"}));
+      CCB_RETURN_IF_ERROR(GetBool(*sqlite, sw, "initialize", c.storage.sqlite_initialize));
       std::string path;
       CCB_RETURN_IF_ERROR(GetString(*sqlite, sw, "path", path));
       if (!path.empty()) c.storage.sqlite_path = ResolvePath(base, path);

@@ -36,6 +36,8 @@ struct KbsConfig {
     std::optional<std::string> certificate;  // PEM chain file for HTTPS
     uint64_t payload_request_size_mib = 2;
     int worker_count = 0;  // 0: one per CPU
+    // Most connections open at once; 0: below the file limit (net::HttpServerOptions).
+    int64_t max_connections = 0;
   } http_server;
 
   struct AttestationToken {
@@ -69,6 +71,9 @@ struct KbsConfig {
   struct Storage {
     std::string type = "Sqlite";  // "Sqlite" (durable, default) or "Memory" (lost on exit)
     std::string sqlite_path;      // default: kbs.db beside the config file
+    // [storage_backend.backends.sqlite] initialize: make an existing file without our schema a
+    // new, empty store instead of refusing to start.
+    bool sqlite_initialize = false;
   } storage;
 
   // [policy_engine] policy_path: resource policy installed at start-up when none is stored.

@@ -24,13 +24,18 @@ KbsService::KbsService(const KbsConfig& config, const core::Clock& clock)
 
 KbsService::~KbsService() = default;
 
-absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(const KbsConfig& config,
-                                                               const core::Clock& clock) {
+absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(
+    const KbsConfig& config, const core::Clock& clock,
+    std::unique_ptr<store::KeyValueStore> store) {
   std::unique_ptr<KbsService> s(new KbsService(config, clock));
-  if (config.storage.type == "Memory") {
+  if (store) {
+    s->kv_ = std::move(store);
+  } else if (config.storage.type == "Memory") {
     s->kv_ = store::NewMemoryStore();
   } else {
-    CCB_ASSIGN_OR_RETURN(s->kv_, store::OpenSqliteStore(config.storage.sqlite_path));
+    CCB_ASSIGN_OR_RETURN(
+        s->kv_, store::OpenSqliteStore(config.storage.sqlite_path,
+                                       {.initialize_existing = config.storage.sqlite_initialize}));
   }
 
   std::optional<crypto::PrivateKey> token_key;
@@ -108,8 +113,17 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(const KbsConfig& 
 }
 
 void KbsService::AddRoutes() {
-  router_.AddPath("/healthz", {{"GET", "HEAD"}, "/healthz accepts GET"},
-                  [](const net::HttpRequest&, Rest) { return JsonOk(R"({"status":"ok"})"); });
+  // Readiness includes the store: a KBS whose store fails cannot release or attest, and says so
+  // with the same 503 StorageError its other endpoints give.
+  router_.AddPath(
+      "/healthz", {{"GET", "HEAD"}, "/healthz accepts GET"}, [this](const net::HttpRequest&, Rest) {
+        auto probe = kv_->Get("kbs", "resource-policy");
+        if (!probe.ok()) {
+          return ErrorResponse(ErrorKind::kStorageError,
+                               fmt::format("healthz: storage: {}", core::Message(probe.status())));
+        }
+        return JsonOk(R"({"status":"ok"})");
+      });
   router_.AddPath("/metrics", {{"GET"}, "/metrics accepts GET"},
                   [this](const net::HttpRequest&, Rest) {
                     metrics_->SetActiveSessions(static_cast<double>(sessions_->Sweep()));
@@ -176,6 +190,7 @@ absl::StatusOr<std::unique_ptr<KbsServer>> KbsServer::Start(const KbsConfig& con
   }
   options.max_body_bytes = config.http_server.payload_request_size_mib * 1024 * 1024;
   options.threads = config.http_server.worker_count;
+  options.max_connections = static_cast<size_t>(config.http_server.max_connections);
   options.error_response = [](int status, std::string detail) {
     return ErrorResponse(HttpServerErrorKind(status), std::move(detail));
   };

@@ -33,9 +33,11 @@ namespace ccburst::kbs {
 class KbsService {
  public:
   // Opens storage, loads or generates the token signing key, loads admin keys and policies.
-  // Errors name the failing component and file.
+  // Errors name the failing component and file. `store`, when given, is used instead of the one
+  // `config.storage` names (tests inject faulty stores this way).
   static absl::StatusOr<std::unique_ptr<KbsService>> Create(
-      const KbsConfig& config, const core::Clock& clock = core::SystemClock::Get());
+      const KbsConfig& config, const core::Clock& clock = core::SystemClock::Get(),
+      std::unique_ptr<store::KeyValueStore> store = nullptr);
   ~KbsService();
 
   // Handles one request; never throws. Every error is the KBS error JSON with a `detail`

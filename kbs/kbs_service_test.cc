@@ -4,9 +4,15 @@
 #include "kbs/kbs_service.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
 
 #include "agent/kbs_client.h"
 #include "core/encoding.h"
@@ -61,6 +67,7 @@ class KbsServiceTest : public ::testing::Test {
     c.admin.identity_providers.push_back({"issuer", "kbs", dir_ + "/admin.pub"});
     c.admin.acls.push_back({"admin", "^/kbs/.+$"});
     c.admin.acls.push_back({"reader", "^/kbs/v0/reference-value/.+$"});
+    c.admin.acls.push_back({"public-writer", "^/kbs/v0/resource/.+/public$"});
     auto s = KbsService::Create(c, clock_);
     ASSERT_OK(s);
     kbs_ = std::move(*s);
@@ -86,7 +93,7 @@ class KbsServiceTest : public ::testing::Test {
     r.query = q == std::string::npos ? "" : target.substr(q + 1);
     r.headers = std::move(headers);
     r.body = std::move(body);
-    r.remote = "127.0.0.1:1";
+    r.remote = remote_;
     return kbs_->Handle(r);
   }
 
@@ -109,8 +116,9 @@ class KbsServiceTest : public ::testing::Test {
     return {cookie, std::string(doc->get_object().at("nonce").get_string())};
   }
 
-  std::string AttestBody(const std::string& nonce, std::string report_nonce = "") {
-    auto pub = *crypto::TeePubkeyJwk(tee_key_, "ECDH-ES+A256KW");
+  std::string AttestBody(const std::string& nonce, std::string report_nonce = "",
+                         const crypto::PrivateKey* tee_key = nullptr) {
+    auto pub = *crypto::TeePubkeyJwk(tee_key ? *tee_key : tee_key_, "ECDH-ES+A256KW");
     std::string digest =
         agent::BindingDigest("sample", report_nonce.empty() ? nonce : report_nonce, pub);
     json::object body{
@@ -148,6 +156,7 @@ class KbsServiceTest : public ::testing::Test {
   }
 
   FakeClock clock_{core::FromUnixSeconds(1'800'000'000)};
+  std::string remote_ = "127.0.0.1:1";  // the client address Call() uses
   std::string dir_;
   crypto::PrivateKey admin_key_ = crypto::PrivateKey::GenerateEd25519();
   crypto::PrivateKey tee_key_ = crypto::PrivateKey::GenerateEcP256();
@@ -422,6 +431,207 @@ TEST_F(KbsServiceTest, HealthMetricsAndJwks) {
   auto doc = core::ParseJson(jwks.body);
   ASSERT_OK(doc);
   EXPECT_EQ(doc->get_object().at("keys").get_array().size(), 1u);
+}
+
+// Issue 16 item 2: the ACL is matched on the normalized path, never the query, and the path the
+// ACL saw is the path the handler acts on.
+TEST_F(KbsServiceTest, AdminAclSeesTheNormalizedPathOnly) {
+  ASSERT_EQ(AdminCall("POST", "/kbs/v0/resource/default/key/one", "original").status, 200);
+  auto as_writer = [&](std::string target) {
+    return Call("POST", std::move(target), "changed",
+                {{"Authorization", "Bearer " + AdminToken("public-writer")}});
+  };
+  for (std::string bypass :
+       {"/kbs/v0/resource/default/key/one?x=/public", "/kbs/v0/resource/default/key/one?/public"}) {
+    auto r = as_writer(bypass);
+    EXPECT_EQ(r.status, 403) << bypass << ": " << r.body;
+  }
+  // An encoded spelling of a path the role may use is the same path; dotted spellings and those
+  // that end in `/public` but name another resource are refused.
+  EXPECT_EQ(as_writer("/kbs/v0/resource/default/key/%70ublic").status, 200);
+  EXPECT_NE(as_writer("/kbs/v0/resource/default/./key/public").status, 200);
+  EXPECT_NE(as_writer("/kbs/v0/resource/default/key/one/../public").status, 200);
+  EXPECT_NE(as_writer("/kbs/v0/resource/default/key/one/%2Fpublic").status, 200);
+  EXPECT_NE(as_writer("/kbs/v0/resource/default/key/one/%2e%2e/one?x=/public").status, 200);
+  EXPECT_NE(as_writer("/kbs/v0/resource/default/key/public/..").status, 200);
+  EXPECT_NE(as_writer("/kbs/v0/resource/default/key/public/%2e%2e/one").status, 200);
+
+  AllowAll();
+  auto [cookie, token] = Attested();
+  EXPECT_EQ(Decrypt(Call("GET", "/kbs/v0/resource/default/key/one", "", {{"Cookie", cookie}})),
+            "original");
+  EXPECT_EQ(Decrypt(Call("GET", "/kbs/v0/resource/default/key/public", "", {{"Cookie", cookie}})),
+            "changed");
+}
+
+// Issue 16 item 8: parallel /attest calls on one session, each binding another TEE key, yield
+// exactly one token; the others are refused as replays.
+TEST_F(KbsServiceTest, ParallelAttestOnOneSessionYieldsOneToken) {
+  for (int round = 0; round < 5; ++round) {
+    auto [cookie, nonce] = Auth();
+    std::vector<crypto::PrivateKey> keys;
+    std::vector<std::string> bodies;
+    for (int i = 0; i < 8; ++i) {
+      keys.push_back(crypto::PrivateKey::GenerateEcP256());
+      bodies.push_back(AttestBody(nonce, "", &keys.back()));
+    }
+    std::atomic<int> tokens{0};
+    std::atomic<int> replays{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i) {
+      threads.emplace_back([&, i] {
+        auto r = Call("POST", "/kbs/v0/attest", bodies[i], {{"Cookie", cookie}});
+        if (r.status == 200) ++tokens;
+        if (r.status == 401 && ErrorDetail(r).find("nonce replay") != std::string::npos) {
+          ++replays;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(tokens.load(), 1) << "round " << round;
+    EXPECT_EQ(replays.load(), 7) << "round " << round;
+  }
+}
+
+// Issue 16 item 5: a request-derived value cannot forge a log line, a huge one cannot flood the
+// log, and identical refusals are rate-limited.
+TEST_F(KbsServiceTest, RequestValuesCannotForgeOrFloodTheLog) {
+  auto stream = std::make_shared<std::ostringstream>();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*stream);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  spdlog::set_level(spdlog::level::info);
+
+  std::string forged =
+      "x\n[2030-01-01 00:00:00.000] [info] admin: resource `default/key/one` deleted";
+  auto r = Call("POST", "/kbs/v0/auth",
+                json::serialize(json::object{
+                    {"version", "0.4.0"}, {"tee", forged}, {"extra-params", json::object{}}}));
+  EXPECT_EQ(r.status, 401);
+  std::string big(2 * 1024 * 1024, 'A');
+  for (int i = 0; i < 20; ++i) {
+    Call("POST", "/kbs/v0/auth",
+         json::serialize(
+             json::object{{"version", "0.4.0"}, {"tee", big}, {"extra-params", json::object{}}}));
+  }
+  spdlog::set_default_logger(previous);
+  const std::string log = stream->str();
+  EXPECT_EQ(log.find("\n[2030-01-01"), std::string::npos) << log.substr(0, 400);
+  EXPECT_NE(log.find("x\\n[2030-01-01"), std::string::npos) << log.substr(0, 400);
+  // 20 refusals of 2 MB each: a few truncated lines, not 40 MB.
+  EXPECT_LT(log.size(), 8u * 1024) << log.size();
+  size_t lines = std::count(log.begin(), log.end(), '\n');
+  EXPECT_LE(lines, 7u) << log;
+}
+
+// A store that fails every operation once `broken` is set (a corrupted page, a full disk).
+class FaultyStore final : public store::KeyValueStore {
+ public:
+  explicit FaultyStore(std::shared_ptr<std::atomic<bool>> broken) : broken_(std::move(broken)) {}
+  absl::Status Put(std::string_view ns, std::string_view key, std::string_view value) override {
+    if (*broken_) return Fault();
+    return inner_->Put(ns, key, value);
+  }
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
+                                                 std::string_view key) override {
+    if (*broken_) return Fault();
+    return inner_->Get(ns, key);
+  }
+  absl::StatusOr<bool> Delete(std::string_view ns, std::string_view key) override {
+    if (*broken_) return Fault();
+    return inner_->Delete(ns, key);
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
+      std::string_view ns, std::string_view prefix) override {
+    if (*broken_) return Fault();
+    return inner_->List(ns, prefix);
+  }
+
+ private:
+  static absl::Status Fault() {
+    return absl::UnavailableError("store: sqlite `kbs.db`: get: database disk image is malformed");
+  }
+  std::shared_ptr<std::atomic<bool>> broken_;
+  std::unique_ptr<store::KeyValueStore> inner_ = store::NewMemoryStore();
+};
+
+// Issue 16 item 11: a store fault is 503 StorageError everywhere (the attestation-policy read
+// inside /attest included) and visible in /healthz, never an attestation or policy verdict.
+TEST_F(KbsServiceTest, StoreFaultsAre503NeverAVerdict) {
+  auto broken = std::make_shared<std::atomic<bool>>(false);
+  KbsConfig c;
+  c.http_server.insecure_http = true;
+  c.admin.mode = AdminMode::kAuthenticatedAuthorization;
+  c.admin.identity_providers.push_back({"issuer", "kbs", dir_ + "/admin.pub"});
+  c.admin.acls.push_back({"admin", "^/kbs/.+$"});
+  auto s = KbsService::Create(c, clock_, std::make_unique<FaultyStore>(broken));
+  ASSERT_OK(s);
+  kbs_ = std::move(*s);
+  ASSERT_EQ(AdminCall("POST", "/kbs/v0/resource/default/key/model", "s3cret").status, 200);
+  AllowAll();
+  EXPECT_EQ(Call("GET", "/healthz").status, 200);
+  auto [cookie, nonce] = Auth();
+
+  *broken = true;
+  auto attest = Call("POST", "/kbs/v0/attest", AttestBody(nonce), {{"Cookie", cookie}});
+  EXPECT_EQ(attest.status, 503) << attest.body;
+  EXPECT_EQ(ErrorType(attest), "StorageError");
+  auto health = Call("GET", "/healthz");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_EQ(ErrorType(health), "StorageError");
+  auto admin = AdminCall("POST", "/kbs/v0/resource/default/key/model", "x");
+  EXPECT_EQ(admin.status, 503);
+  EXPECT_EQ(ErrorType(admin), "StorageError");
+
+  // Once the store is back, the same session (its nonce unspent) attests and gets the secret.
+  *broken = false;
+  auto retry = Call("POST", "/kbs/v0/attest", AttestBody(nonce), {{"Cookie", cookie}});
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  *broken = true;
+  auto release = Call("GET", "/kbs/v0/resource/default/key/model", "", {{"Cookie", cookie}});
+  EXPECT_EQ(release.status, 503);
+  EXPECT_EQ(ErrorType(release), "StorageError");
+  *broken = false;
+  EXPECT_EQ(Decrypt(Call("GET", "/kbs/v0/resource/default/key/model", "", {{"Cookie", cookie}})),
+            "s3cret");
+}
+
+// Issue 16 item 3: a flood of /auth from one client does not lock out the others: a new client
+// completes a whole flow, quickly, while the flooder is refused.
+TEST_F(KbsServiceTest, AuthFloodDoesNotLockOutNewClients) {
+  ASSERT_EQ(AdminCall("POST", "/kbs/v0/resource/default/key/model", "s3cret").status, 200);
+  AllowAll();
+  remote_ = "10.6.6.6:4242";
+  int refused = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    auto r =
+        Call("POST", "/kbs/v0/auth", R"({"version":"0.4.0","tee":"sample","extra-params":{}})");
+    if (r.status == 503) ++refused;
+  }
+  EXPECT_EQ(refused, 20'000 - 1024);
+  remote_ = "127.0.0.1:1";
+  auto t0 = std::chrono::steady_clock::now();
+  auto [cookie, token] = Attested();
+  auto r = Call("GET", "/kbs/v0/resource/default/key/model", "", {{"Cookie", cookie}});
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(Decrypt(r), "s3cret");
+  EXPECT_LT(elapsed, std::chrono::seconds(1));
+}
+
+// Compatibility (issue 16): the session cookie is read before a bearer token, as the reference
+// KBS does, so a stale bearer beside a valid cookie does not refuse the request; and the
+// reference's spelling of the Hygon DCU TEE is a protocol TEE name.
+TEST_F(KbsServiceTest, CookieIsReadBeforeBearerAndHygondcuIsATee) {
+  ASSERT_EQ(AdminCall("POST", "/kbs/v0/resource/default/key/model", "s3cret").status, 200);
+  AllowAll();
+  auto [cookie, token] = Attested();
+  auto r = Call("GET", "/kbs/v0/resource/default/key/model", "",
+                {{"Cookie", cookie}, {"Authorization", "Bearer stale.token.here"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Decrypt(r), "s3cret");
+  auto hygon =
+      Call("POST", "/kbs/v0/auth", R"({"version":"0.4.0","tee":"hygondcu","extra-params":{}})");
+  EXPECT_EQ(ErrorType(hygon), "UnsupportedTee") << hygon.body;  // known, no verifier here
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "crypto/jws.h"
 #include "crypto/jwt_claims.h"
 #include "kbs/errors.h"
+#include "kbs/request_log.h"
 #include "net/url.h"
 
 namespace ccburst::kbs {
@@ -30,22 +31,18 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
   const std::string name = resource.ToString();
   auto deny = [&](std::string_view reason, ErrorKind kind, std::string detail) {
     metrics_.ResourceDenied(std::string(reason), Since(t0));
-    spdlog::info("resource `{}` refused to {}: {}", name, req.remote, detail);
+    LogRequestEvent(spdlog::level::info, fmt::format("resource `{}` refused", name), req.remote,
+                    detail);
     return ErrorResponse(kind, std::move(detail));
   };
 
   // The token's claims, held as a value: the resource policy reads them as its input and the
   // TEE key is found inside them, both without copying.
   json::value claims;
+  // The reference order: the session cookie first, then a bearer token (a stale bearer sent
+  // beside a valid cookie must not refuse the request).
   auto authz = req.Header("Authorization");
-  if (authz && authz->substr(0, 7) == "Bearer ") {
-    auto verified = token_verifier_.Verify(authz->substr(7));
-    if (!verified.ok()) {
-      return deny("token", ErrorKind::kTokenVerifierError,
-                  fmt::format("resource: {}", core::Message(verified.status())));
-    }
-    claims = std::move(*verified);
-  } else if (auto cookie = req.Cookie(kSessionCookie)) {
+  if (auto cookie = req.Cookie(kSessionCookie)) {
     auto session = sessions_.Get(std::string(*cookie));
     if (!session.ok()) {
       return deny("token", ErrorKind::kTokenNotFound,
@@ -68,6 +65,13 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
                   fmt::format("resource: session token: {}", core::Message(lifetime)));
     }
     claims = std::move(jwt->claims);
+  } else if (authz && authz->substr(0, 7) == "Bearer ") {
+    auto verified = token_verifier_.Verify(authz->substr(7));
+    if (!verified.ok()) {
+      return deny("token", ErrorKind::kTokenVerifierError,
+                  fmt::format("resource: {}", core::Message(verified.status())));
+    }
+    claims = std::move(*verified);
   } else {
     return deny("token", ErrorKind::kTokenNotFound,
                 "resource: no attestation token: send `Authorization: Bearer <token>` or the "
@@ -116,7 +120,8 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
                 fmt::format("resource: {}", core::Message(jwe.status())));
   }
   metrics_.ResourceReleased(Since(t0));
-  spdlog::debug("resource `{}` released to {}", name, req.remote);
+  LogRequestEvent(spdlog::level::debug, fmt::format("resource `{}` released", name), req.remote,
+                  "ok");
   return net::HttpResponse::Json(200, json::serialize(*jwe));
 }
 

@@ -22,6 +22,7 @@ absl::Status ResourcePolicy::Install(std::string rego, bool persist) {
     return absl::InvalidArgumentError(
         fmt::format("resource policy: {}", core::Message(compiled.status())));
   }
+  std::lock_guard install(install_mu_);
   if (persist) CCB_RETURN_IF_ERROR(kv_.Put(kNamespace, kKey, rego));
   std::lock_guard lock(mu_);
   text_ = std::move(rego);

@@ -24,7 +24,8 @@ class ResourcePolicy {
   absl::Status Init(std::optional<std::string> initial);
 
   // Compiles and stores a new policy; a policy that does not compile is refused (InvalidArgument
-  // with file:line:col) and the old one stays.
+  // with file:line:col) and the old one stays. Storing and swapping the served copy are one step:
+  // after concurrent Sets, the stored policy is the served one.
   absl::Status Set(std::string rego);
 
   // Evaluates `data.policy.allow`. true only when it is exactly `true`; an evaluation error is
@@ -38,6 +39,10 @@ class ResourcePolicy {
   absl::Status Install(std::string rego, bool persist);
 
   store::KeyValueStore& kv_;
+  // Held across storing a new policy and swapping the in-memory copy, so that the stored and the
+  // served policy are always the same one (two concurrent Sets cannot interleave). Readers never
+  // take it.
+  std::mutex install_mu_;
   mutable std::mutex mu_;
   std::string text_;
   std::shared_ptr<const policy::CompiledPolicy> compiled_;

@@ -28,7 +28,15 @@ net::HttpResponse Router::Dispatch(const Entry& e, const net::HttpRequest& reque
 }
 
 net::HttpResponse Router::Route(const net::HttpRequest& request) const {
-  const std::string& path = request.path;
+  // Routing and the admin ACLs (AdminAuthorizer::Check) both see the normalized path, so the
+  // path an access decision was made on is the path the handler acts on.
+  auto normalized = net::NormalizePath(request.path);
+  if (!normalized.ok()) {
+    return ErrorResponse(ErrorKind::kInvalidRequestPath,
+                         fmt::format("request path `{}` is invalid: {}", request.path,
+                                     core::Message(normalized.status())));
+  }
+  const std::string& path = *normalized;
   for (const Entry& e : routes_) {
     if (!e.endpoint && e.name == path) return Dispatch(e, request, {});
   }

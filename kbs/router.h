@@ -1,5 +1,7 @@
 // Request routing of ccburst-kbs: a table from paths to handlers with the methods each accepts.
-// Two kinds of routes: a fixed path (`/healthz`), and an endpoint of the KBS API
+// Routes match the normalized path (net::NormalizePath: percent-decoded, dot segments resolved);
+// a path that does not normalize is InvalidRequestPath. Two kinds of routes: a fixed path
+// (`/healthz`), and an endpoint of the KBS API
 // (`/kbs/v0/<endpoint>[/<segment>...]`) whose handler receives the segments after the endpoint
 // name. Everything that matches no route is an error from the error table (InvalidRequestPath
 // outside /kbs/v0/, PluginNotFound inside it).

@@ -24,17 +24,60 @@ bool DecodeExactly(std::string_view text, std::string& out) {
 }  // namespace
 
 SessionStore::SessionStore(const core::Clock& clock, std::chrono::seconds timeout,
-                           size_t max_sessions)
-    : clock_(clock), timeout_(timeout), max_per_shard_(std::max<size_t>(1, max_sessions / 16)) {}
+                           size_t max_sessions, SessionLimits limits)
+    : clock_(clock),
+      timeout_(timeout),
+      unattested_timeout_(std::min(timeout, limits.unattested_timeout)),
+      max_per_shard_(std::max<size_t>(1, max_sessions / 16)),
+      max_unattested_per_source_(limits.max_unattested_per_source) {}
+
+bool SessionStore::AcquireSource(const std::string& source) {
+  if (source.empty()) return true;
+  std::lock_guard lock(source_mu_);
+  size_t& n = unattested_by_source_[source];
+  if (max_unattested_per_source_ != 0 && n >= max_unattested_per_source_) return false;
+  ++n;
+  return true;
+}
+
+void SessionStore::ReleaseSource(const std::string& source) {
+  if (source.empty()) return;
+  std::lock_guard lock(source_mu_);
+  auto it = unattested_by_source_.find(source);
+  if (it == unattested_by_source_.end()) return;
+  if (--it->second == 0) unattested_by_source_.erase(it);
+}
+
+void SessionStore::EraseLocked(Shard& shard, absl::flat_hash_map<Id, Entry>::iterator it) {
+  if (it->second.state == Session::State::kAuthed) ReleaseSource(it->second.source);
+  shard.sessions.erase(it);
+}
+
+bool SessionStore::EvictOldestUnattestedLocked(Shard& shard) {
+  while (!shard.unattested.empty()) {
+    Id id = shard.unattested.front();
+    shard.unattested.pop_front();
+    auto it = shard.sessions.find(id);
+    if (it != shard.sessions.end() && it->second.state == Session::State::kAuthed) {
+      EraseLocked(shard, it);
+      return true;
+    }
+  }
+  return false;
+}
 
 void SessionStore::SweepLocked(Shard& shard, core::TimePoint now) {
   for (auto it = shard.sessions.begin(); it != shard.sessions.end();) {
     if (now >= it->second.expires) {
-      shard.sessions.erase(it++);
+      EraseLocked(shard, it++);
     } else {
       ++it;
     }
   }
+  std::erase_if(shard.unattested, [&](const Id& id) {
+    auto it = shard.sessions.find(id);
+    return it == shard.sessions.end() || it->second.state != Session::State::kAuthed;
+  });
   shard.creates_since_sweep = 0;
 }
 
@@ -111,26 +154,42 @@ Session SessionStore::Unpack(const Entry& entry) const {
   return s;
 }
 
-absl::StatusOr<std::string> SessionStore::Create(std::string tee, std::string nonce) {
+absl::StatusOr<std::string> SessionStore::Create(std::string tee, std::string nonce,
+                                                 std::string source) {
   std::string random = crypto::RandomBytes(16);
   Id id;
   std::memcpy(id.data(), random.data(), id.size());
   auto now = clock_.Now();
-  Entry e;
-  e.tee = std::move(tee);
-  e.nonce = std::move(nonce);
-  e.expires = now + timeout_;
+  if (!AcquireSource(source)) {
+    // The source's expired sessions may still be counted: sweep every shard (at most once a
+    // second, so a flooding source cannot make every /auth a full sweep), then decide.
+    int64_t now_s = core::ToUnixSeconds(now);
+    int64_t last = last_full_sweep_.load();
+    if (now_s > last && last_full_sweep_.compare_exchange_strong(last, now_s)) Sweep();
+    if (!AcquireSource(source)) {
+      return absl::ResourceExhaustedError(fmt::format(
+          "session: too many unattested sessions from this client (limit {}); attest or wait",
+          max_unattested_per_source_));
+    }
+  }
   Shard& shard = ShardFor(id);
   std::lock_guard lock(shard.mu);
   if (++shard.creates_since_sweep >= kSweepEvery || shard.sessions.size() >= max_per_shard_) {
     SweepLocked(shard, now);
   }
-  if (shard.sessions.size() >= max_per_shard_) {
+  if (shard.sessions.size() >= max_per_shard_ && !EvictOldestUnattestedLocked(shard)) {
+    ReleaseSource(source);
     return absl::ResourceExhaustedError(
         fmt::format("session: too many active sessions (limit {}); try again later",
                     max_per_shard_ * shards_.size()));
   }
+  Entry e;
+  e.tee = std::move(tee);
+  e.nonce = std::move(nonce);
+  e.source = std::move(source);
+  e.expires = now + unattested_timeout_;
   shard.sessions.emplace(id, std::move(e));
+  shard.unattested.push_back(id);
   return core::HexEncode(random);
 }
 
@@ -147,7 +206,7 @@ absl::StatusOr<Session> SessionStore::Get(const std::string& text) {
   }
   if (clock_.Now() >= it->second.expires) {
     std::string when = core::FormatRfc3339(it->second.expires);
-    shard.sessions.erase(it);
+    EraseLocked(shard, it);
     return absl::PermissionDeniedError(fmt::format("session: expired at {}", when));
   }
   return Unpack(it->second);
@@ -163,8 +222,12 @@ bool SessionStore::MarkAttested(const std::string& text, std::string token, std:
   std::lock_guard lock(shard.mu);
   auto it = shard.sessions.find(id);
   if (it == shard.sessions.end() || clock_.Now() >= it->second.expires) return false;
+  if (it->second.state != Session::State::kAuthed) return false;  // the nonce is already spent
   Entry& e = it->second;
+  ReleaseSource(e.source);
+  std::string().swap(e.source);
   e.state = Session::State::kAttested;
+  e.expires = clock_.Now() + timeout_;
   e.packed = attested.packed;
   e.digest_size = attested.digest_size;
   e.signature_size = attested.signature_size;
@@ -178,7 +241,18 @@ void SessionStore::Erase(const std::string& text) {
   if (!ParseId(text, id)) return;
   Shard& shard = ShardFor(id);
   std::lock_guard lock(shard.mu);
-  shard.sessions.erase(id);
+  if (auto it = shard.sessions.find(id); it != shard.sessions.end()) EraseLocked(shard, it);
+}
+
+void SessionStore::EraseIfAuthed(const std::string& text) {
+  Id id;
+  if (!ParseId(text, id)) return;
+  Shard& shard = ShardFor(id);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.sessions.find(id);
+  if (it != shard.sessions.end() && it->second.state == Session::State::kAuthed) {
+    EraseLocked(shard, it);
+  }
 }
 
 size_t SessionStore::Sweep() {

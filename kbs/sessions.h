@@ -11,8 +11,10 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,24 +42,42 @@ struct Session {
   std::string attestation_digest;  // SHA-256 of the /attest body that produced the token
 };
 
+// What keeps a flood of /auth calls (unattested sessions, cheap to make) from crowding out
+// attested sessions and new clients.
+struct SessionLimits {
+  // An Authed session must be attested within this (capped at the session timeout); once
+  // attested it lives for the full session timeout from the attestation on.
+  std::chrono::seconds unattested_timeout{60};
+  // Unexpired Authed sessions one source (client IP address) may hold; 0 = no limit.
+  size_t max_unattested_per_source = 1024;
+};
+
 class SessionStore {
  public:
   SessionStore(const core::Clock& clock, std::chrono::seconds timeout,
-               size_t max_sessions = kDefaultMaxSessions);
+               size_t max_sessions = kDefaultMaxSessions, SessionLimits limits = {});
   static constexpr size_t kDefaultMaxSessions = 200'000;
 
-  // Creates an Authed session; returns its id (32 lowercase hex characters), or
-  // ResourceExhausted when `max_sessions` unexpired sessions exist.
-  absl::StatusOr<std::string> Create(std::string tee, std::string nonce);
+  // Creates an Authed session for `source` (the client's address, without port; "" = unknown,
+  // not counted); returns its id (32 lowercase hex characters). At the cap, the oldest Authed
+  // session is evicted to make room (attested sessions are never evicted for a new one);
+  // ResourceExhausted when every session is attested, or when `source` already holds
+  // `max_unattested_per_source` unattested sessions.
+  absl::StatusOr<std::string> Create(std::string tee, std::string nonce, std::string source = "");
 
   // The session, or NotFound ("session: unknown kbs-session-id") / PermissionDenied
   // ("session: expired at ...").
   absl::StatusOr<Session> Get(const std::string& id);
 
-  // Marks an Authed session Attested. False if it vanished or expired meanwhile.
+  // Compare-and-set: marks the session Attested only if it is still Authed (its nonce unspent),
+  // in one step under the shard's lock. False if it vanished, expired or was already attested
+  // meanwhile, so concurrent /attest calls on one nonce yield exactly one token.
   bool MarkAttested(const std::string& id, std::string token, std::string digest);
 
   void Erase(const std::string& id);
+  // Erases the session only while it is still Authed: a failed attempt burns an unspent nonce
+  // but never a session that a concurrent attempt has just attested.
+  void EraseIfAuthed(const std::string& id);
   // Drops expired sessions; returns how many remain.
   size_t Sweep();
   size_t Size() const;
@@ -76,6 +96,7 @@ class SessionStore {
     core::TimePoint expires;
     std::string tee;
     std::string nonce;
+    std::string source;  // Authed only: counted in unattested_by_source_
     // Authed: empty. Attested: digest, then the token: packed as signature bytes followed by
     // payload bytes, or verbatim.
     std::string data;
@@ -83,9 +104,18 @@ class SessionStore {
   struct Shard {
     mutable std::mutex mu;
     absl::flat_hash_map<Id, Entry> sessions;
+    // Authed sessions in creation order, oldest first, for eviction; may hold ids that were
+    // attested or removed since (skipped, and dropped at each sweep).
+    std::deque<Id> unattested;
     size_t creates_since_sweep = 0;
   };
-  static void SweepLocked(Shard& shard, core::TimePoint now);
+  void SweepLocked(Shard& shard, core::TimePoint now);
+  // Removes `it` (shard lock held), releasing its source count if it was Authed.
+  void EraseLocked(Shard& shard, absl::flat_hash_map<Id, Entry>::iterator it);
+  // Evicts the oldest Authed session of `shard`; false if it has none.
+  bool EvictOldestUnattestedLocked(Shard& shard);
+  bool AcquireSource(const std::string& source);
+  void ReleaseSource(const std::string& source);
   static bool ParseId(std::string_view text, Id& id);
   Shard& ShardFor(const Id& id);
   // Fills `entry` with the attestation result; see the file comment.
@@ -94,7 +124,12 @@ class SessionStore {
 
   const core::Clock& clock_;
   std::chrono::seconds timeout_;
+  std::chrono::seconds unattested_timeout_;
   size_t max_per_shard_;
+  size_t max_unattested_per_source_;
+  std::atomic<int64_t> last_full_sweep_{0};  // unix seconds
+  std::mutex source_mu_;                     // taken after a shard's lock, never before
+  absl::flat_hash_map<std::string, size_t> unattested_by_source_;
   std::array<Shard, 16> shards_;
   // The header segment (with its trailing dot) of the first token stored; written once.
   std::once_flag header_once_;

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cctype>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/encoding.h"
@@ -98,9 +100,12 @@ TEST(SessionStore, CapsSessionsAndSweepsExpiredOnes) {
   SessionStore store(clock, std::chrono::seconds(300), 16 * 4);
   std::set<std::string> ids;
   size_t refused = 0;
+  // Attested sessions are never evicted for a new one: once every slot holds one, new sessions
+  // are refused. (Unattested ones are evicted oldest first; see FloodOfUnattestedSessions...)
   for (int i = 0; i < 400; ++i) {
     auto id = store.Create("sample", "n");
     if (id.ok()) {
+      ASSERT_TRUE(store.MarkAttested(*id, "token", "digest"));
       ids.insert(*id);
     } else {
       EXPECT_THAT(id, StatusIs(absl::StatusCode::kResourceExhausted));
@@ -114,6 +119,66 @@ TEST(SessionStore, CapsSessionsAndSweepsExpiredOnes) {
   clock.Advance(std::chrono::seconds(301));
   EXPECT_OK(store.Create("sample", "n"));
   EXPECT_EQ(store.Sweep(), 1u);
+}
+
+// Issue 16 item 8: marking attested is a compare-and-set; of many concurrent attempts on one
+// session exactly one wins, and a failed attempt cannot erase the session another attested.
+TEST(SessionStoreTest, MarkAttestedIsACompareAndSet) {
+  SessionStore store(core::SystemClock::Get(), std::chrono::seconds(60));
+  auto id = store.Create("sample", "nonce");
+  ASSERT_OK(id);
+  std::atomic<int> wins{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      if (store.MarkAttested(*id, "token" + std::to_string(i), "digest")) ++wins;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_FALSE(store.MarkAttested(*id, "again", "digest"));
+  store.EraseIfAuthed(*id);
+  auto s = store.Get(*id);
+  ASSERT_OK(s);
+  EXPECT_EQ(s->state, Session::State::kAttested);
+}
+
+// Issue 16 item 3: a flood of unattested sessions cannot lock out new clients or evict attested
+// sessions; unattested sessions live briefly; one source holds a bounded number of them.
+TEST(SessionStoreTest, FloodOfUnattestedSessionsDoesNotLockOut) {
+  FakeClock clock{core::FromUnixSeconds(1'800'000'000)};
+  SessionStore store(
+      clock, std::chrono::seconds(300), 1600,
+      {.unattested_timeout = std::chrono::seconds(20), .max_unattested_per_source = 100});
+  auto attested = store.Create("sample", "n", "10.0.0.1");
+  ASSERT_OK(attested);
+  ASSERT_TRUE(store.MarkAttested(*attested, "token", "digest"));
+  // One source is capped...
+  int refused = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (!store.Create("sample", "n", "10.6.6.6").ok()) ++refused;
+  }
+  EXPECT_EQ(refused, 900);
+  // ...and many sources together fill the store, then evict the oldest unattested sessions,
+  // never the attested one.
+  for (int i = 0; i < 20'000; ++i) {
+    auto id = store.Create("sample", "n", "10.1." + std::to_string(i / 50) + ".1");
+    ASSERT_OK(id) << i;
+  }
+  EXPECT_LE(store.Size(), 1600u);
+  auto fresh = store.Create("sample", "n", "192.0.2.1");
+  ASSERT_OK(fresh);
+  EXPECT_TRUE(store.MarkAttested(*fresh, "t2", "d2"));
+  EXPECT_EQ(store.Get(*attested)->state, Session::State::kAttested);
+
+  // Unattested sessions expire after the short lifetime; the flooder's count is released.
+  clock.Advance(std::chrono::seconds(21));
+  EXPECT_OK(store.Create("sample", "n", "10.6.6.6"));
+  auto still = store.Get(*attested);
+  ASSERT_OK(still);
+  // Attested sessions live the full timeout from their attestation on.
+  clock.Advance(std::chrono::seconds(270));
+  EXPECT_OK(store.Get(*fresh));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +20,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <charconv>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -52,8 +54,39 @@ struct Shared {
   uint64_t max_body_bytes = 0;
   uint32_t max_header_bytes = 0;
   std::chrono::steady_clock::duration idle_timeout;
+  std::chrono::steady_clock::duration first_request_timeout;
   std::shared_ptr<asio::ssl::context> tls;  // null for plain HTTP
   std::atomic<uint64_t> accepted{0};
+  std::atomic<size_t> open{0};
+  size_t max_connections = 0;
+
+  // Connections with no request in flight (waiting for a request's headers or a TLS handshake),
+  // by when they started waiting: the oldest is closed first when a new connection needs room.
+  std::mutex idle_mu;
+  std::map<uint64_t, std::function<void()>> idle;  // sequence -> closes that connection
+  uint64_t idle_seq = 0;
+
+  uint64_t RegisterIdle(std::function<void()> close) {
+    std::lock_guard lock(idle_mu);
+    idle.emplace(++idle_seq, std::move(close));
+    return idle_seq;
+  }
+  void UnregisterIdle(uint64_t seq) {
+    if (seq == 0) return;
+    std::lock_guard lock(idle_mu);
+    idle.erase(seq);
+  }
+  bool CloseOldestIdle() {
+    std::function<void()> close;
+    {
+      std::lock_guard lock(idle_mu);
+      if (idle.empty()) return false;
+      close = std::move(idle.begin()->second);
+      idle.erase(idle.begin());
+    }
+    close();
+    return true;
+  }
 
   HttpResponse ErrorResponse(int status, std::string detail) const {
     if (error_response) {
@@ -90,6 +123,43 @@ bool ValidHeaderValue(std::string_view value) {
   return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
+// RFC 9112 6.1/6.3 framing checks Beast leaves to us. Beast frames a request as chunked only when
+// the last coding of a Transfer-Encoding field is `chunked`, and otherwise ignores the field and
+// reads no body, so `chunked, identity`, `gzip` or `xchunked` with `Content-Length: 0` left the
+// body to be parsed as the next request (a smuggling primitive behind a proxy that frames
+// differently). We decode no coding but chunked, so a request with Transfer-Encoding is accepted
+// only when it is HTTP/1.1, has exactly one Transfer-Encoding field whose only coding is
+// `chunked`, and no Content-Length. Returns the refusal, or nothing.
+std::optional<std::string> CheckFraming(const http::request_parser<http::string_body>& parser) {
+  const auto& message = parser.get();
+  size_t te_fields = 0;
+  size_t cl_fields = 0;
+  std::string_view te_value;
+  for (const auto& field : message) {
+    if (field.name() == http::field::transfer_encoding) {
+      ++te_fields;
+      te_value = std::string_view(field.value().data(), field.value().size());
+    } else if (field.name() == http::field::content_length) {
+      ++cl_fields;
+    }
+  }
+  if (te_fields == 0) return std::nullopt;
+  if (message.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+  if (cl_fields > 0) return "both Transfer-Encoding and Content-Length";
+  if (te_fields > 1) return "more than one Transfer-Encoding field";
+  while (!te_value.empty() && (te_value.front() == ' ' || te_value.front() == '\t')) {
+    te_value.remove_prefix(1);
+  }
+  while (!te_value.empty() && (te_value.back() == ' ' || te_value.back() == '\t')) {
+    te_value.remove_suffix(1);
+  }
+  if (!EqualsIgnoreCase(te_value, "chunked")) {
+    return "Transfer-Encoding other than `chunked` (the only coding this server decodes, and the "
+           "final coding a request must have)";
+  }
+  return std::nullopt;
+}
+
 // One client connection: reads requests in order, runs the handler, writes responses, until the
 // peer closes, an error occurs, or it idles out. All of its work runs on the socket's strand.
 template <bool kTls>
@@ -97,11 +167,16 @@ class Connection : public std::enable_shared_from_this<Connection<kTls>> {
  public:
   using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
-  Connection(tcp::socket socket, std::shared_ptr<const Shared> shared)
+  Connection(tcp::socket socket, std::shared_ptr<Shared> shared)
       : shared_(std::move(shared)), stream_(MakeStream(std::move(socket), *shared_)) {
     // Beast sizes each read by the buffer's spare capacity (at least 512 bytes); a small buffer
     // would take a body in dozens of reads.
     buffer_.reserve(kReadBufferBytes);
+  }
+
+  ~Connection() {
+    shared_->UnregisterIdle(idle_seq_);
+    shared_->open.fetch_sub(1, std::memory_order_relaxed);
   }
 
   void Start() {
@@ -123,6 +198,29 @@ class Connection : public std::enable_shared_from_this<Connection<kTls>> {
 
   beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
 
+  // Marks this connection as having no request in flight, so that a new connection at the limit
+  // may close it.
+  void EnterIdle() {
+    shared_->UnregisterIdle(idle_seq_);
+    std::weak_ptr<Connection> weak = this->shared_from_this();
+    auto executor = stream_.get_executor();
+    idle_seq_ = shared_->RegisterIdle([weak, executor] {
+      asio::dispatch(executor, [weak] {
+        if (auto self = weak.lock()) {
+          self->idle_seq_ = 0;  // already removed from the registry
+          self->Close();
+        }
+      });
+    });
+  }
+  void LeaveIdle() {
+    shared_->UnregisterIdle(idle_seq_);
+    idle_seq_ = 0;
+  }
+  std::chrono::steady_clock::duration HeaderTimeout() const {
+    return requests_ == 0 ? shared_->first_request_timeout : shared_->idle_timeout;
+  }
+
   template <class F>
   auto Bind(F f) {
     return beast::bind_front_handler(f, this->shared_from_this());
@@ -130,7 +228,8 @@ class Connection : public std::enable_shared_from_this<Connection<kTls>> {
 
   void Begin() {
     if constexpr (kTls) {
-      Lowest().expires_after(shared_->idle_timeout);
+      EnterIdle();
+      Lowest().expires_after(shared_->first_request_timeout);
       stream_.async_handshake(asio::ssl::stream_base::server, Bind(&Connection::OnHandshake));
     } else {
       ReadRequest();
@@ -150,12 +249,20 @@ class Connection : public std::enable_shared_from_this<Connection<kTls>> {
     // The declared Content-Length is checked after the header so that the 413 can say how big
     // the body was; the limit is armed again for the body itself (chunked bodies).
     parser_->body_limit(boost::none);
-    Lowest().expires_after(shared_->idle_timeout);
+    EnterIdle();
+    Lowest().expires_after(HeaderTimeout());
     http::async_read_header(stream_, buffer_, *parser_, Bind(&Connection::OnHeader));
   }
 
   void OnHeader(error_code ec, size_t) {
+    LeaveIdle();
+    ++requests_;
     if (ec) return OnReadError(ec);
+    // Before any byte of the body is read: a request whose framing is ambiguous is refused and
+    // the connection closed, so nothing after its header is ever parsed as a request.
+    if (auto refusal = CheckFraming(*parser_)) {
+      return SendError(400, fmt::format("malformed request: {}", *refusal));
+    }
     const uint64_t limit = shared_->max_body_bytes;
     if (auto length = parser_->content_length(); length && *length > limit) {
       return SendError(413, fmt::format("request body of {} bytes exceeds the limit of {} bytes",
@@ -312,8 +419,10 @@ class Connection : public std::enable_shared_from_this<Connection<kTls>> {
     Lowest().close();
   }
 
-  std::shared_ptr<const Shared> shared_;
+  std::shared_ptr<Shared> shared_;
   Stream stream_;
+  uint64_t idle_seq_ = 0;  // registration in shared_->idle, 0 = none
+  uint64_t requests_ = 0;  // request headers received on this connection
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
@@ -336,6 +445,16 @@ void Accept(tcp::acceptor* acceptor, asio::io_context* ioc, std::shared_ptr<Shar
           return;
         }
         shared->accepted.fetch_add(1, std::memory_order_relaxed);
+        // At the limit, room is made by closing the connection idle the longest; if every
+        // connection has a request in flight, the new one is closed unanswered.
+        if (shared->open.load(std::memory_order_relaxed) >= shared->max_connections &&
+            !shared->CloseOldestIdle()) {
+          error_code ignored;
+          socket.close(ignored);
+          Accept(acceptor, ioc, shared);
+          return;
+        }
+        shared->open.fetch_add(1, std::memory_order_relaxed);
         if (shared->tls) {
           std::make_shared<Connection<true>>(std::move(socket), shared)->Start();
         } else {
@@ -410,6 +529,17 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
       std::clamp<size_t>(options.max_header_bytes, 1024, std::numeric_limits<uint32_t>::max()));
   shared->idle_timeout =
       std::max<std::chrono::seconds>(options.idle_timeout, std::chrono::seconds(1));
+  shared->first_request_timeout = std::clamp<std::chrono::seconds>(
+      options.first_request_timeout, std::chrono::seconds(1), options.idle_timeout);
+  shared->max_connections = options.max_connections;
+  if (shared->max_connections == 0) {
+    rlimit limit{};
+    size_t files = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+                       ? static_cast<size_t>(limit.rlim_cur)
+                       : 65536;
+    size_t reserve = std::max<size_t>(64, files / 8);
+    shared->max_connections = files > reserve + 16 ? files - reserve : 16;
+  }
   if (options.tls_certificate_file) {
     CCB_ASSIGN_OR_RETURN(
         shared->tls, MakeTlsContext(*options.tls_certificate_file, *options.tls_private_key_file));
@@ -462,6 +592,12 @@ std::vector<uint16_t> HttpServer::ports() const { return impl_->ports; }
 uint64_t HttpServer::accepted_connections() const {
   return impl_->shared->accepted.load(std::memory_order_relaxed);
 }
+
+size_t HttpServer::open_connections() const {
+  return impl_->shared->open.load(std::memory_order_relaxed);
+}
+
+size_t HttpServer::max_connections() const { return impl_->shared->max_connections; }
 
 void HttpServer::Stop() {
   std::lock_guard<std::mutex> lock(impl_->stop_mutex);

@@ -33,6 +33,16 @@ struct HttpServerOptions {
   // How long a connection may sit idle between requests, and the most a client may take to send
   // one request's headers or body or to complete the TLS handshake; then it is closed quietly.
   std::chrono::seconds idle_timeout{60};
+  // How long a new connection may take to complete the TLS handshake and send its first
+  // request's headers (a connection that never speaks costs a file descriptor; it gets less time
+  // than a kept-alive one between requests).
+  std::chrono::seconds first_request_timeout{10};
+  // Most connections open at once; 0 = below the process's file limit (RLIMIT_NOFILE soft limit
+  // minus max(64, limit/8) kept for files, sockets to backends and the listeners). At the limit a
+  // new connection closes the connection that has waited longest for its next (or first)
+  // request's headers, i.e. one with no request in flight, as mature servers drain idle
+  // keep-alive connections; when every connection has a request in flight the new one is closed.
+  size_t max_connections = 0;
   // Builds the response for transport-level errors (400 malformed request, 413 body too large,
   // 431 header too large) and for handler exceptions (500). Default: text/plain `detail`.
   std::function<HttpResponse(int status, std::string detail)> error_response;
@@ -55,6 +65,9 @@ class HttpServer {
   std::vector<uint16_t> ports() const;
   // Number of TCP connections accepted so far (for tests and metrics).
   uint64_t accepted_connections() const;
+  // Connections open now, and the limit in force (see HttpServerOptions::max_connections).
+  size_t open_connections() const;
+  size_t max_connections() const;
   // Closes the listeners and every open connection and joins the threads. Idempotent. Must not
   // be called from a handler.
   void Stop();

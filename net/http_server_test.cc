@@ -11,10 +11,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
 #include <future>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/testing/status_matchers.h"
 #include "fmt/format.h"
@@ -725,6 +727,97 @@ TEST_F(TlsTest, MismatchedKeyIsRejected) {
   auto server = HttpServer::Start(std::move(options), Echo);
   ASSERT_THAT(server, StatusIs(absl::StatusCode::kInvalidArgument,
                                HasSubstr("does not match certificate")));
+}
+
+// Issue 16 item 6: a request whose Transfer-Encoding does not end in `chunked` (or holds a coding
+// we do not decode, or comes with a Content-Length, or is repeated, or is in HTTP/1.0) is 400 and
+// the connection is closed before its body is read, so the body is never parsed as a request.
+TEST(HttpServerTest, AmbiguousTransferEncodingIs400AndNothingIsSmuggled) {
+  int handled = 0;
+  std::mutex mu;
+  auto server = StartServer(PlainOptions(), [&](const HttpRequest& r) {
+    std::lock_guard lock(mu);
+    ++handled;
+    return Echo(r);
+  });
+  ASSERT_NE(server, nullptr);
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (std::string framing : {
+           "Transfer-Encoding: chunked, identity\r\n",
+           "Transfer-Encoding: identity\r\n",
+           "Transfer-Encoding: gzip\r\n",
+           "Transfer-Encoding: gzip, chunked\r\n",
+           "Transfer-Encoding: chunked, chunked\r\n",
+           "Transfer-Encoding: xchunked\r\nContent-Length: 0\r\n",
+           "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n",
+           "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n",
+           "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+           "Transfer-Encoding: \r\n",
+       }) {
+    std::string reply = RawExchange(
+        server->ports()[0], "POST /x HTTP/1.1\r\nHost: a\r\n" + framing + "\r\n" + smuggled);
+    EXPECT_THAT(reply, StartsWith("HTTP/1.1 400 ")) << framing;
+    EXPECT_THAT(reply, HasSubstr("malformed request")) << framing;
+    EXPECT_EQ(reply.find("HTTP/1.1", 1), std::string::npos) << framing << reply;
+    EXPECT_EQ(reply.find("/smuggled"), std::string::npos) << framing;
+  }
+  std::string http10 =
+      RawExchange(server->ports()[0],
+                  "POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled);
+  EXPECT_THAT(http10, StartsWith("HTTP/1.1 400 "));
+  EXPECT_EQ(http10.find("/smuggled"), std::string::npos);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(handled, 0);
+  }
+
+  // Plain `chunked` (any case) still works.
+  std::string ok = RawExchange(server->ports()[0],
+                               "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n"
+                               "Connection: close\r\n\r\n4\r\nabcd\r\n0\r\n\r\n");
+  EXPECT_THAT(ok, StartsWith("HTTP/1.1 200 "));
+  EXPECT_THAT(ok, HasSubstr("body=abcd"));
+}
+
+// Issue 16 item 12: at the connection limit, connections with no request in flight are closed,
+// oldest first, so that a new client is answered at once; a connection that never sends its
+// first request is closed after the short first-request timeout.
+TEST(HttpServerTest, ConnectionLimitClosesIdleConnectionsOldestFirst) {
+  HttpServerOptions options = PlainOptions();
+  options.max_connections = 4;
+  options.first_request_timeout = std::chrono::seconds(1);
+  auto server = StartServer(std::move(options), Echo);
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->max_connections(), 4u);
+  asio::io_context ioc;
+  std::vector<std::unique_ptr<tcp::socket>> idle;
+  for (int i = 0; i < 8; ++i) {
+    idle.push_back(std::make_unique<tcp::socket>(ioc));
+    idle.back()->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server->ports()[0]));
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto client = MakeClient(Url(*server));
+  auto response = client->Send("GET", "/fresh");
+  ASSERT_OK(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_LE(server->open_connections(), 5u);
+  // The oldest idle connection was closed to make room: reading it gives end of stream.
+  char c;
+  boost::system::error_code ec;
+  idle.front()->read_some(asio::buffer(&c, 1), ec);
+  EXPECT_TRUE(ec) << "oldest idle connection still open";
+}
+
+TEST(HttpServerTest, SilentConnectionIsClosedAfterFirstRequestTimeout) {
+  HttpServerOptions options = PlainOptions();
+  options.first_request_timeout = std::chrono::seconds(1);
+  auto server = StartServer(std::move(options), Echo);
+  ASSERT_NE(server, nullptr);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string reply = RawExchange(server->ports()[0], "");
+  EXPECT_EQ(reply, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
 }
 
 }  // namespace

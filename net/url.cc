@@ -98,4 +98,34 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   }
 }
 
+absl::StatusOr<std::string> NormalizePath(std::string_view path) {
+  if (path.empty() || path.front() != '/') {
+    return absl::InvalidArgumentError("path does not start with `/`");
+  }
+  if (path.find_first_of("?#") != std::string_view::npos) {
+    return absl::InvalidArgumentError("path holds `?` or `#`");
+  }
+  std::vector<std::string> out;
+  const std::vector<std::string_view> segments = SplitPath(path.substr(1));
+  for (size_t i = 0; i < segments.size(); ++i) {
+    CCB_ASSIGN_OR_RETURN(std::string segment, PercentDecode(segments[i]), "path segment {}", i);
+    for (unsigned char c : segment) {
+      if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f) {
+        return absl::InvalidArgumentError(
+            fmt::format("path segment {} encodes a `/`, `\\` or a control byte", i));
+      }
+    }
+    if (segment == "." || segment == "..") {
+      return absl::InvalidArgumentError(fmt::format("path segment {} is a dot segment", i));
+    }
+    out.push_back(std::move(segment));
+  }
+  std::string normalized;
+  for (const auto& s : out) {
+    normalized += '/';
+    normalized += s;
+  }
+  return normalized.empty() ? std::string("/") : normalized;
+}
+
 }  // namespace ccburst::net

@@ -36,4 +36,13 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseQuery(std:
 // callers can reject empty segments. Views into `path`, valid while it is.
 std::vector<std::string_view> SplitPath(std::string_view path);
 
+// The one canonical form of a request path, the form every access decision and every handler
+// sees: each segment percent-decoded (kPath form); empty segments are kept. Paths that could be
+// read two ways are refused rather than guessed at: InvalidArgument when the path does not start
+// with `/`, holds `?` or `#` (a query never belongs to the path), an escape is bad, a decoded
+// segment holds `/`, `\`, NUL or another control byte (it would change the segmentation or a
+// log line), or a segment is `.` or `..` (also when encoded, `%2e%2e`): clients resolve dot
+// segments before sending, so one that arrives is an attempt to make a path look like another.
+absl::StatusOr<std::string> NormalizePath(std::string_view path);
+
 }  // namespace ccburst::net

@@ -66,5 +66,25 @@ TEST(SplitPathTest, EverySlashSeparates) {
   EXPECT_THAT(SplitPath("a//b/"), ElementsAre("a", "", "b", ""));
 }
 
+TEST(NormalizePathTest, DecodesEachSegment) {
+  EXPECT_EQ(*NormalizePath("/"), "/");
+  EXPECT_EQ(*NormalizePath("/kbs/v0/resource/a/b/c"), "/kbs/v0/resource/a/b/c");
+  EXPECT_EQ(*NormalizePath("/a/%62/c%2e"), "/a/b/c.");
+  EXPECT_EQ(*NormalizePath("/a//b/"), "/a//b/");
+  EXPECT_EQ(*NormalizePath("/a+b/..."), "/a+b/...");
+}
+
+TEST(NormalizePathTest, RefusesWhatCouldBeReadTwoWays) {
+  for (std::string_view bad :
+       {"", "a/b", "/a?x=/b", "/a#b", "/..", "/a/../b", "/a/./b", "/a/.", "/a/%2e%2e/b", "/a/%2E/b",
+        "/a%2Fb", "/a%2fb", "/a%5Cb", "/a%00b", "/a%0Ab", "/a%", "/a%zz"}) {
+    auto r = NormalizePath(bad);
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
+  }
+  EXPECT_EQ(core::Message(NormalizePath("/x/a%2Fb").status()),
+            "path segment 1 encodes a `/`, `\\` or a control byte");
+  EXPECT_EQ(core::Message(NormalizePath("/x/%2e%2e").status()), "path segment 1 is a dot segment");
+}
+
 }  // namespace
 }  // namespace ccburst::net

@@ -37,10 +37,21 @@ class KeyValueStore {
       std::string_view ns, std::string_view key_prefix = "") = 0;
 };
 
-// Opens (creating if needed) the SQLite database at `path` with a WAL journal,
-// synchronous=FULL (each Put/Delete is durable when it returns) and a busy timeout, and creates
-// the schema. Errors are kUnavailable naming the path and SQLite's message.
-absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenSqliteStore(const std::string& path);
+struct SqliteOptions {
+  // Whether an existing file without our schema (a zero-byte file, another program's database)
+  // may be initialised as a new, empty store. Off by default: such a file is an error, so that a
+  // truncated or misplaced database never silently becomes a KBS with no secrets.
+  bool initialize_existing = false;
+};
+
+// Opens the SQLite database at `path` with a WAL journal, synchronous=FULL (each Put/Delete is
+// durable when it returns) and a busy timeout. A missing file is created, mode 0600 from the
+// start (SQLite gives the WAL and SHM files the database file's mode), with the schema; an
+// existing file's mode is tightened to 0600. An existing file without the schema is
+// FailedPrecondition "... has no ccburst schema ..." unless `options.initialize_existing`. Other
+// errors are kUnavailable naming the path and SQLite's message.
+absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenSqliteStore(const std::string& path,
+                                                               SqliteOptions options = {});
 
 // A process-local store for tests; never fails.
 std::unique_ptr<KeyValueStore> NewMemoryStore();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -256,6 +257,46 @@ TEST(SqliteStoreTest, NotADatabaseIsUnavailable) {
   auto s = OpenSqliteStore(path);
   ASSERT_THAT(s, StatusIs(absl::StatusCode::kUnavailable,
                           AllOf(HasSubstr(path), HasSubstr("not a database"))));
+}
+
+// Issue 16 item 7: the database, WAL and SHM files are 0600 whatever the umask; an existing
+// world-readable database is tightened.
+TEST(SqliteStoreTest, DatabaseWalAndShmAreOwnerOnly) {
+  TempDir dir;
+  std::string path = dir.File("secret.db");
+  mode_t old_umask = ::umask(0);
+  auto s = OpenSqliteStore(path);
+  ::umask(old_umask);
+  ASSERT_OK(s);
+  ASSERT_OK((*s)->Put("ns", "k", "v"));
+  for (std::string f : {path, path + "-wal", path + "-shm"}) {
+    struct stat st;
+    ASSERT_EQ(::stat(f.c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+  }
+  s->reset();
+  ::chmod(path.c_str(), 0644);
+  ASSERT_OK(OpenSqliteStore(path));
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// Issue 16 item 10: an existing file without the schema is refused unless initialising is asked
+// for, and the refused file is left untouched.
+TEST(SqliteStoreTest, ExistingFileWithoutSchemaIsRefusedUnlessInitialising) {
+  TempDir dir;
+  std::string path = dir.File("empty.db");
+  std::ofstream(path).close();
+  auto refused = OpenSqliteStore(path);
+  ASSERT_THAT(refused,
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("has no ccburst schema")));
+  EXPECT_EQ(fs::file_size(path), 0u);
+  auto initialised = OpenSqliteStore(path, {.initialize_existing = true});
+  ASSERT_OK(initialised);
+  ASSERT_OK((*initialised)->Put("ns", "k", "v"));
+  initialised->reset();
+  EXPECT_OK(OpenSqliteStore(path));  // now it has the schema
 }
 
 }  // namespace

@@ -1,9 +1,14 @@
 // The embedded default KeyValueStore: one SQLite file, one table keyed by (ns, key). Namespaces,
 // keys and values are stored as BLOBs so that comparisons are bytewise (memcmp) and prefix scans
 // are plain range scans on the primary key — no LIKE, so '%' and '_' in keys are ordinary bytes.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 
 #include "store/key_value_store.h"
@@ -171,13 +176,68 @@ absl::Status Exec(sqlite3* db, const std::string& path, const char* sql,
   return absl::UnavailableError(fmt::format("store: sqlite `{}`: {}", path, msg));
 }
 
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS kv ("
+    "ns BLOB NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, "
+    "PRIMARY KEY(ns, key)) WITHOUT ROWID";
+
+// Builds a new database (mode 0600, WAL, schema) under a temporary name beside `path`, then links
+// it to `path`; if another process linked one first, theirs is kept.
+absl::Status CreateDatabase(const std::string& path) {
+  std::string tmp = path + ".new.XXXXXX";
+  int fd = ::mkstemp(tmp.data());  // O_CREAT|O_EXCL, mode 0600
+  if (fd < 0) {
+    return absl::UnavailableError(
+        fmt::format("store: cannot create sqlite database `{}`: {}", path, std::strerror(errno)));
+  }
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  absl::Status status = [&]() -> absl::Status {
+    sqlite3* raw = nullptr;
+    int rc =
+        sqlite3_open_v2(tmp.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    DbPtr db(raw);
+    if (rc != SQLITE_OK) {
+      return absl::UnavailableError(fmt::format("store: cannot create sqlite database `{}`: {}",
+                                                path,
+                                                raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    }
+    CCB_RETURN_IF_ERROR(Exec(db.get(), path, "PRAGMA journal_mode=WAL"));
+    CCB_RETURN_IF_ERROR(Exec(db.get(), path, kSchema));
+    return absl::OkStatus();  // closing checkpoints and removes the temporary -wal/-shm
+  }();
+  if (status.ok() && ::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
+    status = absl::UnavailableError(
+        fmt::format("store: cannot create sqlite database `{}`: {}", path, std::strerror(errno)));
+  }
+  ::unlink(tmp.c_str());
+  for (const char* suffix : {"-wal", "-shm"}) ::unlink((tmp + suffix).c_str());
+  return status;
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenSqliteStore(const std::string& path) {
+absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenSqliteStore(const std::string& path,
+                                                               SqliteOptions options) {
+  // The database holds secrets in plain text. A new one is built complete (0600, WAL, schema)
+  // under a temporary name and linked into place, so `path` never exists without the schema
+  // (concurrent first starts agree) and never with a looser mode; SQLite gives the -wal and -shm
+  // files the database's mode. An existing file is tightened to 0600.
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    CCB_RETURN_IF_ERROR(CreateDatabase(path));
+  } else if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0 &&
+             ::chmod(path.c_str(), 0600) != 0) {
+    return absl::UnavailableError(
+        fmt::format("store: cannot restrict sqlite database `{}` to mode 0600: {}", path,
+                    std::strerror(errno)));
+  }
+  for (const char* suffix : {"-wal", "-shm"}) {
+    ::chmod((path + suffix).c_str(), 0600);  // left by an earlier run; absent is fine
+  }
   sqlite3* raw = nullptr;
   int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   DbPtr db(raw);
   if (rc != SQLITE_OK) {
     return absl::UnavailableError(fmt::format("store: cannot open sqlite database `{}`: {}", path,
@@ -185,6 +245,21 @@ absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenSqliteStore(const std::string
   }
   sqlite3_extended_result_codes(db.get(), 1);
   sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  // Checked before anything writes to the file, so a refused file is left as it was.
+  if (!options.initialize_existing) {
+    std::string tables;
+    CCB_RETURN_IF_ERROR(
+        Exec(db.get(), path,
+             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'kv'", &tables));
+    if (tables != "1") {
+      return absl::FailedPreconditionError(fmt::format(
+          "store: sqlite database `{}` exists but has no ccburst schema (empty or another "
+          "program's file); refusing to start with no secrets: restore the database, or set "
+          "`initialize = true` under [storage_backend.backends.sqlite] to make it a new, empty "
+          "store",
+          path));
+    }
+  }
   std::string mode;
   // journal_mode is the first statement that touches the file, so an unreadable or unwritable
   // path fails here with SQLite's own message.
@@ -194,10 +269,7 @@ absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenSqliteStore(const std::string
         fmt::format("store: sqlite `{}`: cannot enable WAL journal (mode is `{}`)", path, mode));
   }
   CCB_RETURN_IF_ERROR(Exec(db.get(), path, "PRAGMA synchronous=FULL"));
-  CCB_RETURN_IF_ERROR(Exec(db.get(), path,
-                           "CREATE TABLE IF NOT EXISTS kv ("
-                           "ns BLOB NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, "
-                           "PRIMARY KEY(ns, key)) WITHOUT ROWID"));
+  CCB_RETURN_IF_ERROR(Exec(db.get(), path, kSchema));
   auto store = std::make_unique<SqliteStore>(path, std::move(db));
   CCB_RETURN_IF_ERROR(store->Prepare());
   return std::unique_ptr<KeyValueStore>(std::move(store));
