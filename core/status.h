@@ -51,23 +51,23 @@ std::string Context(fmt::format_string<Args...> f, Args&&... args) {
 
 // Returns the status from the enclosing function when `expr` is not OK, with the optional
 // context (fmt format string and arguments) in front of its message.
-#define CCB_RETURN_IF_ERROR(expr, ...)                                               \
-  do {                                                                               \
-    ::absl::Status ccb_status_ = (expr);                                             \
-    if (!ccb_status_.ok()) {                                                         \
-      return ::ccburst::core::Annotate(                                              \
-          ccb_status_, ::ccburst::core::internal_status::Context(__VA_ARGS__));      \
-    }                                                                                \
+#define CCB_RETURN_IF_ERROR(expr, ...)                                                          \
+  do {                                                                                          \
+    ::absl::Status ccb_status_ = (expr);                                                        \
+    if (!ccb_status_.ok()) {                                                                    \
+      return ::ccburst::core::Annotate(ccb_status_,                                             \
+                                       ::ccburst::core::internal_status::Context(__VA_ARGS__)); \
+    }                                                                                           \
   } while (0)
 
 // `CCB_ASSIGN_OR_RETURN(auto x, F())` assigns the value of a StatusOr or returns its error;
 // `CCB_ASSIGN_OR_RETURN(auto x, F(), "reading `{}`", path)` puts the context in front of it.
 #define CCB_ASSIGN_OR_RETURN(lhs, expr, ...) \
   CCB_ASSIGN_OR_RETURN_IMPL_(CCB_CONCAT_(ccb_statusor_, __LINE__), lhs, expr, __VA_ARGS__)
-#define CCB_ASSIGN_OR_RETURN_IMPL_(var, lhs, expr, ...)                                \
-  auto var = (expr);                                                                  \
-  if (!var.ok()) {                                                                    \
-    return ::ccburst::core::Annotate(std::move(var).status(),                         \
+#define CCB_ASSIGN_OR_RETURN_IMPL_(var, lhs, expr, ...)                                       \
+  auto var = (expr);                                                                          \
+  if (!var.ok()) {                                                                            \
+    return ::ccburst::core::Annotate(std::move(var).status(),                                 \
                                      ::ccburst::core::internal_status::Context(__VA_ARGS__)); \
-  }                                                                                   \
+  }                                                                                           \
   lhs = std::move(var).value()

@@ -7,17 +7,13 @@
 # the session. Refusals: evidence bound to other report data, init-data not bound by PCR8.
 # Usage: e2e_tee_azure.sh <build-dir>
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 BUILD="$1"
 KBS="$BUILD/apps/ccburst-kbs"
 CLI_BIN="$BUILD/apps/ccburst"
 TESTGEN="$BUILD/tests/ccburst-testgen"
 WORK="$(mktemp -d /tmp/ccburst-e2e-azure.XXXXXX)"
 PID=""
-fail() {
-  echo "FAIL: $*" >&2
-  for f in kbs.out kbs.log; do [ -f "$WORK/$f" ] && tail -20 "$WORK/$f" >&2; done
-  exit 1
-}
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
@@ -45,18 +41,7 @@ trusted_root_ca = "tdx/root.pem"
 trusted_ark = "snp/ark.pem"
 TOML
 
-"$KBS" --config "$WORK/kbs.toml" >"$WORK/kbs.out" 2>"$WORK/kbs.log" &
-PID=$!
-for _ in $(seq 1 200); do
-  grep -q "ready port=" "$WORK/kbs.out" && break
-  kill -0 "$PID" 2>/dev/null || fail "ccburst-kbs exited at start-up"
-  sleep 0.05
-done
-PORT="$(sed -n 's/.*ready port=\([0-9]*\).*/\1/p' "$WORK/kbs.out")"
-[ -n "$PORT" ] || fail "no port"
-URL="http://127.0.0.1:$PORT"
-echo "e2e_tee_azure: KBS on port $PORT"
-alive() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")" = 200 ] || fail "KBS not healthy after: $1"; }
+start_kbs "$KBS" e2e_tee_azure
 
 # /auth accepts both Azure TEE names (it answered 401 UnsupportedTee before they were registered).
 for tee in az-tdx-vtpm az-snp-vtpm; do

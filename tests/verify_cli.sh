@@ -3,27 +3,13 @@
 # pinned verify_at: the exit code and the JSON result must match the case's expected result,
 # and verifying after the collateral/certificate expired must fail naming the expired item.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 BUILD="$1"
 CLI="$BUILD/apps/ccburst"
 DATA="$(cd "$(dirname "$0")/../../shared/testdata" && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 fails=0
-
-field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d'+sys.argv[2]))" "$@"; }
-
-check() {  # name, want_exit, command...
-  local name="$1" want="$2"; shift 2
-  set +e
-  "$@" >"$WORK/out.json" 2>"$WORK/err.txt"
-  local got=$?
-  set -e
-  if [ "$got" != "$want" ]; then
-    echo "FAIL $name: exit $got, want $want"; cat "$WORK/out.json" "$WORK/err.txt"; fails=$((fails + 1))
-    return 1
-  fi
-  echo "ok   $name (exit $got)"
-}
 
 expect_json() {  # name, python expression over `r` that must be true
   if ! python3 -c "import json,sys; r=json.load(open('$WORK/out.json')); sys.exit(0 if ($2) else 1)"; then

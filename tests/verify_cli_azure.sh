@@ -5,27 +5,13 @@
 # case.json; then refusals (wrong nonce, missing collateral, time outside the collateral, a
 # flipped PCR, TEE/evidence mismatch) and usage errors.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 BUILD="$1"
 CLI="$BUILD/apps/ccburst"
 DATA="$(cd "$(dirname "$0")/../../shared/testdata" && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 fails=0
-
-field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d'+sys.argv[2]))" "$@"; }
-
-check() {  # name, want_exit, command...
-  local name="$1" want="$2"; shift 2
-  set +e
-  "$@" >"$WORK/out.json" 2>"$WORK/err.txt"
-  local got=$?
-  set -e
-  if [ "$got" != "$want" ]; then
-    echo "FAIL $name: exit $got, want $want"; cat "$WORK/out.json" "$WORK/err.txt"; fails=$((fails + 1))
-    return 1
-  fi
-  echo "ok   $name (exit $got)"
-}
 
 expect_json() {  # name, python expression over `r` (result) and `e` (case.json expected)
   if ! python3 -c "

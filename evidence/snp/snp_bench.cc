@@ -11,8 +11,8 @@
 #include "core/json.h"
 #include "crypto/hash.h"
 #include "crypto/signature.h"
-#include "evidence/snp/verifier.h"
 #include "evidence/snp/testing/generator.h"
+#include "evidence/snp/verifier.h"
 
 namespace ccburst::evidence::snp {
 namespace {
