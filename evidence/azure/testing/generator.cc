@@ -28,20 +28,30 @@ std::string HwReportData(const std::string& var_data, bool bind) {
   return bind ? crypto::Sha256(var_data) : crypto::Sha256("not the variable data");
 }
 
+// As the paravisor returns it from the NV index on Azure: zero-padded to 2600 bytes.
+std::string PaddedHcl(std::string hcl) {
+  if (hcl.size() < 2600) hcl.resize(2600, '\0');
+  return hcl;
+}
+
 }  // namespace
 
 AzAttester::AzAttester() : ak_(crypto::PrivateKey::GenerateRsa(2048)) {}
 
-std::string AzAttester::VarData(const AzSpec& spec) const {
-  json::object ak = ak_.Public().ToJwk();
+std::string VarDataFor(const crypto::PublicKey& ak_pub, const AzSpec& spec) {
+  json::object ak = ak_pub.ToJwk();
   ak["kid"] = "HCLAkPub";
   ak["key_ops"] = json::array{"sign"};
-  json::object ek = ak_.Public().ToJwk();
-  ek["kid"] = "HCLEkPub";
-  ek["key_ops"] = json::array{"encrypt"};
+  json::array keys{ak};
+  if (spec.include_ek) {
+    json::object ek = ak_pub.ToJwk();
+    ek["kid"] = "HCLEkPub";
+    ek["key_ops"] = json::array{"encrypt"};
+    keys.push_back(std::move(ek));
+  }
   std::string user_data = spec.user_data.value_or(spec.version >= 2 ? spec.nonce : std::string());
   json::object o{
-      {"keys", json::array{ak, ek}},
+      {"keys", std::move(keys)},
       {"vm-configuration", json::object{{"console-enabled", false},
                                         {"secure-boot", true},
                                         {"tpm-enabled", true},
@@ -49,6 +59,38 @@ std::string AzAttester::VarData(const AzSpec& spec) const {
       {"user-data", UpperHex(Padded(user_data, 64))}};
   return json::serialize(o);
 }
+
+absl::StatusOr<HclBundle> SnpHclBundle(const snp::testing::TestHierarchy& h,
+                                       const crypto::PublicKey& ak, const AzSpec& spec) {
+  HclBundle b;
+  std::string var = VarDataFor(ak, spec);
+  snp::testing::ReportSpec rs = spec.snp;
+  rs.report_data = HwReportData(var, spec.bind_var_data);
+  b.hcl_report = BuildHclReport(HwReportType::kSnp, h.SignReport(rs), var);
+  b.hcl_report.resize(kHclVarDataOffset + var.size());
+  b.vcek_der = h.vcek_der();
+  return b;
+}
+
+absl::StatusOr<HclBundle> TdxHclBundle(const tdx::testing::TdxTestHierarchy& h,
+                                       const crypto::PublicKey& ak, const AzSpec& spec) {
+  HclBundle b;
+  std::string var = VarDataFor(ak, spec);
+  std::string rd = HwReportData(var, spec.bind_var_data);
+  // TDREPORT-shaped: REPORTMACSTRUCT with REPORTDATA at 128; the MAC cannot be checked off the
+  // platform anyway.
+  std::string td_report(kTdReportSize, '\0');
+  td_report[0] = '\x81';
+  td_report.replace(kTdReportReportDataOffset, rd.size(), rd);
+  b.hcl_report = BuildHclReport(HwReportType::kTdx, td_report, var);
+  b.hcl_report.resize(kHclVarDataOffset + var.size());
+  tdx::testing::QuoteSpec qs = spec.td;
+  qs.report_data = spec.td_quote_binds_var_data ? rd : crypto::Sha256("another VM");
+  CCB_ASSIGN_OR_RETURN(b.td_quote, h.IssueQuote(qs));
+  return b;
+}
+
+std::string AzAttester::VarData(const AzSpec& spec) const { return VarDataFor(ak_.Public(), spec); }
 
 Pcrs AzAttester::MakePcrs(const AzSpec& spec) const {
   Pcrs pcrs;
@@ -88,12 +130,10 @@ absl::StatusOr<Evidence> AzAttester::SnpEvidence(const snp::testing::TestHierarc
                                                  const AzSpec& spec) const {
   Evidence ev;
   ev.version = spec.version;
-  std::string var = VarData(spec);
-  snp::testing::ReportSpec rs = spec.snp;
-  rs.report_data = HwReportData(var, spec.bind_var_data);
-  ev.hcl_report = BuildHclReport(HwReportType::kSnp, h.SignReport(rs), var);
+  CCB_ASSIGN_OR_RETURN(HclBundle b, SnpHclBundle(h, ak_.Public(), spec));
+  ev.hcl_report = PaddedHcl(std::move(b.hcl_report));
   CCB_ASSIGN_OR_RETURN(ev.tpm_quote, MakeTpmQuote(spec));
-  ev.vcek = h.vcek_der();
+  ev.vcek = std::move(b.vcek_der);
   if (ev.version == 0) {
     ev.vcek = "-----BEGIN CERTIFICATE-----\n" + core::Base64Encode(ev.vcek) +
               "\n-----END CERTIFICATE-----\n";
@@ -105,17 +145,9 @@ absl::StatusOr<Evidence> AzAttester::TdxEvidence(const tdx::testing::TdxTestHier
                                                  const AzSpec& spec) const {
   Evidence ev;
   ev.version = spec.version;
-  std::string var = VarData(spec);
-  std::string rd = HwReportData(var, spec.bind_var_data);
-  // TDREPORT-shaped: REPORTMACSTRUCT with REPORTDATA at 128; the MAC cannot be checked off the
-  // platform anyway.
-  std::string td_report(kTdReportSize, '\0');
-  td_report[0] = '\x81';
-  td_report.replace(kTdReportReportDataOffset, rd.size(), rd);
-  ev.hcl_report = BuildHclReport(HwReportType::kTdx, td_report, var);
-  tdx::testing::QuoteSpec qs = spec.td;
-  qs.report_data = spec.td_quote_binds_var_data ? rd : crypto::Sha256("another VM");
-  CCB_ASSIGN_OR_RETURN(ev.td_quote, h.IssueQuote(qs));
+  CCB_ASSIGN_OR_RETURN(HclBundle b, TdxHclBundle(h, ak_.Public(), spec));
+  ev.hcl_report = PaddedHcl(std::move(b.hcl_report));
+  ev.td_quote = std::move(b.td_quote);
   CCB_ASSIGN_OR_RETURN(ev.tpm_quote, MakeTpmQuote(spec));
   return ev;
 }

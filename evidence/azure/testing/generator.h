@@ -36,7 +36,26 @@ struct AzSpec {
   snp::testing::ReportSpec snp;
   // TD quote fields (report_data is set from the variable data).
   tdx::testing::QuoteSpec td;
+  // false: the variable data carries no HCLEkPub (keeps an HCL report within the 2048 bytes a
+  // software TPM's NV index holds).
+  bool include_ek = true;
 };
+
+// The variable data JSON (HCLAkPub = HCLEkPub = `ak`, vm-configuration, user-data) for `spec`.
+std::string VarDataFor(const crypto::PublicKey& ak, const AzSpec& spec);
+
+// What the paravisor and the Azure IMDS give a VM whose vTPM attestation key is `ak`: the HCL
+// report (NV index 0x01400001, not padded) and, for TDX, the TD quote IMDS returns for its
+// TDREPORT, for SNP the VCEK (DER). ccburst-testgen provisions these into a software TPM.
+struct HclBundle {
+  std::string hcl_report;
+  std::string td_quote;  // TDX
+  std::string vcek_der;  // SNP
+};
+absl::StatusOr<HclBundle> SnpHclBundle(const snp::testing::TestHierarchy& h,
+                                       const crypto::PublicKey& ak, const AzSpec& spec);
+absl::StatusOr<HclBundle> TdxHclBundle(const tdx::testing::TdxTestHierarchy& h,
+                                       const crypto::PublicKey& ak, const AzSpec& spec);
 
 class AzAttester {
  public:
