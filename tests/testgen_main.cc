@@ -3,11 +3,14 @@
 // what a KBS needs to trust it (TDX root CA + offline collateral, SNP ARK bundle); `attest` runs
 // one agent flow (auth, attest, resource) with evidence generated from a saved hierarchy and bound
 // to the live session (`--tee az-tdx-vtpm|az-snp-vtpm` over a TDX/SNP hierarchy: Azure vTPM
-// evidence, optionally with init-data sent and bound through PCR8). Never part of a production
-// build: apps/ does not link it.
+// evidence, optionally with init-data sent and bound through PCR8; with `--tpm` the real Azure vTPM
+// attester over a software TPM instead). For the swtpm tests, `hcl-report` builds the HCL report a
+// vTPM NV index holds around a given attestation key, and `imds-stub` stands in for Azure's IMDS.
+// Never part of a production build: apps/ does not link it.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -16,11 +19,14 @@
 
 #include "agent/kbs_client.h"
 #include "agent/testing/generated_attesters.h"
+#include "agent/vtpm/azure_attester.h"
+#include "agent/vtpm/testing/imds_stub.h"
 #include "collateral/dcap/sources.h"
 #include "core/clock.h"
 #include "core/encoding.h"
 #include "core/file.h"
 #include "crypto/key.h"
+#include "evidence/azure/testing/generator.h"
 #include "evidence/snp/testing/generator.h"
 #include "evidence/tdx/testing/quote_generator.h"
 #include "net/http_client.h"
@@ -108,6 +114,8 @@ struct AttestArgs {
   bool wrong_report_data = false;
   std::string init_data_file;   // sent with /attest
   std::string pcr8_digest_hex;  // Azure: the init-data digest PCR8 binds
+  std::string tpm;              // Azure: the real vTPM attester over this TCTI
+  std::string imds_url;         // with --tpm
 };
 
 int Attest(const AttestArgs& a) {
@@ -128,14 +136,30 @@ int Attest(const AttestArgs& a) {
     if (!text.ok()) return Usage(core::Message(text.status()));
     init_data = *std::move(text);
   }
-  auto attesters = agent::testing::LoadGeneratedAttesters(a.tee, a.hierarchy_dir);
-  if (!attesters.ok()) return Usage(core::Message(attesters.status()));
+  std::unique_ptr<agent::Attester> attester;
+  if (!a.tpm.empty()) {
+    if (!a.tee.starts_with("az-")) return Usage("--tpm is for az-* TEEs");
+    if (a.wrong_report_data || !a.pcr8_digest_hex.empty()) {
+      return Usage("--wrong-report-data and --pcr8-init-data-digest are for generated evidence");
+    }
+    agent::vtpm::AzureVtpmOptions options;
+    options.tcti = a.tpm;
+    if (!a.imds_url.empty()) options.imds_url = a.imds_url;
+    auto made = agent::vtpm::NewAzureVtpmAttester(a.tee, std::move(options));
+    if (!made.ok()) return Usage(core::Message(made.status()));
+    attester = *std::move(made);
+  } else {
+    if (a.hierarchy_dir.empty()) return Usage("attest: --hierarchy or --tpm is required");
+    auto attesters = agent::testing::LoadGeneratedAttesters(a.tee, a.hierarchy_dir);
+    if (!attesters.ok()) return Usage(core::Message(attesters.status()));
+    attester = (*attesters)(std::move(attester_options));
+  }
   net::HttpClientOptions options;
   options.base_url = url;
   if (!cert_file.empty()) options.ca_certificate_file = cert_file;
   auto http = net::HttpClient::Create(std::move(options));
   if (!http.ok()) return Usage(core::Message(http.status()));
-  agent::KbsClient client(*std::move(http), (*attesters)(std::move(attester_options)),
+  agent::KbsClient client(*std::move(http), std::move(attester),
                           crypto::PrivateKey::GenerateEcP256(), "ECDH-ES+A256KW");
   auto token = client.Attest(init_data);
   absl::StatusOr<std::string> secret =
@@ -145,6 +169,63 @@ int Attest(const AttestArgs& a) {
     return 1;
   }
   std::cout << *secret << std::flush;
+  return 0;
+}
+
+// The HCL report (NV index 0x01400001 contents) of a VM whose vTPM attestation key is in
+// `ak_pub_file` (PEM), around a hardware report from the hierarchy in `dir`.
+int HclReport(const std::string& tee, const std::string& dir, const std::string& ak_pub_file,
+              const std::string& out) {
+  auto ak = crypto::PublicKey::LoadPemFile(ak_pub_file);
+  if (!ak.ok()) return Usage("--ak-pub: " + core::Message(ak.status()));
+  evidence::azure::testing::AzSpec spec;
+  spec.version = 1;
+  spec.include_ek = false;  // a software TPM's NV index holds at most 2048 bytes
+  absl::StatusOr<evidence::azure::testing::HclBundle> bundle;
+  if (tee == "az-tdx-vtpm") {
+    auto h = evidence::tdx::testing::TdxTestHierarchy::Load(dir);
+    if (!h.ok()) return Usage(core::Message(h.status()));
+    bundle = evidence::azure::testing::TdxHclBundle(**h, *ak, spec);
+  } else {
+    auto h = evidence::snp::testing::TestHierarchy::Load(dir);
+    if (!h.ok()) return Usage(core::Message(h.status()));
+    bundle = evidence::azure::testing::SnpHclBundle(**h, *ak, spec);
+  }
+  absl::Status status = bundle.ok() ? WriteFile(out, bundle->hcl_report) : bundle.status();
+  if (!status.ok()) {
+    std::cerr << "ccburst-testgen: " << core::Message(status) << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+// Serves the IMDS stand-in until SIGTERM or SIGINT.
+int ImdsStub(const std::string& tdx_dir, const std::string& snp_dir, const std::string& listen) {
+  std::unique_ptr<evidence::tdx::testing::TdxTestHierarchy> tdx;
+  std::unique_ptr<evidence::snp::testing::TestHierarchy> snp;
+  if (!tdx_dir.empty()) {
+    auto h = evidence::tdx::testing::TdxTestHierarchy::Load(tdx_dir);
+    if (!h.ok()) return Usage(core::Message(h.status()));
+    tdx = *std::move(h);
+  }
+  if (!snp_dir.empty()) {
+    auto h = evidence::snp::testing::TestHierarchy::Load(snp_dir);
+    if (!h.ok()) return Usage(core::Message(h.status()));
+    snp = *std::move(h);
+  }
+  // Blocked before the server's threads start, so that only sigwait() sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  auto server = agent::vtpm::testing::StartImdsStub(tdx.get(), snp.get(), listen);
+  if (!server.ok()) return Usage(core::Message(server.status()));
+  std::cout << "ccburst-testgen: imds stub listening on http://127.0.0.1:" << (*server)->ports()[0]
+            << std::endl;
+  int sig = 0;
+  sigwait(&stop, &sig);
+  (*server)->Stop();
   return 0;
 }
 
@@ -178,8 +259,8 @@ int main(int argc, char** argv) {
                    "tdx, snp, az-tdx-vtpm (TDX hierarchy) or az-snp-vtpm (SNP hierarchy)")
       ->required()
       ->check(CLI::IsMember({"tdx", "snp", "az-tdx-vtpm", "az-snp-vtpm"}));
-  attest->add_option("--hierarchy", a.hierarchy_dir, "directory written by `hierarchy`")
-      ->required();
+  attest->add_option("--hierarchy", a.hierarchy_dir,
+                     "directory written by `hierarchy` (generated evidence; not with --tpm)");
   attest->add_option("--path", a.path, "resource path, e.g. default/key/model")->required();
   attest->add_flag("--wrong-report-data", a.wrong_report_data,
                    "bind the evidence to other report data (the KBS must refuse it)");
@@ -187,11 +268,35 @@ int main(int argc, char** argv) {
   attest->add_option("--pcr8-init-data-digest", a.pcr8_digest_hex,
                      "az-*: PCR8 binds this init-data digest (hex); PCR8 is zero otherwise");
 
+  attest->add_option("--tpm", a.tpm,
+                     "az-*: collect the evidence with the vTPM attester over this TCTI "
+                     "(e.g. swtpm:host=127.0.0.1,port=N) instead of generating it");
+  attest->add_option("--imds-url", a.imds_url, "with --tpm: the IMDS base URL (an imds-stub)");
+
+  std::string hcl_tee, hcl_hierarchy, ak_pub, hcl_out;
+  auto* hcl = app.add_subcommand(
+      "hcl-report", "the HCL report (vTPM NV 0x01400001) around an attestation key, for swtpm");
+  hcl->add_option("--tee", hcl_tee, "az-tdx-vtpm (TDX hierarchy) or az-snp-vtpm (SNP hierarchy)")
+      ->required()
+      ->check(CLI::IsMember({"az-tdx-vtpm", "az-snp-vtpm"}));
+  hcl->add_option("--hierarchy", hcl_hierarchy, "directory written by `hierarchy`")->required();
+  hcl->add_option("--ak-pub", ak_pub, "PEM public key of the TPM's attestation key")->required();
+  hcl->add_option("--out", hcl_out, "file to write")->required();
+
+  std::string imds_tdx, imds_snp, imds_listen = "127.0.0.1:0";
+  auto* imds = app.add_subcommand(
+      "imds-stub", "serve Azure IMDS's /acc/tdquote and THIM certification from test hierarchies");
+  imds->add_option("--tdx-hierarchy", imds_tdx, "TDX hierarchy (TD quotes)");
+  imds->add_option("--snp-hierarchy", imds_snp, "SNP hierarchy (VCEK)");
+  imds->add_option("--listen", imds_listen, "address (default 127.0.0.1:0)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kUsage;
   }
   if (hierarchy->parsed()) return Hierarchy(tee, out, issued, next_update);
+  if (hcl->parsed()) return HclReport(hcl_tee, hcl_hierarchy, ak_pub, hcl_out);
+  if (imds->parsed()) return ImdsStub(imds_tdx, imds_snp, imds_listen);
   return Attest(a);
 }
