@@ -5,7 +5,8 @@
 #   swtpm_start                 swtpm on two free loopback ports (server P, control P+1); sets
 #                               SWTPM_PID, SWTPM_TCTI and TPM2TOOLS_TCTI
 #   swtpm_provision_ak          RSA-2048 restricted signing key (RSASSA/SHA-256, as Azure's AK)
-#                               persisted at 0x81000003; its public key in $WORK/ak.pem
+#                               persisted at 0x81000003 (a new key each call); its public key
+#                               in $WORK/ak.pem
 #   swtpm_provision_hcl TEE DIR the HCL report for TEE (az-tdx-vtpm | az-snp-vtpm) around the AK,
 #                               with a hardware report from the test hierarchy DIR, in NV
 #                               0x01400001 (replacing what was there)
@@ -69,20 +70,26 @@ swtpm_stop() {
 }
 
 swtpm_provision_ak() {
-  tpm2_createprimary -Q -C o -G rsa2048:rsassa-sha256:null \
+  # An ordinary (not primary) key, so that every provisioning makes a new AK as a new VM would.
+  # No resource manager in front of swtpm: flush the transient objects each tool leaves behind.
+  tpm2_createprimary -Q -C o -c "$WORK/srk.ctx"
+  tpm2_flushcontext -t
+  tpm2_create -Q -C "$WORK/srk.ctx" -G rsa2048:rsassa-sha256:null \
     -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign' \
-    -c "$WORK/ak.ctx"
+    -u "$WORK/ak.pub" -r "$WORK/ak.priv"
+  tpm2_flushcontext -t
+  tpm2_load -Q -C "$WORK/srk.ctx" -u "$WORK/ak.pub" -r "$WORK/ak.priv" -c "$WORK/ak.ctx"
   tpm2_evictcontrol -Q -C o -c "$WORK/ak.ctx" "$AZ_AK_HANDLE"
   tpm2_flushcontext -t
   tpm2_readpublic -Q -c "$AZ_AK_HANDLE" -f pem -o "$WORK/ak.pem"
-  rm -f "$WORK/ak.ctx"
+  rm -f "$WORK/srk.ctx" "$WORK/ak.ctx" "$WORK/ak.pub" "$WORK/ak.priv"
 }
 
 swtpm_provision_hcl() {
   local tee="$1" dir="$2"
   "$TESTGEN" hcl-report --tee "$tee" --hierarchy "$dir" --ak-pub "$WORK/ak.pem" \
     --out "$WORK/hcl.bin"
-  if tpm2_nvreadpublic "$AZ_HCL_NV_INDEX" >/dev/null 2>&1; then
+  if tpm2_getcap handles-nv-index | grep -qi "^- ${AZ_HCL_NV_INDEX/0x0/0x}\$"; then
     tpm2_nvundefine -Q -C o "$AZ_HCL_NV_INDEX"
   fi
   tpm2_nvdefine -Q -C o -s "$(stat -c %s "$WORK/hcl.bin")" \
