@@ -1,5 +1,6 @@
 #include "agent/vtpm/azure_attester.h"
 
+#include "core/encoding.h"
 #include "evidence/azure/hcl.h"
 #include "evidence/azure/tpm.h"
 
@@ -23,6 +24,11 @@ class AzureVtpmAttester final : public Attester {
       : platform_(platform), options_(std::move(options)), imds_(options_.imds_url) {}
 
   std::string tee() const override { return std::string(az::TeeName(platform_)); }
+
+  // Attester::CheckInitData, the agent's init-data check (PCR8).
+  absl::Status CheckInitData(std::string_view digest) const {
+    return CheckInitDataPcr(digest, options_.tcti);
+  }
 
   absl::StatusOr<core::json::value> Evidence(std::string_view report_data) const override {
     absl::StatusOr<core::json::value> ev = Collect(report_data);
@@ -76,6 +82,11 @@ absl::StatusOr<az::Platform> DetectAzureVtpm(const AzureVtpmOptions& options) {
   return hcl.type == az::HwReportType::kTdx ? az::Platform::kTdx : az::Platform::kSnp;
 }
 
+bool IsAzureVtpm(az::Platform platform, const AzureVtpmOptions& options) {
+  absl::StatusOr<az::Platform> found = DetectAzureVtpm(options);
+  return found.ok() && *found == platform;
+}
+
 absl::StatusOr<std::unique_ptr<Attester>> NewAzureVtpmAttester(std::string_view tee,
                                                                AzureVtpmOptions options) {
   az::Platform platform;
@@ -94,6 +105,17 @@ absl::StatusOr<std::string> ReadInitDataPcr(std::string_view tcti) {
   CCB_ASSIGN_OR_RETURN(std::unique_ptr<Tpm> tpm, Tpm::Open(tcti));
   CCB_ASSIGN_OR_RETURN(az::Pcrs pcrs, tpm->ReadPcrs());
   return pcrs[az::kInitDataPcr];
+}
+
+absl::Status CheckInitDataPcr(std::string_view digest, std::string_view tcti) {
+  CCB_ASSIGN_OR_RETURN(std::string pcr8, ReadInitDataPcr(tcti));
+  std::string want = az::InitDataPcrValue(digest);
+  if (pcr8 != want) {
+    return absl::PermissionDeniedError(fmt::format(
+        "vtpm: init-data: PCR8 {} does not match sha256(32 zero bytes || init-data digest) {}",
+        core::HexEncode(pcr8), core::HexEncode(want)));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ExtendInitDataPcr(std::string_view digest, std::string_view tcti) {

@@ -38,6 +38,10 @@ struct AzureVtpmOptions {
 // report index (not an Azure CVM); otherwise the TPM's or the HCL parser's error.
 absl::StatusOr<evidence::azure::Platform> DetectAzureVtpm(const AzureVtpmOptions& options);
 
+// Whether this is an Azure CVM of `platform` (DetectAzureVtpm succeeds with it): the `detect` of
+// the agent's attester table.
+bool IsAzureVtpm(evidence::azure::Platform platform, const AzureVtpmOptions& options);
+
 // `tee` is "az-tdx-vtpm" or "az-snp-vtpm" (anything else is InvalidArgument). Does not touch the
 // TPM; Evidence() does, and its errors start with the TEE name ("az-snp-vtpm: tpm: no
 // attestation key at handle 0x81000003: ...").
@@ -47,6 +51,11 @@ absl::StatusOr<std::unique_ptr<Attester>> NewAzureVtpmAttester(std::string_view 
 // The init-data register (PCR8 of the SHA-256 bank, 32 bytes) the agent compares with
 // evidence::azure::InitDataPcrValue(init-data digest).
 absl::StatusOr<std::string> ReadInitDataPcr(std::string_view tcti = kDefaultTcti);
+
+// The agent's init-data check on an Azure CVM: PCR8 must equal InitDataPcrValue(digest), what the
+// KBS's verifier requires. PermissionDenied "vtpm: init-data: PCR8 <hex> does not match ..." on a
+// mismatch; the TPM's errors otherwise. The attesters' CheckInitData() is this.
+absl::Status CheckInitDataPcr(std::string_view digest, std::string_view tcti = kDefaultTcti);
 
 // Extends PCR8 with the init-data digest, as guest-components' bind_init_data does on a VM whose
 // host did not measure the init-data; from a zero PCR8 this gives InitDataPcrValue(digest). The

@@ -186,6 +186,21 @@ TEST_F(AzureAttesterTest, OversizedQualifyingDataIsInvalid) {
                        HasSubstr("tpm: qualifying data is 65 bytes, at most 64")));
 }
 
+TEST_F(AzureAttesterTest, InitDataCheckPassesOnceTheDigestIsExtendedIntoAZeroPcr8) {
+  // Runs on a fresh PCR8 (gtest keeps declaration order within the binary run).
+  const std::string digest = crypto::Sha256("pod init-data");
+  auto pcr8 = ReadInitDataPcr(*tcti_);
+  ASSERT_OK(pcr8);
+  ASSERT_EQ(*pcr8, std::string(32, '\0'));
+  EXPECT_THAT(CheckInitDataPcr(digest, *tcti_),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       StartsWith("vtpm: init-data: PCR8 0000000000000000")));
+  ASSERT_OK(ExtendInitDataPcr(digest, *tcti_));
+  EXPECT_OK(CheckInitDataPcr(digest, *tcti_));
+  EXPECT_TRUE(IsAzureVtpm(tdx() ? az::Platform::kTdx : az::Platform::kSnp, Options()));
+  EXPECT_FALSE(IsAzureVtpm(tdx() ? az::Platform::kSnp : az::Platform::kTdx, Options()));
+}
+
 TEST_F(AzureAttesterTest, InitDataPcrReadsAndExtendsPcr8) {
   auto before = ReadInitDataPcr(*tcti_);
   ASSERT_OK(before);
@@ -203,6 +218,8 @@ TEST_F(AzureAttesterTest, InitDataPcrReadsAndExtendsPcr8) {
   ASSERT_OK(claims);
   EXPECT_EQ(claims->at("init_data").as_string(), core::HexEncode(*after));
 
+  EXPECT_THAT(CheckInitDataPcr(digest, *tcti_),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("init-data: PCR8")));
   EXPECT_THAT(ExtendInitDataPcr(crypto::Sha384("x"), *tcti_),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32-byte")));
 }

@@ -5,7 +5,9 @@
 #include <tss2/tss2_tctildr.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 
 #include "crypto/hash.h"
@@ -76,6 +78,11 @@ struct Tpm::Impl {
   }
 };
 
+void QuietTss2Logging() {
+  static std::once_flag once;
+  std::call_once(once, [] { setenv("TSS2_LOG", "all+none", /*overwrite=*/0); });
+}
+
 Tpm::Tpm(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tpm::~Tpm() = default;
 
@@ -88,6 +95,7 @@ absl::StatusOr<std::unique_ptr<Tpm>> Tpm::Open(std::string_view tcti) {
       return absl::NotFoundError(fmt::format("tpm: no TPM device {}", path));
     }
   }
+  QuietTss2Logging();
   auto impl = std::make_unique<Impl>();
   std::string conf(tcti);
   TSS2_RC rc = Tss2_TctiLdr_Initialize(conf.c_str(), &impl->tcti);

@@ -9,6 +9,11 @@
 // message), InvalidArgument for arguments the TPM cannot take.
 //
 // A Tpm holds one ESAPI context and is not thread-safe; open one per use.
+//
+// tpm2-tss writes its own warnings to stderr (a missing handle is logged three times); our errors
+// already carry the decoded response code, so the first Open() turns that logging off
+// (TSS2_LOG=all+none) unless TSS2_LOG is set. A program with threads calls QuietTss2Logging()
+// early in main(), before it starts them, since it sets an environment variable.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +27,9 @@
 namespace ccburst::agent::vtpm {
 
 inline constexpr std::string_view kDefaultTcti = "device:/dev/tpmrm0";
+
+// Sets TSS2_LOG=all+none when TSS2_LOG is unset. Idempotent.
+void QuietTss2Logging();
 
 // A TPM2_Quote over PCR0..PCR23 of the SHA-256 bank, with the PCR values it covers.
 struct TpmQuoteResult {
