@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Validates every Kubernetes manifest under deploy/ against the published schemas.
 
-  tests/manifests_test.py [REPO_ROOT]
+  tests/manifests_test.py [REPO_ROOT [BUILD_DIR]]
 
 What is checked (tests/schemas/README.md names the schemas' sources and versions):
 1. every YAML document under deploy/ (kustomization files aside) against the strict JSON Schema of
@@ -13,7 +13,8 @@ What is checked (tests/schemas/README.md names the schemas' sources and versions
    kustomizations use; any other field fails) and each rendered object validated again; when
    `kubectl` is installed, its `kubectl kustomize` output must equal ours;
 3. what the schemas cannot say: the KBS pods' restricted security context (OpenShift
-   restricted-v2: no fixed UID), its probes, kbs.toml and scaler.toml parse as TOML, the init-data
+   restricted-v2: no fixed UID), its probes, kbs.toml and scaler.toml parse as TOML (and, given a
+   BUILD_DIR with ccburst-scaler, scaler.toml passes `ccburst-scaler --check`), the init-data
    annotation is base64(gzip(initdata.toml)) and the agent's copy is the same bytes, and no private
    key is committed under deploy/;
 4. negative tests: a typo'd field, a wrong type, an unknown ScaledObject/TriggerAuthentication
@@ -36,6 +37,7 @@ import jsonschema
 import yaml
 
 ROOT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent)
+BUILD = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 else None
 DEPLOY = ROOT / "deploy"
 SCHEMAS = ROOT / "tests" / "schemas"
 K8S = SCHEMAS / "kubernetes" / "v1.30.0-standalone-strict"
@@ -277,6 +279,16 @@ def check_scaler_dir():
             tomllib.loads(cm["data"]["scaler.toml"])
         except tomllib.TOMLDecodeError as e:
             fail(where, f"scaler.toml: {e}")
+        scaler = BUILD / "apps" / "ccburst-scaler" if BUILD else None
+        if scaler and scaler.exists():
+            with tempfile.NamedTemporaryFile("w", suffix=".toml") as f:
+                f.write(cm["data"]["scaler.toml"])
+                f.flush()
+                run = subprocess.run([str(scaler), "--config", f.name, "--check"], capture_output=True, text=True)
+            if run.returncode != 0:
+                fail(where, f"scaler.toml refused by ccburst-scaler --check: {(run.stdout + run.stderr).strip()}")
+            else:
+                print(f"ok   {where}: scaler.toml passes ccburst-scaler --check")
     for dep in load_docs(DEPLOY / "scaler" / "scaler.yaml"):
         if dep["kind"] == "Deployment":
             check_restricted(f"{where}/scaler.yaml", dep)
