@@ -3,11 +3,13 @@
 // what a KBS needs to trust it (TDX root CA + offline collateral, SNP ARK bundle); `attest` runs
 // one agent flow (auth, attest, resource) with evidence generated from a saved hierarchy and bound
 // to the live session (`--tee az-tdx-vtpm|az-snp-vtpm` over a TDX/SNP hierarchy: Azure vTPM
-// evidence, optionally with init-data sent and bound through PCR8). Never part of a production
-// build: apps/ does not link it.
+// evidence, optionally with init-data sent and bound through PCR8); `tsm-stub` plays the kernel's
+// configfs-tsm for `ccburst-agent` (agent/testing/tsm_stub.h: the one hardware stand-in). Never
+// part of a production build: apps/ does not link it.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -16,6 +18,7 @@
 
 #include "agent/kbs_client.h"
 #include "agent/testing/generated_attesters.h"
+#include "agent/testing/tsm_stub.h"
 #include "collateral/dcap/sources.h"
 #include "core/clock.h"
 #include "core/encoding.h"
@@ -148,6 +151,41 @@ int Attest(const AttestArgs& a) {
   return 0;
 }
 
+struct StubArgs {
+  std::string root, tee, hierarchy_dir, config_hex, measurement_hex;
+};
+
+// Runs until SIGINT/SIGTERM; SIGUSR1 toggles race mode. Prints one line when ready.
+int TsmStubMain(const StubArgs& a) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto options =
+      agent::testing::HierarchyStubOptions(a.tee, a.hierarchy_dir, a.config_hex, a.measurement_hex);
+  if (!options.ok()) {
+    std::cerr << "ccburst-testgen: " << core::Message(options.status()) << "\n";
+    return 1;
+  }
+  options->root = a.root;
+  auto stub = agent::testing::TsmStub::Start(std::move(*options));
+  if (!stub.ok()) {
+    std::cerr << "ccburst-testgen: " << core::Message(stub.status()) << "\n";
+    return 1;
+  }
+  std::cout << "tsm-stub: serving " << a.root << std::endl;
+  while (true) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig != SIGUSR1) break;
+    (*stub)->set_race(!(*stub)->race());
+    std::cerr << "tsm-stub: race mode " << ((*stub)->race() ? "on" : "off") << std::endl;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -187,11 +225,27 @@ int main(int argc, char** argv) {
   attest->add_option("--pcr8-init-data-digest", a.pcr8_digest_hex,
                      "az-*: PCR8 binds this init-data digest (hex); PCR8 is zero otherwise");
 
+  StubArgs stub;
+  auto* tsm = app.add_subcommand(
+      "tsm-stub", "play the kernel's configfs-tsm on a directory (SIGUSR1 toggles a race)");
+  tsm->add_option("--root", stub.root, "directory the agent uses as its configfs-tsm root")
+      ->required();
+  tsm->add_option("--tee", stub.tee, "tdx or snp")
+      ->required()
+      ->check(CLI::IsMember({"tdx", "snp"}));
+  tsm->add_option("--hierarchy", stub.hierarchy_dir, "directory written by `hierarchy`")
+      ->required();
+  tsm->add_option("--mrconfigid,--host-data", stub.config_hex,
+                  "hex MRCONFIGID (tdx) or HOST_DATA (snp): the init-data digest");
+  tsm->add_option("--measurement,--mrtd", stub.measurement_hex,
+                  "snp: hex MEASUREMENT (default: the generator's)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kUsage;
   }
   if (hierarchy->parsed()) return Hierarchy(tee, out, issued, next_update);
+  if (tsm->parsed()) return TsmStubMain(stub);
   return Attest(a);
 }
