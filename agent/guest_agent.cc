@@ -19,8 +19,8 @@ absl::Status LoadAgentConfig(const std::string& path, AgentSettings& s) {
   CCB_RETURN_IF_ERROR(cfg::CheckKeys(t, "",
                                      {"tee", "kbs_url", "kbs_cert", "initdata", "configfs_root",
                                       "tpm", "ccel", "tee_key_alg", "listen"}));
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   CCB_RETURN_IF_ERROR(cfg::GetString(t, "", "tee", s.tee));
   CCB_RETURN_IF_ERROR(cfg::GetOptString(t, "", "kbs_url", s.kbs_url));
   CCB_RETURN_IF_ERROR(cfg::GetOptString(t, "", "kbs_cert", s.kbs_cert));

@@ -137,7 +137,7 @@ absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_da
   CCB_ASSIGN_OR_RETURN(auto auth, http_->Send("POST", "/kbs/v0/auth", json::serialize(request),
                                               {{"Content-Type", "application/json"}}));
   if (auth.status != 200) return KbsError(auth.status, auth.body);
-  CCB_ASSIGN_OR_RETURN(json::value challenge, core::ParseJson(auth.body));
+  CCB_ASSIGN_OR_RETURN(json::value challenge, core::ParseJson(auth.body), "kbs: challenge");
   CCB_ASSIGN_OR_RETURN(const json::object* co, core::AsObject(challenge, "challenge"));
   CCB_ASSIGN_OR_RETURN(std::string_view nonce, core::GetString(*co, "nonce", "challenge"));
 
@@ -156,7 +156,7 @@ absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_da
   CCB_ASSIGN_OR_RETURN(auto att, http_->Send("POST", "/kbs/v0/attest", json::serialize(attestation),
                                              {{"Content-Type", "application/json"}}));
   if (att.status != 200) return KbsError(att.status, att.body);
-  CCB_ASSIGN_OR_RETURN(json::value result, core::ParseJson(att.body));
+  CCB_ASSIGN_OR_RETURN(json::value result, core::ParseJson(att.body), "kbs: attestation response");
   CCB_ASSIGN_OR_RETURN(const json::object* ro, core::AsObject(result, "attestation response"));
   CCB_ASSIGN_OR_RETURN(std::string_view token,
                        core::GetString(*ro, "token", "attestation response"));
