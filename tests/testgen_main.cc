@@ -238,7 +238,7 @@ int main(int argc, char** argv) {
   tsm->add_option("--mrconfigid,--host-data", stub.config_hex,
                   "hex MRCONFIGID (tdx) or HOST_DATA (snp): the init-data digest");
   tsm->add_option("--measurement,--mrtd", stub.measurement_hex,
-                  "snp: hex MEASUREMENT (default: the generator's)");
+                  "snp: hex MEASUREMENT (default: the generator's); tdx: refused (fixed MRTD)");
 
   try {
     app.parse(argc, argv);

@@ -109,6 +109,10 @@ absl::StatusOr<TsmStubOptions> HierarchyStubOptions(std::string_view tee, const 
                        "tsm-stub: measurement");
   TsmStubOptions options;
   if (tee == "tdx") {
+    if (!measurement.empty()) {
+      return absl::InvalidArgumentError(
+          "tsm-stub: the TDX test generator has a fixed MRTD (--mrtd is for a later generator)");
+    }
     using H = evidence::tdx::testing::TdxTestHierarchy;
     CCB_ASSIGN_OR_RETURN(std::shared_ptr<const H> h, H::Load(dir));
     options.provider = "tdx_guest";
