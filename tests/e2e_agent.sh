@@ -237,7 +237,7 @@ s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 print(s.server_address[1], flush=True)
 s.serve_forever()
 PY
-python3 "$WORK/bad_kbs.py" >"$WORK/bad.port" &
+python3 "$WORK/bad_kbs.py" >"$WORK/bad.port" 2>"$WORK/bad.log" &
 PIDS+=("$!")
 for _ in $(seq 1 100); do [ -s "$WORK/bad.port" ] && break; sleep 0.05; done
 BAD="http://127.0.0.1:$(cat "$WORK/bad.port")"
