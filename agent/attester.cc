@@ -1,5 +1,7 @@
 #include "agent/attester.h"
 
+#include <fmt/format.h>
+
 #include "core/encoding.h"
 
 namespace ccburst::agent {
@@ -15,12 +17,18 @@ class SampleAttester final : public Attester {
     e["report_data"] = core::Base64Encode(report_data);
     return core::json::value(std::move(e));
   }
+  // The sample TEE measures nothing; init-data is bound by the KBS only.
+  absl::Status CheckInitData(std::string_view) const override { return absl::OkStatus(); }
 
  private:
   std::string svn_;
 };
 
 }  // namespace
+
+absl::Status Attester::CheckInitData(std::string_view) const {
+  return absl::UnimplementedError(fmt::format("{}: this attester cannot check init-data", tee()));
+}
 
 std::unique_ptr<Attester> NewSampleAttester(std::string svn) {
   return std::make_unique<SampleAttester>(std::move(svn));

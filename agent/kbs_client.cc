@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/jwe.h"
 
@@ -40,17 +41,94 @@ absl::Status KbsError(int status, std::string_view body) {
   return absl::InvalidArgumentError(msg);
 }
 
+absl::Status ValidateResourcePath(std::string_view path) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(
+        fmt::format("resource path `{}`: {}", path.substr(0, 256), why));
+  };
+  if (path.size() > 1024) return bad("longer than 1024 bytes");
+  int segments = 0;
+  size_t start = 0;
+  while (true) {
+    size_t end = path.find('/', start);
+    std::string_view seg = path.substr(start, end == std::string_view::npos ? end : end - start);
+    if (seg.empty()) return bad("empty segment");
+    if (seg == "." || seg == "..") return bad("`.` or `..` segment");
+    for (char c : seg) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-';
+      if (!ok)
+        return bad(fmt::format("character 0x{:02x} is not allowed", static_cast<uint8_t>(c)));
+    }
+    ++segments;
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  if (segments != 3) return bad(fmt::format("{} segments, want repo/type/tag", segments));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ParseResourceUri(std::string_view uri) {
+  constexpr std::string_view kScheme = "kbs://";
+  if (uri.substr(0, kScheme.size()) != kScheme) {
+    return absl::InvalidArgumentError(
+        fmt::format("resource uri `{}`: want kbs:///repo/type/tag", uri.substr(0, 256)));
+  }
+  std::string_view rest = uri.substr(kScheme.size());
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        fmt::format("resource uri `{}`: no resource path", uri.substr(0, 256)));
+  }
+  std::string path(rest.substr(slash + 1));
+  CCB_RETURN_IF_ERROR(ValidateResourcePath(path), "resource uri `{}`", uri.substr(0, 256));
+  return path;
+}
+
+std::optional<int64_t> JwtExpiry(std::string_view token) {
+  size_t a = token.find('.');
+  if (a == std::string_view::npos) return std::nullopt;
+  size_t b = token.find('.', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  auto payload = core::Base64Decode(token.substr(a + 1, b - a - 1), core::Base64Alphabet::kUrl,
+                                    core::Base64Padding::kOptional);
+  if (!payload.ok()) return std::nullopt;
+  auto doc = core::ParseJson(*payload);
+  if (!doc.ok() || !doc->is_object()) return std::nullopt;
+  const json::value* exp = doc->get_object().if_contains("exp");
+  if (exp == nullptr) return std::nullopt;
+  if (exp->is_int64()) return exp->get_int64();
+  if (exp->is_uint64() && exp->get_uint64() < (1ull << 62)) {
+    return static_cast<int64_t>(exp->get_uint64());
+  }
+  if (exp->is_double()) return static_cast<int64_t>(exp->get_double());
+  return std::nullopt;
+}
+
 KbsClient::KbsClient(std::unique_ptr<net::HttpClient> http, std::unique_ptr<Attester> attester,
-                     crypto::PrivateKey tee_key, std::string tee_key_alg)
+                     crypto::PrivateKey tee_key, std::string tee_key_alg, const core::Clock* clock)
     : http_(std::move(http)),
       attester_(std::move(attester)),
       tee_key_(std::move(tee_key)),
       tee_key_alg_(std::move(tee_key_alg)),
-      tee_pubkey_(crypto::TeePubkeyJwk(tee_key_, tee_key_alg_)) {}
+      tee_pubkey_(crypto::TeePubkeyJwk(tee_key_, tee_key_alg_)),
+      clock_(clock) {}
+
+absl::StatusOr<std::string> KbsClient::Token() {
+  static const core::SystemClock kSystemClock;
+  const core::Clock& clock = clock_ != nullptr ? *clock_ : kSystemClock;
+  constexpr int64_t kMarginSeconds = 30;
+  if (token_ && (!token_exp_ || core::ToUnixSeconds(clock.Now()) + kMarginSeconds < *token_exp_)) {
+    return *token_;
+  }
+  return Attest();
+}
 
 absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_data_toml) {
   http_->ClearCookies();
   token_.reset();
+  token_exp_.reset();
+  if (!init_data_toml) init_data_toml = init_data_;
   json::object request;
   request["version"] = "0.4.0";
   request["tee"] = attester_->tee();
@@ -59,7 +137,7 @@ absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_da
   CCB_ASSIGN_OR_RETURN(auto auth, http_->Send("POST", "/kbs/v0/auth", json::serialize(request),
                                               {{"Content-Type", "application/json"}}));
   if (auth.status != 200) return KbsError(auth.status, auth.body);
-  CCB_ASSIGN_OR_RETURN(json::value challenge, core::ParseJson(auth.body));
+  CCB_ASSIGN_OR_RETURN(json::value challenge, core::ParseJson(auth.body), "kbs: challenge");
   CCB_ASSIGN_OR_RETURN(const json::object* co, core::AsObject(challenge, "challenge"));
   CCB_ASSIGN_OR_RETURN(std::string_view nonce, core::GetString(*co, "nonce", "challenge"));
 
@@ -78,26 +156,36 @@ absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_da
   CCB_ASSIGN_OR_RETURN(auto att, http_->Send("POST", "/kbs/v0/attest", json::serialize(attestation),
                                              {{"Content-Type", "application/json"}}));
   if (att.status != 200) return KbsError(att.status, att.body);
-  CCB_ASSIGN_OR_RETURN(json::value result, core::ParseJson(att.body));
+  CCB_ASSIGN_OR_RETURN(json::value result, core::ParseJson(att.body), "kbs: attestation response");
   CCB_ASSIGN_OR_RETURN(const json::object* ro, core::AsObject(result, "attestation response"));
   CCB_ASSIGN_OR_RETURN(std::string_view token,
                        core::GetString(*ro, "token", "attestation response"));
   token_ = std::string(token);
+  token_exp_ = JwtExpiry(*token_);
+  ++attestations_;
   return *token_;
 }
 
 absl::StatusOr<std::string> KbsClient::GetResource(std::string_view path) {
+  CCB_RETURN_IF_ERROR(ValidateResourcePath(path));
   net::HttpHeaders headers;
+  bool fresh = false;  // attested for this request: a 401 then is a refusal, not a lost session
   if (bearer_token_) {
     headers.emplace_back("Authorization", "Bearer " + *bearer_token_);
-  } else if (!token_) {
-    CCB_RETURN_IF_ERROR(Attest().status());
+  } else {
+    int before = attestations_;
+    CCB_RETURN_IF_ERROR(Token().status());
+    fresh = attestations_ != before;
   }
   std::string target = fmt::format("/kbs/v0/resource/{}", path);
   CCB_ASSIGN_OR_RETURN(auto r, http_->Send("GET", target, {}, headers));
+  if (r.status == 401 && !bearer_token_ && !fresh) {
+    CCB_RETURN_IF_ERROR(Attest().status(), "re-attestation after HTTP 401");
+    CCB_ASSIGN_OR_RETURN(r, http_->Send("GET", target, {}, headers));
+  }
   if (r.status != 200) return KbsError(r.status, r.body);
-  CCB_ASSIGN_OR_RETURN(json::value jwe, core::ParseJson(r.body));
-  CCB_ASSIGN_OR_RETURN(const json::object* jo, core::AsObject(jwe, "resource response"));
+  CCB_ASSIGN_OR_RETURN(json::value jwe, core::ParseJson(r.body), "kbs: resource response");
+  CCB_ASSIGN_OR_RETURN(const json::object* jo, core::AsObject(jwe, "kbs: resource response"));
   return crypto::JweDecrypt(tee_key_, *jo);
 }
 

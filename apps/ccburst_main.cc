@@ -10,6 +10,7 @@
 #include "apps/config_command.h"
 #include "apps/keys_command.h"
 #include "apps/policy_command.h"
+#include "apps/seal_command.h"
 #include "apps/verify_command.h"
 
 int main(int argc, char** argv) {
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
 
   std::vector<Subcommand> table;
   for (auto group : {ClientCommands(&global), ConfigCommands(&global), KeyCommands(),
-                     PolicyCommands(), VerifyCommands()}) {
+                     PolicyCommands(), SealCommands(), VerifyCommands()}) {
     for (auto& row : group) table.push_back(std::move(row));
   }
   std::vector<CLI::App*> parsed;

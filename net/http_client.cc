@@ -1,6 +1,7 @@
 #include "net/http_client.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -269,7 +270,25 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(HttpClientOptions
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-    if (options.ca_certificate_file) {
+    if (options.ca_certificate_pem) {
+      X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+      std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+          BIO_new_mem_buf(options.ca_certificate_pem->data(),
+                          static_cast<int>(options.ca_certificate_pem->size())),
+          BIO_free);
+      int loaded = 0;
+      while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+        int added = X509_STORE_add_cert(store, cert);
+        X509_free(cert);
+        if (added != 1) break;
+        ++loaded;
+      }
+      ERR_clear_error();  // the end of the PEM text is reported as an error
+      if (loaded == 0) {
+        return absl::InvalidArgumentError(
+            "http client: the ca certificate text holds no PEM certificate");
+      }
+    } else if (options.ca_certificate_file) {
       if (SSL_CTX_load_verify_locations(ctx, options.ca_certificate_file->c_str(), nullptr) != 1) {
         return absl::InvalidArgumentError(
             fmt::format("http client: cannot load ca certificates `{}`: {}",

@@ -26,6 +26,9 @@ struct HttpClientOptions {
   std::string base_url;
   // PEM trust anchor(s) for https; the system roots when absent.
   std::optional<std::string> ca_certificate_file;
+  // PEM trust anchor(s) given as text (the agent's KBS certificate from init-data); used instead
+  // of `ca_certificate_file` when set.
+  std::optional<std::string> ca_certificate_pem;
   // Per request, covering connect + TLS handshake + write + read.
   std::chrono::milliseconds timeout{10000};
   size_t max_response_bytes = 64 * 1024 * 1024;

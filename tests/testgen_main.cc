@@ -6,7 +6,8 @@
 // evidence, optionally with init-data sent and bound through PCR8; with `--tpm` the real Azure vTPM
 // attester over a software TPM instead). For the swtpm tests, `hcl-report` builds the HCL report a
 // vTPM NV index holds around a given attestation key, and `imds-stub` stands in for Azure's IMDS.
-// Never part of a production build: apps/ does not link it.
+// `tsm-stub` plays the kernel's configfs-tsm for `ccburst-agent` (agent/testing/tsm_stub.h: the
+// one TDX/SNP hardware stand-in). Never part of a production build: apps/ does not link it.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "agent/testing/generated_attesters.h"
 #include "agent/vtpm/azure_attester.h"
 #include "agent/vtpm/testing/imds_stub.h"
+#include "agent/testing/tsm_stub.h"
 #include "collateral/dcap/sources.h"
 #include "core/clock.h"
 #include "core/encoding.h"
@@ -229,6 +231,41 @@ int ImdsStub(const std::string& tdx_dir, const std::string& snp_dir, const std::
   return 0;
 }
 
+struct StubArgs {
+  std::string root, tee, hierarchy_dir, config_hex, measurement_hex;
+};
+
+// Runs until SIGINT/SIGTERM; SIGUSR1 toggles race mode. Prints one line when ready.
+int TsmStubMain(const StubArgs& a) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto options =
+      agent::testing::HierarchyStubOptions(a.tee, a.hierarchy_dir, a.config_hex, a.measurement_hex);
+  if (!options.ok()) {
+    std::cerr << "ccburst-testgen: " << core::Message(options.status()) << "\n";
+    return 1;
+  }
+  options->root = a.root;
+  auto stub = agent::testing::TsmStub::Start(std::move(*options));
+  if (!stub.ok()) {
+    std::cerr << "ccburst-testgen: " << core::Message(stub.status()) << "\n";
+    return 1;
+  }
+  std::cout << "tsm-stub: serving " << a.root << std::endl;
+  while (true) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig != SIGUSR1) break;
+    (*stub)->set_race(!(*stub)->race());
+    std::cerr << "tsm-stub: race mode " << ((*stub)->race() ? "on" : "off") << std::endl;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -289,6 +326,20 @@ int main(int argc, char** argv) {
   imds->add_option("--tdx-hierarchy", imds_tdx, "TDX hierarchy (TD quotes)");
   imds->add_option("--snp-hierarchy", imds_snp, "SNP hierarchy (VCEK)");
   imds->add_option("--listen", imds_listen, "address (default 127.0.0.1:0)");
+  StubArgs stub;
+  auto* tsm = app.add_subcommand(
+      "tsm-stub", "play the kernel's configfs-tsm on a directory (SIGUSR1 toggles a race)");
+  tsm->add_option("--root", stub.root, "directory the agent uses as its configfs-tsm root")
+      ->required();
+  tsm->add_option("--tee", stub.tee, "tdx or snp")
+      ->required()
+      ->check(CLI::IsMember({"tdx", "snp"}));
+  tsm->add_option("--hierarchy", stub.hierarchy_dir, "directory written by `hierarchy`")
+      ->required();
+  tsm->add_option("--mrconfigid,--host-data", stub.config_hex,
+                  "hex MRCONFIGID (tdx) or HOST_DATA (snp): the init-data digest");
+  tsm->add_option("--measurement,--mrtd", stub.measurement_hex,
+                  "snp: hex MEASUREMENT (default: the generator's); tdx: refused (fixed MRTD)");
 
   try {
     app.parse(argc, argv);
@@ -298,5 +349,6 @@ int main(int argc, char** argv) {
   if (hierarchy->parsed()) return Hierarchy(tee, out, issued, next_update);
   if (hcl->parsed()) return HclReport(hcl_tee, hcl_hierarchy, ak_pub, hcl_out);
   if (imds->parsed()) return ImdsStub(imds_tdx, imds_snp, imds_listen);
+  if (tsm->parsed()) return TsmStubMain(stub);
   return Attest(a);
 }
