@@ -4,10 +4,29 @@
 
 #include <vector>
 
+#include "agent/vtpm/azure_attester.h"
+
 namespace ccburst::agent {
 
 std::span<const AttesterEntry> Attesters() {
+  auto vtpm = [](const AttesterOptions& o) {
+    return vtpm::AzureVtpmOptions{.tcti = o.tpm_tcti, .imds_url = o.imds_url};
+  };
   static const std::vector<AttesterEntry> table = {
+      {"az-tdx-vtpm",
+       [vtpm](const AttesterOptions& o) {
+         return vtpm::IsAzureVtpm(evidence::azure::Platform::kTdx, vtpm(o));
+       },
+       [vtpm](const AttesterOptions& o) {
+         return vtpm::NewAzureVtpmAttester("az-tdx-vtpm", vtpm(o));
+       }},
+      {"az-snp-vtpm",
+       [vtpm](const AttesterOptions& o) {
+         return vtpm::IsAzureVtpm(evidence::azure::Platform::kSnp, vtpm(o));
+       },
+       [vtpm](const AttesterOptions& o) {
+         return vtpm::NewAzureVtpmAttester("az-snp-vtpm", vtpm(o));
+       }},
       {"tdx", DetectTdx, NewTdxAttester},
       {"snp", DetectSnp, NewSnpAttester},
       {"sample", [](const AttesterOptions&) { return false; },

@@ -17,6 +17,9 @@ namespace ccburst::agent {
 struct AttesterOptions {
   std::string configfs_root = "/sys/kernel/config/tsm/report";
   std::string tpm_tcti = "device:/dev/tpmrm0";
+  // Azure IMDS (TD quote / VCEK for the vTPM attesters); tests point it at `ccburst-testgen
+  // imds-stub`.
+  std::string imds_url = "http://169.254.169.254";
   // TDX CC event log (ACPI CCEL table data); sent as `cc_eventlog` when readable.
   std::string ccel_path = "/sys/firmware/acpi/tables/data/CCEL";
   // Legacy guest devices, used when configfs-tsm is not available.

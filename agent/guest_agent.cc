@@ -18,7 +18,7 @@ absl::Status LoadAgentConfig(const std::string& path, AgentSettings& s) {
   CCB_ASSIGN_OR_RETURN(toml::table t, cfg::ParseToml(text, "config"));
   CCB_RETURN_IF_ERROR(cfg::CheckKeys(t, "",
                                      {"tee", "kbs_url", "kbs_cert", "initdata", "configfs_root",
-                                      "tpm", "ccel", "tee_key_alg", "listen"}));
+                                      "tpm", "imds_url", "ccel", "tee_key_alg", "listen"}));
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   const std::string dir = parent.empty() ? std::string(".") : parent.string();
   CCB_RETURN_IF_ERROR(cfg::GetString(t, "", "tee", s.tee));
@@ -29,6 +29,7 @@ absl::Status LoadAgentConfig(const std::string& path, AgentSettings& s) {
   if (s.initdata) s.initdata = cfg::ResolvePath(dir, *s.initdata);
   CCB_RETURN_IF_ERROR(cfg::GetString(t, "", "configfs_root", s.attester.configfs_root));
   CCB_RETURN_IF_ERROR(cfg::GetString(t, "", "tpm", s.attester.tpm_tcti));
+  CCB_RETURN_IF_ERROR(cfg::GetString(t, "", "imds_url", s.attester.imds_url));
   CCB_RETURN_IF_ERROR(cfg::GetString(t, "", "ccel", s.attester.ccel_path));
   CCB_RETURN_IF_ERROR(cfg::GetString(t, "", "tee_key_alg", s.tee_key_alg));
   CCB_RETURN_IF_ERROR(cfg::GetString(t, "", "listen", s.listen));

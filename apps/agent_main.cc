@@ -11,6 +11,7 @@
 
 #include "agent/encrypted_file.h"
 #include "agent/guest_agent.h"
+#include "agent/vtpm/tpm.h"
 #include "core/file.h"
 #include "net/http_server.h"
 
@@ -62,12 +63,13 @@ int Serve(agent::Agent& a, const std::string& listen) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ccburst::agent::vtpm::QuietTss2Logging();  // sets an environment variable: before any thread
   spdlog::set_default_logger(spdlog::stderr_color_mt("ccburst-agent"));
   CLI::App app{"ccburst-agent: attestation agent and confidential data hub for a confidential pod"};
   app.require_subcommand(1);
   AgentSettings s;
   std::string config, log_level = "info";
-  std::optional<std::string> kbs_url, kbs_cert, initdata, configfs_root, tpm, ccel, tee,
+  std::optional<std::string> kbs_url, kbs_cert, initdata, configfs_root, tpm, imds_url, ccel, tee,
       tee_key_alg;
   app.add_option("--config", config, "agent TOML");
   app.add_option("--tee", tee, "auto | tdx | snp | az-tdx-vtpm | az-snp-vtpm | sample");
@@ -76,6 +78,7 @@ int main(int argc, char** argv) {
   app.add_option("--initdata", initdata, "init-data TOML the pod was started with");
   app.add_option("--configfs-root", configfs_root, "configfs-tsm report directory");
   app.add_option("--tpm", tpm, "TPM TCTI");
+  app.add_option("--imds-url", imds_url, "Azure IMDS base URL (vTPM attesters)");
   app.add_option("--ccel", ccel, "TDX CC event log (ACPI CCEL table data)");
   app.add_option("--tee-key-alg", tee_key_alg, "ECDH-ES+A256KW | RSA-OAEP-256 | RSA1_5")
       ->check(CLI::IsMember({"ECDH-ES+A256KW", "RSA-OAEP-256", "RSA1_5"}));
@@ -114,6 +117,7 @@ int main(int argc, char** argv) {
   if (initdata) s.initdata = initdata;
   if (configfs_root) s.attester.configfs_root = *configfs_root;
   if (tpm) s.attester.tpm_tcti = *tpm;
+  if (imds_url) s.attester.imds_url = *imds_url;
   if (ccel) s.attester.ccel_path = *ccel;
   if (tee_key_alg) s.tee_key_alg = *tee_key_alg;
   if (listen) s.listen = *listen;

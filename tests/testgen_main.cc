@@ -20,9 +20,9 @@
 
 #include "agent/kbs_client.h"
 #include "agent/testing/generated_attesters.h"
+#include "agent/testing/tsm_stub.h"
 #include "agent/vtpm/azure_attester.h"
 #include "agent/vtpm/testing/imds_stub.h"
-#include "agent/testing/tsm_stub.h"
 #include "collateral/dcap/sources.h"
 #include "core/clock.h"
 #include "core/encoding.h"

@@ -26,7 +26,7 @@ class AzureVtpmAttester final : public Attester {
   std::string tee() const override { return std::string(az::TeeName(platform_)); }
 
   // Attester::CheckInitData, the agent's init-data check (PCR8).
-  absl::Status CheckInitData(std::string_view digest) const {
+  absl::Status CheckInitData(std::string_view digest) const override {
     return CheckInitDataPcr(digest, options_.tcti);
   }
 
