@@ -108,6 +108,7 @@ struct AttestArgs {
   bool wrong_report_data = false;
   std::string init_data_file;   // sent with /attest
   std::string pcr8_digest_hex;  // Azure: the init-data digest PCR8 binds
+  std::string mrtd_hex;         // tdx: the quote's MRTD
 };
 
 int Attest(const AttestArgs& a) {
@@ -121,6 +122,12 @@ int Attest(const AttestArgs& a) {
     auto digest = core::HexDecode(a.pcr8_digest_hex);
     if (!digest.ok()) return Usage("--pcr8-init-data-digest is not hex");
     attester_options.init_data_digest = *digest;
+  }
+  if (!a.mrtd_hex.empty()) {
+    if (a.tee != "tdx") return Usage("--mrtd is for tdx");
+    auto mrtd = core::HexDecode(a.mrtd_hex);
+    if (!mrtd.ok() || mrtd->size() != 48) return Usage("--mrtd is not 48 bytes of hex");
+    attester_options.mr_td = *mrtd;
   }
   std::optional<std::string> init_data;
   if (!a.init_data_file.empty()) {
@@ -186,6 +193,7 @@ int main(int argc, char** argv) {
   attest->add_option("--init-data", a.init_data_file, "init-data TOML sent with /attest");
   attest->add_option("--pcr8-init-data-digest", a.pcr8_digest_hex,
                      "az-*: PCR8 binds this init-data digest (hex); PCR8 is zero otherwise");
+  attest->add_option("--mrtd", a.mrtd_hex, "tdx: the quote's MRTD (96 hex digits)");
 
   try {
     app.parse(argc, argv);
