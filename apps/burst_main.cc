@@ -140,6 +140,9 @@ int main(int argc, char** argv) {
               << "\n";
     auto r = burst::Run(o, std::cout);
     if (!r.ok()) return Fail(core::Message(r.status()));
+    if (auto s = core::WriteFile(c.work_dir + "/result.json", burst::ToJson(*r)); !s.ok()) {
+      return Fail(core::Message(s));
+    }
     runs.push_back(*std::move(r));
   }
   std::string summary = burst::Summary(runs, c.price_per_hour);

@@ -74,6 +74,8 @@ Cloud::~Cloud() { StopAll(); }
 void Cloud::StopAll() {
   for (Vm& vm : vms_) {
     for (pid_t p : vm.pids) Stop(p);
+    vm.pids.clear();
+    history_.push_back(vm);
   }
   vms_.clear();
 }
@@ -110,6 +112,8 @@ void Cloud::Reconcile(int replicas, double now, double dt) {
   totals_.instance_seconds += dt * static_cast<double>(vms_.size());
   while (static_cast<int>(vms_.size()) > replicas) {
     for (pid_t p : vms_.back().pids) Stop(p);
+    vms_.back().pids.clear();
+    history_.push_back(vms_.back());
     vms_.pop_back();
   }
   while (static_cast<int>(vms_.size()) < replicas) {

@@ -83,6 +83,8 @@ class Cloud {
   int replicas() const { return static_cast<int>(vms_.size()); }
   const CloudTotals& totals() const { return totals_; }
   const std::vector<Vm>& vms() const { return vms_; }
+  // Every VM ever booted, in its last state (deleted ones as they were when deleted).
+  const std::vector<Vm>& history() const { return history_; }
 
  private:
   void Boot(Vm& vm);
@@ -92,6 +94,7 @@ class Cloud {
 
   CloudOptions options_;
   std::vector<Vm> vms_;
+  std::vector<Vm> history_;
   int next_id_ = 1;
   CloudTotals totals_;
 };

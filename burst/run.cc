@@ -11,6 +11,7 @@
 
 #include "burst/cluster.h"
 #include "core/file.h"
+#include "core/json.h"
 #include "net/http_client.h"
 
 namespace ccburst::burst {
@@ -182,6 +183,9 @@ absl::StatusOr<RunResult> Run(const RunOptions& o, std::ostream& out) {
   result.refusals = cloud.totals().refusals;
   result.cost = result.cloud.instance_seconds / 3600.0 * o.cloud.price_per_hour;
   cloud.StopAll();
+  result.vms = cloud.history();
+  std::sort(result.vms.begin(), result.vms.end(),
+            [](const Vm& a, const Vm& b) { return a.id < b.id; });
   return result;
 }
 
@@ -229,6 +233,36 @@ std::string Summary(const std::vector<RunResult>& runs, double price_per_hour) {
         b.cloud.instance_seconds, a.events.size(), b.events.size());
   }
   return s;
+}
+
+std::string ToJson(const RunResult& r) {
+  core::json::array vms;
+  for (const Vm& vm : r.vms) {
+    vms.push_back(core::json::object{{"id", vm.id},
+                                     {"tampered", vm.tampered},
+                                     {"state", std::string(VmStateName(vm.state))},
+                                     {"reason", vm.reason},
+                                     {"ready_at", vm.ready_at}});
+  }
+  core::json::array events;
+  for (const ScaleEvent& e : r.events) {
+    events.push_back(core::json::object{{"t", e.t}, {"from", e.from}, {"to", e.to}, {"by", e.by}});
+  }
+  core::json::object o{{"policy", r.policy},
+                       {"first_pending", r.first_pending},
+                       {"first_serving", r.first_serving},
+                       {"pending_pod_seconds", r.pending_pod_seconds},
+                       {"instance_seconds", r.cloud.instance_seconds},
+                       {"cost", r.cost},
+                       {"attested", r.cloud.attested},
+                       {"refused", r.cloud.refused},
+                       {"secrets_released", r.cloud.secrets_released},
+                       {"peak_replicas", r.peak_replicas},
+                       {"back_to_zero", r.back_to_zero},
+                       {"trigger_calls", r.trigger_calls},
+                       {"vms", std::move(vms)},
+                       {"events", std::move(events)}};
+  return core::json::serialize(o);
 }
 
 std::string Svg(const std::vector<RunResult>& runs) {

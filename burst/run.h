@@ -57,6 +57,7 @@ struct RunResult {
   int64_t trigger_calls = 0;        // gRPC calls (incl. stream messages) or Prometheus queries
   std::vector<std::string> errors;  // distinct trigger errors
   std::vector<std::string> refusals;
+  std::vector<Vm> vms;  // every VM of the run as it ended (or was deleted)
 };
 
 // Runs the scenario; `out` gets the live view. Fails only when the trigger cannot be created or
@@ -65,6 +66,9 @@ absl::StatusOr<RunResult> Run(const RunOptions& options, std::ostream& out);
 
 // The summary table (one column per run) and, with two runs, the comparison.
 std::string Summary(const std::vector<RunResult>& runs, double price_per_hour);
+
+// One JSON object with the run's figures, each VM's final state and the refusals (for tests).
+std::string ToJson(const RunResult& r);
 
 // An SVG plot (hand-written, no dependencies) of demand, on-prem capacity, pending pods, cloud
 // replicas and attested (serving) VMs over time, one panel per run.

@@ -20,6 +20,7 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$WORK/prom-data"
+  printf '%s\n' "${PIDS[@]}" >"$WORK/pids"
 }
 trap cleanup EXIT
 die() {
