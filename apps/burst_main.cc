@@ -2,6 +2,8 @@
 // ccburst-kbs that scripts/demo.sh (or tests/e2e_burst.sh) started; see burst/run.h and
 // docs/bursting.md. Every option may also come from --config (TOML, `name = value`).
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 
@@ -14,6 +16,9 @@
 namespace {
 
 using namespace ccburst;
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
 
 int Fail(const std::string& why) {
   std::cerr << "ccburst-burst: " << why << "\n";
@@ -77,7 +82,8 @@ int main(int argc, char** argv) {
   app.add_option("--kbs-cert", kbs_cert);
   app.add_option("--hierarchy", hierarchy, "TDX test hierarchy directory");
   app.add_option("--bin", bin, "directory of the ccburst binaries");
-  std::string testgen;
+  std::string testgen, agent;
+  app.add_option("--agent", agent, "ccburst-agent binary (default: --bin/ccburst-agent)");
   app.add_option("--testgen", testgen, "ccburst-testgen binary (tsm-stub, fallback guest)");
   CLI11_PARSE(app, argc, argv);
 
@@ -106,12 +112,14 @@ int main(int argc, char** argv) {
   c.model_file = out_dir + "/model.enc";
   if (auto s = core::WriteFile(c.model_file, *sealed); !s.ok()) return Fail(core::Message(s));
   c.model_sha256_hex = core::HexEncode(crypto::Sha256(model));
-  c.vars = {{"kbs_url", kbs_url},
-            {"kbs_cert", kbs_cert},
-            {"hierarchy", hierarchy},
-            {"bin", bin},
-            {"testgen", testgen}};
+  c.vars = {{"kbs_url", kbs_url},     {"kbs_cert", kbs_cert},
+            {"hierarchy", hierarchy}, {"bin", bin},
+            {"testgen", testgen},     {"agent", agent.empty() ? bin + "/ccburst-agent" : agent}};
 
+  // SIGINT/SIGTERM end the run cleanly: every guest process is stopped before exiting.
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  o.stop = &g_stop;
   std::vector<burst::RunResult> runs;
   for (std::string_view p : {std::string_view("ccburst"), std::string_view("seed")}) {
     if (policies.find(p) == std::string::npos) continue;
@@ -144,6 +152,7 @@ int main(int argc, char** argv) {
       return Fail(core::Message(s));
     }
     runs.push_back(*std::move(r));
+    if (g_stop) return Fail("interrupted");
   }
   std::string summary = burst::Summary(runs, c.price_per_hour);
   std::string svg = burst::Svg(runs);

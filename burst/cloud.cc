@@ -134,12 +134,13 @@ void Cloud::Boot(Vm& vm) {
   // io.katacontainers.config.hypervisor.cc_init_data annotation carries them).
   std::string cert = options_.vars.count("kbs_cert") ? options_.vars.at("kbs_cert") : "";
   auto cert_pem = core::ReadFile(cert);
+  std::string pem = cert_pem.ok() ? *cert_pem : "";
   std::string initdata = fmt::format(
-      "version = \"0.1.0\"\nalgorithm = \"sha384\"\n[data]\n\"aa.toml\" = "
-      "'''\n[token_configs.kbs]\n"
-      "url = \"{}\"\ncert = \"\"\"\n{}\"\"\"\n'''\n\"cdh.toml\" = '''\n[kbc]\nname = \"cc_kbc\"\n"
-      "url = \"{}\"\n'''\n",
-      options_.vars["kbs_url"], cert_pem.ok() ? *cert_pem : "", options_.vars["kbs_url"]);
+      "version = \"0.1.0\"\nalgorithm = \"sha384\"\n[data]\n\"aa.toml\" = \'\'\'\n"
+      "[token_configs.kbs]\nurl = \"{0}\"\ncert = \"\"\"\n{1}\"\"\"\n\'\'\'\n\"cdh.toml\" = "
+      "\'\'\'\n"
+      "[kbc]\nname = \"cc_kbc\"\nurl = \"{0}\"\nkbs_cert = \"\"\"\n{1}\"\"\"\n\'\'\'\n",
+      options_.vars["kbs_url"], pem);
   (void)core::WriteFile(vm.dir + "/initdata.toml", initdata);
   // TDX binds init-data through MRCONFIGID = SHA-384 of the document.
   vm.initdata_digest = core::HexEncode(crypto::Hash(crypto::HashAlg::kSha384, initdata));
@@ -157,8 +158,8 @@ void Cloud::Boot(Vm& vm) {
     return true;
   };
   if (options_.mode == "agent") {
-    if (!run(options_.stub_command, "tsm-stub")) return;
-    run(options_.agent_command, "agent");
+    // The agent starts once the stand-in announced its configfs-tsm root (see Advance).
+    run(options_.stub_command, "tsm-stub");
   } else {
     run(options_.fallback_command, "guest");
   }
@@ -172,6 +173,25 @@ void Cloud::Advance(Vm& vm, double now) {
   }
   if (vm.state != VmState::kAttesting) return;
   if (options_.mode == "agent") {
+    if (vm.pids.size() == 1) {
+      auto ready = core::ReadFile(vm.dir + "/tsm-stub.out");
+      if (!ready.ok() || ready->empty()) {
+        int status = 0;
+        if (waitpid(vm.pids[0], &status, WNOHANG) == vm.pids[0]) {
+          vm.pids.clear();
+          auto log = core::ReadFile(vm.dir + "/tsm-stub.log");
+          Finish(vm, now,
+                 absl::UnavailableError(
+                     fmt::format("tsm-stub exited: {}", Trim(log.ok() ? *log : ""))));
+        }
+        return;
+      }
+      auto pid = Spawn(fmt::format("{} >{}/agent.out 2>{}/agent.log",
+                                   Expand(options_.agent_command, vm), vm.dir, vm.dir));
+      if (!pid.ok()) return Finish(vm, now, pid.status());
+      vm.pids.push_back(*pid);
+      return;
+    }
     auto out = core::ReadFile(vm.dir + "/agent.out");
     constexpr std::string_view kLine = "ccburst-agent: listening on http://127.0.0.1:";
     size_t at = out.ok() ? out->find(kLine) : std::string::npos;

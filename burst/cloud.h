@@ -14,7 +14,7 @@
 //    `fallback_command` runs the same KBS protocol through agent/kbs_client (`ccburst-testgen
 //    attest --mrtd`), printing the key on stdout or the KBS's refusal on stderr.
 // Template placeholders: {vm} {vm_dir} {mrtd} {initdata} {initdata_digest}
-// {kbs_url} {kbs_cert} {hierarchy} {bin} {testgen}.
+// {kbs_url} {kbs_cert} {hierarchy} {bin} {agent} {testgen}.
 #pragma once
 
 #include <sys/types.h>

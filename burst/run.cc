@@ -92,10 +92,10 @@ absl::StatusOr<RunResult> Run(const RunOptions& o, std::ostream& out) {
   }
   auto reasons = ReasonCounters(scaler_http.get(), o.workload);
 
-  out << fmt::format("{:>8} {:>6} {:>9} {:>8} {:>7} {:>6}  {:<26} {:>4} {:>4} {:>4} {:>4} {:>7}\n",
+  out << fmt::format("{:>8} {:>6} {:>9} {:>8} {:>7} {:>6}  {:<26} {:>7} {:>9} {:>7} {:>7} {:>7}\n",
                      "time", "demand", "on-prem", "pending", "pulling", "cloud",
-                     o.policy == "seed" ? "prometheus trigger" : "scaler reason (wanted)", "boot",
-                     "attd", "serv", "refd", "secrets");
+                     o.policy == "seed" ? "prometheus trigger" : "scaler reason (wanted)",
+                     "booting", "attesting", "serving", "refused", "secrets");
   int replicas = 0;
   bool scaled_out = false;
   auto wall_start = std::chrono::steady_clock::now();
@@ -105,6 +105,10 @@ absl::StatusOr<RunResult> Run(const RunOptions& o, std::ostream& out) {
     auto due = wall_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                 std::chrono::duration<double>(t / o.speed));
     std::this_thread::sleep_until(due);
+    if (o.stop && o.stop->load()) {
+      out << "interrupted: stopping the VMs\n";
+      break;
+    }
 
     const scaler::TraceRow& row = RowAt(o.trace, o.start_seconds + t);
     cluster.SetReplicas(static_cast<int>(row.demand_pods), t);
@@ -170,7 +174,7 @@ absl::StatusOr<RunResult> Run(const RunOptions& o, std::ostream& out) {
         why = fmt::format("{} ({:g})", why, driver.last_metric());
       }
       out << fmt::format(
-                 "{:>8} {:>6} {:>4}/{:<4} {:>8} {:>7} {:>6}  {:<26} {:>4} {:>4} {:>4} {:>4} "
+                 "{:>8} {:>6} {:>4}/{:<4} {:>8} {:>7} {:>6}  {:<26} {:>7} {:>9} {:>7} {:>7} "
                  "{:>7}\n",
                  Clock(t), s.demand, c.running + c.pulling, cluster.capacity_pods(),
                  c.unschedulable, c.pulling, replicas, why, s.booting, s.attesting, serving,

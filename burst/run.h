@@ -6,6 +6,7 @@
 // `print_every` simulated seconds and returns what happened; Summary() and Svg() render results.
 #pragma once
 
+#include <atomic>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ struct RunOptions {
   CloudOptions cloud;
   int pods_per_instance = 2;
   double image_pull_seconds = 20;
+  // Set (e.g. from a signal handler) to end the run early; its VMs are stopped as usual.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct Sample {

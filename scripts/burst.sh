@@ -6,10 +6,11 @@
 # Usage: scripts/burst.sh [ccburst-burst options, e.g. --scenario daily-cycle --speed 60]
 # Env: BUILD_DIR (default build), BURST_WORK (the run's files, logs, plot and summary; default
 # /tmp/ccburst-burst, emptied at the start of each run), BURST_SPEED (default 30; also scales the
-# scaler's cool-down).
+# scaler's cool-down), AGENT / TESTGEN (the guest's binaries; default from BUILD_DIR).
 source "$(dirname "$0")/lib.sh"
 BIN="$BUILD_DIR/apps"
-TESTGEN="$BUILD_DIR/tests/ccburst-testgen"
+TESTGEN="${TESTGEN:-$BUILD_DIR/tests/ccburst-testgen}"
+AGENT="${AGENT:-$BIN/ccburst-agent}"
 PROMETHEUS="${PROMETHEUS:-$(command -v prometheus || echo /usr/bin/prometheus)}"
 SPEED="${BURST_SPEED:-30}"
 WORK="${BURST_WORK:-/tmp/ccburst-burst}"
@@ -155,14 +156,14 @@ HTTP="$(sed -n 's/.*http_port=\([0-9]*\).*/\1/p' "$WORK/scaler.out")"
 note "ccburst-scaler gRPC 127.0.0.1:$GRPC, metrics http://127.0.0.1:$HTTP/metrics"
 
 VM_MODE=testgen
-if [ -x "$BIN/ccburst-agent" ] && "$TESTGEN" tsm-stub --help >/dev/null 2>&1; then VM_MODE=agent; fi
+if [ -x "$AGENT" ] && "$TESTGEN" tsm-stub --help >/dev/null 2>&1; then VM_MODE=agent; fi
 say "5. the burst: KEDA-contract driver + cluster model + confidential VMs (guest: $VM_MODE)"
 mkdir -p "$WORK/run"
 "$BIN/ccburst-burst" --config "$ROOT/scripts/burst.toml" --traces-dir "$ROOT/scaler/traces" \
   --out "$WORK/run" --exposition-file "$WORK/cluster/ksm.prom" --speed "$SPEED" \
   --scaler-grpc "127.0.0.1:$GRPC" --scaler-http "http://127.0.0.1:$HTTP" --prometheus "$PROM" \
   --model-key "$WORK/model.key" --kbs-url "$KBS_URL" --kbs-cert "$WORK/kbs.crt" \
-  --hierarchy "$WORK/tdx" --bin "$BIN" --testgen "$TESTGEN" --vm-mode "$VM_MODE" "$@" \
+  --hierarchy "$WORK/tdx" --bin "$BIN" --agent "$AGENT" --testgen "$TESTGEN" --vm-mode "$VM_MODE" "$@" \
   || die "ccburst-burst failed"
 
 # What the components themselves counted (the test reads these).
