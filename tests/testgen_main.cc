@@ -118,6 +118,7 @@ struct AttestArgs {
   std::string pcr8_digest_hex;  // Azure: the init-data digest PCR8 binds
   std::string tpm;              // Azure: the real vTPM attester over this TCTI
   std::string imds_url;         // with --tpm
+  std::string mrtd_hex;         // tdx: the quote's MRTD
 };
 
 int Attest(const AttestArgs& a) {
@@ -131,6 +132,12 @@ int Attest(const AttestArgs& a) {
     auto digest = core::HexDecode(a.pcr8_digest_hex);
     if (!digest.ok()) return Usage("--pcr8-init-data-digest is not hex");
     attester_options.init_data_digest = *digest;
+  }
+  if (!a.mrtd_hex.empty()) {
+    if (a.tee != "tdx") return Usage("--mrtd is for tdx");
+    auto mrtd = core::HexDecode(a.mrtd_hex);
+    if (!mrtd.ok() || mrtd->size() != 48) return Usage("--mrtd is not 48 bytes of hex");
+    attester_options.mr_td = *mrtd;
   }
   std::optional<std::string> init_data;
   if (!a.init_data_file.empty()) {
@@ -304,6 +311,7 @@ int main(int argc, char** argv) {
   attest->add_option("--init-data", a.init_data_file, "init-data TOML sent with /attest");
   attest->add_option("--pcr8-init-data-digest", a.pcr8_digest_hex,
                      "az-*: PCR8 binds this init-data digest (hex); PCR8 is zero otherwise");
+  attest->add_option("--mrtd", a.mrtd_hex, "tdx: the quote's MRTD (96 hex digits)");
 
   attest->add_option("--tpm", a.tpm,
                      "az-*: collect the evidence with the vTPM attester over this TCTI "

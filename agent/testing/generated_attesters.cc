@@ -28,6 +28,7 @@ class GeneratedTdxAttester final : public Attester {
   absl::StatusOr<json::value> Evidence(std::string_view report_data) const override {
     evidence::tdx::testing::QuoteSpec spec;
     spec.report_data = ReportData(report_data, options_);
+    if (options_.mr_td) spec.mr_td = *options_.mr_td;
     CCB_ASSIGN_OR_RETURN(std::string quote, hierarchy_->IssueQuote(spec));
     return json::object{{"quote", core::Base64Encode(quote)}, {"cc_eventlog", nullptr}};
   }

@@ -25,6 +25,9 @@ struct GeneratedAttesterOptions {
   bool wrong_report_data = false;
   // Azure only: PCR8 = SHA-256(32 zero bytes || this init-data digest); PCR8 is zero when unset.
   std::optional<std::string> init_data_digest;
+  // TDX only: the quote's MRTD (48 bytes) instead of the hierarchy's default, so that a "tampered"
+  // guest with a measurement outside the reference values can be played.
+  std::optional<std::string> mr_td;
 };
 
 // `tee()` is "tdx"; Evidence() is {"quote": base64 v4 quote, "cc_eventlog": null} and fails only

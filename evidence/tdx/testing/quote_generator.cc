@@ -418,7 +418,7 @@ absl::StatusOr<std::string> TdxTestHierarchy::IssueQuote(const QuoteSpec& s) con
   q += std::string(8, '\0');     // seam_attributes
   q += Pad(s.td_attributes, 8);
   q += std::string("\xe7\x02\x06\x00\x00\x00\x00\x00", 8);  // xfam
-  q += std::string(48, '\x11');                             // mr_td
+  q += Pad(s.mr_td, 48);
   q += Pad(s.mr_config_id, 48);
   q += std::string(48, '\0');  // mr_owner
   q += std::string(48, '\0');  // mr_owner_config

@@ -30,9 +30,10 @@ struct HierarchyOptions {
 };
 
 struct QuoteSpec {
-  int version = 4;           // 4, or 5 (TD report 1.5 body)
-  std::string report_data;   // up to 64 bytes, zero-padded
-  std::string mr_config_id;  // up to 48 bytes, zero-padded
+  int version = 4;                              // 4, or 5 (TD report 1.5 body)
+  std::string report_data;                      // up to 64 bytes, zero-padded
+  std::string mr_config_id;                     // up to 48 bytes, zero-padded
+  std::string mr_td = std::string(48, '\x11');  // up to 48 bytes, zero-padded
   // TEE_TCB_SVN: module ISVSVN, module major version, TDX components...
   std::array<uint8_t, 16> tee_tcb_svn = {6, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   std::array<uint8_t, 16> tee_tcb_svn2 = {6, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};

@@ -1,0 +1,107 @@
+// The peer-pod cloud model of the burst demo: `cloud-deployment` at N replicas is N confidential
+// VMs. Each VM boots for a configurable start-up delay, then runs its guest: the launch command
+// templates of the demo's configuration, with its own work directory, measurement (MRTD) and
+// init-data. The guest attests to the real ccburst-kbs and fetches `kbs:///default/key/model`; the
+// VM decrypts the AES-256-GCM model file with the key and reports ready (serving). A guest the KBS
+// refuses never serves and keeps the KBS's reason.
+//
+// Two guest modes (CloudOptions::mode):
+//  - "agent": the contract's guest (/work/briefs/contract.md): `stub_command` (the configfs-tsm
+//    stand-in, `ccburst-testgen tsm-stub`) and `agent_command` (`ccburst-agent ... serve --listen
+//    127.0.0.1:0`), then an HTTP GET of /cdh/resource/default/key/model on the port the agent
+//    prints.
+//  - "testgen" (TEMPORARY fallback until ccburst-agent lands in main; to be removed by the merger):
+//    `fallback_command` runs the same KBS protocol through agent/kbs_client (`ccburst-testgen
+//    attest --mrtd`), printing the key on stdout or the KBS's refusal on stderr.
+// Template placeholders: {vm} {vm_dir} {mrtd} {initdata} {initdata_digest}
+// {kbs_url} {kbs_cert} {hierarchy} {bin} {agent} {testgen}.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace ccburst::burst {
+
+struct CloudOptions {
+  std::string mode = "testgen";  // "agent" or "testgen"
+  std::string stub_command;
+  std::string agent_command;
+  std::string fallback_command;
+  std::map<std::string, std::string> vars;  // kbs_url, kbs_cert, hierarchy, bin, ...
+  std::string work_dir;                     // one sub-directory per VM
+  std::string good_mrtd;                    // hex, in the reference values
+  std::string tampered_mrtd;                // hex, not in the reference values
+  int tampered_vm = 2;                      // the n-th VM booted in a run is tampered (0: none)
+  double startup_seconds = 90;              // simulated boot time
+  std::string model_file;                   // AES-256-GCM: nonce(12) || ciphertext || tag(16)
+  std::string model_sha256_hex;             // of the plaintext, to check the decryption
+  double price_per_hour = 0.83;
+};
+
+enum class VmState { kBooting, kAttesting, kServing, kRefused };
+std::string_view VmStateName(VmState s);
+
+struct Vm {
+  int id = 0;
+  bool tampered = false;
+  double created = 0;
+  VmState state = VmState::kBooting;
+  std::string dir;
+  std::string initdata_digest;  // hex SHA-384 of its init-data
+  std::vector<pid_t> pids;
+  std::optional<int> agent_port;
+  std::string reason;  // why refused
+  double ready_at = -1;
+};
+
+struct CloudTotals {
+  int attested = 0;  // guests that got the key and decrypted the model
+  int refused = 0;
+  int secrets_released = 0;
+  double instance_seconds = 0;
+  std::vector<std::string> refusals;  // "vm-3 (mrtd 22..): <KBS reason>"
+};
+
+class Cloud {
+ public:
+  explicit Cloud(CloudOptions options) : options_(std::move(options)) {}
+  ~Cloud();  // stops every guest process
+
+  // Brings the fleet to `replicas` at simulated `now` (newest VMs are deleted first) and advances
+  // every guest; `dt` is the simulated time since the last call (for instance-seconds).
+  void Reconcile(int replicas, double now, double dt);
+  // Deletes every VM and stops its processes.
+  void StopAll();
+
+  int Count(VmState s) const;
+  int replicas() const { return static_cast<int>(vms_.size()); }
+  const CloudTotals& totals() const { return totals_; }
+  const std::vector<Vm>& vms() const { return vms_; }
+  // Every VM ever booted, in its last state (deleted ones as they were when deleted).
+  const std::vector<Vm>& history() const { return history_; }
+
+ private:
+  void Boot(Vm& vm);
+  void Advance(Vm& vm, double now);
+  void Finish(Vm& vm, double now, absl::StatusOr<std::string> key);
+  std::string Expand(const std::string& tmpl, const Vm& vm) const;
+
+  CloudOptions options_;
+  std::vector<Vm> vms_;
+  std::vector<Vm> history_;
+  int next_id_ = 1;
+  CloudTotals totals_;
+};
+
+// AES-256-GCM with a 12-byte random nonce: nonce || ciphertext || 16-byte tag. Decrypt fails with
+// kPermissionDenied when the tag does not verify (wrong key or tampered file).
+absl::StatusOr<std::string> SealModel(std::string_view key, std::string_view plaintext);
+absl::StatusOr<std::string> OpenModel(std::string_view key, std::string_view sealed);
+
+}  // namespace ccburst::burst
