@@ -224,3 +224,34 @@ TEST(NvidiaVerifierTest, ExpectedNonceIsTheFirst32BytesZeroPadded) {
 
 }  // namespace
 }  // namespace ccburst::evidence::nvidia
+
+#include "evidence/nvidia/device_verifier.h"
+
+namespace ccburst::evidence::nvidia {
+namespace {
+
+TEST(NvidiaDeviceVerifierTest, VerifiesEveryGpuAgainstTheFirst32BytesOfTheBinding) {
+  NvidiaDeviceVerifierOptions options;
+  options.max_devices = 2;
+  auto v = NvidiaDeviceVerifier::Create(options);
+  ASSERT_OK(v);
+  EXPECT_EQ((*v)->tee(), "nvidia");
+  EXPECT_EQ((*v)->device_class(), "gpu");
+  std::string hex = core::HexEncode(N1Report());
+  json::value ev = *core::ParseJson(DeviceJson("HOPPER", hex, 2));
+  std::string binding = N1Nonce() + std::string(16, '\x33');  // a 48-byte SHA-384 digest
+  ASSERT_OK_AND_ASSIGN(auto claims, (*v)->Verify(ev, binding, VerifyAt(kN1)));
+  ASSERT_EQ(claims.size(), 2u);
+  EXPECT_EQ(claims[1].at("uuid"), "u");
+  EXPECT_EQ(claims[0].at("config").at("driver_version"), "550.90.07");
+
+  auto other = (*v)->Verify(ev, std::string(48, '\x01'), VerifyAt(kN1));
+  EXPECT_THAT(other, StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(core::Message(other.status()),
+              StartsWith("nvidia: device 0 (u): report nonce 931d8dd0"));
+  auto three = (*v)->Verify(*core::ParseJson(DeviceJson("HOPPER", hex, 3)), binding, VerifyAt(kN1));
+  EXPECT_THAT(three, StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace ccburst::evidence::nvidia
