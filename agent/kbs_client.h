@@ -4,6 +4,7 @@
 // their JWE with the TEE key. Used by the `ccburst` CLI, the agent and the load generator.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,13 @@ class KbsClient {
   // session cookie, attesting first when there is no attested session.
   absl::StatusOr<std::string> GetResource(std::string_view path);
 
+  // Device evidence sent in `additional_evidence`: called on every attestation with the device
+  // binding SHA-384(JCS({"nonce","tee-pubkey"})), it returns the map {tee: evidence} ("nvidia":
+  // {...}); its serialization is sent and bound into the CPU evidence. Errors abort Attest.
+  using DeviceEvidenceFn =
+      std::function<absl::StatusOr<core::json::object>(std::string_view device_binding)>;
+  void set_device_evidence(DeviceEvidenceFn fn) { device_evidence_ = std::move(fn); }
+
   void set_bearer_token(std::optional<std::string> t) { bearer_token_ = std::move(t); }
   const std::optional<std::string>& token() const { return token_; }
   net::HttpClient& http() { return *http_; }
@@ -49,6 +57,7 @@ class KbsClient {
   absl::StatusOr<core::json::object> tee_pubkey_;
   std::optional<std::string> token_;
   std::optional<std::string> bearer_token_;
+  DeviceEvidenceFn device_evidence_;
 };
 
 // Turns a non-2xx KBS response into a status: "kbs: HTTP 401 PolicyDeny: <detail>".
