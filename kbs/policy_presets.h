@@ -1,5 +1,6 @@
 // Resource policies users expect out of the box: the KBS default and the presets behind the
-// CLI's --allow-all, --deny-all, --affirming and --gpus-affirming. Header-only so that clients need no KBS code.
+// CLI's --allow-all, --deny-all, --affirming and --gpus-affirming. Header-only so that clients need
+// no KBS code.
 #pragma once
 
 #include <string_view>
