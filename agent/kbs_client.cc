@@ -143,7 +143,14 @@ absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_da
 
   CCB_RETURN_IF_ERROR(tee_pubkey_.status());
   const json::object& tee_pubkey = *tee_pubkey_;
-  std::string digest = BindingDigest(attester_->tee(), nonce, tee_pubkey);
+  std::string additional_evidence;
+  if (device_evidence_) {
+    json::value device_material(json::object{{"nonce", nonce}, {"tee-pubkey", tee_pubkey}});
+    CCB_ASSIGN_OR_RETURN(json::object devices,
+                         device_evidence_(crypto::Sha384(core::Jcs(device_material))));
+    additional_evidence = json::serialize(devices);
+  }
+  std::string digest = BindingDigest(attester_->tee(), nonce, tee_pubkey, additional_evidence);
   CCB_ASSIGN_OR_RETURN(json::value evidence, attester_->Evidence(digest));
 
   json::object attestation;
@@ -151,8 +158,8 @@ absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_da
     attestation["init-data"] = json::object{{"format", "toml"}, {"body", *init_data_toml}};
   }
   attestation["runtime-data"] = json::object{{"nonce", nonce}, {"tee-pubkey", tee_pubkey}};
-  attestation["tee-evidence"] =
-      json::object{{"primary_evidence", std::move(evidence)}, {"additional_evidence", ""}};
+  attestation["tee-evidence"] = json::object{{"primary_evidence", std::move(evidence)},
+                                             {"additional_evidence", additional_evidence}};
   CCB_ASSIGN_OR_RETURN(auto att, http_->Send("POST", "/kbs/v0/attest", json::serialize(attestation),
                                              {{"Content-Type", "application/json"}}));
   if (att.status != 200) return KbsError(att.status, att.body);

@@ -4,6 +4,7 @@
 // their JWE with the TEE key. Used by the `ccburst` CLI, the agent and the load generator.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,13 @@ class KbsClient {
   // request.
   absl::StatusOr<std::string> GetResource(std::string_view path);
 
+  // Device evidence sent in `additional_evidence`: called on every attestation with the device
+  // binding SHA-384(JCS({"nonce","tee-pubkey"})), it returns the map {tee: evidence} ("nvidia":
+  // {...}); its serialization is sent and bound into the CPU evidence. Errors abort Attest.
+  using DeviceEvidenceFn =
+      std::function<absl::StatusOr<core::json::object>(std::string_view device_binding)>;
+  void set_device_evidence(DeviceEvidenceFn fn) { device_evidence_ = std::move(fn); }
+
   void set_bearer_token(std::optional<std::string> t) { bearer_token_ = std::move(t); }
   void set_init_data(std::optional<std::string> toml) { init_data_ = std::move(toml); }
   const std::optional<std::string>& token() const { return token_; }
@@ -80,6 +88,7 @@ class KbsClient {
   std::optional<std::string> bearer_token_;
   std::optional<std::string> init_data_;
   int attestations_ = 0;
+  DeviceEvidenceFn device_evidence_;
 };
 
 // Turns a non-2xx KBS response into a status: "kbs: HTTP 401 PolicyDeny: <detail>".

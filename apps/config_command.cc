@@ -14,7 +14,8 @@ namespace {
 struct ConfigFlags {
   std::string admin_token_file;
   std::string res_path, resource_file, policy_file;
-  bool allow_all = false, deny_all = false, affirming = false, default_policy = false;
+  bool allow_all = false, deny_all = false, affirming = false, gpus_affirming = false,
+       default_policy = false;
   std::string policy_id = "default_cpu";
   std::string rv_name, rv_value, rv_id;
   bool rv_json = false;
@@ -37,6 +38,8 @@ void SetUpConfig(CLI::App* config, ConfigFlags* f) {
   auto* da = f->set_rp->add_flag("--deny-all", f->deny_all, "release nothing");
   auto* af =
       f->set_rp->add_flag("--affirming", f->affirming, "release when every submod is affirming");
+  f->set_rp->add_flag("--gpus-affirming", f->gpus_affirming,
+                      "release when the CPU and every GPU (at least one) are affirming");
   auto* df = f->set_rp->add_flag("--default", f->default_policy, "the KBS default policy");
   pf->excludes(aa, da, af, df);
   aa->excludes(da, af, df);
@@ -82,6 +85,8 @@ int RunConfig(const GlobalOptions& g, const ConfigFlags& f) {
       rego = kbs::kDenyAllResourcePolicy;
     } else if (f.affirming) {
       rego = kbs::kAffirmingResourcePolicy;
+    } else if (f.gpus_affirming) {
+      rego = kbs::kCpuAndGpusAffirmingResourcePolicy;
     } else if (f.default_policy) {
       rego = kbs::kDefaultResourcePolicy;
     } else if (!f.policy_file.empty()) {
@@ -90,8 +95,8 @@ int RunConfig(const GlobalOptions& g, const ConfigFlags& f) {
       rego = *text;
     } else {
       return Fail(absl::InvalidArgumentError(
-          "set-resource-policy needs --policy-file, --allow-all, --deny-all, --affirming or "
-          "--default"));
+          "set-resource-policy needs --policy-file, --allow-all, --deny-all, --affirming, "
+          "--gpus-affirming or --default"));
     }
     s = admin.SetResourcePolicy(rego);
   } else if (*f.get_rp) {

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "apps/verify_azure.h"
+#include "apps/verify_nvidia.h"
 #include "collateral/dcap/sources.h"
 #include "collateral/snp/sources.h"
 #include "core/file.h"
@@ -23,7 +24,8 @@ namespace tdx = evidence::tdx;
 
 struct VerifyFlags {
   std::string tee, evidence_file, collateral_dir, certs_dir, trusted_root, at_text;
-  std::string nonce, report_data;  // az-*: the TPM quote's expected nonce
+  std::string nonce, report_data;  // az-*: the TPM quote's expected nonce; nvidia: SPDM nonce
+  std::string cert_chain, fwid;    // nvidia: device certificate chain, expected FWID
   bool json = false;
   int required_vmpl = 0;
 };
@@ -34,6 +36,15 @@ int Usage(const std::string& message) {
 }
 
 int RunVerify(const VerifyFlags& f) {
+  if (f.tee == "nvidia") {
+    if (!f.collateral_dir.empty() || !f.certs_dir.empty() || !f.report_data.empty()) {
+      return Usage("nvidia takes --evidence, --cert-chain, --nonce (or --fwid), --at");
+    }
+    return VerifyNvidia(
+        {f.evidence_file, f.cert_chain, f.nonce, f.fwid, f.trusted_root, f.at_text, f.json});
+  }
+  if (!f.cert_chain.empty() || !f.fwid.empty()) return Usage("--cert-chain/--fwid are for nvidia");
+  if (f.evidence_file.empty()) return Usage("--evidence is required");
   if (f.tee.starts_with("az-")) {
     return VerifyAzure({f.tee, f.evidence_file, f.collateral_dir, f.certs_dir, f.trusted_root,
                         f.at_text, f.nonce, f.report_data, f.json});
@@ -88,23 +99,26 @@ int RunVerify(const VerifyFlags& f) {
 }
 
 void SetUpVerify(CLI::App* verify, VerifyFlags* f) {
-  verify->add_option("--tee", f->tee, "tdx, snp, az-tdx-vtpm or az-snp-vtpm")
+  verify->add_option("--tee", f->tee, "tdx, snp, az-tdx-vtpm, az-snp-vtpm or nvidia")
       ->required()
-      ->check(CLI::IsMember({"tdx", "snp", "az-tdx-vtpm", "az-snp-vtpm"}));
-  verify
-      ->add_option("--evidence", f->evidence_file,
-                   "raw quote/report or the evidence JSON the KBS receives")
-      ->required();
+      ->check(CLI::IsMember({"tdx", "snp", "az-tdx-vtpm", "az-snp-vtpm", "nvidia"}));
+  verify->add_option("--evidence", f->evidence_file,
+                     "raw quote/report or the evidence JSON the KBS receives (nvidia: the SPDM "
+                     "report, raw or hex; without it, --cert-chain alone is checked)");
+  verify->add_option("--cert-chain", f->cert_chain, "nvidia: the device certificate chain (PEM)");
+  verify->add_option("--fwid", f->fwid, "nvidia, chain only: the FWID the leaf must carry, hex");
   verify->add_option("--collateral", f->collateral_dir,
                      "tdx: DCAP collateral directory (tcb_info.json, qe_identity.json, CRLs, ...)");
   verify->add_option("--certs", f->certs_dir, "snp: directory of VCEK/VLEK/ASK/ARK (DER or PEM)");
-  verify->add_option("--trusted-root", f->trusted_root,
-                     "tdx: trust this root (PEM) instead of Intel's; for test hierarchies only");
+  verify->add_option(
+      "--trusted-root", f->trusted_root,
+      "tdx, nvidia: trust this root (PEM) instead of the vendor's; for test hierarchies only");
   verify->add_option("--vmpl", f->required_vmpl, "snp: the VMPL the report must come from")
       ->capture_default_str()
       ->check(CLI::Range(0, 3));
   verify->add_option("--at", f->at_text, "verification time, RFC 3339 (default: now)");
-  verify->add_option("--nonce", f->nonce, "az-*: the TPM quote's expected nonce, hex");
+  verify->add_option("--nonce", f->nonce,
+                     "az-*: the TPM quote's expected nonce; nvidia: the SPDM nonce; hex");
   verify->add_option("--report-data", f->report_data, "az-*: same as --nonce");
   verify->add_flag("--json", f->json, "print {verified, tcb_status, advisory_ids, claims, error}");
 }

@@ -59,6 +59,12 @@ void AttestationService::RegisterVerifier(std::unique_ptr<evidence::Verifier> v)
   verifiers_[tee] = std::move(v);
 }
 
+void AttestationService::RegisterDeviceVerifier(std::unique_ptr<evidence::DeviceVerifier> v) {
+  std::unique_lock lock(verifiers_mu_);
+  std::string tee(v->tee());
+  device_verifiers_[tee] = std::move(v);
+}
+
 bool AttestationService::SupportsTee(std::string_view tee) const {
   std::shared_lock lock(verifiers_mu_);
   return verifiers_.find(tee) != verifiers_.end();
@@ -70,10 +76,12 @@ absl::StatusOr<std::string> AttestationService::Attest(const Request& req) {
         "attestation: token key must be EC P-256, not {}", crypto::KeyTypeName(token_key_.type())));
   }
   std::shared_ptr<const evidence::Verifier> verifier;
+  std::map<std::string, std::shared_ptr<const evidence::DeviceVerifier>, std::less<>> devices;
   {
     std::shared_lock lock(verifiers_mu_);
     auto it = verifiers_.find(req.tee);
     if (it != verifiers_.end()) verifier = it->second;
+    devices = device_verifiers_;
   }
   if (verifier == nullptr) {
     return absl::InvalidArgumentError(fmt::format("attestation: unsupported tee `{}`", req.tee));
@@ -111,6 +119,7 @@ absl::StatusOr<std::string> AttestationService::Attest(const Request& req) {
   core::TimePoint now = clock_.Now();
   CCB_ASSIGN_OR_RETURN(json::object tee_claims,
                        verifier->Verify(req.primary_evidence, binding, now));
+  CCB_ASSIGN_OR_RETURN(std::vector<DeviceClaims> device_claims, VerifyDevices(devices, req, now));
 
   // 4. Claims for the policy and the token; `additional-evidence` is left out of the token, as
   // the reference does, because device evidence can make it too large for an HTTP header.
@@ -132,10 +141,51 @@ absl::StatusOr<std::string> AttestationService::Attest(const Request& req) {
   claims["iat"] = iat;
   claims["ear.verifier-id"] =
       json::object{{"developer", options_.developer}, {"build", options_.build}};
-  claims["submods"] = json::object{{fmt::format("{}0", kCpuClass), std::move(appraisal)}};
+  json::object submods{{fmt::format("{}0", kCpuClass), std::move(appraisal)}};
+  // 6. Device appraisal: one submodule per device, numbered per class.
+  std::map<std::string, size_t, std::less<>> next_index;
+  for (DeviceClaims& d : device_claims) {
+    json::value input(json::object{{d.tee, d.claims}});
+    CCB_ASSIGN_OR_RETURN(json::object device_appraisal,
+                         Appraise(fmt::format("{}_{}", req.policy_id, d.device_class), input));
+    device_appraisal["ear.appraisal-policy-id"] = req.policy_id;
+    d.claims.erase("measurements");
+    device_appraisal["ear.veraison.annotated-evidence"] =
+        json::object{{d.tee, std::move(d.claims)}};
+    size_t index = next_index[d.device_class]++;
+    submods[fmt::format("{}{}", d.device_class, index)] = std::move(device_appraisal);
+  }
+  claims["submods"] = std::move(submods);
   claims["exp"] = iat + options_.token_lifetime.count();
   claims["iss"] = options_.issuer;
   return SignToken(claims);
+}
+
+absl::StatusOr<std::vector<AttestationService::DeviceClaims>> AttestationService::VerifyDevices(
+    const std::map<std::string, std::shared_ptr<const evidence::DeviceVerifier>, std::less<>>&
+        verifiers,
+    const Request& req, core::TimePoint now) const {
+  std::vector<DeviceClaims> out;
+  if (verifiers.empty() || req.additional_evidence.empty()) return out;
+  auto parsed = core::ParseJson(req.additional_evidence);
+  if (!parsed.ok() || !parsed->is_object()) {
+    return absl::InvalidArgumentError(
+        "attestation: additional_evidence is not a JSON object of device evidence");
+  }
+  // The device binding: the session binding without the additional evidence it carries.
+  json::value material(json::object{{"nonce", req.runtime_data.at("nonce")},
+                                    {"tee-pubkey", req.runtime_data.at("tee-pubkey")}});
+  std::string device_binding = crypto::Sha384(core::Jcs(material));
+  for (const auto& [tee, evidence] : parsed->as_object()) {
+    auto it = verifiers.find(std::string_view(tee));
+    if (it == verifiers.end()) continue;
+    CCB_ASSIGN_OR_RETURN(std::vector<json::object> claims,
+                         it->second->Verify(evidence, device_binding, now));
+    for (json::object& c : claims) {
+      out.push_back({std::string(tee), std::string(it->second->device_class()), std::move(c)});
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<json::object> AttestationService::Appraise(const std::string& policy_id,

@@ -52,6 +52,8 @@ class AttestationService {
   // Adds (or replaces) the verifier for `v->tee()`; attestations already running keep the
   // verifier they started with.
   void RegisterVerifier(std::unique_ptr<evidence::Verifier> v);
+  // Adds (or replaces) the device verifier for additional evidence `v->tee()` ("nvidia").
+  void RegisterDeviceVerifier(std::unique_ptr<evidence::DeviceVerifier> v);
   // Whether a verifier for `tee` is registered.
   bool SupportsTee(std::string_view tee) const;
 
@@ -74,8 +76,14 @@ class AttestationService {
   //     `<policy_id>_cpu` (stored, else built in), evaluated with the host function
   //     `query_reference_value(id)`;
   //  5. `data.policy.trust_claims` becomes the trustworthiness vector of submod `cpu0` and its
-  //  worst
-  //     tier the `ear.status`; `data.policy.extensions` become appraisal extensions.
+  //     worst tier the `ear.status`; `data.policy.extensions` become appraisal extensions.
+  //  6. device evidence: when device verifiers are registered, `additional_evidence` must be ""
+  //     or a JSON object mapping TEE names to evidence; each entry with a registered device
+  //     verifier is verified against the device binding SHA-384(JCS({"nonce","tee-pubkey"}))
+  //     (a failing device fails the attestation, naming it), and each device is appraised by
+  //     `<policy_id>_<class>` (`default_gpu`) into its own submodule `<class><i>` (gpu0, gpu1,
+  //     ...). The token carries each device's claims without its measurements (the policy sees
+  //     them), to keep it small.
   // A contraindicated status still yields a token: the resource policy decides.
   // Errors: InvalidArgument for malformed input (unsupported tee, bad runtime data, bad
   // init-data, malformed evidence), PermissionDenied for failed verification, each naming the
@@ -107,6 +115,15 @@ class AttestationService {
   absl::StatusOr<std::string> GetPolicy(std::string_view id);
 
  private:
+  struct DeviceClaims {
+    std::string tee;           // "nvidia"
+    std::string device_class;  // "gpu"
+    boost::json::object claims;
+  };
+  absl::StatusOr<std::vector<DeviceClaims>> VerifyDevices(
+      const std::map<std::string, std::shared_ptr<const evidence::DeviceVerifier>, std::less<>>&
+          verifiers,
+      const Request& req, core::TimePoint now) const;
   absl::StatusOr<boost::json::object> Appraise(const std::string& policy_id,
                                                const boost::json::value& annotated);
   absl::StatusOr<std::string> SignToken(const boost::json::object& claims) const;
@@ -121,6 +138,8 @@ class AttestationService {
 
   mutable std::shared_mutex verifiers_mu_;
   std::map<std::string, std::shared_ptr<const evidence::Verifier>, std::less<>> verifiers_;
+  std::map<std::string, std::shared_ptr<const evidence::DeviceVerifier>, std::less<>>
+      device_verifiers_;
 
   std::unique_ptr<internal::PolicyEvaluator> policies_;
 };

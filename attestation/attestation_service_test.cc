@@ -597,3 +597,84 @@ TEST_F(AttestationServiceTest, ConcurrentAttestations) {
 
 }  // namespace
 }  // namespace ccburst::attestation
+
+namespace ccburst::attestation {
+namespace {
+
+// Records the device binding and returns fixed per-device claims (or an error).
+class FakeDeviceVerifier final : public evidence::DeviceVerifier {
+ public:
+  FakeDeviceVerifier(absl::StatusOr<std::vector<json::object>> result, std::string* seen)
+      : result_(std::move(result)), seen_(seen) {}
+  std::string_view tee() const override { return "nvidia"; }
+  std::string_view device_class() const override { return "gpu"; }
+  absl::StatusOr<std::vector<json::object>> Verify(const json::value& evidence,
+                                                   std::string_view binding,
+                                                   core::TimePoint) const override {
+    if (seen_ != nullptr) *seen_ = std::string(binding);
+    EXPECT_EQ(evidence, Json(R"({"device_evidence_list":[]})"));
+    return result_;
+  }
+
+ private:
+  absl::StatusOr<std::vector<json::object>> result_;
+  std::string* seen_;
+};
+
+json::object GpuClaims(std::string_view uuid) {
+  return json::object{{"arch", "Hopper"},
+                      {"uuid", uuid},
+                      {"measurements", json::object{{"1", "aa"}}},
+                      {"config", json::object{{"driver_version", "550.90.07"},
+                                              {"vbios_version", "96.00.9f.00.01"}}}};
+}
+
+AttestationService::Request GpuRequest() {
+  AttestationService::Request req = SampleRequest();
+  req.additional_evidence = R"({"nvidia":{"device_evidence_list":[]},"other":{"x":1}})";
+  req.primary_evidence.as_object()["report_data"] =
+      core::Base64Encode(BindingDigest(req.runtime_data, req.additional_evidence));
+  return req;
+}
+
+TEST_F(AttestationServiceTest, EachGpuIsVerifiedWithTheDeviceBindingAndAppraisedInItsSubmod) {
+  std::string seen;
+  service_.RegisterDeviceVerifier(std::make_unique<FakeDeviceVerifier>(
+      std::vector<json::object>{GpuClaims("u0"), GpuClaims("u1")}, &seen));
+  ASSERT_OK(rvs_.Register(RvMessage(
+      R"({"nvidia_driver_version":["550.90.07"],"nvidia_vbios_version":["96.00.9f.00.01"]})")));
+  crypto::Jwt jwt = MustAttest(GpuRequest());
+  EXPECT_EQ(seen, crypto::Sha384(core::Jcs(json::value(RuntimeData()))));
+  const json::object& submods = jwt.claims.at("submods").as_object();
+  ASSERT_EQ(submods.size(), 3u);
+  for (std::string_view name : {"gpu0", "gpu1"}) {
+    const json::object& gpu = submods.at(name).as_object();
+    const json::object& tv = gpu.at("ear.trustworthiness-vector").as_object();
+    EXPECT_EQ(tv.at("hardware"), json::value(2)) << name;
+    EXPECT_EQ(tv.at("configuration"), json::value(2)) << name;
+    EXPECT_EQ(tv.at("executables"), json::value(33)) << name;  // no golden measurements
+    EXPECT_EQ(gpu.at("ear.status"), json::value("warning")) << name;
+    const json::object& nv = gpu.at("ear.veraison.annotated-evidence").at("nvidia").as_object();
+    EXPECT_FALSE(nv.contains("measurements"));  // kept out of the token
+    EXPECT_EQ(nv.at("uuid"), json::value(name == "gpu0" ? "u0" : "u1"));
+  }
+}
+
+TEST_F(AttestationServiceTest, AFailingGpuRefusesTheAttestationWithItsReason) {
+  service_.RegisterDeviceVerifier(std::make_unique<FakeDeviceVerifier>(
+      absl::PermissionDeniedError("nvidia: device 1: report nonce 00 does not match"), nullptr));
+  EXPECT_THAT(service_.Attest(GpuRequest()),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       "nvidia: device 1: report nonce 00 does not match"));
+
+  AttestationService::Request req = GpuRequest();
+  req.additional_evidence = "not json";
+  req.primary_evidence.as_object()["report_data"] =
+      core::Base64Encode(BindingDigest(req.runtime_data, req.additional_evidence));
+  EXPECT_THAT(service_.Attest(req),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("additional_evidence is not a JSON object")));
+}
+
+}  // namespace
+}  // namespace ccburst::attestation

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "core/file.h"
 #include "core/toml_config.h"
+#include "evidence/nvidia/device_verifier.h"
 #include "evidence/sample/sample.h"
 
 namespace ccburst::attestation {
@@ -56,6 +58,24 @@ constexpr Entry kRegistry[] = {
      }},
 };
 
+// Device verifiers take no collateral: their (small) configuration is read here.
+constexpr std::string_view kNvidiaKey = "nvidia_verifier";
+
+absl::Status ParseNvidiaConfig(const toml::table& t, std::string_view w,
+                               const std::string& base_dir, NvidiaVerifierConfig& out,
+                               std::vector<std::string>& warnings) {
+  CCB_RETURN_IF_ERROR(core::config::CheckKeys(t, w, {"trusted_root", "max_devices"}));
+  CCB_RETURN_IF_ERROR(core::config::GetOptString(t, w, "trusted_root", out.trusted_root));
+  if (out.trusted_root) {
+    out.trusted_root = core::config::ResolvePath(base_dir, *out.trusted_root);
+    warnings.push_back(fmt::format(
+        "{}.trusted_root = `{}`: GPU evidence is trusted on a root that is not NVIDIA's (test "
+        "device CAs only)",
+        w, *out.trusted_root));
+  }
+  return core::config::GetInt(t, w, "max_devices", 1, 64, out.max_devices);
+}
+
 std::string Where(const Entry& e) { return fmt::format("{}.{}", kSection, e.config_key); }
 
 absl::StatusOr<Verifier> Build(const Entry& e, const VerifierConfig& config) {
@@ -67,7 +87,7 @@ absl::StatusOr<Verifier> Build(const Entry& e, const VerifierConfig& config) {
 absl::Status ParseVerifierConfig(const toml::table& t, std::string_view where,
                                  const std::string& base_dir, VerifierConfig& out,
                                  std::vector<std::string>& warnings) {
-  core::config::Keys keys;
+  core::config::Keys keys{kNvidiaKey};
   for (const Entry& e : kRegistry) {
     if (!e.config_key.empty()) keys.insert(e.config_key);
   }
@@ -79,6 +99,11 @@ absl::Status ParseVerifierConfig(const toml::table& t, std::string_view where,
     if (section == nullptr) continue;
     CCB_RETURN_IF_ERROR(
         e.parse(*section, core::config::KeyPath(where, e.config_key), base_dir, out, warnings));
+  }
+  CCB_ASSIGN_OR_RETURN(const toml::table* nvidia, core::config::SubTable(t, where, kNvidiaKey));
+  if (nvidia != nullptr) {
+    CCB_RETURN_IF_ERROR(ParseNvidiaConfig(*nvidia, core::config::KeyPath(where, kNvidiaKey),
+                                          base_dir, out.nvidia_verifier, warnings));
   }
   return absl::OkStatus();
 }
@@ -104,6 +129,22 @@ absl::StatusOr<std::vector<std::unique_ptr<evidence::Verifier>>> BuildVerifiers(
     CCB_ASSIGN_OR_RETURN(Verifier v, Build(e, config));
     out.push_back(std::move(v));
   }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<evidence::DeviceVerifier>>> BuildDeviceVerifiers(
+    const VerifierConfig& config) {
+  evidence::nvidia::NvidiaDeviceVerifierOptions options;
+  options.max_devices = static_cast<size_t>(config.nvidia_verifier.max_devices);
+  if (const auto& root = config.nvidia_verifier.trusted_root) {
+    CCB_ASSIGN_OR_RETURN(std::string pem, core::ReadFile(*root), "{}.{}.trusted_root", kSection,
+                         kNvidiaKey);
+    options.verifier.trust_anchors.push_back(std::move(pem));
+  }
+  CCB_ASSIGN_OR_RETURN(auto nvidia, evidence::nvidia::NvidiaDeviceVerifier::Create(options),
+                       "{}.{}", kSection, kNvidiaKey);
+  std::vector<std::unique_ptr<evidence::DeviceVerifier>> out;
+  out.push_back(std::move(nvidia));
   return out;
 }
 

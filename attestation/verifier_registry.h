@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,9 +24,18 @@ namespace ccburst::attestation {
 
 // [attestation_service.verifier_config]: one member per configurable verifier, named as the
 // TOML sub-table (Trustee's names).
+// `nvidia_verifier`: the NVIDIA GPU device verifier (additional evidence `nvidia`).
+struct NvidiaVerifierConfig {
+  // PEM root to trust instead of the NVIDIA Device Identity CA (test device CAs only).
+  std::optional<std::string> trusted_root;
+  // GPUs accepted in one request.
+  int64_t max_devices = 8;
+};
+
 struct VerifierConfig {
   collateral::dcap::DcapVerifierConfig dcap_verifier;  // `tdx`
   collateral::snp::SnpVerifierConfig snp_verifier;     // `snp`
+  NvidiaVerifierConfig nvidia_verifier;                // `nvidia` device evidence
 };
 
 // Reads the [`where`] table (e.g. "attestation_service.verifier_config") into `out`: every
@@ -48,6 +58,11 @@ absl::StatusOr<std::unique_ptr<evidence::Verifier>> BuildVerifier(std::string_vi
 
 // Every registered verifier, in registration order; the first error stops.
 absl::StatusOr<std::vector<std::unique_ptr<evidence::Verifier>>> BuildVerifiers(
+    const VerifierConfig& config);
+
+// The device verifiers (additional evidence: "nvidia"), built from `config`; a bad setting is
+// InvalidArgument naming its key.
+absl::StatusOr<std::vector<std::unique_ptr<evidence::DeviceVerifier>>> BuildDeviceVerifiers(
     const VerifierConfig& config);
 
 }  // namespace ccburst::attestation

@@ -34,7 +34,14 @@ absl::StatusOr<core::TimePoint> AsnTime(const ASN1_TIME* t, std::string_view wha
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
     return absl::InvalidArgumentError(fmt::format("{}: malformed validity time", what));
   }
-  return core::FromUnixSeconds(static_cast<int64_t>(timegm(&tm)));
+  // TimePoint counts nanoseconds (years 1678..2262); clamp instead of wrapping, so RFC 5280's
+  // "no well-defined expiration" notAfter 99991231235959Z stays in the future.
+  auto s = static_cast<int64_t>(timegm(&tm));
+  constexpr int64_t kMax =
+      std::chrono::duration_cast<std::chrono::seconds>(core::TimePoint::duration::max()).count();
+  if (s >= kMax) return core::TimePoint::max();
+  if (s <= -kMax) return core::TimePoint::min();
+  return core::FromUnixSeconds(s);
 }
 
 std::string IntegerHex(const ASN1_INTEGER* i) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/status.h"
@@ -42,6 +43,31 @@ class Verifier {
   virtual absl::StatusOr<boost::json::object> Verify(const boost::json::value& evidence,
                                                      const ExpectedBinding& binding,
                                                      core::TimePoint now) const = 0;
+};
+
+// Verifies the evidence of devices attached to a confidential VM (GPUs, ...) that arrives in the
+// request's `additional_evidence` map under the verifier's `tee()` name ("nvidia"). Device evidence
+// is bound to the device form of the session binding, SHA-384(JCS({"nonce","tee-pubkey"}))
+// (PROTOCOL.md), each device type taking from it what its hardware can carry. Implementations are
+// immutable and thread-safe.
+class DeviceVerifier {
+ public:
+  virtual ~DeviceVerifier() = default;
+
+  // The key of the device evidence in `additional_evidence` ("nvidia").
+  virtual std::string_view tee() const = 0;
+  // The EAR submodule class of its devices ("gpu": submodules gpu0, gpu1, ...) and the suffix of
+  // their attestation policy (`default_gpu`).
+  virtual std::string_view device_class() const = 0;
+
+  // Verifies every device in `evidence` at `now` against `device_binding` (the raw SHA-384 digest)
+  // and returns one claims object per device, in the evidence's order. A device that fails refuses
+  // the whole evidence: InvalidArgument for malformed evidence (or more devices than the verifier
+  // accepts), PermissionDenied for a failed check, each message naming the TEE, the device and
+  // the check ("nvidia: device 1: report nonce ... does not match the expected nonce ...").
+  virtual absl::StatusOr<std::vector<boost::json::object>> Verify(
+      const boost::json::value& evidence, std::string_view device_binding,
+      core::TimePoint now) const = 0;
 };
 
 }  // namespace ccburst::evidence

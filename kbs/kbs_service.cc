@@ -71,6 +71,9 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(
   CCB_ASSIGN_OR_RETURN(auto verifiers,
                        attestation::BuildVerifiers(config.attestation_service.verifier_config));
   for (auto& v : verifiers) s->as_->RegisterVerifier(std::move(v));
+  CCB_ASSIGN_OR_RETURN(auto device_verifiers, attestation::BuildDeviceVerifiers(
+                                                  config.attestation_service.verifier_config));
+  for (auto& v : device_verifiers) s->as_->RegisterDeviceVerifier(std::move(v));
 
   s->sessions_ = std::make_unique<SessionStore>(
       clock,

@@ -1,5 +1,6 @@
 // Resource policies users expect out of the box: the KBS default and the presets behind the
-// CLI's --allow-all, --deny-all and --affirming. Header-only so that clients need no KBS code.
+// CLI's --allow-all, --deny-all, --affirming and --gpus-affirming. Header-only so that clients need
+// no KBS code.
 #pragma once
 
 #include <string_view>
@@ -39,6 +40,23 @@ default allow := false
 allow if {
 	count(input.submods) > 0
 	every _, submod in input.submods {
+		submod["ear.status"] == "affirming"
+	}
+}
+)";
+
+// "CPU and every GPU affirming": the CPU TEE's submodule and at least one GPU submodule (gpu0,
+// gpu1, ... from device evidence), every one of them affirming. For GPU workloads: a pod without
+// attested GPUs, or with one GPU that is not affirming, gets nothing.
+inline constexpr std::string_view kCpuAndGpusAffirmingResourcePolicy = R"(package policy
+import rego.v1
+
+default allow := false
+
+allow if {
+	input.submods.cpu0["ear.status"] == "affirming"
+	input.submods.gpu0
+	every name, submod in input.submods {
 		submod["ear.status"] == "affirming"
 	}
 }

@@ -4,7 +4,8 @@
 source "$(dirname "$0")/lib.sh"
 FUZZ_DIR="$ROOT/build-fuzz"
 TARGETS=(kbs_request_fuzz token_fuzz rego_parse_fuzz sample_fuzz tdx_fuzz dcap_fuzz
-  snp_fuzz ccel_fuzz azure_fuzz vtpm_fuzz init_data_fuzz sealed_secret_fuzz kbs_response_fuzz)
+  snp_fuzz ccel_fuzz azure_fuzz vtpm_fuzz init_data_fuzz sealed_secret_fuzz kbs_response_fuzz
+  nvidia_fuzz)
 
 install_deps
 say "building fuzz targets with clang in $FUZZ_DIR"

@@ -7,7 +7,10 @@
 // attester over a software TPM instead). For the swtpm tests, `hcl-report` builds the HCL report a
 // vTPM NV index holds around a given attestation key, and `imds-stub` stands in for Azure's IMDS.
 // `tsm-stub` plays the kernel's configfs-tsm for `ccburst-agent` (agent/testing/tsm_stub.h: the
-// one TDX/SNP hardware stand-in). Never part of a production build: apps/ does not link it.
+// one TDX/SNP hardware stand-in). `attest --gpus N --gpu-ca DIR` adds NVIDIA
+// device evidence. Never part of a production build: apps/ does not link it.
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -28,7 +31,10 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "crypto/key.h"
+#include "crypto/random.h"
 #include "evidence/azure/testing/generator.h"
+#include "evidence/nvidia/testing/generator.h"
+#include "evidence/nvidia/verifier.h"
 #include "evidence/snp/testing/generator.h"
 #include "evidence/tdx/testing/quote_generator.h"
 #include "net/http_client.h"
@@ -82,7 +88,13 @@ int Hierarchy(const std::string& tee, const std::string& out, const std::string&
     return Usage("--collateral-issued/--collateral-next-update are for tdx");
   }
   absl::Status status;
-  if (tee == "tdx") {
+  if (tee == "nvidia") {
+    if (!issued_text.empty() || !next_update_text.empty()) {
+      return Usage("--collateral-issued/--collateral-next-update are for tdx");
+    }
+    auto ca = evidence::nvidia::testing::TestDeviceCa::Create(issued, next_update);
+    status = ca->Save(out);
+  } else if (tee == "tdx") {
     auto h = evidence::tdx::testing::TdxTestHierarchy::Create();
     status = h->Save(out);
     if (status.ok()) status = WriteFile(out + "/root.pem", h->root_pem());
@@ -119,7 +131,34 @@ struct AttestArgs {
   std::string tpm;              // Azure: the real vTPM attester over this TCTI
   std::string imds_url;         // with --tpm
   std::string mrtd_hex;         // tdx: the quote's MRTD
+  std::string gpu_ca_dir;       // NVIDIA test device CA (`hierarchy --tee nvidia`)
+  int gpus = 0;                 // GPUs whose evidence goes in additional_evidence
+  int bad_gpu = -1;             // this GPU signs a nonce of another session
 };
+
+// `additional_evidence` with `a.gpus` NVIDIA GPUs from the test device CA, each report bound to
+// the device binding (GPU `a.bad_gpu`: to another session's nonce).
+absl::StatusOr<agent::KbsClient::DeviceEvidenceFn> GpuEvidence(const AttestArgs& a) {
+  namespace nvt = evidence::nvidia::testing;
+  CCB_ASSIGN_OR_RETURN(std::shared_ptr<nvt::TestDeviceCa> ca, nvt::TestDeviceCa::Load(a.gpu_ca_dir),
+                       "--gpu-ca");
+  auto gpus = std::make_shared<std::vector<nvt::TestGpu>>();
+  for (int i = 0; i < a.gpus; ++i) gpus->push_back(ca->MakeGpu());
+  int bad = a.bad_gpu;
+  return [gpus, bad](std::string_view binding) -> absl::StatusOr<core::json::object> {
+    core::json::array list;
+    for (size_t i = 0; i < gpus->size(); ++i) {
+      nvt::ReportSpec spec;
+      spec.nonce = static_cast<int>(i) == bad ? crypto::RandomBytes(32)
+                                              : evidence::nvidia::ExpectedNonce(binding);
+      std::string report = nvt::TestDeviceCa::MakeReport((*gpus)[i], spec);
+      list.push_back(
+          nvt::TestDeviceCa::EvidenceEntry((*gpus)[i], report, fmt::format("gpu-{}", i)));
+    }
+    return core::json::object{
+        {"nvidia", core::json::object{{"device_evidence_list", std::move(list)}}}};
+  };
+}
 
 int Attest(const AttestArgs& a) {
   const std::string& url = a.url;
@@ -170,6 +209,12 @@ int Attest(const AttestArgs& a) {
   if (!http.ok()) return Usage(core::Message(http.status()));
   agent::KbsClient client(*std::move(http), std::move(attester),
                           crypto::PrivateKey::GenerateEcP256(), "ECDH-ES+A256KW");
+  if (a.gpus > 0) {
+    if (a.gpu_ca_dir.empty()) return Usage("--gpus needs --gpu-ca DIR");
+    auto fn = GpuEvidence(a);
+    if (!fn.ok()) return Usage(core::Message(fn.status()));
+    client.set_device_evidence(*std::move(fn));
+  }
   auto token = client.Attest(init_data);
   absl::StatusOr<std::string> secret =
       token.ok() ? client.GetResource(path) : absl::StatusOr<std::string>(token.status());
@@ -284,9 +329,9 @@ int main(int argc, char** argv) {
   std::string tee, out, issued, next_update;
   auto* hierarchy = app.add_subcommand(
       "hierarchy", "create a test hierarchy and the files a KBS needs to trust it");
-  hierarchy->add_option("--tee", tee, "tdx or snp")
+  hierarchy->add_option("--tee", tee, "tdx, snp or nvidia (a test GPU device CA)")
       ->required()
-      ->check(CLI::IsMember({"tdx", "snp"}));
+      ->check(CLI::IsMember({"tdx", "snp", "nvidia"}));
   hierarchy->add_option("--out", out, "directory to write")->required();
   hierarchy->add_option("--collateral-issued", issued,
                         "TDX collateral issueDate (RFC 3339; default now - 1 day)");
@@ -309,6 +354,11 @@ int main(int argc, char** argv) {
   attest->add_flag("--wrong-report-data", a.wrong_report_data,
                    "bind the evidence to other report data (the KBS must refuse it)");
   attest->add_option("--init-data", a.init_data_file, "init-data TOML sent with /attest");
+  attest->add_option("--gpu-ca", a.gpu_ca_dir, "directory written by `hierarchy --tee nvidia`");
+  attest->add_option("--gpus", a.gpus, "NVIDIA GPUs to send in additional_evidence")
+      ->check(CLI::Range(0, 200));
+  attest->add_option("--bad-gpu", a.bad_gpu,
+                     "this GPU (0-based) signs another session's nonce (the KBS must refuse)");
   attest->add_option("--pcr8-init-data-digest", a.pcr8_digest_hex,
                      "az-*: PCR8 binds this init-data digest (hex); PCR8 is zero otherwise");
   attest->add_option("--mrtd", a.mrtd_hex, "tdx: the quote's MRTD (96 hex digits)");

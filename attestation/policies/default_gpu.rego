@@ -53,3 +53,29 @@ hardware := 2 if {
 	input.sampledevice
 	accepted("device_svn", input.sampledevice.svn)
 }
+
+##### NVIDIA GPUs (Hopper), verified locally: SPDM report signed by the GPU, device chain to the
+##### NVIDIA Device Identity CA, FWID bound, nonce bound to the session (evidence/nvidia).
+# Reference values: `nvidia_driver_version` and `nvidia_vbios_version` (a value or a list), and
+# `nvidia_measurements`, golden measurements as an object {SPDM index: hex} (from NVIDIA's driver
+# and VBIOS RIMs; RIM index = SPDM index - 1). Every listed index must match.
+
+hardware := 2 if {
+	input.nvidia.arch == "Hopper"
+}
+
+configuration := 2 if {
+	input.nvidia
+	accepted("nvidia_driver_version", input.nvidia.config.driver_version)
+	accepted("nvidia_vbios_version", input.nvidia.config.vbios_version)
+}
+
+executables := 3 if {
+	input.nvidia
+	golden := query_reference_value("nvidia_measurements")
+	is_object(golden)
+	count(golden) > 0
+	every index, value in golden {
+		input.nvidia.measurements[index] == value
+	}
+}
