@@ -23,6 +23,22 @@ std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value) {
   return std::chrono::seconds(v);
 }
 
+namespace {
+constexpr const char kRetryAfterPayload[] = "type.ccburst/net.RetryAfter";
+}  // namespace
+
+absl::Status WithRetryAfter(absl::Status status, std::chrono::seconds retry_after) {
+  status.SetPayload(kRetryAfterPayload, absl::Cord(std::to_string(retry_after.count())));
+  return status;
+}
+
+std::optional<std::chrono::seconds> RetryAfterOf(const absl::Status& status) {
+  auto p = status.GetPayload(kRetryAfterPayload);
+  if (!p) return std::nullopt;
+  std::string text(*p);
+  return ParseRetryAfter(text);
+}
+
 FetchGate::FetchGate(std::string name, FetchGateOptions options)
     : name_(std::move(name)), options_(options), tokens_(std::max(1.0, options.burst)) {
   options_.max_in_flight = std::max<size_t>(1, options_.max_in_flight);
@@ -157,8 +173,10 @@ void FetchGate::Finish(const std::string& key, const std::shared_ptr<Call>& call
       s.backoff = s.backoff.count() == 0 ? options_.initial_backoff
                                          : std::min(s.backoff * 2, options_.max_backoff);
       std::chrono::seconds wait = s.backoff;
-      if (outcome.retry_after) {
-        wait = std::max(wait, std::min(*outcome.retry_after, options_.max_retry_after));
+      std::optional<std::chrono::seconds> retry_after = outcome.retry_after;
+      if (!retry_after) retry_after = RetryAfterOf(outcome.body.status());
+      if (retry_after) {
+        wait = std::max(wait, std::min(*retry_after, options_.max_retry_after));
       }
       s.retry_at = now + wait;
     }

@@ -60,6 +60,11 @@ struct FetchOutcome {
 // not honoured: the back-off applies).
 std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value);
 
+// Carries a server's Retry-After on an error through interfaces that return only a Status (a
+// status payload); the gate reads it when the FetchOutcome has none.
+absl::Status WithRetryAfter(absl::Status status, std::chrono::seconds retry_after);
+std::optional<std::chrono::seconds> RetryAfterOf(const absl::Status& status);
+
 class FetchGate {
  public:
   using FetchFn = std::function<FetchOutcome()>;

@@ -38,6 +38,7 @@ class Blocker {
   void Release() { release_.set_value(); }
   int calls() const { return calls_; }
   int max_running() const { return max_running_; }
+  int running() const { return running_; }
 
  private:
   std::promise<void> release_;
@@ -80,14 +81,20 @@ TEST(FetchGateTest, AtMostMaxInFlightFetchesRunAndTheQueueIsBounded) {
   o.max_in_flight = 2;
   o.max_queued = 3;
   o.burst = 100;
+  o.wait = 20s;
   FetchGate gate("test", o);
   Blocker b;
   std::vector<std::future<absl::StatusOr<std::string>>> got;
+  auto until = [](auto done) {
+    for (int i = 0; i < 1000 && !done(); ++i) std::this_thread::sleep_for(10ms);
+  };
   for (int i = 0; i < 5; ++i) {
     got.push_back(std::async(std::launch::async,
                              [&, i] { return gate.Fetch(fmt::format("k{}", i), b.Fn()); }));
+    // The first two start running before the others are queued.
+    if (i == 1) until([&] { return b.running() == 2; });
   }
-  std::this_thread::sleep_for(200ms);
+  until([&] { return gate.fetches_started() == 5; });
   // 2 running + 3 queued: the sixth key is refused at once.
   EXPECT_THAT(gate.Fetch("k5", b.Fn()), StatusIs(absl::StatusCode::kUnavailable,
                                                  HasSubstr("test: too many fetches pending")));

@@ -25,6 +25,10 @@ struct GeneratedAttesterOptions {
   bool wrong_report_data = false;
   // Azure only: PCR8 = SHA-256(32 zero bytes || this init-data digest); PCR8 is zero when unset.
   std::optional<std::string> init_data_digest;
+  // SNP only: the report's CHIP_ID (64 bytes) instead of the hierarchy's, and no certificate
+  // table, so the KBS must fetch a VCEK for the chip (outbound-fetch tests: the report is signed
+  // by the hierarchy's VCEK key, which the chip's fetched VCEK, if any, will not match).
+  std::optional<std::string> chip_id;
 };
 
 // `tee()` is "tdx"; Evidence() is {"quote": base64 v4 quote, "cc_eventlog": null} and fails only
