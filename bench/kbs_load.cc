@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -58,10 +59,33 @@ double CpuSeconds(const std::string& pid) {
 
 }  // namespace
 
+// Open file descriptors of a process (/proc/<pid>/fd), or -1.
+long CountFds(int pid) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec);
+  if (ec) return -1;
+  return std::distance(it, std::filesystem::directory_iterator());
+}
+
+// Least-squares slope of y over x.
+double Slope(const std::vector<double>& x, const std::vector<double>& y) {
+  double n = static_cast<double>(x.size());
+  if (n < 2) return 0;
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    sx += x[i];
+    sy += y[i];
+    sxx += x[i] * x[i];
+    sxy += x[i] * y[i];
+  }
+  double d = n * sxx - sx * sx;
+  return d == 0 ? 0 : (n * sxy - sx * sy) / d;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"kbs_load: concurrent protocol flows against a KBS"};
   std::string url, ca, path = "default/key/model", expect, tee = "sample", hierarchy;
-  int clients = 32, seconds = 10, warmup = 2, server_pid = 0;
+  int clients = 32, seconds = 10, warmup = 2, server_pid = 0, sample_every = 0;
   app.add_option("--url", url, "KBS base URL")->required();
   app.add_option("--cert-file", ca, "CA for HTTPS");
   app.add_option("--path", path, "resource to fetch")->capture_default_str();
@@ -69,6 +93,9 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "measured duration")->capture_default_str();
   app.add_option("--warmup", warmup, "unmeasured warm-up seconds")->capture_default_str();
   app.add_option("--server-pid", server_pid, "report this process's RSS");
+  app.add_option("--sample-every", sample_every,
+                 "soak: every N seconds print the server's RSS and open fds; at the end the RSS "
+                 "slope after the first fifth of the run (KB/min) and the fd range");
   app.add_option("--expect", expect, "expected secret bytes (checked on every flow)");
   app.add_option("--tee", tee,
                  "sample, or tdx/snp/az-tdx-vtpm/az-snp-vtpm with evidence from --hierarchy")
@@ -150,9 +177,25 @@ int main(int argc, char** argv) {
   measuring = true;
   auto t0 = std::chrono::steady_clock::now();
   long peak_rss = 0;
+  std::vector<double> sample_min, sample_rss_kb;
+  std::vector<long> sample_fds;
+  auto next_sample = t0;
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(seconds)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     if (server_pid) peak_rss = std::max(peak_rss, ReadStatusKb(server_pid, "VmRSS"));
+    auto now = std::chrono::steady_clock::now();
+    if (server_pid && sample_every > 0 && now >= next_sample) {
+      next_sample += std::chrono::seconds(sample_every);
+      double minutes = std::chrono::duration<double, std::ratio<60>>(now - t0).count();
+      long rss = ReadStatusKb(server_pid, "VmRSS");
+      long fds = CountFds(server_pid);
+      sample_min.push_back(minutes);
+      sample_rss_kb.push_back(static_cast<double>(rss));
+      sample_fds.push_back(fds);
+      std::cout << fmt::format("soak t_s={:.0f} server_rss_kb={} server_fds={} errors={}\n",
+                               minutes * 60, rss, fds, errors.load())
+                << std::flush;
+    }
   }
   measuring = false;
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -182,6 +225,17 @@ int main(int argc, char** argv) {
                              ReadStatusKb(server_pid, "VmHWM") / 1024.0);
   }
   std::cout << "\n";
+  if (!sample_min.empty()) {
+    // After warm-up: the first fifth of the run is allocator and cache growth.
+    size_t from = sample_min.size() / 5;
+    std::vector<double> x(sample_min.begin() + from, sample_min.end());
+    std::vector<double> y(sample_rss_kb.begin() + from, sample_rss_kb.end());
+    auto [fd_min, fd_max] = std::minmax_element(sample_fds.begin() + from, sample_fds.end());
+    std::cout << fmt::format(
+        "soak samples={} rss_first_kb={:.0f} rss_last_kb={:.0f} rss_slope_kb_per_min={:.1f} "
+        "fds_min={} fds_max={}\n",
+        y.size(), y.front(), y.back(), Slope(x, y), *fd_min, *fd_max);
+  }
   if (!first_error.empty()) std::cerr << "first error: " << first_error << "\n";
   return errors.load() == 0 ? 0 : 1;
 }

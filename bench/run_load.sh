@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts ccburst-kbs (HTTP and HTTPS in turn) with an allow-all policy and one secret, and runs
 # kbs_load against it. Usage:
-#   bench/run_load.sh [clients] [seconds] [sample|tdx|snp|az-tdx-vtpm|az-snp-vtpm] [modes]
+#   bench/run_load.sh [clients] [seconds] [sample|tdx|snp|az-tdx-vtpm|az-snp-vtpm] [modes] [sample-every]
 # With tdx or snp, ccburst-testgen creates a test hierarchy, the KBS trusts its root (dcap_verifier
 # / snp_verifier) and the clients send evidence generated from it, so the figures include real
 # quote/report verification; az-tdx-vtpm / az-snp-vtpm do the same over a TDX / SNP hierarchy
@@ -11,6 +11,8 @@ CLIENTS="${1:-32}"
 SECONDS_="${2:-10}"
 TEE="${3:-sample}"
 MODES="${4:-http https}"
+# Soak: every N seconds kbs_load prints the KBS's RSS and open fds, then the RSS slope.
+SAMPLE_EVERY="${5:-0}"
 BIN="$BUILD_DIR/apps"
 WORK="$(mktemp -d /tmp/ccburst-load.XXXXXX)"
 PID=""
@@ -59,6 +61,6 @@ TOML
   "${CLI[@]}" set-resource --path default/key/model --resource-file "$WORK/secret.bin"
   "${CLI[@]}" set-resource-policy --allow-all
   "$BUILD_DIR/bench/kbs_load" --url "$URL" --cert-file "$WORK/kbs.crt" --clients "$CLIENTS" \
-    --seconds "$SECONDS_" --server-pid "$PID" --expect "$(cat "$WORK/secret.bin")" "${TEE_ARGS[@]}"
+    --seconds "$SECONDS_" --server-pid "$PID" --sample-every "$SAMPLE_EVERY" --expect "$(cat "$WORK/secret.bin")" "${TEE_ARGS[@]}"
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
 done

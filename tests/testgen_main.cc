@@ -126,6 +126,7 @@ int Hierarchy(const std::string& tee, const std::string& out, const std::string&
 struct AttestArgs {
   std::string url, cert_file, tee, hierarchy_dir, path;
   bool wrong_report_data = false;
+  std::string chip_id;          // snp: hex or "random"
   std::string init_data_file;   // sent with /attest
   std::string pcr8_digest_hex;  // Azure: the init-data digest PCR8 binds
   std::string tpm;              // Azure: the real vTPM attester over this TCTI
@@ -166,6 +167,16 @@ int Attest(const AttestArgs& a) {
   const std::string& path = a.path;
   agent::testing::GeneratedAttesterOptions attester_options;
   attester_options.wrong_report_data = a.wrong_report_data;
+  if (!a.chip_id.empty()) {
+    if (a.tee != "snp") return Usage("--chip-id is for snp");
+    if (a.chip_id == "random") {
+      attester_options.chip_id = crypto::RandomBytes(64);
+    } else {
+      auto chip = core::HexDecode(a.chip_id);
+      if (!chip.ok() || chip->size() != 64) return Usage("--chip-id is not 64 bytes of hex");
+      attester_options.chip_id = *std::move(chip);
+    }
+  }
   if (!a.pcr8_digest_hex.empty()) {
     if (!a.tee.starts_with("az-")) return Usage("--pcr8-init-data-digest is for az-* TEEs");
     auto digest = core::HexDecode(a.pcr8_digest_hex);
@@ -353,6 +364,9 @@ int main(int argc, char** argv) {
   attest->add_option("--path", a.path, "resource path, e.g. default/key/model")->required();
   attest->add_flag("--wrong-report-data", a.wrong_report_data,
                    "bind the evidence to other report data (the KBS must refuse it)");
+  attest->add_option("--chip-id", a.chip_id,
+                     "snp: this CHIP_ID (hex, or `random`) and no certificates in the evidence, so "
+                     "the KBS fetches a VCEK");
   attest->add_option("--init-data", a.init_data_file, "init-data TOML sent with /attest");
   attest->add_option("--gpu-ca", a.gpu_ca_dir, "directory written by `hierarchy --tee nvidia`");
   attest->add_option("--gpus", a.gpus, "NVIDIA GPUs to send in additional_evidence")

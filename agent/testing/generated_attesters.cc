@@ -49,7 +49,8 @@ class GeneratedSnpAttester final : public Attester {
   absl::StatusOr<json::value> Evidence(std::string_view report_data) const override {
     evidence::snp::testing::ReportSpec spec;
     spec.report_data = ReportData(report_data, options_);
-    return core::ParseJson(hierarchy_->TsmEvidenceJson(spec));
+    spec.chip_id = options_.chip_id;
+    return core::ParseJson(hierarchy_->TsmEvidenceJson(spec, !options_.chip_id.has_value()));
   }
 
  private:

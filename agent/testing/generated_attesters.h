@@ -28,6 +28,10 @@ struct GeneratedAttesterOptions {
   // TDX only: the quote's MRTD (48 bytes) instead of the hierarchy's default, so that a "tampered"
   // guest with a measurement outside the reference values can be played.
   std::optional<std::string> mr_td;
+  // SNP only: the report's CHIP_ID (64 bytes) instead of the hierarchy's, and no certificate
+  // table, so the KBS must fetch a VCEK for the chip (outbound-fetch tests: the report is signed
+  // by the hierarchy's VCEK key, which the chip's fetched VCEK, if any, will not match).
+  std::optional<std::string> chip_id;
 };
 
 // `tee()` is "tdx"; Evidence() is {"quote": base64 v4 quote, "cc_eventlog": null} and fails only

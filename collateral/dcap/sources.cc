@@ -71,9 +71,16 @@ absl::StatusOr<Fetched> Fetch(const PcsOptions& o, const std::string& url,
   if (!resp.ok()) {
     return absl::UnavailableError(fmt::format("pcs: {}: {}", what, core::Message(resp.status())));
   }
+  if (resp->status == 404) {
+    return absl::NotFoundError(fmt::format("pcs: {}: GET {} returned HTTP 404", what, url));
+  }
   if (resp->status != 200) {
-    return absl::UnavailableError(
+    absl::Status err = absl::UnavailableError(
         fmt::format("pcs: {}: GET {} returned HTTP {}", what, url, resp->status));
+    if (auto ra = resp->Header("Retry-After")) {
+      if (auto secs = net::ParseRetryAfter(*ra)) err = net::WithRetryAfter(std::move(err), *secs);
+    }
+    return err;
   }
   Fetched f;
   f.body = std::move(resp->body);
@@ -171,7 +178,9 @@ absl::StatusOr<std::shared_ptr<const Collateral>> OfflineDirCollateralSource::Ge
 
 CachingCollateralSource::CachingCollateralSource(std::shared_ptr<const CollateralSource> inner,
                                                  CachingOptions options)
-    : inner_(std::move(inner)), options_(std::move(options)) {}
+    : inner_(std::move(inner)),
+      options_(std::move(options)),
+      gate_("dcap collateral", options_.limits) {}
 
 absl::StatusOr<std::shared_ptr<const Collateral>> CachingCollateralSource::Get(
     std::string_view fmspc, std::string_view ca, core::TimePoint now) const {
@@ -195,25 +204,45 @@ absl::StatusOr<std::shared_ptr<const Collateral>> CachingCollateralSource::Get(
   }
   if (cached && now + options_.refresh_margin < cached->next_update) return cached->collateral;
 
-  auto fresh = inner_->Get(fmspc, ca, now);
-  absl::StatusOr<core::TimePoint> next =
-      fresh.ok() ? CollateralNextUpdate(**fresh) : absl::StatusOr<core::TimePoint>(fresh.status());
-  if (fresh.ok() && next.ok() && (!cached || *next >= cached->next_update)) {
-    Entry e{*fresh, *next};
+  // On a gate thread: the fresh set replaces the cached one unless it is older; a set that
+  // arrives after its requester stopped waiting still lands in the cache.
+  std::string fmspc_copy(fmspc), ca_copy(ca);
+  std::shared_ptr<std::shared_ptr<const Collateral>> fresh_out =
+      std::make_shared<std::shared_ptr<const Collateral>>();
+  auto fetched = gate_.Fetch(key, [this, key, fmspc_copy, ca_copy, now, fresh_out] {
+    auto fresh = inner_->Get(fmspc_copy, ca_copy, now);
+    if (!fresh.ok()) return net::FetchOutcome{fresh.status(), std::nullopt};
+    auto next = CollateralNextUpdate(**fresh);
+    if (!next.ok()) return net::FetchOutcome{next.status(), std::nullopt};
+    *fresh_out = *fresh;
+    bool newer;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      entries_[key] = e;
+      auto it = entries_.find(key);
+      newer = it == entries_.end() || *next >= it->second.next_update;
+      if (newer) entries_[key] = Entry{*fresh, *next};
     }
-    if (options_.disk_dir) {
+    if (newer && options_.disk_dir) {
       // Persisting is best effort: the set is already cached in memory.
       (void)WriteCollateralDir(**fresh, (fs::path(*options_.disk_dir) / key).string());
     }
-    return e.collateral;
+    return net::FetchOutcome{std::string(), std::nullopt};
+  });
+  std::optional<Entry> now_cached;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end()) now_cached = it->second;
+  }
+  if (fetched.ok() && now_cached && (!cached || now_cached->next_update > cached->next_update)) {
+    return now_cached->collateral;
   }
   if (cached && now < cached->next_update) return cached->collateral;
-  if (!fresh.ok()) return fresh.status();
-  if (!next.ok()) return next.status();
-  return *fresh;
+  if (!fetched.ok()) return fetched.status();
+  // The fresh set was older than the (expired) cached one: the verifier judges it.
+  if (*fresh_out != nullptr) return *fresh_out;
+  if (now_cached) return now_cached->collateral;
+  return absl::UnavailableError(fmt::format("dcap collateral: no collateral for {}", key));
 }
 
 absl::StatusOr<TcbUpdateType> ParseTcbUpdateType(std::string_view name) {

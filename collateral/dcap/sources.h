@@ -21,6 +21,7 @@
 
 #include "core/clock.h"
 #include "evidence/dcap/collateral.h"
+#include "net/fetch_gate.h"
 
 namespace ccburst::collateral::dcap {
 
@@ -54,12 +55,17 @@ struct CachingOptions {
   std::chrono::seconds refresh_margin{std::chrono::hours(24)};
   // When set, sets are also persisted to and read from `<disk_dir>/<FMSPC>-<ca>/`.
   std::optional<std::string> disk_dir;
+  // How the inner source is asked (net/fetch_gate.h): on the gate's threads, one fetch per
+  // `<FMSPC>-<ca>` at a time, bounded in rate and concurrency; NotFound (an FMSPC PCS does not
+  // know) is remembered for `limits.negative_ttl`, other failures back off that key.
+  net::FetchGateOptions limits;
 };
 
 // In-memory (and optional on-disk) cache in front of `inner`. A cached set is served while
-// now < nextUpdate - refresh_margin; after that the inner source is asked, and when it fails
-// the cached set is still served until its nextUpdate. With nothing valid cached, the inner
-// source's error is returned.
+// now < nextUpdate - refresh_margin; after that the inner source is asked through a
+// net::FetchGate ("dcap collateral"), and when that fails the cached set is still served until
+// its nextUpdate. With nothing valid cached, the inner source's (or the gate's) error is
+// returned.
 class CachingCollateralSource final : public CollateralSource {
  public:
   CachingCollateralSource(std::shared_ptr<const CollateralSource> inner,
@@ -74,8 +80,9 @@ class CachingCollateralSource final : public CollateralSource {
   };
   std::shared_ptr<const CollateralSource> inner_;
   CachingOptions options_;
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // guards entries_; never held while the inner source is asked
   mutable std::map<std::string, Entry> entries_;
+  mutable net::FetchGate gate_;  // last: no fetch runs while the members above go away
 };
 
 // Intel PCS v4's TCB update channel for TCB Info and QE Identity (the `update` query parameter):
@@ -106,8 +113,9 @@ struct PcsOptions {
 // QE Identity (`/tdx/certification/v4/qe/identity?update=<type>`), PCK CRL
 // (`/sgx/certification/v4/pckcrl?ca=&encoding=der`) and the Root CA CRL; issuer chains come from
 // the URL-encoded PEM response headers (TCB-Info-Issuer-Chain, SGX-Enclave-Identity-Issuer-Chain,
-// SGX-PCK-CRL-Issuer-Chain). Failures are Unavailable naming the request. Every call opens its own
-// connections.
+// SGX-PCK-CRL-Issuer-Chain). HTTP 404 (an FMSPC or CA PCS does not know) is NotFound; other
+// failures are Unavailable naming the request, carrying the server's Retry-After
+// (net::RetryAfterOf). Every call opens its own connections.
 class PcsCollateralSource final : public CollateralSource {
  public:
   explicit PcsCollateralSource(PcsOptions options) : options_(std::move(options)) {}

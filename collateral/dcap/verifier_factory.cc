@@ -8,6 +8,7 @@
 #include "crypto/key.h"
 #include "evidence/dcap/certificates.h"
 #include "evidence/tdx/verifier.h"
+#include "net/fetch_gate_config.h"
 
 namespace ccburst::collateral::dcap {
 namespace {
@@ -36,8 +37,13 @@ std::string PcsBaseUrl(std::string url) {
 absl::Status ParseDcapVerifierConfig(const toml::table& t, std::string_view w,
                                      const std::string& base, DcapVerifierConfig& d,
                                      std::vector<std::string>& warnings) {
-  CCB_RETURN_IF_ERROR(
-      CheckKeys(t, w, {"collateral_service", "tcb_update_type", "cache_dir", "trusted_root_ca"}));
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w, [] {
+    core::config::Keys keys{"collateral_service", "tcb_update_type", "cache_dir",
+                            "trusted_root_ca"};
+    keys.insert(std::begin(net::kFetchLimitKeys), std::end(net::kFetchLimitKeys));
+    return keys;
+  }()));
+  CCB_RETURN_IF_ERROR(net::ParseFetchLimits(t, w, d.limits));
   CCB_RETURN_IF_ERROR(GetString(t, w, "collateral_service", d.collateral_service));
   const std::string& url = d.collateral_service;
   if (url.rfind("file://", 0) == 0) {
@@ -90,6 +96,7 @@ absl::StatusOr<std::shared_ptr<const evidence::dcap::CollateralSource>> NewDcapC
   }
   CachingOptions caching;
   caching.disk_dir = config.cache_dir;
+  caching.limits = config.limits;
   return std::make_shared<CachingCollateralSource>(std::move(inner), caching);
 }
 

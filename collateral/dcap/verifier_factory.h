@@ -16,6 +16,7 @@
 #include "evidence/dcap/certificates.h"
 #include "evidence/dcap/collateral.h"
 #include "evidence/verifier.h"
+#include "net/fetch_gate.h"
 
 namespace ccburst::collateral::dcap {
 
@@ -30,6 +31,8 @@ struct DcapVerifierConfig {
   std::string tcb_update_type;
   std::optional<std::string> cache_dir;        // on-disk collateral cache
   std::optional<std::string> trusted_root_ca;  // TEST ONLY: PEM root instead of Intel's
+  // How PCS/PCCS (or the directory) is asked (rate, concurrency, negative cache, Retry-After).
+  net::FetchGateOptions limits;
 };
 
 // Reads the section `where` (its full dotted name, for messages) into `out`; relative paths are

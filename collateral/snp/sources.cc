@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "core/encoding.h"
 #include "core/file.h"
@@ -29,10 +30,43 @@ bool HasCertExtension(const fs::path& p) {
   return ext == ".der" || ext == ".pem" || ext == ".crt" || ext == ".cer" || ext == ".crl";
 }
 
+// HTTP clients for the gate's threads: a client is not thread-safe, and each keeps its
+// connection to KDS alive between fetches.
+class ClientPool {
+ public:
+  ClientPool(net::HttpClientOptions options, std::unique_ptr<net::HttpClient> first)
+      : options_(std::move(options)) {
+    idle_.push_back(std::move(first));
+  }
+  absl::StatusOr<std::unique_ptr<net::HttpClient>> Take() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        return c;
+      }
+    }
+    return net::HttpClient::Create(options_);
+  }
+  void Return(std::unique_ptr<net::HttpClient> c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.push_back(std::move(c));
+  }
+
+ private:
+  net::HttpClientOptions options_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<net::HttpClient>> idle_;
+};
+
 class KdsCertSource final : public CertSource {
  public:
-  KdsCertSource(KdsOptions options, std::unique_ptr<net::HttpClient> client)
-      : options_(std::move(options)), client_(std::move(client)) {}
+  KdsCertSource(KdsOptions options, net::HttpClientOptions http,
+                std::unique_ptr<net::HttpClient> client)
+      : options_(std::move(options)),
+        clients_(std::move(http), std::move(client)),
+        gate_("snp kds", GateOptions(options_)) {}
 
   absl::StatusOr<std::string> FetchVek(const VekQuery& q) const override {
     if (q.kind != SigningKey::kVcek) {
@@ -44,11 +78,34 @@ class KdsCertSource final : public CertSource {
     } else {
       products = {q.product};
     }
+    // A chip KDS did not know is not asked about again (with any TCB) for a while: an attacker's
+    // random CHIP_IDs cost one fetch each, and the token bucket bounds those.
+    std::string chip = core::HexEncode(q.chip_id);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = unknown_chips_.find(chip);
+      if (it != unknown_chips_.end()) {
+        if (Now() < it->second) {
+          return absl::NotFoundError(
+              fmt::format("snp kds: chip {} is unknown to KDS (not asked again until {})",
+                          chip.substr(0, 16), core::FormatRfc3339(it->second)));
+        }
+        unknown_chips_.erase(it);
+      }
+    }
     absl::Status last = absl::NotFoundError("snp kds: no product to ask for");
     for (Generation p : products) {
       auto got = FetchOne(p, q);
       if (got.ok() || got.status().code() != absl::StatusCode::kNotFound) return got;
       last = got.status();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    core::TimePoint now = Now();
+    if (unknown_chips_.size() >= kMaxUnknownChips) {
+      std::erase_if(unknown_chips_, [now](const auto& kv) { return kv.second <= now; });
+    }
+    if (unknown_chips_.size() < kMaxUnknownChips) {
+      unknown_chips_[chip] = now + options_.limits.negative_ttl;
     }
     return last;
   }
@@ -58,102 +115,104 @@ class KdsCertSource final : public CertSource {
     if (kind != SigningKey::kVcek && kind != SigningKey::kVlek) {
       return absl::NotFoundError("snp kds: no CRL for this signing key");
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    core::TimePoint now = Now();
     auto key = std::make_pair(product, kind);
-    auto it = crls_.find(key);
-    if (it != crls_.end() && now < it->second.refresh_at) return it->second.der;
-    if (now < retry_after_) {
-      // Serve a stale CRL rather than none while backing off (the verifier still checks its
-      // nextUpdate).
-      if (it != crls_.end()) return it->second.der;
-      return absl::UnavailableError(
-          fmt::format("snp kds: backing off until {}", core::FormatRfc3339(retry_after_)));
+    std::optional<std::string> stale;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = crls_.find(key);
+      if (it != crls_.end()) {
+        if (Now() < it->second.refresh_at) return it->second.der;
+        stale = it->second.der;
+      }
     }
     std::string path = KdsCrlPath(product, kind);
-    auto resp = client_->Send("GET", path);
-    if (!resp.ok() || resp->status != 200) {
-      if (!resp.ok() || resp->status == 429 || resp->status >= 500) BackOff(now, std::nullopt);
-      if (it != crls_.end()) return it->second.der;
-      if (resp.ok() && resp->status == 404) {
-        return absl::NotFoundError(fmt::format("snp kds: GET {}: 404 not found", path));
+    auto got = gate_.Fetch(path, [this, path, key] {
+      FetchOutcome out = Get(path);
+      if (out.body.ok()) {
+        // Asked again after a day, or as soon as the CRL's nextUpdate has passed.
+        core::TimePoint refresh_at = Now() + kCrlTtl;
+        if (auto crl = evidence::snp::ParseCrl(*out.body); crl.ok() && crl->next_update()) {
+          refresh_at = std::min(refresh_at, *crl->next_update());
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        crls_[key] = CachedCrl{refresh_at, *out.body};
       }
-      return absl::UnavailableError(fmt::format(
-          "snp kds: GET {}: {}", path,
-          resp.ok() ? fmt::format("HTTP {}", resp->status) : core::Message(resp.status())));
-    }
-    // Asked again after a day, or as soon as the CRL's nextUpdate has passed.
-    core::TimePoint refresh_at = now + kCrlTtl;
-    if (auto crl = evidence::snp::ParseCrl(resp->body); crl.ok() && crl->next_update()) {
-      refresh_at = std::min(refresh_at, *crl->next_update());
-    }
-    crls_[key] = CachedCrl{refresh_at, resp->body};
-    return resp->body;
+      return out;
+    });
+    // Serve a stale CRL rather than none while KDS fails (the verifier still checks its
+    // nextUpdate).
+    if (!got.ok() && stale) return *stale;
+    return got;
   }
 
  private:
+  using FetchOutcome = net::FetchOutcome;
   static constexpr std::chrono::hours kCrlTtl{24};
+  static constexpr size_t kMaxUnknownChips = 100000;
+
+  static net::FetchGateOptions GateOptions(const KdsOptions& o) {
+    net::FetchGateOptions g = o.limits;
+    if (g.clock == nullptr) g.clock = o.clock;
+    return g;
+  }
 
   core::TimePoint Now() const {
     return options_.clock != nullptr ? options_.clock->Now() : core::SystemClock::Get().Now();
   }
 
+  // One GET on a gate thread: 200 is the body, 404 NotFound, anything else Unavailable (with
+  // the server's Retry-After, which the gate caps).
+  FetchOutcome Get(const std::string& path) const {
+    auto client = clients_.Take();
+    if (!client.ok()) {
+      return {absl::UnavailableError(fmt::format("snp kds: {}", core::Message(client.status()))),
+              std::nullopt};
+    }
+    auto resp = (*client)->Send("GET", path);
+    clients_.Return(*std::move(client));
+    if (!resp.ok()) {
+      return {absl::UnavailableError(
+                  fmt::format("snp kds: GET {}: {}", path, core::Message(resp.status()))),
+              std::nullopt};
+    }
+    if (resp->status == 200) return {std::move(resp->body), std::nullopt};
+    if (resp->status == 404) {
+      return {absl::NotFoundError(fmt::format("snp kds: GET {}: 404 not found", path)),
+              std::nullopt};
+    }
+    std::optional<std::chrono::seconds> retry;
+    if (auto ra = resp->Header("Retry-After")) retry = net::ParseRetryAfter(*ra);
+    return {absl::UnavailableError(fmt::format("snp kds: GET {}: HTTP {}{}", path, resp->status,
+                                               resp->status == 429 ? " (rate limited)" : "")),
+            retry};
+  }
+
   absl::StatusOr<std::string> FetchOne(Generation p, const VekQuery& q) const {
     std::string key = OfflineStorePath(p, q, true);
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = memory_.find(key); it != memory_.end()) return it->second;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = memory_.find(key); it != memory_.end()) return it->second;
+    }
     if (!options_.cache_dir.empty()) {
       auto disk = core::ReadFile((fs::path(options_.cache_dir) / key).string());
       if (disk.ok() && !disk->empty()) {
+        std::lock_guard<std::mutex> lock(mu_);
         memory_[key] = *disk;
         return std::move(*disk);
       }
     }
-    core::TimePoint now = Now();
-    if (now < retry_after_) {
-      return absl::UnavailableError(
-          fmt::format("snp kds: backing off until {}", core::FormatRfc3339(retry_after_)));
-    }
     std::string path = KdsVcekPath(p, q);
-    auto resp = client_->Send("GET", path);
-    if (!resp.ok()) {
-      BackOff(now, std::nullopt);
-      return absl::UnavailableError(fmt::format("snp kds: {}", core::Message(resp.status())));
-    }
-    if (resp->status == 404) {
-      return absl::NotFoundError(fmt::format("snp kds: GET {}: 404 not found", path));
-    }
-    if (resp->status != 200) {
-      std::optional<int64_t> retry;
-      if (auto ra = resp->Header("Retry-After")) {
-        int64_t v = 0;
-        bool digits = !ra->empty();
-        for (char c : *ra) {
-          if (c < '0' || c > '9')
-            digits = false;
-          else
-            v = v * 10 + (c - '0');
+    return gate_.Fetch(path, [this, path, key] {
+      FetchOutcome out = Get(path);
+      if (out.body.ok()) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          memory_[key] = *out.body;
         }
-        if (digits) retry = v;
+        if (!options_.cache_dir.empty()) WriteCache(key, *out.body);
       }
-      BackOff(now, retry);
-      return absl::UnavailableError(fmt::format("snp kds: GET {}: HTTP {}{}", path, resp->status,
-                                                resp->status == 429 ? " (rate limited)" : ""));
-    }
-    backoff_ = std::chrono::seconds(0);
-    memory_[key] = resp->body;
-    if (!options_.cache_dir.empty()) WriteCache(key, resp->body);
-    return resp->body;
-  }
-
-  void BackOff(core::TimePoint now, std::optional<int64_t> retry_after_seconds) const {
-    backoff_ = backoff_.count() == 0 ? options_.initial_backoff
-                                     : std::min(backoff_ * 2, options_.max_backoff);
-    std::chrono::seconds wait = backoff_;
-    if (retry_after_seconds && std::chrono::seconds(*retry_after_seconds) > wait) {
-      wait = std::chrono::seconds(std::min<int64_t>(*retry_after_seconds, 86400));
-    }
-    retry_after_ = now + wait;
+      return out;
+    });
   }
 
   void WriteCache(const std::string& key, const std::string& der) const {
@@ -161,7 +220,7 @@ class KdsCertSource final : public CertSource {
     fs::path final_path = fs::path(options_.cache_dir) / key;
     fs::create_directories(final_path.parent_path(), ec);
     fs::path tmp = final_path;
-    tmp += ".tmp";
+    tmp += fmt::format(".tmp.{}", std::hash<std::thread::id>()(std::this_thread::get_id()));
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
       out.write(der.data(), static_cast<std::streamsize>(der.size()));
@@ -171,16 +230,18 @@ class KdsCertSource final : public CertSource {
   }
 
   KdsOptions options_;
-  mutable std::mutex mu_;  // guards everything below and the (not thread-safe) client
-  std::unique_ptr<net::HttpClient> client_;
+  mutable ClientPool clients_;
+  // Guards the caches below; never held while KDS is asked.
+  mutable std::mutex mu_;
   mutable std::map<std::string, std::string> memory_;
   struct CachedCrl {
     core::TimePoint refresh_at;
     std::string der;
   };
   mutable std::map<std::pair<Generation, SigningKey>, CachedCrl> crls_;
-  mutable std::chrono::seconds backoff_{0};
-  mutable core::TimePoint retry_after_{};
+  mutable std::map<std::string, core::TimePoint> unknown_chips_;  // hwID hex -> asked again at
+  // Last: destroyed first, so no fetch runs while the members above go away.
+  mutable net::FetchGate gate_;
 };
 
 class OfflineStoreCertSource final : public CertSource {
@@ -301,7 +362,7 @@ absl::StatusOr<std::shared_ptr<const CertSource>> NewKdsCertSource(KdsOptions op
   http.max_response_bytes = 64 * 1024;
   CCB_ASSIGN_OR_RETURN(std::unique_ptr<net::HttpClient> client, net::HttpClient::Create(http));
   return std::shared_ptr<const CertSource>(
-      std::make_shared<KdsCertSource>(std::move(options), std::move(client)));
+      std::make_shared<KdsCertSource>(std::move(options), http, std::move(client)));
 }
 
 std::shared_ptr<const CertSource> NewChainedCertSource(

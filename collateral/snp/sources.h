@@ -4,8 +4,9 @@
 //  - AMD's Key Distribution Service (KDS), `GET /vcek/v1/{product}/{hwid}?blSPL=..&teeSPL=..&
 //    snpSPL=..&ucodeSPL=..[&fmcSPL=..]`, with an in-memory cache, an optional on-disk cache (one
 //    DER file per chip and TCB in Trustee's OfflineStore layout, shared across restarts and
-//    replicas) and exponential back-off after failures, because KDS rate-limits (HTTP 429) and a
-//    KBS must not hammer it;
+//    replicas), fetched through a net::FetchGate (bounded, coalesced, negatively cached, backing
+//    off per path), because anyone can make a verifier ask about a chip, KDS rate-limits (HTTP
+//    429) and a KBS must not hammer it;
 //  - a Trustee "OfflineStore" directory (vcek/<hwid>/<tcb>_vcek.der).
 #pragma once
 
@@ -19,6 +20,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "evidence/snp/verifier.h"
+#include "net/fetch_gate.h"
 
 namespace ccburst::collateral::snp {
 
@@ -48,23 +50,27 @@ struct KdsOptions {
   // On-disk cache directory in the OfflineStore layout (created if missing); empty disables it.
   std::string cache_dir;
   std::chrono::milliseconds timeout{10000};
-  // After a failure KDS is not asked again for `initial_backoff`, doubling up to `max_backoff`;
-  // a 429 with a Retry-After in seconds waits at least that long.
-  std::chrono::seconds initial_backoff{5};
-  std::chrono::seconds max_backoff{600};
-  // Time source for the back-off; the system clock when null.
+  // How KDS is asked (see net/fetch_gate.h): a few fetches at a time on their own threads, one
+  // per key (KDS path), new ones from a token bucket; a 404 is remembered for
+  // `limits.negative_ttl` (for the chip: an unknown CHIP_ID is not asked about again with other
+  // TCB values either); other failures back off that path, a Retry-After at most
+  // `limits.max_retry_after`. `limits.clock` defaults to `clock`.
+  net::FetchGateOptions limits;
+  // Time source for the caches and back-off; the system clock when null.
   const core::Clock* clock = nullptr;
 };
 
 // A CertSource fetching VCEKs from AMD KDS. For v2 reports (generation unknown) Milan then Genoa
-// are tried. VLEKs are not served by KDS without CSP credentials: NotFound. KDS 404 is NotFound;
-// connection failures, 429 and 5xx are Unavailable and start the back-off, during which requests
-// fail fast with Unavailable "snp kds: backing off until <time>". A bad base URL or CA file is
-// InvalidArgument. FetchCrl gets the ARK-signed CRL `/vcek/v1/{product}/crl` (revoked ASKs) for
-// VCEK chains and `/vlek/v1/{product}/crl` (revoked ASVKs) for VLEK chains, kept in memory and
-// asked again after 24 hours or once its nextUpdate has passed; while KDS fails the last copy is
-// served (the verifier refuses it once past its nextUpdate), else KDS 404 is NotFound and other
-// failures Unavailable (both skip the check).
+// are tried. VLEKs are not served by KDS without CSP credentials: NotFound. KDS 404 is NotFound
+// (and the chip is then refused without asking for `limits.negative_ttl`: "snp kds: chip <hwid>
+// is unknown to KDS ..."); connection failures, 429 and 5xx are Unavailable and back off the
+// path they answered, during which requests for it fail fast with Unavailable "snp kds: backing
+// off <path> until <time>"; the gate's own refusals (rate, queue, wait) are Unavailable too. A
+// bad base URL or CA file is InvalidArgument. FetchCrl gets the ARK-signed CRL
+// `/vcek/v1/{product}/crl` (revoked ASKs) for VCEK chains and `/vlek/v1/{product}/crl` (revoked
+// ASVKs) for VLEK chains, kept in memory and asked again after 24 hours or once its nextUpdate
+// has passed; while KDS fails the last copy is served (the verifier refuses it once past its
+// nextUpdate), else KDS 404 is NotFound and other failures Unavailable (both skip the check).
 absl::StatusOr<std::shared_ptr<const evidence::snp::CertSource>> NewKdsCertSource(
     KdsOptions options);
 

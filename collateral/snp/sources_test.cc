@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "core/encoding.h"
 #include "core/file.h"
@@ -81,8 +82,18 @@ class KdsTest : public ::testing::Test {
     auto server = net::HttpServer::Start(o, [this](const net::HttpRequest& req) {
       ++requests_;
       last_target_ = req.target;
+      if (int ms = hang_ms_.load(); ms > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       net::HttpResponse resp;
       resp.status = status_.load();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!limited_.empty() && req.target.find(limited_) != std::string::npos) {
+          resp.status = 429;
+          resp.SetHeader("Retry-After", "86400");
+          return resp;
+        }
+      }
       if (resp.status == 200) {
         std::lock_guard<std::mutex> lock(mu_);
         auto crl = crls_.find(req.path);
@@ -114,6 +125,8 @@ class KdsTest : public ::testing::Test {
   std::mutex mu_;
   std::map<std::string, std::string> crls_;  // path -> body
   std::atomic<int> status_{200};
+  std::atomic<int> hang_ms_{0};
+  std::string limited_;  // a target containing this is answered 429 Retry-After: 86400
   std::atomic<int> requests_{0};
   std::string last_target_;
   FakeClock clock_{core::FromUnixSeconds(1767225600)};
@@ -186,7 +199,7 @@ TEST_F(KdsTest, BacksOffAfterRateLimiting) {
   // Retry-After: 30 s is honoured (longer than the initial 5 s back-off).
   clock_.Advance(std::chrono::seconds(29));
   r = (*src)->FetchVek(q);
-  EXPECT_THAT(core::Message(r.status()), StartsWith("snp kds: backing off until"));
+  EXPECT_THAT(core::Message(r.status()), StartsWith("snp kds: backing off /vcek/v1/Genoa/"));
   EXPECT_EQ(requests_.load(), 1);
   clock_.Advance(std::chrono::seconds(2));
   EXPECT_OK((*src)->FetchVek(q));
@@ -294,9 +307,12 @@ TEST_F(KdsTest, CrlIsFetchedAndKeptForADay) {
   crl = (*src)->FetchCrl(Generation::kMilan, SigningKey::kVcek);  // stale copy while KDS fails
   ASSERT_OK(crl);
   EXPECT_EQ(requests_.load(), 2);
+  // The back-off is the Milan CRL's only: the Genoa CRL is still asked for.
   EXPECT_THAT((*src)->FetchCrl(Generation::kGenoa, SigningKey::kVcek),
-              StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_EQ(requests_.load(), 2);  // backing off
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("HTTP 503")));
+  EXPECT_EQ(requests_.load(), 3);
+  ASSERT_OK((*src)->FetchCrl(Generation::kMilan, SigningKey::kVcek));  // stale, backing off
+  EXPECT_EQ(requests_.load(), 3);
 }
 
 TEST_F(KdsTest, NotFoundAndVlek) {
@@ -305,8 +321,15 @@ TEST_F(KdsTest, NotFoundAndVlek) {
   status_ = 404;
   VekQuery q = S5Query();
   EXPECT_THAT((*src)->FetchVek(q), StatusIs(absl::StatusCode::kNotFound));
-  // v2 reports: Milan, then Genoa.
+  EXPECT_EQ(requests_.load(), 1);
+  // The chip is now known to be unknown: not asked about again, for any product or TCB.
   q.product = Generation::kUnknown;
+  q.reported_tcb.microcode += 1;
+  EXPECT_THAT((*src)->FetchVek(q), StatusIs(absl::StatusCode::kNotFound,
+                                            HasSubstr("is unknown to KDS (not asked again until")));
+  EXPECT_EQ(requests_.load(), 1);
+  // v2 reports of another chip: Milan, then Genoa.
+  q.chip_id[0] ^= 1;
   EXPECT_THAT((*src)->FetchVek(q), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(requests_.load(), 3);
   q.kind = SigningKey::kVlek;
@@ -316,6 +339,85 @@ TEST_F(KdsTest, NotFoundAndVlek) {
   auto dir = NewDirectoryCertSource(S5("certs"));
   auto chained = NewChainedCertSource({*src, *dir});
   EXPECT_OK(chained->FetchVek(S5Query()));
+}
+
+// Issue 16 item 1: random CHIP_IDs cost at most the token bucket's burst of requests, and a chip
+// is asked about once whatever TCB the reports claim.
+TEST_F(KdsTest, ARandomChipFloodIsBoundedByTheBucket) {
+  KdsOptions o = Options(TempDir("kds-flood"));
+  o.limits.burst = 5;
+  o.limits.fetches_per_minute = 1;
+  auto src = NewKdsCertSource(o);
+  ASSERT_OK(src);
+  status_ = 404;
+  int not_found = 0, limited = 0;
+  for (int i = 0; i < 50; ++i) {
+    VekQuery q = S5Query();
+    q.chip_id = std::string(64, static_cast<char>(i));
+    q.reported_tcb.microcode = static_cast<uint8_t>(i);
+    auto r = (*src)->FetchVek(q);
+    if (r.status().code() == absl::StatusCode::kNotFound) ++not_found;
+    if (r.status().code() == absl::StatusCode::kUnavailable) {
+      EXPECT_THAT(core::Message(r.status()), HasSubstr("snp kds: rate limited"));
+      ++limited;
+    }
+  }
+  EXPECT_EQ(requests_.load(), 5);
+  EXPECT_EQ(not_found, 5);
+  EXPECT_EQ(limited, 45);
+}
+
+// Issue 16 item 1: a 429 with Retry-After: 86400 backs off only the path it answered, for at
+// most max_retry_after, timed from the answer.
+TEST_F(KdsTest, ARetryAfterIsCappedAndBlocksOnlyItsChip) {
+  KdsOptions o = Options(TempDir("kds-429"));
+  o.limits.max_retry_after = std::chrono::seconds(300);
+  auto src = NewKdsCertSource(o);
+  ASSERT_OK(src);
+  VekQuery limited = S5Query();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    limited_ = core::HexEncode(limited.chip_id);
+  }
+  EXPECT_THAT((*src)->FetchVek(limited),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("HTTP 429 (rate limited)")));
+  VekQuery other = S5Query();
+  other.chip_id[0] ^= 1;
+  EXPECT_OK((*src)->FetchVek(other));
+  EXPECT_EQ(requests_.load(), 2);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    limited_.clear();
+  }
+  clock_.Advance(std::chrono::seconds(299));
+  EXPECT_THAT((*src)->FetchVek(limited),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("snp kds: backing off")));
+  EXPECT_EQ(requests_.load(), 2);
+  clock_.Advance(std::chrono::seconds(2));
+  EXPECT_OK((*src)->FetchVek(limited));
+  EXPECT_EQ(requests_.load(), 3);
+}
+
+// Issue 16 item 1: a hanging KDS costs a request at most the fetch wait, and a request for a
+// chip in the cache does not wait at all.
+TEST_F(KdsTest, AHangingKdsCostsARequestAtMostTheWait) {
+  KdsOptions o = Options(TempDir("kds-hang"));
+  o.limits.wait = std::chrono::milliseconds(300);
+  o.timeout = std::chrono::milliseconds(3000);
+  auto src = NewKdsCertSource(o);
+  ASSERT_OK(src);
+  ASSERT_OK((*src)->FetchVek(S5Query()));
+  hang_ms_ = 2000;
+  VekQuery q = S5Query();
+  q.chip_id[0] ^= 1;
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT((*src)->FetchVek(q),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("still fetching after 300 ms")));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  start = std::chrono::steady_clock::now();
+  EXPECT_OK((*src)->FetchVek(S5Query()));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
+  hang_ms_ = 0;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "core/toml_config.h"
 #include "evidence/snp/certificates.h"
 #include "evidence/snp/verifier.h"
+#include "net/fetch_gate_config.h"
 
 namespace ccburst::collateral::snp {
 namespace {
@@ -67,8 +68,10 @@ absl::StatusOr<std::vector<esnp::ProductAnchor>> LoadArkBundle(const std::string
 absl::Status ParseSnpVerifierConfig(const toml::table& t, std::string_view w,
                                     const std::string& base, SnpVerifierConfig& s,
                                     std::vector<std::string>& warnings) {
-  CCB_RETURN_IF_ERROR(
-      CheckKeys(t, w, {"vcek_sources", "required_vmpl", "trusted_ark", "cache_dir"}));
+  core::config::Keys keys{"vcek_sources", "required_vmpl", "trusted_ark", "cache_dir"};
+  keys.insert(std::begin(net::kFetchLimitKeys), std::end(net::kFetchLimitKeys));
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w, keys));
+  CCB_RETURN_IF_ERROR(net::ParseFetchLimits(t, w, s.limits));
   if (const toml::node* n = t.get("vcek_sources")) {
     if (!n->is_array()) return TypeError(w, "vcek_sources", "an array of tables");
     s.vcek_sources.clear();
@@ -138,6 +141,7 @@ absl::StatusOr<std::unique_ptr<evidence::Verifier>> NewSnpVerifier(const SnpVeri
     KdsOptions kds;
     kds.base_url = src.base_url;
     if (config.cache_dir) kds.cache_dir = *config.cache_dir;
+    kds.limits = config.limits;
     auto s = NewKdsCertSource(std::move(kds));
     if (!s.ok()) {
       return absl::InvalidArgumentError(

@@ -17,6 +17,7 @@
 #include "core/status.h"
 #include "evidence/snp/amd_roots.h"
 #include "evidence/verifier.h"
+#include "net/fetch_gate.h"
 
 namespace ccburst::collateral::snp {
 
@@ -30,6 +31,8 @@ struct SnpVerifierConfig {
   uint32_t required_vmpl = 0;
   std::optional<std::string> trusted_ark;  // TEST ONLY: PEM ARK (+ ASK/ASVK) bundle
   std::optional<std::string> cache_dir;    // on-disk VCEK cache for KDS sources
+  // How each KDS source is asked (rate, concurrency, negative cache, Retry-After cap).
+  net::FetchGateOptions limits;
 };
 
 // Reads the section `where` (its full dotted name, for messages) into `out`; relative paths are

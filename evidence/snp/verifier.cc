@@ -501,6 +501,21 @@ absl::StatusOr<Verification> SnpVerifier::VerifyEvidence(const Evidence& evidenc
     return absl::PermissionDeniedError(
         fmt::format("snp: report SIGNING_KEY is {}, expected VCEK or VLEK", SigningKeyName(kind)));
   }
+  // The session binding before anything is fetched: evidence that cannot be for this session
+  // (replayed, or made up with a random CHIP_ID) must not cost an outbound request.
+  if (binding != nullptr) {
+    if (Regularize(binding->report_data_digest, 64) != parsed.report_data) {
+      return absl::PermissionDeniedError(fmt::format(
+          "snp: REPORT_DATA {} does not match the session binding {}",
+          core::HexEncode(parsed.report_data), core::HexEncode(binding->report_data_digest)));
+    }
+    if (binding->init_data_digest &&
+        Regularize(*binding->init_data_digest, 32) != parsed.host_data) {
+      return absl::PermissionDeniedError(fmt::format(
+          "snp: HOST_DATA {} does not match the init-data digest {}",
+          core::HexEncode(parsed.host_data), core::HexEncode(*binding->init_data_digest)));
+    }
+  }
   CCB_ASSIGN_OR_RETURN(std::shared_ptr<const Chain> chain, GetChain(parsed, evidence));
 
   CCB_RETURN_IF_ERROR(CheckValidity(*chain->ark, "ARK", now));
@@ -548,19 +563,6 @@ absl::StatusOr<Verification> SnpVerifier::VerifyEvidence(const Evidence& evidenc
   if (options_.required_vmpl && report.vmpl != *options_.required_vmpl) {
     return absl::PermissionDeniedError(
         fmt::format("snp: VMPL {} is not the required {}", report.vmpl, *options_.required_vmpl));
-  }
-  if (binding != nullptr) {
-    if (Regularize(binding->report_data_digest, 64) != report.report_data) {
-      return absl::PermissionDeniedError(fmt::format(
-          "snp: REPORT_DATA {} does not match the session binding {}",
-          core::HexEncode(report.report_data), core::HexEncode(binding->report_data_digest)));
-    }
-    if (binding->init_data_digest &&
-        Regularize(*binding->init_data_digest, 32) != report.host_data) {
-      return absl::PermissionDeniedError(fmt::format(
-          "snp: HOST_DATA {} does not match the init-data digest {}",
-          core::HexEncode(report.host_data), core::HexEncode(*binding->init_data_digest)));
-    }
   }
   out.product = chain->product;
   out.signing_key = kind;

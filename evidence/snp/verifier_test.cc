@@ -383,6 +383,46 @@ TEST_F(SnpGeneratedTest, WrongArkIsRefused) {
   EXPECT_THAT(core::Message(v.status()), HasSubstr("is not AMD's pinned"));
 }
 
+// Issue 16 "checks that no test would miss": reports that differ from an accepted one only in the
+// checked field, re-signed with the hierarchy's VCEK key.
+TEST_F(SnpGeneratedTest, ReportOfAnotherProductThanItsVcekIsRefused) {
+  const testing::TestHierarchy& h = Of(Generation::kGenoa);
+  auto verifier = SnpVerifier::Create(h.VerifierOptions());
+  ASSERT_OK(verifier);
+  core::TimePoint now = core::FromUnixSeconds(1767225600);
+  testing::ReportSpec spec;
+  std::string raw = h.SignReport(spec);
+  Evidence ev;
+  ev.certs = {{CertKind::kVcek, h.vcek_der()}};
+  ev.report = *ParseReport(raw);
+  ASSERT_EQ(ev.report.generation, Generation::kGenoa);
+  EXPECT_OK((*verifier)->VerifyEvidence(ev, nullptr, now));
+  raw[0x189] = 0x01;  // CPUID_MOD_ID: a Milan (family 19h, model 01h) report, Genoa VCEK
+  ev.report = *ParseReport(h.Resign(raw));
+  ASSERT_EQ(ev.report.generation, Generation::kMilan);
+  auto r = (*verifier)->VerifyEvidence(ev, nullptr, now);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(core::Message(r.status()), "snp: report CPUID says Milan but the VCEK is for Genoa");
+}
+
+TEST_F(SnpGeneratedTest, VcekWithoutHwidIsRefused) {
+  const testing::TestHierarchy& h = Of(Generation::kGenoa);
+  auto verifier = SnpVerifier::Create(h.VerifierOptions());
+  ASSERT_OK(verifier);
+  core::TimePoint now = core::FromUnixSeconds(1767225600);
+  core::TimePoint nb = core::FromUnixSeconds(1577836800), na = core::FromUnixSeconds(4102444800);
+  testing::ReportSpec spec;
+  Evidence ev;
+  ev.report = *ParseReport(h.SignReport(spec));
+  ev.certs = {{CertKind::kVcek, h.IssueVcek(h.options().tcb, h.options().chip_id, nb, na)}};
+  EXPECT_OK((*verifier)->VerifyEvidence(ev, nullptr, now));
+  // The same key, extensions and validity, without the hwID extension.
+  ev.certs = {{CertKind::kVcek, h.IssueVcek(h.options().tcb, "", nb, na)}};
+  auto r = (*verifier)->VerifyEvidence(ev, nullptr, now);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(core::Message(r.status()), "snp: VCEK has no hwID extension");
+}
+
 TEST_F(SnpGeneratedTest, CachedChainsStillCheckValidity) {
   auto verifier = SnpVerifier::Create(Of(Generation::kGenoa).VerifierOptions());
   ASSERT_OK(verifier);

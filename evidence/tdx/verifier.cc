@@ -72,6 +72,18 @@ absl::StatusOr<Verification> TdxVerifier::VerifyEvidence(const Evidence& evidenc
                                                          const ExpectedBinding* binding,
                                                          core::TimePoint now) const {
   CCB_ASSIGN_OR_RETURN(Quote quote, ParseQuote(evidence.quote));
+  // The session binding before collateral is looked up: a quote that cannot be for this session
+  // must not cost a PCS/PCCS request. The quote signature checked below covers these fields.
+  if (binding != nullptr) {
+    const TdReport& body = quote.body;
+    if (Regularize(binding->report_data_digest, 64) != body.report_data) {
+      return absl::PermissionDeniedError("tdx: report_data does not match the session binding");
+    }
+    if (binding->init_data_digest &&
+        Regularize(*binding->init_data_digest, 48) != body.mr_config_id) {
+      return absl::PermissionDeniedError("tdx: mr_config_id does not match the init-data digest");
+    }
+  }
   CCB_ASSIGN_OR_RETURN(dcap::PckInfo pck, dcap::ReadPckInfo(quote.pck_chain_pem, &chains_));
   CCB_ASSIGN_OR_RETURN(std::shared_ptr<const dcap::Collateral> raw,
                        source_->Get(pck.ext.fmspc, pck.ca, now), "tdx: collateral");
@@ -96,14 +108,6 @@ absl::StatusOr<Verification> TdxVerifier::VerifyEvidence(const Evidence& evidenc
 
   if (result.verdict.tcb_status == "Revoked") {
     return absl::PermissionDeniedError("tdx: tcb status is Revoked");
-  }
-  const TdReport& body = result.verdict.quote.body;
-  if (Regularize(binding->report_data_digest, 64) != body.report_data) {
-    return absl::PermissionDeniedError("tdx: report_data does not match the session binding");
-  }
-  if (binding->init_data_digest &&
-      Regularize(*binding->init_data_digest, 48) != body.mr_config_id) {
-    return absl::PermissionDeniedError("tdx: mr_config_id does not match the init-data digest");
   }
   return result;
 }

@@ -137,7 +137,7 @@ std::vector<std::pair<const char*, std::string>> VekExtensionsFor(Generation pro
   if (product == Generation::kTurin) {
     e.push_back({"1.3.6.1.4.1.3704.1.3.9", DerInteger(tcb.fmc.value_or(0))});
   }
-  if (hwid != nullptr) e.push_back({"1.3.6.1.4.1.3704.1.4", *hwid});
+  if (hwid != nullptr && !hwid->empty()) e.push_back({"1.3.6.1.4.1.3704.1.4", *hwid});
   return e;
 }
 

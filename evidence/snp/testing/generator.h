@@ -69,7 +69,8 @@ class TestHierarchy {
   const std::string& vlek_der() const { return vlek_der_; }
   const HierarchyOptions& options() const { return options_; }
 
-  // Issues another VCEK for the same key with other extensions or validity (negative tests).
+  // Issues another VCEK for the same key with other extensions or validity (negative tests); an
+  // empty `hwid` leaves the hwID extension out.
   std::string IssueVcek(const Tcb& tcb, const std::string& hwid, core::TimePoint not_before,
                         core::TimePoint not_after) const;
 
