@@ -263,7 +263,9 @@ TEST(RegoCompileChecks, RecursionIsACompileError) {
   for (const auto& c : cases) {
     auto r = Compile({Module{"p.rego", c.text}});
     EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.error))) << c.text;
-    if (!r.ok()) EXPECT_EQ(ErrorCode(r.status()), "rego_recursion_error");
+    if (!r.ok()) {
+      EXPECT_EQ(ErrorCode(r.status()), "rego_recursion_error");
+    }
   }
   // Not recursion: reading base data beside the package, and a rule reading another.
   EXPECT_OK(Compile({Module{"p.rego", "package t\np := data[2]\nq := p\nr := data.x[_]\n"}}));
