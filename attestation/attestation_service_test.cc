@@ -381,13 +381,38 @@ trust_claims := {"configuration": 0}
   EXPECT_THAT(*ids, ElementsAre("default_cpu", "default_gpu"));
 }
 
-TEST_F(AttestationServiceTest, PolicyWithoutTrustClaimsSetsZeros) {
-  ASSERT_OK(service_.SetPolicy(PolicyBody("empty_cpu", "package policy\n\nx := 1\n")));
-  AttestationService::Request req = SampleRequest();
-  req.policy_id = "empty";
-  crypto::Jwt jwt = MustAttest(req);
-  EXPECT_EQ(Cpu0(jwt).at("ear.status"), json::value("none"));
-  EXPECT_EQ(Cpu0(jwt).at("ear.trustworthiness-vector").as_object().size(), 8u);
+// Issue 16 item 9: a policy that could never appraise anything is refused when it is set, with
+// the check and the location, and nothing is stored.
+TEST_F(AttestationServiceTest, PolicyThatCannotWorkIsRefused) {
+  struct Case {
+    std::string text;
+    std::string message;
+  } cases[] = {
+      {"package policy\n\nx := 1\n",
+       "attestation-policy: policy `empty_cpu` does not compile: empty_cpu.rego:1:9: "
+       "rego_compile_error: no trust_claims rule in package policy"},
+      {"package policy\ntrust_claims := {\"hardware\": h}\nh := 2 if { h }\n",
+       "empty_cpu.rego:3:1: rego_recursion_error: rule data.policy.h is recursive: "
+       "data.policy.h -> data.policy.h"},
+      {"package policy\ntrust_claims := {\"hardware\": reference_value(\"x\")}\n",
+       "empty_cpu.rego:2:30: rego_type_error: undefined function reference_value"},
+      {"package policy\ntrust_claims := {\"hardware\": query_reference_value()}\n",
+       "rego_type_error: query_reference_value: arity mismatch: 0 arguments given, function "
+       "takes 1"},
+      {"package policy\ntrust_claims := {\"hardware\": x}\n",
+       "empty_cpu.rego:2:1: rego_unsafe_var_error: var x is unsafe"},
+      {"package policy\ntrust_claims := {\"hardware\": data.reference.hw}\n",
+       "rego_type_error: undefined ref: data.reference"},
+      {"package agent\ntrust_claims := {}\n",
+       "empty_cpu.rego:1:9: rego_compile_error: package agent is not policy"},
+  };
+  for (const auto& c : cases) {
+    absl::Status s = service_.SetPolicy(PolicyBody("empty_cpu", c.text));
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.message))) << c.text;
+  }
+  auto ids = service_.ListPolicies();
+  ASSERT_OK(ids);
+  EXPECT_THAT(*ids, ElementsAre("default_cpu", "default_gpu"));
 }
 
 TEST_F(AttestationServiceTest, UnusablePolicyResultsFailTheAttestation) {

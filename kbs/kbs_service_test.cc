@@ -390,6 +390,39 @@ TEST_F(KbsServiceTest, AdminRejectsBadBodies) {
   EXPECT_EQ(AdminCall("GET", "/kbs/v0/resource-policy").body, R"(["resource-policy"])");
 }
 
+// Issue 16 item 9: a resource policy OPA's compiler (or the KBS's contract) refuses is a 400
+// naming the check and its location, and the policy in force stays.
+TEST_F(KbsServiceTest, AdminRefusesPoliciesThatCouldNeverAllow) {
+  ASSERT_EQ(AdminCall("POST", "/kbs/v0/resource/default/key/model", "original").status, 200);
+  AllowAll();
+  struct Case {
+    const char* rego;
+    const char* detail;
+  } cases[] = {
+      {"package policy\nallow if { allow }\n",
+       "resource-policy.rego:2:1: rego_recursion_error: rule data.policy.allow is recursive"},
+      {"package policy\nallow if { nope(input) }\n",
+       "resource-policy.rego:2:12: rego_type_error: undefined function nope"},
+      {"package policy\nallow if { count(input, 1, 2) }\n",
+       "rego_type_error: count: arity mismatch"},
+      {"package policy\nallow if { x == 1 }\n", "rego_unsafe_var_error: var x is unsafe"},
+      {"package policy\nallow if { data.resource_path[0] == \"a\" }\n",
+       "rego_type_error: undefined ref: data.resource_path"},
+      {"package kbs\nallow := true\n", "rego_compile_error: package kbs is not policy"},
+      {"package policy\nallowed := true\n", "rego_compile_error: no allow rule in package policy"},
+  };
+  for (const auto& c : cases) {
+    auto r = AdminCall("POST", "/kbs/v0/resource-policy",
+                       json::serialize(json::object{{"policy", core::Base64UrlEncode(c.rego)}}));
+    EXPECT_EQ(r.status, 400) << c.rego;
+    EXPECT_NE(ErrorDetail(r).find(c.detail), std::string::npos) << ErrorDetail(r);
+  }
+  // The allow-all policy is still the one in force.
+  auto [cookie, token] = Attested();
+  auto r = Call("GET", "/kbs/v0/resource/default/key/model", "", {{"Cookie", cookie}});
+  EXPECT_EQ(Decrypt(r), "original");
+}
+
 TEST_F(KbsServiceTest, ReferenceValuesDriveTheEarStatus) {
   json::object payload{{"svn", "1"}, {"launch_digest", "abcde"}};
   json::object body{{"version", "0.1.0"},

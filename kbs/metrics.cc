@@ -35,6 +35,13 @@ KbsMetrics::KbsMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
                            .Name("kbs_resource_denials_total")
                            .Help("Resource requests refused, by reason")
                            .Register(*registry_);
+  attestation_errors_ = &BuildCounter()
+                             .Name("kbs_attestation_errors_total")
+                             .Help(
+                                 "Attestation requests refused before any evidence was "
+                                 "appraised (malformed, no session), as the reference KBS")
+                             .Register(*registry_)
+                             .Add({});
   attestation_requests_ = &BuildCounter()
                                .Name("kbs_attestation_requests_total")
                                .Help("Total /kbs/v0/attest requests")
@@ -102,8 +109,12 @@ void KbsMetrics::Attestation(const std::string& tee, const std::string& outcome,
   // next to an attestation.
   attestation_requests_->Increment();
   attestations_->Add({{"tee", tee}, {"outcome", outcome}}).Increment();
+  // The reference KBS's families: evidence appraised and accepted or refused, per TEE; requests
+  // refused before that are errors without a TEE.
   if (outcome == "success") {
     attestation_successes_->Add({{"tee_type", tee}}).Increment();
+  } else if (outcome == "error") {
+    attestation_errors_->Increment();
   } else {
     attestation_failures_->Add({{"tee_type", tee}}).Increment();
   }

@@ -40,6 +40,7 @@ class KbsMetrics {
   prometheus::Family<prometheus::Counter>* attestations_;
   prometheus::Family<prometheus::Counter>* attestation_successes_;
   prometheus::Family<prometheus::Counter>* attestation_failures_;
+  prometheus::Counter* attestation_errors_;
   prometheus::Family<prometheus::Histogram>* attestation_latency_;
   prometheus::Family<prometheus::Counter>* resource_denials_;
   prometheus::Counter* attestation_requests_;

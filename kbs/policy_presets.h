@@ -1,11 +1,25 @@
 // Resource policies users expect out of the box: the KBS default and the presets behind the
 // CLI's --allow-all, --deny-all, --affirming and --gpus-affirming. Header-only so that clients need
-// no KBS code.
+// no KBS code (the policy checks are the Rego engine's).
 #pragma once
 
 #include <string_view>
 
+#include "policy/rego.h"
+
 namespace ccburst::kbs {
+
+// What every resource policy must be, checked when one is installed (admin API, start-up) and by
+// `ccburst policy check --kind resource`: package `policy` with an `allow` rule, calling no
+// function besides the builtins and its own, and reading no `data` besides its own rules and the
+// request the KBS passes (`plugin`, `resource-path`, `query`).
+inline policy::PolicyContract ResourcePolicyContract() {
+  policy::PolicyContract c;
+  c.package = {"policy"};
+  c.required_rules = {"allow"};
+  c.data_roots = {"plugin", "resource-path", "query"};
+  return c;
+}
 
 // Policies users expect out of the box (the CLI's --allow-all, --deny-all, --affirming).
 inline constexpr std::string_view kDefaultResourcePolicy = R"(package policy

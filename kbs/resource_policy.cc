@@ -22,6 +22,8 @@ absl::Status ResourcePolicy::Install(std::string rego, bool persist) {
     return absl::InvalidArgumentError(
         fmt::format("resource policy: {}", core::Message(compiled.status())));
   }
+  CCB_RETURN_IF_ERROR(policy::CheckContract(**compiled, ResourcePolicyContract()),
+                      "resource policy");
   std::lock_guard install(install_mu_);
   if (persist) CCB_RETURN_IF_ERROR(kv_.Put(kNamespace, kKey, rego));
   std::lock_guard lock(mu_);

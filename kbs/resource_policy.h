@@ -23,8 +23,9 @@ class ResourcePolicy {
   // Loads the stored policy; when none is stored installs `initial` (or the default policy).
   absl::Status Init(std::optional<std::string> initial);
 
-  // Compiles and stores a new policy; a policy that does not compile is refused (InvalidArgument
-  // with file:line:col) and the old one stays. Storing and swapping the served copy are one step:
+  // Compiles and stores a new policy; a policy that does not compile or does not meet
+  // ResourcePolicyContract() is refused (InvalidArgument "resource policy: file:line:col: <OPA
+  // error code>: ...") and the old one stays. Storing and swapping the served copy are one step:
   // after concurrent Sets, the stored policy is the served one.
   absl::Status Set(std::string rego);
 

@@ -146,6 +146,8 @@ struct Import {
 struct ParsedModule {
   std::string name;
   std::vector<std::string> package;  // without the leading "data"
+  int package_line = 0;              // position of the package path
+  int package_col = 0;
   std::vector<Import> imports;
   std::vector<std::shared_ptr<Rule>> rules;
 };

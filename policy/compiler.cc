@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "policy/builtins.h"
@@ -901,6 +903,136 @@ Env MakeEnv(const RuleNode& root, const ParsedModule& mod,
   return env;
 }
 
+// ---- dependencies between rules (recursion check, contract check) ----
+
+// Calls `visit` on every term of a rule (head, arguments, bodies, else clauses, `with` values),
+// nested terms included.
+template <typename Visit>
+void VisitTerm(const Term& t, const Visit& visit);
+
+template <typename Visit>
+void VisitBody(const Body& body, const Visit& visit) {
+  for (const Expr& e : body.exprs) {
+    for (const TermPtr* p : {&e.lhs, &e.rhs, &e.key, &e.val, &e.coll}) {
+      if (*p) VisitTerm(**p, visit);
+    }
+    for (const auto& v : e.some_vars) VisitTerm(*v, visit);
+    if (e.body) VisitBody(*e.body, visit);
+    for (const auto& w : e.with) {
+      if (w.value) VisitTerm(*w.value, visit);
+    }
+  }
+}
+
+template <typename Visit>
+void VisitTerm(const Term& t, const Visit& visit) {
+  visit(t);
+  for (const auto& e : t.elems) VisitTerm(*e, visit);
+  if (t.body) VisitBody(*t.body, visit);
+}
+
+template <typename Visit>
+void VisitRule(const Rule& r, const Visit& visit) {
+  for (const auto& t : r.ref) VisitTerm(*t, visit);
+  for (const auto& t : r.args) VisitTerm(*t, visit);
+  if (r.value) VisitTerm(*r.value, visit);
+  if (r.key) VisitTerm(*r.key, visit);
+  VisitBody(*r.body, visit);
+  for (const auto& ec : r.elses) {
+    if (ec.value) VisitTerm(*ec.value, visit);
+    VisitBody(*ec.body, visit);
+  }
+}
+
+bool ByPath(const RuleNode* a, const RuleNode* b) { return a->path < b->path; }
+
+bool HasRules(const RuleNode& n) { return n.HasValueRules() || n.IsFunction(); }
+
+std::vector<const Rule*> RulesOf(const RuleNode& n) {
+  std::vector<const Rule*> out(n.complete.begin(), n.complete.end());
+  if (n.default_rule) out.push_back(n.default_rule);
+  out.insert(out.end(), n.sets.begin(), n.sets.end());
+  out.insert(out.end(), n.objects.begin(), n.objects.end());
+  out.insert(out.end(), n.functions.begin(), n.functions.end());
+  if (n.default_function) out.push_back(n.default_function);
+  return out;
+}
+
+void AddSubtree(const RuleNode& n, std::set<const RuleNode*>& out) {
+  if (HasRules(n)) out.insert(&n);
+  for (const auto& [_, c] : n.children) AddSubtree(*c, out);
+}
+
+// The rule nodes a term reads directly: a `data` reference depends on the rule node it names
+// (or every rule below the deepest node it names statically), a call on the function it calls.
+void TermDeps(const Term& t, const RuleNode& root, std::set<const RuleNode*>& out) {
+  if (t.kind == TermKind::kCall && t.target == CallTarget::kFunction && t.function) {
+    out.insert(t.function);
+    return;
+  }
+  if (t.kind != TermKind::kRef || t.elems.empty() || t.elems[0]->kind != TermKind::kVar ||
+      t.elems[0]->slot != kSlotData) {
+    return;
+  }
+  const RuleNode* node = &root;
+  for (size_t i = 1; i < t.elems.size(); ++i) {
+    if (HasRules(*node)) break;
+    const Term& k = *t.elems[i];
+    if (k.kind == TermKind::kScalar && !k.value.IsString()) return;  // no rule has such a key
+    if (k.kind != TermKind::kScalar) {
+      AddSubtree(*node, out);  // a dynamic key may select any rule below
+      return;
+    }
+    auto it = node->children.find(std::string(k.value.AsString()));
+    if (it == node->children.end()) return;  // base data, not a rule
+    node = it->second.get();
+  }
+  AddSubtree(*node, out);
+}
+
+// Fails with rego_recursion_error when a rule depends on itself, directly or through others
+// (OPA's compile-time check); the message names the cycle.
+void CheckRecursion(const RuleNode& root) {
+  std::set<const RuleNode*> nodes;
+  AddSubtree(root, nodes);
+  std::map<const RuleNode*, std::set<const RuleNode*>> deps;
+  for (const RuleNode* n : nodes) {
+    auto& d = deps[n];
+    for (const Rule* r : RulesOf(*n)) VisitRule(*r, [&](const Term& t) { TermDeps(t, root, d); });
+  }
+  // Depth-first search in path order (deterministic messages); `path` is the current chain.
+  std::map<const RuleNode*, int> state;  // 1 on the path, 2 done
+  std::vector<const RuleNode*> path;
+  std::function<void(const RuleNode*)> visit = [&](const RuleNode* n) {
+    state[n] = 1;
+    path.push_back(n);
+    std::vector<const RuleNode*> next(deps[n].begin(), deps[n].end());
+    std::sort(next.begin(), next.end(), ByPath);
+    for (const RuleNode* d : next) {
+      if (state[d] == 2) continue;
+      if (state[d] == 1) {
+        std::string chain;
+        for (auto it = std::find(path.begin(), path.end(), d); it != path.end(); ++it) {
+          chain += (*it)->PathString() + " -> ";
+        }
+        chain += d->PathString();
+        const Rule* r = RulesOf(*d).front();
+        throw CompileError{fmt::format("{}:{}:{}: rego_recursion_error: rule {} is recursive: {}",
+                                       r->module, r->line, r->col, d->PathString(), chain),
+                           "rego_recursion_error"};
+      }
+      visit(d);
+    }
+    path.pop_back();
+    state[n] = 2;
+  };
+  std::vector<const RuleNode*> ordered(nodes.begin(), nodes.end());
+  std::sort(ordered.begin(), ordered.end(), ByPath);
+  for (const RuleNode* n : ordered) {
+    if (state[n] == 0) visit(n);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(std::vector<ParsedModule> modules) {
@@ -996,12 +1128,111 @@ absl::StatusOr<std::shared_ptr<CompiledPolicy>> CompileModules(std::vector<Parse
         resolver.ResolveRule(*rp);
       }
     }
+    CheckRecursion(root);
   } catch (const CompileError& e) {
     return WithErrorCode(absl::InvalidArgumentError(e.message), e.code);
   }
   policy->num_sites_ = static_cast<size_t>(next_site_count);
   policy->modules_ = std::move(modules);
   return policy;
+}
+
+namespace {
+
+std::string DottedPath(const std::vector<std::string>& path) {
+  std::string out;
+  for (const auto& p : path) out += (out.empty() ? "" : ".") + p;
+  return out;
+}
+
+// The first undefined static `data` reference in `t`, as "data.a.b", or "" (see
+// PolicyContract::data_roots).
+std::string UndefinedRef(const Term& t, const RuleNode& root,
+                         const std::vector<std::string>& data_roots) {
+  if (t.kind != TermKind::kRef || t.elems.empty() || t.elems[0]->kind != TermKind::kVar ||
+      t.elems[0]->slot != kSlotData) {
+    return "";
+  }
+  const RuleNode* node = &root;
+  std::string path = "data";
+  for (size_t i = 1; i < t.elems.size(); ++i) {
+    if (HasRules(*node)) return "";  // a reference into a rule's value
+    const Term& k = *t.elems[i];
+    if (k.kind != TermKind::kScalar || !k.value.IsString()) return "";
+    const std::string& key = k.value.AsString();
+    path += "." + key;
+    auto it = node->children.find(key);
+    if (it == node->children.end()) {
+      bool base_data =
+          node == &root && std::find(data_roots.begin(), data_roots.end(), key) != data_roots.end();
+      return base_data ? "" : path;
+    }
+    if (node == &root && std::find(data_roots.begin(), data_roots.end(), key) != data_roots.end()) {
+      return "";  // a package that shares its name with host data: not checked
+    }
+    node = it->second.get();
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::Status CheckContract(const CompiledPolicy& policy, const PolicyContract& contract) {
+  auto fail = [](std::string_view module, int line, int col, std::string_view code,
+                 std::string_view message) {
+    return WithErrorCode(absl::InvalidArgumentError(
+                             fmt::format("{}:{}:{}: {}: {}", module, line, col, code, message)),
+                         code);
+  };
+  const std::string want = DottedPath(contract.package);
+  for (const ParsedModule& mod : policy.modules()) {
+    if (!contract.package.empty() && mod.package != contract.package) {
+      return fail(mod.name, mod.package_line, mod.package_col, "rego_compile_error",
+                  fmt::format("package {} is not {}, the package that is evaluated",
+                              DottedPath(mod.package), want));
+    }
+  }
+  for (const ParsedModule& mod : policy.modules()) {
+    for (const auto& rp : mod.rules) {
+      std::optional<absl::Status> error;
+      VisitRule(*rp, [&](const Term& t) {
+        if (error) return;
+        if (t.kind == TermKind::kCall && t.target == CallTarget::kHost) {
+          const std::string name = t.FnName();
+          auto fn = std::find_if(contract.host_functions.begin(), contract.host_functions.end(),
+                                 [&](const auto& f) { return f.name == name; });
+          int nargs = static_cast<int>(t.elems.size());
+          if (fn == contract.host_functions.end()) {
+            error = fail(mod.name, t.line, t.col, "rego_type_error",
+                         fmt::format("undefined function {}", name));
+          } else if (nargs != fn->arity && nargs != fn->arity + 1) {
+            error = fail(mod.name, t.line, t.col, "rego_type_error",
+                         fmt::format("{}: arity mismatch: {} arguments given, function takes {}",
+                                     name, nargs, fn->arity));
+          }
+          return;
+        }
+        if (std::string ref = UndefinedRef(t, policy.root(), contract.data_roots); !ref.empty()) {
+          error = fail(mod.name, t.line, t.col, "rego_type_error",
+                       fmt::format("undefined ref: {}", ref));
+        }
+      });
+      if (error) return *error;
+    }
+  }
+  for (const std::string& rule : contract.required_rules) {
+    std::vector<std::string> path = contract.package;
+    path.push_back(rule);
+    const RuleNode* node = FindNode(policy.root(), path);
+    if (node == nullptr || !node->HasValueRules()) {
+      const ParsedModule* first = policy.modules().empty() ? nullptr : &policy.modules().front();
+      return fail(first ? first->name : "policy", first ? first->package_line : 1,
+                  first ? first->package_col : 1, "rego_compile_error",
+                  fmt::format("no {} rule in package {} (data.{}.{} is evaluated)", rule, want,
+                              want, rule));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<CompiledQuery> CompiledPolicy::CompileQuery(std::string_view query) const {

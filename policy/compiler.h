@@ -55,6 +55,8 @@ namespace ccburst::policy {
 class CompiledPolicy {
  public:
   const RuleNode& root() const { return *root_; }
+  // The modules as compiled (names resolved, bodies ordered).
+  const std::vector<ParsedModule>& modules() const { return modules_; }
   // Number of nodes in the rule tree (ids are 0 .. num_nodes() - 1).
   size_t num_nodes() const { return num_nodes_; }
   // Number of cache sites (Term::site ids are 0 .. num_sites() - 1).

@@ -42,6 +42,8 @@ class Parser {
     ParsedModule mod;
     mod.name = std::string(name_);
     ExpectKeyword("package");
+    mod.package_line = Peek().line;
+    mod.package_col = Peek().col;
     mod.package = PackagePath();
     while (IsKw("import") && !KeywordRefStart()) mod.imports.push_back(ImportDecl());
     while (Peek().kind != Tok::kEof) {

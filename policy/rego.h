@@ -60,8 +60,37 @@ struct EvalOptions {
 class CompiledPolicy;  // immutable after compilation; safe to evaluate from many threads at once
 
 // Parses and compiles modules together (they may share or nest packages). Parse errors are
-// InvalidArgument "name:line:col: expected X, found Y". Compiling never evaluates.
+// InvalidArgument "name:line:col: expected X, found Y"; compile errors carry OPA's code
+// ("name:line:col: rego_recursion_error: rule data.p.a is recursive: data.p.a -> data.p.a",
+// rego_unsafe_var_error, rego_type_error). Compiling never evaluates.
 absl::StatusOr<std::shared_ptr<const CompiledPolicy>> Compile(const std::vector<Module>& modules);
+
+// What a host that runs policies requires of them beyond compiling. CheckContract runs these
+// checks when a policy is set, so a policy that could only fail or be undefined at every
+// evaluation is refused up front instead of stored.
+struct PolicyContract {
+  struct Function {
+    std::string name;
+    int arity = 0;
+  };
+  std::vector<std::string> package;         // every module's package, e.g. {"policy"}
+  std::vector<std::string> required_rules;  // value rules the host evaluates in `package`
+  std::vector<Function> host_functions;     // the only calls besides builtins and user functions
+  // Top-level keys of the `data` document the host passes. A static reference into `data` that
+  // reaches neither one of these nor a rule of the policy is an undefined reference.
+  std::vector<std::string> data_roots;
+};
+
+// Checks a compiled policy against `contract`. Compile() already refuses what OPA's compiler
+// refuses on its own (parse errors, unsafe variables, arity of builtins and user functions,
+// recursion, conflicting rules); this adds what only the host knows. Errors are InvalidArgument
+// "module:line:col: code: message" with the OPA error code attached (see ErrorCode):
+//   rego_type_error: undefined function <name>        (not a builtin, rule or host function)
+//   rego_type_error: <name>: arity mismatch: ...       (host functions)
+//   rego_type_error: undefined ref: data.<path>        (see data_roots)
+//   rego_compile_error: package <pkg> is not <package> (the package the host evaluates)
+//   rego_compile_error: no <rule> rule in package <package>
+absl::Status CheckContract(const CompiledPolicy& policy, const PolicyContract& contract);
 
 // Caches compiled policies keyed by a hash of the module names and texts (full-text comparison
 // guards against collisions). Thread-safe. Holds at most `max_entries` policies; the oldest

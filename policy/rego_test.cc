@@ -1,5 +1,6 @@
 #include "policy/rego.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -232,23 +233,97 @@ n := count([x | some x in numbers.range(1, 100000)])
       r, StatusIs(absl::StatusCode::kResourceExhausted, "policy: evaluation exceeded 1000 steps"));
 }
 
-TEST(RegoLimits, DepthLimitStopsRecursionThroughFunctions) {
-  auto p = MustCompile(R"(package t
-f(x) := y if { y := g(x) }
-g(x) := y if { y := f(x) }
-r := f(1)
-)");
+TEST(RegoLimits, DepthLimitStopsLongCallChains) {
+  std::string text = "package t\nr := f0(1)\n";
+  for (int i = 0; i < 300; ++i) text += fmt::format("f{}(x) := f{}(x)\n", i, i + 1);
+  text += "f300(x) := x\n";
+  auto p = MustCompile(text);
   auto r = EvalRule(*p, "data.t.r", nullptr, json::object(), {});
   ASSERT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("maximum depth")));
 }
 
-TEST(RegoLimits, RecursiveRuleIsAnError) {
-  auto p = MustCompile(R"(package t
-a if { b }
-b if { a }
-)");
-  auto r = EvalRule(*p, "data.t.a", nullptr, json::object(), {});
-  ASSERT_THAT(r, StatusIs(_, HasSubstr("rego_recursion_error")));
+// OPA refuses recursion when it compiles, whether through rules, functions or the package
+// document; so do we (the evaluator keeps its own check as a second line).
+TEST(RegoCompileChecks, RecursionIsACompileError) {
+  struct Case {
+    const char* text;
+    const char* error;
+  } cases[] = {
+      {"package policy\nallow if { allow }\n",
+       "p.rego:2:1: rego_recursion_error: rule data.policy.allow is recursive: data.policy.allow "
+       "-> data.policy.allow"},
+      {"package t\na if { b }\nb if { a }\n",
+       "p.rego:2:1: rego_recursion_error: rule data.t.a is recursive: data.t.a -> data.t.b -> "
+       "data.t.a"},
+      {"package t\nf(x) := y if { y := g(x) }\ng(x) := y if { y := f(x) }\nr := f(1)\n",
+       "rule data.t.f is recursive: data.t.f -> data.t.g -> data.t.f"},
+      {"package t\np if { data.t[_] }\n", "rule data.t.p is recursive: data.t.p -> data.t.p"},
+      {"package t\nimport data.t.q\np if { q }\nq if { count(data.t) > 1 }\n", "recursive"},
+  };
+  for (const auto& c : cases) {
+    auto r = Compile({Module{"p.rego", c.text}});
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.error))) << c.text;
+    if (!r.ok()) {
+      EXPECT_EQ(ErrorCode(r.status()), "rego_recursion_error");
+    }
+  }
+  // Not recursion: reading base data beside the package, and a rule reading another.
+  EXPECT_OK(Compile({Module{"p.rego", "package t\np := data[2]\nq := p\nr := data.x[_]\n"}}));
+}
+
+PolicyContract KbsContract() {
+  PolicyContract c;
+  c.package = {"policy"};
+  c.required_rules = {"allow"};
+  c.host_functions = {{"query_reference_value", 1}};
+  c.data_roots = {"plugin", "resource-path", "query"};
+  return c;
+}
+
+TEST(RegoCompileChecks, ContractRefusesWhatCouldNeverWork) {
+  struct Case {
+    const char* text;
+    const char* error;
+  } cases[] = {
+      {"package policy\nallow if { no_such_function(input.x) }\n",
+       "p.rego:2:12: rego_type_error: undefined function no_such_function"},
+      {"package policy\nallow if { x := query_reference_value(1, 2, 3) }\n",
+       "rego_type_error: query_reference_value: arity mismatch: 3 arguments given, function takes "
+       "1"},
+      {"package policy\nallow if { data.policy.alow }\n",
+       "p.rego:2:12: rego_type_error: undefined ref: data.policy.alow"},
+      {"package policy\nallow if { data.resource_path[0] == \"x\" }\n",
+       "rego_type_error: undefined ref: data.resource_path"},
+      {"package kbs\nallow := true\n",
+       "p.rego:1:9: rego_compile_error: package kbs is not policy, the package that is evaluated"},
+      {"package policy\nallowed := true\n",
+       "p.rego:1:9: rego_compile_error: no allow rule in package policy (data.policy.allow is "
+       "evaluated)"},
+      {"package policy\nallow(x) := true\n", "no allow rule in package policy"},
+  };
+  for (const auto& c : cases) {
+    auto p = Compile({Module{"p.rego", c.text}});
+    ASSERT_OK(p) << c.text;
+    absl::Status s = CheckContract(**p, KbsContract());
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.error))) << c.text;
+  }
+  // The same checks pass a policy that uses what the contract offers.
+  auto ok = Compile({Module{"p.rego", R"(package policy
+import rego.v1
+default allow := false
+allow if {
+  data["resource-path"][0] == "default"
+  data.query.x == "1"
+  data.plugin == "resource"
+  helper(input.a)
+  query_reference_value("svn") == input.svn
+  data.policy.other
+}
+helper(x) := x > 1
+other := true
+)"}});
+  ASSERT_OK(ok);
+  EXPECT_OK(CheckContract(**ok, KbsContract()));
 }
 
 TEST(RegoLimits, HugeRangeIsBoundedInEveryMode) {

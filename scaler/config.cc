@@ -59,7 +59,7 @@ absl::Status ParseKbs(const toml::table& t, const std::string& base, ScalerConfi
   constexpr std::string_view w = "kbs";
   CCB_RETURN_IF_ERROR(CheckKeys(t, w,
                                 {"url", "timeout_ms", "max_failure_ratio", "min_attestations",
-                                 "window_seconds", "refresh_seconds", "ca_file"}));
+                                 "window_seconds", "refresh_seconds", "ca_file", "metrics"}));
   auto& k = c.kbs;
   CCB_RETURN_IF_ERROR(GetString(t, w, "url", k.url));
   int64_t ms = k.timeout.count();
@@ -77,6 +77,18 @@ absl::Status ParseKbs(const toml::table& t, const std::string& base, ScalerConfi
   k.refresh = std::chrono::seconds(refresh);
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "ca_file", k.ca_file));
   if (k.ca_file) k.ca_file = ResolvePath(base, *k.ca_file);
+  std::string metrics = "auto";
+  CCB_RETURN_IF_ERROR(GetString(t, w, "metrics", metrics));
+  if (metrics == "auto") {
+    k.metric_names = KbsMetricNames::kAuto;
+  } else if (metrics == "ccburst") {
+    k.metric_names = KbsMetricNames::kCcburst;
+  } else if (metrics == "reference") {
+    k.metric_names = KbsMetricNames::kReference;
+  } else {
+    return absl::InvalidArgumentError(
+        fmt::format("config: `kbs.metrics` `{}` is not one of auto, ccburst, reference", metrics));
+  }
   return absl::OkStatus();
 }
 

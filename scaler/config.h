@@ -4,7 +4,7 @@
 //   [server]      grpc_address, http_address, stream_interval_seconds
 //   [prometheus]  address, timeout_ms, bearer_token_file, ca_file
 //   [kbs]         url, timeout_ms, max_failure_ratio, min_attestations, window_seconds,
-//                 refresh_seconds, ca_file            (no url = attestation gate disabled)
+//                 refresh_seconds, ca_file, metrics   (no url = attestation gate disabled)
 //   [profiles.<name>]  vcpu, memory_gib, gpus, price_per_hour, tee, region
 //   [workloads.<name>] profile, mode, namespace, pod_regex, node_regex, cloud_deployment,
 //                      max_replicas, budget_per_hour, allowed_regions, allowed_tees, windows,
@@ -33,6 +33,13 @@ struct PrometheusConfig {
   std::optional<std::string> ca_file;
 };
 
+// Which attestation counters the gate reads from the KBS's /metrics (see ParseKbsAttestations).
+enum class KbsMetricNames {
+  kAuto,       // ours when present, else the reference KBS's
+  kCcburst,    // kbs_attestations_total{tee,outcome}
+  kReference,  // kbs_attestation_{successes,failures}_total{tee_type}
+};
+
 struct KbsGateConfig {
   std::string url;  // empty: gate disabled
   std::chrono::milliseconds timeout{2000};
@@ -41,6 +48,7 @@ struct KbsGateConfig {
   std::chrono::seconds window{300};
   std::chrono::seconds refresh{5};  // how often /healthz and /metrics are read
   std::optional<std::string> ca_file;
+  KbsMetricNames metric_names = KbsMetricNames::kAuto;  // `metrics`: auto, ccburst, reference
 };
 
 struct Queries {

@@ -156,10 +156,13 @@ absl::StatusOr<double> PrometheusClient::Query(std::string_view query) {
   return ParseInstantQuery(query, r->status, r->body);
 }
 
-absl::StatusOr<AttestationCounts> ParseKbsAttestations(std::string_view text,
-                                                       std::string_view tee) {
-  constexpr std::string_view kName = "kbs_attestations_total";
-  AttestationCounts c;
+absl::StatusOr<AttestationCounts> ParseKbsAttestations(std::string_view text, std::string_view tee,
+                                                       KbsMetricNames names) {
+  constexpr std::string_view kOurs = "kbs_attestations_total";
+  constexpr std::string_view kRefOk = "kbs_attestation_successes_total";
+  constexpr std::string_view kRefFailed = "kbs_attestation_failures_total";
+  AttestationCounts ours, reference;
+  bool saw_ours = false;
   size_t pos = 0, line_no = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
@@ -167,9 +170,15 @@ absl::StatusOr<AttestationCounts> ParseKbsAttestations(std::string_view text,
         TrimWs(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++line_no;
-    if (line.empty() || line[0] == '#' || line.substr(0, kName.size()) != kName) continue;
-    std::string_view rest = line.substr(kName.size());
-    if (rest.empty() || rest[0] != '{') continue;  // another metric with this prefix
+    if (line.empty() || line[0] == '#') continue;
+    std::string_view name;
+    for (std::string_view n : {kOurs, kRefOk, kRefFailed}) {
+      if (line.substr(0, n.size()) == n && line.size() > n.size() && line[n.size()] == '{') {
+        name = n;
+      }
+    }
+    if (name.empty()) continue;  // another metric (or one with this prefix)
+    std::string_view rest = line.substr(name.size());
     size_t close = rest.find('}');
     if (close == std::string_view::npos) {
       return absl::InvalidArgumentError(
@@ -184,12 +193,29 @@ absl::StatusOr<AttestationCounts> ParseKbsAttestations(std::string_view text,
       return absl::InvalidArgumentError(fmt::format(
           "kbs metrics: line {}: value `{}` is not a number", line_no, Shorten(value, 40)));
     }
-    auto t = Label(labels, "tee");
-    auto outcome = Label(labels, "outcome");
-    if (!t || *t != tee || !outcome) continue;
-    (*outcome == "success" ? c.ok : c.failed) += v;
+    if (name == kOurs) {
+      saw_ours = true;
+      auto t = Label(labels, "tee");
+      auto outcome = Label(labels, "outcome");
+      if (!t || *t != tee || !outcome) continue;
+      (*outcome == "success" ? ours.ok : ours.failed) += v;
+      continue;
+    }
+    // The reference KBS labels its counters with the protocol's TEE name as `tee_type`.
+    auto t = Label(labels, "tee_type");
+    if (!t || *t != tee) continue;
+    (name == kRefOk ? reference.ok : reference.failed) += v;
   }
-  return c;
+  switch (names) {
+    case KbsMetricNames::kCcburst:
+      return ours;
+    case KbsMetricNames::kReference:
+      return reference;
+    case KbsMetricNames::kAuto:
+      break;
+  }
+  // Our KBS exports both families; a reference KBS only its own.
+  return saw_ours ? ours : reference;
 }
 
 absl::StatusOr<std::unique_ptr<KbsGate>> KbsGate::Create(const KbsGateConfig& config,
@@ -235,7 +261,7 @@ GateState KbsGate::Refresh(std::string_view tee, core::TimePoint now, std::strin
                        : fmt::format("kbs: {}: {}", url_, core::Message(metrics.status()));
     return GateState::kKbsUnreachable;
   }
-  auto counts = ParseKbsAttestations(metrics->body, tee);
+  auto counts = ParseKbsAttestations(metrics->body, tee, config_.metric_names);
   if (!counts.ok()) {
     why = fmt::format("kbs: {}/metrics: {}", url_, core::Message(counts.status()));
     return GateState::kKbsUnreachable;

@@ -1,7 +1,7 @@
 // Signal sources of the scaler: instant queries against the Prometheus HTTP API, and the KBS
-// attestation gate (its /healthz and the `kbs_attestations_total{tee,outcome}` counters of its
-// /metrics). Every call is bounded by the configured timeout and every failure names its cause;
-// the caller turns a failure into "hold the current replicas".
+// attestation gate (its /healthz and the attestation counters of its /metrics, ours or the
+// reference KBS's). Every call is bounded by the configured timeout and every failure names its
+// cause; the caller turns a failure into "hold the current replicas".
 #pragma once
 
 #include <deque>
@@ -56,9 +56,13 @@ struct AttestationCounts {
   double failed = 0;
 };
 
-// Sums `kbs_attestations_total{tee="<tee>",outcome=...}` from a Prometheus text exposition.
-// Malformed sample lines are kInvalidArgument naming the line.
-absl::StatusOr<AttestationCounts> ParseKbsAttestations(std::string_view text, std::string_view tee);
+// The attestation counts of `tee` from a KBS's Prometheus text exposition: ours
+// (`kbs_attestations_total{tee,outcome}`: success vs failure and error) or the reference KBS's
+// (`kbs_attestation_successes_total{tee_type}`, `kbs_attestation_failures_total{tee_type}`).
+// kAuto reads ours when the text has any sample of it (our KBS exports both families), the
+// reference's otherwise. Malformed sample lines are kInvalidArgument naming the line.
+absl::StatusOr<AttestationCounts> ParseKbsAttestations(
+    std::string_view text, std::string_view tee, KbsMetricNames names = KbsMetricNames::kAuto);
 
 class KbsGate {
  public:

@@ -8,6 +8,7 @@
 
 #include "core/testing/status_matchers.h"
 #include "net/http_server.h"
+#include "scaler/config.h"
 #include "scaler/decision.h"
 
 namespace ccburst::scaler {
@@ -76,6 +77,52 @@ TEST(KbsMetricsTest, SumsOutcomesOfOneTee) {
           .status()
           .message(),
       "kbs metrics: line 1: value `x` is not a number");
+}
+
+// Issue 16: against a reference KBS (only `kbs_attestation_{successes,failures}_total{tee_type}`)
+// the gate counts its attestations instead of silently staying open; against ours (both
+// families) it does not count them twice.
+TEST(KbsMetricsTest, ReadsTheReferenceKbsNamesToo) {
+  constexpr char kReference[] =
+      "# TYPE kbs_attestation_successes_total counter\n"
+      "kbs_attestation_successes_total{tee_type=\"tdx\"} 2\n"
+      "kbs_attestation_failures_total{tee_type=\"tdx\"} 7\n"
+      "kbs_attestation_failures_total{tee_type=\"snp\"} 9\n"
+      "kbs_attestation_requests_total 18\n";
+  for (KbsMetricNames names : {KbsMetricNames::kAuto, KbsMetricNames::kReference}) {
+    auto c = ParseKbsAttestations(kReference, "tdx", names);
+    ASSERT_OK(c);
+    EXPECT_EQ(c->ok, 2);
+    EXPECT_EQ(c->failed, 7);
+  }
+  auto none = ParseKbsAttestations(kReference, "tdx", KbsMetricNames::kCcburst);
+  ASSERT_OK(none);
+  EXPECT_EQ(none->ok + none->failed, 0);
+
+  const std::string both = std::string(kReference) +
+                           "kbs_attestations_total{tee=\"tdx\",outcome=\"success\"} 2\n"
+                           "kbs_attestations_total{tee=\"tdx\",outcome=\"failure\"} 7\n"
+                           "kbs_attestations_total{tee=\"tdx\",outcome=\"error\"} 1\n";
+  auto c = ParseKbsAttestations(both, "tdx");
+  ASSERT_OK(c);
+  EXPECT_EQ(c->ok, 2);
+  EXPECT_EQ(c->failed, 8);
+}
+
+TEST(KbsMetricsTest, MetricsKeyIsChecked) {
+  auto base = [](std::string_view metrics) {
+    return fmt::format(
+        "[kbs]\nurl = \"http://127.0.0.1:1\"\nmetrics = \"{}\"\n[profiles.tdx]\nvcpu = 4\n"
+        "memory_gib = 16.0\nprice_per_hour = 1.0\ntee = \"tdx\"\nregion = \"eu\"\n[workloads.web]\n"
+        "profile = \"tdx\"\nnamespace = \"shop\"\npod_regex = \"web-.*\"\nmax_replicas = 2\n",
+        metrics);
+  };
+  auto ok = ParseScalerConfig(base("reference"), ".");
+  ASSERT_OK(ok);
+  EXPECT_EQ(ok->kbs.metric_names, KbsMetricNames::kReference);
+  EXPECT_THAT(ParseScalerConfig(base("trustee"), "."),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "config: `kbs.metrics` `trustee` is not one of auto, ccburst, reference"));
 }
 
 // A loopback HTTP server whose answers the test sets.

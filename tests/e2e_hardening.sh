@@ -3,12 +3,12 @@
 # with its SQLite store on an ephemeral port, driven by curl, raw sockets and the `ccburst` CLI.
 # Each check names the item it keeps fixed (docs/security.md). Usage: e2e_hardening.sh <build-dir>
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 BUILD="$1"
 KBS="$BUILD/apps/ccburst-kbs"
 CLI_BIN="$BUILD/apps/ccburst"
 WORK="$(mktemp -d /tmp/ccburst-hardening.XXXXXX)"
 PID=""
-fail() { echo "FAIL: $*" >&2; [ -f "$WORK/kbs.log" ] && tail -20 "$WORK/kbs.log" >&2; exit 1; }
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 mode() { stat -c %a "$1"; }
@@ -41,20 +41,15 @@ storage_type = "Sqlite"
 path = "kbs.db"
 TOML
 
+# The KBS runs with umask 000 so that the modes checked below are its own doing.
 start() {
-  : >"$WORK/kbs.out"
-  (umask 000 && exec "$KBS" --config "$WORK/kbs.toml" >"$WORK/kbs.out" 2>>"$WORK/kbs.log") &
-  PID=$!
-  for _ in $(seq 1 200); do
-    grep -q "ready port=" "$WORK/kbs.out" && break
-    kill -0 "$PID" 2>/dev/null || fail "ccburst-kbs exited at start-up"
-    sleep 0.05
-  done
-  PORT="$(sed -n 's/.*ready port=\([0-9]*\).*/\1/p' "$WORK/kbs.out")"
-  [ -n "$PORT" ] || fail "no port"
-  URL="http://127.0.0.1:$PORT"
+  local saved
+  saved="$(umask)"
+  umask 000
+  start_kbs "$KBS" "e2e hardening"
+  umask "$saved"
 }
-stop() { kill "$PID"; wait "$PID" || true; PID=""; }
+stop() { stop_kbs; }
 status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 # Item 10: an existing database file without the schema stops the start-up, untouched.
@@ -115,9 +110,64 @@ printf '{"version":"0.4.0","tee":"%s","extra-params":{}}' "$(cat "$WORK/big")" >
 for _ in $(seq 1 20); do
   curl -s -o /dev/null -X POST --data-binary @"$WORK/big.json" "$URL/kbs/v0/auth"
 done
-LOGS="$(cat "$WORK/kbs.out" "$WORK/kbs.log")"
+LOGS="$(cat "$WORK/kbs.log")"
 grep -q '^\[2030-01-01' <<<"$LOGS" && fail "item 5: forged log line"
 [ "${#LOGS}" -lt 100000 ] || fail "item 5: ${#LOGS} bytes of log"
+
+# Item 9: policies OPA's compiler refuses (or that could never allow) are refused with 400,
+# naming the check and its location; nothing is stored and the policy in force stays. Both the
+# admin API and the CLI path (`ccburst config set-resource-policy/set-attestation-policy`).
+ADMIN_CLI=("$CLI_BIN" --url "$URL" config --admin-token-file "$WORK/admin.token")
+policy_refused() {  # KIND FILE_TEXT DETAIL
+  local kind="$1" text="$2" detail="$3" b64 body code
+  printf '%b' "$text" >"$WORK/bad.rego"
+  b64="$(base64 -w0 <"$WORK/bad.rego" | tr '+/' '-_' | tr -d '=')"
+  if [ "$kind" = resource ]; then
+    body="{\"policy\":\"$b64\"}"
+    code="$(curl -s -o "$WORK/policy.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN_TOKEN" \
+            -H 'Content-Type: application/json' -d "$body" "$URL/kbs/v0/resource-policy")"
+    "${ADMIN_CLI[@]}" set-resource-policy --policy-file "$WORK/bad.rego" >/dev/null 2>"$WORK/policy.cli" \
+      && fail "item 9: ccburst config accepted: $text"
+  else
+    body="{\"type\":\"rego\",\"policy_id\":\"bad_cpu\",\"policy\":\"$b64\"}"
+    code="$(curl -s -o "$WORK/policy.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN_TOKEN" \
+            -H 'Content-Type: application/json' -d "$body" "$URL/kbs/v0/attestation-policy")"
+    "${ADMIN_CLI[@]}" set-attestation-policy --id bad_cpu --policy-file "$WORK/bad.rego" >/dev/null \
+      2>"$WORK/policy.cli" && fail "item 9: ccburst config accepted: $text"
+  fi
+  [ "$code" = 400 ] || fail "item 9: $kind policy answered $code: $text: $(cat "$WORK/policy.out")"
+  grep -qF -- "$detail" "$WORK/policy.out" || fail "item 9: no '$detail' in $(cat "$WORK/policy.out")"
+  grep -qF -- "$detail" "$WORK/policy.cli" || fail "item 9: CLI: no '$detail' in $(cat "$WORK/policy.cli")"
+}
+policy_refused resource 'package policy\nallow if { allow }\n' \
+  'resource-policy.rego:2:1: rego_recursion_error: rule data.policy.allow is recursive: data.policy.allow -> data.policy.allow'
+policy_refused resource 'package policy\nallow if { a }\na if { b }\nb if { allow }\n' 'rego_recursion_error'
+policy_refused resource 'package policy\nallow if { no_such_fn(input.tee) }\n' \
+  'resource-policy.rego:2:12: rego_type_error: undefined function no_such_fn'
+policy_refused resource 'package policy\nallow if { startswith(input.tee) }\n' \
+  'rego_type_error: startswith: arity mismatch: 1 arguments given, function takes 2'
+policy_refused resource 'package policy\nallow if { input.tee == t }\n' 'rego_unsafe_var_error: var t is unsafe'
+policy_refused resource 'package policy\nallow if { data.resource_path[0] == "default" }\n' \
+  'rego_type_error: undefined ref: data.resource_path'
+policy_refused resource 'package kbs\nallow := true\n' 'resource-policy.rego:1:9: rego_compile_error: package kbs is not policy'
+policy_refused resource 'package policy\nallowed := true\n' 'rego_compile_error: no allow rule in package policy'
+policy_refused attestation 'package policy\ntrust_claims := {"hardware": h}\nh := 2 if { h == 2 }\n' \
+  'bad_cpu.rego:3:1: rego_recursion_error: rule data.policy.h is recursive'
+policy_refused attestation 'package policy\ntrust_claims := {"hardware": hw("x")}\n' \
+  'rego_type_error: undefined function hw'
+policy_refused attestation 'package policy\nx := 1\n' 'rego_compile_error: no trust_claims rule in package policy'
+# `ccburst policy check` runs the same checks without a KBS (exit 1, the same message).
+printf 'package policy\nallow if { allow }\n' >"$WORK/bad.rego"
+rc=0; "$CLI_BIN" policy check "$WORK/bad.rego" 2>"$WORK/check.err" || rc=$?
+[ "$rc" = 1 ] || fail "item 9: ccburst policy check exited $rc"
+grep -qF 'bad.rego:2:1: rego_recursion_error: rule data.policy.allow is recursive' "$WORK/check.err" \
+  || fail "item 9: ccburst policy check: $(cat "$WORK/check.err")"
+"$CLI_BIN" policy check --kind attestation "$(dirname "$0")/../attestation/policies/default_cpu.rego" >/dev/null \
+  || fail "item 9: the built-in attestation policy fails its own checks"
+# Nothing was stored: the allow-all policy set above still releases the secret, and no `bad_cpu`.
+"$CLI_BIN" --url "$URL" get-resource --path default/key/one --output "$WORK/got.bin"
+cmp -s "$WORK/secret.bin" "$WORK/got.bin" || fail "item 9: the policy in force changed"
+"${ADMIN_CLI[@]}" get-attestation-policies | grep -q bad_cpu && fail "item 9: bad_cpu was stored"
 
 # Item 12: at the connection limit (16), idle connections are closed oldest first and a new
 # client is answered within a second or two.

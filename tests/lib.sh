@@ -19,27 +19,82 @@ check() {
   echo "ok   $name (exit $got)"
 }
 
-# `fail MESSAGE`: stops the test, showing the end of the KBS's output and log.
+# `fail MESSAGE`: stops the test, showing the end of the KBS's log.
 fail() {
   echo "FAIL: $*" >&2
-  for f in kbs.out kbs.log; do [ -f "$WORK/$f" ] && tail -20 "$WORK/$f" >&2; done
+  [ -f "$WORK/kbs.log" ] && tail -20 "$WORK/kbs.log" >&2
   exit 1
 }
 
 # `start_kbs KBS_BINARY NAME`: starts ccburst-kbs on $WORK/kbs.toml (an ephemeral loopback port),
-# waits for its ready line and sets PID, PORT and URL.
+# waits for its ready line and sets PID, PORT and URL. The KBS's whole output (stdout, where
+# spdlog writes, and stderr) is appended to $WORK/kbs.log: a restart keeps what the earlier runs
+# logged, so the log checks (see `no_leaks`) see everything the KBS ever wrote.
 start_kbs() {
-  "$1" --config "$WORK/kbs.toml" >"$WORK/kbs.out" 2>"$WORK/kbs.log" &
+  local from=0
+  [ -f "$WORK/kbs.log" ] && from="$(stat -c %s "$WORK/kbs.log")"
+  "$1" --config "$WORK/kbs.toml" >>"$WORK/kbs.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 200); do
-    grep -q "ready port=" "$WORK/kbs.out" && break
+    tail -c +"$((from + 1))" "$WORK/kbs.log" | grep -q "ready port=" && break
     kill -0 "$PID" 2>/dev/null || fail "ccburst-kbs exited at start-up"
     sleep 0.05
   done
-  PORT="$(sed -n 's/.*ready port=\([0-9]*\).*/\1/p' "$WORK/kbs.out")"
+  PORT="$(tail -c +"$((from + 1))" "$WORK/kbs.log" | sed -n 's/.*ready port=\([0-9]*\).*/\1/p' | head -1)"
   [ -n "$PORT" ] || fail "no port"
   URL="http://127.0.0.1:$PORT"
   echo "$2: KBS on port $PORT"
+}
+
+# `stop_kbs`: stops the KBS started by start_kbs (its log stays).
+stop_kbs() { kill "$PID"; wait "$PID" || true; PID=""; }
+
+# `no_leaks LOG SECRET_FILE...`: fails when any secret appears in LOG raw, in base64, base64url
+# or hex (lower or upper case). A window of each secret is searched (aligned so that it is also
+# a window of the encoding of the whole secret). Before looking, it proves that it can fail: each
+# form of each secret is planted in a copy of the log and must be found there.
+no_leaks() {
+  python3 - "$@" <<'PY' || fail "secret found in the KBS log (see above)"
+import base64, sys
+
+log = open(sys.argv[1], "rb").read()
+
+
+def forms(secret):
+    k = max(0, (len(secret) - 48) // 3 * 3)  # a window at a multiple of 3: aligned for base64
+    w = secret[k:k + 48]
+    return {
+        "raw": w,
+        "base64": base64.b64encode(w),
+        "base64url": base64.urlsafe_b64encode(w).rstrip(b"="),
+        "hex": w.hex().encode(),
+        "HEX": w.hex().upper().encode(),
+    }
+
+
+def found(text, secret):
+    return [name for name, f in forms(secret).items() if f in text]
+
+
+secrets = {}
+for path in sys.argv[2:]:
+    s = open(path, "rb").read().rstrip(b"\r\n")
+    if len(s) < 16:
+        sys.exit(f"no_leaks: {path}: a secret of {len(s)} bytes is too short to look for")
+    secrets[path] = s
+planted = 0
+for path, s in secrets.items():
+    for name, f in forms(s).items():
+        if name not in found(log + b"\nplanted: " + f + b"\n", s):
+            sys.exit(f"no_leaks self-check: a planted {name} form of {path} was not found")
+        planted += 1
+leaks = [(path, name) for path, s in secrets.items() for name in found(log, s)]
+for path, name in leaks:
+    print(f"LEAK: {path} appears in {sys.argv[1]} ({name})", file=sys.stderr)
+print(f"no_leaks: {len(secrets)} secrets x 5 forms absent from {len(log)} bytes of log "
+      f"(self-check: {planted} planted forms found)")
+sys.exit(1 if leaks else 0)
+PY
 }
 
 # `alive WHAT`: the KBS still answers /healthz with 200.

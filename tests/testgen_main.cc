@@ -69,11 +69,34 @@ void PrintFiles(const std::string& dir) {
   for (const std::string& f : files) std::cout << f << "\n";
 }
 
-int Hierarchy(const std::string& tee, const std::string& out, const std::string& issued_text,
-              const std::string& next_update_text) {
+struct HierarchyArgs {
+  std::string tee, out, issued, next_update;
+  // Certificate validity: [now - 1 day, now + valid_days], unless pinned with RFC 3339 times.
+  int valid_days = 365;
+  std::string not_before, not_after;
+};
+
+int Hierarchy(const HierarchyArgs& args) {
+  const std::string& tee = args.tee;
+  const std::string& out = args.out;
+  const std::string& issued_text = args.issued;
+  const std::string& next_update_text = args.next_update;
   core::TimePoint now = core::SystemClock::Get().Now();
   core::TimePoint issued = now - std::chrono::hours(24);
   core::TimePoint next_update = now + std::chrono::hours(24 * 30);
+  core::TimePoint not_before = now - std::chrono::hours(24);
+  core::TimePoint not_after = now + std::chrono::hours(24) * args.valid_days;
+  if (!args.not_before.empty()) {
+    auto t = core::ParseRfc3339(args.not_before);
+    if (!t.ok()) return Usage("--not-before: " + core::Message(t.status()));
+    not_before = *t;
+  }
+  if (!args.not_after.empty()) {
+    auto t = core::ParseRfc3339(args.not_after);
+    if (!t.ok()) return Usage("--not-after: " + core::Message(t.status()));
+    not_after = *t;
+  }
+  if (not_after <= not_before) return Usage("certificate validity ends before it starts");
   if (!issued_text.empty()) {
     auto t = core::ParseRfc3339(issued_text);
     if (!t.ok()) return Usage("--collateral-issued: " + core::Message(t.status()));
@@ -92,10 +115,13 @@ int Hierarchy(const std::string& tee, const std::string& out, const std::string&
     if (!issued_text.empty() || !next_update_text.empty()) {
       return Usage("--collateral-issued/--collateral-next-update are for tdx");
     }
-    auto ca = evidence::nvidia::testing::TestDeviceCa::Create(issued, next_update);
+    auto ca = evidence::nvidia::testing::TestDeviceCa::Create(not_before, not_after);
     status = ca->Save(out);
   } else if (tee == "tdx") {
-    auto h = evidence::tdx::testing::TdxTestHierarchy::Create();
+    evidence::tdx::testing::HierarchyOptions options;
+    options.not_before = not_before;
+    options.not_after = not_after;
+    auto h = evidence::tdx::testing::TdxTestHierarchy::Create(options);
     status = h->Save(out);
     if (status.ok()) status = WriteFile(out + "/root.pem", h->root_pem());
     if (status.ok()) {
@@ -108,7 +134,10 @@ int Hierarchy(const std::string& tee, const std::string& out, const std::string&
                    : collateral.status();
     }
   } else {
-    auto h = evidence::snp::testing::TestHierarchy::Create();
+    evidence::snp::testing::HierarchyOptions options;
+    options.not_before = not_before;
+    options.not_after = not_after;
+    auto h = evidence::snp::testing::TestHierarchy::Create(options);
     status = h->Save(out);
     if (status.ok()) {
       status = WriteFile(out + "/ark.pem",
@@ -337,17 +366,25 @@ int main(int argc, char** argv) {
       "tests only)"};
   app.require_subcommand(1);
 
-  std::string tee, out, issued, next_update;
+  HierarchyArgs h;
   auto* hierarchy = app.add_subcommand(
       "hierarchy", "create a test hierarchy and the files a KBS needs to trust it");
-  hierarchy->add_option("--tee", tee, "tdx, snp or nvidia (a test GPU device CA)")
+  hierarchy->add_option("--tee", h.tee, "tdx, snp or nvidia (a test GPU device CA)")
       ->required()
       ->check(CLI::IsMember({"tdx", "snp", "nvidia"}));
-  hierarchy->add_option("--out", out, "directory to write")->required();
-  hierarchy->add_option("--collateral-issued", issued,
+  hierarchy->add_option("--out", h.out, "directory to write")->required();
+  hierarchy->add_option("--collateral-issued", h.issued,
                         "TDX collateral issueDate (RFC 3339; default now - 1 day)");
-  hierarchy->add_option("--collateral-next-update", next_update,
+  hierarchy->add_option("--collateral-next-update", h.next_update,
                         "TDX collateral nextUpdate (RFC 3339; default now + 30 days)");
+  hierarchy
+      ->add_option("--valid-days", h.valid_days,
+                   "certificates are valid from now - 1 day to now + this many days")
+      ->check(CLI::Range(1, 36500));
+  hierarchy->add_option("--not-before", h.not_before,
+                        "pin the certificates' notBefore (RFC 3339) instead of now - 1 day");
+  hierarchy->add_option("--not-after", h.not_after,
+                        "pin the certificates' notAfter (RFC 3339) instead of now + --valid-days");
 
   AttestArgs a;
   auto* attest = app.add_subcommand(
@@ -418,7 +455,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kUsage;
   }
-  if (hierarchy->parsed()) return Hierarchy(tee, out, issued, next_update);
+  if (hierarchy->parsed()) return Hierarchy(h);
   if (hcl->parsed()) return HclReport(hcl_tee, hcl_hierarchy, ak_pub, hcl_out);
   if (imds->parsed()) return ImdsStub(imds_tdx, imds_snp, imds_listen);
   if (tsm->parsed()) return TsmStubMain(stub);

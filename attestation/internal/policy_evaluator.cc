@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "attestation/default_policies.h"
 #include "policy/rego.h"
 
 namespace ccburst::attestation::internal {
@@ -31,7 +32,7 @@ PolicyEvaluator::~PolicyEvaluator() = default;
 absl::Status PolicyEvaluator::Check(std::string_view id, std::string_view rego) {
   auto compiled = impl_->cache.GetOrCompile(Modules(id, rego));
   if (!compiled.ok()) return absl::InvalidArgumentError(core::Message(compiled.status()));
-  return absl::OkStatus();
+  return policy::CheckContract(**compiled, AttestationPolicyContract());
 }
 
 absl::StatusOr<PolicyResults> PolicyEvaluator::Evaluate(const std::string& id,

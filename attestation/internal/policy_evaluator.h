@@ -29,8 +29,9 @@ class PolicyEvaluator {
   PolicyEvaluator();
   ~PolicyEvaluator();
 
-  // Compiles `rego` as module `<id>.rego`. Errors are InvalidArgument
-  // "<id>.rego:line:col: expected X, found Y".
+  // Compiles `rego` as module `<id>.rego` and checks it against AttestationPolicyContract().
+  // Errors are InvalidArgument "<id>.rego:line:col: expected X, found Y" or
+  // "<id>.rego:line:col: <OPA error code>: <message>".
   absl::Status Check(std::string_view id, std::string_view rego);
 
   // Evaluates policy `id` whose text is `rego` on `input` with strict builtin errors. Compiled
