@@ -6,6 +6,7 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "crypto/aead.h"
 #include "crypto/hash.h"
 #include "crypto/internal/evp_cache.h"
 #include "crypto/internal/openssl.h"
@@ -25,14 +26,7 @@ constexpr std::string_view kRsa15 = "RSA1_5";
 constexpr std::string_view kA256gcm = "A256GCM";
 constexpr size_t kCekSize = 32;
 constexpr size_t kIvSize = 12;
-constexpr size_t kTagSize = 16;
-constexpr int kChunk = 1 << 30;
-
-const EVP_CIPHER* Aes256Gcm() {
-  static const EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-  if (cipher == nullptr) internal::Fatal("AES-256-GCM");
-  return cipher;
-}
+constexpr size_t kTagSize = kAes256GcmTagSize;
 
 const unsigned char* U(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -141,69 +135,6 @@ absl::StatusOr<std::string> RsaCrypt(EVP_PKEY* pkey, std::string_view alg, std::
   return out;
 }
 
-struct GcmOutput {
-  std::string ciphertext;
-  std::string tag;
-};
-
-GcmOutput GcmEncrypt(std::string_view key, std::string_view iv, std::string_view aad,
-                     std::string_view plaintext) {
-  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  int len = 0;
-  if (ctx == nullptr || EVP_EncryptInit_ex2(ctx.get(), Aes256Gcm(), U(key), U(iv), nullptr) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1) {
-    internal::Fatal("AES-256-GCM init");
-  }
-  GcmOutput out;
-  out.ciphertext.resize(plaintext.size());
-  size_t done = 0;
-  while (done < plaintext.size()) {
-    int chunk = static_cast<int>(std::min<size_t>(plaintext.size() - done, kChunk));
-    if (EVP_EncryptUpdate(ctx.get(), U(out.ciphertext) + done, &len, U(plaintext) + done, chunk) !=
-        1) {
-      internal::Fatal("AES-256-GCM encrypt");
-    }
-    done += static_cast<size_t>(len);
-  }
-  out.tag.resize(kTagSize);
-  if (EVP_EncryptFinal_ex(ctx.get(), U(out.ciphertext) + done, &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize, U(out.tag)) != 1) {
-    internal::Fatal("AES-256-GCM final");
-  }
-  return out;
-}
-
-absl::StatusOr<std::string> GcmDecrypt(std::string_view key, std::string_view iv,
-                                       std::string_view aad, std::string_view ciphertext,
-                                       std::string_view tag) {
-  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  int len = 0;
-  if (ctx == nullptr || EVP_DecryptInit_ex2(ctx.get(), Aes256Gcm(), U(key), U(iv), nullptr) != 1 ||
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1) {
-    internal::Fatal("AES-256-GCM init");
-  }
-  std::string plaintext(ciphertext.size(), '\0');
-  size_t done = 0;
-  while (done < ciphertext.size()) {
-    int chunk = static_cast<int>(std::min<size_t>(ciphertext.size() - done, kChunk));
-    if (EVP_DecryptUpdate(ctx.get(), U(plaintext) + done, &len, U(ciphertext) + done, chunk) != 1) {
-      internal::Fatal("AES-256-GCM decrypt");
-    }
-    done += static_cast<size_t>(len);
-  }
-  std::string tag_copy(tag);
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, U(tag_copy)) != 1) {
-    internal::Fatal("AES-256-GCM set tag");
-  }
-  if (EVP_DecryptFinal_ex(ctx.get(), U(plaintext) + done, &len) != 1) {
-    OpensslError();
-    OPENSSL_cleanse(plaintext.data(), plaintext.size());
-    return absl::PermissionDeniedError(
-        "jwe: content decryption failed: authentication tag mismatch");
-  }
-  return plaintext;
-}
-
 absl::StatusOr<std::string> DecodeMember(const json::object& o, std::string_view name,
                                          std::string_view what) {
   CCB_ASSIGN_OR_RETURN(std::string_view text, core::GetString(o, name, what));
@@ -269,7 +200,7 @@ absl::StatusOr<json::object> JweEncrypt(const json::object& tee_pubkey,
 
   std::string protected_b64 = core::Base64UrlEncode(protected_header);
   std::string iv = RandomBytes(kIvSize);
-  GcmOutput sealed = GcmEncrypt(cek, iv, protected_b64, plaintext);
+  GcmSealed sealed = Aes256GcmSeal(cek, iv, protected_b64, plaintext);
   json::object jwe;
   jwe["protected"] = protected_b64;
   jwe["encrypted_key"] = core::Base64UrlEncode(encrypted_key);
@@ -369,7 +300,12 @@ absl::StatusOr<std::string> JweDecrypt(const PrivateKey& key, const json::object
     aad += ".";
     aad += extra->get_string();
   }
-  return GcmDecrypt(cek, iv, aad, ciphertext, tag);
+  auto plaintext = Aes256GcmOpen(cek, iv, aad, ciphertext, tag);
+  if (!plaintext.ok()) {
+    return absl::PermissionDeniedError(
+        "jwe: content decryption failed: authentication tag mismatch");
+  }
+  return plaintext;
 }
 
 absl::StatusOr<json::object> TeePubkeyJwk(const PrivateKey& key, std::string_view alg) {

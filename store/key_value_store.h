@@ -22,6 +22,8 @@ namespace ccburst::store {
 // kUnavailable and name the backend and what failed.
 class KeyValueStore {
  public:
+  static constexpr int64_t kKeepExpiry = -1;
+
   virtual ~KeyValueStore() = default;
 
   // Inserts or replaces `key` in namespace `ns`; durable when it returns OK.
@@ -41,7 +43,7 @@ class KeyValueStore {
 
   // Replaces the value of `key` with `desired` only while it is exactly `expected`, atomically for
   // every client of the store (for PostgreSQL: across processes). False when the key is absent or
-  // holds something else. `expires_unix` as for PutExpiring.
+  // holds something else. `expires_unix` as for PutExpiring, or kKeepExpiry to leave it as is.
   virtual absl::StatusOr<bool> CompareAndSwap(std::string_view ns, std::string_view key,
                                               std::string_view expected, std::string_view desired,
                                               int64_t expires_unix = 0) = 0;
@@ -51,6 +53,11 @@ class KeyValueStore {
 
   // Whether other processes read and write the same data (several KBS replicas on one store).
   virtual bool Shared() const { return false; }
+
+  // Every namespace that holds at least one key, sorted (what a re-encryption walks).
+  virtual absl::StatusOr<std::vector<std::string>> Namespaces() {
+    return absl::UnimplementedError("store: this backend cannot list namespaces");
+  }
 
   // Put with an expiry time (unix seconds; 0 = never) kept beside the value for DeleteExpired.
   // Get and List still return an expired entry until it is deleted: callers that care compare the

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/testing/status_matchers.h"
+#include "store/encrypted_store.h"
 
 namespace ccburst::store {
 namespace {
@@ -39,7 +40,12 @@ class TempDir {
   std::string path_;
 };
 
-enum class Kind { kSqlite, kMemory, kPostgres };
+enum class Kind { kSqlite, kMemory, kPostgres, kEncryptedSqlite, kEncryptedPostgres };
+
+Keyring TestKeyring() {
+  auto ring = Keyring::Parse("k1 " + std::string(44 - 1, 'A') + "=\n", "test");
+  return *std::move(ring);
+}
 
 // The PostgreSQL server under test, from tests/pg.sh (ctest runs this suite once more through
 // `tests/pg.sh run`, which starts a throwaway cluster); the Postgres cases skip without it.
@@ -71,16 +77,19 @@ class KeyValueStoreTest : public ::testing::TestWithParam<Kind> {
       store_ = NewMemoryStore();
       return;
     }
-    if (GetParam() == Kind::kPostgres) {
+    if (GetParam() == Kind::kPostgres || GetParam() == Kind::kEncryptedPostgres) {
       if (!TestPostgresUrl()) GTEST_SKIP() << "no CCB_TEST_PG_URL (run through tests/pg.sh)";
       auto s = OpenCleanPostgres();
       ASSERT_OK(s);
       store_ = std::move(*s);
-      return;
+    } else {
+      auto s = OpenSqliteStore(dir_.File("kv.db"));
+      ASSERT_OK(s);
+      store_ = std::move(*s);
     }
-    auto s = OpenSqliteStore(dir_.File("kv.db"));
-    ASSERT_OK(s);
-    store_ = std::move(*s);
+    if (GetParam() == Kind::kEncryptedSqlite || GetParam() == Kind::kEncryptedPostgres) {
+      store_ = std::make_unique<EncryptedStore>(std::move(store_), TestKeyring());
+    }
   }
 
   std::optional<std::string> MustGet(std::string_view ns, std::string_view key) {
@@ -261,9 +270,14 @@ TEST_P(KeyValueStoreTest, ExpiredEntriesAreDeletedInBatches) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, KeyValueStoreTest,
-                         ::testing::Values(Kind::kSqlite, Kind::kMemory, Kind::kPostgres),
+                         ::testing::Values(Kind::kSqlite, Kind::kMemory, Kind::kPostgres,
+                                           Kind::kEncryptedSqlite, Kind::kEncryptedPostgres),
                          [](const auto& info) {
                            switch (info.param) {
+                             case Kind::kEncryptedSqlite:
+                               return "EncryptedSqlite";
+                             case Kind::kEncryptedPostgres:
+                               return "EncryptedPostgres";
                              case Kind::kSqlite:
                                return "Sqlite";
                              case Kind::kMemory:

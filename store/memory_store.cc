@@ -29,7 +29,8 @@ class MemoryStore final : public KeyValueStore {
     if (n == data_.end()) return false;
     auto it = n->second.find(key);
     if (it == n->second.end() || it->second.value != expected) return false;
-    it->second = Entry{std::string(desired), expires_unix};
+    it->second.value = std::string(desired);
+    if (expires_unix != kKeepExpiry) it->second.expires = expires_unix;
     return true;
   }
 
@@ -51,6 +52,15 @@ class MemoryStore final : public KeyValueStore {
   }
 
   absl::Status Ping() override { return absl::OkStatus(); }
+
+  absl::StatusOr<std::vector<std::string>> Namespaces() override {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& [ns, entries] : data_) {
+      if (!entries.empty()) out.push_back(ns);
+    }
+    return out;
+  }
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
                                                  std::string_view key) override {

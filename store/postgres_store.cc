@@ -216,7 +216,8 @@ class PostgresStore final : public KeyValueStore {
     bool swapped = false;
     CCB_RETURN_IF_ERROR(WithConnection("compare-and-swap", [&](PGconn* c) -> absl::Status {
       CCB_ASSIGN_OR_RETURN(ResultPtr r, Query(c, "compare-and-swap",
-                                              "UPDATE ccburst_kv SET value = $4, expires = $5 "
+                                              "UPDATE ccburst_kv SET value = $4, "
+                                              "expires = CASE WHEN $5 < 0 THEN expires ELSE $5 END "
                                               "WHERE ns = $1 AND key = $2 AND value = $3",
                                               {ns, key, expected, desired, Int8(expires_unix)}));
       swapped = std::strcmp(PQcmdTuples(r.get()), "0") != 0;
@@ -250,6 +251,19 @@ class PostgresStore final : public KeyValueStore {
   }
 
   bool Shared() const override { return true; }
+
+  absl::StatusOr<std::vector<std::string>> Namespaces() override {
+    std::vector<std::string> out;
+    CCB_RETURN_IF_ERROR(WithConnection("namespaces", [&](PGconn* c) -> absl::Status {
+      CCB_ASSIGN_OR_RETURN(
+          ResultPtr r,
+          Query(c, "namespaces", "SELECT DISTINCT ns FROM ccburst_kv ORDER BY ns", {}));
+      out.clear();
+      for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace_back(Bytes(r.get(), i, 0));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
 
  private:
   void Describe() {

@@ -58,6 +58,7 @@ class SqliteStore final : public KeyValueStore {
     CCB_RETURN_IF_ERROR(
         PrepareOne("UPDATE kv SET value = ?4 WHERE ns = ?1 AND key = ?2 AND value = ?3", cas_));
     CCB_RETURN_IF_ERROR(PrepareOne("SELECT 1", ping_));
+    CCB_RETURN_IF_ERROR(PrepareOne("SELECT DISTINCT ns FROM kv ORDER BY ns", namespaces_));
     CCB_RETURN_IF_ERROR(PrepareOne(
         "SELECT key, value FROM kv WHERE ns = ?1 AND key >= ?2 ORDER BY key", list_open_));
     CCB_RETURN_IF_ERROR(PrepareOne(
@@ -113,6 +114,19 @@ class SqliteStore final : public KeyValueStore {
     int rc = sqlite3_step(st.get());
     if (rc != SQLITE_ROW) return Error("ping", rc);
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> Namespaces() override {
+    std::lock_guard lock(mu_);
+    Statement st(namespaces_.get());
+    std::vector<std::string> out;
+    for (;;) {
+      int rc = sqlite3_step(st.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return Error("namespaces", rc);
+      out.emplace_back(ColumnBytes(st.get(), 0));
+    }
+    return out;
   }
 
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
@@ -180,7 +194,7 @@ class SqliteStore final : public KeyValueStore {
   const std::string path_;
   std::mutex mu_;
   DbPtr db_;
-  StmtPtr put_, get_, delete_, cas_, ping_, list_open_, list_range_;
+  StmtPtr put_, get_, delete_, cas_, ping_, namespaces_, list_open_, list_range_;
 };
 
 // Runs `sql`; when `first_value` is set it receives the first column of the first row.
