@@ -44,6 +44,10 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
   auto authz = req.Header("Authorization");
   if (auto cookie = req.Cookie(kSessionCookie)) {
     auto session = sessions_.Get(std::string(*cookie));
+    if (absl::IsUnavailable(session.status())) {
+      return deny("token", ErrorKind::kStorageError,
+                  fmt::format("resource: {}", core::Message(session.status())));
+    }
     if (!session.ok()) {
       return deny("token", ErrorKind::kTokenNotFound,
                   fmt::format("resource: {}", core::Message(session.status())));
