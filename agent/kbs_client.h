@@ -36,6 +36,10 @@ class KbsClient {
   absl::StatusOr<std::string> GetResource(std::string_view path);
 
   void set_bearer_token(std::optional<std::string> t) { bearer_token_ = std::move(t); }
+  // Sends /attest through `other` (another KBS replica; not owned, outlives this client) with the
+  // session cookie from /auth; /auth and resources stay on this client's own connection. Null:
+  // everything on one connection (the default).
+  void set_attest_http(net::HttpClient* other) { attest_http_ = other; }
   const std::optional<std::string>& token() const { return token_; }
   net::HttpClient& http() { return *http_; }
 
@@ -49,6 +53,7 @@ class KbsClient {
   absl::StatusOr<core::json::object> tee_pubkey_;
   std::optional<std::string> token_;
   std::optional<std::string> bearer_token_;
+  net::HttpClient* attest_http_ = nullptr;
 };
 
 // Turns a non-2xx KBS response into a status: "kbs: HTTP 401 PolicyDeny: <detail>".
