@@ -137,9 +137,13 @@ int main(int argc, char** argv) {
                                                                        tee_key, "ECDH-ES+A256KW"));
         attest_via.push_back(connect(url));
       }
+      // Retries run the whole flow on one replica (the spread flow needs every replica up).
+      std::vector<std::unique_ptr<ccburst::agent::KbsClient>> solo;
       if (urls.size() > 1) {
         for (size_t r = 0; r < urls.size(); ++r) {
           replicas[r]->set_attest_http(attest_via[(r + 1) % urls.size()].get());
+          solo.push_back(std::make_unique<ccburst::agent::KbsClient>(
+              connect(urls[r]), new_attester(), tee_key, "ECDH-ES+A256KW"));
         }
       }
       size_t next = static_cast<size_t>(i);
@@ -148,7 +152,8 @@ int main(int argc, char** argv) {
         auto t0 = std::chrono::steady_clock::now();
         absl::StatusOr<std::string> secret;
         for (int attempt = 0; attempt <= retries; ++attempt) {
-          auto& client = *replicas[next++ % replicas.size()];
+          auto& client = attempt > 0 && !solo.empty() ? *solo[next++ % solo.size()]
+                                                      : *replicas[next++ % replicas.size()];
           auto token = client.Attest();
           secret =
               token.ok() ? client.GetResource(path) : absl::StatusOr<std::string>(token.status());
