@@ -69,6 +69,11 @@ int main(int argc, char** argv) {
                  "KBS base URL; repeated: replicas, each flow spread across them (/auth and "
                  "/resource on one, /attest on the next)")
       ->required();
+  bool spread = true;
+  app.add_option("--spread", spread,
+                 "with several --url: spread each flow across replicas (false: each flow on one "
+                 "replica, round robin)")
+      ->capture_default_str();
   app.add_option("--retries", retries,
                  "retry a failed flow this many times, from /auth on the next replica")
       ->capture_default_str();
@@ -139,7 +144,7 @@ int main(int argc, char** argv) {
       }
       // Retries run the whole flow on one replica (the spread flow needs every replica up).
       std::vector<std::unique_ptr<ccburst::agent::KbsClient>> solo;
-      if (urls.size() > 1) {
+      if (urls.size() > 1 && spread) {
         for (size_t r = 0; r < urls.size(); ++r) {
           replicas[r]->set_attest_http(attest_via[(r + 1) % urls.size()].get());
           solo.push_back(std::make_unique<ccburst::agent::KbsClient>(

@@ -395,6 +395,8 @@ absl::StatusOr<Session> SessionStore::SharedGet(const std::string& text) {
   if (!stored) return absl::NotFoundError(kUnknownSession);
   CCB_ASSIGN_OR_RETURN(std::optional<Session> s, DecodeShared(*stored));
   if (!s) return absl::NotFoundError(kUnknownSession);
+  // Attested on another replica: no longer an unattested session of this replica's client.
+  if (s->state == Session::State::kAttested) ReleaseIssued(clock_.Now(), text);
   if (clock_.Now() >= s->expires) {
     // Left to the sweep: deleting here would race a replica that just renewed it.
     return absl::PermissionDeniedError(
