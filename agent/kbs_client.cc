@@ -160,8 +160,17 @@ absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_da
   attestation["runtime-data"] = json::object{{"nonce", nonce}, {"tee-pubkey", tee_pubkey}};
   attestation["tee-evidence"] = json::object{{"primary_evidence", std::move(evidence)},
                                              {"additional_evidence", additional_evidence}};
-  CCB_ASSIGN_OR_RETURN(auto att, http_->Send("POST", "/kbs/v0/attest", json::serialize(attestation),
-                                             {{"Content-Type", "application/json"}}));
+  // With an attest replica, the session issued by this replica's /auth is completed there: the
+  // cookie travels with the client, the session with the KBS's shared store.
+  net::HttpClient* attest_http = http_.get();
+  if (attest_http_ != nullptr) {
+    attest_http = attest_http_;
+    attest_http->ClearCookies();
+    if (auto id = http_->GetCookie("kbs-session-id")) attest_http->SetCookie("kbs-session-id", *id);
+  }
+  CCB_ASSIGN_OR_RETURN(auto att,
+                       attest_http->Send("POST", "/kbs/v0/attest", json::serialize(attestation),
+                                         {{"Content-Type", "application/json"}}));
   if (att.status != 200) return KbsError(att.status, att.body);
   CCB_ASSIGN_OR_RETURN(json::value result, core::ParseJson(att.body), "kbs: attestation response");
   CCB_ASSIGN_OR_RETURN(const json::object* ro, core::AsObject(result, "attestation response"));

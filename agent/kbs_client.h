@@ -68,6 +68,10 @@ class KbsClient {
 
   void set_bearer_token(std::optional<std::string> t) { bearer_token_ = std::move(t); }
   void set_init_data(std::optional<std::string> toml) { init_data_ = std::move(toml); }
+  // Sends /attest through `other` (another KBS replica; not owned, outlives this client) with the
+  // session cookie from /auth; /auth and resources stay on this client's own connection. Null:
+  // everything on one connection (the default).
+  void set_attest_http(net::HttpClient* other) { attest_http_ = other; }
   const std::optional<std::string>& token() const { return token_; }
   const Attester& attester() const { return *attester_; }
   net::HttpClient& http() { return *http_; }
@@ -89,6 +93,7 @@ class KbsClient {
   std::optional<std::string> init_data_;
   int attestations_ = 0;
   DeviceEvidenceFn device_evidence_;
+  net::HttpClient* attest_http_ = nullptr;
 };
 
 // Turns a non-2xx KBS response into a status: "kbs: HTTP 401 PolicyDeny: <detail>".

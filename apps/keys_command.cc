@@ -6,9 +6,13 @@
 #include "agent/admin_client.h"
 #include "apps/cli_util.h"
 #include "core/clock.h"
+#include "core/encoding.h"
 #include "core/file.h"
 #include "crypto/key.h"
+#include "crypto/random.h"
 #include "crypto/x509.h"
+#include "kbs/config.h"
+#include "kbs/storage.h"
 
 namespace ccburst::apps {
 namespace {
@@ -72,12 +76,74 @@ int RunMakeCert(const MakeCertFlags& f) {
   return 0;
 }
 
+struct KekFlags {
+  std::string id;
+  std::string out;
+};
+
+// A new key-encryption key line: `<id> <base64 of 32 random bytes>`.
+int RunMakeKek(const KekFlags& f) {
+  std::string id = f.id;
+  if (id.empty()) {
+    id = core::FormatRfc3339(core::SystemClock::Get().Now()).substr(0, 10) + "-" +
+         core::HexEncode(crypto::RandomBytes(3));
+  }
+  std::string line = id + " " + core::Base64Encode(crypto::RandomBytes(32)) + "\n";
+  if (f.out.empty()) {
+    std::cout << line;
+    return 0;
+  }
+  if (auto s = WriteFile(f.out, line, true); !s.ok()) return Fail(s);
+  std::cout << "wrote key `" << id << "` to " << f.out
+            << " (prepend it to the keyring to make it current, keep the old lines until "
+               "`ccburst rotate-kek` has run)\n";
+  return 0;
+}
+
+// Re-seals every stored value under the keyring's current key, through the same store the KBS
+// opens from its configuration. Safe while the KBS runs (each value is a compare-and-swap).
+int RunRotateKek(const std::string& config_path) {
+  auto config = kbs::LoadKbsConfig(config_path);
+  if (!config.ok()) return Fail(config.status());
+  auto keyring = kbs::LoadKeyring(config->storage);
+  if (!keyring.ok()) return Fail(keyring.status());
+  if (!*keyring) {
+    return Fail(absl::FailedPreconditionError(
+        "rotate-kek: the configuration has no [storage_backend.encryption] keyring"));
+  }
+  std::string current = (*keyring)->current().id;
+  auto kv = kbs::OpenStorage(config->storage);
+  if (!kv.ok()) return Fail(kv.status());
+  auto* encrypted = dynamic_cast<store::EncryptedStore*>(kv->get());
+  if (encrypted == nullptr) return Fail(absl::InternalError("rotate-kek: store is not encrypted"));
+  auto result = encrypted->Rotate();
+  if (!result.ok()) return Fail(result.status());
+  std::cout << "re-encrypted " << result->resealed << " values under key `" << current << "` ("
+            << result->current << " already were); older keys may now be removed from the "
+            << "keyring\n";
+  return 0;
+}
+
 }  // namespace
 
 std::vector<Subcommand> KeyCommands() {
   auto keygen = std::make_shared<KeygenFlags>();
   auto cert = std::make_shared<MakeCertFlags>();
+  auto kek = std::make_shared<KekFlags>();
+  auto rotate_config = std::make_shared<std::string>();
   return {
+      {"make-kek", "make a key-encryption key line for [storage_backend.encryption]",
+       [kek](CLI::App* cmd) {
+         cmd->add_option("--id", kek->id, "key id (default: today's date and a random suffix)");
+         cmd->add_option("--out", kek->out, "write to this file (mode 0600) instead of stdout");
+       },
+       [kek] { return RunMakeKek(*kek); }},
+      {"rotate-kek",
+       "re-encrypt every value of the KBS store under the keyring's current (first) key",
+       [rotate_config](CLI::App* cmd) {
+         cmd->add_option("--config", *rotate_config, "the KBS's kbs.toml")->required();
+       },
+       [rotate_config] { return RunRotateKek(*rotate_config); }},
       {"keygen", "make an admin Ed25519 key pair and admin token",
        [keygen](CLI::App* cmd) {
          cmd->add_option("--out-dir", keygen->out_dir,

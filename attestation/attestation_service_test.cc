@@ -459,6 +459,14 @@ class ReferenceValuesDownStore final : public store::KeyValueStore {
       std::string_view ns, std::string_view prefix) override {
     return inner_.List(ns, prefix);
   }
+  absl::StatusOr<bool> CompareAndSwap(std::string_view ns, std::string_view key,
+                                      std::string_view expected, std::string_view desired,
+                                      int64_t expires_unix) override {
+    return inner_.CompareAndSwap(ns, key, expected, desired, expires_unix);
+  }
+  absl::Status Ping() override {
+    return inner_.Ping();
+  }
 
  private:
   store::KeyValueStore& inner_;

@@ -6,6 +6,7 @@
 // the CPU time each side spent per flow, and the server's peak RSS when given its pid. Results and
 // commands: docs/performance.md.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -84,18 +85,32 @@ double Slope(const std::vector<double>& x, const std::vector<double>& y) {
 
 int main(int argc, char** argv) {
   CLI::App app{"kbs_load: concurrent protocol flows against a KBS"};
-  std::string url, ca, path = "default/key/model", expect, tee = "sample", hierarchy;
-  int clients = 32, seconds = 10, warmup = 2, server_pid = 0, sample_every = 0;
-  app.add_option("--url", url, "KBS base URL")->required();
+  std::string ca, path = "default/key/model", expect, tee = "sample", hierarchy;
+  std::vector<std::string> urls;
+  std::vector<int> server_pids;
+  int clients = 32, seconds = 10, warmup = 2, retries = 0, sample_every = 0;
+  app.add_option("--url", urls,
+                 "KBS base URL; repeated: replicas, each flow spread across them (/auth and "
+                 "/resource on one, /attest on the next)")
+      ->required();
+  bool spread = true;
+  app.add_option("--spread", spread,
+                 "with several --url: spread each flow across replicas (false: each flow on one "
+                 "replica, round robin)")
+      ->capture_default_str();
+  app.add_option("--retries", retries,
+                 "retry a failed flow this many times, from /auth on the next replica")
+      ->capture_default_str();
   app.add_option("--cert-file", ca, "CA for HTTPS");
   app.add_option("--path", path, "resource to fetch")->capture_default_str();
   app.add_option("--clients", clients, "concurrent clients")->capture_default_str();
   app.add_option("--seconds", seconds, "measured duration")->capture_default_str();
   app.add_option("--warmup", warmup, "unmeasured warm-up seconds")->capture_default_str();
-  app.add_option("--server-pid", server_pid, "report this process's RSS");
-  app.add_option("--sample-every", sample_every,
-                 "soak: every N seconds print the server's RSS and open fds; at the end the RSS "
-                 "slope after the first fifth of the run (KB/min) and the fd range");
+  app.add_option("--server-pid", server_pids, "report these processes' CPU and RSS (repeatable)");
+  app.add_option(
+      "--sample-every", sample_every,
+      "soak: every N seconds print the (first) server's RSS and open fds; at the end the "
+      "RSS slope after the first fifth of the run (KB/min) and the fd range");
   app.add_option("--expect", expect, "expected secret bytes (checked on every flow)");
   app.add_option("--tee", tee,
                  "sample, or tdx/snp/az-tdx-vtpm/az-snp-vtpm with evidence from --hierarchy")
@@ -133,25 +148,50 @@ int main(int argc, char** argv) {
   std::string first_error;
   std::vector<std::thread> threads;
   for (int i = 0; i < clients; ++i) {
-    threads.emplace_back([&] {
-      ccburst::net::HttpClientOptions o;
-      o.base_url = url;
-      if (!ca.empty()) o.ca_certificate_file = ca;
-      auto http = ccburst::net::HttpClient::Create(o);
-      if (!http.ok()) {
-        std::cerr << http.status().message() << "\n";
-        std::exit(2);
+    threads.emplace_back([&, i] {
+      auto connect = [&](const std::string& url) {
+        ccburst::net::HttpClientOptions o;
+        o.base_url = url;
+        if (!ca.empty()) o.ca_certificate_file = ca;
+        auto http = ccburst::net::HttpClient::Create(o);
+        if (!http.ok()) {
+          std::cerr << http.status().message() << "\n";
+          std::exit(2);
+        }
+        return *std::move(http);
+      };
+      // One TEE key per client, as a pod keeps its key for its lifetime; one KbsClient per
+      // replica, each sending /attest to the next replica.
+      ccburst::crypto::PrivateKey tee_key = ccburst::crypto::PrivateKey::GenerateEcP256();
+      std::vector<std::unique_ptr<ccburst::net::HttpClient>> attest_via;
+      std::vector<std::unique_ptr<ccburst::agent::KbsClient>> replicas;
+      for (const auto& url : urls) {
+        replicas.push_back(std::make_unique<ccburst::agent::KbsClient>(connect(url), new_attester(),
+                                                                       tee_key, "ECDH-ES+A256KW"));
+        attest_via.push_back(connect(url));
       }
-      // One TEE key per client, as a pod keeps its key for its lifetime.
-      ccburst::agent::KbsClient client(std::move(*http), new_attester(),
-                                       ccburst::crypto::PrivateKey::GenerateEcP256(),
-                                       "ECDH-ES+A256KW");
+      // Retries run the whole flow on one replica (the spread flow needs every replica up).
+      std::vector<std::unique_ptr<ccburst::agent::KbsClient>> solo;
+      if (urls.size() > 1 && spread) {
+        for (size_t r = 0; r < urls.size(); ++r) {
+          replicas[r]->set_attest_http(attest_via[(r + 1) % urls.size()].get());
+          solo.push_back(std::make_unique<ccburst::agent::KbsClient>(
+              connect(urls[r]), new_attester(), tee_key, "ECDH-ES+A256KW"));
+        }
+      }
+      size_t next = static_cast<size_t>(i);
       std::vector<double> local;
       while (!stop.load(std::memory_order_relaxed)) {
         auto t0 = std::chrono::steady_clock::now();
-        auto token = client.Attest();
-        absl::StatusOr<std::string> secret =
-            token.ok() ? client.GetResource(path) : absl::StatusOr<std::string>(token.status());
+        absl::StatusOr<std::string> secret;
+        for (int attempt = 0; attempt <= retries; ++attempt) {
+          auto& client = attempt > 0 && !solo.empty() ? *solo[next++ % solo.size()]
+                                                      : *replicas[next++ % replicas.size()];
+          auto token = client.Attest();
+          secret =
+              token.ok() ? client.GetResource(path) : absl::StatusOr<std::string>(token.status());
+          if (secret.ok()) break;
+        }
         double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                         .count();
         bool ok = secret.ok() && (expect.empty() || *secret == expect);
@@ -171,8 +211,12 @@ int main(int argc, char** argv) {
     });
   }
   std::this_thread::sleep_for(std::chrono::seconds(warmup));
-  std::string server = std::to_string(server_pid);
-  double server_cpu0 = server_pid ? CpuSeconds(server) : 0;
+  auto servers_cpu = [&] {
+    double sum = 0;
+    for (int pid : server_pids) sum += CpuSeconds(std::to_string(pid));
+    return sum;
+  };
+  double server_cpu0 = servers_cpu();
   double client_cpu0 = CpuSeconds("self");
   measuring = true;
   auto t0 = std::chrono::steady_clock::now();
@@ -182,7 +226,8 @@ int main(int argc, char** argv) {
   auto next_sample = t0;
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(seconds)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    if (server_pid) peak_rss = std::max(peak_rss, ReadStatusKb(server_pid, "VmRSS"));
+    for (int pid : server_pids) peak_rss = std::max(peak_rss, ReadStatusKb(pid, "VmRSS"));
+    const int server_pid = server_pids.empty() ? 0 : server_pids.front();
     auto now = std::chrono::steady_clock::now();
     if (server_pid && sample_every > 0 && now >= next_sample) {
       next_sample += std::chrono::seconds(sample_every);
@@ -199,7 +244,7 @@ int main(int argc, char** argv) {
   }
   measuring = false;
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  double server_cpu = server_pid ? CpuSeconds(server) - server_cpu0 : 0;
+  double server_cpu = servers_cpu() - server_cpu0;
   double client_cpu = CpuSeconds("self") - client_cpu0;
   stop = true;
   for (auto& t : threads) t.join();
@@ -214,15 +259,17 @@ int main(int argc, char** argv) {
       "url={} tee={} clients={} seconds={:.1f} flows={} flows_per_s={:.0f} p50_ms={:.2f} "
       "p99_ms={:.2f} "
       "max_ms={:.2f} errors={}",
-      url, tee, clients, elapsed, latencies_ms.size(), latencies_ms.size() / elapsed, pct(0.50),
-      pct(0.99), latencies_ms.empty() ? 0.0 : latencies_ms.back(), errors.load());
+      fmt::join(urls, ","), tee, clients, elapsed, latencies_ms.size(),
+      latencies_ms.size() / elapsed, pct(0.50), pct(0.99),
+      latencies_ms.empty() ? 0.0 : latencies_ms.back(), errors.load());
   // CPU per completed flow: where the 2 cores go (client and server share the machine).
   double flows = std::max<double>(1, static_cast<double>(latencies_ms.size()));
   std::cout << fmt::format(" client_cpu_us_per_flow={:.0f}", 1e6 * client_cpu / flows);
-  if (server_pid) {
+  if (!server_pids.empty()) {
+    // Summed over every server process (the replicas; not the database).
     std::cout << fmt::format(" server_cpu_us_per_flow={:.0f}", 1e6 * server_cpu / flows);
     std::cout << fmt::format(" server_rss_mb={:.1f} server_peak_rss_mb={:.1f}", peak_rss / 1024.0,
-                             ReadStatusKb(server_pid, "VmHWM") / 1024.0);
+                             ReadStatusKb(server_pids.front(), "VmHWM") / 1024.0);
   }
   std::cout << "\n";
   if (!sample_min.empty()) {

@@ -5,7 +5,10 @@
 # With tdx or snp, ccburst-testgen creates a test hierarchy, the KBS trusts its root (dcap_verifier
 # / snp_verifier) and the clients send evidence generated from it, so the figures include real
 # quote/report verification; az-tdx-vtpm / az-snp-vtpm do the same over a TDX / SNP hierarchy
-# with Azure vTPM evidence (TPM quote + HCL report, the TD quote or SNP report inside). `modes` is "http https" (default), "http" or "https".
+# with Azure vTPM evidence (TPM quote + HCL report, the TD quote or SNP report inside). `modes` is "http https" (default), "http" or "https",
+# or "replicas": in one run, SQLite with one replica, then a throwaway PostgreSQL (tests/pg.sh)
+# with two replicas and each flow spread across them (/auth and /resource on one, /attest on the
+# other), over HTTP; server CPU is summed over the replicas (PostgreSQL's own CPU is not in it).
 source "$(dirname "$0")/../scripts/lib.sh"
 CLIENTS="${1:-32}"
 SECONDS_="${2:-10}"
@@ -34,6 +37,59 @@ case "$TEE" in
     TEE_ARGS+=(--hierarchy "$WORK/snp") ;;
   *) echo "usage: $0 [clients] [seconds] [sample|tdx|snp|az-tdx-vtpm|az-snp-vtpm] [modes]" >&2; exit 2 ;;
 esac
+if [ "$MODES" = replicas ]; then
+  source "$ROOT/tests/pg.sh"
+  trap 'for p in $PID; do kill $p 2>/dev/null; done; wait 2>/dev/null; pg_stop; rm -rf "$WORK"' EXIT
+  pg_start "$WORK/pg"
+  "$BIN/ccburst" make-kek --id bench --out "$WORK/kek" >/dev/null
+  openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$WORK/token.key"
+  for setup in sqlite1 postgres2; do
+    if [ "$setup" = sqlite1 ]; then
+      STORAGE=$'[storage_backend]\nstorage_type = "Sqlite"\n[storage_backend.backends.sqlite]\npath = "kbs.db"\n[storage_backend.encryption]\nkey_file = "kek"'
+      N=1
+    else
+      STORAGE="[storage_backend]
+storage_type = \"Postgres\"
+[storage_backend.backends.postgres]
+host = \"127.0.0.1\"
+port = $PG_PORT
+sslmode = \"disable\"
+[storage_backend.encryption]
+key_file = \"kek\""
+      N=2
+    fi
+    cat >"$WORK/kbs.toml" <<TOML
+[http_server]
+sockets = ["127.0.0.1:0"]
+insecure_http = true
+[admin]
+authorization_mode = "AuthenticatedAuthorization"
+[admin.authentication.bearer_jwt]
+identity_providers = [ { issuer = "ccburst-admin", public_key_uri = "admin.pub" } ]
+[admin.authorization.regex_acl]
+acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+\$" } ]
+[attestation_service.attestation_token_broker.signer]
+key_path = "token.key"
+$STORAGE
+$VERIFIER
+TOML
+    PID=""; URLS=(); PIDARGS=()
+    for r in $(seq 1 $N); do
+      "$BIN/ccburst-kbs" --config "$WORK/kbs.toml" --log-level warn >"$WORK/out$r" 2>"$WORK/log$r" &
+      PID="$PID $!"; PIDARGS+=(--server-pid $!)
+      for _ in $(seq 1 100); do grep -q "ready port=" "$WORK/out$r" && break; sleep 0.05; done
+      URLS+=(--url "http://127.0.0.1:$(sed -n 's/.*ready port=\([0-9]*\).*/\1/p' "$WORK/out$r")")
+    done
+    CLI=("$BIN/ccburst" --url "${URLS[1]}" config --admin-token-file "$WORK/admin.token")
+    "${CLI[@]}" set-resource --path default/key/model --resource-file "$WORK/secret.bin"
+    "${CLI[@]}" set-resource-policy --allow-all
+    echo "== $setup"
+    "$BUILD_DIR/bench/kbs_load" "${URLS[@]}" --clients "$CLIENTS" --seconds "$SECONDS_" \
+      "${PIDARGS[@]}" --expect "$(cat "$WORK/secret.bin")" "${TEE_ARGS[@]}"
+    for p in $PID; do kill "$p"; wait "$p" 2>/dev/null || true; done; PID=""
+  done
+  exit 0
+fi
 for mode in $MODES; do
   if [ "$mode" = https ]; then TLS=$'private_key = "kbs.key"\ncertificate = "kbs.crt"'; else TLS='insecure_http = true'; fi
   cat >"$WORK/kbs.toml" <<TOML

@@ -128,6 +128,11 @@ net::HttpResponse AttestationHandlers::Auth(const net::HttpRequest& req) {
 
   std::string nonce = core::Base64Encode(crypto::RandomBytes(32));
   auto created = sessions_.Create(std::string(*tee), nonce, ClientAddress(req.remote));
+  if (absl::IsUnavailable(created.status())) {
+    metrics_.Auth(false);
+    return ErrorResponse(ErrorKind::kStorageError,
+                         fmt::format("auth: {}", core::Message(created.status())));
+  }
   if (!created.ok()) {
     metrics_.Auth(false);
     LogRequestEvent(spdlog::level::warn, "auth refused", req.remote,
@@ -163,6 +168,10 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
   }
   std::string id(*cookie);
   auto session = sessions_.Get(id);
+  if (absl::IsUnavailable(session.status())) {
+    return fail(ErrorKind::kStorageError, "error",
+                fmt::format("attest: {}", core::Message(session.status())));
+  }
   if (!session.ok())
     return fail(ErrorKind::kInvalidRequest, "error",
                 fmt::format("attest: {}", core::Message(session.status())));
@@ -269,6 +278,13 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
   // others get its token if they sent the same body (a retry), else a replay error.
   if (!sessions_.MarkAttested(id, *token, digest)) {
     auto now = sessions_.Get(id);
+    if (absl::IsUnavailable(now.status()) || (now.ok() && now->state == Session::State::kAuthed)) {
+      // The shared store failed under the compare-and-swap: the nonce is unspent, the client
+      // may retry.
+      return fail(ErrorKind::kStorageError, "error",
+                  now.ok() ? "attest: storage: the session could not be marked attested; retry"
+                           : fmt::format("attest: {}", core::Message(now.status())));
+    }
     if (!now.ok()) {
       return fail(ErrorKind::kAttestationError, "error",
                   "attest: session expired during attestation");

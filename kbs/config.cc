@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/file.h"
@@ -237,22 +239,78 @@ absl::Status ParseAdmin(const toml::table& t, const std::string& base, KbsConfig
   return absl::OkStatus();
 }
 
+absl::Status ParsePostgres(const toml::table& t, const std::string& base,
+                           store::PostgresOptions& p) {
+  constexpr std::string_view w = "storage_backend.backends.postgres";
+  CCB_RETURN_IF_ERROR(
+      CheckKeys(t, w,
+                {"db", "username", "password", "host", "port", "pool_size", "statement_timeout_ms",
+                 "connect_timeout_s", "sslmode", "sslrootcert"}));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "db", p.db));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "username", p.username));
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "password", p.password));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "host", p.host));
+  int64_t port = p.port;
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "port", 1, 65535, port));
+  p.port = static_cast<uint16_t>(port);
+  int64_t pool = static_cast<int64_t>(p.pool_size);
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "pool_size", 1, 256, pool));
+  p.pool_size = static_cast<size_t>(pool);
+  int64_t statement_ms = p.statement_timeout.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "statement_timeout_ms", 1, 600'000, statement_ms));
+  p.statement_timeout = std::chrono::milliseconds(statement_ms);
+  int64_t connect_s = p.connect_timeout.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "connect_timeout_s", 1, 600, connect_s));
+  p.connect_timeout = std::chrono::seconds(connect_s);
+  CCB_RETURN_IF_ERROR(GetString(t, w, "sslmode", p.sslmode));
+  static constexpr std::string_view kModes[] = {"disable", "allow",     "prefer",
+                                                "require", "verify-ca", "verify-full"};
+  if (std::find(std::begin(kModes), std::end(kModes), p.sslmode) == std::end(kModes)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "config: `{}.sslmode` = `{}` is not one of disable, allow, prefer, require, verify-ca, "
+        "verify-full",
+        w, p.sslmode));
+  }
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "sslrootcert", p.sslrootcert));
+  if (p.sslrootcert) p.sslrootcert = ResolvePath(base, *p.sslrootcert);
+  return absl::OkStatus();
+}
+
 absl::Status ParseStorage(const toml::table& t, const std::string& base, KbsConfig& c) {
   constexpr std::string_view w = "storage_backend";
-  CCB_RETURN_IF_ERROR(CheckKeys(t, w, {"storage_type", "backends"}));
   std::string type = c.storage.type;
   CCB_RETURN_IF_ERROR(GetString(t, w, "storage_type", type));
   if (type == "Sqlite" || type == "sqlite") {
     c.storage.type = "Sqlite";
   } else if (type == "Memory" || type == "memory") {
     c.storage.type = "Memory";
+  } else if (type == "Postgres" || type == "postgres") {
+    c.storage.type = "Postgres";
   } else {
     return absl::InvalidArgumentError(fmt::format(
-        "config: `storage_backend.storage_type` = `{}` is not supported (Sqlite or Memory)", type));
+        "config: `storage_backend.storage_type` = `{}` is not supported (Sqlite, Postgres or "
+        "Memory)",
+        type));
+  }
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w, {"storage_type", "backends", "encryption"}));
+  CCB_ASSIGN_OR_RETURN(const toml::table* enc, SubTable(t, w, "encryption"));
+  if (enc) {
+    constexpr std::string_view ew = "storage_backend.encryption";
+    CCB_RETURN_IF_ERROR(CheckKeys(*enc, ew, {"key_file", "key_env"}));
+    CCB_RETURN_IF_ERROR(GetOptString(*enc, ew, "key_file", c.storage.kek_file));
+    CCB_RETURN_IF_ERROR(GetOptString(*enc, ew, "key_env", c.storage.kek_env));
+    if (c.storage.kek_file) c.storage.kek_file = ResolvePath(base, *c.storage.kek_file);
+    if (c.storage.kek_file.has_value() == c.storage.kek_env.has_value()) {
+      return absl::InvalidArgumentError(
+          "config: `storage_backend.encryption` needs exactly one of `key_file` and `key_env`");
+    }
   }
   CCB_ASSIGN_OR_RETURN(const toml::table* backends, SubTable(t, w, "backends"));
   if (backends) {
-    CCB_RETURN_IF_ERROR(CheckKeys(*backends, "storage_backend.backends", {"sqlite"}));
+    CCB_RETURN_IF_ERROR(CheckKeys(*backends, "storage_backend.backends", {"sqlite", "postgres"}));
+    CCB_ASSIGN_OR_RETURN(const toml::table* pg,
+                         SubTable(*backends, "storage_backend.backends", "postgres"));
+    if (pg) CCB_RETURN_IF_ERROR(ParsePostgres(*pg, base, c.storage.postgres));
     CCB_ASSIGN_OR_RETURN(const toml::table* sqlite,
                          SubTable(*backends, "storage_backend.backends", "sqlite"));
     if (sqlite) {
@@ -349,6 +407,34 @@ absl::StatusOr<KbsConfig> ParseKbsConfig(std::string_view toml_text, const std::
   }
   if (c.storage.type == "Memory") {
     c.warnings.push_back("storage_backend.storage_type = Memory: nothing survives a restart");
+  }
+  if (c.storage.type == "Postgres") {
+    // Environment as in the reference KBS (a Kubernetes Secret mounted as variables).
+    if (const char* url = std::getenv("POSTGRES_URL"); url != nullptr && *url != '\0') {
+      c.storage.postgres.url = url;
+    }
+    if (const char* pw = std::getenv("POSTGRES_PASSWORD");
+        pw != nullptr && *pw != '\0' && !c.storage.postgres.password) {
+      c.storage.postgres.password = pw;
+    }
+    if (!c.storage.kek_file && !c.storage.kek_env) {
+      return absl::InvalidArgumentError(
+          "config: storage_type = Postgres needs `[storage_backend.encryption]` (`key_file` or "
+          "`key_env`): secrets in a shared database are stored encrypted");
+    }
+    if (!c.attestation_service.signer_key_path) {
+      return absl::InvalidArgumentError(
+          "config: storage_type = Postgres (replicas) needs "
+          "`[attestation_service.attestation_token_broker.signer] key_path`: every replica must "
+          "sign and accept tokens with the same key");
+    }
+    if (c.storage.postgres.sslmode == "disable" || c.storage.postgres.sslmode == "allow" ||
+        c.storage.postgres.sslmode == "prefer") {
+      c.warnings.push_back(fmt::format(
+          "storage_backend.backends.postgres.sslmode = {}: the database connection is not "
+          "verified (use verify-full with sslrootcert)",
+          c.storage.postgres.sslmode));
+    }
   }
   return c;
 }

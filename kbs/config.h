@@ -12,6 +12,7 @@
 
 #include "attestation/verifier_registry.h"
 #include "core/status.h"
+#include "store/key_value_store.h"
 
 namespace ccburst::kbs {
 
@@ -69,11 +70,21 @@ struct KbsConfig {
   } admin;
 
   struct Storage {
-    std::string type = "Sqlite";  // "Sqlite" (durable, default) or "Memory" (lost on exit)
-    std::string sqlite_path;      // default: kbs.db beside the config file
+    // "Sqlite" (durable, default), "Postgres" (shared by replicas) or "Memory" (lost on exit).
+    std::string type = "Sqlite";
+    std::string sqlite_path;  // default: kbs.db beside the config file
     // [storage_backend.backends.sqlite] initialize: make an existing file without our schema a
     // new, empty store instead of refusing to start.
     bool sqlite_initialize = false;
+    // [storage_backend.backends.postgres]: the reference's db, username, password, host, port,
+    // and ours (pool_size, statement_timeout_ms, connect_timeout_s, sslmode, sslrootcert). The
+    // environment variable POSTGRES_URL, when set, replaces the connection fields (as in the
+    // reference); POSTGRES_PASSWORD supplies a password the file does not hold.
+    store::PostgresOptions postgres;
+    // [storage_backend.encryption]: the key-encryption keyring (store/encrypted_store.h), from a
+    // file (`key_file`) or an environment variable (`key_env`). Required with Postgres.
+    std::optional<std::string> kek_file;
+    std::optional<std::string> kek_env;
   } storage;
 
   // [policy_engine] policy_path: resource policy installed at start-up when none is stored.

@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "crypto/key.h"
 #include "kbs/errors.h"
+#include "kbs/storage.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -30,12 +31,8 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(
   std::unique_ptr<KbsService> s(new KbsService(config, clock));
   if (store) {
     s->kv_ = std::move(store);
-  } else if (config.storage.type == "Memory") {
-    s->kv_ = store::NewMemoryStore();
   } else {
-    CCB_ASSIGN_OR_RETURN(
-        s->kv_, store::OpenSqliteStore(config.storage.sqlite_path,
-                                       {.initialize_existing = config.storage.sqlite_initialize}));
+    CCB_ASSIGN_OR_RETURN(s->kv_, OpenStorage(config.storage));
   }
 
   std::optional<crypto::PrivateKey> token_key;
@@ -75,9 +72,11 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(
                                                   config.attestation_service.verifier_config));
   for (auto& v : device_verifiers) s->as_->RegisterDeviceVerifier(std::move(v));
 
+  // Sessions go to the store when it is shared with other replicas (PostgreSQL).
   s->sessions_ = std::make_unique<SessionStore>(
       clock,
-      std::chrono::duration_cast<std::chrono::seconds>(config.attestation_service.session_timeout));
+      std::chrono::duration_cast<std::chrono::seconds>(config.attestation_service.session_timeout),
+      SessionStore::kDefaultMaxSessions, SessionLimits{}, s->kv_.get());
 
   s->resource_policy_ = std::make_unique<ResourcePolicy>(*s->kv_);
   std::optional<std::string> initial_policy;
@@ -116,10 +115,13 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(
 }
 
 void KbsService::AddRoutes() {
-  // Readiness includes the store: a KBS whose store fails cannot release or attest, and says so
-  // with the same 503 StorageError its other endpoints give.
+  // Liveness: the process serves requests. With an embedded store (SQLite, memory) it includes a
+  // read of the store, as it always has: a KBS whose file is broken says so with the same 503
+  // StorageError its other endpoints give. A shared database's outage is not the process's
+  // fault, and restarting every replica would not end it: /readyz reports that instead.
   router_.AddPath(
       "/healthz", {{"GET", "HEAD"}, "/healthz accepts GET"}, [this](const net::HttpRequest&, Rest) {
+        if (kv_->Shared()) return JsonOk(R"({"status":"ok"})");
         auto probe = kv_->Get("kbs", "resource-policy");
         if (!probe.ok()) {
           return ErrorResponse(ErrorKind::kStorageError,
@@ -127,6 +129,17 @@ void KbsService::AddRoutes() {
         }
         return JsonOk(R"({"status":"ok"})");
       });
+  // Readiness (Kubernetes readinessProbe): the backend answers now. A replica whose database is
+  // unreachable answers 503 here and is taken out of the Service until it is back.
+  router_.AddPath("/readyz", {{"GET", "HEAD"}, "/readyz accepts GET"},
+                  [this](const net::HttpRequest&, Rest) {
+                    absl::Status ping = kv_->Ping();
+                    if (!ping.ok()) {
+                      return ErrorResponse(ErrorKind::kStorageError,
+                                           fmt::format("readyz: storage: {}", core::Message(ping)));
+                    }
+                    return JsonOk(R"({"status":"ready"})");
+                  });
   router_.AddPath("/metrics", {{"GET"}, "/metrics accepts GET"},
                   [this](const net::HttpRequest&, Rest) {
                     metrics_->SetActiveSessions(static_cast<double>(sessions_->Sweep()));

@@ -579,6 +579,16 @@ class FaultyStore final : public store::KeyValueStore {
     if (*broken_) return Fault();
     return inner_->List(ns, prefix);
   }
+  absl::StatusOr<bool> CompareAndSwap(std::string_view ns, std::string_view key,
+                                      std::string_view expected, std::string_view desired,
+                                      int64_t expires_unix) override {
+    if (*broken_) return Fault();
+    return inner_->CompareAndSwap(ns, key, expected, desired, expires_unix);
+  }
+  absl::Status Ping() override {
+    if (*broken_) return Fault();
+    return inner_->Ping();
+  }
 
  private:
   static absl::Status Fault() {

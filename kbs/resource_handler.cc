@@ -44,6 +44,10 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
   auto authz = req.Header("Authorization");
   if (auto cookie = req.Cookie(kSessionCookie)) {
     auto session = sessions_.Get(std::string(*cookie));
+    if (absl::IsUnavailable(session.status())) {
+      return deny("token", ErrorKind::kStorageError,
+                  fmt::format("resource: {}", core::Message(session.status())));
+    }
     if (!session.ok()) {
       return deny("token", ErrorKind::kTokenNotFound,
                   fmt::format("resource: {}", core::Message(session.status())));
@@ -90,6 +94,9 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
   data["resource-path"] = json::array{resource.repository(), resource.type(), resource.tag()};
   data["query"] = std::move(query_object);
   auto allowed = policy_.Allowed(claims, json::value(std::move(data)));
+  if (absl::IsUnavailable(allowed.status())) {
+    return deny("storage", ErrorKind::kStorageError, core::Message(allowed.status()));
+  }
   if (!allowed.ok()) {
     metrics_.PolicyEvaluation(false, true);
     return deny("policy", ErrorKind::kPolicyDeny, core::Message(allowed.status()));

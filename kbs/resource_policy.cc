@@ -35,6 +35,20 @@ absl::Status ResourcePolicy::Install(std::string rego, bool persist) {
 absl::StatusOr<bool> ResourcePolicy::Allowed(const core::json::value& claims,
                                              const core::json::value& data) const {
   std::shared_ptr<const policy::CompiledPolicy> compiled;
+  if (kv_.Shared()) {
+    // Another replica may have installed a new policy: one read per decision, a compile only
+    // when the text changed.
+    CCB_ASSIGN_OR_RETURN(std::optional<std::string> stored, kv_.Get(kNamespace, kKey),
+                         "resource policy");
+    if (stored && *stored != Text()) {
+      auto fresh = policy::Compile({policy::Module{"resource-policy.rego", *stored}});
+      if (fresh.ok()) {
+        std::lock_guard lock(mu_);
+        text_ = std::move(*stored);
+        compiled_ = std::move(*fresh);
+      }
+    }
+  }
   {
     std::lock_guard lock(mu_);
     compiled = compiled_;

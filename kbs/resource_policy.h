@@ -45,8 +45,9 @@ class ResourcePolicy {
   // take it.
   std::mutex install_mu_;
   mutable std::mutex mu_;
-  std::string text_;
-  std::shared_ptr<const policy::CompiledPolicy> compiled_;
+  // Mutable: with a shared store (replicas), Allowed() picks up a policy another replica stored.
+  mutable std::string text_;
+  mutable std::shared_ptr<const policy::CompiledPolicy> compiled_;
 };
 
 }  // namespace ccburst::kbs

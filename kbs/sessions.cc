@@ -4,14 +4,69 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 
 #include "core/encoding.h"
+#include "core/json.h"
 #include "crypto/random.h"
 
 namespace ccburst::kbs {
 
 namespace {
 constexpr size_t kSweepEvery = 256;  // creations per shard between sweeps of that shard
+// Shared store: expired sessions deleted per sweep, and the sweep interval's bounds (seconds). A
+// random interval keeps replicas from sweeping in step.
+constexpr size_t kSharedSweepBatch = 500;
+constexpr int kSharedSweepMinS = 5, kSharedSweepMaxS = 15;
+
+namespace json = core::json;
+
+constexpr const char* kUnknownSession = "session: unknown kbs-session-id (call /auth first)";
+
+// A session as stored in the shared store. `burned` is a failed attempt's tombstone (its nonce
+// is spent; it reads as unknown and is swept at its expiry).
+std::string EncodeShared(const Session& s, bool burned = false) {
+  json::object o;
+  o["state"] = burned ? "burned" : (s.state == Session::State::kAttested ? "attested" : "authed");
+  o["tee"] = s.tee;
+  o["expires"] = core::ToUnixSeconds(s.expires);
+  if (!s.nonce.empty()) o["nonce"] = s.nonce;
+  if (s.state == Session::State::kAttested) {
+    o["token"] = s.token;
+    o["digest"] = core::Base64Encode(s.attestation_digest);
+  }
+  return json::serialize(o);
+}
+
+// The stored session, or nullopt for a tombstone; DataLoss on a value we did not write.
+absl::StatusOr<std::optional<Session>> DecodeShared(std::string_view text) {
+  auto bad = [] { return absl::DataLossError("session: stored session is malformed"); };
+  auto doc = core::ParseJson(text);
+  if (!doc.ok() || !doc->is_object()) return bad();
+  const json::object& o = doc->get_object();
+  auto str = [&](std::string_view k) -> std::string {
+    const json::value* v = o.if_contains(k);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  const json::value* exp = o.if_contains("expires");
+  if (exp == nullptr || !exp->is_int64()) return bad();
+  std::string state = str("state");
+  if (state == "burned") return std::optional<Session>();
+  Session s;
+  s.tee = str("tee");
+  s.nonce = str("nonce");
+  s.expires = core::FromUnixSeconds(exp->get_int64());
+  if (state == "attested") {
+    s.state = Session::State::kAttested;
+    s.token = str("token");
+    auto digest = core::Base64Decode(str("digest"));
+    if (!digest.ok()) return bad();
+    s.attestation_digest = *std::move(digest);
+  } else if (state != "authed") {
+    return bad();
+  }
+  return std::optional<Session>(std::move(s));
+}
 
 // The decoded bytes of a base64url segment, if encoding them again gives back exactly `text`
 // (so that the token can be rebuilt byte for byte).
@@ -24,8 +79,9 @@ bool DecodeExactly(std::string_view text, std::string& out) {
 }  // namespace
 
 SessionStore::SessionStore(const core::Clock& clock, std::chrono::seconds timeout,
-                           size_t max_sessions, SessionLimits limits)
+                           size_t max_sessions, SessionLimits limits, store::KeyValueStore* shared)
     : clock_(clock),
+      shared_(shared != nullptr && shared->Shared() ? shared : nullptr),
       timeout_(timeout),
       unattested_timeout_(std::min(timeout, limits.unattested_timeout)),
       max_per_shard_(std::max<size_t>(1, max_sessions / 16)),
@@ -156,6 +212,7 @@ Session SessionStore::Unpack(const Entry& entry) const {
 
 absl::StatusOr<std::string> SessionStore::Create(std::string tee, std::string nonce,
                                                  std::string source) {
+  if (shared_) return SharedCreate(std::move(tee), std::move(nonce), std::move(source));
   std::string random = crypto::RandomBytes(16);
   Id id;
   std::memcpy(id.data(), random.data(), id.size());
@@ -194,6 +251,7 @@ absl::StatusOr<std::string> SessionStore::Create(std::string tee, std::string no
 }
 
 absl::StatusOr<Session> SessionStore::Get(const std::string& text) {
+  if (shared_) return SharedGet(text);
   Id id;
   if (!ParseId(text, id)) {
     return absl::NotFoundError("session: unknown kbs-session-id (call /auth first)");
@@ -213,6 +271,7 @@ absl::StatusOr<Session> SessionStore::Get(const std::string& text) {
 }
 
 bool SessionStore::MarkAttested(const std::string& text, std::string token, std::string digest) {
+  if (shared_) return SharedMarkAttested(text, std::move(token), std::move(digest));
   Id id;
   if (!ParseId(text, id)) return false;
   // Packing (decoding the token) happens outside the shard's lock.
@@ -237,6 +296,7 @@ bool SessionStore::MarkAttested(const std::string& text, std::string token, std:
 }
 
 void SessionStore::Erase(const std::string& text) {
+  if (shared_) return SharedErase(text, false);
   Id id;
   if (!ParseId(text, id)) return;
   Shard& shard = ShardFor(id);
@@ -245,6 +305,7 @@ void SessionStore::Erase(const std::string& text) {
 }
 
 void SessionStore::EraseIfAuthed(const std::string& text) {
+  if (shared_) return SharedErase(text, true);
   Id id;
   if (!ParseId(text, id)) return;
   Shard& shard = ShardFor(id);
@@ -256,6 +317,7 @@ void SessionStore::EraseIfAuthed(const std::string& text) {
 }
 
 size_t SessionStore::Sweep() {
+  if (shared_) return SharedSweep();
   auto now = clock_.Now();
   size_t n = 0;
   for (auto& shard : shards_) {
@@ -273,6 +335,135 @@ size_t SessionStore::Size() const {
     n += shard.sessions.size();
   }
   return n;
+}
+
+void SessionStore::ReleaseIssued(core::TimePoint now, std::string_view attested_id) {
+  std::lock_guard lock(issued_mu_);
+  while (!issued_.empty() && now >= issued_.front().expires) {
+    ReleaseSource(issued_.front().source);
+    issued_.pop_front();
+  }
+  if (attested_id.empty()) return;
+  for (auto it = issued_.begin(); it != issued_.end(); ++it) {
+    if (it->id == attested_id) {
+      ReleaseSource(it->source);
+      issued_.erase(it);
+      return;
+    }
+  }
+}
+
+absl::StatusOr<std::string> SessionStore::SharedCreate(std::string tee, std::string nonce,
+                                                       std::string source) {
+  SharedSweep();  // at most one batch every few seconds per replica
+  auto now = clock_.Now();
+  if (!AcquireSource(source)) {
+    return absl::ResourceExhaustedError(fmt::format(
+        "session: too many unattested sessions from this client (limit {}); attest or wait",
+        max_unattested_per_source_));
+  }
+  {
+    std::lock_guard lock(issued_mu_);
+    if (issued_.size() >= max_per_shard_ * shards_.size()) {
+      ReleaseSource(source);
+      return absl::ResourceExhaustedError(
+          fmt::format("session: too many active sessions (limit {}); try again later",
+                      max_per_shard_ * shards_.size()));
+    }
+  }
+  std::string id = core::HexEncode(crypto::RandomBytes(16));
+  Session s;
+  s.tee = std::move(tee);
+  s.nonce = std::move(nonce);
+  s.expires = now + unattested_timeout_;
+  absl::Status put =
+      shared_->PutExpiring(kSharedNamespace, id, EncodeShared(s), core::ToUnixSeconds(s.expires));
+  if (!put.ok()) {
+    ReleaseSource(source);
+    return core::Annotate(put, "session");
+  }
+  std::lock_guard lock(issued_mu_);
+  issued_.push_back({id, std::move(source), s.expires});
+  return id;
+}
+
+absl::StatusOr<Session> SessionStore::SharedGet(const std::string& text) {
+  Id id;
+  if (!ParseId(text, id)) return absl::NotFoundError(kUnknownSession);
+  CCB_ASSIGN_OR_RETURN(std::optional<std::string> stored, shared_->Get(kSharedNamespace, text),
+                       "session");
+  if (!stored) return absl::NotFoundError(kUnknownSession);
+  CCB_ASSIGN_OR_RETURN(std::optional<Session> s, DecodeShared(*stored));
+  if (!s) return absl::NotFoundError(kUnknownSession);
+  // Attested on another replica: no longer an unattested session of this replica's client.
+  if (s->state == Session::State::kAttested) ReleaseIssued(clock_.Now(), text);
+  if (clock_.Now() >= s->expires) {
+    // Left to the sweep: deleting here would race a replica that just renewed it.
+    return absl::PermissionDeniedError(
+        fmt::format("session: expired at {}", core::FormatRfc3339(s->expires)));
+  }
+  return *std::move(s);
+}
+
+bool SessionStore::SharedMarkAttested(const std::string& text, std::string token,
+                                      std::string digest) {
+  Id id;
+  if (!ParseId(text, id)) return false;
+  auto stored = shared_->Get(kSharedNamespace, text);
+  if (!stored.ok() || !*stored) return false;
+  auto s = DecodeShared(**stored);
+  auto now = clock_.Now();
+  if (!s.ok() || !*s || (*s)->state != Session::State::kAuthed || now >= (*s)->expires) {
+    return false;
+  }
+  Session attested = **s;
+  attested.state = Session::State::kAttested;
+  attested.nonce.clear();  // spent
+  attested.token = std::move(token);
+  attested.attestation_digest = std::move(digest);
+  attested.expires = now + timeout_;
+  // The compare-and-swap from the Authed value read above: of replicas racing on this nonce,
+  // exactly one changes it.
+  auto swapped = shared_->CompareAndSwap(kSharedNamespace, text, **stored, EncodeShared(attested),
+                                         core::ToUnixSeconds(attested.expires));
+  if (!swapped.ok() || !*swapped) return false;
+  ReleaseIssued(now, text);
+  return true;
+}
+
+void SessionStore::SharedErase(const std::string& text, bool only_if_authed) {
+  Id id;
+  if (!ParseId(text, id)) return;
+  if (!only_if_authed) {
+    (void)shared_->Delete(kSharedNamespace, text);
+  } else {
+    // Burn the nonce with a tombstone swapped in only over the Authed value, so that a concurrent
+    // attestation that already won (on any replica) is never undone.
+    auto stored = shared_->Get(kSharedNamespace, text);
+    if (!stored.ok() || !*stored) return;
+    auto s = DecodeShared(**stored);
+    if (!s.ok() || !*s || (*s)->state != Session::State::kAuthed) return;
+    (void)shared_->CompareAndSwap(kSharedNamespace, text, **stored, EncodeShared(**s, true),
+                                  core::ToUnixSeconds((*s)->expires));
+  }
+  ReleaseIssued(clock_.Now(), text);
+}
+
+size_t SessionStore::SharedSweep() {
+  auto now = clock_.Now();
+  ReleaseIssued(now);
+  int64_t now_s = core::ToUnixSeconds(now);
+  int64_t next = next_shared_sweep_.load();
+  if (now_s >= next) {
+    thread_local std::minstd_rand rng(std::random_device{}());
+    int64_t interval =
+        std::uniform_int_distribution<int64_t>(kSharedSweepMinS, kSharedSweepMaxS)(rng);
+    if (next_shared_sweep_.compare_exchange_strong(next, now_s + interval)) {
+      (void)shared_->DeleteExpired(kSharedNamespace, now_s, kSharedSweepBatch);
+    }
+  }
+  std::lock_guard lock(issued_mu_);
+  return issued_.size();
 }
 
 }  // namespace ccburst::kbs

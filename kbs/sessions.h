@@ -8,6 +8,14 @@
 // without its header (which every token of one attestation service shares; the store keeps it
 // once) and with payload and signature decoded, plus the attestation digest. The nonce is
 // dropped once spent. See docs/performance.md for the figures.
+//
+// With a shared store (PostgreSQL: several KBS replicas), sessions live in the store instead, in
+// namespace "sessions", sealed like every value (store/encrypted_store.h): a replica that did not
+// issue the nonce completes /attest and serves resources, and marking a session attested is a
+// compare-and-swap in the database, so of replicas racing on one nonce exactly one wins. Expired
+// sessions are deleted in small batches by whichever replica sweeps (at a randomised interval,
+// SKIP LOCKED in the database), never all at once. The per-source limit and the cap count the
+// unattested sessions this replica issued.
 #pragma once
 
 #include <array>
@@ -24,6 +32,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/status.h"
+#include "store/key_value_store.h"
 
 namespace ccburst::kbs {
 
@@ -54,9 +63,16 @@ struct SessionLimits {
 
 class SessionStore {
  public:
+  // `shared`, when given and Shared(), holds the sessions (see the file comment); it must outlive
+  // this store. Errors of the shared store are kUnavailable from Create and Get.
   SessionStore(const core::Clock& clock, std::chrono::seconds timeout,
-               size_t max_sessions = kDefaultMaxSessions, SessionLimits limits = {});
+               size_t max_sessions = kDefaultMaxSessions, SessionLimits limits = {},
+               store::KeyValueStore* shared = nullptr);
   static constexpr size_t kDefaultMaxSessions = 200'000;
+  static constexpr std::string_view kSharedNamespace = "sessions";
+
+  // Whether sessions live in a store shared with other replicas.
+  bool shared() const { return shared_ != nullptr; }
 
   // Creates an Authed session for `source` (the client's address, without port; "" = unknown,
   // not counted); returns its id (32 lowercase hex characters). At the cap, the oldest Authed
@@ -78,7 +94,9 @@ class SessionStore {
   // Erases the session only while it is still Authed: a failed attempt burns an unspent nonce
   // but never a session that a concurrent attempt has just attested.
   void EraseIfAuthed(const std::string& id);
-  // Drops expired sessions; returns how many remain.
+  // Drops expired sessions; returns how many remain (in memory: with a shared store, the sessions
+  // live in the database, this deletes one batch of expired ones at most every few seconds, and
+  // returns how many unattested sessions this replica issued and still counts).
   size_t Sweep();
   size_t Size() const;
   core::TimePoint ExpiryFor(core::TimePoint now) const { return now + timeout_; }
@@ -122,7 +140,26 @@ class SessionStore {
   void Pack(std::string_view token, std::string_view digest, Entry& entry);
   Session Unpack(const Entry& entry) const;
 
+  // The shared-store versions of the operations above.
+  absl::StatusOr<std::string> SharedCreate(std::string tee, std::string nonce, std::string source);
+  absl::StatusOr<Session> SharedGet(const std::string& id);
+  bool SharedMarkAttested(const std::string& id, std::string token, std::string digest);
+  void SharedErase(const std::string& id, bool only_if_authed);
+  size_t SharedSweep();
+  // Releases the source counts of this replica's unattested sessions that expired or that
+  // `attested_id` names.
+  void ReleaseIssued(core::TimePoint now, std::string_view attested_id = {});
+
   const core::Clock& clock_;
+  store::KeyValueStore* shared_ = nullptr;
+  struct Issued {
+    std::string id;
+    std::string source;
+    core::TimePoint expires;
+  };
+  std::mutex issued_mu_;       // taken before source_mu_, never after
+  std::deque<Issued> issued_;  // this replica's unattested shared sessions, oldest first
+  std::atomic<int64_t> next_shared_sweep_{0};  // unix seconds
   std::chrono::seconds timeout_;
   std::chrono::seconds unattested_timeout_;
   size_t max_per_shard_;

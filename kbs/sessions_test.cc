@@ -12,6 +12,7 @@
 #include "core/encoding.h"
 #include "core/testing/fake_clock.h"
 #include "core/testing/status_matchers.h"
+#include "store/encrypted_store.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -179,6 +180,105 @@ TEST(SessionStoreTest, FloodOfUnattestedSessionsDoesNotLockOut) {
   // Attested sessions live the full timeout from their attestation on.
   clock.Advance(std::chrono::seconds(270));
   EXPECT_OK(store.Get(*fresh));
+}
+
+// A process-local store that says it is shared, standing in for PostgreSQL: two SessionStores on
+// it behave as two replicas (store_pg_test and e2e_replicas run the real database).
+class SharedMemoryStore final : public store::KeyValueStore {
+ public:
+  absl::Status Put(std::string_view ns, std::string_view key, std::string_view value) override {
+    return inner_->Put(ns, key, value);
+  }
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
+                                                 std::string_view key) override {
+    if (down_) return absl::UnavailableError("store: postgres: connect: refused");
+    return inner_->Get(ns, key);
+  }
+  absl::StatusOr<bool> Delete(std::string_view ns, std::string_view key) override {
+    return inner_->Delete(ns, key);
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
+      std::string_view ns, std::string_view prefix) override {
+    return inner_->List(ns, prefix);
+  }
+  absl::StatusOr<bool> CompareAndSwap(std::string_view ns, std::string_view key,
+                                      std::string_view expected, std::string_view desired,
+                                      int64_t expires_unix) override {
+    return inner_->CompareAndSwap(ns, key, expected, desired, expires_unix);
+  }
+  absl::Status Ping() override { return absl::OkStatus(); }
+  bool Shared() const override { return true; }
+  absl::Status PutExpiring(std::string_view ns, std::string_view key, std::string_view value,
+                           int64_t expires_unix) override {
+    if (down_) return absl::UnavailableError("store: postgres: connect: refused");
+    return inner_->PutExpiring(ns, key, value, expires_unix);
+  }
+  absl::StatusOr<size_t> DeleteExpired(std::string_view ns, int64_t now_unix,
+                                       size_t limit) override {
+    return inner_->DeleteExpired(ns, now_unix, limit);
+  }
+  std::atomic<bool> down_{false};
+
+ private:
+  std::unique_ptr<store::KeyValueStore> inner_ = store::NewMemoryStore();
+};
+
+TEST(SharedSessionStoreTest, AnotherReplicaCompletesAndExactlyOneReplicaWinsTheNonce) {
+  FakeClock clock{core::FromUnixSeconds(1'800'000'000)};
+  SharedMemoryStore kv;
+  SessionStore a(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv);
+  SessionStore b(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv);
+  ASSERT_TRUE(a.shared());
+  auto id = a.Create("sample", "nonce-1", "10.0.0.1");
+  ASSERT_OK(id);
+  auto on_b = b.Get(*id);
+  ASSERT_OK(on_b);
+  EXPECT_EQ(on_b->tee, "sample");
+  EXPECT_EQ(on_b->nonce, "nonce-1");
+  EXPECT_EQ(on_b->state, Session::State::kAuthed);
+
+  std::atomic<int> wins{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      SessionStore& replica = i % 2 ? a : b;
+      if (replica.MarkAttested(*id, "token" + std::to_string(i), "digest")) ++wins;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wins.load(), 1);
+  a.EraseIfAuthed(*id);  // a failed attempt never undoes the winner
+  auto attested = a.Get(*id);
+  ASSERT_OK(attested);
+  EXPECT_EQ(attested->state, Session::State::kAttested);
+  EXPECT_TRUE(attested->nonce.empty());
+  EXPECT_EQ(attested->attestation_digest, "digest");
+
+  // Expiry holds on every replica; a burned (failed) nonce reads as unknown.
+  clock.Advance(std::chrono::seconds(301));
+  EXPECT_THAT(b.Get(*id), StatusIs(absl::StatusCode::kPermissionDenied,
+                                   ::testing::HasSubstr("session: expired at")));
+  auto burned = b.Create("sample", "nonce-2");
+  ASSERT_OK(burned);
+  a.EraseIfAuthed(*burned);
+  EXPECT_THAT(b.Get(*burned), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_FALSE(b.MarkAttested(*burned, "t", "d"));
+}
+
+TEST(SharedSessionStoreTest, StoreOutageIsUnavailableAndPerSourceLimitHolds) {
+  FakeClock clock{core::FromUnixSeconds(1'800'000'000)};
+  SharedMemoryStore kv;
+  SessionStore a(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions,
+                 {.max_unattested_per_source = 2}, &kv);
+  ASSERT_OK(a.Create("sample", "n", "10.0.0.9"));
+  ASSERT_OK(a.Create("sample", "n", "10.0.0.9"));
+  EXPECT_THAT(a.Create("sample", "n", "10.0.0.9"), StatusIs(absl::StatusCode::kResourceExhausted));
+  clock.Advance(std::chrono::seconds(61));  // the unattested timeout releases the count
+  auto id = a.Create("sample", "n", "10.0.0.9");
+  ASSERT_OK(id);
+  kv.down_ = true;
+  EXPECT_THAT(a.Create("sample", "n", "10.0.0.8"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(a.Get(*id), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 // Durable key-value storage behind one small interface (Envoy's KeyValueStore idea): the KBS keeps
 // resources, policies, reference values and sessions in named namespaces of a KeyValueStore. The
-// embedded default is a single SQLite file; tests of other modules use the in-memory store. Keys
-// and values are arbitrary bytes; listings are sorted bytewise by key.
+// embedded default is a single SQLite file; PostgreSQL is the store that several KBS replicas
+// share; tests of other modules use the in-memory store. Keys and values are arbitrary bytes;
+// listings are sorted bytewise by key. store_contract_test.cc is the contract every backend passes.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +22,8 @@ namespace ccburst::store {
 // kUnavailable and name the backend and what failed.
 class KeyValueStore {
  public:
+  static constexpr int64_t kKeepExpiry = -1;
+
   virtual ~KeyValueStore() = default;
 
   // Inserts or replaces `key` in namespace `ns`; durable when it returns OK.
@@ -35,6 +40,39 @@ class KeyValueStore {
   // sorted bytewise by key.
   virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
       std::string_view ns, std::string_view key_prefix = "") = 0;
+
+  // Replaces the value of `key` with `desired` only while it is exactly `expected`, atomically for
+  // every client of the store (for PostgreSQL: across processes). False when the key is absent or
+  // holds something else. `expires_unix` as for PutExpiring, or kKeepExpiry to leave it as is.
+  virtual absl::StatusOr<bool> CompareAndSwap(std::string_view ns, std::string_view key,
+                                              std::string_view expected, std::string_view desired,
+                                              int64_t expires_unix = 0) = 0;
+
+  // Whether the backend answers now (a readiness probe); kUnavailable naming what failed.
+  virtual absl::Status Ping() = 0;
+
+  // Whether other processes read and write the same data (several KBS replicas on one store).
+  virtual bool Shared() const { return false; }
+
+  // Every namespace that holds at least one key, sorted (what a re-encryption walks).
+  virtual absl::StatusOr<std::vector<std::string>> Namespaces() {
+    return absl::UnimplementedError("store: this backend cannot list namespaces");
+  }
+
+  // Put with an expiry time (unix seconds; 0 = never) kept beside the value for DeleteExpired.
+  // Get and List still return an expired entry until it is deleted: callers that care compare the
+  // time themselves. Unimplemented on backends without expiry (SQLite).
+  virtual absl::Status PutExpiring(std::string_view ns, std::string_view key,
+                                   std::string_view value, int64_t expires_unix) {
+    return absl::UnimplementedError("store: this backend has no expiring entries");
+  }
+
+  // Deletes at most `limit` entries of `ns` whose expiry is set and at or before `now_unix`;
+  // returns how many. Concurrent callers delete disjoint entries and never wait for each other.
+  virtual absl::StatusOr<size_t> DeleteExpired(std::string_view ns, int64_t now_unix,
+                                               size_t limit) {
+    return absl::UnimplementedError("store: this backend has no expiring entries");
+  }
 };
 
 struct SqliteOptions {
@@ -52,6 +90,32 @@ struct SqliteOptions {
 // errors are kUnavailable naming the path and SQLite's message.
 absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenSqliteStore(const std::string& path,
                                                                SqliteOptions options = {});
+
+// [storage_backend.backends.postgres]: the reference KBS's keys (db, username, password, host,
+// port) and ours for the pool, the timeouts and TLS.
+struct PostgresOptions {
+  std::string db = "postgres";
+  std::string username = "postgres";
+  std::optional<std::string> password;
+  std::string host = "localhost";
+  uint16_t port = 5432;
+  // A libpq connection URI that replaces the fields above (the reference's POSTGRES_URL).
+  std::optional<std::string> url;
+  size_t pool_size = 8;
+  std::chrono::milliseconds statement_timeout{5000};
+  std::chrono::seconds connect_timeout{3};
+  // How long a request waits for a free pooled connection before failing kUnavailable.
+  std::chrono::milliseconds pool_wait{5000};
+  std::string sslmode = "prefer";  // libpq's: disable, prefer, require, verify-ca, verify-full
+  std::optional<std::string> sslrootcert;  // CA file for verify-ca / verify-full
+};
+
+// Connects to PostgreSQL and brings the schema to the current version (versioned migrations run
+// under an advisory lock, so replicas that start at once apply each one exactly once). The pool
+// opens connections lazily up to `pool_size` and replaces broken ones, so the store recovers on
+// its own after a database restart; an operation on a broken connection is retried once on a
+// fresh one. Every failure is kUnavailable "store: postgres ...: <libpq message>".
+absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenPostgresStore(const PostgresOptions& options);
 
 // A process-local store for tests; never fails.
 std::unique_ptr<KeyValueStore> NewMemoryStore();

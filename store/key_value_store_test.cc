@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/testing/status_matchers.h"
+#include "store/encrypted_store.h"
 
 namespace ccburst::store {
 namespace {
@@ -39,7 +40,35 @@ class TempDir {
   std::string path_;
 };
 
-enum class Kind { kSqlite, kMemory };
+enum class Kind { kSqlite, kMemory, kPostgres, kEncryptedSqlite, kEncryptedPostgres };
+
+Keyring TestKeyring() {
+  auto ring = Keyring::Parse("k1 " + std::string(44 - 1, 'A') + "=\n", "test");
+  return *std::move(ring);
+}
+
+// The PostgreSQL server under test, from tests/pg.sh (ctest runs this suite once more through
+// `tests/pg.sh run`, which starts a throwaway cluster); the Postgres cases skip without it.
+std::optional<std::string> TestPostgresUrl() {
+  const char* url = std::getenv("CCB_TEST_PG_URL");
+  if (url == nullptr || *url == '\0') return std::nullopt;
+  return std::string(url);
+}
+
+// A fresh store on the test cluster: every table of an earlier case is dropped first.
+absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenCleanPostgres() {
+  PostgresOptions o;
+  o.url = *TestPostgresUrl();
+  o.sslmode = "disable";
+  {
+    CCB_ASSIGN_OR_RETURN(auto s, OpenPostgresStore(o));
+    for (auto& ns : {"ns", "a", "b", "c", "resources"}) {
+      CCB_ASSIGN_OR_RETURN(auto all, s->List(ns));
+      for (auto& [k, v] : all) CCB_RETURN_IF_ERROR(s->Delete(ns, k).status());
+    }
+  }
+  return OpenPostgresStore(o);
+}
 
 class KeyValueStoreTest : public ::testing::TestWithParam<Kind> {
  protected:
@@ -48,9 +77,19 @@ class KeyValueStoreTest : public ::testing::TestWithParam<Kind> {
       store_ = NewMemoryStore();
       return;
     }
-    auto s = OpenSqliteStore(dir_.File("kv.db"));
-    ASSERT_OK(s);
-    store_ = std::move(*s);
+    if (GetParam() == Kind::kPostgres || GetParam() == Kind::kEncryptedPostgres) {
+      if (!TestPostgresUrl()) GTEST_SKIP() << "no CCB_TEST_PG_URL (run through tests/pg.sh)";
+      auto s = OpenCleanPostgres();
+      ASSERT_OK(s);
+      store_ = std::move(*s);
+    } else {
+      auto s = OpenSqliteStore(dir_.File("kv.db"));
+      ASSERT_OK(s);
+      store_ = std::move(*s);
+    }
+    if (GetParam() == Kind::kEncryptedSqlite || GetParam() == Kind::kEncryptedPostgres) {
+      store_ = std::make_unique<EncryptedStore>(std::move(store_), TestKeyring());
+    }
   }
 
   std::optional<std::string> MustGet(std::string_view ns, std::string_view key) {
@@ -162,10 +201,149 @@ TEST_P(KeyValueStoreTest, ConcurrentWriters) {
   EXPECT_EQ(t2.back(), std::make_pair(std::string("t2/k049"), std::string("2-49")));
 }
 
+TEST_P(KeyValueStoreTest, CompareAndSwapChangesOnlyTheExpectedValue) {
+  auto absent = store_->CompareAndSwap("ns", "k", "x", "y");
+  ASSERT_OK(absent);
+  EXPECT_FALSE(*absent);
+  EXPECT_EQ(MustGet("ns", "k"), std::nullopt);
+  ASSERT_OK(store_->Put("ns", "k", std::string("a\0b", 3)));
+  auto wrong = store_->CompareAndSwap("ns", "k", "a", "c");
+  ASSERT_OK(wrong);
+  EXPECT_FALSE(*wrong);
+  auto right = store_->CompareAndSwap("ns", "k", std::string("a\0b", 3), "c");
+  ASSERT_OK(right);
+  EXPECT_TRUE(*right);
+  EXPECT_EQ(MustGet("ns", "k"), "c");
+}
+
+// Of many clients swapping from one value at once, exactly one wins (the nonce single-use rule).
+TEST_P(KeyValueStoreTest, RacingCompareAndSwapHasExactlyOneWinner) {
+  constexpr int kRounds = 10;
+  constexpr int kThreads = 4;
+  for (int round = 0; round < kRounds; ++round) {
+    std::string key = fmt::format("race{}", round);
+    ASSERT_OK(store_->Put("ns", key, "authed"));
+    std::atomic<int> winners{0}, failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        auto won = store_->CompareAndSwap("ns", key, "authed", fmt::format("attested-by-{}", t));
+        if (!won.ok()) ++failures;
+        if (won.ok() && *won) ++winners;
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(winners.load(), 1) << key;
+  }
+}
+
+TEST_P(KeyValueStoreTest, PingAnswers) { EXPECT_OK(store_->Ping()); }
+
+TEST_P(KeyValueStoreTest, ExpiredEntriesAreDeletedInBatches) {
+  absl::Status supported = store_->PutExpiring("ns", "probe", "v", 1);
+  if (absl::IsUnimplemented(supported)) GTEST_SKIP() << "backend has no expiring entries";
+  ASSERT_OK(supported);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_OK(store_->PutExpiring("ns", fmt::format("old{}", i), "v", 100 + i));
+  }
+  ASSERT_OK(store_->PutExpiring("ns", "fresh", "v", 1000));
+  ASSERT_OK(store_->Put("ns", "forever", "v"));
+  ASSERT_OK(store_->PutExpiring("other", "old", "v", 100));
+  auto first = store_->DeleteExpired("ns", 500, 4);
+  ASSERT_OK(first);
+  EXPECT_EQ(*first, 4u);
+  auto second = store_->DeleteExpired("ns", 500, 100);
+  ASSERT_OK(second);
+  EXPECT_EQ(*second, 2u);
+  std::vector<std::string> keys;
+  for (auto& [k, v] : MustList("ns")) keys.push_back(k);
+  EXPECT_THAT(keys, ElementsAre("forever", "fresh"));
+  EXPECT_EQ(MustGet("other", "old"), "v");
+  // A swap sets the expiry too: the swapped entry now expires.
+  auto swapped = store_->CompareAndSwap("ns", "forever", "v", "w", 200);
+  ASSERT_OK(swapped);
+  EXPECT_TRUE(*swapped);
+  auto third = store_->DeleteExpired("ns", 500, 100);
+  ASSERT_OK(third);
+  EXPECT_EQ(*third, 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, KeyValueStoreTest,
-                         ::testing::Values(Kind::kSqlite, Kind::kMemory), [](const auto& info) {
-                           return info.param == Kind::kSqlite ? "Sqlite" : "Memory";
+                         ::testing::Values(Kind::kSqlite, Kind::kMemory, Kind::kPostgres,
+                                           Kind::kEncryptedSqlite, Kind::kEncryptedPostgres),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case Kind::kEncryptedSqlite:
+                               return "EncryptedSqlite";
+                             case Kind::kEncryptedPostgres:
+                               return "EncryptedPostgres";
+                             case Kind::kSqlite:
+                               return "Sqlite";
+                             case Kind::kMemory:
+                               return "Memory";
+                             case Kind::kPostgres:
+                               return "Postgres";
+                           }
+                           return "";
                          });
+
+// PostgreSQL-only behaviour: several processes (here: several stores) on one database.
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!TestPostgresUrl()) GTEST_SKIP() << "no CCB_TEST_PG_URL (run through tests/pg.sh)";
+  }
+};
+
+TEST_F(PostgresStoreTest, ReplicasStartingAtOnceMigrateOnce) {
+  PostgresOptions o;
+  o.url = *TestPostgresUrl();
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      if (!OpenPostgresStore(o).ok()) ++failures;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto s = OpenPostgresStore(o);
+  ASSERT_OK(s);
+  EXPECT_TRUE((*s)->Shared());
+}
+
+TEST_F(PostgresStoreTest, UnreachableServerIsUnavailableAndFast) {
+  PostgresOptions o;
+  o.host = "127.0.0.1";
+  o.port = 1;  // nothing listens there
+  o.sslmode = "disable";
+  auto start = std::chrono::steady_clock::now();
+  auto s = OpenPostgresStore(o);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable,
+                          AllOf(HasSubstr("store: postgres"), HasSubstr("127.0.0.1:1"))));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(PostgresStoreTest, SharedBetweenTwoStores) {
+  PostgresOptions o;
+  o.url = *TestPostgresUrl();
+  auto a = OpenPostgresStore(o);
+  auto b = OpenPostgresStore(o);
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  ASSERT_OK((*a)->Put("shared", "k", "from-a"));
+  auto v = (*b)->Get("shared", "k");
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, "from-a");
+  auto won_b = (*b)->CompareAndSwap("shared", "k", "from-a", "b");
+  auto won_a = (*a)->CompareAndSwap("shared", "k", "from-a", "a");
+  ASSERT_OK(won_a);
+  ASSERT_OK(won_b);
+  EXPECT_TRUE(*won_b);
+  EXPECT_FALSE(*won_a);
+  ASSERT_OK((*a)->Delete("shared", "k"));
+}
 
 TEST(SqliteStoreTest, PersistsAcrossReopen) {
   TempDir dir;

@@ -55,6 +55,10 @@ class SqliteStore final : public KeyValueStore {
                    put_));
     CCB_RETURN_IF_ERROR(PrepareOne("SELECT value FROM kv WHERE ns = ?1 AND key = ?2", get_));
     CCB_RETURN_IF_ERROR(PrepareOne("DELETE FROM kv WHERE ns = ?1 AND key = ?2", delete_));
+    CCB_RETURN_IF_ERROR(
+        PrepareOne("UPDATE kv SET value = ?4 WHERE ns = ?1 AND key = ?2 AND value = ?3", cas_));
+    CCB_RETURN_IF_ERROR(PrepareOne("SELECT 1", ping_));
+    CCB_RETURN_IF_ERROR(PrepareOne("SELECT DISTINCT ns FROM kv ORDER BY ns", namespaces_));
     CCB_RETURN_IF_ERROR(PrepareOne(
         "SELECT key, value FROM kv WHERE ns = ?1 AND key >= ?2 ORDER BY key", list_open_));
     CCB_RETURN_IF_ERROR(PrepareOne(
@@ -90,6 +94,39 @@ class SqliteStore final : public KeyValueStore {
     int rc = sqlite3_step(st.get());
     if (rc != SQLITE_DONE) return Error("delete", rc);
     return sqlite3_changes(db_.get()) > 0;
+  }
+
+  // SQLite has no expiring entries: `expires_unix` is not kept (sessions stay in memory).
+  absl::StatusOr<bool> CompareAndSwap(std::string_view ns, std::string_view key,
+                                      std::string_view expected, std::string_view desired,
+                                      int64_t expires_unix) override {
+    std::lock_guard lock(mu_);
+    Statement st(cas_.get());
+    CCB_RETURN_IF_ERROR(Bind(st.get(), {ns, key, expected, desired}, "compare-and-swap"));
+    int rc = sqlite3_step(st.get());
+    if (rc != SQLITE_DONE) return Error("compare-and-swap", rc);
+    return sqlite3_changes(db_.get()) > 0;
+  }
+
+  absl::Status Ping() override {
+    std::lock_guard lock(mu_);
+    Statement st(ping_.get());
+    int rc = sqlite3_step(st.get());
+    if (rc != SQLITE_ROW) return Error("ping", rc);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> Namespaces() override {
+    std::lock_guard lock(mu_);
+    Statement st(namespaces_.get());
+    std::vector<std::string> out;
+    for (;;) {
+      int rc = sqlite3_step(st.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return Error("namespaces", rc);
+      out.emplace_back(ColumnBytes(st.get(), 0));
+    }
+    return out;
   }
 
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
@@ -157,7 +194,7 @@ class SqliteStore final : public KeyValueStore {
   const std::string path_;
   std::mutex mu_;
   DbPtr db_;
-  StmtPtr put_, get_, delete_, list_open_, list_range_;
+  StmtPtr put_, get_, delete_, cas_, ping_, namespaces_, list_open_, list_range_;
 };
 
 // Runs `sql`; when `first_value` is set it receives the first column of the first row.

@@ -1,0 +1,403 @@
+// The shared KeyValueStore: PostgreSQL through libpq, for several KBS replicas on one database.
+// One table keyed by (ns, key) with bytea columns, so comparisons are bytewise like SQLite's BLOBs
+// and prefix scans are range scans on the primary key. Parameters and results travel in binary
+// format (no escaping, no text decoding of bytea).
+//
+// The pool hands each operation one connection. A connection that libpq reports broken (the
+// server restarted, the network dropped) is discarded and the operation is retried once on a new
+// one, so the store recovers by itself once the database is back; until then every operation
+// fails fast (connect_timeout, statement_timeout) with kUnavailable.
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+
+#include "store/key_value_store.h"
+
+namespace ccburst::store {
+namespace {
+
+struct ConnCloser {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct ResultClearer {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ConnPtr = std::unique_ptr<PGconn, ConnCloser>;
+using ResultPtr = std::unique_ptr<PGresult, ResultClearer>;
+
+// Any stable 64-bit number: the advisory lock that serialises schema migrations across replicas.
+constexpr int64_t kMigrationLockId = 0x63636275727374;  // "ccburst"
+
+// Migrations, applied in order; version N is the N-th entry. Never edit one that has shipped:
+// append a new one.
+constexpr const char* kMigrations[] = {
+    // 1: the key-value table; `expires` (unix seconds, 0 = never) for expiring entries.
+    "CREATE TABLE IF NOT EXISTS ccburst_kv ("
+    "ns bytea NOT NULL, key bytea NOT NULL, value bytea NOT NULL, "
+    "expires bigint NOT NULL DEFAULT 0, PRIMARY KEY (ns, key));"
+    "CREATE INDEX IF NOT EXISTS ccburst_kv_expires ON ccburst_kv (ns, expires) "
+    "WHERE expires <> 0",
+};
+
+std::string ConnMessage(PGconn* c) {
+  std::string m = c ? PQerrorMessage(c) : "out of memory";
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  for (char& ch : m) {
+    if (ch == '\n') ch = ' ';
+  }
+  return m;
+}
+
+std::string_view Bytes(PGresult* r, int row, int col) {
+  return std::string_view(PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col)));
+}
+
+// A query parameter in binary format: bytea (OID 17) by default, int8 (OID 20) from Int8().
+struct Param {
+  Param(std::string_view b) : bytes(b) {}    // NOLINT: bytea is the common case
+  Param(const std::string& b) : bytes(b) {}  // NOLINT
+  Param(std::string_view b, Oid t) : bytes(b), type(t) {}
+  std::string_view bytes;
+  Oid type = 17;
+};
+
+// An int8 parameter's 8 big-endian bytes; the holder must outlive the query.
+struct Int8 {
+  explicit Int8(int64_t v) : bytes(8, '\0') {
+    for (int i = 7; i >= 0; --i) {
+      bytes[i] = static_cast<char>(v & 0xff);
+      v >>= 8;
+    }
+  }
+  operator Param() const { return Param(bytes, 20); }  // NOLINT
+  std::string bytes;
+};
+
+int64_t FromBigEndian64(std::string_view b) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < b.size() && i < 8; ++i) v = v << 8 | static_cast<unsigned char>(b[i]);
+  return static_cast<int64_t>(v);
+}
+
+std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) == 0xff) s.pop_back();
+  if (s.empty()) return std::nullopt;
+  s.back() = static_cast<char>(static_cast<unsigned char>(s.back()) + 1);
+  return s;
+}
+
+class PostgresStore final : public KeyValueStore {
+ public:
+  explicit PostgresStore(PostgresOptions options) : options_(std::move(options)) {
+    if (options_.pool_size == 0) options_.pool_size = 1;
+    Describe();
+  }
+
+  absl::Status Migrate() {
+    return WithConnection("migrate", [&](PGconn* c) -> absl::Status {
+      // Session-level lock: held across the migrations' transactions, released below (or by the
+      // server if this process dies). Taken first: even CREATE TABLE IF NOT EXISTS races.
+      CCB_RETURN_IF_ERROR(
+          Exec(c, "migrate", "SELECT pg_advisory_lock($1::bigint)", {Int8(kMigrationLockId)}));
+      absl::Status status = [&]() -> absl::Status {
+        CCB_RETURN_IF_ERROR(
+            Exec(c, "migrate",
+                 "CREATE TABLE IF NOT EXISTS ccburst_schema (version integer NOT NULL)", {}));
+        CCB_ASSIGN_OR_RETURN(ResultPtr r, Query(c, "migrate",
+                                                "SELECT coalesce(max(version), 0)::bigint "
+                                                "FROM ccburst_schema",
+                                                {}));
+        int64_t version = FromBigEndian64(Bytes(r.get(), 0, 0));
+        constexpr int64_t kLatest = std::size(kMigrations);
+        if (version > kLatest) {
+          return absl::FailedPreconditionError(fmt::format(
+              "store: postgres {}: schema version {} is newer than this ccburst-kbs knows ({}); "
+              "upgrade this replica",
+              where_, version, kLatest));
+        }
+        for (int64_t v = version + 1; v <= kLatest; ++v) {
+          std::string sql =
+              fmt::format("BEGIN; {}; INSERT INTO ccburst_schema(version) VALUES ({}); COMMIT",
+                          kMigrations[v - 1], v);
+          ResultPtr m(PQexec(c, sql.c_str()));
+          if (PQresultStatus(m.get()) != PGRES_COMMAND_OK) {
+            std::string msg = ConnMessage(c);
+            ResultPtr(PQexec(c, "ROLLBACK"));
+            return Unavailable(fmt::format("migration {}", v), msg);
+          }
+        }
+        return absl::OkStatus();
+      }();
+      absl::Status unlock =
+          Exec(c, "migrate", "SELECT pg_advisory_unlock($1::bigint)", {Int8(kMigrationLockId)});
+      return status.ok() ? unlock : status;
+    });
+  }
+
+  absl::Status Put(std::string_view ns, std::string_view key, std::string_view value) override {
+    return PutExpiring(ns, key, value, 0);
+  }
+
+  absl::Status PutExpiring(std::string_view ns, std::string_view key, std::string_view value,
+                           int64_t expires_unix) override {
+    return WithConnection("put", [&](PGconn* c) {
+      return Exec(c, "put",
+                  "INSERT INTO ccburst_kv(ns, key, value, expires) VALUES ($1, $2, $3, $4) "
+                  "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, "
+                  "expires = excluded.expires",
+                  {ns, key, value, Int8(expires_unix)});
+    });
+  }
+
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
+                                                 std::string_view key) override {
+    std::optional<std::string> out;
+    CCB_RETURN_IF_ERROR(WithConnection("get", [&](PGconn* c) -> absl::Status {
+      CCB_ASSIGN_OR_RETURN(
+          ResultPtr r,
+          Query(c, "get", "SELECT value FROM ccburst_kv WHERE ns = $1 AND key = $2", {ns, key}));
+      out.reset();
+      if (PQntuples(r.get()) > 0) out = std::string(Bytes(r.get(), 0, 0));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<bool> Delete(std::string_view ns, std::string_view key) override {
+    bool deleted = false;
+    CCB_RETURN_IF_ERROR(WithConnection("delete", [&](PGconn* c) -> absl::Status {
+      CCB_ASSIGN_OR_RETURN(
+          ResultPtr r,
+          Query(c, "delete", "DELETE FROM ccburst_kv WHERE ns = $1 AND key = $2", {ns, key}));
+      deleted = std::strcmp(PQcmdTuples(r.get()), "0") != 0;
+      return absl::OkStatus();
+    }));
+    return deleted;
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
+      std::string_view ns, std::string_view key_prefix) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::optional<std::string> upper = PrefixSuccessor(key_prefix);
+    CCB_RETURN_IF_ERROR(WithConnection("list", [&](PGconn* c) -> absl::Status {
+      ResultPtr r;
+      if (upper) {
+        CCB_ASSIGN_OR_RETURN(r, Query(c, "list",
+                                      "SELECT key, value FROM ccburst_kv WHERE ns = $1 AND "
+                                      "key >= $2 AND key < $3 ORDER BY key",
+                                      {ns, key_prefix, *upper}));
+      } else {
+        CCB_ASSIGN_OR_RETURN(r, Query(c, "list",
+                                      "SELECT key, value FROM ccburst_kv WHERE ns = $1 AND "
+                                      "key >= $2 ORDER BY key",
+                                      {ns, key_prefix}));
+      }
+      out.clear();
+      int n = PQntuples(r.get());
+      out.reserve(static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) {
+        out.emplace_back(std::string(Bytes(r.get(), i, 0)), std::string(Bytes(r.get(), i, 1)));
+      }
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<bool> CompareAndSwap(std::string_view ns, std::string_view key,
+                                      std::string_view expected, std::string_view desired,
+                                      int64_t expires_unix) override {
+    // One UPDATE with the old value in its WHERE: PostgreSQL re-checks the condition on the row
+    // it locks, so of two racing swaps from one expected value exactly one changes the row.
+    bool swapped = false;
+    CCB_RETURN_IF_ERROR(WithConnection("compare-and-swap", [&](PGconn* c) -> absl::Status {
+      CCB_ASSIGN_OR_RETURN(ResultPtr r, Query(c, "compare-and-swap",
+                                              "UPDATE ccburst_kv SET value = $4, "
+                                              "expires = CASE WHEN $5 < 0 THEN expires ELSE $5 END "
+                                              "WHERE ns = $1 AND key = $2 AND value = $3",
+                                              {ns, key, expected, desired, Int8(expires_unix)}));
+      swapped = std::strcmp(PQcmdTuples(r.get()), "0") != 0;
+      return absl::OkStatus();
+    }));
+    return swapped;
+  }
+
+  absl::StatusOr<size_t> DeleteExpired(std::string_view ns, int64_t now_unix,
+                                       size_t limit) override {
+    // SKIP LOCKED: replicas sweeping at once take disjoint rows instead of queueing on each
+    // other's locks.
+    size_t deleted = 0;
+    CCB_RETURN_IF_ERROR(WithConnection("delete-expired", [&](PGconn* c) -> absl::Status {
+      CCB_ASSIGN_OR_RETURN(
+          ResultPtr r,
+          Query(c, "delete-expired",
+                "DELETE FROM ccburst_kv WHERE ctid IN (SELECT ctid FROM ccburst_kv WHERE ns = $1 "
+                "AND expires <> 0 AND expires <= $2 LIMIT $3 FOR UPDATE SKIP LOCKED)",
+                {ns, Int8(now_unix), Int8(static_cast<int64_t>(limit))}));
+      deleted = std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
+      return absl::OkStatus();
+    }));
+    return deleted;
+  }
+
+  absl::Status Ping() override {
+    return WithConnection("ping", [&](PGconn* c) -> absl::Status {
+      return Query(c, "ping", "SELECT 1 FROM ccburst_schema LIMIT 1", {}).status();
+    });
+  }
+
+  bool Shared() const override { return true; }
+
+  absl::StatusOr<std::vector<std::string>> Namespaces() override {
+    std::vector<std::string> out;
+    CCB_RETURN_IF_ERROR(WithConnection("namespaces", [&](PGconn* c) -> absl::Status {
+      CCB_ASSIGN_OR_RETURN(
+          ResultPtr r,
+          Query(c, "namespaces", "SELECT DISTINCT ns FROM ccburst_kv ORDER BY ns", {}));
+      out.clear();
+      for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace_back(Bytes(r.get(), i, 0));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+ private:
+  void Describe() {
+    where_ = options_.url ? std::string("(url)")
+                          : fmt::format("{}@{}:{}/{}", options_.username, options_.host,
+                                        options_.port, options_.db);
+  }
+
+  ConnPtr Connect() {
+    std::string port = std::to_string(options_.port);
+    std::string connect_timeout =
+        std::to_string(std::max<int64_t>(1, options_.connect_timeout.count()));
+    std::string pg_options = fmt::format("-c statement_timeout={} -c client_min_messages=warning",
+                                         options_.statement_timeout.count());
+    std::vector<const char*> keys, values;
+    auto add = [&](const char* k, const std::string& v) {
+      keys.push_back(k);
+      values.push_back(v.c_str());
+    };
+    if (options_.url) {
+      add("dbname", *options_.url);  // expanded below: the URI's fields, then ours override
+    } else {
+      add("host", options_.host);
+      add("port", port);
+      add("dbname", options_.db);
+      add("user", options_.username);
+      if (options_.password) add("password", *options_.password);
+    }
+    add("connect_timeout", connect_timeout);
+    add("options", pg_options);
+    add("sslmode", options_.sslmode);
+    if (options_.sslrootcert) add("sslrootcert", *options_.sslrootcert);
+    add("application_name", std::string("ccburst-kbs"));
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+    return ConnPtr(PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1));
+  }
+
+  absl::StatusOr<ConnPtr> Acquire() {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, options_.pool_wait,
+                      [&] { return !idle_.empty() || open_ < options_.pool_size; })) {
+      return absl::UnavailableError(
+          fmt::format("store: postgres {}: no free connection within {} ms (pool_size {})", where_,
+                      options_.pool_wait.count(), options_.pool_size));
+    }
+    if (!idle_.empty()) {
+      ConnPtr c = std::move(idle_.front());
+      idle_.pop_front();
+      return c;
+    }
+    ++open_;
+    lock.unlock();
+    ConnPtr c = Connect();
+    if (PQstatus(c.get()) != CONNECTION_OK) {
+      std::string msg = ConnMessage(c.get());
+      Release(nullptr);
+      return Unavailable("connect", msg);
+    }
+    return c;
+  }
+
+  // Returns `c` to the pool, or gives up its slot when it is null or broken.
+  void Release(ConnPtr c) {
+    std::lock_guard lock(mu_);
+    if (c && PQstatus(c.get()) == CONNECTION_OK && PQtransactionStatus(c.get()) == PQTRANS_IDLE) {
+      idle_.push_back(std::move(c));
+    } else {
+      --open_;
+    }
+    cv_.notify_one();
+  }
+
+  // Runs `fn` on a pooled connection; once more on a new connection when the first one turns out
+  // to be broken (a database restart leaves every pooled connection dead).
+  template <typename Fn>
+  absl::Status WithConnection(const char* op, Fn&& fn) {
+    absl::Status status;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      CCB_ASSIGN_OR_RETURN(ConnPtr c, Acquire());
+      status = fn(c.get());
+      bool broken = PQstatus(c.get()) != CONNECTION_OK;
+      Release(std::move(c));
+      if (status.ok() || !broken) return status;
+    }
+    return status;
+  }
+
+  absl::StatusOr<ResultPtr> Query(PGconn* c, const char* op, const char* sql,
+                                  std::initializer_list<Param> params) {
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+    std::vector<Oid> types;
+    for (const Param& p : params) {
+      values.push_back(p.bytes.empty() ? "" : p.bytes.data());
+      lengths.push_back(static_cast<int>(p.bytes.size()));
+      formats.push_back(1);
+      types.push_back(p.type);
+    }
+    ResultPtr r(PQexecParams(c, sql, static_cast<int>(values.size()), types.data(), values.data(),
+                             lengths.data(), formats.data(), /*resultFormat=*/1));
+    ExecStatusType st = PQresultStatus(r.get());
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+      std::string msg = r ? PQresultErrorMessage(r.get()) : ConnMessage(c);
+      while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+      if (msg.empty()) msg = ConnMessage(c);
+      return Unavailable(op, msg);
+    }
+    return r;
+  }
+
+  absl::Status Exec(PGconn* c, const char* op, const char* sql,
+                    std::initializer_list<Param> params) {
+    return Query(c, op, sql, params).status();
+  }
+
+  absl::Status Unavailable(std::string_view op, std::string_view msg) const {
+    return absl::UnavailableError(fmt::format("store: postgres {}: {}: {}", where_, op, msg));
+  }
+
+  PostgresOptions options_;
+  std::string where_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<ConnPtr> idle_;
+  size_t open_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenPostgresStore(const PostgresOptions& options) {
+  auto store = std::make_unique<PostgresStore>(options);
+  CCB_RETURN_IF_ERROR(store->Migrate());
+  return std::unique_ptr<KeyValueStore>(std::move(store));
+}
+
+}  // namespace ccburst::store
