@@ -3,7 +3,7 @@
 # TPM: ccburst-kbs (ephemeral loopback port, HTTP) trusts a TDX and an SNP test hierarchy; for each
 # TEE a fresh swtpm is provisioned as an Azure CVM's vTPM (AK at 0x81000003, HCL report from the
 # hierarchy in NV 0x01400001), `ccburst-testgen imds-stub` stands in for Azure IMDS (TD quote for
-# the TDREPORT, VCEK), and `ccburst-testgen attest --tpm` runs the real attester through
+# the TDREPORT, VCEK); `ccburst-agent --tee auto` (CDH API + curl, get-resource) and `ccburst-testgen attest --tpm` run the real attester through
 # agent::KbsClient (auth, attest, resource). Checked: the exact secret; init-data refused while
 # PCR8 does not bind it and accepted once PCR8 is extended with its digest; a TPM without the AK,
 # without the HCL report, or whose HCL report names another AK gives a clear error and no secret.
@@ -17,11 +17,14 @@ BUILD="$1"
 KBS="$BUILD/apps/ccburst-kbs"
 CLI_BIN="$BUILD/apps/ccburst"
 TESTGEN="$BUILD/tests/ccburst-testgen"
+AGENT="$BUILD/apps/ccburst-agent"
 WORK="$(mktemp -d /tmp/ccburst-e2e-agent-azure.XXXXXX)"
 source "$(dirname "$0")/swtpm.sh"
 PID=""
 IMDS_PID=""
+APID=""
 cleanup() {
+  [ -n "$APID" ] && kill "$APID" 2>/dev/null
   swtpm_stop
   [ -n "$IMDS_PID" ] && kill "$IMDS_PID" 2>/dev/null
   [ -n "$PID" ] && kill "$PID" 2>/dev/null
@@ -107,6 +110,32 @@ for tee in az-tdx-vtpm az-snp-vtpm; do
   swtpm_provision_hcl "$tee" "$dir"
 
   good_flow "$tee" "first"
+
+  # The same through the real binary as a pod uses it: `ccburst-agent --tee auto serve` detects the
+  # Azure vTPM (TPM + HCL report type), and curl asks the CDH API for the secret; then
+  # `get-resource --output` as an init container would.
+  "$AGENT" --tee auto --tpm "$SWTPM_TCTI" --imds-url "$IMDS_URL" --kbs-url "$URL" \
+    serve --listen 127.0.0.1:0 >"$WORK/agent.out" 2>"$WORK/agent.log" &
+  APID=$!
+  for _ in $(seq 1 200); do
+    grep -q "listening on" "$WORK/agent.out" && break
+    kill -0 "$APID" 2>/dev/null || fail "$tee: ccburst-agent exited: $(cat "$WORK/agent.log")"
+    sleep 0.05
+  done
+  API="$(sed -n 's|^ccburst-agent: listening on \(http://127.0.0.1:[0-9]*\)$|\1|p' "$WORK/agent.out")"
+  [ -n "$API" ] || fail "$tee: ccburst-agent printed no listening line"
+  code="$(curl -s -o "$WORK/got.bin" -w '%{http_code}' "$API/cdh/resource/default/key/model")"
+  [ "$code" = 200 ] || fail "$tee: CDH API answered $code: $(cat "$WORK/got.bin"; cat "$WORK/agent.log")"
+  cmp -s "$WORK/secret.bin" "$WORK/got.bin" || fail "$tee: CDH API secret bytes differ"
+  grep -q "$tee" "$WORK/agent.log" || fail "$tee: the agent's log does not name the detected TEE"
+  kill "$APID"; wait "$APID" 2>/dev/null || true; APID=""
+  rm -f "$WORK/agent-out.bin"
+  "$AGENT" --tee "$tee" --tpm "$SWTPM_TCTI" --imds-url "$IMDS_URL" --kbs-url "$URL" \
+    get-resource kbs:///default/key/model --output "$WORK/agent-out.bin" 2>"$WORK/agent.log" \
+    || fail "$tee: ccburst-agent get-resource: $(cat "$WORK/agent.log")"
+  cmp -s "$WORK/secret.bin" "$WORK/agent-out.bin" || fail "$tee: get-resource bytes differ"
+  [ "$(stat -c %a "$WORK/agent-out.bin")" = 600 ] || fail "$tee: get-resource output is not 0600"
+  echo "e2e_agent_azure: $tee through ccburst-agent (auto-detected, CDH API and get-resource) returned the exact secret"
   if [ -n "${TIMING_RUNS:-}" ]; then
     # The same flow with generated evidence (no TPM, no IMDS) for comparison.
     for how in swtpm generated; do
