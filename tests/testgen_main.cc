@@ -448,7 +448,7 @@ int main(int argc, char** argv) {
   tsm->add_option("--mrconfigid,--host-data", stub.config_hex,
                   "hex MRCONFIGID (tdx) or HOST_DATA (snp): the init-data digest");
   tsm->add_option("--measurement,--mrtd", stub.measurement_hex,
-                  "snp: hex MEASUREMENT (default: the generator's); tdx: refused (fixed MRTD)");
+                  "hex MEASUREMENT (snp) or MRTD (tdx); default: the generator's");
 
   try {
     app.parse(argc, argv);

@@ -109,17 +109,18 @@ absl::StatusOr<TsmStubOptions> HierarchyStubOptions(std::string_view tee, const 
                        "tsm-stub: measurement");
   TsmStubOptions options;
   if (tee == "tdx") {
-    if (!measurement.empty()) {
-      return absl::InvalidArgumentError(
-          "tsm-stub: the TDX test generator has a fixed MRTD (--mrtd is for a later generator)");
+    if (measurement.size() > 48) {
+      return absl::InvalidArgumentError("tsm-stub: the TDX MRTD is at most 48 bytes");
     }
     using H = evidence::tdx::testing::TdxTestHierarchy;
     CCB_ASSIGN_OR_RETURN(std::shared_ptr<const H> h, H::Load(dir));
     options.provider = "tdx_guest";
-    options.generate = [h, config](std::string_view rd) -> absl::StatusOr<TsmStubReport> {
+    options.generate = [h, config,
+                        measurement](std::string_view rd) -> absl::StatusOr<TsmStubReport> {
       evidence::tdx::testing::QuoteSpec spec;
       spec.report_data = std::string(rd);
       spec.mr_config_id = config;
+      if (!measurement.empty()) spec.mr_td = measurement;
       CCB_ASSIGN_OR_RETURN(std::string quote, h->IssueQuote(spec));
       return TsmStubReport{std::move(quote), {}};
     };

@@ -63,9 +63,9 @@ class TsmStub {
 };
 
 // The generators of the TDX and SNP hierarchies that `ccburst-testgen hierarchy` saved in `dir`:
-// TDX quotes with `mr_config_id` (hex, may be empty; `measurement` must be empty: the TDX
-// generator's MRTD is fixed), SNP reports with `host_data` (hex) and `measurement` (hex, empty =
-// the generator's default). `tee` is "tdx" or "snp"; the provider
+// TDX quotes with `mr_config_id` (hex, may be empty) and `measurement` as MRTD (hex, empty = the
+// generator's default), SNP reports with `host_data` (hex) and `measurement` (hex, empty = the
+// generator's default). `tee` is "tdx" or "snp"; the provider
 // name goes to `provider`.
 absl::StatusOr<TsmStubOptions> HierarchyStubOptions(std::string_view tee, const std::string& dir,
                                                     std::string_view config_hex,
