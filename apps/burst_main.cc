@@ -66,11 +66,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed-stabilization", seed_stabilization)->capture_default_str();
   app.add_option("--pods-per-instance", o.pods_per_instance)->capture_default_str();
   app.add_option("--image-pull-seconds", o.image_pull_seconds)->capture_default_str();
-  app.add_option("--vm-mode", c.mode, "agent or testgen (temporary fallback)")
-      ->capture_default_str();
-  app.add_option("--vm-stub-command", c.stub_command, "agent mode: configfs-tsm stand-in");
-  app.add_option("--vm-agent-command", c.agent_command, "agent mode: ccburst-agent serve");
-  app.add_option("--vm-fallback-command", c.fallback_command, "testgen mode: one guest flow");
+  app.add_option("--vm-stub-command", c.stub_command, "a VM's configfs-tsm stand-in")->required();
+  app.add_option("--vm-agent-command", c.agent_command, "a VM's ccburst-agent serve")->required();
   app.add_option("--vm-startup-seconds", c.startup_seconds)->capture_default_str();
   app.add_option("--tampered-vm", c.tampered_vm, "the n-th VM is tampered (0: none)")
       ->capture_default_str();
@@ -84,7 +81,7 @@ int main(int argc, char** argv) {
   app.add_option("--bin", bin, "directory of the ccburst binaries");
   std::string testgen, agent;
   app.add_option("--agent", agent, "ccburst-agent binary (default: --bin/ccburst-agent)");
-  app.add_option("--testgen", testgen, "ccburst-testgen binary (tsm-stub, fallback guest)");
+  app.add_option("--testgen", testgen, "ccburst-testgen binary (tsm-stub)");
   CLI11_PARSE(app, argc, argv);
 
   std::string trace_path = scenario;

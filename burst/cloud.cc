@@ -157,12 +157,8 @@ void Cloud::Boot(Vm& vm) {
     vm.pids.push_back(*pid);
     return true;
   };
-  if (options_.mode == "agent") {
-    // The agent starts once the stand-in announced its configfs-tsm root (see Advance).
-    run(options_.stub_command, "tsm-stub");
-  } else {
-    run(options_.fallback_command, "guest");
-  }
+  // The agent starts once the stand-in announced its configfs-tsm root (see Advance).
+  run(options_.stub_command, "tsm-stub");
 }
 
 void Cloud::Advance(Vm& vm, double now) {
@@ -172,7 +168,7 @@ void Cloud::Advance(Vm& vm, double now) {
     return;
   }
   if (vm.state != VmState::kAttesting) return;
-  if (options_.mode == "agent") {
+  {
     if (vm.pids.size() == 1) {
       auto ready = core::ReadFile(vm.dir + "/tsm-stub.out");
       if (!ready.ok() || ready->empty()) {
@@ -222,17 +218,6 @@ void Cloud::Advance(Vm& vm, double now) {
     }
     return Finish(vm, now, r->body);
   }
-  int status = 0;
-  if (waitpid(vm.pids[0], &status, WNOHANG) != vm.pids[0]) return;
-  vm.pids.clear();
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    auto key = core::ReadFile(vm.dir + "/guest.out");
-    return Finish(vm, now, key);
-  }
-  auto log = core::ReadFile(vm.dir + "/guest.log");
-  std::string why = Trim(log.ok() ? *log : "no log");
-  if (why.starts_with("ccburst-testgen: ")) why = why.substr(17);
-  Finish(vm, now, absl::PermissionDeniedError(why));
 }
 
 void Cloud::Finish(Vm& vm, double now, absl::StatusOr<std::string> key) {

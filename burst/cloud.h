@@ -5,14 +5,10 @@
 // VM decrypts the AES-256-GCM model file with the key and reports ready (serving). A guest the KBS
 // refuses never serves and keeps the KBS's reason.
 //
-// Two guest modes (CloudOptions::mode):
-//  - "agent": the contract's guest (/work/briefs/contract.md): `stub_command` (the configfs-tsm
-//    stand-in, `ccburst-testgen tsm-stub`) and `agent_command` (`ccburst-agent ... serve --listen
-//    127.0.0.1:0`), then an HTTP GET of /cdh/resource/default/key/model on the port the agent
-//    prints.
-//  - "testgen" (TEMPORARY fallback until ccburst-agent lands in main; to be removed by the merger):
-//    `fallback_command` runs the same KBS protocol through agent/kbs_client (`ccburst-testgen
-//    attest --mrtd`), printing the key on stdout or the KBS's refusal on stderr.
+// The guest of a VM is `stub_command` (the configfs-tsm stand-in, `ccburst-testgen tsm-stub`, with
+// the VM's MRTD and init-data digest as MRCONFIGID) and `agent_command` (`ccburst-agent ... serve
+// --listen 127.0.0.1:0`), then an HTTP GET of /cdh/resource/default/key/model on the port the
+// agent prints, as the workload's `curl http://127.0.0.1:8006/cdh/resource/...` would.
 // Template placeholders: {vm} {vm_dir} {mrtd} {initdata} {initdata_digest}
 // {kbs_url} {kbs_cert} {hierarchy} {bin} {agent} {testgen}.
 #pragma once
@@ -29,10 +25,8 @@
 namespace ccburst::burst {
 
 struct CloudOptions {
-  std::string mode = "testgen";  // "agent" or "testgen"
   std::string stub_command;
   std::string agent_command;
-  std::string fallback_command;
   std::map<std::string, std::string> vars;  // kbs_url, kbs_cert, hierarchy, bin, ...
   std::string work_dir;                     // one sub-directory per VM
   std::string good_mrtd;                    // hex, in the reference values

@@ -155,15 +155,13 @@ GRPC="$(sed -n 's/^ready grpc_port=\([0-9]*\).*/\1/p' "$WORK/scaler.out")"
 HTTP="$(sed -n 's/.*http_port=\([0-9]*\).*/\1/p' "$WORK/scaler.out")"
 note "ccburst-scaler gRPC 127.0.0.1:$GRPC, metrics http://127.0.0.1:$HTTP/metrics"
 
-VM_MODE=testgen
-if [ -x "$AGENT" ] && "$TESTGEN" tsm-stub --help >/dev/null 2>&1; then VM_MODE=agent; fi
-say "5. the burst: KEDA-contract driver + cluster model + confidential VMs (guest: $VM_MODE)"
+say "5. the burst: KEDA-contract driver + cluster model + confidential VMs (guest: ccburst-agent)"
 mkdir -p "$WORK/run"
 "$BIN/ccburst-burst" --config "$ROOT/scripts/burst.toml" --traces-dir "$ROOT/scaler/traces" \
   --out "$WORK/run" --exposition-file "$WORK/cluster/ksm.prom" --speed "$SPEED" \
   --scaler-grpc "127.0.0.1:$GRPC" --scaler-http "http://127.0.0.1:$HTTP" --prometheus "$PROM" \
   --model-key "$WORK/model.key" --kbs-url "$KBS_URL" --kbs-cert "$WORK/kbs.crt" \
-  --hierarchy "$WORK/tdx" --bin "$BIN" --agent "$AGENT" --testgen "$TESTGEN" --vm-mode "$VM_MODE" "$@" \
+  --hierarchy "$WORK/tdx" --bin "$BIN" --agent "$AGENT" --testgen "$TESTGEN" "$@" \
   || die "ccburst-burst failed"
 
 # What the components themselves counted (the test reads these).
