@@ -42,6 +42,8 @@ class FakeKbs {
     resource_body_ = std::move(b);
   }
   void set_token_exp(int64_t exp) { token_exp_ = exp; }
+  // Wraps resources for another TEE key than the session's (a KBS that mixed up sessions).
+  void set_wrong_key(bool w) { wrong_key_ = w; }
   int attests() const { return attests_; }
   std::string last_init_data() {
     std::lock_guard l(mu_);
@@ -76,7 +78,10 @@ class FakeKbs {
       return net::HttpResponse::Json(200, json::serialize(json::object{{"token", token}}));
     }
     if (resource_body_) return net::HttpResponse::Json(200, *resource_body_);
-    auto jwe = crypto::JweEncrypt(it->second, "the secret");
+    json::object to = it->second;
+    if (wrong_key_)
+      to = *crypto::TeePubkeyJwk(crypto::PrivateKey::GenerateEcP256(), "ECDH-ES+A256KW");
+    auto jwe = crypto::JweEncrypt(to, "the secret");
     return net::HttpResponse::Json(200, json::serialize(*jwe));
   }
 
@@ -87,6 +92,7 @@ class FakeKbs {
   int next_ = 0;
   std::atomic<int> attests_{0};
   std::atomic<int64_t> token_exp_{4102444800};
+  std::atomic<bool> wrong_key_{false};
   std::unique_ptr<net::HttpServer> server_;
 };
 
@@ -158,6 +164,28 @@ TEST_F(KbsClientTest, GarbageAndHugeAnswersAreClearErrors) {
   EXPECT_THAT(c->GetResource("default/key/model"), StatusIs(absl::StatusCode::kUnavailable));
   kbs_.set_resource_body(std::nullopt);
   EXPECT_THAT(c->GetResource("default/key/model"), core::testing::IsOkAndHolds("the secret"));
+}
+
+TEST_F(KbsClientTest, AJweForAnotherKeyIsAClearErrorAndNothingIsReturned) {
+  auto c = Client();
+  kbs_.set_wrong_key(true);
+  auto got = c->GetResource("default/key/model");
+  ASSERT_FALSE(got.ok());
+  EXPECT_THAT(std::string(got.status().message()), HasSubstr("jwe"));
+  kbs_.set_wrong_key(false);
+  EXPECT_THAT(c->GetResource("default/key/model"), core::testing::IsOkAndHolds("the secret"));
+}
+
+TEST_F(KbsClientTest, ATokenThatExpiresMidUseIsRenewedByAttestingAgain) {
+  kbs_.set_token_exp(1700000060);
+  auto c = Client();
+  ASSERT_OK_AND_ASSIGN(std::string t1, c->Token());
+  clock_.Advance(std::chrono::seconds(120));  // expired while the workload was using it
+  ASSERT_OK_AND_ASSIGN(std::string t2, c->Token());
+  EXPECT_EQ(kbs_.attests(), 2);
+  kbs_.Forget();  // and a KBS that no longer knows the session answers 401: attest again, once
+  EXPECT_THAT(c->GetResource("default/key/model"), core::testing::IsOkAndHolds("the secret"));
+  EXPECT_EQ(kbs_.attests(), 3);
 }
 
 TEST(JwtExpiryTest, ReadsExp) {
