@@ -29,14 +29,32 @@ void ReplaceAll(std::string& s, std::string_view from, const std::string& to) {
   }
 }
 
-absl::Status ParseServer(const toml::table& t, ScalerConfig& c) {
+absl::Status ParseServer(const toml::table& t, const std::string& base, ScalerConfig& c) {
   constexpr std::string_view w = "server";
-  CCB_RETURN_IF_ERROR(CheckKeys(t, w, {"grpc_address", "http_address", "stream_interval_seconds"}));
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w,
+                                {"grpc_address", "http_address", "stream_interval_seconds",
+                                 "tls_cert_file", "tls_key_file", "tls_client_ca_file"}));
   CCB_RETURN_IF_ERROR(GetString(t, w, "grpc_address", c.grpc_address));
   CCB_RETURN_IF_ERROR(GetString(t, w, "http_address", c.http_address));
   int64_t s = c.stream_interval.count();
   CCB_RETURN_IF_ERROR(GetInt(t, w, "stream_interval_seconds", 1, 3600, s));
   c.stream_interval = std::chrono::seconds(s);
+  GrpcTlsConfig& tls = c.grpc_tls;
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "tls_cert_file", tls.cert_file));
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "tls_key_file", tls.key_file));
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "tls_client_ca_file", tls.client_ca_file));
+  if (tls.cert_file.has_value() != tls.key_file.has_value()) {
+    return absl::InvalidArgumentError(
+        "config: `server.tls_cert_file` and `server.tls_key_file` go together");
+  }
+  if (tls.client_ca_file && !tls.cert_file) {
+    return absl::InvalidArgumentError(
+        "config: `server.tls_client_ca_file` (mutual TLS) needs `server.tls_cert_file` and "
+        "`server.tls_key_file`");
+  }
+  for (std::optional<std::string>* f : {&tls.cert_file, &tls.key_file, &tls.client_ca_file}) {
+    if (*f) *f = ResolvePath(base, **f);
+  }
   return absl::OkStatus();
 }
 
@@ -232,7 +250,7 @@ absl::StatusOr<ScalerConfig> ParseScalerConfig(std::string_view text, const std:
   CCB_RETURN_IF_ERROR(
       CheckKeys(root, "", {"server", "prometheus", "kbs", "profiles", "workloads"}));
   CCB_ASSIGN_OR_RETURN(const toml::table* server, SubTable(root, "", "server"));
-  if (server) CCB_RETURN_IF_ERROR(ParseServer(*server, c));
+  if (server) CCB_RETURN_IF_ERROR(ParseServer(*server, base_dir, c));
   CCB_ASSIGN_OR_RETURN(const toml::table* prom, SubTable(root, "", "prometheus"));
   if (prom) CCB_RETURN_IF_ERROR(ParsePrometheus(*prom, base_dir, c));
   CCB_ASSIGN_OR_RETURN(const toml::table* kbs, SubTable(root, "", "kbs"));

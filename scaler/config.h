@@ -1,7 +1,8 @@
 // ccburst-scaler configuration (TOML). Strict: an unknown key or a value of the wrong type is an
 // error naming it, so a typo never silently changes where or how much the cluster bursts.
 //
-//   [server]      grpc_address, http_address, stream_interval_seconds
+//   [server]      grpc_address, http_address, stream_interval_seconds, tls_cert_file,
+//                 tls_key_file, tls_client_ca_file
 //   [prometheus]  address, timeout_ms, bearer_token_file, ca_file
 //   [kbs]         url, timeout_ms, max_failure_ratio, min_attestations, window_seconds,
 //                 refresh_seconds, ca_file, metrics   (no url = attestation gate disabled)
@@ -78,8 +79,17 @@ struct WorkloadConfig {
   std::optional<std::string> kbs_url;
 };
 
+// The gRPC endpoint's TLS, as KEDA's external scaler speaks it (trigger metadata `enableTLS`,
+// TriggerAuthentication `caCert` / `tlsClientCert` / `tlsClientKey`): a server certificate and key
+// (PEM) turn TLS on; a client CA additionally requires and verifies a client certificate (mutual
+// TLS). None: plaintext, as before.
+struct GrpcTlsConfig {
+  std::optional<std::string> cert_file, key_file, client_ca_file;
+};
+
 struct ScalerConfig {
   std::string grpc_address = "0.0.0.0:9090";
+  GrpcTlsConfig grpc_tls;
   std::string http_address = "0.0.0.0:8080";
   std::chrono::seconds stream_interval{5};
   PrometheusConfig prometheus;

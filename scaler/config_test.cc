@@ -77,6 +77,27 @@ TEST(ConfigTest, UnknownKeysAndBadValuesAreNamed) {
             "config: at least one `[workloads.<name>]` is required");
 }
 
+TEST(ConfigTest, GrpcTlsKeysGoTogetherAndResolveAgainstTheConfigDir) {
+  auto with = [](std::string server_keys) {
+    std::string text = kBase;
+    text.replace(text.find("stream_interval_seconds = 2\n"), 28,
+                 "stream_interval_seconds = 2\n" + server_keys);
+    return ParseScalerConfig(text, "/etc/ccburst");
+  };
+  ASSERT_OK_AND_ASSIGN(ScalerConfig plain, with(""));
+  EXPECT_FALSE(plain.grpc_tls.cert_file.has_value());
+  ASSERT_OK_AND_ASSIGN(ScalerConfig mtls,
+                       with("tls_cert_file = \"tls.crt\"\ntls_key_file = \"/k/tls.key\"\n"
+                            "tls_client_ca_file = \"ca.crt\"\n"));
+  EXPECT_EQ(mtls.grpc_tls.cert_file, "/etc/ccburst/tls.crt");
+  EXPECT_EQ(mtls.grpc_tls.key_file, "/k/tls.key");
+  EXPECT_EQ(mtls.grpc_tls.client_ca_file, "/etc/ccburst/ca.crt");
+  EXPECT_EQ(with("tls_cert_file = \"tls.crt\"\n").status().message(),
+            "config: `server.tls_cert_file` and `server.tls_key_file` go together");
+  EXPECT_THAT(with("tls_client_ca_file = \"ca.crt\"\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("mutual TLS")));
+}
+
 TEST(ConfigTest, TeeNamesAreTheKbsLabels) {
   auto with_tee = [](std::string_view profile_tee, std::string_view allowed) {
     std::string text = kBase;

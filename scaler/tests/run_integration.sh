@@ -128,7 +128,25 @@ wait_for "$WORK/scaler.out" '^ready grpc_port=' || fail "scaler did not start"
 GRPC=$(sed -n 's/^ready grpc_port=\([0-9]*\).*/\1/p' "$WORK/scaler.out")
 HTTP=$(sed -n 's/.*http_port=\([0-9]*\).*/\1/p' "$WORK/scaler.out")
 
+# A second scaler on the same configuration with gRPC over mutual TLS, as KEDA's `enableTLS` +
+# TriggerAuthentication (caCert, tlsClientCert, tlsClientKey) meet it: self-signed P-256 certificates
+# for the server (127.0.0.1), KEDA's client, and a client the scaler does not trust.
+for who in server client stranger; do
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$who" \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$WORK/$who.key" -out "$WORK/$who.crt" 2>/dev/null \
+    || fail "openssl could not make the $who certificate"
+done
+sed -e 's/^stream_interval_seconds = 1$/stream_interval_seconds = 1\ntls_cert_file = "server.crt"\ntls_key_file = "server.key"\ntls_client_ca_file = "client.crt"/' \
+  "$WORK/scaler.toml" >"$WORK/scaler-tls.toml"
+grep -q '^tls_client_ca_file' "$WORK/scaler-tls.toml" || fail "no TLS keys in scaler-tls.toml"
+"$SCALER" --config "$WORK/scaler-tls.toml" >"$WORK/scaler-tls.out" 2>"$WORK/scaler-tls.log" &
+PIDS+=($!)
+wait_for "$WORK/scaler-tls.out" '^ready grpc_port=' || fail "the TLS scaler did not start: $(cat "$WORK/scaler-tls.log")"
+grep -q 'mutual TLS' "$WORK/scaler-tls.log" || fail "the TLS scaler does not say it serves mutual TLS"
+GRPC_TLS=$(sed -n 's/^ready grpc_port=\([0-9]*\).*/\1/p' "$WORK/scaler-tls.out")
+
 CCB_IT_SCALER="127.0.0.1:$GRPC" CCB_IT_SCALER_HTTP="http://127.0.0.1:$HTTP" CCB_IT_DIR="$WORK" \
+  CCB_IT_SCALER_TLS="127.0.0.1:$GRPC_TLS" \
   CCB_IT_PROM_PID="$PROM_PID" "$CLIENT" "$@" || fail "$(basename "$CLIENT") failed"
 if [ "$(basename "$CLIENT")" = scaler_integration_test ]; then
   # Decisions are explained in the structured log too.

@@ -13,6 +13,7 @@
 #include <functional>
 #include <thread>
 
+#include "core/file.h"
 #include "externalscaler.grpc.pb.h"
 #include "net/http_client.h"
 
@@ -211,6 +212,43 @@ TEST_F(ScalerIntegration, MetricSpecAndIdle) {
   // Idle once Prometheus has scraped the exporter (the free-capacity query then has a series).
   ASSERT_TRUE(WaitFor([&] { return keda_.Metric("web") == 0 && Decisions("web", "idle") > 0; }));
   EXPECT_EQ(keda_.Active(Keda::Workload("web")), false);
+}
+
+// KEDA's external scaler with `enableTLS` and a TriggerAuthentication (caCert, tlsClientCert,
+// tlsClientKey) against the scaler's [server] tls_cert_file / tls_key_file / tls_client_ca_file:
+// the right client certificate is served; none, an untrusted one, or plaintext is refused.
+TEST_F(ScalerIntegration, GrpcMutualTls) {
+  const std::string dir = Env("CCB_IT_DIR");
+  auto read = [&](const std::string& f) { return *ccburst::core::ReadFile(dir + "/" + f); };
+  auto call = [&](std::shared_ptr<grpc::ChannelCredentials> creds) {
+    auto stub = ExternalScaler::NewStub(grpc::CreateChannel(Env("CCB_IT_SCALER_TLS"), creds));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+    externalscaler::GetMetricSpecResponse spec;
+    grpc::Status s = stub->GetMetricSpec(&ctx, Keda::Workload("web"), &spec);
+    if (s.ok()) EXPECT_EQ(spec.metricspecs(0).metricname(), "ccburst-web");
+    return s;
+  };
+  grpc::SslCredentialsOptions keda;
+  keda.pem_root_certs = read("server.crt");
+  keda.pem_cert_chain = read("client.crt");
+  keda.pem_private_key = read("client.key");
+  EXPECT_TRUE(call(grpc::SslCredentials(keda)).ok());
+
+  grpc::SslCredentialsOptions no_client_cert;
+  no_client_cert.pem_root_certs = read("server.crt");
+  EXPECT_FALSE(call(grpc::SslCredentials(no_client_cert)).ok());
+
+  grpc::SslCredentialsOptions stranger = keda;
+  stranger.pem_cert_chain = read("stranger.crt");
+  stranger.pem_private_key = read("stranger.key");
+  EXPECT_FALSE(call(grpc::SslCredentials(stranger)).ok());
+
+  grpc::SslCredentialsOptions wrong_server = keda;  // the client does not trust the server
+  wrong_server.pem_root_certs = read("stranger.crt");
+  EXPECT_FALSE(call(grpc::SslCredentials(wrong_server)).ok());
+
+  EXPECT_FALSE(call(grpc::InsecureChannelCredentials()).ok());
 }
 
 TEST_F(ScalerIntegration, PullingPodsBurstOnlyInSeedMode) {
