@@ -31,7 +31,7 @@ net::HttpResponse PolicyError(const absl::Status& s, ErrorKind invalid) {
 
 net::HttpResponse InvalidPath(const net::HttpRequest& req) {
   return ErrorResponse(ErrorKind::kInvalidRequestPath,
-                       fmt::format("request path `{}` is invalid", req.path));
+                       fmt::format("request path `{}` is invalid", core::LogSafe(req.path)));
 }
 
 net::HttpResponse List(const absl::StatusOr<std::vector<std::string>>& ids) {

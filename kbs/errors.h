@@ -57,6 +57,10 @@ std::string ErrorTypeUrl(ErrorKind kind);
 // The KBS error response: status from the table, body {"type": <url>, "detail": <detail>}.
 net::HttpResponse ErrorResponse(ErrorKind kind, std::string detail);
 
+// `s` with every byte that is not part of well-formed UTF-8 written as `\xNN`, so that a detail
+// quoting client bytes is still a valid JSON string (ErrorResponse applies it).
+std::string ValidUtf8(std::string_view s);
+
 // The kind of an error the HTTP server produced before any handler ran (its status: 413, 431,
 // 400 or 500).
 ErrorKind HttpServerErrorKind(int status);

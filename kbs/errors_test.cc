@@ -57,6 +57,17 @@ TEST(ErrorTableTest, ResponseCarriesTypeUrlAndDetail) {
   EXPECT_EQ(body->at("detail").as_string(), "resource: denied");
 }
 
+TEST(ErrorTableTest, DetailQuotingClientBytesIsAlwaysValidJson) {
+  // Found by kbs_request_fuzz: a resource path of raw DER bytes made a 404 body that was not JSON.
+  std::string bytes =
+      std::string("caf\xc3\xa9 ") + "\x30\x82\xff\xc0\xaf\xed\xa0\x80 \xf4\x90\x80\x80";
+  net::HttpResponse r = ErrorResponse(ErrorKind::kInvalidRequestPath, "path `" + bytes + "`");
+  ASSERT_OK_AND_ASSIGN(core::json::value v, core::ParseJson(r.body));
+  EXPECT_EQ(std::string(v.at("detail").as_string()),
+            "path `caf\xc3\xa9 0\\x82\\xff\\xc0\\xaf\\xed\\xa0\\x80 \\xf4\\x90\\x80\\x80`");
+  EXPECT_EQ(ValidUtf8("plain ascii"), "plain ascii");
+}
+
 TEST(ErrorTableTest, HttpServerStatuses) {
   EXPECT_EQ(HttpServerErrorKind(413), ErrorKind::kPayloadTooLarge);
   EXPECT_EQ(HttpServerErrorKind(431), ErrorKind::kHeaderTooLarge);

@@ -2,6 +2,7 @@
 // as resource paths, through KbsService::Handle. Any crash, leak or sanitizer report is a bug;
 // every input must produce a well-formed KBS response.
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "core/json.h"
@@ -37,7 +38,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string input(reinterpret_cast<const char*>(data), size);
   auto& kbs = Service();
   auto check = [](const ccburst::net::HttpResponse& r) {
-    if (r.status != 200 && !ccburst::core::ParseJson(r.body).ok()) __builtin_trap();
+    if (r.status != 200 && !ccburst::core::ParseJson(r.body).ok()) {
+      fprintf(stderr, "HTTP %d with a body that is not JSON: %s\n", r.status, r.body.c_str());
+      __builtin_trap();
+    }
   };
   check(kbs.Handle(Request("POST", "/kbs/v0/auth", input)));
   auto auth = kbs.Handle(

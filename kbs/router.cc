@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/log_safe.h"
 #include "kbs/errors.h"
 #include "net/url.h"
 
@@ -32,9 +33,10 @@ net::HttpResponse Router::Route(const net::HttpRequest& request) const {
   // path an access decision was made on is the path the handler acts on.
   auto normalized = net::NormalizePath(request.path);
   if (!normalized.ok()) {
-    return ErrorResponse(ErrorKind::kInvalidRequestPath,
-                         fmt::format("request path `{}` is invalid: {}", request.path,
-                                     core::Message(normalized.status())));
+    return ErrorResponse(
+        ErrorKind::kInvalidRequestPath,
+        fmt::format("request path `{}` is invalid: {}", core::LogSafe(request.path),
+                    core::Message(normalized.status())));
   }
   const std::string& path = *normalized;
   for (const Entry& e : routes_) {
@@ -42,7 +44,7 @@ net::HttpResponse Router::Route(const net::HttpRequest& request) const {
   }
   if (path.rfind(kApiPrefix, 0) != 0) {
     return ErrorResponse(ErrorKind::kInvalidRequestPath,
-                         fmt::format("request path `{}` is invalid", path));
+                         fmt::format("request path `{}` is invalid", core::LogSafe(path)));
   }
   std::vector<std::string_view> parts =
       net::SplitPath(std::string_view(path).substr(kApiPrefix.size()));

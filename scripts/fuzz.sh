@@ -21,6 +21,10 @@ seeds() {
     azure_fuzz) dirs=("$TESTDATA/azure") ;;
     rego_parse_fuzz) dirs=("$ROOT/attestation/policies") ;;
     kbs_request_fuzz | token_fuzz | sample_fuzz) dirs=("$TESTDATA/tdx" "$TESTDATA/snp") ;;
+    vtpm_fuzz | kbs_response_fuzz) dirs=("$TESTDATA/azure") ;;
+    nvidia_fuzz) dirs=("$TESTDATA/nvidia") ;;
+    init_data_fuzz) dirs=("$ROOT/deploy/scaler") ;;          # initdata.toml and its annotation
+    sealed_secret_fuzz) dirs=("$ROOT/agent" "$ROOT/docs") ;;  # sealed.* examples in tests and docs
   esac
   for d in "${dirs[@]}"; do [ -d "$d" ] && echo "$d"; done
 }
@@ -48,6 +52,13 @@ for t in "${TARGETS[@]}"; do
   mapfile -t seed_dirs < <(seeds "$t")
   [ -n "$SMOKE" ] && [ ${#seed_dirs[@]} -eq 0 ] && { echo "no seed corpus for $t" >&2; exit 1; }
   say "fuzzing $t (${limit[*]}; seeds: ${seed_dirs[*]:-none})"
-  "$bin" "${limit[@]}" -max_len=65536 "$corpus" "${seed_dirs[@]}" 2>&1 | tail -2
+  mkdir -p "$FUZZ_DIR/crashes/$t"
+  if ! "$bin" "${limit[@]}" -max_len=65536 -artifact_prefix="$FUZZ_DIR/crashes/$t/" "$corpus" \
+    "${seed_dirs[@]}" >"$FUZZ_DIR/fuzz-$t.log" 2>&1; then
+    tail -40 "$FUZZ_DIR/fuzz-$t.log" >&2
+    echo "fuzz: $t failed; the input is in $FUZZ_DIR/crashes/$t/" >&2
+    exit 1
+  fi
+  tail -2 "$FUZZ_DIR/fuzz-$t.log"
 done
 say "no crashes"
