@@ -24,27 +24,7 @@ mkdir -p "$WORK/gpu"
 grep -qx "$WORK/gpu/root.pem" "$WORK/gpu.files" || fail "ccburst-testgen did not write gpu/root.pem"
 
 "$CLI_BIN" keygen --out-dir "$WORK" >/dev/null
-cat >"$WORK/kbs.toml" <<'TOML'
-[http_server]
-sockets = ["127.0.0.1:0"]
-insecure_http = true
-[admin]
-authorization_mode = "AuthenticatedAuthorization"
-[admin.authentication.bearer_jwt]
-identity_providers = [ { issuer = "ccburst-admin", audience = "kbs", public_key_uri = "admin.pub" } ]
-[admin.authorization.regex_acl]
-acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+$" } ]
-[storage_backend]
-storage_type = "Sqlite"
-[storage_backend.backends.sqlite]
-path = "kbs.db"
-[attestation_service.verifier_config.dcap_verifier]
-collateral_service = "file://tdx/collateral"
-trusted_root_ca = "tdx/root.pem"
-[attestation_service.verifier_config.nvidia_verifier]
-trusted_root = "gpu/root.pem"
-max_devices = 8
-TOML
+write_test_kbs_toml '[attestation_service.verifier_config.nvidia_verifier]' 'trusted_root = "gpu/root.pem"' 'max_devices = 8'
 
 start_kbs "$KBS" e2e_gpu
 grep -q "nvidia_verifier.trusted_root" "$WORK/kbs.log" \

@@ -20,26 +20,7 @@ trap cleanup EXIT
 "$TESTGEN" hierarchy --tee tdx --out "$WORK/tdx" >/dev/null
 "$TESTGEN" hierarchy --tee snp --out "$WORK/snp" >/dev/null
 "$CLI_BIN" keygen --out-dir "$WORK" >/dev/null
-cat >"$WORK/kbs.toml" <<'TOML'
-[http_server]
-sockets = ["127.0.0.1:0"]
-insecure_http = true
-[admin]
-authorization_mode = "AuthenticatedAuthorization"
-[admin.authentication.bearer_jwt]
-identity_providers = [ { issuer = "ccburst-admin", audience = "kbs", public_key_uri = "admin.pub" } ]
-[admin.authorization.regex_acl]
-acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+$" } ]
-[storage_backend]
-storage_type = "Sqlite"
-[storage_backend.backends.sqlite]
-path = "kbs.db"
-[attestation_service.verifier_config.dcap_verifier]
-collateral_service = "file://tdx/collateral"
-trusted_root_ca = "tdx/root.pem"
-[attestation_service.verifier_config.snp_verifier]
-trusted_ark = "snp/ark.pem"
-TOML
+write_test_kbs_toml "$SNP_TEST_VERIFIER"
 
 start_kbs "$KBS" e2e_tee_azure
 

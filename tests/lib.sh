@@ -26,6 +26,34 @@ fail() {
   exit 1
 }
 
+# `write_test_kbs_toml [LINE...]`: $WORK/kbs.toml for a loopback HTTP KBS as the TEE tests run it
+# (admin bearer JWT with admin.pub from `ccburst keygen`, SQLite kbs.db, TDX trusted on the test
+# hierarchy in tdx/ with its offline collateral), then each LINE appended (more verifier tables;
+# a bare key lands in the last table). $SNP_TEST_VERIFIER trusts the SNP test hierarchy in snp/.
+SNP_TEST_VERIFIER='[attestation_service.verifier_config.snp_verifier]
+trusted_ark = "snp/ark.pem"'
+write_test_kbs_toml() {
+  cat >"$WORK/kbs.toml" <<'TOML'
+[http_server]
+sockets = ["127.0.0.1:0"]
+insecure_http = true
+[admin]
+authorization_mode = "AuthenticatedAuthorization"
+[admin.authentication.bearer_jwt]
+identity_providers = [ { issuer = "ccburst-admin", audience = "kbs", public_key_uri = "admin.pub" } ]
+[admin.authorization.regex_acl]
+acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+$" } ]
+[storage_backend]
+storage_type = "Sqlite"
+[storage_backend.backends.sqlite]
+path = "kbs.db"
+[attestation_service.verifier_config.dcap_verifier]
+collateral_service = "file://tdx/collateral"
+trusted_root_ca = "tdx/root.pem"
+TOML
+  if [ $# -gt 0 ]; then printf '%s\n' "$@" >>"$WORK/kbs.toml"; fi
+}
+
 # `start_kbs KBS_BINARY NAME`: starts ccburst-kbs on $WORK/kbs.toml (an ephemeral loopback port),
 # waits for its ready line and sets PID, PORT and URL. The KBS's whole output (stdout, where
 # spdlog writes, and stderr) is appended to $WORK/kbs.log: a restart keeps what the earlier runs
