@@ -464,9 +464,7 @@ class ReferenceValuesDownStore final : public store::KeyValueStore {
                                       int64_t expires_unix) override {
     return inner_.CompareAndSwap(ns, key, expected, desired, expires_unix);
   }
-  absl::Status Ping() override {
-    return inner_.Ping();
-  }
+  absl::Status Ping() override { return inner_.Ping(); }
 
  private:
   store::KeyValueStore& inner_;
