@@ -23,11 +23,69 @@ using core::config::ResolvePath;
 using core::config::SubTable;
 using core::config::TypeError;
 
+// Mozilla's "intermediate" TLS 1.2 ciphers (the v5.x list that Trustee's KBS takes from
+// rust-openssl's SslAcceptor::mozilla_intermediate_v5, https://wiki.mozilla.org/Security/
+// Server_Side_TLS); TLS 1.3 suites keep OpenSSL's defaults, which are Mozilla's.
+constexpr std::string_view kIntermediateTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+
+constexpr std::string_view kTlsKeys[] = {"tls_profile", "tls_min_version", "tls_max_version",
+                                         "tls_ciphers", "tls_groups"};
+
+// The TLS keys of [http_server] (`http`) and [http_server.tls] (`tls`, may be null), resolved as
+// the reference KBS resolves them (kbs/src/http.rs): the profile sets the versions (old and
+// intermediate: TLS 1.2 and 1.3, modern: 1.3 only), then any explicit tls_* key overrides it.
+absl::Status ParseTls(const toml::table& http, const toml::table* tls_table,
+                      KbsConfig::HttpServer& h) {
+  auto get = [&](std::string_view key, std::optional<std::string>& out) {
+    if (tls_table && tls_table->contains(key)) {
+      return GetOptString(*tls_table, "http_server.tls", key, out);
+    }
+    return GetOptString(http, "http_server", key, out);
+  };
+  std::optional<std::string> profile, min, max, ciphers, groups;
+  CCB_RETURN_IF_ERROR(get("tls_profile", profile));
+  CCB_RETURN_IF_ERROR(get("tls_min_version", min));
+  CCB_RETURN_IF_ERROR(get("tls_max_version", max));
+  CCB_RETURN_IF_ERROR(get("tls_ciphers", ciphers));
+  CCB_RETURN_IF_ERROR(get("tls_groups", groups));
+  if (profile) h.tls_profile = *profile;
+  net::TlsOptions& tls = h.tls;
+  tls.ciphers = std::string(kIntermediateTls12Ciphers);  // every profile starts from it
+  if (h.tls_profile == "modern") {
+    tls.min_version = "1.3";
+  } else if (h.tls_profile != "old" && h.tls_profile != "intermediate" &&
+             h.tls_profile != "custom") {
+    return absl::InvalidArgumentError(fmt::format(
+        "config: `http_server.tls_profile` must be one of old, intermediate, modern, custom (got "
+        "`{}`)",
+        h.tls_profile));
+  }
+  if (min) tls.min_version = *min;
+  if (max) tls.max_version = *max;
+  if (ciphers) tls.ciphers = *ciphers;
+  if (groups) tls.groups = *groups;
+  for (const auto& [key, value] : {std::pair{"tls_min_version", min}, {"tls_max_version", max}}) {
+    if (value && *value != "1.2" && *value != "1.3") {
+      return absl::InvalidArgumentError(
+          fmt::format("config: `http_server.{}` must be \"1.2\" or \"1.3\"", key));
+    }
+  }
+  if (absl::Status s = net::ValidateTlsOptions(tls); !s.ok()) {
+    return absl::InvalidArgumentError(fmt::format("config: `http_server`: {}", core::Message(s)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseHttp(const toml::table& t, const std::string& base, KbsConfig& c) {
   constexpr std::string_view w = "http_server";
-  CCB_RETURN_IF_ERROR(CheckKeys(t, w,
-                                {"sockets", "insecure_http", "private_key", "certificate",
-                                 "payload_request_size", "worker_count", "max_connections"}));
+  core::config::Keys keys = {
+      "sockets",      "insecure_http",   "private_key", "certificate", "payload_request_size",
+      "worker_count", "max_connections", "tls"};
+  keys.insert(std::begin(kTlsKeys), std::end(kTlsKeys));
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w, keys));
   auto& h = c.http_server;
   CCB_RETURN_IF_ERROR(GetStringArray(t, w, "sockets", h.sockets));
   if (h.sockets.empty()) {
@@ -36,6 +94,24 @@ absl::Status ParseHttp(const toml::table& t, const std::string& base, KbsConfig&
   CCB_RETURN_IF_ERROR(GetBool(t, w, "insecure_http", h.insecure_http));
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "private_key", h.private_key));
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "certificate", h.certificate));
+  // [http_server.tls]: the same TLS keys (and the key pair) as a sub-table; a key given in both
+  // places is an error rather than a silent choice.
+  CCB_ASSIGN_OR_RETURN(const toml::table* tls, SubTable(t, w, "tls"));
+  if (tls) {
+    constexpr std::string_view tls_where = "http_server.tls";
+    core::config::Keys tls_keys = {"private_key", "certificate"};
+    tls_keys.insert(std::begin(kTlsKeys), std::end(kTlsKeys));
+    CCB_RETURN_IF_ERROR(CheckKeys(*tls, tls_where, tls_keys));
+    for (std::string_view key : tls_keys) {
+      if (tls->contains(key) && t.contains(key)) {
+        return absl::InvalidArgumentError(fmt::format(
+            "config: `{}` is given both in [http_server] and in [http_server.tls]", key));
+      }
+    }
+    CCB_RETURN_IF_ERROR(GetOptString(*tls, tls_where, "private_key", h.private_key));
+    CCB_RETURN_IF_ERROR(GetOptString(*tls, tls_where, "certificate", h.certificate));
+  }
+  CCB_RETURN_IF_ERROR(ParseTls(t, tls, h));
   if (h.private_key) h.private_key = ResolvePath(base, *h.private_key);
   if (h.certificate) h.certificate = ResolvePath(base, *h.certificate);
   int64_t size = static_cast<int64_t>(h.payload_request_size_mib);

@@ -12,6 +12,7 @@
 
 #include "attestation/verifier_registry.h"
 #include "core/status.h"
+#include "net/http_server.h"
 #include "store/key_value_store.h"
 
 namespace ccburst::kbs {
@@ -39,6 +40,12 @@ struct KbsConfig {
     int worker_count = 0;  // 0: one per CPU
     // Most connections open at once; 0: below the file limit (net::HttpServerOptions).
     int64_t max_connections = 0;
+    // Trustee's TLS keys (`tls_profile` old|intermediate|modern|custom, `tls_min_version`,
+    // `tls_max_version`, `tls_ciphers`, `tls_groups`), resolved into protocol settings. They
+    // may sit in [http_server] itself (the reference's flattened form) or in
+    // [http_server.tls] (which may also hold private_key and certificate).
+    std::string tls_profile = "intermediate";
+    net::TlsOptions tls;
   } http_server;
 
   struct AttestationToken {

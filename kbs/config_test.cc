@@ -10,7 +10,10 @@ namespace {
 using ::ccburst::core::testing::IsOk;
 using ::ccburst::core::testing::StatusIs;
 using ::testing::_;
+using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::Optional;
+using ::testing::StartsWith;
 
 TEST(KbsConfig, TrusteeNamesAreAccepted) {
   auto c = ParseKbsConfig(R"(
@@ -143,6 +146,73 @@ acls = [ { role = "admin", allowed_endpoints = ".*" } ]
   auto syntax = ParseKbsConfig("[http_server\n", "/d");
   ASSERT_THAT(syntax, Not(IsOk()));
   EXPECT_NE(std::string(syntax.status().message()).find("line 1"), std::string::npos);
+}
+
+// Trustee's TLS keys (kbs/docs/config.md "TLS Configuration"), flattened into [http_server] as
+// the reference reads them, or in an [http_server.tls] table.
+TEST(KbsConfig, ReferenceTlsKeysAreAccepted) {
+  auto flat = ParseKbsConfig(R"([http_server]
+private_key = "k.pem"
+certificate = "c.pem"
+tls_profile = "custom"
+tls_min_version = "1.3"
+tls_max_version = "1.3"
+tls_ciphers = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+tls_groups = "X25519:secp256r1"
+)",
+                             "/d");
+  ASSERT_OK(flat);
+  EXPECT_EQ(flat->http_server.tls_profile, "custom");
+  EXPECT_EQ(flat->http_server.tls.min_version, "1.3");
+  EXPECT_EQ(flat->http_server.tls.max_version, "1.3");
+  EXPECT_EQ(flat->http_server.tls.ciphers, "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+  EXPECT_EQ(flat->http_server.tls.groups, "X25519:secp256r1");
+
+  auto table = ParseKbsConfig(R"([http_server]
+sockets = ["0.0.0.0:8080"]
+[http_server.tls]
+private_key = "/etc/kbs/https.key"
+certificate = "/etc/kbs/https.crt"
+tls_profile = "modern"
+)",
+                              "/d");
+  ASSERT_OK(table);
+  EXPECT_EQ(table->http_server.private_key, "/etc/kbs/https.key");
+  EXPECT_EQ(table->http_server.certificate, "/etc/kbs/https.crt");
+  EXPECT_EQ(table->http_server.tls.min_version, "1.3");  // modern: TLS 1.3 only
+  EXPECT_EQ(table->http_server.tls.max_version, "1.3");
+  EXPECT_FALSE(table->http_server.tls.groups);  // auto (post-quantum first where known)
+
+  auto defaults = ParseKbsConfig("[http_server]\ninsecure_http = true\n", "/d");
+  ASSERT_OK(defaults);
+  EXPECT_EQ(defaults->http_server.tls_profile, "intermediate");
+  EXPECT_EQ(defaults->http_server.tls.min_version, "1.2");
+  EXPECT_EQ(defaults->http_server.tls.max_version, "1.3");
+  EXPECT_THAT(defaults->http_server.tls.ciphers,
+              Optional(StartsWith("ECDHE-ECDSA-AES128-GCM-SHA256:")));
+}
+
+TEST(KbsConfig, BadTlsKeysAreNamed) {
+  struct Case {
+    const char* toml;
+    const char* error;
+  } cases[] = {
+      {"tls_profile = \"paranoid\"\n",
+       "`http_server.tls_profile` must be one of old, intermediate, modern, custom"},
+      {"tls_min_version = \"1.1\"\n", "`http_server.tls_min_version` must be \"1.2\" or \"1.3\""},
+      {"tls_min_version = \"1.3\"\ntls_max_version = \"1.2\"\n",
+       "min_version (1.3) cannot be greater than max_version (1.2)"},
+      {"tls_ciphers = \"RC4-NOPE\"\n", "tls: ciphers: no TLS 1.2 cipher in `RC4-NOPE`"},
+      {"tls_groups = \"X25519:nonsense\"\n", "tls: groups: unknown group"},
+      {"tls_profile = \"modern\"\n[http_server.tls]\ntls_profile = \"old\"\n",
+       "`tls_profile` is given both in [http_server] and in [http_server.tls]"},
+      {"[http_server.tls]\nprofile = \"modern\"\n", "unknown key `http_server.tls.profile`"},
+      {"tls_max_version = 1.3\n", "`http_server.tls_max_version` must be a string"},
+  };
+  for (const auto& tc : cases) {
+    auto c = ParseKbsConfig(std::string("[http_server]\ninsecure_http = true\n") + tc.toml, "/d");
+    EXPECT_THAT(c, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(tc.error))) << tc.toml;
+  }
 }
 
 TEST(KbsConfig, InsecureSettingsProduceWarnings) {

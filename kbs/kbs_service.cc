@@ -203,6 +203,7 @@ absl::StatusOr<std::unique_ptr<KbsServer>> KbsServer::Start(const KbsConfig& con
   if (!config.http_server.insecure_http) {
     options.tls_certificate_file = config.http_server.certificate;
     options.tls_private_key_file = config.http_server.private_key;
+    options.tls = config.http_server.tls;
   }
   options.max_body_bytes = config.http_server.payload_request_size_mib * 1024 * 1024;
   options.threads = config.http_server.worker_count;

@@ -1,5 +1,8 @@
 #include "net/http_server.h"
 
+#include <absl/strings/match.h>
+#include <absl/strings/str_join.h>
+#include <absl/strings/str_split.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -464,14 +467,86 @@ void Accept(tcp::acceptor* acceptor, asio::io_context* ioc, std::shared_ptr<Shar
       });
 }
 
+// "1.2" / "1.3" to OpenSSL's version constant; 0 for anything else.
+int TlsVersionNumber(std::string_view v) {
+  if (v == "1.2") return TLS1_2_VERSION;
+  if (v == "1.3") return TLS1_3_VERSION;
+  return 0;
+}
+
+// Applies `tls` to `ctx` (see TlsOptions); each error names the setting that failed.
+absl::Status ApplyTlsOptions(SSL_CTX* ctx, const TlsOptions& tls) {
+  int min = TlsVersionNumber(tls.min_version);
+  int max = TlsVersionNumber(tls.max_version);
+  if (min == 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "tls: min_version `{}` is not supported (want \"1.2\" or \"1.3\")", tls.min_version));
+  }
+  if (max == 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "tls: max_version `{}` is not supported (want \"1.2\" or \"1.3\")", tls.max_version));
+  }
+  if (min > max) {
+    return absl::InvalidArgumentError(
+        fmt::format("tls: min_version ({}) cannot be greater than max_version ({})",
+                    tls.min_version, tls.max_version));
+  }
+  ERR_clear_error();
+  SSL_CTX_set_min_proto_version(ctx, min);
+  SSL_CTX_set_max_proto_version(ctx, max);
+  if (tls.ciphers) {
+    std::vector<std::string> tls12;
+    std::vector<std::string> tls13;
+    for (absl::string_view name : absl::StrSplit(*tls.ciphers, ':', absl::SkipWhitespace())) {
+      (absl::StartsWith(name, "TLS_") ? tls13 : tls12).emplace_back(name);
+    }
+    if (tls12.empty() && tls13.empty()) {
+      return absl::InvalidArgumentError("tls: ciphers: the list is empty");
+    }
+    if (!tls12.empty() && SSL_CTX_set_cipher_list(ctx, absl::StrJoin(tls12, ":").c_str()) != 1) {
+      return absl::InvalidArgumentError(
+          fmt::format("tls: ciphers: no TLS 1.2 cipher in `{}` is known: {}",
+                      absl::StrJoin(tls12, ":"), crypto::OpensslError()));
+    }
+    if (!tls13.empty() && SSL_CTX_set_ciphersuites(ctx, absl::StrJoin(tls13, ":").c_str()) != 1) {
+      return absl::InvalidArgumentError(
+          fmt::format("tls: ciphers: unknown TLS 1.3 suite in `{}`: {}", absl::StrJoin(tls13, ":"),
+                      crypto::OpensslError()));
+    }
+  }
+  if (tls.groups) {
+    if (SSL_CTX_set1_groups_list(ctx, tls.groups->c_str()) != 1) {
+      return absl::InvalidArgumentError(fmt::format("tls: groups: unknown group in `{}`: {}",
+                                                    *tls.groups, crypto::OpensslError()));
+    }
+  } else {
+    static constexpr const char* kPostQuantum[] = {"X25519MLKEM768", "SecP256r1MLKEM768",
+                                                   "X448MLKEM1024", "SecP384r1MLKEM1024"};
+    std::string groups = "X25519:secp256r1:secp384r1";
+    for (const char* candidate : kPostQuantum) {
+      if (SSL_CTX_set1_groups_list(ctx, candidate) == 1) {
+        groups = fmt::format("{}:{}", candidate, groups);
+        break;
+      }
+    }
+    ERR_clear_error();  // the candidates this OpenSSL does not know
+    if (SSL_CTX_set1_groups_list(ctx, groups.c_str()) != 1) {
+      return absl::InternalError(
+          fmt::format("tls: groups: cannot set `{}`: {}", groups, crypto::OpensslError()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const std::string& cert_file,
-                                                                   const std::string& key_file) {
+                                                                   const std::string& key_file,
+                                                                   const TlsOptions& tls) {
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* ctx = context->native_handle();
   ERR_clear_error();
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(
       ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  CCB_RETURN_IF_ERROR(ApplyTlsOptions(ctx, tls), "http server");
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
     return absl::InvalidArgumentError(
         fmt::format("http server: cannot load tls certificate chain `{}`: {}", cert_file,
@@ -493,6 +568,13 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const std::st
 }
 
 }  // namespace
+
+absl::Status ValidateTlsOptions(const TlsOptions& tls) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()),
+                                                        &SSL_CTX_free);
+  if (!ctx) return absl::InternalError("tls: cannot create an ssl context");
+  return ApplyTlsOptions(ctx.get(), tls);
+}
 
 struct HttpServer::Impl {
   std::shared_ptr<Shared> shared;
@@ -541,8 +623,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
     shared->max_connections = files > reserve + 16 ? files - reserve : 16;
   }
   if (options.tls_certificate_file) {
-    CCB_ASSIGN_OR_RETURN(
-        shared->tls, MakeTlsContext(*options.tls_certificate_file, *options.tls_private_key_file));
+    CCB_ASSIGN_OR_RETURN(shared->tls, MakeTlsContext(*options.tls_certificate_file,
+                                                     *options.tls_private_key_file, options.tls));
   }
   impl->shared = shared;
   impl->ioc = std::make_unique<asio::io_context>();

@@ -17,6 +17,26 @@
 
 namespace ccburst::net {
 
+// TLS protocol settings of an HTTPS server. ccburst-kbs fills them from the reference KBS's
+// `[http_server]` keys `tls_profile`, `tls_min_version`, `tls_max_version`, `tls_ciphers` and
+// `tls_groups` (Trustee kbs/src/http.rs, kbs/docs/config.md "TLS Configuration").
+struct TlsOptions {
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  std::string max_version = "1.3";  // "1.2" or "1.3", not below min_version
+  // Colon-separated OpenSSL names. `TLS_*` names are TLS 1.3 suites (SSL_CTX_set_ciphersuites),
+  // the others TLS 1.2 ciphers (SSL_CTX_set_cipher_list); a version none of them names keeps
+  // OpenSSL's defaults. Unset: OpenSSL's defaults for both.
+  std::optional<std::string> ciphers = std::nullopt;
+  // Key-exchange groups (SSL_CTX_set1_groups_list). Unset: the first post-quantum hybrid group
+  // this OpenSSL knows (X25519MLKEM768, SecP256r1MLKEM768, X448MLKEM1024, SecP384r1MLKEM1024)
+  // followed by X25519:secp256r1:secp384r1, as the reference KBS does.
+  std::optional<std::string> groups = std::nullopt;
+};
+
+// Checks `tls` without a certificate (versions known and ordered, every cipher and group name
+// known to this OpenSSL); the error names the key. Start() runs the same checks.
+absl::Status ValidateTlsOptions(const TlsOptions& tls);
+
 struct HttpServerOptions {
   // Listening sockets: "127.0.0.1:8080", "[::1]:0", "0.0.0.0:8443", "localhost:8080"; port 0 =
   // ephemeral (see HttpServer::ports()).
@@ -24,6 +44,7 @@ struct HttpServerOptions {
   // TLS on every socket when both are set (setting only one is an error).
   std::optional<std::string> tls_certificate_file;  // PEM chain, leaf first
   std::optional<std::string> tls_private_key_file;  // PEM
+  TlsOptions tls;  // protocol versions, ciphers and groups when TLS is on
   // Requests whose Content-Length exceeds this are answered 413 without reading the body; chunked
   // bodies are cut off with 413 as soon as they exceed it.
   size_t max_body_bytes = 2 * 1024 * 1024;

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <future>
@@ -114,7 +115,7 @@ class TlsTest : public ::testing::Test {
     delete other_pki_;
     delete mismatch_pki_;
   }
-  static HttpServerOptions TlsOptions(const testing::TestPki& pki) {
+  static HttpServerOptions HttpsOptions(const testing::TestPki& pki) {
     HttpServerOptions options = PlainOptions();
     options.tls_certificate_file = pki.certificate_file;
     options.tls_private_key_file = pki.private_key_file;
@@ -607,7 +608,7 @@ TEST(HttpClientTest, RejectsHeaderInjection) {
 }
 
 TEST_F(TlsTest, HttpsRoundTripsOverOneKeptAliveConnection) {
-  auto server = StartServer(TlsOptions(*pki_), Echo);
+  auto server = StartServer(HttpsOptions(*pki_), Echo);
   ASSERT_NE(server, nullptr);
   for (const std::string host : {"127.0.0.1", "localhost"}) {
     auto client = MakeClient(fmt::format("https://{}:{}", host, server->ports()[0]), pki_->ca_file);
@@ -630,7 +631,7 @@ TEST_F(TlsTest, HttpsRoundTripsOverOneKeptAliveConnection) {
 }
 
 TEST_F(TlsTest, HttpsBodyLimitAndHandlerErrors) {
-  HttpServerOptions options = TlsOptions(*pki_);
+  HttpServerOptions options = HttpsOptions(*pki_);
   options.max_body_bytes = 100;
   auto server = StartServer(std::move(options), [](const HttpRequest& request) -> HttpResponse {
     if (request.path == "/throw") throw std::runtime_error("x");
@@ -650,7 +651,7 @@ TEST_F(TlsTest, HttpsBodyLimitAndHandlerErrors) {
 }
 
 TEST_F(TlsTest, WrongCaFailsCertificateVerification) {
-  auto server = StartServer(TlsOptions(*pki_), Echo);
+  auto server = StartServer(HttpsOptions(*pki_), Echo);
   ASSERT_NE(server, nullptr);
   auto client = MakeClient(Url(*server, "https"), other_pki_->ca_file);
   auto response = client->Send("GET", "/");
@@ -665,7 +666,7 @@ TEST_F(TlsTest, WrongCaFailsCertificateVerification) {
 }
 
 TEST_F(TlsTest, CertificateForAnotherHostIsRejected) {
-  auto server = StartServer(TlsOptions(*mismatch_pki_), Echo);
+  auto server = StartServer(HttpsOptions(*mismatch_pki_), Echo);
   ASSERT_NE(server, nullptr);
   auto by_ip = MakeClient(Url(*server, "https"), mismatch_pki_->ca_file);
   auto response = by_ip->Send("GET", "/");
@@ -677,7 +678,7 @@ TEST_F(TlsTest, CertificateForAnotherHostIsRejected) {
 }
 
 TEST_F(TlsTest, PlaintextAndGarbageToTlsPortDoNotKillTheServer) {
-  auto server = StartServer(TlsOptions(*pki_), Echo);
+  auto server = StartServer(HttpsOptions(*pki_), Echo);
   ASSERT_NE(server, nullptr);
   const uint16_t port = server->ports()[0];
   std::string reply = RawExchange(port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -705,7 +706,7 @@ TEST_F(TlsTest, HttpsClientToPlainPortFails) {
 }
 
 TEST_F(TlsTest, ClientResumesSessionAfterServerClosed) {
-  auto server = StartServer(TlsOptions(*pki_), [](const HttpRequest& request) {
+  auto server = StartServer(HttpsOptions(*pki_), [](const HttpRequest& request) {
     HttpResponse response = Echo(request);
     response.SetHeader("Connection", "close");
     return response;
@@ -727,6 +728,79 @@ TEST_F(TlsTest, MismatchedKeyIsRejected) {
   auto server = HttpServer::Start(std::move(options), Echo);
   ASSERT_THAT(server, StatusIs(absl::StatusCode::kInvalidArgument,
                                HasSubstr("does not match certificate")));
+}
+
+// Handshakes with 127.0.0.1:`port` as a client limited to TLS versions [min, max] and offering
+// only `groups` (null: OpenSSL's default); returns the negotiated version ("TLSv1.3") or the
+// handshake's error prefixed "error: ".
+std::string HandshakeWith(uint16_t port, int min_version, int max_version,
+                          const char* groups = nullptr) {
+  boost::asio::io_context ioc;
+  boost::asio::ssl::context ctx(boost::asio::ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), min_version);
+  SSL_CTX_set_max_proto_version(ctx.native_handle(), max_version);
+  if (groups) SSL_CTX_set1_groups_list(ctx.native_handle(), groups);
+  ctx.set_verify_mode(boost::asio::ssl::verify_none);  // the protocol is under test, not trust
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream(ioc, ctx);
+  stream.next_layer().connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  boost::system::error_code ec;
+  stream.handshake(boost::asio::ssl::stream_base::client, ec);
+  if (ec) return "error: " + ec.message();
+  return SSL_get_version(stream.native_handle());
+}
+
+// Trustee's tls_* keys land here (net::TlsOptions): versions and groups are enforced in the
+// handshake, not only parsed.
+TEST_F(TlsTest, TlsVersionsAndGroupsAreEnforcedInTheHandshake) {
+  auto start = [&](net::TlsOptions tls) {
+    HttpServerOptions options = HttpsOptions(*pki_);
+    options.tls = std::move(tls);
+    return StartServer(std::move(options), Echo);
+  };
+  auto defaults = start({});
+  ASSERT_NE(defaults, nullptr);
+  EXPECT_EQ(HandshakeWith(defaults->ports()[0], TLS1_2_VERSION, TLS1_3_VERSION), "TLSv1.3");
+  EXPECT_EQ(HandshakeWith(defaults->ports()[0], TLS1_2_VERSION, TLS1_2_VERSION), "TLSv1.2");
+  EXPECT_THAT(HandshakeWith(defaults->ports()[0], TLS1_VERSION, TLS1_1_VERSION),
+              StartsWith("error: "));
+
+  auto tls13_only = start({.min_version = "1.3"});
+  ASSERT_NE(tls13_only, nullptr);
+  EXPECT_THAT(HandshakeWith(tls13_only->ports()[0], TLS1_2_VERSION, TLS1_2_VERSION),
+              StartsWith("error: "));
+  EXPECT_EQ(HandshakeWith(tls13_only->ports()[0], TLS1_2_VERSION, TLS1_3_VERSION), "TLSv1.3");
+
+  auto tls12_only = start({.min_version = "1.2", .max_version = "1.2"});
+  ASSERT_NE(tls12_only, nullptr);
+  EXPECT_THAT(HandshakeWith(tls12_only->ports()[0], TLS1_3_VERSION, TLS1_3_VERSION),
+              StartsWith("error: "));
+
+  auto p384 = start({.groups = "secp384r1"});
+  ASSERT_NE(p384, nullptr);
+  EXPECT_THAT(HandshakeWith(p384->ports()[0], TLS1_3_VERSION, TLS1_3_VERSION, "X25519"),
+              StartsWith("error: "));
+  EXPECT_EQ(HandshakeWith(p384->ports()[0], TLS1_3_VERSION, TLS1_3_VERSION, "secp384r1"),
+            "TLSv1.3");
+  EXPECT_EQ(defaults->accepted_connections(), 3u);  // the server stayed up through the failures
+}
+
+TEST(HttpServerTest, BadTlsOptionsNameTheSetting) {
+  EXPECT_THAT(ValidateTlsOptions({.min_version = "1.1"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls: min_version `1.1`")));
+  EXPECT_THAT(ValidateTlsOptions({.min_version = "1.3", .max_version = "1.2"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("min_version (1.3) cannot be greater than max_version (1.2)")));
+  EXPECT_THAT(ValidateTlsOptions({.ciphers = "NOT-A-CIPHER"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("tls: ciphers: no TLS 1.2 cipher in `NOT-A-CIPHER`")));
+  EXPECT_THAT(ValidateTlsOptions({.ciphers = "TLS_NOT_A_SUITE"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("tls: ciphers: unknown TLS 1.3 suite")));
+  EXPECT_THAT(
+      ValidateTlsOptions({.groups = "X25519:nonsense"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls: groups: unknown group")));
+  EXPECT_OK(ValidateTlsOptions({.ciphers = "ECDHE-RSA-AES256-GCM-SHA384:TLS_AES_256_GCM_SHA384",
+                                .groups = "X25519:secp256r1"}));
 }
 
 // Issue 16 item 6: a request whose Transfer-Encoding does not end in `chunked` (or holds a coding

@@ -31,35 +31,25 @@ trap cleanup EXIT
 "$CLI_BIN" make-cert --out-dir "$WORK" --host 127.0.0.1 >/dev/null
 mkdir "$WORK/other" && "$CLI_BIN" make-cert --out-dir "$WORK/other" --host 127.0.0.1 >/dev/null
 
+# HTTPS with the reference KBS's TLS keys in an [http_server.tls] table (Trustee
+# kbs/docs/config.md): the "modern" profile serves TLS 1.3 only.
 write_kbs_toml() {
-  cat >"$WORK/kbs.toml" <<TOML
-[http_server]
-sockets = ["127.0.0.1:$1"]
-private_key = "kbs.key"
-certificate = "kbs.crt"
-[admin]
-authorization_mode = "AuthenticatedAuthorization"
-[admin.authentication.bearer_jwt]
-identity_providers = [ { issuer = "ccburst-admin", audience = "kbs", public_key_uri = "admin.pub" } ]
-[admin.authorization.regex_acl]
-acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+\$" } ]
-[storage_backend]
-storage_type = "Sqlite"
-[storage_backend.backends.sqlite]
-path = "kbs.db"
-[attestation_service.verifier_config.dcap_verifier]
-collateral_service = "file://tdx/collateral"
-trusted_root_ca = "tdx/root.pem"
-[attestation_service.verifier_config.snp_verifier]
-vcek_sources = [{ type = "OfflineStore", path = "kds-store" }]
-trusted_ark = "snp/ark.pem"
-TOML
+  KBS_HTTP_SERVER="sockets = [\"127.0.0.1:$1\"]
+[http_server.tls]
+private_key = \"kbs.key\"
+certificate = \"kbs.crt\"
+tls_profile = \"modern\""
+  write_test_kbs_toml "$SNP_TEST_VERIFIER" 'vcek_sources = [{ type = "OfflineStore", path = "kds-store" }]'
 }
 write_kbs_toml 0
 start_kbs "$KBS" e2e_agent
 URL="https://127.0.0.1:$PORT"
 alive() { [ "$(curl -s --cacert "$WORK/kbs.crt" -o /dev/null -w '%{http_code}' "$URL/healthz")" = 200 ] || fail "KBS not healthy after: $1"; }
 alive start
+openssl s_client -connect "127.0.0.1:$PORT" -tls1_2 </dev/null >/dev/null 2>&1 &&
+  fail "tls_profile = modern accepted a TLS 1.2 handshake"
+openssl s_client -connect "127.0.0.1:$PORT" -tls1_3 </dev/null 2>/dev/null | grep -q "TLSv1.3" ||
+  fail "tls_profile = modern refused a TLS 1.3 handshake"
 write_kbs_toml "$PORT"  # a restart comes back on the same port
 
 ADMIN=("$CLI_BIN" --url "$URL" --cert-file "$WORK/kbs.crt" config --admin-token-file "$WORK/admin.token")

@@ -64,34 +64,12 @@ KDS_PID=$!
 for _ in $(seq 1 100); do [ -s "$WORK/kds.port" ] && break; sleep 0.05; done
 KDS_URL="http://127.0.0.1:$(cat "$WORK/kds.port")"
 
-cat >"$WORK/kbs.toml" <<TOML
-[http_server]
-sockets = ["127.0.0.1:0"]
+KBS_HTTP_SERVER='sockets = ["127.0.0.1:0"]
 insecure_http = true
-worker_count = 2
-[admin]
-authorization_mode = "AuthenticatedAuthorization"
-[admin.authentication.bearer_jwt]
-identity_providers = [ { issuer = "ccburst-admin", audience = "kbs", public_key_uri = "admin.pub" } ]
-[admin.authorization.regex_acl]
-acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+\$" } ]
-[storage_backend]
-storage_type = "Sqlite"
-[storage_backend.backends.sqlite]
-path = "kbs.db"
-[attestation_service.verifier_config.dcap_verifier]
-collateral_service = "file://tdx/collateral"
-trusted_root_ca = "tdx/root.pem"
-[attestation_service.verifier_config.snp_verifier]
-vcek_sources = [{ type = "KDS", base_url = "$KDS_URL" }]
-trusted_ark = "snp/ark.pem"
-max_fetches_in_flight = 2
-fetch_burst = 5
-fetches_per_minute = 1
-fetch_wait_ms = 1000
-max_retry_after_seconds = 3
-negative_cache_seconds = 600
-TOML
+worker_count = 2'
+write_test_kbs_toml "$SNP_TEST_VERIFIER" "vcek_sources = [{ type = \"KDS\", base_url = \"$KDS_URL\" }]" \
+  'max_fetches_in_flight = 2' 'fetch_burst = 5' 'fetches_per_minute = 1' 'fetch_wait_ms = 1000' \
+  'max_retry_after_seconds = 3' 'negative_cache_seconds = 600'
 
 restart() {
   [ -n "$PID" ] && { kill "$PID"; wait "$PID" || true; }

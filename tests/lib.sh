@@ -30,13 +30,13 @@ fail() {
 # (admin bearer JWT with admin.pub from `ccburst keygen`, SQLite kbs.db, TDX trusted on the test
 # hierarchy in tdx/ with its offline collateral), then each LINE appended (more verifier tables;
 # a bare key lands in the last table). $SNP_TEST_VERIFIER trusts the SNP test hierarchy in snp/.
+# $KBS_HTTP_SERVER, when set, replaces the body of [http_server] (HTTPS, sockets, TLS keys).
 SNP_TEST_VERIFIER='[attestation_service.verifier_config.snp_verifier]
 trusted_ark = "snp/ark.pem"'
 write_test_kbs_toml() {
-  cat >"$WORK/kbs.toml" <<'TOML'
-[http_server]
-sockets = ["127.0.0.1:0"]
-insecure_http = true
+  printf '[http_server]\n%s\n' "${KBS_HTTP_SERVER:-sockets = [\"127.0.0.1:0\"]
+insecure_http = true}" >"$WORK/kbs.toml"
+  cat >>"$WORK/kbs.toml" <<'TOML'
 [admin]
 authorization_mode = "AuthenticatedAuthorization"
 [admin.authentication.bearer_jwt]
