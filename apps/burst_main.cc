@@ -64,6 +64,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed-polling-interval", seed_polling)->capture_default_str();
   app.add_option("--seed-cooldown-period", seed_cooldown)->capture_default_str();
   app.add_option("--seed-stabilization", seed_stabilization)->capture_default_str();
+  std::vector<std::string> node_options;
+  app.add_option("--node", node_options,
+                 "NAME:CPU:MEMORY_GIB, an on-prem node (repeatable; a trace's `# node` header "
+                 "lines win; none: the trace's onprem_capacity_pods column)");
   app.add_option("--pods-per-instance", o.pods_per_instance)->capture_default_str();
   app.add_option("--image-pull-seconds", o.image_pull_seconds)->capture_default_str();
   app.add_option("--vm-stub-command", c.stub_command, "a VM's configfs-tsm stand-in")->required();
@@ -93,6 +97,18 @@ int main(int argc, char** argv) {
   auto trace = scaler::ParseTrace(*csv);
   if (!trace.ok()) return Fail(trace_path + ": " + core::Message(trace.status()));
   o.trace = *std::move(trace);
+  // The on-prem cluster: the trace's header, else the configuration's nodes (with the header's
+  // node events either way), else the capacity column (burst/cluster.h).
+  auto cluster = burst::ParseClusterHeader(*csv);
+  if (!cluster.ok()) return Fail(trace_path + ": " + core::Message(cluster.status()));
+  o.cluster = *std::move(cluster);
+  if (o.cluster.nodes.empty()) {
+    for (const std::string& n : node_options) {
+      auto node = burst::ParseNodeSpec(n);
+      if (!node.ok()) return Fail(core::Message(node.status()));
+      o.cluster.nodes.push_back(*std::move(node));
+    }
+  }
   o.start_seconds = start;
   o.duration_seconds =
       duration > 0 ? duration : static_cast<double>(o.trace.back().t_seconds) - start;
