@@ -70,8 +70,16 @@ int main(int argc, char** argv) {
                  "lines win; none: the trace's onprem_capacity_pods column)");
   app.add_option("--pods-per-instance", o.pods_per_instance)->capture_default_str();
   app.add_option("--image-pull-seconds", o.image_pull_seconds)->capture_default_str();
-  app.add_option("--vm-stub-command", c.stub_command, "a VM's configfs-tsm stand-in")->required();
+  app.add_option("--vm-stub-command", c.stub_command,
+                 "a VM's host side (vTPM + IMDS stand-ins, or configfs-tsm)")
+      ->required();
   app.add_option("--vm-agent-command", c.agent_command, "a VM's ccburst-agent serve")->required();
+  app.add_option("--vm-initdata-algorithm", c.initdata_algorithm,
+                 "the init-data digest: sha384 (TDX MRCONFIGID) or sha256 (Azure vTPM PCR8)")
+      ->check(CLI::IsMember({"sha256", "sha384"}))
+      ->capture_default_str();
+  std::vector<std::string> extra_vars;
+  app.add_option("--var", extra_vars, "NAME=VALUE: a placeholder of the VM commands (repeatable)");
   app.add_option("--vm-startup-seconds", c.startup_seconds)->capture_default_str();
   app.add_option("--tampered-vm", c.tampered_vm, "the n-th VM is tampered (0: none)")
       ->capture_default_str();
@@ -128,6 +136,11 @@ int main(int argc, char** argv) {
   c.vars = {{"kbs_url", kbs_url},     {"kbs_cert", kbs_cert},
             {"hierarchy", hierarchy}, {"bin", bin},
             {"testgen", testgen},     {"agent", agent.empty() ? bin + "/ccburst-agent" : agent}};
+  for (const std::string& v : extra_vars) {
+    size_t eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) return Fail("--var " + v + ": want NAME=VALUE");
+    c.vars[v.substr(0, eq)] = v.substr(eq + 1);
+  }
 
   // SIGINT/SIGTERM end the run cleanly: every guest process is stopped before exiting.
   std::signal(SIGINT, OnSignal);
