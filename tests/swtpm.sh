@@ -7,11 +7,9 @@
 #   swtpm_provision_ak          RSA-2048 restricted signing key (RSASSA/SHA-256, as Azure's AK)
 #                               persisted at 0x81000003 (a new key each call); its public key
 #                               in $WORK/ak.pem
-#   swtpm_provision_hcl TEE DIR [OPTION...]
-#                               the HCL report for TEE (az-tdx-vtpm | az-snp-vtpm) around the AK,
+#   swtpm_provision_hcl TEE DIR the HCL report for TEE (az-tdx-vtpm | az-snp-vtpm) around the AK,
 #                               with a hardware report from the test hierarchy DIR, in NV
-#                               0x01400001 (replacing what was there); OPTIONs go to
-#                               `ccburst-testgen hcl-report` (e.g. --mrtd HEX)
+#                               0x01400001 (replacing what was there)
 #   swtpm_stop                  stops the swtpm this shell started
 
 SWTPM_PID=""
@@ -89,9 +87,8 @@ swtpm_provision_ak() {
 
 swtpm_provision_hcl() {
   local tee="$1" dir="$2"
-  shift 2
   "$TESTGEN" hcl-report --tee "$tee" --hierarchy "$dir" --ak-pub "$WORK/ak.pem" \
-    --out "$WORK/hcl.bin" "$@"
+    --out "$WORK/hcl.bin"
   if tpm2_getcap handles-nv-index | grep -qi "^- ${AZ_HCL_NV_INDEX/0x0/0x}\$"; then
     tpm2_nvundefine -Q -C o "$AZ_HCL_NV_INDEX"
   fi
