@@ -2,9 +2,9 @@
 // VMs. Each VM's host side starts when it is created; the VM boots for a configurable start-up
 // delay (or until its host side is ready, when that takes longer), then runs its guest: the launch
 // command templates of the demo's configuration, with its own work directory, measurement (MRTD)
-// and init-data. The guest attests to the real ccburst-kbs and fetches `kbs:///default/key/model`; the
-// VM decrypts the AES-256-GCM model file with the key and reports ready (serving). A guest the KBS
-// refuses never serves and keeps the KBS's reason.
+// and init-data. The guest attests to the real ccburst-kbs and fetches
+// `kbs:///default/key/model`; the VM decrypts the AES-256-GCM model file with the key and reports
+// ready (serving). A guest the KBS refuses never serves and keeps the KBS's reason.
 //
 // A VM is `stub_command`, the host side of the confidential VM (for an Azure TDX CVM,
 // scripts/burst-azure-vm.sh: the VM's own swtpm provisioned as its vTPM with the HCL report whose
