@@ -64,10 +64,22 @@ int main(int argc, char** argv) {
   app.add_option("--seed-polling-interval", seed_polling)->capture_default_str();
   app.add_option("--seed-cooldown-period", seed_cooldown)->capture_default_str();
   app.add_option("--seed-stabilization", seed_stabilization)->capture_default_str();
+  std::vector<std::string> node_options;
+  app.add_option("--node", node_options,
+                 "NAME:CPU:MEMORY_GIB, an on-prem node (repeatable; a trace's `# node` header "
+                 "lines win; none: the trace's onprem_capacity_pods column)");
   app.add_option("--pods-per-instance", o.pods_per_instance)->capture_default_str();
   app.add_option("--image-pull-seconds", o.image_pull_seconds)->capture_default_str();
-  app.add_option("--vm-stub-command", c.stub_command, "a VM's configfs-tsm stand-in")->required();
+  app.add_option("--vm-stub-command", c.stub_command,
+                 "a VM's host side (vTPM + IMDS stand-ins, or configfs-tsm)")
+      ->required();
   app.add_option("--vm-agent-command", c.agent_command, "a VM's ccburst-agent serve")->required();
+  app.add_option("--vm-initdata-algorithm", c.initdata_algorithm,
+                 "the init-data digest: sha384 (TDX MRCONFIGID) or sha256 (Azure vTPM PCR8)")
+      ->check(CLI::IsMember({"sha256", "sha384"}))
+      ->capture_default_str();
+  std::vector<std::string> extra_vars;
+  app.add_option("--var", extra_vars, "NAME=VALUE: a placeholder of the VM commands (repeatable)");
   app.add_option("--vm-startup-seconds", c.startup_seconds)->capture_default_str();
   app.add_option("--tampered-vm", c.tampered_vm, "the n-th VM is tampered (0: none)")
       ->capture_default_str();
@@ -93,6 +105,18 @@ int main(int argc, char** argv) {
   auto trace = scaler::ParseTrace(*csv);
   if (!trace.ok()) return Fail(trace_path + ": " + core::Message(trace.status()));
   o.trace = *std::move(trace);
+  // The on-prem cluster: the trace's header, else the configuration's nodes (with the header's
+  // node events either way), else the capacity column (burst/cluster.h).
+  auto cluster = burst::ParseClusterHeader(*csv);
+  if (!cluster.ok()) return Fail(trace_path + ": " + core::Message(cluster.status()));
+  o.cluster = *std::move(cluster);
+  if (o.cluster.nodes.empty()) {
+    for (const std::string& n : node_options) {
+      auto node = burst::ParseNodeSpec(n);
+      if (!node.ok()) return Fail(core::Message(node.status()));
+      o.cluster.nodes.push_back(*std::move(node));
+    }
+  }
   o.start_seconds = start;
   o.duration_seconds =
       duration > 0 ? duration : static_cast<double>(o.trace.back().t_seconds) - start;
@@ -112,6 +136,11 @@ int main(int argc, char** argv) {
   c.vars = {{"kbs_url", kbs_url},     {"kbs_cert", kbs_cert},
             {"hierarchy", hierarchy}, {"bin", bin},
             {"testgen", testgen},     {"agent", agent.empty() ? bin + "/ccburst-agent" : agent}};
+  for (const std::string& v : extra_vars) {
+    size_t eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) return Fail("--var " + v + ": want NAME=VALUE");
+    c.vars[v.substr(0, eq)] = v.substr(eq + 1);
+  }
 
   // SIGINT/SIGTERM end the run cleanly: every guest process is stopped before exiting.
   std::signal(SIGINT, OnSignal);

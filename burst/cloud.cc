@@ -29,28 +29,55 @@ std::string Trim(std::string s) {
   return s;
 }
 
+// Starts `command` through /bin/sh as the leader of a new process group (its pid is the group's
+// id), so that Stop reaches whatever the command starts.
 absl::StatusOr<pid_t> Spawn(const std::string& command) {
   std::string sh = "/bin/sh", dash_c = "-c";
   std::string cmd = "exec " + command;
   char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid = 0;
-  if (int rc = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv, environ); rc != 0) {
+  int rc = posix_spawn(&pid, "/bin/sh", nullptr, &attr, argv, environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
     return absl::InternalError(fmt::format("cloud: cannot start `{}`: errno {}", command, rc));
   }
   return pid;
 }
 
+// SIGTERM to the process group `pid` leads, up to 5 s for the leader to exit (a stand-in stops
+// what it started), then SIGKILL to the group; the group is always SIGKILLed at the end so that
+// no member outlives the VM.
 void Stop(pid_t pid) {
-  if (kill(pid, SIGTERM) != 0) {
+  if (kill(-pid, SIGTERM) != 0 && kill(pid, SIGTERM) != 0) {
     waitpid(pid, nullptr, WNOHANG);
     return;
   }
-  for (int i = 0; i < 50; ++i) {
-    if (waitpid(pid, nullptr, WNOHANG) == pid) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  bool exited = false;
+  for (int i = 0; i < 250 && !exited; ++i) {
+    exited = waitpid(pid, nullptr, WNOHANG) == pid;
+    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+  kill(-pid, SIGKILL);
+  if (!exited) waitpid(pid, nullptr, 0);
+}
+
+// The `key=value` words of the first line of `text`.
+std::map<std::string, std::string> Words(std::string_view text) {
+  std::map<std::string, std::string> out;
+  std::string_view line = text.substr(0, text.find('\n'));
+  while (!line.empty()) {
+    size_t sp = line.find(' ');
+    std::string_view word = line.substr(0, sp);
+    line = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+    size_t eq = word.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    out[std::string(word.substr(0, eq))] = std::string(word.substr(eq + 1));
+  }
+  return out;
 }
 
 }  // namespace
@@ -71,10 +98,15 @@ std::string_view VmStateName(VmState s) {
 
 Cloud::~Cloud() { StopAll(); }
 
+void Cloud::StopProcesses(Vm& vm) {
+  // The agent first, then the host side it uses.
+  for (auto it = vm.pids.rbegin(); it != vm.pids.rend(); ++it) Stop(*it);
+  vm.pids.clear();
+}
+
 void Cloud::StopAll() {
   for (Vm& vm : vms_) {
-    for (pid_t p : vm.pids) Stop(p);
-    vm.pids.clear();
+    StopProcesses(vm);
     history_.push_back(vm);
   }
   vms_.clear();
@@ -92,6 +124,7 @@ std::string Cloud::Expand(const std::string& tmpl, const Vm& vm) const {
   vars["mrtd"] = vm.tampered ? options_.tampered_mrtd : options_.good_mrtd;
   vars["initdata"] = vm.dir + "/initdata.toml";
   vars["initdata_digest"] = vm.initdata_digest;
+  for (const auto& [k, v] : vm.host_vars) vars[k] = v;
   std::string out;
   for (size_t i = 0; i < tmpl.size();) {
     size_t close = tmpl[i] == '{' ? tmpl.find('}', i) : std::string::npos;
@@ -111,8 +144,7 @@ std::string Cloud::Expand(const std::string& tmpl, const Vm& vm) const {
 void Cloud::Reconcile(int replicas, double now, double dt) {
   totals_.instance_seconds += dt * static_cast<double>(vms_.size());
   while (static_cast<int>(vms_.size()) > replicas) {
-    for (pid_t p : vms_.back().pids) Stop(p);
-    vms_.back().pids.clear();
+    StopProcesses(vms_.back());
     history_.push_back(vms_.back());
     vms_.pop_back();
   }
@@ -123,71 +155,64 @@ void Cloud::Reconcile(int replicas, double now, double dt) {
     vm.created = now;
     vm.dir = fmt::format("{}/vm-{}", options_.work_dir, vm.id);
     vms_.push_back(std::move(vm));
+    Boot(vms_.back());
   }
   for (Vm& vm : vms_) Advance(vm, now);
 }
 
 void Cloud::Boot(Vm& vm) {
-  vm.state = VmState::kAttesting;
   mkdir(vm.dir.c_str(), 0700);
   // Each guest has its own init-data (the KBS URL and certificate it trusts, as the peer pod's
   // io.katacontainers.config.hypervisor.cc_init_data annotation carries them).
   std::string cert = options_.vars.count("kbs_cert") ? options_.vars.at("kbs_cert") : "";
   auto cert_pem = core::ReadFile(cert);
   std::string pem = cert_pem.ok() ? *cert_pem : "";
+  // TDX binds init-data through MRCONFIGID = SHA-384 of the document, an Azure vTPM through PCR8
+  // extended with its SHA-256.
+  bool sha256 = options_.initdata_algorithm == "sha256";
   std::string initdata = fmt::format(
-      "version = \"0.1.0\"\nalgorithm = \"sha384\"\n[data]\n\"aa.toml\" = \'\'\'\n"
+      "version = \"0.1.0\"\nalgorithm = \"{2}\"\n[data]\n\"aa.toml\" = \'\'\'\n"
       "[token_configs.kbs]\nurl = \"{0}\"\ncert = \"\"\"\n{1}\"\"\"\n\'\'\'\n\"cdh.toml\" = "
       "\'\'\'\n"
       "[kbc]\nname = \"cc_kbc\"\nurl = \"{0}\"\nkbs_cert = \"\"\"\n{1}\"\"\"\n\'\'\'\n",
-      options_.vars["kbs_url"], pem);
+      options_.vars["kbs_url"], pem, sha256 ? "sha256" : "sha384");
   (void)core::WriteFile(vm.dir + "/initdata.toml", initdata);
-  // TDX binds init-data through MRCONFIGID = SHA-384 of the document.
-  vm.initdata_digest = core::HexEncode(crypto::Hash(crypto::HashAlg::kSha384, initdata));
-  auto run = [&](const std::string& tmpl, const std::string& name) -> bool {
-    std::string cmd =
-        fmt::format("{} >{}/{}.out 2>{}/{}.log", Expand(tmpl, vm), vm.dir, name, vm.dir, name);
-    auto pid = Spawn(cmd);
-    if (!pid.ok()) {
-      vm.state = VmState::kRefused;
-      vm.reason = core::Message(pid.status());
-      ++totals_.refused;
-      return false;
-    }
-    vm.pids.push_back(*pid);
-    return true;
-  };
-  // The agent starts once the stand-in announced its configfs-tsm root (see Advance).
-  run(options_.stub_command, "tsm-stub");
+  vm.initdata_digest = core::HexEncode(
+      crypto::Hash(sha256 ? crypto::HashAlg::kSha256 : crypto::HashAlg::kSha384, initdata));
+  // The host side starts with the VM (Azure provisions the vTPM while the VM boots); the agent
+  // starts once the start-up delay passed and the stand-in printed its ready line (Advance).
+  auto pid = Spawn(fmt::format("{} >{}/host.out 2>{}/host.log", Expand(options_.stub_command, vm),
+                               vm.dir, vm.dir));
+  if (!pid.ok()) return Finish(vm, vm.created, pid.status());
+  vm.pids.push_back(*pid);
 }
 
 void Cloud::Advance(Vm& vm, double now) {
   if (vm.state == VmState::kBooting) {
+    if (vm.pids.empty()) return;
+    auto ready = core::ReadFile(vm.dir + "/host.out");
+    if (!ready.ok() || ready->find('\n') == std::string::npos) {
+      if (waitpid(vm.pids[0], nullptr, WNOHANG) == vm.pids[0]) {
+        kill(-vm.pids[0], SIGKILL);
+        vm.pids.clear();
+        auto log = core::ReadFile(vm.dir + "/host.log");
+        Finish(vm, now,
+               absl::UnavailableError(
+                   fmt::format("the VM's host stand-in exited: {}", Trim(log.ok() ? *log : ""))));
+      }
+      return;
+    }
     if (now - vm.created < options_.startup_seconds) return;
-    Boot(vm);
+    vm.host_vars = Words(*ready);
+    auto pid = Spawn(fmt::format("{} >{}/agent.out 2>{}/agent.log",
+                                 Expand(options_.agent_command, vm), vm.dir, vm.dir));
+    if (!pid.ok()) return Finish(vm, now, pid.status());
+    vm.pids.push_back(*pid);
+    vm.state = VmState::kAttesting;
     return;
   }
   if (vm.state != VmState::kAttesting) return;
   {
-    if (vm.pids.size() == 1) {
-      auto ready = core::ReadFile(vm.dir + "/tsm-stub.out");
-      if (!ready.ok() || ready->empty()) {
-        int status = 0;
-        if (waitpid(vm.pids[0], &status, WNOHANG) == vm.pids[0]) {
-          vm.pids.clear();
-          auto log = core::ReadFile(vm.dir + "/tsm-stub.log");
-          Finish(vm, now,
-                 absl::UnavailableError(
-                     fmt::format("tsm-stub exited: {}", Trim(log.ok() ? *log : ""))));
-        }
-        return;
-      }
-      auto pid = Spawn(fmt::format("{} >{}/agent.out 2>{}/agent.log",
-                                   Expand(options_.agent_command, vm), vm.dir, vm.dir));
-      if (!pid.ok()) return Finish(vm, now, pid.status());
-      vm.pids.push_back(*pid);
-      return;
-    }
     auto out = core::ReadFile(vm.dir + "/agent.out");
     constexpr std::string_view kLine = "ccburst-agent: listening on http://127.0.0.1:";
     size_t at = out.ok() ? out->find(kLine) : std::string::npos;

@@ -1,16 +1,24 @@
 // The peer-pod cloud model of the burst demo: `cloud-deployment` at N replicas is N confidential
-// VMs. Each VM boots for a configurable start-up delay, then runs its guest: the launch command
-// templates of the demo's configuration, with its own work directory, measurement (MRTD) and
-// init-data. The guest attests to the real ccburst-kbs and fetches `kbs:///default/key/model`; the
-// VM decrypts the AES-256-GCM model file with the key and reports ready (serving). A guest the KBS
-// refuses never serves and keeps the KBS's reason.
+// VMs. Each VM's host side starts when it is created; the VM boots for a configurable start-up
+// delay (or until its host side is ready, when that takes longer), then runs its guest: the launch
+// command templates of the demo's configuration, with its own work directory, measurement (MRTD)
+// and init-data. The guest attests to the real ccburst-kbs and fetches
+// `kbs:///default/key/model`; the VM decrypts the AES-256-GCM model file with the key and reports
+// ready (serving). A guest the KBS refuses never serves and keeps the KBS's reason.
 //
-// The guest of a VM is `stub_command` (the configfs-tsm stand-in, `ccburst-testgen tsm-stub`, with
-// the VM's MRTD and init-data digest as MRCONFIGID) and `agent_command` (`ccburst-agent ... serve
-// --listen 127.0.0.1:0`), then an HTTP GET of /cdh/resource/default/key/model on the port the
-// agent prints, as the workload's `curl http://127.0.0.1:8006/cdh/resource/...` would.
-// Template placeholders: {vm} {vm_dir} {mrtd} {initdata} {initdata_digest}
-// {kbs_url} {kbs_cert} {hierarchy} {bin} {agent} {testgen}.
+// A VM is `stub_command`, the host side of the confidential VM (for an Azure TDX CVM,
+// scripts/burst-azure-vm.sh: the VM's own swtpm provisioned as its vTPM with the HCL report whose
+// TDREPORT carries the VM's MRTD, and its own IMDS stand-in; for plain TDX, the configfs-tsm
+// stand-in `ccburst-testgen tsm-stub` with the VM's MRTD and init-data digest as MRCONFIGID), and
+// once the stand-in printed its first line, `agent_command` (`ccburst-agent ... serve --listen
+// 127.0.0.1:0`), then an HTTP GET of /cdh/resource/default/key/model on the port the agent
+// prints, as the workload's `curl http://127.0.0.1:8006/cdh/resource/...` would. Every
+// `key=value` word of the stand-in's first line becomes a placeholder of the agent's command
+// (`ready tpm=swtpm:... imds=http://...` gives {tpm} and {imds}).
+// Template placeholders: {vm} {vm_dir} {mrtd} {initdata} {initdata_digest}, the entries of
+// CloudOptions::vars (kbs_url kbs_cert hierarchy bin agent testgen and --var ones) and, for the
+// agent, the stand-in's. Each command runs in its own process group, all of which is stopped with
+// the VM, so nothing a stand-in starts outlives its VM.
 #pragma once
 
 #include <sys/types.h>
@@ -29,12 +37,15 @@ struct CloudOptions {
   std::string agent_command;
   std::map<std::string, std::string> vars;  // kbs_url, kbs_cert, hierarchy, bin, ...
   std::string work_dir;                     // one sub-directory per VM
-  std::string good_mrtd;                    // hex, in the reference values
-  std::string tampered_mrtd;                // hex, not in the reference values
-  int tampered_vm = 2;                      // the n-th VM booted in a run is tampered (0: none)
-  double startup_seconds = 90;              // simulated boot time
-  std::string model_file;                   // AES-256-GCM: nonce(12) || ciphertext || tag(16)
-  std::string model_sha256_hex;             // of the plaintext, to check the decryption
+  // The init-data digest ({initdata_digest}): "sha384" (TDX binds it as MRCONFIGID) or "sha256"
+  // (an Azure vTPM binds it in PCR8, a SHA-256 bank).
+  std::string initdata_algorithm = "sha384";
+  std::string good_mrtd;         // hex, in the reference values
+  std::string tampered_mrtd;     // hex, not in the reference values
+  int tampered_vm = 2;           // the n-th VM booted in a run is tampered (0: none)
+  double startup_seconds = 90;   // simulated boot time
+  std::string model_file;        // AES-256-GCM: nonce(12) || ciphertext || tag(16)
+  std::string model_sha256_hex;  // of the plaintext, to check the decryption
   double price_per_hour = 0.83;
 };
 
@@ -47,8 +58,9 @@ struct Vm {
   double created = 0;
   VmState state = VmState::kBooting;
   std::string dir;
-  std::string initdata_digest;  // hex SHA-384 of its init-data
-  std::vector<pid_t> pids;
+  std::string initdata_digest;  // hex digest of its init-data (CloudOptions::initdata_algorithm)
+  std::vector<pid_t> pids;      // process group leaders: the stand-in, then the agent
+  std::map<std::string, std::string> host_vars;  // the stand-in's `key=value` words
   std::optional<int> agent_port;
   std::string reason;  // why refused
   double ready_at = -1;
@@ -85,6 +97,8 @@ class Cloud {
   void Advance(Vm& vm, double now);
   void Finish(Vm& vm, double now, absl::StatusOr<std::string> key);
   std::string Expand(const std::string& tmpl, const Vm& vm) const;
+  // Stops the VM's processes (each command's whole process group).
+  static void StopProcesses(Vm& vm);
 
   CloudOptions options_;
   std::vector<Vm> vms_;

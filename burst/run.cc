@@ -77,8 +77,21 @@ absl::StatusOr<RunResult> Run(const RunOptions& o, std::ostream& out) {
   KedaDriver driver(o.scaled_object, std::move(trigger));
   const scaler::TraceRow& first = RowAt(o.trace, o.start_seconds);
   scaler::Resources pod = first.pod.value_or(scaler::Resources{2, 6, 0});
-  OnPremCluster cluster(static_cast<int>(first.onprem_capacity_pods), pod, 4, o.image_pull_seconds);
-  // The deployment's pods that already run when the scenario starts are past their image pull.
+  ClusterSpec spec = o.cluster;
+  if (spec.nodes.empty()) {
+    ClusterSpec from_trace = ClusterForTrace(o.trace, pod);
+    spec.nodes = std::move(from_trace.nodes);
+    if (spec.events.empty()) spec.events = std::move(from_trace.events);
+  }
+  OnPremCluster cluster(spec.nodes, pod, o.image_pull_seconds);
+  // The nodes as they are at the run's start, then the deployment's pods that already run (past
+  // their image pull).
+  size_t next_event = 0;
+  for (; next_event < spec.events.size() && spec.events[next_event].t <= o.start_seconds;
+       ++next_event) {
+    CCB_RETURN_IF_ERROR(cluster.Apply(spec.events[next_event], -o.image_pull_seconds - 1),
+                        "burst: node event at {:g} s", spec.events[next_event].t);
+  }
   cluster.SetReplicas(static_cast<int>(first.demand_pods), -o.image_pull_seconds - 1);
   CloudOptions cloud_options = o.cloud;
   Cloud cloud(cloud_options);
@@ -111,6 +124,17 @@ absl::StatusOr<RunResult> Run(const RunOptions& o, std::ostream& out) {
     }
 
     const scaler::TraceRow& row = RowAt(o.trace, o.start_seconds + t);
+    for (; next_event < spec.events.size() && spec.events[next_event].t <= o.start_seconds + t;
+         ++next_event) {
+      const NodeEvent& e = spec.events[next_event];
+      int before = cluster.capacity_pods();
+      CCB_RETURN_IF_ERROR(cluster.Apply(e, t), "burst: node event at {:g} s", e.t);
+      std::string what = fmt::format(
+          "{} {} {}: on-prem capacity {} -> {} pods", Clock(t), e.node.name,
+          e.kind == NodeEvent::Kind::kAdd ? "added" : "drained", before, cluster.capacity_pods());
+      out << "  -- " << what << "\n";
+      result.node_events.push_back(std::move(what));
+    }
     cluster.SetReplicas(static_cast<int>(row.demand_pods), t);
     if (auto ev = driver.Step(t, replicas)) {
       result.events.push_back(*ev);
@@ -223,6 +247,7 @@ std::string Summary(const std::vector<RunResult>& runs, double price_per_hour) {
   row("trigger calls (gRPC / PromQL)",
       [](const RunResult& r) { return fmt::format("{}", r.trigger_calls); });
   for (const RunResult& r : runs) {
+    for (const std::string& e : r.node_events) s += fmt::format("  {} node: {}\n", r.policy, e);
     for (const std::string& why : r.refusals) s += fmt::format("  {} refused: {}\n", r.policy, why);
     for (const std::string& e : r.errors) s += fmt::format("  {} trigger error: {}\n", r.policy, e);
   }
@@ -252,6 +277,8 @@ std::string ToJson(const RunResult& r) {
   for (const ScaleEvent& e : r.events) {
     events.push_back(core::json::object{{"t", e.t}, {"from", e.from}, {"to", e.to}, {"by", e.by}});
   }
+  core::json::array node_events;
+  for (const std::string& e : r.node_events) node_events.push_back(core::json::string(e));
   core::json::object o{{"policy", r.policy},
                        {"first_pending", r.first_pending},
                        {"first_serving", r.first_serving},
@@ -264,6 +291,7 @@ std::string ToJson(const RunResult& r) {
                        {"peak_replicas", r.peak_replicas},
                        {"back_to_zero", r.back_to_zero},
                        {"trigger_calls", r.trigger_calls},
+                       {"node_events", std::move(node_events)},
                        {"vms", std::move(vms)},
                        {"events", std::move(events)}};
   return core::json::serialize(o);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "burst/cloud.h"
+#include "burst/cluster.h"
 #include "burst/keda_driver.h"
 #include "scaler/simulator.h"
 
@@ -34,6 +35,10 @@ struct RunOptions {
   double seed_threshold = 1;
   ScaledObjectSpec scaled_object;
   CloudOptions cloud;
+  // The on-prem cluster: its nodes at scenario second 0 and their changes (scenario seconds).
+  // Empty nodes: ClusterForTrace's nodes (the trace's onprem_capacity_pods column), and its
+  // events too when `events` is empty.
+  ClusterSpec cluster;
   int pods_per_instance = 2;
   double image_pull_seconds = 20;
   // Set (e.g. from a signal handler) to end the run early; its VMs are stopped as usual.
@@ -60,7 +65,8 @@ struct RunResult {
   int64_t trigger_calls = 0;        // gRPC calls (incl. stream messages) or Prometheus queries
   std::vector<std::string> errors;  // distinct trigger errors
   std::vector<std::string> refusals;
-  std::vector<Vm> vms;  // every VM of the run as it ended (or was deleted)
+  std::vector<std::string> node_events;  // "00:10:00 node-2 drained", as the live view printed
+  std::vector<Vm> vms;                   // every VM of the run as it ended (or was deleted)
 };
 
 // Runs the scenario; `out` gets the live view. Fails only when the trigger cannot be created or

@@ -3,11 +3,27 @@
 # ccburst-kbs (HTTPS, SQLite, TDX test root), a real Prometheus scraping the on-prem cluster
 # model, the real ccburst-scaler, then ccburst-burst (the KEDA-contract driver, the cluster model
 # and the peer-pod cloud of confidential VMs), and stops all of it again.
-# Usage: scripts/burst.sh [ccburst-burst options, e.g. --scenario daily-cycle --speed 60]
+# Each cloud VM is an Azure TDX confidential VM (az-tdx-vtpm: its own swtpm vTPM and IMDS stand-in,
+# scripts/burst-azure-vm.sh); `--tee tdx` boots plain TDX VMs instead (configfs-tsm stand-in).
+# Usage: scripts/burst.sh [--tee az-tdx-vtpm|tdx] [ccburst-burst options, e.g. --scenario
+#        daily-cycle --speed 60]
 # Env: BUILD_DIR (default build), BURST_WORK (the run's files, logs, plot and summary; default
 # /tmp/ccburst-burst, emptied at the start of each run), BURST_SPEED (default 30; also scales the
 # scaler's cool-down), AGENT / TESTGEN (the guest's binaries; default from BUILD_DIR).
 source "$(dirname "$0")/lib.sh"
+TEE=az-tdx-vtpm
+ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tee) TEE="${2:-}"; shift 2 ;;
+    --tee=*) TEE="${1#--tee=}"; shift ;;
+    *) ARGS+=("$1"); shift ;;
+  esac
+done
+case "$TEE" in
+  az-tdx-vtpm | tdx) ;;
+  *) echo "burst: --tee must be az-tdx-vtpm or tdx, not '$TEE'" >&2; exit 2 ;;
+esac
 BIN="$BUILD_DIR/apps"
 TESTGEN="${TESTGEN:-$BUILD_DIR/tests/ccburst-testgen}"
 AGENT="${AGENT:-$BIN/ccburst-agent}"
@@ -72,16 +88,19 @@ KBS_URL="https://127.0.0.1:$(sed -n 's/.*ready port=\([0-9]*\).*/\1/p' "$WORK/kb
 ADMIN=("$BIN/ccburst" --url "$KBS_URL" --cert-file "$WORK/kbs.crt" config --admin-token-file "$WORK/admin.token")
 note "ccburst-kbs at $KBS_URL"
 
-say "2. the owner stores the model key and the reference values (MRTD and the TD's RTMRs/XFAM)"
+say "2. the owner stores the model key and the reference values (MRTD, the TD's RTMRs/XFAM, the vTPM's PCR11)"
 head -c 32 /dev/urandom >"$WORK/model.key"
 "${ADMIN[@]}" set-resource --path default/key/model --resource-file "$WORK/model.key"
 GOOD_MRTD="$(sed -n 's/^good-mrtd = "\([0-9a-f]*\)"/\1/p' "$ROOT/scripts/burst.toml")"
 ZERO48="$(printf '0%.0s' $(seq 1 96))"
 "${ADMIN[@]}" set-sample-reference-value mr_td "[\"$GOOD_MRTD\"]" --json
 for rv in rtmr_1 rtmr_2; do "${ADMIN[@]}" set-sample-reference-value "$rv" "[\"$ZERO48\"]" --json; done
+# az-tdx-vtpm: PCR11 (the guest's unified kernel image on Azure) as the VMs' vTPMs report it.
+"${ADMIN[@]}" set-sample-reference-value tdx_pcr11 "[\"$(printf '0%.0s' $(seq 1 64))\"]" --json
 "${ADMIN[@]}" set-sample-reference-value xfam '["e702060000000000"]' --json
 "${ADMIN[@]}" set-resource-policy --affirming
 note "default/key/model: 32 bytes; mr_td accepted: ${GOOD_MRTD:0:16}...; resource policy: affirming"
+note "the cloud VMs attest as $TEE"
 
 say "3. the on-prem cluster model's exporter and a real Prometheus scraping it every second"
 mkdir -p "$WORK/cluster"
@@ -129,7 +148,7 @@ refresh_seconds = 1
 vcpu = 4
 memory_gib = 16
 price_per_hour = 0.83
-tee = "tdx"
+tee = "$TEE"
 region = "westeurope"
 
 [workloads.on-prem-deployment]
@@ -144,7 +163,7 @@ headroom_pods = 1
 pod_cpu = 2
 pod_memory_gib = 6
 allowed_regions = ["westeurope"]
-allowed_tees = ["tdx"]
+allowed_tees = ["$TEE"]
 [workloads.on-prem-deployment.queries]
 cloud_replicas = 'sum(kube_deployment_status_replicas{namespace="\$namespace",deployment="\$cloud_deployment"})'
 TOML
@@ -155,14 +174,20 @@ GRPC="$(sed -n 's/^ready grpc_port=\([0-9]*\).*/\1/p' "$WORK/scaler.out")"
 HTTP="$(sed -n 's/.*http_port=\([0-9]*\).*/\1/p' "$WORK/scaler.out")"
 note "ccburst-scaler gRPC 127.0.0.1:$GRPC, metrics http://127.0.0.1:$HTTP/metrics"
 
-say "5. the burst: KEDA-contract driver + cluster model + confidential VMs (guest: ccburst-agent)"
+say "5. the burst: KEDA-contract driver + cluster model + confidential VMs ($TEE; guest: ccburst-agent)"
 mkdir -p "$WORK/run"
+VM=()  # burst.toml's VMs are Azure TDX CVMs; the plain-TDX guest instead:
+if [ "$TEE" = tdx ]; then
+  VM=(--vm-initdata-algorithm sha384
+    --vm-stub-command "{testgen} tsm-stub --root {vm_dir}/tsm --tee tdx --hierarchy {hierarchy} --mrtd {mrtd} --mrconfigid {initdata_digest}"
+    --vm-agent-command "{agent} --tee tdx --kbs-url {kbs_url} --configfs-root {vm_dir}/tsm --kbs-cert {kbs_cert} --initdata {initdata} serve --listen 127.0.0.1:0")
+fi
 "$BIN/ccburst-burst" --config "$ROOT/scripts/burst.toml" --traces-dir "$ROOT/scaler/traces" \
   --out "$WORK/run" --exposition-file "$WORK/cluster/ksm.prom" --speed "$SPEED" \
   --scaler-grpc "127.0.0.1:$GRPC" --scaler-http "http://127.0.0.1:$HTTP" --prometheus "$PROM" \
   --model-key "$WORK/model.key" --kbs-url "$KBS_URL" --kbs-cert "$WORK/kbs.crt" \
-  --hierarchy "$WORK/tdx" --bin "$BIN" --agent "$AGENT" --testgen "$TESTGEN" "$@" \
-  || die "ccburst-burst failed"
+  --hierarchy "$WORK/tdx" --bin "$BIN" --agent "$AGENT" --testgen "$TESTGEN" --var "root=$ROOT" \
+  ${VM[@]+"${VM[@]}"} ${ARGS[@]+"${ARGS[@]}"} || die "ccburst-burst failed"
 
 # What the components themselves counted (the test reads these).
 curl -fsS "http://127.0.0.1:$HTTP/metrics" >"$WORK/scaler.metrics" || true

@@ -268,13 +268,20 @@ int Attest(const AttestArgs& a) {
 
 // The HCL report (NV index 0x01400001 contents) of a VM whose vTPM attestation key is in
 // `ak_pub_file` (PEM), around a hardware report from the hierarchy in `dir`.
+// `mrtd_hex` (az-tdx-vtpm) is the TD's MRTD in the TDREPORT, which IMDS then quotes.
 int HclReport(const std::string& tee, const std::string& dir, const std::string& ak_pub_file,
-              const std::string& out) {
+              const std::string& mrtd_hex, const std::string& out) {
   auto ak = crypto::PublicKey::LoadPemFile(ak_pub_file);
   if (!ak.ok()) return Usage("--ak-pub: " + core::Message(ak.status()));
   evidence::azure::testing::AzSpec spec;
   spec.version = 1;
   spec.include_ek = false;  // a software TPM's NV index holds at most 2048 bytes
+  if (!mrtd_hex.empty()) {
+    if (tee != "az-tdx-vtpm") return Usage("--mrtd is for az-tdx-vtpm");
+    auto mrtd = core::HexDecode(mrtd_hex);
+    if (!mrtd.ok() || mrtd->size() != 48) return Usage("--mrtd is not 48 bytes of hex");
+    spec.td.mr_td = *mrtd;
+  }
   absl::StatusOr<evidence::azure::testing::HclBundle> bundle;
   if (tee == "az-tdx-vtpm") {
     auto h = evidence::tdx::testing::TdxTestHierarchy::Load(dir);
@@ -419,7 +426,7 @@ int main(int argc, char** argv) {
                      "(e.g. swtpm:host=127.0.0.1,port=N) instead of generating it");
   attest->add_option("--imds-url", a.imds_url, "with --tpm: the IMDS base URL (an imds-stub)");
 
-  std::string hcl_tee, hcl_hierarchy, ak_pub, hcl_out;
+  std::string hcl_tee, hcl_hierarchy, ak_pub, hcl_mrtd, hcl_out;
   auto* hcl = app.add_subcommand(
       "hcl-report", "the HCL report (vTPM NV 0x01400001) around an attestation key, for swtpm");
   hcl->add_option("--tee", hcl_tee, "az-tdx-vtpm (TDX hierarchy) or az-snp-vtpm (SNP hierarchy)")
@@ -427,6 +434,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"az-tdx-vtpm", "az-snp-vtpm"}));
   hcl->add_option("--hierarchy", hcl_hierarchy, "directory written by `hierarchy`")->required();
   hcl->add_option("--ak-pub", ak_pub, "PEM public key of the TPM's attestation key")->required();
+  hcl->add_option("--mrtd", hcl_mrtd,
+                  "az-tdx-vtpm: the TD's MRTD in the TDREPORT (96 hex digits; default the "
+                  "generator's)");
   hcl->add_option("--out", hcl_out, "file to write")->required();
 
   std::string imds_tdx, imds_snp, imds_listen = "127.0.0.1:0";
@@ -456,7 +466,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : kUsage;
   }
   if (hierarchy->parsed()) return Hierarchy(h);
-  if (hcl->parsed()) return HclReport(hcl_tee, hcl_hierarchy, ak_pub, hcl_out);
+  if (hcl->parsed()) return HclReport(hcl_tee, hcl_hierarchy, ak_pub, hcl_mrtd, hcl_out);
   if (imds->parsed()) return ImdsStub(imds_tdx, imds_snp, imds_listen);
   if (tsm->parsed()) return TsmStubMain(stub);
   return Attest(a);

@@ -30,6 +30,14 @@ inline constexpr uint32_t kHclSignature = 0x414c4348;                           
 inline constexpr size_t kTdReportSize = 1024;
 // REPORTDATA inside a TDREPORT (REPORTMACSTRUCT offset 128, 64 bytes).
 inline constexpr size_t kTdReportReportDataOffset = 128;
+// TDINFO inside a TDREPORT (offset 512): ATTRIBUTES (8), XFAM (8), MRTD, MRCONFIGID, MROWNER,
+// MROWNERCONFIG (48 each), RTMR0..3 (48 each). The quoting enclave copies them into the TD quote's
+// body, so they are the TD's measurements as Azure's IMDS quotes them.
+inline constexpr size_t kTdReportAttributesOffset = 512;
+inline constexpr size_t kTdReportXfamOffset = 520;
+inline constexpr size_t kTdReportMrTdOffset = 528;
+inline constexpr size_t kTdReportMrConfigIdOffset = 576;
+inline constexpr size_t kTdReportRtmrOffset = 720;
 
 enum class HwReportType : uint32_t { kSnp = 2, kTdx = 4 };
 std::string_view HwReportTypeName(HwReportType t);  // "SNP", "TDX"

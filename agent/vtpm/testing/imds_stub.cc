@@ -34,8 +34,15 @@ net::HttpResponse TdQuote(const evidence::tdx::testing::TdxTestHierarchy& h,
   if (!td_report.ok() || td_report->size() != az::kTdReportSize) {
     return Error(400, "`report` is not a base64url TDREPORT");
   }
+  // The quoting enclave signs the TD's own TDINFO: its measurements come from the TDREPORT.
   evidence::tdx::testing::QuoteSpec spec;
   spec.report_data = td_report->substr(az::kTdReportReportDataOffset, 64);
+  spec.td_attributes = td_report->substr(az::kTdReportAttributesOffset, 8);
+  spec.mr_td = td_report->substr(az::kTdReportMrTdOffset, 48);
+  spec.mr_config_id = td_report->substr(az::kTdReportMrConfigIdOffset, 48);
+  for (size_t i = 0; i < spec.rtmr.size(); ++i) {
+    spec.rtmr[i] = td_report->substr(az::kTdReportRtmrOffset + 48 * i, 48);
+  }
   auto quote = h.IssueQuote(spec);
   if (!quote.ok()) return Error(500, core::Message(quote.status()));
   return net::HttpResponse::Json(

@@ -1,6 +1,8 @@
 // Test-only stand-in for the two Azure IMDS endpoints the vTPM attesters call, backed by the TDX
 // and SNP test hierarchies: POST /acc/tdquote turns the posted TDREPORT into a TD quote whose
-// report data is the TDREPORT's REPORTDATA (what the quoting enclave does), and GET
+// report data is the TDREPORT's REPORTDATA and whose TD attributes, MRTD, MRCONFIGID and RTMRs
+// are the TDREPORT's TDINFO (what the quoting enclave does: a tampered TD is quoted as it is), and
+// GET
 // /metadata/THIM/amd/certification answers the SNP hierarchy's VCEK. Either hierarchy may be
 // null (its endpoint then answers 404). Never link into production binaries.
 #pragma once

@@ -77,11 +77,19 @@ absl::StatusOr<HclBundle> TdxHclBundle(const tdx::testing::TdxTestHierarchy& h,
   HclBundle b;
   std::string var = VarDataFor(ak, spec);
   std::string rd = HwReportData(var, spec.bind_var_data);
-  // TDREPORT-shaped: REPORTMACSTRUCT with REPORTDATA at 128; the MAC cannot be checked off the
-  // platform anyway.
+  // TDREPORT-shaped: REPORTMACSTRUCT with REPORTDATA at 128 and TDINFO with the TD's
+  // measurements as in spec.td (what IMDS copies into the quote); the MAC cannot be checked off
+  // the platform anyway.
   std::string td_report(kTdReportSize, '\0');
   td_report[0] = '\x81';
   td_report.replace(kTdReportReportDataOffset, rd.size(), rd);
+  td_report.replace(kTdReportAttributesOffset, 8, Padded(spec.td.td_attributes, 8));
+  td_report.replace(kTdReportXfamOffset, 8, std::string("\xe7\x02\x06\x00\x00\x00\x00\x00", 8));
+  td_report.replace(kTdReportMrTdOffset, 48, Padded(spec.td.mr_td, 48));
+  td_report.replace(kTdReportMrConfigIdOffset, 48, Padded(spec.td.mr_config_id, 48));
+  for (size_t i = 0; i < spec.td.rtmr.size(); ++i) {
+    td_report.replace(kTdReportRtmrOffset + 48 * i, 48, Padded(spec.td.rtmr[i], 48));
+  }
   b.hcl_report = BuildHclReport(HwReportType::kTdx, td_report, var);
   b.hcl_report.resize(kHclVarDataOffset + var.size());
   tdx::testing::QuoteSpec qs = spec.td;
