@@ -86,6 +86,11 @@ TEST_F(IsolatedChecksTest, SeamAttributesMustBeZero) {
       Verify(QuoteSpec(), c),
       StatusIs(absl::StatusCode::kPermissionDenied,
                "tdx: seam_attributes are not zero or do not match the tdx module identity"));
+  // Matching an identity that allows them does not make non-zero SEAM attributes acceptable.
+  EXPECT_THAT(
+      Verify(q, c),
+      StatusIs(absl::StatusCode::kPermissionDenied,
+               "tdx: seam_attributes are not zero or do not match the tdx module identity"));
 }
 
 // QVL 4.1.2.4.15 (EnclaveReportVerifier): the QE report's MRSIGNER is the QE Identity's.
