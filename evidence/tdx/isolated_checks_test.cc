@@ -70,6 +70,26 @@ TEST_F(IsolatedChecksTest, MrSignerSeamMustBeTheTdxModuleIdentitys) {
   }
 }
 
+// The module identity is chosen by the module's major version: TDX_01's mrsigner for a 1.x
+// module, tdxModule's for a TDX 1.0 one.
+TEST_F(IsolatedChecksTest, MrSignerSeamIsCheckedAgainstTheModuleOfItsVersion) {
+  CollateralSpec c = Collateral();
+  c.module_identity_mrsigner = std::string(48, '\x02');
+  QuoteSpec q;
+  q.mr_signer_seam = c.module_identity_mrsigner;
+  EXPECT_OK(Verify(q, c));
+  q.tee_tcb_svn = {6, 0, 3};
+  EXPECT_THAT(Verify(q, c),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       "tdx: mr_signer_seam does not match the tdx module identity mrsigner"));
+  QuoteSpec v0;
+  v0.tee_tcb_svn = {6, 0, 3};
+  EXPECT_OK(Verify(v0, c));
+  EXPECT_THAT(Verify(QuoteSpec(), c),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       "tdx: mr_signer_seam does not match the tdx module identity mrsigner"));
+}
+
 // QVL 4.1.2.4.11: SEAM_ATTRIBUTES against the identity's attributes. Intel's identities demand
 // zero (attributes 0000000000000000 under mask FFFFFFFFFFFFFFFF), and we refuse non-zero SEAM
 // attributes even should an identity ever allow them.

@@ -487,9 +487,10 @@ absl::StatusOr<dcap::Collateral> TdxTestHierarchy::MakeCollateral(const Collater
       "\"2018-01-04T00:00:00Z\",\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-00106\"]}}]"
       "}}",
       issue, next, HexUp(o.fmspc), HexUp(s.tcb_info_pce_id.empty() ? o.pce_id : s.tcb_info_pce_id),
-      zeros48, HexUp(Pad(s.module_attributes, 8)), zeros48, HexUp(Pad(s.module_attributes, 8)),
-      s.module_status, Components(o.sgx_svns), o.pcesvn, Components(tdx_level), s.tcb_status,
-      Advisories(s.advisory_ids), Components({}), Components({}));
+      zeros48, HexUp(Pad(s.module_attributes, 8)), HexUp(Pad(s.module_identity_mrsigner, 48)),
+      HexUp(Pad(s.module_attributes, 8)), s.module_status, Components(o.sgx_svns), o.pcesvn,
+      Components(tdx_level), s.tcb_status, Advisories(s.advisory_ids), Components({}),
+      Components({}));
   std::string qe_identity = fmt::format(
       "{{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"{}\",\"nextUpdate\":\"{}\","
       "\"tcbEvaluationDataNumber\":17,\"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\","

@@ -72,6 +72,9 @@ struct CollateralSpec {
   std::string tcb_info_pce_id;
   // `attributes` of the TDX module (tdxModule and TDX_01), 8 raw bytes; the mask is all ones.
   std::string module_attributes = std::string(8, '\0');
+  // `mrsigner` of the TDX_01 module identity, 48 raw bytes (tdxModule's, for TDX 1.0 modules,
+  // stays zero as Intel's).
+  std::string module_identity_mrsigner = std::string(48, '\0');
   // Who signs the PCK CRL (with the PCK CRL issuer chain naming that CA): the PCK leaf's issuer,
   // or a CA under the same root that is not the leaf's issuer: one with another name (a PCK
   // Processor CA) or one with the issuer's name and another key.
