@@ -677,5 +677,45 @@ TEST_F(KbsServiceTest, CookieIsReadBeforeBearerAndHygondcuIsATee) {
   EXPECT_EQ(ErrorType(hygon), "UnsupportedTee") << hygon.body;  // known, no verifier here
 }
 
+// Issue 16 ("checks that no test would miss"): an attestation token without `exp` never expires.
+// Signed by this KBS's own token key and otherwise the very token /attest issued (which is
+// accepted re-signed), it is refused at the resource endpoint naming the missing claim.
+TEST_F(KbsServiceTest, BearerTokenWithoutExpIsRefused) {
+  auto token_key = crypto::PrivateKey::GenerateEcP256();
+  KbsConfig c;
+  c.http_server.insecure_http = true;
+  c.storage.type = "Memory";
+  c.admin.mode = AdminMode::kAuthenticatedAuthorization;
+  c.admin.identity_providers.push_back({"issuer", "kbs", dir_ + "/admin.pub"});
+  c.admin.acls.push_back({"admin", "^/kbs/.+$"});
+  c.attestation_service.signer_key_path = WriteTemp(dir_, "token.key", token_key.ToPem());
+  auto s = KbsService::Create(c, clock_);
+  ASSERT_OK(s);
+  kbs_ = std::move(*s);
+  ASSERT_EQ(AdminCall("POST", "/kbs/v0/resource/default/key/model", "s3cret").status, 200);
+  AllowAll();
+  auto [cookie, token] = Attested();
+  auto jwt = crypto::DecodeJwt(token);
+  ASSERT_OK(jwt);
+  ASSERT_TRUE(jwt->claims.contains("exp"));
+  json::object header = jwt->header;
+  header.erase("alg");  // SignJwt sets it from the key
+  auto get = [&](const json::object& claims) {
+    return Call("GET", "/kbs/v0/resource/default/key/model", "",
+                {{"Authorization", "Bearer " + *crypto::SignJwt(token_key, claims, header)}});
+  };
+
+  auto resigned = get(jwt->claims);
+  ASSERT_EQ(resigned.status, 200) << resigned.body;
+  EXPECT_EQ(Decrypt(resigned), "s3cret");
+
+  json::object no_exp = jwt->claims;
+  no_exp.erase("exp");
+  auto r = get(no_exp);
+  EXPECT_EQ(r.status, 401) << r.body;
+  EXPECT_EQ(ErrorType(r), "TokenVerifierError");
+  EXPECT_EQ(ErrorDetail(r), "resource: token: jwt: no `exp` claim");
+}
+
 }  // namespace
 }  // namespace ccburst::kbs

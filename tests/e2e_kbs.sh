@@ -130,6 +130,36 @@ expect 401 "not signed by a trusted identity provider" -X POST -H "Authorization
 expect 403 "role \`reader\`" -X POST -H "Authorization: Bearer $(cat "$WORK/reader.token")" --data-binary x "$URL/kbs/v0/resource/default/key/model"
 expect_cli_fail "ResourceNotFound" "${CLI[@]}" get-resource --path default/key/absent
 
+# Issue 16: an attestation token without `exp` never expires. Re-signed with the KBS's own token
+# key, the token `attest` issued is accepted; the same token without `exp` is refused.
+resign() {  # resign TOKEN DROP_CLAIM...: TOKEN's header and claims less DROP_CLAIMs, ES256 by token.key
+  python3 - "$WORK/token.key" "$@" <<'PY'
+import base64, json, subprocess, sys
+key, token, drop = sys.argv[1], sys.argv[2], sys.argv[3:]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+header, payload = token.split(".")[:2]
+claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+for c in drop:
+    claims.pop(c)
+signing_input = header + "." + b64(json.dumps(claims, separators=(",", ":")).encode())
+der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=signing_input.encode(),
+                     capture_output=True, check=True).stdout
+# ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } -> r || s (32 bytes each).
+def integer(at):
+    assert der[at] == 2
+    n = der[at + 1]
+    return int.from_bytes(der[at + 2:at + 2 + n], "big"), at + 2 + n
+body = 3 if der[1] & 0x80 else 2
+r, at = integer(body)
+s, _ = integer(at)
+print(signing_input + "." + b64(r.to_bytes(32, "big") + s.to_bytes(32, "big")))
+PY
+}
+[ "$("${CURL[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(resign "$TOKEN")" \
+     "$URL/kbs/v0/resource/default/key/model")" = 200 ] || fail "re-signed token refused"
+expect 401 'resource: token: jwt: no `exp` claim' -H "Authorization: Bearer $(resign "$TOKEN" exp)" \
+  "$URL/kbs/v0/resource/default/key/model"
+
 # Nothing the refused requests carried was stored.
 "${CLI[@]}" get-resource --path default/key/model --output "$WORK/got.bin"
 cmp -s "$WORK/secret.bin" "$WORK/got.bin" || fail "secret changed by refused requests"
@@ -144,7 +174,9 @@ cmp -s "$WORK/secret.bin" "$WORK/got.bin" || fail "secret lost across restart"
 echo "e2e ($MODE): state and token key survive a restart"
 
 # Metrics.
-"${CURL[@]}" "$URL/metrics" | grep -q 'kbs_attestations_total{outcome="success",tee="sample"}' || fail "metrics"
+# (Read whole first: under pipefail, `curl | grep -q` fails when grep stops reading early.)
+METRICS="$("${CURL[@]}" "$URL/metrics")"
+grep -qF 'kbs_attestations_total{outcome="success",tee="sample"}' <<<"$METRICS" || fail "metrics"
 
 # Neither the secret nor a credential ever appears in the KBS's log (stdout and stderr of both
 # runs), raw or encoded; no_leaks proves first that it would have found them.

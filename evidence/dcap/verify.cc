@@ -235,11 +235,19 @@ absl::StatusOr<std::shared_ptr<const PckChainCache::Chain>> VerifyPckChain(
     return Denied(fmt::format("tdx: pck certificate chain: `{}` is revoked by the root ca crl",
                               pck_ca.subject_cn()));
   }
-  // The chain is verified, so the leaf's issuer name is the PCK CA's subject name.
-  if (!col.pck_crl->NamesIssuer(pck_ca) || !col.pck_crl_issuer->SameKeyAs(pck_ca)) {
+  // QVL 4.1.2.4.6: the PCK CRL is the one of the leaf's issuer. The chain is verified, so the
+  // leaf's issuer name is the PCK CA's subject name; a CA under the same root may carry that name
+  // with another key, hence the key comparison with the certificate that signed the CRL.
+  if (!col.pck_crl->NamesIssuer(pck_ca)) {
     return Denied(
         fmt::format("tdx: pck crl: issued by `{}`, not by the pck certificate's issuer `{}`",
                     col.pck_crl_issuer->subject_cn(), leaf.issuer_cn()));
+  }
+  if (!col.pck_crl_issuer->SameKeyAs(pck_ca)) {
+    return Denied(
+        fmt::format("tdx: pck crl: issued by a `{}` whose key is not the pck certificate's "
+                    "issuer's",
+                    col.pck_crl_issuer->subject_cn()));
   }
   if (col.pck_crl->IsRevoked(leaf)) {
     return Denied("tdx: pck certificate is revoked by the pck crl");

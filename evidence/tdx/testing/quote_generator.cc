@@ -49,6 +49,8 @@ std::string DerInt(uint32_t v, uint8_t tag = 0x02) {
   if (static_cast<uint8_t>(b[0]) & 0x80) b.insert(b.begin(), '\0');
   return Tlv(tag, b);
 }
+constexpr char kPckCaName[] = "Test SGX PCK Platform CA";
+
 const std::string kSgxOid("\x2a\x86\x48\x86\xf8\x4d\x01\x0d\x01", 9);
 std::string Entry(std::string oid, std::string value) { return Tlv(0x30, Tlv(0x06, oid) + value); }
 
@@ -324,13 +326,12 @@ std::unique_ptr<TdxTestHierarchy> TdxTestHierarchy::Create(HierarchyOptions opti
       crypto::PrivateKey::GenerateEcP256());
   impl->root =
       MakeCert("Test SGX Root CA", nullptr, impl->root_key, impl->root_key, 1, true, options);
-  impl->pck_ca = MakeCert("Test SGX PCK Platform CA", impl->root.get(), impl->root_key,
-                          impl->pck_ca_key, 2, true, options);
+  impl->pck_ca =
+      MakeCert(kPckCaName, impl->root.get(), impl->root_key, impl->pck_ca_key, 2, true, options);
   impl->tcb_signer = MakeCert("Test SGX TCB Signing", impl->root.get(), impl->root_key,
                               impl->tcb_key, 3, false, options);
-  impl->pck =
-      MakeCert("Test SGX PCK Certificate", impl->pck_ca.get(), impl->pck_ca_key, impl->pck_key, 4,
-               false, options, SgxExtension(options, std::string(16, '\x07')));
+  impl->pck = MakeCert(options.pck_subject_cn, impl->pck_ca.get(), impl->pck_ca_key, impl->pck_key,
+                       4, false, options, SgxExtension(options, std::string(16, '\x07')));
   impl->Finish();
   return std::unique_ptr<TdxTestHierarchy>(new TdxTestHierarchy(std::move(impl)));
 }
@@ -406,7 +407,7 @@ absl::StatusOr<std::string> TdxTestHierarchy::IssueQuote(const QuoteSpec& s) con
   U16(q, kAttestationKeyTypeEcdsaP256);
   U32(q, kTeeTypeTdx);
   q += std::string(4, '\0');
-  q += kIntelQeVendorId;
+  q += s.qe_vendor_id.empty() ? std::string(kIntelQeVendorId) : Pad(s.qe_vendor_id, 16);
   q += std::string(20, '\0');
   if (s.version == 5) {
     U16(q, 3);
@@ -414,8 +415,8 @@ absl::StatusOr<std::string> TdxTestHierarchy::IssueQuote(const QuoteSpec& s) con
   }
   q += Bytes(s.tee_tcb_svn);
   q += std::string(48, '\x5a');  // mr_seam
-  q += std::string(48, '\0');    // mr_signer_seam (Intel module: zero)
-  q += std::string(8, '\0');     // seam_attributes
+  q += Pad(s.mr_signer_seam, 48);
+  q += Pad(s.seam_attributes, 8);
   q += Pad(s.td_attributes, 8);
   q += std::string("\xe7\x02\x06\x00\x00\x00\x00\x00", 8);  // xfam
   q += Pad(s.mr_td, 48);
@@ -434,12 +435,12 @@ absl::StatusOr<std::string> TdxTestHierarchy::IssueQuote(const QuoteSpec& s) con
   std::string auth(32, '\x33');
   std::string qe;                 // SGX report of the QE
   qe += std::string(16, '\x01');  // cpusvn
-  U32(qe, 0);                     // miscselect
+  U32(qe, s.qe_miscselect);
   qe += std::string(28, '\0');
-  qe += std::string("\x11\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);  // attributes
-  qe += std::string(32, '\x22');                                // mrenclave
+  qe += Pad(s.qe_attributes, 16);
+  qe += std::string(32, '\x22');  // mrenclave
   qe += std::string(32, '\0');
-  qe += m.qe_mrsigner;
+  qe += s.qe_mrsigner.empty() ? m.qe_mrsigner : Pad(s.qe_mrsigner, 32);
   qe += std::string(96, '\0');
   U16(qe, 2);  // isvprodid
   U16(qe, s.qe_isvsvn);
@@ -474,9 +475,9 @@ absl::StatusOr<dcap::Collateral> TdxTestHierarchy::MakeCollateral(const Collater
   std::string tcb_info = fmt::format(
       "{{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"{}\",\"nextUpdate\":\"{}\",\"fmspc\":\"{}\","
       "\"pceId\":\"{}\",\"tcbType\":0,\"tcbEvaluationDataNumber\":17,\"tdxModule\":{{"
-      "\"mrsigner\":\"{}\",\"attributes\":\"0000000000000000\",\"attributesMask\":"
+      "\"mrsigner\":\"{}\",\"attributes\":\"{}\",\"attributesMask\":"
       "\"FFFFFFFFFFFFFFFF\"}},\"tdxModuleIdentities\":[{{\"id\":\"TDX_01\",\"mrsigner\":\"{}\","
-      "\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\",\"tcbLevels\":["
+      "\"attributes\":\"{}\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\",\"tcbLevels\":["
       "{{\"tcb\":{{\"isvsvn\":4}},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"{}\"}},"
       "{{\"tcb\":{{\"isvsvn\":2}},\"tcbDate\":\"2023-08-09T00:00:00Z\",\"tcbStatus\":\"OutOfDate\"}"
       "}"
@@ -485,9 +486,11 @@ absl::StatusOr<dcap::Collateral> TdxTestHierarchy::MakeCollateral(const Collater
       "\"sgxtcbcomponents\":{},\"pcesvn\":0,\"tdxtcbcomponents\":{}}},\"tcbDate\":"
       "\"2018-01-04T00:00:00Z\",\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-00106\"]}}]"
       "}}",
-      issue, next, HexUp(o.fmspc), HexUp(o.pce_id), zeros48, zeros48, s.module_status,
-      Components(o.sgx_svns), o.pcesvn, Components(tdx_level), s.tcb_status,
-      Advisories(s.advisory_ids), Components({}), Components({}));
+      issue, next, HexUp(o.fmspc), HexUp(s.tcb_info_pce_id.empty() ? o.pce_id : s.tcb_info_pce_id),
+      zeros48, HexUp(Pad(s.module_attributes, 8)), HexUp(Pad(s.module_identity_mrsigner, 48)),
+      HexUp(Pad(s.module_attributes, 8)), s.module_status, Components(o.sgx_svns), o.pcesvn,
+      Components(tdx_level), s.tcb_status, Advisories(s.advisory_ids), Components({}),
+      Components({}));
   std::string qe_identity = fmt::format(
       "{{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"{}\",\"nextUpdate\":\"{}\","
       "\"tcbEvaluationDataNumber\":17,\"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\","
@@ -513,8 +516,18 @@ absl::StatusOr<dcap::Collateral> TdxTestHierarchy::MakeCollateral(const Collater
   std::vector<X509*> pck_revoked, root_revoked;
   if (s.revoke_pck) pck_revoked.push_back(m.pck.get());
   if (s.revoke_pck_ca) root_revoked.push_back(m.pck_ca.get());
-  c.pck_crl = Crl(m.pck_ca.get(), m.pck_ca_key, s.issue_date, s.next_update, pck_revoked, 7);
-  c.pck_crl_issuer_chain = Pem(m.pck_ca.get()) + Pem(m.root.get());
+  if (s.pck_crl_issuer == CollateralSpec::PckCrlIssuer::kPckCa) {
+    c.pck_crl = Crl(m.pck_ca.get(), m.pck_ca_key, s.issue_date, s.next_update, pck_revoked, 7);
+    c.pck_crl_issuer_chain = Pem(m.pck_ca.get()) + Pem(m.root.get());
+  } else {
+    // A genuine CA under the same root, with a CRL of its own that is valid in every other way.
+    bool same_name = s.pck_crl_issuer == CollateralSpec::PckCrlIssuer::kSameNameOtherKey;
+    crypto::PrivateKey other_key = crypto::PrivateKey::GenerateEcP256();
+    X509Ptr other = MakeCert(same_name ? kPckCaName : "Test SGX PCK Processor CA", m.root.get(),
+                             m.root_key, other_key, 5, true, o);
+    c.pck_crl = Crl(other.get(), other_key, s.issue_date, s.next_update, pck_revoked, 7);
+    c.pck_crl_issuer_chain = Pem(other.get()) + Pem(m.root.get());
+  }
   c.root_ca_crl = Crl(m.root.get(), m.root_key, s.issue_date, s.next_update, root_revoked, 3);
   return c;
 }

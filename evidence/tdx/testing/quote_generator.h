@@ -27,6 +27,9 @@ struct HierarchyOptions {
   std::string pce_id = std::string("\x00\x00", 2);
   std::array<uint8_t, 16> sgx_svns = {3, 3, 2, 2, 4, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0};
   uint16_t pcesvn = 11;
+  // Subject common name of the PCK leaf (Intel's contain "SGX PCK Certificate"). Not saved by
+  // Save: Load reads it back from the certificate.
+  std::string pck_subject_cn = "Test SGX PCK Certificate";
 };
 
 struct QuoteSpec {
@@ -40,6 +43,17 @@ struct QuoteSpec {
   std::array<std::string, 4> rtmr;  // each up to 48 bytes, zero-padded
   uint16_t qe_isvsvn = 6;
   std::string td_attributes = std::string(8, '\0');
+
+  // Fields a genuine platform never varies, each checked by the verifier against the collateral
+  // or a constant; a test sets one of them to show that its check alone refuses the quote (the
+  // quote is signed consistently, so no other check fails first).
+  std::string mr_signer_seam = std::string(48, '\0');  // the TDX module identity's mrsigner
+  std::string seam_attributes = std::string(8, '\0');  // must be zero
+  std::string qe_vendor_id;                            // empty: Intel's (kIntelQeVendorId)
+  uint32_t qe_miscselect = 0;                          // QE Identity: 00000000 / FFFFFFFF
+  // QE Identity: attributes 11000000..., mask FBFFFFFFFFFFFFFF0000000000000000.
+  std::string qe_attributes = std::string("\x11", 1) + std::string(15, '\0');
+  std::string qe_mrsigner;  // empty: the hierarchy's QE signer (the QE Identity's mrsigner)
 };
 
 struct CollateralSpec {
@@ -53,6 +67,19 @@ struct CollateralSpec {
   std::string qe_status = "UpToDate";  // QE identity level for ISVSVN >= 4
   bool revoke_pck = false;             // list the PCK certificate in the PCK CRL
   bool revoke_pck_ca = false;          // list the PCK CA in the Root CA CRL
+
+  // TCB Info pceId (raw, 2 bytes); empty: the hierarchy's, which its PCK certificate carries.
+  std::string tcb_info_pce_id;
+  // `attributes` of the TDX module (tdxModule and TDX_01), 8 raw bytes; the mask is all ones.
+  std::string module_attributes = std::string(8, '\0');
+  // `mrsigner` of the TDX_01 module identity, 48 raw bytes (tdxModule's, for TDX 1.0 modules,
+  // stays zero as Intel's).
+  std::string module_identity_mrsigner = std::string(48, '\0');
+  // Who signs the PCK CRL (with the PCK CRL issuer chain naming that CA): the PCK leaf's issuer,
+  // or a CA under the same root that is not the leaf's issuer: one with another name (a PCK
+  // Processor CA) or one with the issuer's name and another key.
+  enum class PckCrlIssuer { kPckCa, kOtherPckCa, kSameNameOtherKey };
+  PckCrlIssuer pck_crl_issuer = PckCrlIssuer::kPckCa;
 };
 
 class TdxTestHierarchy {
