@@ -2,8 +2,11 @@
 # Integration test of ccburst-scaler: a real Prometheus (Debian's `prometheus`) on loopback scrapes
 # a test exporter (fake_cluster.py, which also plays the KBS's /healthz and /metrics), the scaler
 # reads that Prometheus, and scaler_integration_test plays KEDA over gRPC.
+# With CCB_IT_KBS (a ccburst-kbs) and CCB_IT_TESTGEN (ccburst-testgen) and CCB_IT_CLI (ccburst) set,
+# a real KBS on a test TDX hierarchy is started too and the `realkbs` workload gates on it.
 # Usage: run_integration.sh <ccburst-scaler> <scaler_integration_test|scaler_load> [client args]
 set -euo pipefail
+source "$(dirname "$0")/../../tests/lib.sh"  # write_test_kbs_toml, start_kbs (fail is ours, below)
 SCALER="$1"
 CLIENT="$2"
 shift 2
@@ -35,6 +38,24 @@ python3 "$HERE/fake_cluster.py" "$WORK" >"$WORK/fake.out" 2>"$WORK/fake.log" &
 PIDS+=($!)
 wait_for "$WORK/fake.out" '^port=' || fail "fake cluster did not start"
 FAKE=$(sed -n 's/^port=//p' "$WORK/fake.out")
+
+REALKBS_TOML=""
+if [ -n "${CCB_IT_KBS:-}" ]; then
+  "$CCB_IT_TESTGEN" hierarchy --tee tdx --out "$WORK/tdx" >/dev/null
+  "$CCB_IT_CLI" keygen --out-dir "$WORK" >/dev/null
+  write_test_kbs_toml
+  start_kbs "$CCB_IT_KBS" scaler_integration
+  PIDS+=("$PID")
+  "$CCB_IT_CLI" --url "$URL" config --admin-token-file "$WORK/admin.token" set-resource \
+    --path default/key/model --resource-file "$WORK/admin.pub" >/dev/null
+  "$CCB_IT_CLI" --url "$URL" config --admin-token-file "$WORK/admin.token" set-resource-policy \
+    --allow-all >/dev/null
+  export CCB_IT_KBS_ATTEST="$CCB_IT_TESTGEN attest --url $URL --tee tdx --hierarchy $WORK/tdx --path default/key/model"
+  REALKBS_TOML="[workloads.realkbs]
+profile = \"tdx-4x16\"
+max_replicas = 50
+kbs_url = \"$URL\""
+fi
 
 PROM_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$WORK/prometheus.yml" <<YML
@@ -121,6 +142,8 @@ kbs_url = "http://127.0.0.1:1"
 [workloads.sovereign]
 profile = "tdx-4x16"
 allowed_regions = ["germanywestcentral"]
+
+$REALKBS_TOML
 TOML
 "$SCALER" --config "$WORK/scaler.toml" >"$WORK/scaler.out" 2>"$WORK/scaler.log" &
 PIDS+=($!)

@@ -317,6 +317,47 @@ TEST_F(ScalerIntegration, AttestationGateHoldsThenReleasesBurst) {
   EXPECT_EQ(ScalerMetric("ccburst_scaler_wanted_replicas", {"web-so"}), 4);
 }
 
+// The gate against a real ccburst-kbs (started by run_integration.sh) rather than the scripted
+// stand-in: attestations refused by the real verifier (evidence bound to other report data) close
+// it, genuine ones reopen it. CCB_IT_KBS_ATTEST is a ccburst-testgen command line that runs one
+// TDX flow against that KBS.
+TEST_F(ScalerIntegration, GateFollowsARealKbsWhoseAttestationsFail) {
+  const std::string attest = Env("CCB_IT_KBS_ATTEST");
+  if (attest.empty()) GTEST_SKIP() << "no real ccburst-kbs (run_integration.sh without CCB_IT_KBS)";
+  auto run = [&](int times, const std::string& extra) {
+    for (int i = 0; i < times; ++i) {
+      (void)std::system((attest + extra + " >/dev/null 2>&1").c_str());
+    }
+  };
+  auto gate_open = [&] {
+    keda_.Metric("realkbs");  // KEDA polls; the gate is read on the call
+    return ScalerMetric("ccburst_scaler_gate_open", {"workload=\"realkbs\""});
+  };
+  // A baseline: the gate counts the attestations made since it began watching.
+  Cluster c;
+  c.unschedulable = 30;
+  Publish(c);
+  ASSERT_TRUE(WaitFor([&] { return gate_open() == 1; }));
+  const int64_t before = keda_.Metric("realkbs");
+
+  run(6, " --wrong-report-data");  // refused by the real verifier: report data of another session
+  ASSERT_TRUE(WaitFor([&] { return gate_open() == 0; }));
+  // More demand now: the gate holds the burst where it is, and says why.
+  c.unschedulable = 60;
+  Publish(c);
+  ASSERT_TRUE(WaitFor([&] {
+    keda_.Metric("realkbs");
+    return Decisions("realkbs", "gate_attestation_failing") > 0;
+  }));
+  EXPECT_EQ(keda_.Metric("realkbs"), before);
+
+  run(20, "");  // 20 genuine flows: 6 of 26 failed, under max_failure_ratio = 0.5
+  ASSERT_TRUE(WaitFor([&] { return gate_open() == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return keda_.Metric("realkbs") > before; }));  // the burst goes on
+  c.unschedulable = 30;  // as the next test expects
+  Publish(c);
+}
+
 TEST_F(ScalerIntegration, FaultsNeverBurstBlindly) {
   // 30 pods are unschedulable now; every broken source must answer 0, with its reason.
   const std::vector<std::pair<std::string, std::string>> cases = {
