@@ -24,7 +24,7 @@ struct SimFlags {
   int vm_startup = 90;
   int attestation = 5;
   int image_pull = 20;
-  int scale_in_cooldown = 300;
+  int scale_in_cooldown = -1;  // -1: the ski-rental cool-down
   int scrape_interval = 60;
   int phases = 9;
   uint64_t phase_seed = 1;
@@ -32,6 +32,9 @@ struct SimFlags {
   int seeds = 10;
   uint64_t first_seed = 1;
   double pending_pod_hour = 1.0;
+  double warm_pods = -1;  // -1: the default policy's
+  int trend_window = -1;  // -1: the default policy's
+  bool dump_trace = false;
 };
 
 int Fail(const std::string& message) {
@@ -61,12 +64,14 @@ int Simulate(const std::string& trace_path, const std::string& policy, bool as_j
       for (int i = 0; i < f.seeds; ++i) {
         auto trace = scaler::GenerateTrace(family, f.first_seed + static_cast<uint64_t>(i));
         if (!trace.ok()) return Fail(core::Message(trace.status()));
+        if (f.dump_trace) std::cout << scaler::TraceToCsv(*trace);
         traces.push_back(*std::move(trace));
       }
       sets.push_back({std::string(family), std::move(traces)});
     }
   }
   if (sets.empty()) return Fail("simulate: give --trace or --family");
+  if (f.dump_trace) return 0;
   std::vector<scaler::PolicyKind> kinds;
   if (policy == "both") {
     kinds = {scaler::PolicyKind::kSeed, scaler::PolicyKind::kCcburst};
@@ -81,8 +86,15 @@ int Simulate(const std::string& trace_path, const std::string& policy, bool as_j
   params.attestation = std::chrono::seconds(f.attestation);
   params.image_pull = std::chrono::seconds(f.image_pull);
   params.scrape_interval = std::chrono::seconds(f.scrape_interval);
-  params.policy.scale_in_cooldown = std::chrono::seconds(f.scale_in_cooldown);
+  if (f.scale_in_cooldown >= 0) {
+    params.policy.scale_in_cooldown = std::chrono::seconds(f.scale_in_cooldown);
+    params.policy.ski_rental = false;
+  }
+  params.policy.startup_seconds = f.vm_startup + f.attestation;
+  params.policy.pending_pod_hour = f.pending_pod_hour;
   params.cost_model.pending_pod_hour = f.pending_pod_hour;
+  if (f.warm_pods >= 0) params.policy.warm_pods = f.warm_pods;
+  if (f.trend_window >= 0) params.policy.trend_window = std::chrono::seconds(f.trend_window);
   for (const auto& [name, traces] : sets) {
     auto report = scaler::Evaluate(name, traces, kinds, params, f.phases, f.phase_seed);
     if (!report.ok()) return Fail(core::Message(report.status()));
@@ -143,9 +155,16 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 86400));
   sim->add_option("--scale-in-cooldown-seconds", flags.scale_in_cooldown,
-                  "ccburst's scale-in cool-down")
+                  "ccburst's fixed scale-in cool-down (default: the ski-rental one)")
       ->capture_default_str()
       ->check(CLI::Range(0, 86400));
+  sim->add_option(
+      "--warm-pods", flags.warm_pods,
+      "ccburst: pods of warm cloud room beyond on-prem's free room (default: policy's)");
+  sim->add_option("--trend-window-seconds", flags.trend_window,
+                  "ccburst: window of the shortage-growth reserve, 0 = off (default: policy's)");
+  sim->add_flag("--dump-trace", flags.dump_trace,
+                "print the generated traces as CSV (the --trace format) instead of simulating");
   bool check_only = false;
   app.add_flag("--check", check_only, "validate --config and exit");
   sim->add_flag("--json", as_json, "one JSON object per policy and one for the bound");
