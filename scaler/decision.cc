@@ -158,6 +158,8 @@ std::string_view ReasonName(Reason r) {
       return "warm_pool";
     case Reason::kTrend:
       return "trend";
+    case Reason::kReserveDeferred:
+      return "reserve_deferred";
   }
   return "unknown";
 }
@@ -277,6 +279,12 @@ Decision Decider::Decide(const Signals& s, GateState gate, core::TimePoint now) 
       d.wanted = replicas_;
       return d;
     }
+    if (std::min(pending_replicas, d.cap) <= replicas_ && last_scale_in_ &&
+        now - *last_scale_in_ < policy_.reserve_flap_guard) {
+      d.reason = Reason::kReserveDeferred;
+      d.wanted = replicas_;
+      return d;
+    }
     replicas_ = demand;
     d.wanted = replicas_;
     d.reason = Reason::kScaleUp;
@@ -320,6 +328,7 @@ Decision Decider::Decide(const Signals& s, GateState gate, core::TimePoint now) 
   d.wanted = replicas_;
   d.reason = Reason::kScaleIn;
   low_since_.reset();
+  last_scale_in_ = now;
   return d;
 }
 

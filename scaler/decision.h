@@ -24,6 +24,8 @@
 //     larger (reasons `warm_pool` and `trend` when the reserve is what scales up). The reserve
 //     joins the demand that the cool-down's hysteresis holds, so an idle warm VM is kept for the
 //     cool-down: the ski-rental rule (keep it while re-booting it soon is the dearer outcome).
+//     A scale-up for the reserve alone waits `reserve_flap_guard` after a scale-in
+//     (`reserve_deferred`); pending pods are never made to wait for it.
 #pragma once
 
 #include <chrono>
@@ -81,6 +83,9 @@ struct PlacementPolicy {
   double warm_pods = 1;
   int warm_min_pods_per_instance = 2;
   std::chrono::seconds trend_window{0};  // 0 = no trend reserve
+  // A scale-up for the reserve alone (no pod pending beyond the replicas) is deferred this long
+  // after a scale-in, so the reserve never turns on-prem noise into flaps.
+  std::chrono::seconds reserve_flap_guard{600};
   // Ski-rental scale-in: when set, the cool-down is the break-even time of keeping an idle VM
   // against re-booting it: startup_seconds * pods per instance * the price of a pending
   // pod-second / the VM's price per second, clamped to [60 s, 1 h]. scale_in_cooldown is then
@@ -123,8 +128,9 @@ enum class Reason {
   kGateKbsUnreachable,      // KBS down: no scale-up (holding)
   kGateAttestationFailing,  // cloud TEE attestations failing: no scale-up (holding)
   kSignalError,             // a signal could not be read: holding the last answer
-  kWarmPool,  // scaled up for the warm reserve (on-prem nearly full), not pending pods
-  kTrend,     // scaled up for the shortage's recent growth, not pending pods
+  kWarmPool,         // scaled up for the warm reserve (on-prem nearly full), not pending pods
+  kTrend,            // scaled up for the shortage's recent growth, not pending pods
+  kReserveDeferred,  // the reserve wants more, but a scale-in was recent (holding)
 };
 std::string_view ReasonName(Reason r);
 
@@ -180,6 +186,7 @@ class Decider {
   std::deque<Sample> history_;                               // samples within the cool-down window
   std::deque<std::pair<core::TimePoint, double>> shortage_;  // (t, pending - free) in the window
   std::optional<core::TimePoint> low_since_;  // first time demand fell below replicas_
+  std::optional<core::TimePoint> last_scale_in_;
 };
 
 }  // namespace ccburst::scaler

@@ -181,7 +181,8 @@ absl::StatusOr<SimResult> Simulate(const std::vector<TraceRow>& trace, PolicyKin
   const KedaTiming& timing = policy == PolicyKind::kSeed ? p.seed_timing : p.ccburst_timing;
   Deployment dep(p, r);
   ScaledObjectModel scaled_object(SpecFor(timing, p));
-  Decider decider(p.profile, p.policy, p.pod_size);
+  // The workload's configured pod size is the trace's (scaler.toml's pod_cpu, pod_memory_gib).
+  Decider decider(p.profile, p.policy, trace.front().pod.value_or(p.pod_size));
 
   // Last row holds for one more step (or a minute when there is a single row).
   const int64_t t0 = trace.front().t_seconds;
