@@ -47,10 +47,9 @@ TEST(ClairvoyantBound, DemandAtTheStartWaitsOneStartup) {
   EXPECT_DOUBLE_EQ(b->cost, 30);  // up over [0, 30)
 }
 
-// Two needs [20, 30) and [50, 60), start-up 30 s (first need waits from t=0 start... so use a
-// start-up that fits): with start-up 20, the first VM starts at 0. Bridging the 20 s gap costs
-// 20; stopping and restarting costs 20 as well (the restart boots over [30, 50)). With a 30 s
-// gap (needs [20, 30) and [60, 70)) a restart costs 20 < 30: the bound restarts.
+// Start-up 20, needs [20, 30) and [50, 60): the first VM starts at 0. Bridging the 20 s gap costs
+// 20, and so does a restart (booting over [30, 50)): 60 either way. With a 30 s gap (needs
+// [20, 30) and [60, 70)) a restart's 20 beats bridging's 30: the bound restarts.
 TEST(ClairvoyantBound, BridgesShortGapsRestartsAfterLongOnes) {
   auto bridged = ClairvoyantBound(Rows({0, 0, 1, 0, 0, 1}), Tiny(20, 1));
   ASSERT_OK(bridged);
@@ -60,7 +59,7 @@ TEST(ClairvoyantBound, BridgesShortGapsRestartsAfterLongOnes) {
   ASSERT_OK(restarted);
   EXPECT_EQ(restarted->pending_pod_seconds, 0);
   EXPECT_DOUBLE_EQ(restarted->cost, (20 + 10) * 2);
-  // Start-up 10: bridging [30, 40) costs 10 = a restart's boot; either way 40 + ... see below.
+  // Start-up 10, needs [20, 30) and [40, 50): bridging [30, 40) costs 10, as a restart does.
   auto short_boot = ClairvoyantBound(Rows({0, 0, 1, 0, 1}), Tiny(10, 1));
   ASSERT_OK(short_boot);
   EXPECT_DOUBLE_EQ(short_boot->cost, 10 + 10 + 10 + 10);
