@@ -1,6 +1,7 @@
 // ccburst-scaler: the attestation-aware KEDA external scaler, and its simulator.
 //   ccburst-scaler --config scaler.toml
 //   ccburst-scaler simulate --trace demand.csv [--policy seed|ccburst|both] [--json]
+//   ccburst-scaler simulate --family trading-day|...|all --seeds N [--phases M] [--json]
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -9,8 +10,10 @@
 
 #include "core/file.h"
 #include "scaler/config.h"
+#include "scaler/evaluation.h"
 #include "scaler/server.h"
 #include "scaler/simulator.h"
+#include "scaler/tracegen.h"
 
 namespace {
 
@@ -21,30 +24,60 @@ struct SimFlags {
   int vm_startup = 90;
   int attestation = 5;
   int image_pull = 20;
-  int scale_in_cooldown = 300;
+  int scale_in_cooldown = -1;  // -1: the ski-rental cool-down
+  int scrape_interval = 60;
+  int phases = 9;
+  uint64_t phase_seed = 1;
+  std::string family;
+  int seeds = 10;
+  uint64_t first_seed = 1;
+  double pending_pod_hour = 1.0;
+  double warm_pods = -1;  // -1: the default policy's
+  int trend_window = -1;  // -1: the default policy's
+  bool dump_trace = false;
 };
+
+int Fail(const std::string& message) {
+  std::cerr << "ccburst-scaler: " << message << "\n";
+  return 2;
+}
 
 int Simulate(const std::string& trace_path, const std::string& policy, bool as_json,
              const SimFlags& f) {
-  auto csv = core::ReadFile(trace_path);
-  if (!csv.ok()) {
-    std::cerr << "ccburst-scaler: " << core::Message(csv.status()) << "\n";
-    return 2;
+  std::vector<std::pair<std::string, std::vector<std::vector<scaler::TraceRow>>>> sets;
+  if (!trace_path.empty()) {
+    auto csv = core::ReadFile(trace_path);
+    if (!csv.ok()) return Fail(core::Message(csv.status()));
+    auto trace = scaler::ParseTrace(*csv);
+    if (!trace.ok()) return Fail(trace_path + ": " + core::Message(trace.status()));
+    sets.push_back({trace_path, {*trace}});
   }
-  auto trace = scaler::ParseTrace(*csv);
-  if (!trace.ok()) {
-    std::cerr << "ccburst-scaler: " << trace_path << ": " << core::Message(trace.status()) << "\n";
-    return 2;
+  if (!f.family.empty()) {
+    std::vector<std::string_view> families;
+    if (f.family == "all") {
+      families = scaler::TraceFamilies();
+    } else {
+      families = {f.family};
+    }
+    for (auto family : families) {
+      std::vector<std::vector<scaler::TraceRow>> traces;
+      for (int i = 0; i < f.seeds; ++i) {
+        auto trace = scaler::GenerateTrace(family, f.first_seed + static_cast<uint64_t>(i));
+        if (!trace.ok()) return Fail(core::Message(trace.status()));
+        if (f.dump_trace) std::cout << scaler::TraceToCsv(*trace);
+        traces.push_back(*std::move(trace));
+      }
+      sets.push_back({std::string(family), std::move(traces)});
+    }
   }
+  if (sets.empty()) return Fail("simulate: give --trace or --family");
+  if (f.dump_trace) return 0;
   std::vector<scaler::PolicyKind> kinds;
   if (policy == "both") {
     kinds = {scaler::PolicyKind::kSeed, scaler::PolicyKind::kCcburst};
   } else {
     auto k = scaler::ParsePolicyKind(policy);
-    if (!k.ok()) {
-      std::cerr << "ccburst-scaler: " << core::Message(k.status()) << "\n";
-      return 2;
-    }
+    if (!k.ok()) return Fail(core::Message(k.status()));
     kinds = {*k};
   }
   scaler::SimParams params;
@@ -52,25 +85,23 @@ int Simulate(const std::string& trace_path, const std::string& policy, bool as_j
   params.vm_startup = std::chrono::seconds(f.vm_startup);
   params.attestation = std::chrono::seconds(f.attestation);
   params.image_pull = std::chrono::seconds(f.image_pull);
-  params.policy.scale_in_cooldown = std::chrono::seconds(f.scale_in_cooldown);
-  if (!as_json) {
-    std::cout << fmt::format("{:<8} {:>20} {:>14} {:>10} {:>7} {:>6} {:>5}\n", "policy",
-                             "pending_pod_seconds", "instance_hours", "cost", "events", "flaps",
-                             "peak");
+  params.scrape_interval = std::chrono::seconds(f.scrape_interval);
+  if (f.scale_in_cooldown >= 0) {
+    params.policy.scale_in_cooldown = std::chrono::seconds(f.scale_in_cooldown);
+    params.policy.ski_rental = false;
   }
-  for (auto k : kinds) {
-    auto r = scaler::Simulate(*trace, k, params);
-    if (!r.ok()) {
-      std::cerr << "ccburst-scaler: " << core::Message(r.status()) << "\n";
-      return 2;
-    }
+  params.policy.startup_seconds = f.vm_startup + f.attestation;
+  params.policy.pending_pod_hour = f.pending_pod_hour;
+  params.cost_model.pending_pod_hour = f.pending_pod_hour;
+  if (f.warm_pods >= 0) params.policy.warm_pods = f.warm_pods;
+  if (f.trend_window >= 0) params.policy.trend_window = std::chrono::seconds(f.trend_window);
+  for (const auto& [name, traces] : sets) {
+    auto report = scaler::Evaluate(name, traces, kinds, params, f.phases, f.phase_seed);
+    if (!report.ok()) return Fail(core::Message(report.status()));
     if (as_json) {
-      std::cout << scaler::ToJsonLine(*r) << "\n";
+      for (const std::string& line : scaler::ReportJsonLines(*report)) std::cout << line << "\n";
     } else {
-      std::cout << fmt::format("{:<8} {:>20.0f} {:>14.2f} {:>10.2f} {:>7} {:>6} {:>5}\n",
-                               scaler::PolicyKindName(k), r->pending_pod_seconds,
-                               r->cloud_instance_hours, r->cost, r->scale_events, r->flaps,
-                               r->peak_replicas);
+      std::cout << scaler::ReportText(*report) << "\n";
     }
   }
   return 0;
@@ -87,8 +118,28 @@ int main(int argc, char** argv) {
   std::string policy = "both";
   bool as_json = false;
   SimFlags flags;
-  sim->add_option("--trace", trace_path, "CSV t_seconds,demand_pods,onprem_capacity_pods[,...]")
-      ->required();
+  sim->add_option("--trace", trace_path, "CSV t_seconds,demand_pods,onprem_capacity_pods[,...]");
+  sim->add_option("--family", flags.family,
+                  "generated trace family (diurnal, flash-spikes, ramps, month-end, trading-day, "
+                  "noisy, gpu-heavy, long-quiet, memory-pending) or `all`");
+  sim->add_option("--seeds", flags.seeds, "traces per family (seeds --first-seed...)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  sim->add_option("--first-seed", flags.first_seed, "first trace seed")->capture_default_str();
+  sim->add_option("--phases", flags.phases,
+                  "random clock-phase draws per trace (scrape, KEDA poll, HPA sync, push)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  sim->add_option("--phase-seed", flags.phase_seed, "seed of the phase draws")
+      ->capture_default_str();
+  sim->add_option("--scrape-interval-seconds", flags.scrape_interval,
+                  "kube-state-metrics scrape interval")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  sim->add_option("--pending-pod-hour-price", flags.pending_pod_hour,
+                  "price of one pod pending for an hour (the bound's objective)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sim->add_option("--policy", policy, "seed, ccburst or both")->capture_default_str();
   sim->add_option("--max-replicas", flags.max_replicas, "replica cap for both policies")
       ->capture_default_str()
@@ -104,12 +155,19 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 86400));
   sim->add_option("--scale-in-cooldown-seconds", flags.scale_in_cooldown,
-                  "ccburst's scale-in cool-down")
+                  "ccburst's fixed scale-in cool-down (default: the ski-rental one)")
       ->capture_default_str()
       ->check(CLI::Range(0, 86400));
+  sim->add_option(
+      "--warm-pods", flags.warm_pods,
+      "ccburst: pods of warm cloud room beyond on-prem's free room (default: policy's)");
+  sim->add_option("--trend-window-seconds", flags.trend_window,
+                  "ccburst: window of the shortage-growth reserve, 0 = off (default: policy's)");
+  sim->add_flag("--dump-trace", flags.dump_trace,
+                "print the generated traces as CSV (the --trace format) instead of simulating");
   bool check_only = false;
   app.add_flag("--check", check_only, "validate --config and exit");
-  sim->add_flag("--json", as_json, "one JSON object per policy");
+  sim->add_flag("--json", as_json, "one JSON object per policy and one for the bound");
   CLI11_PARSE(app, argc, argv);
 
   // Logs go to stderr; stdout carries the `ready` line and simulation results.

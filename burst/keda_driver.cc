@@ -187,11 +187,7 @@ absl::StatusOr<std::unique_ptr<Trigger>> NewPrometheusTrigger(std::string addres
 }
 
 KedaDriver::KedaDriver(ScaledObjectSpec spec, std::unique_ptr<Trigger> trigger)
-    : spec_(spec),
-      trigger_(std::move(trigger)),
-      keda_(spec.keda),
-      hpa_(HpaSpec{std::max(spec.keda.min_replica_count, 1), spec.keda.max_replica_count, 0.1,
-                   spec.scale_down_stabilization_seconds}) {}
+    : trigger_(std::move(trigger)), model_(std::move(spec)) {}
 
 std::optional<ScaleEvent> KedaDriver::Step(double now, int current) {
   if (metric_name_.empty()) {
@@ -200,45 +196,14 @@ std::optional<ScaleEvent> KedaDriver::Step(double now, int current) {
       last_error_ = core::Message(spec.status());
       return std::nullopt;
     }
+    last_error_.clear();
     metric_name_ = spec->first;
     target_ = spec->second;
   }
-  std::optional<ScaleEvent> event;
-  auto set = [&](int to, const char* by) {
-    if (to == current) return;
-    event = ScaleEvent{now, current, to, by};
-    current = to;
-  };
-  // KEDA: the polling loop, or a value pushed on StreamIsActive (evaluated at once).
-  bool evaluate = false;
-  if (auto pushed = trigger_->TakePushed()) evaluate = true;
-  if (!next_poll_ || now >= *next_poll_) {
-    evaluate = true;
-    next_poll_ = now + spec_.keda.polling_interval_seconds;
-  }
-  if (evaluate) {
-    auto active = trigger_->IsActive();
-    if (!active.ok()) {
-      last_error_ = core::Message(active.status());
-    } else {
-      active_ = *active;
-      if (auto to = keda_.RequestScale(now, active_, current)) set(*to, "keda");
-    }
-  }
-  // HPA: a resync every hpa_sync_seconds; disabled at 0 replicas.
-  if (!next_sync_ || now >= *next_sync_) {
-    next_sync_ = now + spec_.hpa_sync_seconds;
-    if (current > 0) {
-      auto metric = trigger_->Metric();
-      if (!metric.ok()) {
-        last_error_ = core::Message(metric.status());
-      } else {
-        last_metric_ = *metric;
-        set(hpa_.Sync(now, current, *metric, target_), "hpa");
-      }
-    }
-  }
-  return event;
+  bool pushed = trigger_->TakePushed().has_value();
+  scaler::TriggerReads reads{[this] { return trigger_->IsActive(); },
+                             [this] { return trigger_->Metric(); }};
+  return model_.Step(now, current, pushed, reads, target_);
 }
 
 }  // namespace ccburst::burst

@@ -2,8 +2,8 @@
 // the KEDA operator and the HPA for one ScaledObject against real endpoints: an `external-push`
 // trigger talks gRPC (externalscaler.ExternalScaler) to the real ccburst-scaler, a `prometheus`
 // trigger (the reference demo's Pending-count ScaledObject) queries the real Prometheus. The
-// semantics and their sources are in hpa.h; the timing is in simulated seconds (the demo's
-// --speed divides them into wall time).
+// KEDA/HPA semantics and their sources are scaler/keda_hpa.h, the same model the simulator runs;
+// the timing is in simulated seconds (the demo's --speed divides them into wall time).
 #pragma once
 
 #include <atomic>
@@ -13,8 +13,8 @@
 #include <string>
 #include <thread>
 
-#include "burst/hpa.h"
 #include "core/status.h"
+#include "scaler/keda_hpa.h"
 
 namespace ccburst::burst {
 
@@ -49,46 +49,32 @@ absl::StatusOr<std::unique_ptr<Trigger>> NewPrometheusTrigger(std::string addres
                                                               std::string query, double threshold,
                                                               double activation_threshold = 0);
 
-struct ScaledObjectSpec {
-  std::string name;
-  KedaSpec keda;
-  double hpa_sync_seconds = 15;
-  double scale_down_stabilization_seconds = 300;
-};
-
-// Why a replica count changed, for the live view and the event log.
-struct ScaleEvent {
-  double t = 0;
-  int from = 0;
-  int to = 0;
-  std::string by;  // "keda" (0 <-> 1) or "hpa"
-};
+// The shared model's types, under the names the burst run uses.
+using KedaSpec = scaler::KedaSpec;
+using ScaledObjectSpec = scaler::ScaledObjectSpec;
+using ScaleEvent = scaler::ScaleEvent;
 
 class KedaDriver {
  public:
   KedaDriver(ScaledObjectSpec spec, std::unique_ptr<Trigger> trigger);
 
   // Advances to `now` (simulated seconds, monotonic) with the scale target at `current` replicas:
-  // polls IsActive every pollingInterval, reacts to pushed activity at once, runs an HPA sync every
-  // hpa_sync_seconds while replicas > 0. Returns the new replica count when it changed. Trigger
-  // errors are logged into `last_error()` and change nothing (KEDA keeps the replicas).
+  // scaler::ScaledObjectModel::Step with this trigger's reads (IsActive every pollingInterval,
+  // pushed activity at once, an HPA sync every hpa_sync_seconds while replicas > 0). Returns the
+  // change, if any. Trigger errors are kept in `last_error()` and change nothing.
   std::optional<ScaleEvent> Step(double now, int current);
 
   Trigger& trigger() { return *trigger_; }
-  double last_metric() const { return last_metric_; }
-  bool active() const { return active_; }
-  const std::string& last_error() const { return last_error_; }
+  double last_metric() const { return model_.last_metric(); }
+  bool active() const { return model_.active(); }
+  const std::string& last_error() const {
+    return last_error_.empty() ? model_.last_error() : last_error_;
+  }
   const std::string& metric_name() const { return metric_name_; }
 
  private:
-  ScaledObjectSpec spec_;
   std::unique_ptr<Trigger> trigger_;
-  KedaExecutor keda_;
-  Hpa hpa_;
-  std::optional<double> next_poll_;
-  std::optional<double> next_sync_;
-  bool active_ = false;
-  double last_metric_ = 0;
+  scaler::ScaledObjectModel model_;
   double target_ = 1;
   std::string metric_name_;
   std::string last_error_;

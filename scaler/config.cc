@@ -170,12 +170,30 @@ Queries DefaultQueries() {
 absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::string& name,
                                              const ScalerConfig& c) {
   std::string w = KeyPath("workloads", name);
-  CCB_RETURN_IF_ERROR(
-      CheckKeys(t, w,
-                {"profile", "mode", "namespace", "pod_regex", "node_regex", "cloud_deployment",
-                 "max_replicas", "budget_per_hour", "allowed_regions", "allowed_tees", "windows",
-                 "scale_in_cooldown_seconds", "headroom_pods", "pod_cpu", "pod_memory_gib",
-                 "pod_gpus", "prometheus_address", "kbs_url", "queries"}));
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w,
+                                {"profile",
+                                 "mode",
+                                 "namespace",
+                                 "pod_regex",
+                                 "node_regex",
+                                 "cloud_deployment",
+                                 "max_replicas",
+                                 "budget_per_hour",
+                                 "allowed_regions",
+                                 "allowed_tees",
+                                 "windows",
+                                 "scale_in_cooldown_seconds",
+                                 "headroom_pods",
+                                 "warm_pods",
+                                 "trend_window_seconds",
+                                 "vm_startup_seconds",
+                                 "pending_pod_hour_price",
+                                 "pod_cpu",
+                                 "pod_memory_gib",
+                                 "pod_gpus",
+                                 "prometheus_address",
+                                 "kbs_url",
+                                 "queries"}));
   WorkloadConfig wl;
   wl.name = name;
   CCB_RETURN_IF_ERROR(GetString(t, w, "profile", wl.profile));
@@ -217,10 +235,19 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
     CCB_ASSIGN_OR_RETURN(TimeWindow tw, ParseTimeWindow(text), "config: `{}.windows`", w);
     p.windows.push_back(tw);
   }
-  int64_t cooldown = p.scale_in_cooldown.count();
+  int64_t cooldown = -1;
   CCB_RETURN_IF_ERROR(GetInt(t, w, "scale_in_cooldown_seconds", 0, 86400, cooldown));
-  p.scale_in_cooldown = std::chrono::seconds(cooldown);
+  if (cooldown >= 0) {
+    p.scale_in_cooldown = std::chrono::seconds(cooldown);
+    p.ski_rental = false;  // an explicit cool-down is the user's choice
+  }
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "headroom_pods", 0, 1e6, p.headroom_pods));
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "warm_pods", 0, 1e6, p.warm_pods));
+  int64_t trend = p.trend_window.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "trend_window_seconds", 0, 86400, trend));
+  p.trend_window = std::chrono::seconds(trend);
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "vm_startup_seconds", 0, 86400, p.startup_seconds));
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "pending_pod_hour_price", 0, 1e9, p.pending_pod_hour));
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "pod_cpu", 0, 1e6, wl.pod_size.cpu));
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "pod_memory_gib", 0, 1e9, wl.pod_size.memory_gib));
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "pod_gpus", 0, 1e4, wl.pod_size.gpus));

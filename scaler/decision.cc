@@ -154,6 +154,12 @@ std::string_view ReasonName(Reason r) {
       return "gate_attestation_failing";
     case Reason::kSignalError:
       return "signal_error";
+    case Reason::kWarmPool:
+      return "warm_pool";
+    case Reason::kTrend:
+      return "trend";
+    case Reason::kReserveDeferred:
+      return "reserve_deferred";
   }
   return "unknown";
 }
@@ -177,6 +183,13 @@ int Decider::Cap() const {
                             std::floor(policy_.budget_per_hour / profile_.price_per_hour + 1e-9)));
   }
   return cap;
+}
+
+std::chrono::seconds Decider::ScaleInCooldown(int pods_per_instance) const {
+  if (!policy_.ski_rental || profile_.price_per_hour <= 0) return policy_.scale_in_cooldown;
+  double hold = policy_.startup_seconds * std::max(1, pods_per_instance) *
+                policy_.pending_pod_hour / profile_.price_per_hour;
+  return std::chrono::seconds(static_cast<int64_t>(std::clamp(hold, 60.0, 3600.0)));
 }
 
 Decision Decider::Hold(std::string detail, GateState gate, core::TimePoint now) {
@@ -222,11 +235,32 @@ Decision Decider::Decide(const Signals& s, GateState gate, core::TimePoint now) 
   d.pods_per_instance = PodsPerInstance(pod, profile_.capacity);
   d.onprem_free_pods = FreePods(s.onprem_free, pod_size_);
   const bool too_large = d.pending_pods > 0 && d.pods_per_instance == 0;
-  d.demand_replicas = too_large ? 0 : Pack(d.pending_pods, d.pods_per_instance);
+  // The reserve (rule 6): warm room and the shortage's growth.
+  double warm = 0;
+  if (policy_.warm_pods > 0 && d.onprem_free_pods >= 0 &&
+      d.pods_per_instance >= policy_.warm_min_pods_per_instance) {
+    // In whole VMs of this pod size: warm_pods is rounded up to instances' worth.
+    const double per = std::max(1, d.pods_per_instance);
+    warm = std::max(0.0, std::ceil(policy_.warm_pods / per - 1e-9) * per - d.onprem_free_pods);
+  }
+  double trend = 0;
+  if (policy_.trend_window.count() > 0 && d.onprem_free_pods >= 0) {
+    const double shortage = d.pending_pods - d.onprem_free_pods;
+    shortage_.emplace_back(now, shortage);
+    while (shortage_.front().first < now - policy_.trend_window) shortage_.pop_front();
+    double low = shortage;
+    for (const auto& [t, v] : shortage_) low = std::min(low, v);
+    // As much again as the shortage grew over the window: what may arrive before a VM is up.
+    trend = shortage - low;
+  }
+  d.reserve_pods = std::max(warm, trend);
+  const int pending_replicas = too_large ? 0 : Pack(d.pending_pods, d.pods_per_instance);
+  d.demand_replicas = too_large ? 0 : Pack(d.pending_pods + d.reserve_pods, d.pods_per_instance);
   const int demand = std::min(d.demand_replicas, d.cap);
 
+  const std::chrono::seconds cooldown = ScaleInCooldown(d.pods_per_instance);
   history_.push_back({now, demand, d.onprem_free_pods});
-  while (!history_.empty() && history_.front().t < now - policy_.scale_in_cooldown) {
+  while (!history_.empty() && history_.front().t < now - cooldown) {
     history_.pop_front();
   }
 
@@ -245,9 +279,16 @@ Decision Decider::Decide(const Signals& s, GateState gate, core::TimePoint now) 
       d.wanted = replicas_;
       return d;
     }
+    if (std::min(pending_replicas, d.cap) <= replicas_ && last_scale_in_ &&
+        now - *last_scale_in_ < policy_.reserve_flap_guard) {
+      d.reason = Reason::kReserveDeferred;
+      d.wanted = replicas_;
+      return d;
+    }
     replicas_ = demand;
     d.wanted = replicas_;
     d.reason = Reason::kScaleUp;
+    if (pending_replicas < demand) d.reason = warm >= trend ? Reason::kWarmPool : Reason::kTrend;
     if (d.demand_replicas > demand) {
       d.reason = d.cap < policy_.max_replicas ? Reason::kCappedBudget : Reason::kCappedMaxReplicas;
     }
@@ -268,7 +309,7 @@ Decision Decider::Decide(const Signals& s, GateState gate, core::TimePoint now) 
   // demand < replicas_: scale in only after the cool-down.
   if (!low_since_) low_since_ = now;
   d.wanted = replicas_;
-  if (now - *low_since_ < policy_.scale_in_cooldown) {
+  if (now - *low_since_ < cooldown) {
     d.reason = Reason::kScaleInCooldown;
     return d;
   }
@@ -287,6 +328,7 @@ Decision Decider::Decide(const Signals& s, GateState gate, core::TimePoint now) 
   d.wanted = replicas_;
   d.reason = Reason::kScaleIn;
   low_since_.reset();
+  last_scale_in_ = now;
   return d;
 }
 

@@ -16,6 +16,16 @@
 //     is the highest demand seen in the cool-down, which is the hysteresis), and scaling to zero
 //     additionally needs on-prem free capacity of `headroom_pods` pods throughout the cool-down,
 //     i.e. on-prem has covered the cloud pods' work with room to spare.
+//  6. Warm pool and trend (issue 17): a cloud VM takes minutes to boot and attest, and the
+//     signals are up to a scrape interval old, so a policy that waits for pods to go Pending makes
+//     every shortage wait that long. The demand packed onto replicas is therefore the pending pods
+//     plus a reserve: the pods by which on-prem free capacity falls short of `warm_pods`, or the
+//     growth of the shortage (pending minus free) over the last `trend_window`, whichever is
+//     larger (reasons `warm_pool` and `trend` when the reserve is what scales up). The reserve
+//     joins the demand that the cool-down's hysteresis holds, so an idle warm VM is kept for the
+//     cool-down: the ski-rental rule (keep it while re-booting it soon is the dearer outcome).
+//     A scale-up for the reserve alone waits `reserve_flap_guard` after a scale-in
+//     (`reserve_deferred`); pending pods are never made to wait for it.
 #pragma once
 
 #include <chrono>
@@ -68,6 +78,21 @@ struct PlacementPolicy {
   std::vector<TimeWindow> windows;           // empty = always
   std::chrono::seconds scale_in_cooldown{300};
   double headroom_pods = 1;  // on-prem free capacity (in pods) required before scaling to zero
+  // Rule 6. warm_pods is rounded up to whole VMs and applies only to profiles that hold at least
+  // warm_min_pods_per_instance pods (a warm VM for one pod costs what that pod's own VM costs).
+  double warm_pods = 1;
+  int warm_min_pods_per_instance = 2;
+  std::chrono::seconds trend_window{0};  // 0 = no trend reserve
+  // A scale-up for the reserve alone (no pod pending beyond the replicas) is deferred this long
+  // after a scale-in, so the reserve never turns on-prem noise into flaps.
+  std::chrono::seconds reserve_flap_guard{600};
+  // Ski-rental scale-in: when set, the cool-down is the break-even time of keeping an idle VM
+  // against re-booting it: startup_seconds * pods per instance * the price of a pending
+  // pod-second / the VM's price per second, clamped to [60 s, 1 h]. scale_in_cooldown is then
+  // unused. A configured scale_in_cooldown_seconds turns this off.
+  bool ski_rental = true;
+  double startup_seconds = 95;    // VM boot + attestation, as the ski-rental rule prices it
+  double pending_pod_hour = 1.0;  // price of one pod pending for one hour
 };
 
 // What the sources measured for one decision. Optional fields fall back as documented.
@@ -103,13 +128,17 @@ enum class Reason {
   kGateKbsUnreachable,      // KBS down: no scale-up (holding)
   kGateAttestationFailing,  // cloud TEE attestations failing: no scale-up (holding)
   kSignalError,             // a signal could not be read: holding the last answer
+  kWarmPool,         // scaled up for the warm reserve (on-prem nearly full), not pending pods
+  kTrend,            // scaled up for the shortage's recent growth, not pending pods
+  kReserveDeferred,  // the reserve wants more, but a scale-in was recent (holding)
 };
 std::string_view ReasonName(Reason r);
 
 struct Decision {
   int wanted = 0;           // the answer: cloud replicas wanted
   int previous = 0;         // the decider's replicas before this decision
-  int demand_replicas = 0;  // packed demand before caps and gates
+  int demand_replicas = 0;  // packed demand (pending pods + reserve) before caps and gates
+  double reserve_pods = 0;  // the warm/trend reserve included in demand_replicas
   int pods_per_instance = 0;
   double pending_pods = 0;
   double onprem_free_pods = -1;         // -1 = unknown
@@ -140,6 +169,8 @@ class Decider {
   const PlacementPolicy& policy() const { return policy_; }
   // The replica cap from max_replicas and the budget.
   int Cap() const;
+  // The scale-in cool-down for pods `pods_per_instance` to an instance (rule 5 / ski rental).
+  std::chrono::seconds ScaleInCooldown(int pods_per_instance) const;
 
  private:
   struct Sample {
@@ -152,8 +183,10 @@ class Decider {
   PlacementPolicy policy_;
   Resources pod_size_;
   int replicas_ = 0;
-  std::deque<Sample> history_;                // samples within the cool-down window
+  std::deque<Sample> history_;                               // samples within the cool-down window
+  std::deque<std::pair<core::TimePoint, double>> shortage_;  // (t, pending - free) in the window
   std::optional<core::TimePoint> low_since_;  // first time demand fell below replicas_
+  std::optional<core::TimePoint> last_scale_in_;
 };
 
 }  // namespace ccburst::scaler

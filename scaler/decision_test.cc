@@ -16,6 +16,14 @@ core::TimePoint At(int64_t s) { return core::FromUnixSeconds(1'700'000'000 + s);
 
 InstanceProfile Profile() { return {"tdx-4x16", {4, 16, 0}, 0.8, "tdx", "westeurope"}; }
 
+// Rules 1-5 alone (no warm reserve, the fixed 300 s cool-down): what most tests here pin.
+PlacementPolicy Classic() {
+  PlacementPolicy p;
+  p.warm_pods = 0;
+  p.ski_rental = false;
+  return p;
+}
+
 Signals Pending(double pods, double free_pods = 0) {
   Signals s;
   s.pending_pods = pods;
@@ -33,7 +41,7 @@ TEST(PackingTest, PodsPerInstanceUsesTightestResource) {
 }
 
 TEST(DecisionTest, PacksPendingPodsOntoInstances) {
-  Decider d(Profile(), {}, {1, 4, 0});
+  Decider d(Profile(), Classic(), {1, 4, 0});
   Decision r = d.Decide(Pending(5), GateState::kOpen, At(0));
   EXPECT_EQ(r.pods_per_instance, 4);
   EXPECT_EQ(r.demand_replicas, 2);
@@ -42,7 +50,7 @@ TEST(DecisionTest, PacksPendingPodsOntoInstances) {
 }
 
 TEST(DecisionTest, MeasuredRequestsOverrideConfiguredPodSize) {
-  Decider d(Profile(), {}, {1, 4, 0});
+  Decider d(Profile(), Classic(), {1, 4, 0});
   Signals s = Pending(4);
   s.pending_requests = Resources{8, 24, 0};  // 2 vCPU / 6 GiB each: 2 per instance
   Decision r = d.Decide(s, GateState::kOpen, At(0));
@@ -51,14 +59,14 @@ TEST(DecisionTest, MeasuredRequestsOverrideConfiguredPodSize) {
 }
 
 TEST(DecisionTest, PodLargerThanProfileNeverBursts) {
-  Decider d(Profile(), {}, {8, 4, 0});
+  Decider d(Profile(), Classic(), {8, 4, 0});
   Decision r = d.Decide(Pending(3), GateState::kOpen, At(0));
   EXPECT_EQ(r.wanted, 0);
   EXPECT_EQ(r.reason, Reason::kPodTooLarge);
 }
 
 TEST(DecisionTest, MaxReplicasCap) {
-  PlacementPolicy p;
+  PlacementPolicy p = Classic();
   p.max_replicas = 3;
   Decider d(Profile(), p, {1, 4, 0});
   Decision r = d.Decide(Pending(40), GateState::kOpen, At(0));
@@ -68,7 +76,7 @@ TEST(DecisionTest, MaxReplicasCap) {
 }
 
 TEST(DecisionTest, BudgetCap) {
-  PlacementPolicy p;
+  PlacementPolicy p = Classic();
   p.max_replicas = 10;
   p.budget_per_hour = 2.0;  // 2.0 / 0.8 = 2 replicas
   Decider d(Profile(), p, {1, 4, 0});
@@ -79,14 +87,14 @@ TEST(DecisionTest, BudgetCap) {
 }
 
 TEST(DecisionTest, DisallowedRegionOrTeeMeansZero) {
-  PlacementPolicy p;
+  PlacementPolicy p = Classic();
   p.allowed_regions = {"germanywestcentral"};
   Decider d(Profile(), p, {1, 4, 0});
   Decision r = d.Decide(Pending(8), GateState::kOpen, At(0));
   EXPECT_EQ(r.wanted, 0);
   EXPECT_EQ(r.reason, Reason::kRegionNotAllowed);
 
-  PlacementPolicy q;
+  PlacementPolicy q = Classic();
   q.allowed_tees = {"snp"};
   Decider e(Profile(), q, {1, 4, 0});
   r = e.Decide(Pending(8), GateState::kOpen, At(0));
@@ -95,7 +103,7 @@ TEST(DecisionTest, DisallowedRegionOrTeeMeansZero) {
 }
 
 TEST(DecisionTest, GateBlocksScaleUpAndHolds) {
-  Decider d(Profile(), {}, {1, 4, 0});
+  Decider d(Profile(), Classic(), {1, 4, 0});
   EXPECT_EQ(d.Decide(Pending(4), GateState::kOpen, At(0)).wanted, 1);
   Decision r = d.Decide(Pending(12), GateState::kKbsUnreachable, At(10));
   EXPECT_EQ(r.wanted, 1);
@@ -108,7 +116,7 @@ TEST(DecisionTest, GateBlocksScaleUpAndHolds) {
 }
 
 TEST(DecisionTest, SignalErrorHoldsCurrentReplicas) {
-  Decider d(Profile(), {}, {1, 4, 0});
+  Decider d(Profile(), Classic(), {1, 4, 0});
   d.Decide(Pending(8), GateState::kOpen, At(0));
   Decision r = d.Hold("prometheus: down", GateState::kOpen, At(5));
   EXPECT_EQ(r.wanted, 2);
@@ -117,7 +125,7 @@ TEST(DecisionTest, SignalErrorHoldsCurrentReplicas) {
 }
 
 TEST(DecisionTest, ScaleInOnlyAfterCooldown) {
-  PlacementPolicy p;
+  PlacementPolicy p = Classic();
   p.scale_in_cooldown = seconds(300);
   Decider d(Profile(), p, {1, 4, 0});
   EXPECT_EQ(d.Decide(Pending(12), GateState::kOpen, At(0)).wanted, 3);
@@ -133,7 +141,7 @@ TEST(DecisionTest, ScaleInOnlyAfterCooldown) {
 }
 
 TEST(DecisionTest, HysteresisUsesHighestDemandInCooldown) {
-  PlacementPolicy p;
+  PlacementPolicy p = Classic();
   p.scale_in_cooldown = seconds(300);
   Decider d(Profile(), p, {1, 4, 0});
   d.Decide(Pending(16), GateState::kOpen, At(0));  // 4
@@ -149,7 +157,7 @@ TEST(DecisionTest, HysteresisUsesHighestDemandInCooldown) {
 }
 
 TEST(DecisionTest, ScaleToZeroNeedsOnPremHeadroom) {
-  PlacementPolicy p;
+  PlacementPolicy p = Classic();
   p.scale_in_cooldown = seconds(300);
   p.headroom_pods = 2;
   Decider d(Profile(), p, {1, 4, 0});
@@ -175,7 +183,7 @@ TEST(DecisionTest, ScaleToZeroNeedsOnPremHeadroom) {
 }
 
 TEST(DecisionTest, WindowClosedBlocksScaleUp) {
-  PlacementPolicy p;
+  PlacementPolicy p = Classic();
   auto w = ParseTimeWindow("Mon-Fri 08:00-18:00");
   ASSERT_OK(w);
   p.windows = {*w};
@@ -188,6 +196,63 @@ TEST(DecisionTest, WindowClosedBlocksScaleUp) {
   // 2023-11-20 (Monday) 12:00 UTC
   r = d.Decide(Pending(8), GateState::kOpen, core::FromUnixSeconds(1700481600));
   EXPECT_EQ(r.wanted, 2);
+}
+
+// Rule 6: with on-prem full (no free room), one warm VM's worth of pods joins the demand.
+TEST(DecisionTest, WarmPoolKeepsOneVmAheadWhenOnPremIsFull) {
+  PlacementPolicy p;  // the default: warm_pods 1, ski-rental cool-down
+  Decider d(Profile(), p, {1, 4, 0});
+  Decision r = d.Decide(Pending(0, 6), GateState::kOpen, At(0));
+  EXPECT_EQ(r.wanted, 0);  // 6 pods of room: nothing
+  EXPECT_EQ(r.reason, Reason::kIdle);
+  r = d.Decide(Pending(0, 1), GateState::kOpen, At(30));
+  EXPECT_EQ(r.wanted, 1);  // room for 1 < one VM's 4 pods: 3 pods of reserve
+  EXPECT_EQ(r.reason, Reason::kWarmPool);
+  EXPECT_EQ(r.reserve_pods, 3);
+  r = d.Decide(Pending(4, 0), GateState::kOpen, At(60));
+  EXPECT_EQ(r.wanted, 2);  // 4 pending + 4 reserve
+  EXPECT_EQ(r.reason, Reason::kWarmPool);
+  // Pods of a profile that holds one pod get no warm VM.
+  Decider big(Profile(), p, {4, 16, 0});
+  r = big.Decide(Pending(0, 0), GateState::kOpen, At(0));
+  EXPECT_EQ(r.wanted, 0);
+}
+
+// Ski rental: keep an idle VM while re-booting it would cost more in pending pods than keeping
+// it: 95 s x 4 pods x 1.0 per pod-hour / 0.8 per hour = 475 s; 1 pod per VM: 118 s.
+TEST(DecisionTest, SkiRentalCooldownFromPrices) {
+  PlacementPolicy p;
+  Decider d(Profile(), p, {1, 4, 0});
+  EXPECT_EQ(d.ScaleInCooldown(4).count(), 475);
+  EXPECT_EQ(d.ScaleInCooldown(1).count(), 118);
+  p.pending_pod_hour = 0;
+  EXPECT_EQ(Decider(Profile(), p, {1, 4, 0}).ScaleInCooldown(4).count(), 60);  // the floor
+  p.ski_rental = false;
+  EXPECT_EQ(Decider(Profile(), p, {1, 4, 0}).ScaleInCooldown(4).count(), 300);
+  // Scale-in waits the 475 s.
+  PlacementPolicy q;
+  q.warm_pods = 0;
+  Decider e(Profile(), q, {1, 4, 0});
+  e.Decide(Pending(4, 0), GateState::kOpen, At(0));
+  EXPECT_EQ(e.Decide(Pending(0, 8), GateState::kOpen, At(10)).reason, Reason::kScaleInCooldown);
+  EXPECT_EQ(e.Decide(Pending(0, 8), GateState::kOpen, At(480)).wanted, 1);
+  Decision r = e.Decide(Pending(0, 8), GateState::kOpen, At(490));
+  EXPECT_EQ(r.wanted, 0);
+  EXPECT_EQ(r.reason, Reason::kScaleIn);
+}
+
+// Trend: the shortage (pending - free) grew by 6 pods in the window; as much again is reserved.
+TEST(DecisionTest, TrendReservesTheRecentGrowth) {
+  PlacementPolicy p = Classic();
+  p.trend_window = seconds(120);
+  Decider d(Profile(), p, {1, 4, 0});
+  d.Decide(Pending(0, 4), GateState::kOpen, At(0));                // shortage -4
+  Decision r = d.Decide(Pending(2, 0), GateState::kOpen, At(60));  // shortage 2: grew by 6
+  EXPECT_EQ(r.reserve_pods, 6);
+  EXPECT_EQ(r.wanted, 2);  // ceil((2 + 6) / 4)
+  EXPECT_EQ(r.reason, Reason::kTrend);
+  r = d.Decide(Pending(2, 0), GateState::kOpen, At(200));  // the -4 left the window
+  EXPECT_EQ(r.reserve_pods, 0);
 }
 
 TEST(TimeWindowTest, ParsesAndMatches) {

@@ -6,6 +6,9 @@
 #include <charconv>
 #include <cmath>
 #include <deque>
+#include <random>
+
+#include "scaler/keda_hpa.h"
 
 namespace ccburst::scaler {
 namespace {
@@ -41,11 +44,10 @@ absl::StatusOr<double> Number(std::string_view text, size_t line, std::string_vi
   return v;
 }
 
-// One deployment's replica set and the KEDA/HPA loop around it.
+// One deployment's cloud replica set.
 class Deployment {
  public:
-  Deployment(const SimParams& p, const KedaTiming& timing, SimResult& r)
-      : p_(p), timing_(timing), r_(r) {}
+  Deployment(const SimParams& p, SimResult& r) : p_(p), r_(r) {}
 
   int replicas() const { return static_cast<int>(ready_at_.size()); }
 
@@ -54,43 +56,6 @@ class Deployment {
         std::count_if(ready_at_.begin(), ready_at_.end(), [&](int64_t x) { return x <= t; }));
   }
 
-  // KEDA's activity check: activates 0 -> 1, deactivates after the cool-down.
-  void CheckActive(int64_t t, bool active) {
-    if (active) {
-      last_active_ = t;
-      if (replicas() == 0) Scale(t, 1);
-      return;
-    }
-    if (replicas() > 0 && t - last_active_ >= timing_.cooldown_period.count()) Scale(t, 0);
-  }
-
-  // One HPA sync with the metric `value` against `target` (AverageValue).
-  void HpaSync(int64_t t, double value, double target) {
-    int cur = replicas();
-    if (cur == 0) return;  // KEDA owns 0 <-> 1
-    double ratio = value / target / cur;
-    int desired = cur;
-    if (std::abs(ratio - 1) > timing_.tolerance) {
-      desired = static_cast<int>(std::ceil(value / target - 1e-9));
-    }
-    desired = std::clamp(desired, 1, std::max(1, p_.policy.max_replicas));
-    recs_.push_back({t, desired});
-    while (!recs_.empty() && recs_.front().first <= t - timing_.stabilization.count()) {
-      recs_.pop_front();
-    }
-    if (desired < cur) {
-      for (const auto& [_, d] : recs_) desired = std::max(desired, d);
-      desired = std::min(desired, cur);
-    }
-    if (desired != cur) Scale(t, desired);
-  }
-
-  void Account(int64_t t) {
-    r_.cloud_instance_hours += replicas() / 3600.0;
-    r_.peak_replicas = std::max(r_.peak_replicas, replicas());
-  }
-
- private:
   void Scale(int64_t t, int n) {
     int cur = replicas();
     if (n == cur) return;
@@ -108,14 +73,35 @@ class Deployment {
     }
   }
 
+  void Account() {
+    r_.cloud_instance_hours += replicas() / 3600.0;
+    r_.peak_replicas = std::max(r_.peak_replicas, replicas());
+  }
+
+ private:
   const SimParams& p_;
-  const KedaTiming& timing_;
   SimResult& r_;
   std::vector<int64_t> ready_at_;
-  std::deque<std::pair<int64_t, int>> recs_;
-  int64_t last_active_ = 0;
   std::optional<int64_t> last_down_;
 };
+
+ScaledObjectSpec SpecFor(const KedaTiming& timing, const SimParams& p) {
+  ScaledObjectSpec spec;
+  spec.keda.polling_interval_seconds = static_cast<double>(timing.polling_interval.count());
+  spec.keda.cooldown_period_seconds = static_cast<double>(timing.cooldown_period.count());
+  spec.keda.min_replica_count = 0;
+  spec.keda.max_replica_count = std::max(1, p.policy.max_replicas);
+  spec.hpa_sync_seconds = static_cast<double>(timing.hpa_sync.count());
+  spec.scale_down_stabilization_seconds = static_cast<double>(timing.stabilization.count());
+  spec.tolerance = timing.tolerance;
+  spec.poll_phase_seconds = static_cast<double>(p.phases.poll);
+  spec.sync_phase_seconds = static_cast<double>(p.phases.sync);
+  return spec;
+}
+
+bool OnClock(int64_t t, int64_t t0, int64_t phase, int64_t interval) {
+  return interval > 0 && t - t0 >= phase && (t - t0 - phase) % interval == 0;
+}
 
 }  // namespace
 
@@ -193,8 +179,10 @@ absl::StatusOr<SimResult> Simulate(const std::vector<TraceRow>& trace, PolicyKin
   SimResult r;
   r.policy = policy;
   const KedaTiming& timing = policy == PolicyKind::kSeed ? p.seed_timing : p.ccburst_timing;
-  Deployment dep(p, timing, r);
-  Decider decider(p.profile, p.policy, p.pod_size);
+  Deployment dep(p, r);
+  ScaledObjectModel scaled_object(SpecFor(timing, p));
+  // The workload's configured pod size is the trace's (scaler.toml's pod_cpu, pod_memory_gib).
+  Decider decider(p.profile, p.policy, trace.front().pod.value_or(p.pod_size));
 
   // Last row holds for one more step (or a minute when there is a single row).
   const int64_t t0 = trace.front().t_seconds;
@@ -205,7 +193,14 @@ absl::StatusOr<SimResult> Simulate(const std::vector<TraceRow>& trace, PolicyKin
   // The trace starts in steady state: the first row's on-prem pods are already running.
   double scheduled = std::min(trace.front().demand_pods, trace.front().onprem_capacity_pods);
   std::deque<std::pair<int64_t, double>> pulling;  // (ready time, pods) of on-prem pods starting
-  Decision last;
+  // kube-state-metrics as last scraped: Pending (unschedulable + pulling), unschedulable, free.
+  double seen_pending = 0;
+  double seen_unschedulable = 0;
+  double seen_free = 0;
+  Resources seen_pod = trace.front().pod.value_or(p.pod_size);
+  bool scraped = false;
+  int64_t decided_at = -1;
+  double decided = 0;
   for (int64_t t = t0; t < t_end; ++t) {
     while (row + 1 < trace.size() && trace[row + 1].t_seconds <= t) ++row;
     const TraceRow& tr = trace[row];
@@ -231,37 +226,109 @@ absl::StatusOr<SimResult> Simulate(const std::vector<TraceRow>& trace, PolicyKin
     for (const auto& [_, n] : pulling) starting += n;
     const double unschedulable = std::max(0.0, tr.demand_pods - scheduled);
 
-    // Signals and the policy's metric value.
-    const bool poll = (t - t0) % timing.polling_interval.count() == 0;
-    const bool sync = (t - t0) % timing.hpa_sync.count() == 0;
-    const bool stream = policy == PolicyKind::kCcburst && (t - t0) % p.stream_interval.count() == 0;
-    if (poll || sync || stream) {
-      double value = 0;
-      double target = 1;
-      if (policy == PolicyKind::kSeed) {
-        value = unschedulable + starting;  // Pending = unschedulable + pulling images
-        target = p.seed_threshold;
-      } else {
+    if (!scraped || OnClock(t, t0, p.phases.scrape, p.scrape_interval.count())) {
+      // Before the first scrape of the run Prometheus holds the steady state of the first row.
+      seen_pending = unschedulable + starting;
+      seen_unschedulable = unschedulable;
+      seen_free = std::max(0.0, tr.onprem_capacity_pods - scheduled);
+      seen_pod = pod;
+      scraped = true;
+    }
+
+    // The policy's answer as KEDA and the HPA read it (ccburst decides at most once a second).
+    auto value = [&]() -> double {
+      if (policy == PolicyKind::kSeed) return seen_pending;
+      if (decided_at != t) {
         Signals s;
-        s.pending_pods = unschedulable;
-        s.pending_requests = Resources{pod.cpu * unschedulable, pod.memory_gib * unschedulable, 0};
-        double free = std::max(0.0, tr.onprem_capacity_pods - scheduled);
-        s.onprem_free = Resources{pod.cpu * free, pod.memory_gib * free, 0};
-        last = decider.Decide(s, GateState::kOpen, core::FromUnixSeconds(t));
-        value = last.wanted;
+        s.pending_pods = seen_unschedulable;
+        s.pending_requests = Resources{seen_pod.cpu * seen_unschedulable,
+                                       seen_pod.memory_gib * seen_unschedulable, 0};
+        s.onprem_free = Resources{seen_pod.cpu * seen_free, seen_pod.memory_gib * seen_free, 0};
+        decided = decider.Decide(s, GateState::kOpen, core::FromUnixSeconds(t)).wanted;
+        decided_at = t;
       }
-      if (poll || stream) dep.CheckActive(t, value > 0);
-      if (sync) dep.HpaSync(t, value, target);
+      return decided;
+    };
+    TriggerReads reads{[&]() -> absl::StatusOr<bool> { return value() > 0; },
+                       [&]() -> absl::StatusOr<double> { return value(); }};
+    const bool pushed = policy == PolicyKind::kCcburst &&
+                        OnClock(t, t0, p.phases.stream, p.stream_interval.count());
+    const double target = policy == PolicyKind::kSeed ? p.seed_threshold : 1.0;
+    if (auto e =
+            scaled_object.Step(static_cast<double>(t), dep.replicas(), pushed, reads, target)) {
+      dep.Scale(t, e->to);
     }
 
     // Pods beyond on-prem capacity that no ready cloud replica covers. On-prem image pulls are
     // left out: they cost both policies the same and no cloud VM boots faster than a pull.
     r.pending_pod_seconds +=
         std::max(0.0, unschedulable - static_cast<double>(dep.Ready(t)) * per_instance);
-    dep.Account(t);
+    dep.Account();
   }
   r.cost = r.cloud_instance_hours * p.profile.price_per_hour;
   return r;
+}
+
+std::vector<Phases> DrawPhases(const SimParams& p, int draws, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  auto in = [&](std::chrono::seconds interval) -> int64_t {
+    if (interval.count() <= 1) return 0;
+    return std::uniform_int_distribution<int64_t>(0, interval.count() - 1)(rng);
+  };
+  std::vector<Phases> out;
+  for (int i = 0; i < draws; ++i) {
+    Phases ph;
+    ph.scrape = in(p.scrape_interval);
+    // Both ScaledObjects are polled by the same KEDA; each has its own ticker. One draw of each
+    // clock serves both policies (the seed's and ccburst's intervals differ only in cool-down).
+    ph.poll = in(p.seed_timing.polling_interval);
+    ph.sync = in(p.seed_timing.hpa_sync);
+    ph.stream = in(p.stream_interval);
+    out.push_back(ph);
+  }
+  return out;
+}
+
+Spread SpreadOf(std::vector<double> v) {
+  Spread s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  s.median = n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  s.worst = v.back();
+  return s;
+}
+
+PhaseSummary Summarize(PolicyKind policy, std::vector<SimResult> results) {
+  PhaseSummary out;
+  out.policy = policy;
+  out.runs = static_cast<int>(results.size());
+  auto spread = [&](auto field) {
+    std::vector<double> v;
+    for (const SimResult& r : results) v.push_back(static_cast<double>(field(r)));
+    return SpreadOf(std::move(v));
+  };
+  out.pending_pod_seconds = spread([](const SimResult& r) { return r.pending_pod_seconds; });
+  out.cloud_instance_hours = spread([](const SimResult& r) { return r.cloud_instance_hours; });
+  out.cost = spread([](const SimResult& r) { return r.cost; });
+  out.scale_events = spread([](const SimResult& r) { return r.scale_events; });
+  out.flaps = spread([](const SimResult& r) { return r.flaps; });
+  out.peak_replicas = spread([](const SimResult& r) { return r.peak_replicas; });
+  out.results = std::move(results);
+  return out;
+}
+
+absl::StatusOr<PhaseSummary> SimulatePhases(const std::vector<TraceRow>& trace, PolicyKind policy,
+                                            const SimParams& params,
+                                            const std::vector<Phases>& phases) {
+  std::vector<SimResult> results;
+  SimParams p = params;
+  for (const Phases& ph : phases) {
+    p.phases = ph;
+    CCB_ASSIGN_OR_RETURN(SimResult r, Simulate(trace, policy, p));
+    results.push_back(r);
+  }
+  return Summarize(policy, std::move(results));
 }
 
 std::string ToJsonLine(const SimResult& r) {

@@ -61,6 +61,7 @@ TEST(SimulatorTest, BurstServesPendingPodsAfterVmStartup) {
   // 4 pods beyond capacity from t=600 for an hour: ccburst packs them on one 4-pod VM.
   auto trace = Step(3 * 3600, 10, 14, 10, 600);
   SimParams p;
+  p.policy.warm_pods = 0;  // rules 1-5: waits for the pods to go Pending
   auto ours = Simulate(trace, PolicyKind::kCcburst, p);
   auto seed = Simulate(trace, PolicyKind::kSeed, p);
   ASSERT_OK(ours);
@@ -71,6 +72,17 @@ TEST(SimulatorTest, BurstServesPendingPodsAfterVmStartup) {
   EXPECT_GE(ours->pending_pod_seconds, 4 * 95);
   EXPECT_LE(ours->pending_pod_seconds, 4 * (95 + 30));
   EXPECT_LT(ours->cost, seed->cost);
+  EXPECT_EQ(ours->flaps, 0);
+}
+
+// The default policy keeps a warm VM while on-prem is full (10 of 10), so the same burst finds
+// it ready: no pending pod-seconds, for the price of the warm VM since the trace's start.
+TEST(SimulatorTest, WarmPoolServesTheBurstAtOnce) {
+  auto trace = Step(3 * 3600, 10, 14, 10, 600);
+  auto ours = Simulate(trace, PolicyKind::kCcburst, SimParams{});
+  ASSERT_OK(ours);
+  EXPECT_EQ(ours->pending_pod_seconds, 0);
+  EXPECT_EQ(ours->peak_replicas, 2);
   EXPECT_EQ(ours->flaps, 0);
 }
 

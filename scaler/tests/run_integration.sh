@@ -54,6 +54,7 @@ if [ -n "${CCB_IT_KBS:-}" ]; then
   REALKBS_TOML="[workloads.realkbs]
 profile = \"tdx-4x16\"
 max_replicas = 50
+warm_pods = 0
 kbs_url = \"$URL\""
 fi
 
@@ -105,6 +106,9 @@ profile = "tdx-4x16"
 node_regex = "node-.*"
 max_replicas = 4
 scale_in_cooldown_seconds = 3
+# Rules 1-5 over the wire: the test's on-prem node is full, which would start the default warm VM
+# (rule 6, pinned in decision_test.cc).
+warm_pods = 0
 allowed_regions = ["westeurope"]
 allowed_tees = ["tdx"]
 
