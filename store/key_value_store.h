@@ -48,6 +48,33 @@ class KeyValueStore {
                                               std::string_view expected, std::string_view desired,
                                               int64_t expires_unix = 0) = 0;
 
+  // A value and the version of the stored entry it was read from (opaque; for backends that store
+  // the value as given, the value itself; for EncryptedStore, the sealed bytes).
+  struct Versioned {
+    std::string value;
+    std::string version;
+  };
+
+  // Get, with the version to hand to CompareVersionAndSwap.
+  virtual absl::StatusOr<std::optional<Versioned>> GetVersioned(std::string_view ns,
+                                                                std::string_view key) {
+    CCB_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(ns, key));
+    if (!value) return std::nullopt;
+    std::string version = *value;
+    return Versioned{*std::move(value), std::move(version)};
+  }
+
+  // CompareAndSwap against a version from GetVersioned: one atomic step in the backend, with no
+  // read of its own (CompareAndSwap on EncryptedStore first reads the sealed bytes to compare
+  // plaintexts). False when the entry changed since (another writer, or a re-sealing by
+  // EncryptedStore::Rotate with the same plaintext: read again to tell which) or is gone.
+  virtual absl::StatusOr<bool> CompareVersionAndSwap(std::string_view ns, std::string_view key,
+                                                     std::string_view version,
+                                                     std::string_view desired,
+                                                     int64_t expires_unix = 0) {
+    return CompareAndSwap(ns, key, version, desired, expires_unix);
+  }
+
   // Whether the backend answers now (a readiness probe); kUnavailable naming what failed.
   virtual absl::Status Ping() = 0;
 

@@ -238,6 +238,45 @@ TEST_P(KeyValueStoreTest, RacingCompareAndSwapHasExactlyOneWinner) {
   }
 }
 
+// A swap from a version read earlier succeeds only while nothing has written the entry since,
+// and of replicas racing from one version exactly one wins.
+TEST_P(KeyValueStoreTest, CompareVersionAndSwapFromWhatWasRead) {
+  auto absent = store_->GetVersioned("ns", "v");
+  ASSERT_OK(absent);
+  EXPECT_EQ(*absent, std::nullopt);
+  ASSERT_OK(store_->Put("ns", "v", "authed"));
+  auto read = store_->GetVersioned("ns", "v");
+  ASSERT_OK(read);
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->value, "authed");
+  auto won = store_->CompareVersionAndSwap("ns", "v", (*read)->version, "attested", 0);
+  ASSERT_OK(won);
+  EXPECT_TRUE(*won);
+  EXPECT_EQ(MustGet("ns", "v"), "attested");
+  auto stale = store_->CompareVersionAndSwap("ns", "v", (*read)->version, "again", 0);
+  ASSERT_OK(stale);
+  EXPECT_FALSE(*stale);
+  EXPECT_EQ(MustGet("ns", "v"), "attested");
+
+  ASSERT_OK(store_->Put("ns", "race", "authed"));
+  auto base = store_->GetVersioned("ns", "race");
+  ASSERT_OK(base);
+  ASSERT_TRUE(base->has_value());
+  std::atomic<int> winners{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto w = store_->CompareVersionAndSwap("ns", "race", (*base)->version,
+                                             fmt::format("attested-by-{}", t), 0);
+      if (!w.ok()) ++failures;
+      if (w.ok() && *w) ++winners;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(winners.load(), 1);
+}
+
 TEST_P(KeyValueStoreTest, PingAnswers) { EXPECT_OK(store_->Ping()); }
 
 TEST_P(KeyValueStoreTest, ExpiredEntriesAreDeletedInBatches) {
