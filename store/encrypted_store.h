@@ -75,6 +75,8 @@ class EncryptedStore final : public KeyValueStore {
     return inner_->CompareVersionAndSwap(ns, key, version, Seal(ns, key, desired), expires_unix);
   }
   absl::Status Ping() override { return inner_->Ping(); }
+  void BeginUnit() override { inner_->BeginUnit(); }
+  void EndUnit() override { inner_->EndUnit(); }
   bool Shared() const override { return inner_->Shared(); }
   absl::Status PutExpiring(std::string_view ns, std::string_view key, std::string_view value,
                            int64_t expires_unix) override;

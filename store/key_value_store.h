@@ -78,6 +78,14 @@ class KeyValueStore {
   // Whether the backend answers now (a readiness probe); kUnavailable naming what failed.
   virtual absl::Status Ping() = 0;
 
+  // Brackets a unit of work on the calling thread (a KBS request). A backend that caches reads
+  // (PostgreSQL's cached_namespaces) serves a cached value inside a unit only after a statement
+  // of that unit has confirmed that the store has not changed since the value was read, so every
+  // write acknowledged (by any replica) before BeginUnit is seen; outside a unit every read goes
+  // to the backend. Units do not nest. Default: nothing to do.
+  virtual void BeginUnit() {}
+  virtual void EndUnit() {}
+
   // Whether other processes read and write the same data (several KBS replicas on one store).
   virtual bool Shared() const { return false; }
 
@@ -135,6 +143,9 @@ struct PostgresOptions {
   std::chrono::milliseconds pool_wait{5000};
   std::string sslmode = "prefer";  // libpq's: disable, prefer, require, verify-ca, verify-full
   std::optional<std::string> sslrootcert;  // CA file for verify-ca / verify-full
+  // Namespaces whose reads are cached in process (see KeyValueStore::BeginUnit): configuration
+  // that every request reads and that rarely changes. Their entries must not expire.
+  std::vector<std::string> cached_namespaces;
 };
 
 // Connects to PostgreSQL and brings the schema to the current version (versioned migrations run

@@ -364,6 +364,58 @@ TEST_F(PostgresStoreTest, UnreachableServerIsUnavailableAndFast) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+// Replica B caches configuration; a change made through replica A (or by anyone else writing the
+// table) before B's next unit of work begins is what B reads in it.
+TEST_F(PostgresStoreTest, CachedNamespaceSeesAnotherReplicasWriteInTheNextUnit) {
+  PostgresOptions o;
+  o.url = *TestPostgresUrl();
+  o.cached_namespaces = {"cfg"};
+  auto a = OpenPostgresStore(o);
+  auto b = OpenPostgresStore(o);
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  KeyValueStore& ka = **a;
+  KeyValueStore& kb = **b;
+  ASSERT_OK(ka.Put("cfg", "policy", "v1"));
+  auto in_unit = [&](std::string_view first_ns) {
+    kb.BeginUnit();
+    if (!first_ns.empty()) EXPECT_OK(kb.Get(first_ns, "session-id"));  // the unit's statement
+    auto v = kb.Get("cfg", "policy");
+    auto again = kb.Get("cfg", "policy");
+    kb.EndUnit();
+    EXPECT_OK(v);
+    EXPECT_OK(again);
+    EXPECT_EQ(*v, *again);
+    return v.ok() ? *v : std::nullopt;
+  };
+  EXPECT_EQ(in_unit("sessions"), "v1");
+  EXPECT_EQ(in_unit("sessions"), "v1");
+  ASSERT_OK(ka.Put("cfg", "policy", "v2"));
+  EXPECT_EQ(in_unit("sessions"), "v2");
+  EXPECT_EQ(in_unit(""), "v2");  // a unit whose first statement is the cached read
+  ASSERT_OK(ka.Delete("cfg", "policy"));
+  EXPECT_EQ(in_unit("sessions"), std::nullopt);
+  ASSERT_OK(ka.Put("cfg", "policy", "v3"));
+  EXPECT_EQ(in_unit(""), "v3");
+  // A store without the cache (another version of the KBS, an operator's tool) bumps it too.
+  PostgresOptions plain;
+  plain.url = *TestPostgresUrl();
+  auto c = OpenPostgresStore(plain);
+  ASSERT_OK(c);
+  ASSERT_OK((*c)->Put("cfg", "policy", "v4"));
+  EXPECT_EQ(in_unit("sessions"), "v4");
+  // Sessions (expiring entries) do not invalidate the cache, and B's own write is seen at once.
+  ASSERT_OK(ka.PutExpiring("sessions", "session-id", "s", 4'000'000'000));
+  EXPECT_EQ(in_unit("sessions"), "v4");
+  kb.BeginUnit();
+  EXPECT_OK(kb.Get("sessions", "session-id"));
+  ASSERT_OK(kb.Put("cfg", "policy", "v5"));
+  auto own = kb.Get("cfg", "policy");
+  kb.EndUnit();
+  ASSERT_OK(own);
+  EXPECT_EQ(*own, "v5");
+}
+
 TEST_F(PostgresStoreTest, SharedBetweenTwoStores) {
   PostgresOptions o;
   o.url = *TestPostgresUrl();

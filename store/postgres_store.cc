@@ -12,12 +12,14 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <bitset>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "store/key_value_store.h"
 
 namespace ccburst::store {
@@ -49,6 +51,20 @@ constexpr const char* kMigrations[] = {
     // with its token is about that size, and sessions are written twice per flow).
     "ALTER TABLE ccburst_kv ALTER COLUMN value SET STORAGE EXTERNAL;"
     "ALTER TABLE ccburst_kv SET (toast_tuple_target = 8160)",
+    // 3: the generation, bumped in the same transaction as every write of an entry without expiry
+    // (configuration: policies, reference values, resources; sessions expire and never bump it),
+    // whoever writes (any replica, any version, psql). Replicas serve cached configuration only
+    // while a statement of the current request has seen the generation it was read at.
+    "CREATE TABLE IF NOT EXISTS ccburst_generation (n bigint NOT NULL);"
+    "INSERT INTO ccburst_generation SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ccburst_generation);"
+    "CREATE OR REPLACE FUNCTION ccburst_bump_generation() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$BEGIN UPDATE ccburst_generation SET n = n + 1; RETURN NULL; END$$;"
+    "CREATE TRIGGER ccburst_kv_insert AFTER INSERT ON ccburst_kv FOR EACH ROW "
+    "WHEN (NEW.expires = 0) EXECUTE FUNCTION ccburst_bump_generation();"
+    "CREATE TRIGGER ccburst_kv_update AFTER UPDATE ON ccburst_kv FOR EACH ROW "
+    "WHEN (OLD.expires = 0 OR NEW.expires = 0) EXECUTE FUNCTION ccburst_bump_generation();"
+    "CREATE TRIGGER ccburst_kv_delete AFTER DELETE ON ccburst_kv FOR EACH ROW "
+    "WHEN (OLD.expires = 0) EXECUTE FUNCTION ccburst_bump_generation()",
 };
 
 // The statements prepared on each connection; `Stmt` indexes kStatements.
@@ -63,7 +79,11 @@ const Statement kStatements[] = {
      "INSERT INTO ccburst_kv(ns, key, value, expires) VALUES ($1, $2, $3, $4) "
      "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
      {17, 17, 17, 20}},
-    {"ccb_get", "SELECT value FROM ccburst_kv WHERE ns = $1 AND key = $2", {17, 17}},
+    // Always one row: the generation, and the value or NULL.
+    {"ccb_get",
+     "SELECT g.n, kv.value FROM ccburst_generation g "
+     "LEFT JOIN ccburst_kv kv ON kv.ns = $1 AND kv.key = $2",
+     {17, 17}},
     {"ccb_delete", "DELETE FROM ccburst_kv WHERE ns = $1 AND key = $2", {17, 17}},
     {"ccb_list_range",
      "SELECT key, value FROM ccburst_kv WHERE ns = $1 AND key >= $2 AND key < $3 ORDER BY key",
@@ -193,6 +213,7 @@ class PostgresStore final : public KeyValueStore {
 
   absl::Status PutExpiring(std::string_view ns, std::string_view key, std::string_view value,
                            int64_t expires_unix) override {
+    Invalidate(ns, key);
     return WithConnection("put", [&](Conn& c) {
       return Run(c, "put", Stmt::kPut, {ns, key, value, Int8(expires_unix)}).status();
     });
@@ -200,17 +221,29 @@ class PostgresStore final : public KeyValueStore {
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
                                                  std::string_view key) override {
+    const bool cached = Cached(ns);
+    if (cached) {
+      if (auto hit = CacheLookup(ns, key)) return *std::move(hit);
+    }
     std::optional<std::string> out;
+    int64_t generation = 0;
     CCB_RETURN_IF_ERROR(WithConnection("get", [&](Conn& c) -> absl::Status {
       CCB_ASSIGN_OR_RETURN(ResultPtr r, Run(c, "get", Stmt::kGet, {ns, key}));
       out.reset();
-      if (PQntuples(r.get()) > 0) out = std::string(Bytes(r.get(), 0, 0));
+      if (PQntuples(r.get()) != 1) {
+        return Unavailable("get", "the ccburst_generation table does not hold exactly one row");
+      }
+      generation = FromBigEndian64(Bytes(r.get(), 0, 0));
+      if (!PQgetisnull(r.get(), 0, 1)) out = std::string(Bytes(r.get(), 0, 1));
       return absl::OkStatus();
     }));
+    Observed(generation);
+    if (cached) CacheStore(ns, key, generation, out);
     return out;
   }
 
   absl::StatusOr<bool> Delete(std::string_view ns, std::string_view key) override {
+    Invalidate(ns, key);
     bool deleted = false;
     CCB_RETURN_IF_ERROR(WithConnection("delete", [&](Conn& c) -> absl::Status {
       CCB_ASSIGN_OR_RETURN(ResultPtr r, Run(c, "delete", Stmt::kDelete, {ns, key}));
@@ -247,6 +280,7 @@ class PostgresStore final : public KeyValueStore {
                                       int64_t expires_unix) override {
     // One UPDATE with the old value in its WHERE: PostgreSQL re-checks the condition on the row
     // it locks, so of two racing swaps from one expected value exactly one changes the row.
+    Invalidate(ns, key);
     bool swapped = false;
     CCB_RETURN_IF_ERROR(WithConnection("compare-and-swap", [&](Conn& c) -> absl::Status {
       CCB_ASSIGN_OR_RETURN(ResultPtr r, Run(c, "compare-and-swap", Stmt::kCas,
@@ -277,6 +311,11 @@ class PostgresStore final : public KeyValueStore {
   }
 
   bool Shared() const override { return true; }
+
+  void BeginUnit() override { tl_unit_ = Unit{this, false, 0}; }
+  void EndUnit() override {
+    if (tl_unit_.store == this) tl_unit_ = Unit{};
+  }
 
   absl::StatusOr<std::vector<std::string>> Namespaces() override {
     std::vector<std::string> out;
@@ -453,6 +492,64 @@ class PostgresStore final : public KeyValueStore {
     return absl::UnavailableError(fmt::format("store: postgres {}: {}: {}", where_, op, msg));
   }
 
+  // The read cache of options_.cached_namespaces. A cached value is served in a unit of work
+  // (BeginUnit .. EndUnit on one thread) only once a statement that this unit ran has seen a
+  // generation no newer than the one the value was read at: every write of configuration bumps
+  // the generation in its own transaction, so a write committed before the unit began is seen.
+  struct CacheEntry {
+    int64_t generation = 0;
+    std::optional<std::string> value;
+  };
+  // This thread's unit: on which store, and the generation its statements have seen.
+  struct Unit {
+    const PostgresStore* store = nullptr;
+    bool fresh = false;
+    int64_t generation = 0;
+  };
+  static constexpr size_t kCacheEntries = 4096;  // at the bound the cache starts over
+
+  bool Cached(std::string_view ns) const {
+    return std::find(options_.cached_namespaces.begin(), options_.cached_namespaces.end(), ns) !=
+           options_.cached_namespaces.end();
+  }
+  static std::string CacheKey(std::string_view ns, std::string_view key) {
+    std::string k;
+    k.reserve(ns.size() + 1 + key.size());
+    k.append(ns).push_back('\0');  // namespaces hold no NUL
+    k.append(key);
+    return k;
+  }
+  void Observed(int64_t generation) {
+    if (tl_unit_.store != this) return;
+    tl_unit_.fresh = true;
+    tl_unit_.generation = std::max(tl_unit_.generation, generation);
+  }
+  std::optional<std::optional<std::string>> CacheLookup(std::string_view ns, std::string_view key) {
+    if (tl_unit_.store != this || !tl_unit_.fresh) return std::nullopt;
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(CacheKey(ns, key));
+    if (it == cache_.end() || it->second.generation < tl_unit_.generation) return std::nullopt;
+    return it->second.value;
+  }
+  void CacheStore(std::string_view ns, std::string_view key, int64_t generation,
+                  const std::optional<std::string>& value) {
+    std::lock_guard lock(cache_mu_);
+    if (cache_.size() >= kCacheEntries) cache_.clear();
+    CacheEntry& e = cache_[CacheKey(ns, key)];
+    if (e.generation > generation) return;  // a concurrent read saw a newer one
+    e.generation = generation;
+    e.value = value;
+  }
+  // This replica's own write: its generation is not known until read, so drop the entry.
+  void Invalidate(std::string_view ns, std::string_view key) {
+    if (!Cached(ns)) return;
+    std::lock_guard lock(cache_mu_);
+    cache_.erase(CacheKey(ns, key));
+  }
+
+  static thread_local Unit tl_unit_;
+  std::mutex cache_mu_;
+  absl::flat_hash_map<std::string, CacheEntry> cache_;
   PostgresOptions options_;
   std::string where_;
   std::mutex mu_;
@@ -460,6 +557,8 @@ class PostgresStore final : public KeyValueStore {
   std::vector<Conn> idle_;
   size_t open_ = 0;
 };
+
+thread_local PostgresStore::Unit PostgresStore::tl_unit_;
 
 }  // namespace
 
