@@ -38,10 +38,12 @@ absl::StatusOr<std::unique_ptr<store::KeyValueStore>> OpenStorage(
   if (storage.type == "Memory") {
     kv = store::NewMemoryStore();
   } else if (storage.type == "Postgres") {
-    // The configuration that every /attest and resource request reads: cached per replica,
-    // re-read when any replica (or anyone) has changed it.
+    // The configuration and resources that every /attest and resource request reads: cached per
+    // replica (resources sealed, as stored), re-read when any replica (or anyone) has changed
+    // them.
     store::PostgresOptions options = storage.postgres;
     options.cached_namespaces = {std::string(kResourcePolicyNamespace),
+                                 std::string(kResourceNamespace),
                                  std::string(attestation::kAttestationPolicyNamespace),
                                  std::string(attestation::kReferenceValueNamespace)};
     CCB_ASSIGN_OR_RETURN(kv, store::OpenPostgresStore(options));

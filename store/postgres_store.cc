@@ -506,7 +506,8 @@ class PostgresStore final : public KeyValueStore {
     bool fresh = false;
     int64_t generation = 0;
   };
-  static constexpr size_t kCacheEntries = 4096;  // at the bound the cache starts over
+  static constexpr size_t kCacheEntries = 4096;          // at the bound the cache starts over
+  static constexpr size_t kCacheValueBytes = 64 * 1024;  // larger values are always read
 
   bool Cached(std::string_view ns) const {
     return std::find(options_.cached_namespaces.begin(), options_.cached_namespaces.end(), ns) !=
@@ -533,6 +534,7 @@ class PostgresStore final : public KeyValueStore {
   }
   void CacheStore(std::string_view ns, std::string_view key, int64_t generation,
                   const std::optional<std::string>& value) {
+    if (value && value->size() > kCacheValueBytes) return;
     std::lock_guard lock(cache_mu_);
     if (cache_.size() >= kCacheEntries) cache_.clear();
     CacheEntry& e = cache_[CacheKey(ns, key)];
