@@ -386,6 +386,11 @@ class PostgresStore final : public KeyValueStore {
     if (PQstatus(c.pg.get()) != CONNECTION_OK) {
       std::string msg = ConnMessage(c.pg.get());
       Release(Conn{});
+      if (msg.find("SSL") != std::string::npos || msg.find("certificate") != std::string::npos) {
+        // A TLS failure: say which settings it was checked against.
+        msg += fmt::format(" (TLS to the database: sslmode {}, sslrootcert {})", options_.sslmode,
+                           options_.sslrootcert.value_or("(libpq's default)"));
+      }
       return Unavailable("connect", msg);
     }
     return c;
