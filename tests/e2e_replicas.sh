@@ -7,7 +7,9 @@
 #      secret written and acknowledged before the kill is readable afterwards;
 #   3. PostgreSQL restarted mid-run: requests in the gap get a fast 503 (readiness too), the
 #      replicas reconnect on their own, nothing is lost;
-#   4. a dump of the database holds no secret byte (encryption at rest).
+#   4. a resource policy set through one replica decides the other's very next request (the
+#      configuration each replica caches is checked against the shared generation);
+#   5. a dump of the database holds no secret byte (encryption at rest).
 # Usage: e2e_replicas.sh <build-dir>
 set -euo pipefail
 BUILD="$(cd "$1" && pwd)"
