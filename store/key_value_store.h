@@ -96,7 +96,10 @@ class KeyValueStore {
 
   // Put with an expiry time (unix seconds; 0 = never) kept beside the value for DeleteExpired.
   // Get and List still return an expired entry until it is deleted: callers that care compare the
-  // time themselves. Unimplemented on backends without expiry (SQLite).
+  // time themselves. An entry with an expiry is ephemeral: visible to every client when this
+  // returns, but PostgreSQL may lose the last ones in a crash of the database (it does not wait
+  // for their WAL flush); 0 is as durable as Put. Unimplemented on backends without expiry
+  // (SQLite).
   virtual absl::Status PutExpiring(std::string_view ns, std::string_view key,
                                    std::string_view value, int64_t expires_unix) {
     return absl::UnimplementedError("store: this backend has no expiring entries");

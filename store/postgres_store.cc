@@ -68,7 +68,17 @@ constexpr const char* kMigrations[] = {
 };
 
 // The statements prepared on each connection; `Stmt` indexes kStatements.
-enum class Stmt { kPut, kGet, kDelete, kListRange, kListFrom, kCas, kDeleteExpired, kCount };
+enum class Stmt {
+  kPut,
+  kPutEphemeral,
+  kGet,
+  kDelete,
+  kListRange,
+  kListFrom,
+  kCas,
+  kDeleteExpired,
+  kCount
+};
 struct Statement {
   const char* name;
   const char* sql;
@@ -77,6 +87,15 @@ struct Statement {
 const Statement kStatements[] = {
     {"ccb_put",
      "INSERT INTO ccburst_kv(ns, key, value, expires) VALUES ($1, $2, $3, $4) "
+     "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+     {17, 17, 17, 20}},
+    // An entry with an expiry (a new session) commits without waiting for its WAL flush: a
+    // database crash may lose the last ones (their clients call /auth again), never anything
+    // else, and it is visible to every replica at once. A later synchronous commit (the nonce's
+    // swap) flushes it first.
+    {"ccb_put_ephemeral",
+     "WITH async AS (SELECT set_config('synchronous_commit', 'off', true)) "
+     "INSERT INTO ccburst_kv(ns, key, value, expires) SELECT $1, $2, $3, $4 FROM async "
      "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
      {17, 17, 17, 20}},
     // Always one row: the generation, and the value or NULL.
@@ -215,7 +234,9 @@ class PostgresStore final : public KeyValueStore {
                            int64_t expires_unix) override {
     Invalidate(ns, key);
     return WithConnection("put", [&](Conn& c) {
-      return Run(c, "put", Stmt::kPut, {ns, key, value, Int8(expires_unix)}).status();
+      return Run(c, "put", expires_unix == 0 ? Stmt::kPut : Stmt::kPutEphemeral,
+                 {ns, key, value, Int8(expires_unix)})
+          .status();
     });
   }
 
