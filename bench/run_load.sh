@@ -8,7 +8,9 @@
 # with Azure vTPM evidence (TPM quote + HCL report, the TD quote or SNP report inside). `modes` is "http https" (default), "http" or "https",
 # or "replicas": in one run, SQLite with one replica, then a throwaway PostgreSQL (tests/pg.sh)
 # with two replicas and each flow spread across them (/auth and /resource on one, /attest on the
-# other), over HTTP; server CPU is summed over the replicas (PostgreSQL's own CPU is not in it).
+# other), over HTTP; server CPU is summed over the replicas, and PostgreSQL's own CPU per flow (all
+# its processes) is printed after it. ROUNDS=N (environment, default 1) alternates the two setups
+# N times in the one run and ends with each round's ratio of PostgreSQL + 2 to SQLite + 1.
 source "$(dirname "$0")/../scripts/lib.sh"
 CLIENTS="${1:-32}"
 SECONDS_="${2:-10}"
@@ -43,6 +45,18 @@ if [ "$MODES" = replicas ]; then
   pg_start "$WORK/pg"
   "$BIN/ccburst" make-kek --id bench --out "$WORK/kek" >/dev/null
   openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$WORK/token.key"
+  PG_POSTMASTER="$(head -1 "$PG_DATA/postmaster.pid")"
+  # CPU seconds (user + system, in clock ticks) of the postmaster and all its children.
+  pg_cpu_ticks() {
+    local t=0 p
+    for p in "$PG_POSTMASTER" $(pgrep -P "$PG_POSTMASTER"); do
+      [ -r "/proc/$p/stat" ] || continue
+      t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$t"
+  }
+  RATIOS=()
+  for round in $(seq 1 "${ROUNDS:-1}"); do
   for setup in sqlite1 postgres2; do
     if [ "$setup" = sqlite1 ]; then
       STORAGE=$'[storage_backend]\nstorage_type = "Sqlite"\n[storage_backend.backends.sqlite]\npath = "kbs.db"\n[storage_backend.encryption]\nkey_file = "kek"'
@@ -83,11 +97,24 @@ TOML
     CLI=("$BIN/ccburst" --url "${URLS[1]}" config --admin-token-file "$WORK/admin.token")
     "${CLI[@]}" set-resource --path default/key/model --resource-file "$WORK/secret.bin"
     "${CLI[@]}" set-resource-policy --allow-all
-    echo "== $setup"
+    echo "== round $round: $setup"
+    pg_before="$(pg_cpu_ticks)"
     "$BUILD_DIR/bench/kbs_load" "${URLS[@]}" --clients "$CLIENTS" --seconds "$SECONDS_" \
-      "${PIDARGS[@]}" --expect "$(cat "$WORK/secret.bin")" "${TEE_ARGS[@]}"
+      "${PIDARGS[@]}" --expect "$(cat "$WORK/secret.bin")" "${TEE_ARGS[@]}" | tee "$WORK/result"
+    rate="$(sed -n 's/.*flows_per_s=\([0-9]*\).*/\1/p' "$WORK/result")"
+    if [ "$setup" = sqlite1 ]; then
+      SQLITE_RATE="$rate"
+    else
+      flows="$(sed -n 's/.* flows=\([0-9]*\).*/\1/p' "$WORK/result")"
+      pg_ticks=$(( $(pg_cpu_ticks) - pg_before ))
+      echo "postgresql_cpu_us_per_flow=$(( pg_ticks * 1000000 / $(getconf CLK_TCK) / (flows > 0 ? flows : 1) ))"
+      RATIOS+=("round $round: $rate / $SQLITE_RATE = $(( rate * 100 / (SQLITE_RATE > 0 ? SQLITE_RATE : 1) )) %")
+    fi
     for p in $PID; do kill "$p"; wait "$p" 2>/dev/null || true; done; PID=""
   done
+  done
+  echo "== PostgreSQL + 2 replicas / SQLite + 1 replica"
+  printf '%s\n' "${RATIOS[@]}"
   exit 0
 fi
 for mode in $MODES; do

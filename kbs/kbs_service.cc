@@ -191,6 +191,14 @@ void KbsService::AddRoutes() {
 
 net::HttpResponse KbsService::Handle(const net::HttpRequest& req) {
   metrics_->HttpRequest();
+  // One unit of work per request: cached configuration is served only once this request's own
+  // first statement has shown it is current (a policy set through another replica before this
+  // request arrived is what decides it).
+  struct Unit {
+    explicit Unit(store::KeyValueStore& kv) : kv(kv) { kv.BeginUnit(); }
+    ~Unit() { kv.EndUnit(); }
+    store::KeyValueStore& kv;
+  } unit(*kv_);
   return router_.Route(req);
 }
 

@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "kbs/storage.h"
+
 namespace ccburst::kbs {
 namespace {
 
-constexpr std::string_view kRepositoryNamespace = "repository";
+constexpr std::string_view kRepositoryNamespace = kResourceNamespace;
 
 bool ValidSegment(std::string_view s) {
   if (s.empty()) return false;

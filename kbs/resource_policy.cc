@@ -4,7 +4,7 @@
 
 namespace ccburst::kbs {
 namespace {
-constexpr std::string_view kNamespace = "kbs";
+constexpr std::string_view kNamespace = kResourcePolicyNamespace;
 constexpr std::string_view kKey = "resource-policy";
 }  // namespace
 

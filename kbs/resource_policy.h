@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/status.h"
 #include "kbs/policy_presets.h"
+#include "kbs/storage.h"
 #include "policy/rego.h"
 #include "store/key_value_store.h"
 

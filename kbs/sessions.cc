@@ -18,6 +18,9 @@ constexpr size_t kSweepEvery = 256;  // creations per shard between sweeps of th
 // random interval keeps replicas from sweeping in step.
 constexpr size_t kSharedSweepBatch = 500;
 constexpr int kSharedSweepMinS = 5, kSharedSweepMaxS = 15;
+// Unattested sessions whose last read SharedGet keeps for the swap (about 2 kB each): far more
+// than attestations in flight at once.
+constexpr size_t kSharedReadsKept = 1024;
 
 namespace json = core::json;
 
@@ -390,11 +393,12 @@ absl::StatusOr<std::string> SessionStore::SharedCreate(std::string tee, std::str
 absl::StatusOr<Session> SessionStore::SharedGet(const std::string& text) {
   Id id;
   if (!ParseId(text, id)) return absl::NotFoundError(kUnknownSession);
-  CCB_ASSIGN_OR_RETURN(std::optional<std::string> stored, shared_->Get(kSharedNamespace, text),
-                       "session");
+  CCB_ASSIGN_OR_RETURN(std::optional<store::KeyValueStore::Versioned> stored,
+                       shared_->GetVersioned(kSharedNamespace, text), "session");
   if (!stored) return absl::NotFoundError(kUnknownSession);
-  CCB_ASSIGN_OR_RETURN(std::optional<Session> s, DecodeShared(*stored));
+  CCB_ASSIGN_OR_RETURN(std::optional<Session> s, DecodeShared(stored->value));
   if (!s) return absl::NotFoundError(kUnknownSession);
+  if (s->state == Session::State::kAuthed) KeepRead(text, *std::move(stored));
   // Attested on another replica: no longer an unattested session of this replica's client.
   if (s->state == Session::State::kAttested) ReleaseIssued(clock_.Now(), text);
   if (clock_.Now() >= s->expires) {
@@ -409,31 +413,66 @@ bool SessionStore::SharedMarkAttested(const std::string& text, std::string token
                                       std::string digest) {
   Id id;
   if (!ParseId(text, id)) return false;
-  auto stored = shared_->Get(kSharedNamespace, text);
-  if (!stored.ok() || !*stored) return false;
-  auto s = DecodeShared(**stored);
-  auto now = clock_.Now();
-  if (!s.ok() || !*s || (*s)->state != Session::State::kAuthed || now >= (*s)->expires) {
-    return false;
+  // Usually /attest's Get just read the session: swap from that version in one statement.
+  std::optional<store::KeyValueStore::Versioned> read = TakeRead(text);
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    if (!read) {
+      auto stored = shared_->GetVersioned(kSharedNamespace, text);
+      if (!stored.ok() || !*stored) return false;
+      read = *std::move(*stored);
+    }
+    auto s = DecodeShared(read->value);
+    auto now = clock_.Now();
+    if (!s.ok() || !*s || (*s)->state != Session::State::kAuthed || now >= (*s)->expires) {
+      return false;
+    }
+    Session attested = **s;
+    attested.state = Session::State::kAttested;
+    attested.nonce.clear();  // spent
+    attested.token = token;
+    attested.attestation_digest = digest;
+    attested.expires = now + timeout_;
+    // The compare-and-swap from the Authed version read: of replicas racing on this nonce,
+    // exactly one changes it.
+    auto swapped = shared_->CompareVersionAndSwap(kSharedNamespace, text, read->version,
+                                                  EncodeShared(attested),
+                                                  core::ToUnixSeconds(attested.expires));
+    if (!swapped.ok()) return false;
+    if (*swapped) {
+      ReleaseIssued(now, text);
+      return true;
+    }
+    // Changed since it was read: attested or burned elsewhere (the next read says so and
+    // returns false), or only re-sealed by a key rotation (the next swap succeeds).
+    read.reset();
   }
-  Session attested = **s;
-  attested.state = Session::State::kAttested;
-  attested.nonce.clear();  // spent
-  attested.token = std::move(token);
-  attested.attestation_digest = std::move(digest);
-  attested.expires = now + timeout_;
-  // The compare-and-swap from the Authed value read above: of replicas racing on this nonce,
-  // exactly one changes it.
-  auto swapped = shared_->CompareAndSwap(kSharedNamespace, text, **stored, EncodeShared(attested),
-                                         core::ToUnixSeconds(attested.expires));
-  if (!swapped.ok() || !*swapped) return false;
-  ReleaseIssued(now, text);
-  return true;
+  return false;
+}
+
+void SessionStore::KeepRead(const std::string& id, store::KeyValueStore::Versioned read) {
+  std::lock_guard lock(read_mu_);
+  auto [it, inserted] = read_.insert_or_assign(id, std::move(read));
+  if (!inserted) return;
+  read_order_.push_back(id);
+  while (read_order_.size() > kSharedReadsKept) {
+    read_.erase(read_order_.front());  // may be gone already (taken): then a no-op
+    read_order_.pop_front();
+  }
+}
+
+std::optional<store::KeyValueStore::Versioned> SessionStore::TakeRead(const std::string& id) {
+  std::lock_guard lock(read_mu_);
+  auto it = read_.find(id);
+  if (it == read_.end()) return std::nullopt;
+  store::KeyValueStore::Versioned read = std::move(it->second);
+  read_.erase(it);
+  return read;
 }
 
 void SessionStore::SharedErase(const std::string& text, bool only_if_authed) {
   Id id;
   if (!ParseId(text, id)) return;
+  TakeRead(text);
   if (!only_if_authed) {
     (void)shared_->Delete(kSharedNamespace, text);
   } else {

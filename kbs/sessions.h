@@ -12,7 +12,9 @@
 // With a shared store (PostgreSQL: several KBS replicas), sessions live in the store instead, in
 // namespace "sessions", sealed like every value (store/encrypted_store.h): a replica that did not
 // issue the nonce completes /attest and serves resources, and marking a session attested is a
-// compare-and-swap in the database, so of replicas racing on one nonce exactly one wins. Expired
+// compare-and-swap in the database, so of replicas racing on one nonce exactly one wins: from the
+// version that /attest's own Get read (kept briefly in memory), so that it is one statement, not
+// a read and a swap. Expired
 // sessions are deleted in small batches by whichever replica sweeps (at a randomised interval,
 // SKIP LOCKED in the database), never all at once. The per-source limit and the cap count the
 // unattested sessions this replica issued.
@@ -145,6 +147,9 @@ class SessionStore {
   absl::StatusOr<Session> SharedGet(const std::string& id);
   bool SharedMarkAttested(const std::string& id, std::string token, std::string digest);
   void SharedErase(const std::string& id, bool only_if_authed);
+  // Keeps / takes (removing it) the last read of an unattested shared session; see read_.
+  void KeepRead(const std::string& id, store::KeyValueStore::Versioned read);
+  std::optional<store::KeyValueStore::Versioned> TakeRead(const std::string& id);
   size_t SharedSweep();
   // Releases the source counts of this replica's unattested sessions that expired or that
   // `attested_id` names.
@@ -160,6 +165,11 @@ class SessionStore {
   std::mutex issued_mu_;       // taken before source_mu_, never after
   std::deque<Issued> issued_;  // this replica's unattested shared sessions, oldest first
   std::atomic<int64_t> next_shared_sweep_{0};  // unix seconds
+  // Unattested shared sessions as the last SharedGet read them, for the compare-and-swap of
+  // SharedMarkAttested that usually follows; bounded, oldest dropped first.
+  std::mutex read_mu_;
+  absl::flat_hash_map<std::string, store::KeyValueStore::Versioned> read_;
+  std::deque<std::string> read_order_;
   std::chrono::seconds timeout_;
   std::chrono::seconds unattested_timeout_;
   size_t max_per_shard_;

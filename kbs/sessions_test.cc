@@ -265,6 +265,28 @@ TEST(SharedSessionStoreTest, AnotherReplicaCompletesAndExactlyOneReplicaWinsTheN
   EXPECT_FALSE(b.MarkAttested(*burned, "t", "d"));
 }
 
+// /attest reads the session, verifies, then swaps from the version it read: when both replicas
+// read the same Authed session first, exactly one swap wins and the loser reads it attested.
+TEST(SharedSessionStoreTest, SwapFromAnEarlierReadHasExactlyOneWinner) {
+  FakeClock clock{core::FromUnixSeconds(1'800'000'000)};
+  SharedMemoryStore kv;
+  SessionStore a(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv);
+  SessionStore b(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv);
+  for (int round = 0; round < 4; ++round) {
+    auto id = a.Create("sample", "nonce", "10.0.0.1");
+    ASSERT_OK(id);
+    ASSERT_OK(a.Get(*id));
+    ASSERT_OK(b.Get(*id));
+    bool first_a = round % 2 == 0;
+    EXPECT_TRUE((first_a ? a : b).MarkAttested(*id, "winner", "d1"));
+    EXPECT_FALSE((first_a ? b : a).MarkAttested(*id, "loser", "d2"));
+    auto s = (first_a ? b : a).Get(*id);
+    ASSERT_OK(s);
+    EXPECT_EQ(s->state, Session::State::kAttested);
+    EXPECT_EQ(s->attestation_digest, "d1");
+  }
+}
+
 TEST(SharedSessionStoreTest, StoreOutageIsUnavailableAndPerSourceLimitHolds) {
   FakeClock clock{core::FromUnixSeconds(1'800'000'000)};
   SharedMemoryStore kv;

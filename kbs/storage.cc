@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "attestation/attestation_service.h"
+#include "attestation/reference_values.h"
 #include "core/file.h"
 
 namespace ccburst::kbs {
@@ -36,7 +38,15 @@ absl::StatusOr<std::unique_ptr<store::KeyValueStore>> OpenStorage(
   if (storage.type == "Memory") {
     kv = store::NewMemoryStore();
   } else if (storage.type == "Postgres") {
-    CCB_ASSIGN_OR_RETURN(kv, store::OpenPostgresStore(storage.postgres));
+    // The configuration and resources that every /attest and resource request reads: cached per
+    // replica (resources sealed, as stored), re-read when any replica (or anyone) has changed
+    // them.
+    store::PostgresOptions options = storage.postgres;
+    options.cached_namespaces = {std::string(kResourcePolicyNamespace),
+                                 std::string(kResourceNamespace),
+                                 std::string(attestation::kAttestationPolicyNamespace),
+                                 std::string(attestation::kReferenceValueNamespace)};
+    CCB_ASSIGN_OR_RETURN(kv, store::OpenPostgresStore(options));
   } else {
     CCB_ASSIGN_OR_RETURN(
         kv, store::OpenSqliteStore(storage.sqlite_path,

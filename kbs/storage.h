@@ -12,6 +12,11 @@
 
 namespace ccburst::kbs {
 
+// Where the resource policy is stored (key "resource-policy"), as Trustee.
+inline constexpr std::string_view kResourcePolicyNamespace = "kbs";
+// Where the resources are stored (key "<repository>/<type>/<tag>").
+inline constexpr std::string_view kResourceNamespace = "repository";
+
 // The keyring named by `storage`, or nullopt when encryption is not configured. A missing file or
 // variable is NotFound naming it; a malformed keyring InvalidArgument (store::Keyring::Parse).
 absl::StatusOr<std::optional<store::Keyring>> LoadKeyring(const KbsConfig::Storage& storage);

@@ -159,6 +159,14 @@ absl::StatusOr<std::optional<std::string>> EncryptedStore::Get(std::string_view 
   return std::optional<std::string>(std::move(plain));
 }
 
+absl::StatusOr<std::optional<KeyValueStore::Versioned>> EncryptedStore::GetVersioned(
+    std::string_view ns, std::string_view key) {
+  CCB_ASSIGN_OR_RETURN(std::optional<Versioned> stored, inner_->GetVersioned(ns, key));
+  if (!stored) return stored;
+  CCB_ASSIGN_OR_RETURN(stored->value, Open(ns, key, stored->value));
+  return stored;
+}
+
 absl::StatusOr<bool> EncryptedStore::Delete(std::string_view ns, std::string_view key) {
   return inner_->Delete(ns, key);
 }

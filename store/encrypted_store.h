@@ -65,7 +65,18 @@ class EncryptedStore final : public KeyValueStore {
   absl::StatusOr<bool> CompareAndSwap(std::string_view ns, std::string_view key,
                                       std::string_view expected, std::string_view desired,
                                       int64_t expires_unix) override;
+  // The plaintext, versioned by the sealed bytes: CompareVersionAndSwap is then the backend's
+  // compare-and-swap alone, without CompareAndSwap's read.
+  absl::StatusOr<std::optional<Versioned>> GetVersioned(std::string_view ns,
+                                                        std::string_view key) override;
+  absl::StatusOr<bool> CompareVersionAndSwap(std::string_view ns, std::string_view key,
+                                             std::string_view version, std::string_view desired,
+                                             int64_t expires_unix) override {
+    return inner_->CompareVersionAndSwap(ns, key, version, Seal(ns, key, desired), expires_unix);
+  }
   absl::Status Ping() override { return inner_->Ping(); }
+  void BeginUnit() override { inner_->BeginUnit(); }
+  void EndUnit() override { inner_->EndUnit(); }
   bool Shared() const override { return inner_->Shared(); }
   absl::Status PutExpiring(std::string_view ns, std::string_view key, std::string_view value,
                            int64_t expires_unix) override;

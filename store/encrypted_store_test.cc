@@ -176,5 +176,33 @@ TEST(EncryptedStoreTest, CompareAndSwapComparesPlaintexts) {
   EXPECT_EQ(**v, "attested");
 }
 
+// The version of an encrypted value is its sealed bytes: a re-sealing by Rotate (same plaintext)
+// makes a swap from the old version fail, and reading again gives a version that works.
+TEST(EncryptedStoreTest, CompareVersionAndSwapFailsAfterResealing) {
+  auto inner = NewMemoryStore();
+  KeyValueStore* raw = inner.get();
+  std::string old_key = KeyLine("old");
+  EncryptedStore s(std::move(inner), Ring(KeyLine("new") + old_key));
+  EncryptedStore old(NewMemoryStore(), Ring(old_key));  // only to seal with `old`
+  ASSERT_OK(raw->Put("sessions", "id", old.Seal("sessions", "id", "authed")));
+  auto read = s.GetVersioned("sessions", "id");
+  ASSERT_OK(read);
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->value, "authed");
+  ASSERT_OK(s.Rotate());
+  auto stale = s.CompareVersionAndSwap("sessions", "id", (*read)->version, "attested", 0);
+  ASSERT_OK(stale);
+  EXPECT_FALSE(*stale);
+  auto again = s.GetVersioned("sessions", "id");
+  ASSERT_OK(again);
+  EXPECT_EQ((*again)->value, "authed");
+  auto won = s.CompareVersionAndSwap("sessions", "id", (*again)->version, "attested", 0);
+  ASSERT_OK(won);
+  EXPECT_TRUE(*won);
+  auto v = s.Get("sessions", "id");
+  ASSERT_OK(v);
+  EXPECT_EQ(**v, "attested");
+}
+
 }  // namespace
 }  // namespace ccburst::store

@@ -48,8 +48,43 @@ class KeyValueStore {
                                               std::string_view expected, std::string_view desired,
                                               int64_t expires_unix = 0) = 0;
 
+  // A value and the version of the stored entry it was read from (opaque; for backends that store
+  // the value as given, the value itself; for EncryptedStore, the sealed bytes).
+  struct Versioned {
+    std::string value;
+    std::string version;
+  };
+
+  // Get, with the version to hand to CompareVersionAndSwap.
+  virtual absl::StatusOr<std::optional<Versioned>> GetVersioned(std::string_view ns,
+                                                                std::string_view key) {
+    CCB_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(ns, key));
+    if (!value) return std::nullopt;
+    std::string version = *value;
+    return Versioned{*std::move(value), std::move(version)};
+  }
+
+  // CompareAndSwap against a version from GetVersioned: one atomic step in the backend, with no
+  // read of its own (CompareAndSwap on EncryptedStore first reads the sealed bytes to compare
+  // plaintexts). False when the entry changed since (another writer, or a re-sealing by
+  // EncryptedStore::Rotate with the same plaintext: read again to tell which) or is gone.
+  virtual absl::StatusOr<bool> CompareVersionAndSwap(std::string_view ns, std::string_view key,
+                                                     std::string_view version,
+                                                     std::string_view desired,
+                                                     int64_t expires_unix = 0) {
+    return CompareAndSwap(ns, key, version, desired, expires_unix);
+  }
+
   // Whether the backend answers now (a readiness probe); kUnavailable naming what failed.
   virtual absl::Status Ping() = 0;
+
+  // Brackets a unit of work on the calling thread (a KBS request). A backend that caches reads
+  // (PostgreSQL's cached_namespaces) serves a cached value inside a unit only after a statement
+  // of that unit has confirmed that the store has not changed since the value was read, so every
+  // write acknowledged (by any replica) before BeginUnit is seen; outside a unit every read goes
+  // to the backend. Units do not nest. Default: nothing to do.
+  virtual void BeginUnit() {}
+  virtual void EndUnit() {}
 
   // Whether other processes read and write the same data (several KBS replicas on one store).
   virtual bool Shared() const { return false; }
@@ -61,7 +96,10 @@ class KeyValueStore {
 
   // Put with an expiry time (unix seconds; 0 = never) kept beside the value for DeleteExpired.
   // Get and List still return an expired entry until it is deleted: callers that care compare the
-  // time themselves. Unimplemented on backends without expiry (SQLite).
+  // time themselves. An entry with an expiry is ephemeral: visible to every client when this
+  // returns, but PostgreSQL may lose the last ones in a crash of the database (it does not wait
+  // for their WAL flush); 0 is as durable as Put. Unimplemented on backends without expiry
+  // (SQLite).
   virtual absl::Status PutExpiring(std::string_view ns, std::string_view key,
                                    std::string_view value, int64_t expires_unix) {
     return absl::UnimplementedError("store: this backend has no expiring entries");
@@ -108,6 +146,9 @@ struct PostgresOptions {
   std::chrono::milliseconds pool_wait{5000};
   std::string sslmode = "prefer";  // libpq's: disable, prefer, require, verify-ca, verify-full
   std::optional<std::string> sslrootcert;  // CA file for verify-ca / verify-full
+  // Namespaces whose reads are cached in process (see KeyValueStore::BeginUnit): configuration
+  // that every request reads and that rarely changes. Their entries must not expire.
+  std::vector<std::string> cached_namespaces;
 };
 
 // Connects to PostgreSQL and brings the schema to the current version (versioned migrations run

@@ -238,6 +238,45 @@ TEST_P(KeyValueStoreTest, RacingCompareAndSwapHasExactlyOneWinner) {
   }
 }
 
+// A swap from a version read earlier succeeds only while nothing has written the entry since,
+// and of replicas racing from one version exactly one wins.
+TEST_P(KeyValueStoreTest, CompareVersionAndSwapFromWhatWasRead) {
+  auto absent = store_->GetVersioned("ns", "v");
+  ASSERT_OK(absent);
+  EXPECT_EQ(*absent, std::nullopt);
+  ASSERT_OK(store_->Put("ns", "v", "authed"));
+  auto read = store_->GetVersioned("ns", "v");
+  ASSERT_OK(read);
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->value, "authed");
+  auto won = store_->CompareVersionAndSwap("ns", "v", (*read)->version, "attested", 0);
+  ASSERT_OK(won);
+  EXPECT_TRUE(*won);
+  EXPECT_EQ(MustGet("ns", "v"), "attested");
+  auto stale = store_->CompareVersionAndSwap("ns", "v", (*read)->version, "again", 0);
+  ASSERT_OK(stale);
+  EXPECT_FALSE(*stale);
+  EXPECT_EQ(MustGet("ns", "v"), "attested");
+
+  ASSERT_OK(store_->Put("ns", "race", "authed"));
+  auto base = store_->GetVersioned("ns", "race");
+  ASSERT_OK(base);
+  ASSERT_TRUE(base->has_value());
+  std::atomic<int> winners{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto w = store_->CompareVersionAndSwap("ns", "race", (*base)->version,
+                                             fmt::format("attested-by-{}", t), 0);
+      if (!w.ok()) ++failures;
+      if (w.ok() && *w) ++winners;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(winners.load(), 1);
+}
+
 TEST_P(KeyValueStoreTest, PingAnswers) { EXPECT_OK(store_->Ping()); }
 
 TEST_P(KeyValueStoreTest, ExpiredEntriesAreDeletedInBatches) {
@@ -323,6 +362,58 @@ TEST_F(PostgresStoreTest, UnreachableServerIsUnavailableAndFast) {
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable,
                           AllOf(HasSubstr("store: postgres"), HasSubstr("127.0.0.1:1"))));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+// Replica B caches configuration; a change made through replica A (or by anyone else writing the
+// table) before B's next unit of work begins is what B reads in it.
+TEST_F(PostgresStoreTest, CachedNamespaceSeesAnotherReplicasWriteInTheNextUnit) {
+  PostgresOptions o;
+  o.url = *TestPostgresUrl();
+  o.cached_namespaces = {"cfg"};
+  auto a = OpenPostgresStore(o);
+  auto b = OpenPostgresStore(o);
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  KeyValueStore& ka = **a;
+  KeyValueStore& kb = **b;
+  ASSERT_OK(ka.Put("cfg", "policy", "v1"));
+  auto in_unit = [&](std::string_view first_ns) {
+    kb.BeginUnit();
+    if (!first_ns.empty()) EXPECT_OK(kb.Get(first_ns, "session-id"));  // the unit's statement
+    auto v = kb.Get("cfg", "policy");
+    auto again = kb.Get("cfg", "policy");
+    kb.EndUnit();
+    EXPECT_OK(v);
+    EXPECT_OK(again);
+    EXPECT_EQ(*v, *again);
+    return v.ok() ? *v : std::nullopt;
+  };
+  EXPECT_EQ(in_unit("sessions"), "v1");
+  EXPECT_EQ(in_unit("sessions"), "v1");
+  ASSERT_OK(ka.Put("cfg", "policy", "v2"));
+  EXPECT_EQ(in_unit("sessions"), "v2");
+  EXPECT_EQ(in_unit(""), "v2");  // a unit whose first statement is the cached read
+  ASSERT_OK(ka.Delete("cfg", "policy"));
+  EXPECT_EQ(in_unit("sessions"), std::nullopt);
+  ASSERT_OK(ka.Put("cfg", "policy", "v3"));
+  EXPECT_EQ(in_unit(""), "v3");
+  // A store without the cache (another version of the KBS, an operator's tool) bumps it too.
+  PostgresOptions plain;
+  plain.url = *TestPostgresUrl();
+  auto c = OpenPostgresStore(plain);
+  ASSERT_OK(c);
+  ASSERT_OK((*c)->Put("cfg", "policy", "v4"));
+  EXPECT_EQ(in_unit("sessions"), "v4");
+  // Sessions (expiring entries) do not invalidate the cache, and B's own write is seen at once.
+  ASSERT_OK(ka.PutExpiring("sessions", "session-id", "s", 4'000'000'000));
+  EXPECT_EQ(in_unit("sessions"), "v4");
+  kb.BeginUnit();
+  EXPECT_OK(kb.Get("sessions", "session-id"));
+  ASSERT_OK(kb.Put("cfg", "policy", "v5"));
+  auto own = kb.Get("cfg", "policy");
+  kb.EndUnit();
+  ASSERT_OK(own);
+  EXPECT_EQ(*own, "v5");
 }
 
 TEST_F(PostgresStoreTest, SharedBetweenTwoStores) {

@@ -1,7 +1,9 @@
 // The shared KeyValueStore: PostgreSQL through libpq, for several KBS replicas on one database.
 // One table keyed by (ns, key) with bytea columns, so comparisons are bytewise like SQLite's BLOBs
 // and prefix scans are range scans on the primary key. Parameters and results travel in binary
-// format (no escaping, no text decoding of bytea).
+// format (no escaping, no text decoding of bytea). Every statement of the hot path is prepared once
+// per pooled connection (parsed and planned once, then only bound and executed): with several
+// round trips per KBS flow, parse and plan were a third of PostgreSQL's CPU.
 //
 // The pool hands each operation one connection. A connection that libpq reports broken (the
 // server restarted, the network dropped) is discarded and the operation is retried once on a new
@@ -10,11 +12,14 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <bitset>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <mutex>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "store/key_value_store.h"
 
 namespace ccburst::store {
@@ -41,6 +46,87 @@ constexpr const char* kMigrations[] = {
     "expires bigint NOT NULL DEFAULT 0, PRIMARY KEY (ns, key));"
     "CREATE INDEX IF NOT EXISTS ccburst_kv_expires ON ccburst_kv (ns, expires) "
     "WHERE expires <> 0",
+    // 2: values are sealed (random bytes to the server): no compression attempts, and rows up to
+    // the page size stay inline instead of being moved to the TOAST table at 2 kB (a session
+    // with its token is about that size, and sessions are written twice per flow).
+    "ALTER TABLE ccburst_kv ALTER COLUMN value SET STORAGE EXTERNAL;"
+    "ALTER TABLE ccburst_kv SET (toast_tuple_target = 8160)",
+    // 3: the generation, bumped in the same transaction as every write of an entry without expiry
+    // (configuration: policies, reference values, resources; sessions expire and never bump it),
+    // whoever writes (any replica, any version, psql). Replicas serve cached configuration only
+    // while a statement of the current request has seen the generation it was read at.
+    "CREATE TABLE IF NOT EXISTS ccburst_generation (n bigint NOT NULL);"
+    "INSERT INTO ccburst_generation SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ccburst_generation);"
+    "CREATE OR REPLACE FUNCTION ccburst_bump_generation() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$BEGIN UPDATE ccburst_generation SET n = n + 1; RETURN NULL; END$$;"
+    "CREATE TRIGGER ccburst_kv_insert AFTER INSERT ON ccburst_kv FOR EACH ROW "
+    "WHEN (NEW.expires = 0) EXECUTE FUNCTION ccburst_bump_generation();"
+    "CREATE TRIGGER ccburst_kv_update AFTER UPDATE ON ccburst_kv FOR EACH ROW "
+    "WHEN (OLD.expires = 0 OR NEW.expires = 0) EXECUTE FUNCTION ccburst_bump_generation();"
+    "CREATE TRIGGER ccburst_kv_delete AFTER DELETE ON ccburst_kv FOR EACH ROW "
+    "WHEN (OLD.expires = 0) EXECUTE FUNCTION ccburst_bump_generation()",
+};
+
+// The statements prepared on each connection; `Stmt` indexes kStatements.
+enum class Stmt {
+  kPut,
+  kPutEphemeral,
+  kGet,
+  kDelete,
+  kListRange,
+  kListFrom,
+  kCas,
+  kDeleteExpired,
+  kCount
+};
+struct Statement {
+  const char* name;
+  const char* sql;
+  std::initializer_list<Oid> types;  // 17 bytea, 20 int8
+};
+const Statement kStatements[] = {
+    {"ccb_put",
+     "INSERT INTO ccburst_kv(ns, key, value, expires) VALUES ($1, $2, $3, $4) "
+     "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+     {17, 17, 17, 20}},
+    // An entry with an expiry (a new session) commits without waiting for its WAL flush: a
+    // database crash may lose the last ones (their clients call /auth again), never anything
+    // else, and it is visible to every replica at once. A later synchronous commit (the nonce's
+    // swap) flushes it first.
+    {"ccb_put_ephemeral",
+     "WITH async AS (SELECT set_config('synchronous_commit', 'off', true)) "
+     "INSERT INTO ccburst_kv(ns, key, value, expires) SELECT $1, $2, $3, $4 FROM async "
+     "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+     {17, 17, 17, 20}},
+    // Always one row: the generation, and the value or NULL.
+    {"ccb_get",
+     "SELECT g.n, kv.value FROM ccburst_generation g "
+     "LEFT JOIN ccburst_kv kv ON kv.ns = $1 AND kv.key = $2",
+     {17, 17}},
+    {"ccb_delete", "DELETE FROM ccburst_kv WHERE ns = $1 AND key = $2", {17, 17}},
+    {"ccb_list_range",
+     "SELECT key, value FROM ccburst_kv WHERE ns = $1 AND key >= $2 AND key < $3 ORDER BY key",
+     {17, 17, 17}},
+    {"ccb_list_from",
+     "SELECT key, value FROM ccburst_kv WHERE ns = $1 AND key >= $2 ORDER BY key",
+     {17, 17}},
+    {"ccb_cas",
+     "UPDATE ccburst_kv SET value = $4, expires = CASE WHEN $5 < 0 THEN expires ELSE $5 END "
+     "WHERE ns = $1 AND key = $2 AND value = $3",
+     {17, 17, 17, 17, 20}},
+    // SKIP LOCKED: replicas sweeping at once take disjoint rows instead of queueing on each
+    // other's locks.
+    {"ccb_delete_expired",
+     "DELETE FROM ccburst_kv WHERE ctid IN (SELECT ctid FROM ccburst_kv WHERE ns = $1 "
+     "AND expires <> 0 AND expires <= $2 LIMIT $3 FOR UPDATE SKIP LOCKED)",
+     {17, 20, 20}},
+};
+static_assert(std::size(kStatements) == static_cast<size_t>(Stmt::kCount));
+
+// A pooled connection and which of kStatements it has prepared.
+struct Conn {
+  ConnPtr pg;
+  std::bitset<static_cast<size_t>(Stmt::kCount)> prepared;
 };
 
 std::string ConnMessage(PGconn* c) {
@@ -99,7 +185,8 @@ class PostgresStore final : public KeyValueStore {
   }
 
   absl::Status Migrate() {
-    return WithConnection("migrate", [&](PGconn* c) -> absl::Status {
+    return WithConnection("migrate", [&](Conn& conn) -> absl::Status {
+      PGconn* c = conn.pg.get();
       // Session-level lock: held across the migrations' transactions, released below (or by the
       // server if this process dies). Taken first: even CREATE TABLE IF NOT EXISTS races.
       CCB_RETURN_IF_ERROR(
@@ -145,35 +232,42 @@ class PostgresStore final : public KeyValueStore {
 
   absl::Status PutExpiring(std::string_view ns, std::string_view key, std::string_view value,
                            int64_t expires_unix) override {
-    return WithConnection("put", [&](PGconn* c) {
-      return Exec(c, "put",
-                  "INSERT INTO ccburst_kv(ns, key, value, expires) VALUES ($1, $2, $3, $4) "
-                  "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, "
-                  "expires = excluded.expires",
-                  {ns, key, value, Int8(expires_unix)});
+    Invalidate(ns, key);
+    return WithConnection("put", [&](Conn& c) {
+      return Run(c, "put", expires_unix == 0 ? Stmt::kPut : Stmt::kPutEphemeral,
+                 {ns, key, value, Int8(expires_unix)})
+          .status();
     });
   }
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
                                                  std::string_view key) override {
+    const bool cached = Cached(ns);
+    if (cached) {
+      if (auto hit = CacheLookup(ns, key)) return *std::move(hit);
+    }
     std::optional<std::string> out;
-    CCB_RETURN_IF_ERROR(WithConnection("get", [&](PGconn* c) -> absl::Status {
-      CCB_ASSIGN_OR_RETURN(
-          ResultPtr r,
-          Query(c, "get", "SELECT value FROM ccburst_kv WHERE ns = $1 AND key = $2", {ns, key}));
+    int64_t generation = 0;
+    CCB_RETURN_IF_ERROR(WithConnection("get", [&](Conn& c) -> absl::Status {
+      CCB_ASSIGN_OR_RETURN(ResultPtr r, Run(c, "get", Stmt::kGet, {ns, key}));
       out.reset();
-      if (PQntuples(r.get()) > 0) out = std::string(Bytes(r.get(), 0, 0));
+      if (PQntuples(r.get()) != 1) {
+        return Unavailable("get", "the ccburst_generation table does not hold exactly one row");
+      }
+      generation = FromBigEndian64(Bytes(r.get(), 0, 0));
+      if (!PQgetisnull(r.get(), 0, 1)) out = std::string(Bytes(r.get(), 0, 1));
       return absl::OkStatus();
     }));
+    Observed(generation);
+    if (cached) CacheStore(ns, key, generation, out);
     return out;
   }
 
   absl::StatusOr<bool> Delete(std::string_view ns, std::string_view key) override {
+    Invalidate(ns, key);
     bool deleted = false;
-    CCB_RETURN_IF_ERROR(WithConnection("delete", [&](PGconn* c) -> absl::Status {
-      CCB_ASSIGN_OR_RETURN(
-          ResultPtr r,
-          Query(c, "delete", "DELETE FROM ccburst_kv WHERE ns = $1 AND key = $2", {ns, key}));
+    CCB_RETURN_IF_ERROR(WithConnection("delete", [&](Conn& c) -> absl::Status {
+      CCB_ASSIGN_OR_RETURN(ResultPtr r, Run(c, "delete", Stmt::kDelete, {ns, key}));
       deleted = std::strcmp(PQcmdTuples(r.get()), "0") != 0;
       return absl::OkStatus();
     }));
@@ -184,18 +278,12 @@ class PostgresStore final : public KeyValueStore {
       std::string_view ns, std::string_view key_prefix) override {
     std::vector<std::pair<std::string, std::string>> out;
     std::optional<std::string> upper = PrefixSuccessor(key_prefix);
-    CCB_RETURN_IF_ERROR(WithConnection("list", [&](PGconn* c) -> absl::Status {
+    CCB_RETURN_IF_ERROR(WithConnection("list", [&](Conn& c) -> absl::Status {
       ResultPtr r;
       if (upper) {
-        CCB_ASSIGN_OR_RETURN(r, Query(c, "list",
-                                      "SELECT key, value FROM ccburst_kv WHERE ns = $1 AND "
-                                      "key >= $2 AND key < $3 ORDER BY key",
-                                      {ns, key_prefix, *upper}));
+        CCB_ASSIGN_OR_RETURN(r, Run(c, "list", Stmt::kListRange, {ns, key_prefix, *upper}));
       } else {
-        CCB_ASSIGN_OR_RETURN(r, Query(c, "list",
-                                      "SELECT key, value FROM ccburst_kv WHERE ns = $1 AND "
-                                      "key >= $2 ORDER BY key",
-                                      {ns, key_prefix}));
+        CCB_ASSIGN_OR_RETURN(r, Run(c, "list", Stmt::kListFrom, {ns, key_prefix}));
       }
       out.clear();
       int n = PQntuples(r.get());
@@ -213,13 +301,11 @@ class PostgresStore final : public KeyValueStore {
                                       int64_t expires_unix) override {
     // One UPDATE with the old value in its WHERE: PostgreSQL re-checks the condition on the row
     // it locks, so of two racing swaps from one expected value exactly one changes the row.
+    Invalidate(ns, key);
     bool swapped = false;
-    CCB_RETURN_IF_ERROR(WithConnection("compare-and-swap", [&](PGconn* c) -> absl::Status {
-      CCB_ASSIGN_OR_RETURN(ResultPtr r, Query(c, "compare-and-swap",
-                                              "UPDATE ccburst_kv SET value = $4, "
-                                              "expires = CASE WHEN $5 < 0 THEN expires ELSE $5 END "
-                                              "WHERE ns = $1 AND key = $2 AND value = $3",
-                                              {ns, key, expected, desired, Int8(expires_unix)}));
+    CCB_RETURN_IF_ERROR(WithConnection("compare-and-swap", [&](Conn& c) -> absl::Status {
+      CCB_ASSIGN_OR_RETURN(ResultPtr r, Run(c, "compare-and-swap", Stmt::kCas,
+                                            {ns, key, expected, desired, Int8(expires_unix)}));
       swapped = std::strcmp(PQcmdTuples(r.get()), "0") != 0;
       return absl::OkStatus();
     }));
@@ -228,16 +314,11 @@ class PostgresStore final : public KeyValueStore {
 
   absl::StatusOr<size_t> DeleteExpired(std::string_view ns, int64_t now_unix,
                                        size_t limit) override {
-    // SKIP LOCKED: replicas sweeping at once take disjoint rows instead of queueing on each
-    // other's locks.
     size_t deleted = 0;
-    CCB_RETURN_IF_ERROR(WithConnection("delete-expired", [&](PGconn* c) -> absl::Status {
-      CCB_ASSIGN_OR_RETURN(
-          ResultPtr r,
-          Query(c, "delete-expired",
-                "DELETE FROM ccburst_kv WHERE ctid IN (SELECT ctid FROM ccburst_kv WHERE ns = $1 "
-                "AND expires <> 0 AND expires <= $2 LIMIT $3 FOR UPDATE SKIP LOCKED)",
-                {ns, Int8(now_unix), Int8(static_cast<int64_t>(limit))}));
+    CCB_RETURN_IF_ERROR(WithConnection("delete-expired", [&](Conn& c) -> absl::Status {
+      CCB_ASSIGN_OR_RETURN(ResultPtr r,
+                           Run(c, "delete-expired", Stmt::kDeleteExpired,
+                               {ns, Int8(now_unix), Int8(static_cast<int64_t>(limit))}));
       deleted = std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
       return absl::OkStatus();
     }));
@@ -245,19 +326,24 @@ class PostgresStore final : public KeyValueStore {
   }
 
   absl::Status Ping() override {
-    return WithConnection("ping", [&](PGconn* c) -> absl::Status {
-      return Query(c, "ping", "SELECT 1 FROM ccburst_schema LIMIT 1", {}).status();
+    return WithConnection("ping", [&](Conn& c) -> absl::Status {
+      return Query(c.pg.get(), "ping", "SELECT 1 FROM ccburst_schema LIMIT 1", {}).status();
     });
   }
 
   bool Shared() const override { return true; }
 
+  void BeginUnit() override { tl_unit_ = Unit{this, false, 0}; }
+  void EndUnit() override {
+    if (tl_unit_.store == this) tl_unit_ = Unit{};
+  }
+
   absl::StatusOr<std::vector<std::string>> Namespaces() override {
     std::vector<std::string> out;
-    CCB_RETURN_IF_ERROR(WithConnection("namespaces", [&](PGconn* c) -> absl::Status {
+    CCB_RETURN_IF_ERROR(WithConnection("namespaces", [&](Conn& c) -> absl::Status {
       CCB_ASSIGN_OR_RETURN(
           ResultPtr r,
-          Query(c, "namespaces", "SELECT DISTINCT ns FROM ccburst_kv ORDER BY ns", {}));
+          Query(c.pg.get(), "namespaces", "SELECT DISTINCT ns FROM ccburst_kv ORDER BY ns", {}));
       out.clear();
       for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace_back(Bytes(r.get(), i, 0));
       return absl::OkStatus();
@@ -302,7 +388,7 @@ class PostgresStore final : public KeyValueStore {
     return ConnPtr(PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1));
   }
 
-  absl::StatusOr<ConnPtr> Acquire() {
+  absl::StatusOr<Conn> Acquire() {
     std::unique_lock lock(mu_);
     if (!cv_.wait_for(lock, options_.pool_wait,
                       [&] { return !idle_.empty() || open_ < options_.pool_size; })) {
@@ -311,25 +397,31 @@ class PostgresStore final : public KeyValueStore {
                       options_.pool_wait.count(), options_.pool_size));
     }
     if (!idle_.empty()) {
-      ConnPtr c = std::move(idle_.front());
-      idle_.pop_front();
+      Conn c = std::move(idle_.back());  // the most recently used: its statements are warm
+      idle_.pop_back();
       return c;
     }
     ++open_;
     lock.unlock();
-    ConnPtr c = Connect();
-    if (PQstatus(c.get()) != CONNECTION_OK) {
-      std::string msg = ConnMessage(c.get());
-      Release(nullptr);
+    Conn c{Connect(), {}};
+    if (PQstatus(c.pg.get()) != CONNECTION_OK) {
+      std::string msg = ConnMessage(c.pg.get());
+      Release(Conn{});
+      if (msg.find("SSL") != std::string::npos || msg.find("certificate") != std::string::npos) {
+        // A TLS failure: say which settings it was checked against.
+        msg += fmt::format(" (TLS to the database: sslmode {}, sslrootcert {})", options_.sslmode,
+                           options_.sslrootcert.value_or("(libpq's default)"));
+      }
       return Unavailable("connect", msg);
     }
     return c;
   }
 
   // Returns `c` to the pool, or gives up its slot when it is null or broken.
-  void Release(ConnPtr c) {
+  void Release(Conn c) {
     std::lock_guard lock(mu_);
-    if (c && PQstatus(c.get()) == CONNECTION_OK && PQtransactionStatus(c.get()) == PQTRANS_IDLE) {
+    if (c.pg && PQstatus(c.pg.get()) == CONNECTION_OK &&
+        PQtransactionStatus(c.pg.get()) == PQTRANS_IDLE) {
       idle_.push_back(std::move(c));
     } else {
       --open_;
@@ -343,9 +435,9 @@ class PostgresStore final : public KeyValueStore {
   absl::Status WithConnection(const char* op, Fn&& fn) {
     absl::Status status;
     for (int attempt = 0; attempt < 2; ++attempt) {
-      CCB_ASSIGN_OR_RETURN(ConnPtr c, Acquire());
-      status = fn(c.get());
-      bool broken = PQstatus(c.get()) != CONNECTION_OK;
+      CCB_ASSIGN_OR_RETURN(Conn c, Acquire());
+      status = fn(c);
+      bool broken = PQstatus(c.pg.get()) != CONNECTION_OK;
       Release(std::move(c));
       if (status.ok() || !broken) return status;
     }
@@ -367,12 +459,54 @@ class PostgresStore final : public KeyValueStore {
                              lengths.data(), formats.data(), /*resultFormat=*/1));
     ExecStatusType st = PQresultStatus(r.get());
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-      std::string msg = r ? PQresultErrorMessage(r.get()) : ConnMessage(c);
-      while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-      if (msg.empty()) msg = ConnMessage(c);
-      return Unavailable(op, msg);
+      return Unavailable(op, ResultMessage(c, r.get()));
     }
     return r;
+  }
+
+  // Executes one of kStatements on `c`, preparing it first if this connection has not yet.
+  absl::StatusOr<ResultPtr> Run(Conn& c, const char* op, Stmt stmt,
+                                std::initializer_list<Param> params) {
+    const auto index = static_cast<size_t>(stmt);
+    const Statement& s = kStatements[index];
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+    for (const Param& p : params) {
+      values.push_back(p.bytes.empty() ? "" : p.bytes.data());
+      lengths.push_back(static_cast<int>(p.bytes.size()));
+      formats.push_back(1);
+    }
+    for (int attempt = 0;; ++attempt) {
+      if (!c.prepared[index]) {
+        std::vector<Oid> types(s.types);
+        ResultPtr r(
+            PQprepare(c.pg.get(), s.name, s.sql, static_cast<int>(types.size()), types.data()));
+        if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+          return Unavailable(op, ResultMessage(c.pg.get(), r.get()));
+        }
+        c.prepared.set(index);
+      }
+      ResultPtr r(PQexecPrepared(c.pg.get(), s.name, static_cast<int>(values.size()), values.data(),
+                                 lengths.data(), formats.data(),
+                                 /*resultFormat=*/1));
+      ExecStatusType st = PQresultStatus(r.get());
+      if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return r;
+      // 26000 invalid_sql_statement_name: something between us and the server (a pooler, a
+      // DISCARD ALL) dropped the prepared statements; prepare them again, once.
+      const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+      if (attempt == 0 && state != nullptr && std::strcmp(state, "26000") == 0) {
+        c.prepared.reset();
+        continue;
+      }
+      return Unavailable(op, ResultMessage(c.pg.get(), r.get()));
+    }
+  }
+
+  // The error of a failed result (or of the connection when there is no result), on one line.
+  static std::string ResultMessage(PGconn* c, PGresult* r) {
+    std::string msg = r ? PQresultErrorMessage(r) : "";
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    return msg.empty() ? ConnMessage(c) : msg;
   }
 
   absl::Status Exec(PGconn* c, const char* op, const char* sql,
@@ -384,13 +518,75 @@ class PostgresStore final : public KeyValueStore {
     return absl::UnavailableError(fmt::format("store: postgres {}: {}: {}", where_, op, msg));
   }
 
+  // The read cache of options_.cached_namespaces. A cached value is served in a unit of work
+  // (BeginUnit .. EndUnit on one thread) only once a statement that this unit ran has seen a
+  // generation no newer than the one the value was read at: every write of configuration bumps
+  // the generation in its own transaction, so a write committed before the unit began is seen.
+  struct CacheEntry {
+    int64_t generation = 0;
+    std::optional<std::string> value;
+  };
+  // This thread's unit: on which store, and the generation its statements have seen.
+  struct Unit {
+    const PostgresStore* store = nullptr;
+    bool fresh = false;
+    int64_t generation = 0;
+  };
+  static constexpr size_t kCacheEntries = 4096;          // at the bound the cache starts over
+  static constexpr size_t kCacheValueBytes = 64 * 1024;  // larger values are always read
+
+  bool Cached(std::string_view ns) const {
+    return std::find(options_.cached_namespaces.begin(), options_.cached_namespaces.end(), ns) !=
+           options_.cached_namespaces.end();
+  }
+  static std::string CacheKey(std::string_view ns, std::string_view key) {
+    std::string k;
+    k.reserve(ns.size() + 1 + key.size());
+    k.append(ns).push_back('\0');  // namespaces hold no NUL
+    k.append(key);
+    return k;
+  }
+  void Observed(int64_t generation) {
+    if (tl_unit_.store != this) return;
+    tl_unit_.fresh = true;
+    tl_unit_.generation = std::max(tl_unit_.generation, generation);
+  }
+  std::optional<std::optional<std::string>> CacheLookup(std::string_view ns, std::string_view key) {
+    if (tl_unit_.store != this || !tl_unit_.fresh) return std::nullopt;
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(CacheKey(ns, key));
+    if (it == cache_.end() || it->second.generation < tl_unit_.generation) return std::nullopt;
+    return it->second.value;
+  }
+  void CacheStore(std::string_view ns, std::string_view key, int64_t generation,
+                  const std::optional<std::string>& value) {
+    if (value && value->size() > kCacheValueBytes) return;
+    std::lock_guard lock(cache_mu_);
+    if (cache_.size() >= kCacheEntries) cache_.clear();
+    CacheEntry& e = cache_[CacheKey(ns, key)];
+    if (e.generation > generation) return;  // a concurrent read saw a newer one
+    e.generation = generation;
+    e.value = value;
+  }
+  // This replica's own write: its generation is not known until read, so drop the entry.
+  void Invalidate(std::string_view ns, std::string_view key) {
+    if (!Cached(ns)) return;
+    std::lock_guard lock(cache_mu_);
+    cache_.erase(CacheKey(ns, key));
+  }
+
+  static thread_local Unit tl_unit_;
+  std::mutex cache_mu_;
+  absl::flat_hash_map<std::string, CacheEntry> cache_;
   PostgresOptions options_;
   std::string where_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<ConnPtr> idle_;
+  std::vector<Conn> idle_;
   size_t open_ = 0;
 };
+
+thread_local PostgresStore::Unit PostgresStore::tl_unit_;
 
 }  // namespace
 

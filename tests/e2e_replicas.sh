@@ -7,7 +7,9 @@
 #      secret written and acknowledged before the kill is readable afterwards;
 #   3. PostgreSQL restarted mid-run: requests in the gap get a fast 503 (readiness too), the
 #      replicas reconnect on their own, nothing is lost;
-#   4. a dump of the database holds no secret byte (encryption at rest).
+#   4. a resource policy set through one replica decides the other's very next request (the
+#      configuration each replica caches is checked against the shared generation);
+#   5. a dump of the database holds no secret byte (encryption at rest).
 # Usage: e2e_replicas.sh <build-dir>
 set -euo pipefail
 BUILD="$(cd "$1" && pwd)"
@@ -153,7 +155,24 @@ echo "ok   reconnected after the database restart: $(cat "$WORK/load3.txt")"
 "$CLI_BIN" --url "$URL_B" get-resource --path acked/key/k30 --output "$WORK/got.bin" >/dev/null
 [ "$(cat "$WORK/got.bin")" = "secret-30-$SECRET" ] || fail "secret changed across the restart"
 
-# 4. Encryption at rest: neither the dump nor the data files hold the secret.
+# 4. Configuration is cached per replica, yet a change made through one replica decides the very
+# next request on the other (the shared generation is checked by each request's first statement).
+for round in 1 2; do
+  "${ADMIN[@]}" set-resource-policy --deny-all >/dev/null
+  if "$CLI_BIN" --url "$URL_B" get-resource --path default/key/model --output "$WORK/got.bin" \
+    >"$WORK/denied.txt" 2>&1; then
+    fail "replica B released a resource after replica A set a deny-all policy (round $round)"
+  fi
+  grep -qi "denied\|PolicyDeny\|403" "$WORK/denied.txt" \
+    || { cat "$WORK/denied.txt"; fail "replica B: not a policy denial (round $round)"; }
+  "${ADMIN[@]}" set-resource-policy --allow-all >/dev/null
+  "$CLI_BIN" --url "$URL_B" get-resource --path default/key/model --output "$WORK/got.bin" >/dev/null \
+    || fail "replica B refused after replica A set an allow-all policy again (round $round)"
+  [ "$(cat "$WORK/got.bin")" = "$SECRET" ] || fail "replica B released something else"
+done
+echo "ok   a resource policy set through A decides B's next request (deny, then allow, twice)"
+
+# 5. Encryption at rest: neither the dump nor the data files hold the secret.
 pg_as_owner "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres >"$WORK/dump.sql"
 grep -q "ccburst_kv" "$WORK/dump.sql" || fail "dump has no ccburst_kv table"
 # bytea is dumped as hex: look for both spellings.
