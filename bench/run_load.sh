@@ -18,6 +18,11 @@ TEE="${3:-sample}"
 MODES="${4:-http https}"
 # Soak: every N seconds kbs_load prints the KBS's RSS and open fds, then the RSS slope.
 SAMPLE_EVERY="${5:-0}"
+# SESSION_MINUTES=N (environment): the KBS's session lifetime ([attestation_service] timeout;
+# default 5). A soak reaches its steady state (as many live sessions as are created per lifetime)
+# after one lifetime, so a short one shows within minutes whether memory stays flat after it.
+SESSION_TOML=""
+[ -n "${SESSION_MINUTES:-}" ] && SESSION_TOML=$'[attestation_service]\ntimeout = '"$SESSION_MINUTES"
 BIN="$BUILD_DIR/apps"
 WORK="$(mktemp -d /tmp/ccburst-load.XXXXXX)"
 PID=""
@@ -133,6 +138,7 @@ acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+\$" } ]
 storage_type = "Sqlite"
 [storage_backend.backends.sqlite]
 path = "kbs-$mode.db"
+$SESSION_TOML
 $VERIFIER
 TOML
   "$BIN/ccburst-kbs" --config "$WORK/kbs.toml" --log-level warn >"$WORK/out" 2>"$WORK/log" &
