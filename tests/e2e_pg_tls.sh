@@ -59,31 +59,7 @@ printf '%s' "$SECRET" >"$WORK/secret.bin"
 
 # `write_config SSLMODE [ROOTCERT]`
 write_config() {
-  cat >"$WORK/kbs.toml" <<TOML
-[http_server]
-sockets = ["127.0.0.1:0"]
-insecure_http = true
-[admin]
-authorization_mode = "AuthenticatedAuthorization"
-[admin.authentication.bearer_jwt]
-identity_providers = [ { issuer = "ccburst-admin", audience = "kbs", public_key_uri = "admin.pub" } ]
-[admin.authorization.regex_acl]
-acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+\$" } ]
-[attestation_service.attestation_token_broker.signer]
-key_path = "token.key"
-[storage_backend]
-storage_type = "Postgres"
-[storage_backend.backends.postgres]
-host = "127.0.0.1"
-port = $PG_PORT
-db = "postgres"
-username = "postgres"
-sslmode = "$1"
-${2:+sslrootcert = \"$2\"}
-connect_timeout_s = 2
-[storage_backend.encryption]
-key_file = "kek"
-TOML
+  pg_kbs_toml "sslmode = \"$1\"" ${2:+"sslrootcert = \"$2\""} 'connect_timeout_s = 2' >"$WORK/kbs.toml"
 }
 
 # 1. verify-full with the CA that issued the server's certificate.

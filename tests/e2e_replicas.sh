@@ -42,32 +42,8 @@ echo "PostgreSQL on port $PG_PORT"
 openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$WORK/token.key"
 SECRET="replica-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf '%s' "$SECRET" >"$WORK/secret.bin"
-cat >"$WORK/kbs.toml" <<TOML
-[http_server]
-sockets = ["127.0.0.1:0"]
-insecure_http = true
-[admin]
-authorization_mode = "AuthenticatedAuthorization"
-[admin.authentication.bearer_jwt]
-identity_providers = [ { issuer = "ccburst-admin", audience = "kbs", public_key_uri = "admin.pub" } ]
-[admin.authorization.regex_acl]
-acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+\$" } ]
-[attestation_service.attestation_token_broker.signer]
-key_path = "token.key"
-[storage_backend]
-storage_type = "Postgres"
-[storage_backend.backends.postgres]
-host = "127.0.0.1"
-port = $PG_PORT
-db = "postgres"
-username = "postgres"
-sslmode = "disable"
-pool_size = 4
-statement_timeout_ms = 2000
-connect_timeout_s = 2
-[storage_backend.encryption]
-key_file = "kek"
-TOML
+pg_kbs_toml 'sslmode = "disable"' 'pool_size = 4' 'statement_timeout_ms = 2000' \
+  'connect_timeout_s = 2' >"$WORK/kbs.toml"
 
 # `start_replica NAME`: starts a replica, sets its PID_<NAME> and URL_<NAME>.
 start_replica() {

@@ -72,6 +72,34 @@ pg_stop() {
 }
 
 # `pg_sql SQL`: runs SQL through psql on the cluster, unaligned output.
+# `pg_kbs_toml [LINE...]`: prints a loopback HTTP ccburst-kbs configuration on this cluster (admin
+# bearer JWT with admin.pub, shared token key token.key, values encrypted with the key file kek),
+# each LINE appended to [storage_backend.backends.postgres] (sslmode, pool_size, ...).
+pg_kbs_toml() {
+  cat <<TOML
+[http_server]
+sockets = ["127.0.0.1:0"]
+insecure_http = true
+[admin]
+authorization_mode = "AuthenticatedAuthorization"
+[admin.authentication.bearer_jwt]
+identity_providers = [ { issuer = "ccburst-admin", audience = "kbs", public_key_uri = "admin.pub" } ]
+[admin.authorization.regex_acl]
+acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+\$" } ]
+[attestation_service.attestation_token_broker.signer]
+key_path = "token.key"
+[storage_backend]
+storage_type = "Postgres"
+[storage_backend.backends.postgres]
+host = "127.0.0.1"
+port = $PG_PORT
+db = "postgres"
+username = "postgres"
+TOML
+  if [ $# -gt 0 ]; then printf '%s\n' "$@"; fi
+  printf '[storage_backend.encryption]\nkey_file = "kek"\n'
+}
+
 pg_sql() { "$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "$1"; }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
