@@ -1,9 +1,11 @@
 // Reading DER TLVs (tag, definite length, content) off a core::ByteReader, for the
 // vendor-specific certificate extensions that evidence/ interprets (Intel's SGX extension, AMD's
-// VCEK extensions). Only single-byte tags and definite lengths of up to four length bytes.
+// VCEK extensions), and writing one (the test generators build such extensions). Only
+// single-byte tags and definite lengths of up to four length bytes.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/byte_reader.h"
@@ -44,6 +46,23 @@ namespace ccburst::crypto {
 inline bool ReadWholeDerTlv(std::string_view in, uint8_t* tag, std::string_view* content) {
   core::ByteReader r(in);
   return ReadDerTlv(r, "tlv", tag, content).ok() && r.empty();
+}
+
+// One TLV: `tag`, the DER definite length of `content` (short form below 0x80, else the fewest
+// length bytes), then `content`.
+inline std::string DerTlv(uint8_t tag, std::string_view content) {
+  std::string out(1, static_cast<char>(tag));
+  size_t n = content.size();
+  if (n < 0x80) {
+    out.push_back(static_cast<char>(n));
+  } else {
+    int bytes = 0;
+    for (size_t v = n; v != 0; v >>= 8) ++bytes;
+    out.push_back(static_cast<char>(0x80 | bytes));
+    for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  }
+  out.append(content);
+  return out;
 }
 
 }  // namespace ccburst::crypto

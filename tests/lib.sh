@@ -4,6 +4,18 @@
 # `field FILE EXPR`: a value of the JSON file, e.g. field out.json "['claims']['tcb_status']".
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d'+sys.argv[2]))" "$@"; }
 
+# `expect_json NAME EXPR [CASE_JSON]`: EXPR, a python expression over `r` ($WORK/out.json) and `e`
+# (CASE_JSON's `expected`, or {}), must be true; otherwise counted in `fails` and reported.
+expect_json() {
+  if ! python3 -c "
+import json,sys
+r=json.load(open('$WORK/out.json'))
+e=json.load(open('${3:-}'))['expected'] if '${3:-}' else {}
+sys.exit(0 if ($2) else 1)"; then
+    echo "FAIL $1: $(cut -c1-600 "$WORK/out.json")"; fails=$((fails + 1))
+  fi
+}
+
 # `check NAME WANT_EXIT COMMAND...`: runs COMMAND with stdout in $WORK/out.json and stderr in
 # $WORK/err.txt; a different exit code is counted in `fails` and reported with both outputs.
 check() {

@@ -11,12 +11,6 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 fails=0
 
-expect_json() {  # name, python expression over `r` that must be true
-  if ! python3 -c "import json,sys; r=json.load(open('$WORK/out.json')); sys.exit(0 if ($2) else 1)"; then
-    echo "FAIL $1: $(cut -c1-400 "$WORK/out.json")"; fails=$((fails + 1))
-  fi
-}
-
 for dir in "$DATA"/tdx/*/; do
   case_name="$(basename "$dir")"
   at="$(field "$dir/case.json" "['verify_at']")"

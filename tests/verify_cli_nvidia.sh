@@ -13,16 +13,6 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 fails=0
 
-expect_json() {  # name, python expression over `r` (result) and `e` (case.json expected)
-  if ! python3 -c "
-import json,sys
-r=json.load(open('$WORK/out.json'))
-e=json.load(open('$3'))['expected'] if '$3' else {}
-sys.exit(0 if ($2) else 1)"; then
-    echo "FAIL $1: $(cut -c1-600 "$WORK/out.json")"; fails=$((fails + 1))
-  fi
-}
-
 cases=0
 for dir in "$DATA"/nvidia/*/; do
   name="$(basename "$dir")"

@@ -10,6 +10,7 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "crypto/certificate.h"
+#include "crypto/der.h"
 #include "crypto/hash.h"
 #include "crypto/openssl.h"
 #include "crypto/random.h"
@@ -29,27 +30,13 @@ void Check(bool ok, const char* what) {
   }
 }
 
-std::string Tlv(uint8_t tag, std::string_view content) {
-  std::string out(1, static_cast<char>(tag));
-  size_t n = content.size();
-  if (n < 0x80) {
-    out.push_back(static_cast<char>(n));
-  } else if (n < 0x100) {
-    out += "\x81";
-    out.push_back(static_cast<char>(n));
-  } else {
-    out += "\x82";
-    out.push_back(static_cast<char>(n >> 8));
-    out.push_back(static_cast<char>(n & 0xff));
-  }
-  return out + std::string(content);
-}
+using crypto::DerTlv;
 
 // RIoT CompositeDeviceID: { INTEGER 1, device SPKI, { OID sha384, OCTET STRING fwid } }.
 std::string FwidExtension(const crypto::PublicKey& device_key, std::string_view fwid) {
-  std::string oid = Tlv(0x06, std::string_view("\x60\x86\x48\x01\x65\x03\x04\x02\x02", 9));
-  return Tlv(0x30, Tlv(0x02, std::string(1, '\x01')) + device_key.ToDer() +
-                       Tlv(0x30, oid + Tlv(0x04, fwid)));
+  std::string oid = DerTlv(0x06, std::string_view("\x60\x86\x48\x01\x65\x03\x04\x02\x02", 9));
+  return DerTlv(0x30, DerTlv(0x02, std::string(1, '\x01')) + device_key.ToDer() +
+                          DerTlv(0x30, oid + DerTlv(0x04, fwid)));
 }
 
 void AddExt(X509* x, int nid, const char* value) {

@@ -15,6 +15,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "crypto/certificate.h"
+#include "crypto/der.h"
 #include "crypto/hash.h"
 #include "crypto/openssl.h"
 #include "crypto/signature.h"
@@ -24,22 +25,7 @@ namespace ccburst::evidence::tdx::testing {
 namespace {
 
 // --- DER building ---------------------------------------------------------------------------
-std::string Tlv(uint8_t tag, std::string_view content) {
-  std::string out(1, static_cast<char>(tag));
-  size_t n = content.size();
-  if (n < 0x80) {
-    out.push_back(static_cast<char>(n));
-  } else if (n < 0x100) {
-    out += "\x81";
-    out.push_back(static_cast<char>(n));
-  } else {
-    out += "\x82";
-    out.push_back(static_cast<char>(n >> 8));
-    out.push_back(static_cast<char>(n & 0xff));
-  }
-  out.append(content);
-  return out;
-}
+using crypto::DerTlv;
 std::string DerInt(uint32_t v, uint8_t tag = 0x02) {
   std::string b;
   do {
@@ -47,12 +33,14 @@ std::string DerInt(uint32_t v, uint8_t tag = 0x02) {
     v >>= 8;
   } while (v != 0);
   if (static_cast<uint8_t>(b[0]) & 0x80) b.insert(b.begin(), '\0');
-  return Tlv(tag, b);
+  return DerTlv(tag, b);
 }
 constexpr char kPckCaName[] = "Test SGX PCK Platform CA";
 
 const std::string kSgxOid("\x2a\x86\x48\x86\xf8\x4d\x01\x0d\x01", 9);
-std::string Entry(std::string oid, std::string value) { return Tlv(0x30, Tlv(0x06, oid) + value); }
+std::string Entry(std::string oid, std::string value) {
+  return DerTlv(0x30, DerTlv(0x06, oid) + value);
+}
 
 std::string SgxExtension(const HierarchyOptions& o, const std::string& ppid) {
   std::string tcb;
@@ -60,17 +48,17 @@ std::string SgxExtension(const HierarchyOptions& o, const std::string& ppid) {
     tcb += Entry(kSgxOid + '\x02' + static_cast<char>(i + 1), DerInt(o.sgx_svns[i]));
   }
   tcb += Entry(kSgxOid + '\x02' + '\x11', DerInt(o.pcesvn));
-  tcb += Entry(kSgxOid + '\x02' + '\x12', Tlv(0x04, std::string(16, '\x01')));
-  std::string config = Entry(kSgxOid + '\x07' + '\x01', Tlv(0x01, std::string(1, '\xff'))) +
-                       Entry(kSgxOid + '\x07' + '\x02', Tlv(0x01, std::string(1, '\xff'))) +
-                       Entry(kSgxOid + '\x07' + '\x03', Tlv(0x01, std::string(1, '\xff')));
+  tcb += Entry(kSgxOid + '\x02' + '\x12', DerTlv(0x04, std::string(16, '\x01')));
+  std::string config = Entry(kSgxOid + '\x07' + '\x01', DerTlv(0x01, std::string(1, '\xff'))) +
+                       Entry(kSgxOid + '\x07' + '\x02', DerTlv(0x01, std::string(1, '\xff'))) +
+                       Entry(kSgxOid + '\x07' + '\x03', DerTlv(0x01, std::string(1, '\xff')));
   std::string all =
-      Entry(kSgxOid + '\x01', Tlv(0x04, ppid)) + Entry(kSgxOid + '\x02', Tlv(0x30, tcb)) +
-      Entry(kSgxOid + '\x03', Tlv(0x04, o.pce_id)) + Entry(kSgxOid + '\x04', Tlv(0x04, o.fmspc)) +
-      Entry(kSgxOid + '\x05', DerInt(1, 0x0a)) +
-      Entry(kSgxOid + '\x06', Tlv(0x04, std::string(16, '\x42'))) +
-      Entry(kSgxOid + '\x07', Tlv(0x30, config));
-  return Tlv(0x30, all);
+      Entry(kSgxOid + '\x01', DerTlv(0x04, ppid)) + Entry(kSgxOid + '\x02', DerTlv(0x30, tcb)) +
+      Entry(kSgxOid + '\x03', DerTlv(0x04, o.pce_id)) +
+      Entry(kSgxOid + '\x04', DerTlv(0x04, o.fmspc)) + Entry(kSgxOid + '\x05', DerInt(1, 0x0a)) +
+      Entry(kSgxOid + '\x06', DerTlv(0x04, std::string(16, '\x42'))) +
+      Entry(kSgxOid + '\x07', DerTlv(0x30, config));
+  return DerTlv(0x30, all);
 }
 
 // --- OpenSSL objects ------------------------------------------------------------------------
