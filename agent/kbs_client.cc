@@ -172,6 +172,11 @@ absl::StatusOr<std::string> KbsClient::Attest(std::optional<std::string> init_da
                        attest_http->Send("POST", "/kbs/v0/attest", json::serialize(attestation),
                                          {{"Content-Type", "application/json"}}));
   if (att.status != 200) return KbsError(att.status, att.body);
+  // A KBS whose sessions travel in the cookie answers with the attested session's new value:
+  // resource requests go to the first replica, so it takes the cookie too.
+  if (attest_http != http_.get()) {
+    if (auto id = attest_http->GetCookie("kbs-session-id")) http_->SetCookie("kbs-session-id", *id);
+  }
   CCB_ASSIGN_OR_RETURN(json::value result, core::ParseJson(att.body), "kbs: attestation response");
   CCB_ASSIGN_OR_RETURN(const json::object* ro, core::AsObject(result, "attestation response"));
   CCB_ASSIGN_OR_RETURN(std::string_view token,

@@ -1,7 +1,9 @@
 #include "crypto/hash.h"
 
 #include <fmt/format.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 
 #include "crypto/internal/evp_cache.h"
 #include "crypto/internal/openssl.h"
@@ -60,6 +62,31 @@ std::string_view HashAlgName(HashAlg alg) {
 absl::StatusOr<std::string> Digest(std::string_view alg, std::string_view data) {
   CCB_ASSIGN_OR_RETURN(HashAlg a, ParseHashAlg(alg));
   return Hash(a, data);
+}
+
+std::string HkdfSha256(std::string_view ikm, std::string_view salt, std::string_view info,
+                       size_t length) {
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  if (kdf == nullptr) internal::Fatal("EVP_KDF_fetch(HKDF)");
+  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
+  EVP_KDF_free(kdf);
+  if (ctx == nullptr) internal::Fatal("EVP_KDF_CTX_new");
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(ikm.data()),
+                                        ikm.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()),
+                                        salt.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()),
+                                        info.size()),
+      OSSL_PARAM_construct_end(),
+  };
+  std::string out(length, '\0');
+  int ok = EVP_KDF_derive(ctx, reinterpret_cast<unsigned char*>(out.data()), out.size(), params);
+  EVP_KDF_CTX_free(ctx);
+  if (ok != 1) internal::Fatal("EVP_KDF_derive(HKDF)");
+  return out;
 }
 
 }  // namespace ccburst::crypto

@@ -30,4 +30,9 @@ std::string_view HashAlgName(HashAlg alg);
 // Digest of `data` with the algorithm named `alg` (see ParseHashAlg).
 absl::StatusOr<std::string> Digest(std::string_view alg, std::string_view data);
 
+// HKDF-SHA256 (RFC 5869): `length` (at most 255 * 32) bytes of key material derived from the
+// input keying material `ikm`, with `salt` and `info` (domain separation).
+std::string HkdfSha256(std::string_view ikm, std::string_view salt, std::string_view info,
+                       size_t length);
+
 }  // namespace ccburst::crypto

@@ -14,6 +14,17 @@ using ::ccburst::core::testing::IsOk;
 using ::ccburst::core::testing::StatusIs;
 using ::testing::Not;
 
+// RFC 5869, appendix A.1 (test case 1).
+TEST(Hash, HkdfSha256Rfc5869Case1) {
+  std::string ikm(22, '\x0b');
+  auto salt = core::HexDecode("000102030405060708090a0b0c");
+  auto info = core::HexDecode("f0f1f2f3f4f5f6f7f8f9");
+  ASSERT_TRUE(salt.ok() && info.ok());
+  EXPECT_EQ(core::HexEncode(HkdfSha256(ikm, *salt, *info, 42)),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+            "34007208d5b887185865");
+}
+
 TEST(Hash, KnownVectors) {
   EXPECT_EQ(core::HexEncode(Sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

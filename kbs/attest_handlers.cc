@@ -191,7 +191,7 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
 
   // From here on, any failure burns the session: a nonce is good for one attempt.
   auto burn = [&](ErrorKind kind, std::string outcome, std::string detail) {
-    sessions_.EraseIfAuthed(id);
+    sessions_.EraseIfAuthed(id, digest);
     return fail(kind, std::move(outcome), std::move(detail));
   };
   auto doc = core::ParseJson(req.body);
@@ -261,6 +261,25 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
     ar.init_data_toml = std::string(*body);
   }
 
+  // With a shared store, the nonce is spent here, in one insert that every replica sees: of
+  // attempts racing on it (on any replica) exactly one goes on, besides retries of its body.
+  auto claim = sessions_.ClaimNonce(*session, digest);
+  if (!claim.ok()) {
+    // Nothing was spent: the client may retry the same nonce once the store is back.
+    return fail(ErrorKind::kStorageError, "error",
+                fmt::format("attest: {}", core::Message(claim.status())));
+  }
+  if (*claim == SessionStore::Claim::kBurned) {
+    return fail(ErrorKind::kAttestationError, "error",
+                "attest: this session's nonce was spent by a failed attestation; start again "
+                "with /kbs/v0/auth");
+  }
+  if (*claim == SessionStore::Claim::kSpent) {
+    return fail(ErrorKind::kAttestationError, "error",
+                "attest: nonce replay: a concurrent attestation already used this session's "
+                "nonce; start again with /kbs/v0/auth");
+  }
+
   auto token = as_.Attest(ar);
   if (absl::IsUnavailable(token.status())) {
     // A store or collateral fault (the attestation policy could not be read, a backend is down)
@@ -276,7 +295,8 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
   }
   // Compare-and-set: of concurrent attempts on one nonce, only the first to get here wins; the
   // others get its token if they sent the same body (a retry), else a replay error.
-  if (!sessions_.MarkAttested(id, *token, digest)) {
+  std::optional<std::string> attested = sessions_.MarkAttested(id, *token, digest);
+  if (!attested) {
     auto now = sessions_.Get(id);
     if (absl::IsUnavailable(now.status()) || (now.ok() && now->state == Session::State::kAuthed)) {
       // The shared store failed under the compare-and-swap: the nonce is unspent, the client
@@ -301,7 +321,14 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
   metrics_.Attestation(tee, "success", Since(t0));
   json::object r;
   r["token"] = *token;
-  return JsonOk(json::serialize(r));
+  net::HttpResponse ok = JsonOk(json::serialize(r));
+  // With a shared store the attested session is a new cookie value.
+  if (*attested != id) {
+    ok.SetHeader("Set-Cookie",
+                 fmt::format("{}={}; Expires={}; Path=/; HttpOnly", kSessionCookie, *attested,
+                             core::FormatHttpDate(sessions_.ExpiryFor(clock_.Now()))));
+  }
+  return ok;
 }
 
 }  // namespace ccburst::kbs

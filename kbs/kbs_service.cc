@@ -72,11 +72,17 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(
                                                   config.attestation_service.verifier_config));
   for (auto& v : device_verifiers) s->as_->RegisterDeviceVerifier(std::move(v));
 
-  // Sessions go to the store when it is shared with other replicas (PostgreSQL).
+  // With a store shared with other replicas (PostgreSQL), sessions travel in cookies sealed
+  // under a key derived from the storage keyring, and nonces are spent in the store.
+  std::optional<store::Keyring> cookie_keys;
+  if (s->kv_->Shared()) {
+    CCB_ASSIGN_OR_RETURN(cookie_keys, LoadKeyring(config.storage));
+  }
   s->sessions_ = std::make_unique<SessionStore>(
       clock,
       std::chrono::duration_cast<std::chrono::seconds>(config.attestation_service.session_timeout),
-      SessionStore::kDefaultMaxSessions, SessionLimits{}, s->kv_.get());
+      SessionStore::kDefaultMaxSessions, SessionLimits{}, s->kv_.get(),
+      cookie_keys ? &*cookie_keys : nullptr);
 
   s->resource_policy_ = std::make_unique<ResourcePolicy>(*s->kv_);
   std::optional<std::string> initial_policy;

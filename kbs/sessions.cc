@@ -8,68 +8,86 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "crypto/aes_gcm.h"
+#include "crypto/hash.h"
 #include "crypto/random.h"
 
 namespace ccburst::kbs {
 
 namespace {
 constexpr size_t kSweepEvery = 256;  // creations per shard between sweeps of that shard
-// Shared store: expired sessions deleted per sweep, and the sweep interval's bounds (seconds). A
+// Shared store: expired claims deleted per sweep, and the sweep interval's bounds (seconds). A
 // random interval keeps replicas from sweeping in step.
 constexpr size_t kSharedSweepBatch = 500;
 constexpr int kSharedSweepMinS = 5, kSharedSweepMaxS = 15;
-// Unattested sessions whose last read SharedGet keeps for the swap (about 2 kB each): far more
-// than attestations in flight at once.
-constexpr size_t kSharedReadsKept = 1024;
 
 namespace json = core::json;
 
 constexpr const char* kUnknownSession = "session: unknown kbs-session-id (call /auth first)";
 
-// A session as stored in the shared store. `burned` is a failed attempt's tombstone (its nonce
-// is spent; it reads as unknown and is swept at its expiry).
-std::string EncodeShared(const Session& s, bool burned = false) {
-  json::object o;
-  o["state"] = burned ? "burned" : (s.state == Session::State::kAttested ? "attested" : "authed");
-  o["tee"] = s.tee;
-  o["expires"] = core::ToUnixSeconds(s.expires);
-  if (!s.nonce.empty()) o["nonce"] = s.nonce;
-  if (s.state == Session::State::kAttested) {
-    o["token"] = s.token;
-    o["digest"] = core::Base64Encode(s.attestation_digest);
-  }
-  return json::serialize(o);
-}
+// Claims in the shared store (see ClaimNonce): the body digest of the attempt that spent the
+// nonce, or the mark of a failed one.
+constexpr std::string_view kClaimBody = "body ", kClaimBurned = "burned";
+// The cookie of a shared store: kCookiePrefix, the key id, '.', base64url(IV | ciphertext | tag).
+constexpr std::string_view kCookiePrefix = "v1.";
+constexpr std::string_view kCookieKdfInfo = "ccburst kbs-session-id v1 ";
+// Sealed cookies are bounded like any header; a longer value names no session.
+constexpr size_t kMaxCookieSize = 16 * 1024;
 
-// The stored session, or nullopt for a tombstone; DataLoss on a value we did not write.
-absl::StatusOr<std::optional<Session>> DecodeShared(std::string_view text) {
-  auto bad = [] { return absl::DataLossError("session: stored session is malformed"); };
-  auto doc = core::ParseJson(text);
-  if (!doc.ok() || !doc->is_object()) return bad();
-  const json::object& o = doc->get_object();
-  auto str = [&](std::string_view k) -> std::string {
-    const json::value* v = o.if_contains(k);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-  };
-  const json::value* exp = o.if_contains("expires");
-  if (exp == nullptr || !exp->is_int64()) return bad();
-  std::string state = str("state");
-  if (state == "burned") return std::optional<Session>();
-  Session s;
-  s.tee = str("tee");
-  s.nonce = str("nonce");
-  s.expires = core::FromUnixSeconds(exp->get_int64());
-  if (state == "attested") {
-    s.state = Session::State::kAttested;
-    s.token = str("token");
-    auto digest = core::Base64Decode(str("digest"));
-    if (!digest.ok()) return bad();
-    s.attestation_digest = *std::move(digest);
-  } else if (state != "authed") {
-    return bad();
+// The sealed bytes of a session: state ('A' Authed, 'T' Attested), expiry (8 bytes, big endian),
+// id (16 bytes), then length-prefixed fields: tee, and the nonce (Authed) or the digest, the
+// token's header segment, payload and signature (Attested; payload and signature decoded when
+// they re-encode exactly, else the verbatim token in the header field and the others empty).
+class Writer {
+ public:
+  void Byte(uint8_t b) { out_.push_back(static_cast<char>(b)); }
+  void U64(uint64_t v) {
+    for (int i = 7; i >= 0; --i) Byte(static_cast<uint8_t>(v >> (8 * i)));
   }
-  return std::optional<Session>(std::move(s));
-}
+  void Field(std::string_view bytes) {
+    U64(bytes.size());
+    out_.append(bytes);
+  }
+  void Raw(std::string_view bytes) { out_.append(bytes); }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool Byte(uint8_t& b) {
+    if (in_.empty()) return false;
+    b = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return true;
+  }
+  bool U64(uint64_t& v) {
+    v = 0;
+    for (int i = 0; i < 8; ++i) {
+      uint8_t b = 0;
+      if (!Byte(b)) return false;
+      v = v << 8 | b;
+    }
+    return true;
+  }
+  bool Raw(size_t n, std::string_view& out) {
+    if (in_.size() < n) return false;
+    out = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool Field(std::string_view& out) {
+    uint64_t n = 0;
+    return U64(n) && n <= in_.size() && Raw(static_cast<size_t>(n), out);
+  }
+  bool Done() const { return in_.empty(); }
+
+ private:
+  std::string_view in_;
+};
 
 // The decoded bytes of a base64url segment, if encoding them again gives back exactly `text`
 // (so that the token can be rebuilt byte for byte).
@@ -82,13 +100,24 @@ bool DecodeExactly(std::string_view text, std::string& out) {
 }  // namespace
 
 SessionStore::SessionStore(const core::Clock& clock, std::chrono::seconds timeout,
-                           size_t max_sessions, SessionLimits limits, store::KeyValueStore* shared)
+                           size_t max_sessions, SessionLimits limits, store::KeyValueStore* shared,
+                           const store::Keyring* cookie_keys)
     : clock_(clock),
       shared_(shared != nullptr && shared->Shared() ? shared : nullptr),
       timeout_(timeout),
       unattested_timeout_(std::min(timeout, limits.unattested_timeout)),
       max_per_shard_(std::max<size_t>(1, max_sessions / 16)),
-      max_unattested_per_source_(limits.max_unattested_per_source) {}
+      max_unattested_per_source_(limits.max_unattested_per_source) {
+  if (!shared_) return;
+  if (cookie_keys != nullptr) {
+    for (const auto& k : cookie_keys->keys()) {
+      cookie_keys_.emplace_back(
+          k.id, crypto::HkdfSha256(k.bytes, "", std::string(kCookieKdfInfo) + k.id, 32));
+    }
+  } else {
+    cookie_keys_.emplace_back("process", crypto::RandomBytes(32));
+  }
+}
 
 bool SessionStore::AcquireSource(const std::string& source) {
   if (source.empty()) return true;
@@ -215,7 +244,15 @@ Session SessionStore::Unpack(const Entry& entry) const {
 
 absl::StatusOr<std::string> SessionStore::Create(std::string tee, std::string nonce,
                                                  std::string source) {
-  if (shared_) return SharedCreate(std::move(tee), std::move(nonce), std::move(source));
+  if (shared_) {
+    SharedSweep();  // at most one batch every few seconds per replica
+    Session s;
+    s.id = core::HexEncode(crypto::RandomBytes(16));
+    s.tee = std::move(tee);
+    s.nonce = std::move(nonce);
+    s.expires = clock_.Now() + unattested_timeout_;
+    return SealCookie(s);
+  }
   std::string random = crypto::RandomBytes(16);
   Id id;
   std::memcpy(id.data(), random.data(), id.size());
@@ -254,7 +291,14 @@ absl::StatusOr<std::string> SessionStore::Create(std::string tee, std::string no
 }
 
 absl::StatusOr<Session> SessionStore::Get(const std::string& text) {
-  if (shared_) return SharedGet(text);
+  if (shared_) {
+    CCB_ASSIGN_OR_RETURN(Session s, OpenCookie(text));
+    if (clock_.Now() >= s.expires) {
+      return absl::PermissionDeniedError(
+          fmt::format("session: expired at {}", core::FormatRfc3339(s.expires)));
+    }
+    return s;
+  }
   Id id;
   if (!ParseId(text, id)) {
     return absl::NotFoundError("session: unknown kbs-session-id (call /auth first)");
@@ -270,21 +314,33 @@ absl::StatusOr<Session> SessionStore::Get(const std::string& text) {
     EraseLocked(shard, it);
     return absl::PermissionDeniedError(fmt::format("session: expired at {}", when));
   }
-  return Unpack(it->second);
+  Session s = Unpack(it->second);
+  s.id = text;
+  return s;
 }
 
-bool SessionStore::MarkAttested(const std::string& text, std::string token, std::string digest) {
-  if (shared_) return SharedMarkAttested(text, std::move(token), std::move(digest));
+std::optional<std::string> SessionStore::MarkAttested(const std::string& text, std::string token,
+                                                      std::string digest) {
+  if (shared_) {
+    auto s = OpenCookie(text);
+    if (!s.ok()) return std::nullopt;
+    s->state = Session::State::kAttested;
+    s->nonce.clear();  // spent
+    s->token = std::move(token);
+    s->attestation_digest = std::move(digest);
+    s->expires = clock_.Now() + timeout_;
+    return SealCookie(*s);
+  }
   Id id;
-  if (!ParseId(text, id)) return false;
+  if (!ParseId(text, id)) return std::nullopt;
   // Packing (decoding the token) happens outside the shard's lock.
   Entry attested;
   Pack(token, digest, attested);
   Shard& shard = ShardFor(id);
   std::lock_guard lock(shard.mu);
   auto it = shard.sessions.find(id);
-  if (it == shard.sessions.end() || clock_.Now() >= it->second.expires) return false;
-  if (it->second.state != Session::State::kAuthed) return false;  // the nonce is already spent
+  if (it == shard.sessions.end() || clock_.Now() >= it->second.expires) return std::nullopt;
+  if (it->second.state != Session::State::kAuthed) return std::nullopt;  // nonce already spent
   Entry& e = it->second;
   ReleaseSource(e.source);
   std::string().swap(e.source);
@@ -295,11 +351,11 @@ bool SessionStore::MarkAttested(const std::string& text, std::string token, std:
   e.signature_size = attested.signature_size;
   e.data = std::move(attested.data);
   std::string().swap(e.nonce);  // spent: release its memory
-  return true;
+  return text;
 }
 
 void SessionStore::Erase(const std::string& text) {
-  if (shared_) return SharedErase(text, false);
+  if (shared_) return EraseIfAuthed(text);  // a cookie cannot be taken back: spend its nonce
   Id id;
   if (!ParseId(text, id)) return;
   Shard& shard = ShardFor(id);
@@ -307,8 +363,22 @@ void SessionStore::Erase(const std::string& text) {
   if (auto it = shard.sessions.find(id); it != shard.sessions.end()) EraseLocked(shard, it);
 }
 
-void SessionStore::EraseIfAuthed(const std::string& text) {
-  if (shared_) return SharedErase(text, true);
+void SessionStore::EraseIfAuthed(const std::string& text, std::string_view digest) {
+  if (shared_) {
+    auto s = OpenCookie(text);
+    if (!s.ok() || s->state != Session::State::kAuthed) return;
+    std::optional<std::string> existing;
+    auto inserted = shared_->InsertExpiring(kSharedNamespace, s->id, kClaimBurned,
+                                            core::ToUnixSeconds(s->expires), &existing);
+    // Spent by this attempt (its claim names this body): burn it, so that a retry of a refused
+    // body is refused without a second verification. A claim of another body is left alone.
+    if (inserted.ok() && !*inserted && !digest.empty() && existing &&
+        *existing == std::string(kClaimBody) + std::string(digest)) {
+      (void)shared_->CompareAndSwap(kSharedNamespace, s->id, *existing, kClaimBurned,
+                                    store::KeyValueStore::kKeepExpiry);
+    }
+    return;
+  }
   Id id;
   if (!ParseId(text, id)) return;
   Shard& shard = ShardFor(id);
@@ -340,158 +410,126 @@ size_t SessionStore::Size() const {
   return n;
 }
 
-void SessionStore::ReleaseIssued(core::TimePoint now, std::string_view attested_id) {
-  std::lock_guard lock(issued_mu_);
-  while (!issued_.empty() && now >= issued_.front().expires) {
-    ReleaseSource(issued_.front().source);
-    issued_.pop_front();
-  }
-  if (attested_id.empty()) return;
-  for (auto it = issued_.begin(); it != issued_.end(); ++it) {
-    if (it->id == attested_id) {
-      ReleaseSource(it->source);
-      issued_.erase(it);
-      return;
-    }
-  }
+absl::StatusOr<SessionStore::Claim> SessionStore::ClaimNonce(const Session& session,
+                                                             std::string_view digest) {
+  if (!shared_) return Claim::kFirst;
+  std::string body = std::string(kClaimBody) + std::string(digest);
+  std::optional<std::string> existing;
+  CCB_ASSIGN_OR_RETURN(bool inserted,
+                       shared_->InsertExpiring(kSharedNamespace, session.id, body,
+                                               core::ToUnixSeconds(session.expires), &existing),
+                       "session");
+  if (inserted) return Claim::kFirst;
+  if (existing && *existing == body) return Claim::kSameBody;
+  if (existing && *existing == kClaimBurned) return Claim::kBurned;
+  // Another body, or a claim committed during the insert and not readable yet: another attempt.
+  return Claim::kSpent;
 }
 
-absl::StatusOr<std::string> SessionStore::SharedCreate(std::string tee, std::string nonce,
-                                                       std::string source) {
-  SharedSweep();  // at most one batch every few seconds per replica
-  auto now = clock_.Now();
-  if (!AcquireSource(source)) {
-    return absl::ResourceExhaustedError(fmt::format(
-        "session: too many unattested sessions from this client (limit {}); attest or wait",
-        max_unattested_per_source_));
-  }
-  {
-    std::lock_guard lock(issued_mu_);
-    if (issued_.size() >= max_per_shard_ * shards_.size()) {
-      ReleaseSource(source);
-      return absl::ResourceExhaustedError(
-          fmt::format("session: too many active sessions (limit {}); try again later",
-                      max_per_shard_ * shards_.size()));
-    }
-  }
-  std::string id = core::HexEncode(crypto::RandomBytes(16));
-  Session s;
-  s.tee = std::move(tee);
-  s.nonce = std::move(nonce);
-  s.expires = now + unattested_timeout_;
-  absl::Status put =
-      shared_->PutExpiring(kSharedNamespace, id, EncodeShared(s), core::ToUnixSeconds(s.expires));
-  if (!put.ok()) {
-    ReleaseSource(source);
-    return core::Annotate(put, "session");
-  }
-  std::lock_guard lock(issued_mu_);
-  issued_.push_back({id, std::move(source), s.expires});
-  return id;
-}
-
-absl::StatusOr<Session> SessionStore::SharedGet(const std::string& text) {
-  Id id;
-  if (!ParseId(text, id)) return absl::NotFoundError(kUnknownSession);
-  CCB_ASSIGN_OR_RETURN(std::optional<store::KeyValueStore::Versioned> stored,
-                       shared_->GetVersioned(kSharedNamespace, text), "session");
-  if (!stored) return absl::NotFoundError(kUnknownSession);
-  CCB_ASSIGN_OR_RETURN(std::optional<Session> s, DecodeShared(stored->value));
-  if (!s) return absl::NotFoundError(kUnknownSession);
-  if (s->state == Session::State::kAuthed) KeepRead(text, *std::move(stored));
-  // Attested on another replica: no longer an unattested session of this replica's client.
-  if (s->state == Session::State::kAttested) ReleaseIssued(clock_.Now(), text);
-  if (clock_.Now() >= s->expires) {
-    // Left to the sweep: deleting here would race a replica that just renewed it.
-    return absl::PermissionDeniedError(
-        fmt::format("session: expired at {}", core::FormatRfc3339(s->expires)));
-  }
-  return *std::move(s);
-}
-
-bool SessionStore::SharedMarkAttested(const std::string& text, std::string token,
-                                      std::string digest) {
-  Id id;
-  if (!ParseId(text, id)) return false;
-  // Usually /attest's Get just read the session: swap from that version in one statement.
-  std::optional<store::KeyValueStore::Versioned> read = TakeRead(text);
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    if (!read) {
-      auto stored = shared_->GetVersioned(kSharedNamespace, text);
-      if (!stored.ok() || !*stored) return false;
-      read = *std::move(*stored);
-    }
-    auto s = DecodeShared(read->value);
-    auto now = clock_.Now();
-    if (!s.ok() || !*s || (*s)->state != Session::State::kAuthed || now >= (*s)->expires) {
-      return false;
-    }
-    Session attested = **s;
-    attested.state = Session::State::kAttested;
-    attested.nonce.clear();  // spent
-    attested.token = token;
-    attested.attestation_digest = digest;
-    attested.expires = now + timeout_;
-    // The compare-and-swap from the Authed version read: of replicas racing on this nonce,
-    // exactly one changes it.
-    auto swapped = shared_->CompareVersionAndSwap(kSharedNamespace, text, read->version,
-                                                  EncodeShared(attested),
-                                                  core::ToUnixSeconds(attested.expires));
-    if (!swapped.ok()) return false;
-    if (*swapped) {
-      ReleaseIssued(now, text);
-      return true;
-    }
-    // Changed since it was read: attested or burned elsewhere (the next read says so and
-    // returns false), or only re-sealed by a key rotation (the next swap succeeds).
-    read.reset();
-  }
-  return false;
-}
-
-void SessionStore::KeepRead(const std::string& id, store::KeyValueStore::Versioned read) {
-  std::lock_guard lock(read_mu_);
-  auto [it, inserted] = read_.insert_or_assign(id, std::move(read));
-  if (!inserted) return;
-  read_order_.push_back(id);
-  while (read_order_.size() > kSharedReadsKept) {
-    read_.erase(read_order_.front());  // may be gone already (taken): then a no-op
-    read_order_.pop_front();
-  }
-}
-
-std::optional<store::KeyValueStore::Versioned> SessionStore::TakeRead(const std::string& id) {
-  std::lock_guard lock(read_mu_);
-  auto it = read_.find(id);
-  if (it == read_.end()) return std::nullopt;
-  store::KeyValueStore::Versioned read = std::move(it->second);
-  read_.erase(it);
-  return read;
-}
-
-void SessionStore::SharedErase(const std::string& text, bool only_if_authed) {
-  Id id;
-  if (!ParseId(text, id)) return;
-  TakeRead(text);
-  if (!only_if_authed) {
-    (void)shared_->Delete(kSharedNamespace, text);
+std::string SessionStore::SealCookie(const Session& s) const {
+  Writer w;
+  w.Byte(s.state == Session::State::kAttested ? 'T' : 'A');
+  w.U64(static_cast<uint64_t>(core::ToUnixSeconds(s.expires)));
+  Id id{};
+  ParseId(s.id, id);
+  w.Raw(std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
+  w.Field(s.tee);
+  if (s.state == Session::State::kAuthed) {
+    w.Field(s.nonce);
   } else {
-    // Burn the nonce with a tombstone swapped in only over the Authed value, so that a concurrent
-    // attestation that already won (on any replica) is never undone.
-    auto stored = shared_->Get(kSharedNamespace, text);
-    if (!stored.ok() || !*stored) return;
-    auto s = DecodeShared(**stored);
-    if (!s.ok() || !*s || (*s)->state != Session::State::kAuthed) return;
-    (void)shared_->CompareAndSwap(kSharedNamespace, text, **stored, EncodeShared(**s, true),
-                                  core::ToUnixSeconds((*s)->expires));
+    w.Field(s.attestation_digest);
+    // The token as its header segment and its payload and signature decoded (a quarter
+    // smaller), when they re-encode to exactly the same text; else verbatim.
+    std::string_view token = s.token;
+    size_t dot1 = token.find('.');
+    size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+    std::string payload, signature;
+    if (dot2 != std::string_view::npos && token.find('.', dot2 + 1) == std::string_view::npos &&
+        DecodeExactly(token.substr(dot1 + 1, dot2 - dot1 - 1), payload) &&
+        DecodeExactly(token.substr(dot2 + 1), signature) && !signature.empty()) {
+      w.Field(token.substr(0, dot1));
+      w.Field(payload);
+      w.Field(signature);
+    } else {
+      w.Field(token);
+      w.Field("");
+      w.Field("");
+    }
   }
-  ReleaseIssued(clock_.Now(), text);
+  const auto& [key_id, key] = cookie_keys_.front();
+  std::string iv = crypto::RandomBytes(crypto::kAes256GcmIvSize);
+  std::string aad = std::string(kCookiePrefix) + key_id;
+  auto sealed = crypto::Aes256GcmEncrypt(key, iv, aad, w.Take());
+  std::string cookie = aad;
+  cookie.append(".").append(core::Base64UrlEncode(iv + sealed.ciphertext + sealed.tag));
+  return cookie;
+}
+
+absl::StatusOr<Session> SessionStore::OpenCookie(std::string_view cookie) const {
+  auto unknown = [] { return absl::NotFoundError(kUnknownSession); };
+  if (cookie.size() > kMaxCookieSize || cookie.substr(0, kCookiePrefix.size()) != kCookiePrefix) {
+    return unknown();
+  }
+  size_t dot = cookie.rfind('.');
+  if (dot < kCookiePrefix.size()) return unknown();
+  std::string_view key_id = cookie.substr(kCookiePrefix.size(), dot - kCookiePrefix.size());
+  const std::string* key = nullptr;
+  for (const auto& [id, k] : cookie_keys_) {
+    if (id == key_id) key = &k;
+  }
+  auto bytes = core::Base64UrlDecode(cookie.substr(dot + 1));
+  if (key == nullptr || !bytes.ok() ||
+      bytes->size() < crypto::kAes256GcmIvSize + crypto::kAes256GcmTagSize) {
+    return unknown();
+  }
+  std::string_view b = *bytes;
+  auto plain = crypto::Aes256GcmDecrypt(
+      *key, b.substr(0, crypto::kAes256GcmIvSize), cookie.substr(0, dot),
+      b.substr(crypto::kAes256GcmIvSize,
+               b.size() - crypto::kAes256GcmIvSize - crypto::kAes256GcmTagSize),
+      b.substr(b.size() - crypto::kAes256GcmTagSize));
+  if (!plain.ok()) return unknown();
+
+  // Sealed by a replica: malformed contents are a bug, not a client's doing; still refused.
+  Reader r(*plain);
+  Session s;
+  uint8_t state = 0;
+  uint64_t expires = 0;
+  std::string_view id, tee;
+  if (!r.Byte(state) || !r.U64(expires) || !r.Raw(16, id) || !r.Field(tee)) return unknown();
+  s.id = core::HexEncode(id);
+  s.tee = std::string(tee);
+  s.expires = core::FromUnixSeconds(static_cast<int64_t>(expires));
+  if (state == 'A') {
+    std::string_view nonce;
+    if (!r.Field(nonce)) return unknown();
+    s.nonce = std::string(nonce);
+  } else if (state == 'T') {
+    std::string_view digest, header, payload, signature;
+    if (!r.Field(digest) || !r.Field(header) || !r.Field(payload) || !r.Field(signature)) {
+      return unknown();
+    }
+    s.state = Session::State::kAttested;
+    s.attestation_digest = std::string(digest);
+    if (signature.empty()) {
+      s.token = std::string(header);
+    } else {
+      s.token.reserve(header.size() + 4 * (payload.size() + signature.size()) / 3 + 6);
+      s.token.append(header)
+          .append(".")
+          .append(core::Base64UrlEncode(payload))
+          .append(".")
+          .append(core::Base64UrlEncode(signature));
+    }
+  } else {
+    return unknown();
+  }
+  if (!r.Done()) return unknown();
+  return s;
 }
 
 size_t SessionStore::SharedSweep() {
-  auto now = clock_.Now();
-  ReleaseIssued(now);
-  int64_t now_s = core::ToUnixSeconds(now);
+  int64_t now_s = core::ToUnixSeconds(clock_.Now());
   int64_t next = next_shared_sweep_.load();
   if (now_s >= next) {
     thread_local std::minstd_rand rng(std::random_device{}());
@@ -501,8 +539,7 @@ size_t SessionStore::SharedSweep() {
       (void)shared_->DeleteExpired(kSharedNamespace, now_s, kSharedSweepBatch);
     }
   }
-  std::lock_guard lock(issued_mu_);
-  return issued_.size();
+  return 0;
 }
 
 }  // namespace ccburst::kbs

@@ -9,15 +9,18 @@
 // once) and with payload and signature decoded, plus the attestation digest. The nonce is
 // dropped once spent. See docs/performance.md for the figures.
 //
-// With a shared store (PostgreSQL: several KBS replicas), sessions live in the store instead, in
-// namespace "sessions", sealed like every value (store/encrypted_store.h): a replica that did not
-// issue the nonce completes /attest and serves resources, and marking a session attested is a
-// compare-and-swap in the database, so of replicas racing on one nonce exactly one wins: from the
-// version that /attest's own Get read (kept briefly in memory), so that it is one statement, not
-// a read and a swap. Expired
-// sessions are deleted in small batches by whichever replica sweeps (at a randomised interval,
-// SKIP LOCKED in the database), never all at once. The per-source limit and the cap count the
-// unattested sessions this replica issued.
+// With a shared store (PostgreSQL: several KBS replicas), a session lives in its cookie instead:
+// the kbs-session-id value is the session itself (id, TEE, nonce or token, expiry), sealed with
+// AES-256-GCM under a key derived (HKDF-SHA256) from the storage key-encryption key that every
+// replica holds, so any replica reads it and no client can forge or alter it. /auth and resource
+// requests then cost the database nothing; /attest spends the nonce with one insert of a claim
+// (namespace "sessions", keyed by the session id, until the session's expiry): of replicas
+// racing on one nonce exactly one inserts it (see ClaimNonce), and a successful /attest answers
+// with a new cookie that holds the attested session. Expired claims are deleted in small batches
+// by whichever replica sweeps (at a randomised interval, SKIP LOCKED in the database). Nothing is
+// stored for an unattested session, so a flood of /auth calls fills nothing; the cap and the
+// per-source limit apply to the in-memory sessions only. Key rotation: a cookie names the key it
+// was sealed under, and every key of the keyring opens the cookies sealed under it.
 #pragma once
 
 #include <array>
@@ -27,13 +30,17 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/status.h"
+#include "store/encrypted_store.h"
 #include "store/key_value_store.h"
 
 namespace ccburst::kbs {
@@ -44,6 +51,7 @@ inline constexpr std::string_view kSessionCookie = "kbs-session-id";
 struct Session {
   enum class State { kAuthed, kAttested };
   State state = State::kAuthed;
+  std::string id;  // 32 lowercase hex characters (with a shared store: inside the cookie)
   std::string tee;
   std::string nonce;  // standard base64, as sent in the challenge; empty once attested (spent)
   core::TimePoint expires;
@@ -65,40 +73,57 @@ struct SessionLimits {
 
 class SessionStore {
  public:
-  // `shared`, when given and Shared(), holds the sessions (see the file comment); it must outlive
-  // this store. Errors of the shared store are kUnavailable from Create and Get.
+  // `shared`, when given and Shared(), is where nonces are spent (see the file comment); it must
+  // outlive this store. `cookie_keys` seals the cookies then (a random key of this process when
+  // null: one replica only). Errors of the shared store are kUnavailable.
   SessionStore(const core::Clock& clock, std::chrono::seconds timeout,
                size_t max_sessions = kDefaultMaxSessions, SessionLimits limits = {},
-               store::KeyValueStore* shared = nullptr);
+               store::KeyValueStore* shared = nullptr, const store::Keyring* cookie_keys = nullptr);
   static constexpr size_t kDefaultMaxSessions = 200'000;
   static constexpr std::string_view kSharedNamespace = "sessions";
 
-  // Whether sessions live in a store shared with other replicas.
+  // Whether sessions live in cookies, their nonces spent in a store shared with other replicas.
   bool shared() const { return shared_ != nullptr; }
 
   // Creates an Authed session for `source` (the client's address, without port; "" = unknown,
-  // not counted); returns its id (32 lowercase hex characters). At the cap, the oldest Authed
-  // session is evicted to make room (attested sessions are never evicted for a new one);
-  // ResourceExhausted when every session is attested, or when `source` already holds
-  // `max_unattested_per_source` unattested sessions.
+  // not counted); returns the kbs-session-id cookie value (in memory: the id, 32 lowercase hex
+  // characters). At the cap, the oldest Authed session is evicted to make room (attested
+  // sessions are never evicted for a new one); ResourceExhausted when every session is attested,
+  // or when `source` already holds `max_unattested_per_source` unattested sessions.
   absl::StatusOr<std::string> Create(std::string tee, std::string nonce, std::string source = "");
 
-  // The session, or NotFound ("session: unknown kbs-session-id") / PermissionDenied
-  // ("session: expired at ...").
-  absl::StatusOr<Session> Get(const std::string& id);
+  // The session a cookie value names, or NotFound ("session: unknown kbs-session-id") /
+  // PermissionDenied ("session: expired at ...").
+  absl::StatusOr<Session> Get(const std::string& cookie);
 
-  // Compare-and-set: marks the session Attested only if it is still Authed (its nonce unspent),
-  // in one step under the shard's lock. False if it vanished, expired or was already attested
-  // meanwhile, so concurrent /attest calls on one nonce yield exactly one token.
-  bool MarkAttested(const std::string& id, std::string token, std::string digest);
+  // How an attempt at /attest stands with the session's nonce (see ClaimNonce).
+  enum class Claim {
+    kFirst,     // this attempt spent the nonce
+    kSameBody,  // an attempt with the same request body spent it (a retry): go on
+    kSpent,     // another attempt (another body) spent it: a replay
+    kBurned,    // a failed attempt spent it
+  };
+  // With a shared store: spends `session`'s nonce for an attempt whose request body has SHA-256
+  // `digest`, in one insert; kUnavailable when the store fails (nothing spent: the client may
+  // retry). In memory: kFirst (MarkAttested is the compare-and-set there).
+  absl::StatusOr<Claim> ClaimNonce(const Session& session, std::string_view digest);
 
-  void Erase(const std::string& id);
+  // Marks the session Attested; returns the cookie value that now names it (in memory: the same
+  // one; with a shared store: a new one, to be sent back in Set-Cookie). In memory a
+  // compare-and-set: only if it is still Authed (its nonce unspent), in one step under the
+  // shard's lock, so concurrent /attest calls on one nonce yield exactly one token; nullopt if it
+  // vanished, expired or was already attested meanwhile. With a shared store the caller has won
+  // ClaimNonce; nullopt only for a cookie that does not open.
+  std::optional<std::string> MarkAttested(const std::string& cookie, std::string token,
+                                          std::string digest);
+
+  void Erase(const std::string& cookie);
   // Erases the session only while it is still Authed: a failed attempt burns an unspent nonce
-  // but never a session that a concurrent attempt has just attested.
-  void EraseIfAuthed(const std::string& id);
-  // Drops expired sessions; returns how many remain (in memory: with a shared store, the sessions
-  // live in the database, this deletes one batch of expired ones at most every few seconds, and
-  // returns how many unattested sessions this replica issued and still counts).
+  // but never a session that a concurrent attempt has just attested. With a shared store: spends
+  // the nonce as burned, or burns the claim of an attempt with body `digest` (this one).
+  void EraseIfAuthed(const std::string& cookie, std::string_view digest = {});
+  // Drops expired sessions; returns how many remain (in memory; with a shared store this deletes
+  // one batch of expired claims at most every few seconds and returns 0).
   size_t Sweep();
   size_t Size() const;
   core::TimePoint ExpiryFor(core::TimePoint now) const { return now + timeout_; }
@@ -142,34 +167,16 @@ class SessionStore {
   void Pack(std::string_view token, std::string_view digest, Entry& entry);
   Session Unpack(const Entry& entry) const;
 
-  // The shared-store versions of the operations above.
-  absl::StatusOr<std::string> SharedCreate(std::string tee, std::string nonce, std::string source);
-  absl::StatusOr<Session> SharedGet(const std::string& id);
-  bool SharedMarkAttested(const std::string& id, std::string token, std::string digest);
-  void SharedErase(const std::string& id, bool only_if_authed);
-  // Keeps / takes (removing it) the last read of an unattested shared session; see read_.
-  void KeepRead(const std::string& id, store::KeyValueStore::Versioned read);
-  std::optional<store::KeyValueStore::Versioned> TakeRead(const std::string& id);
+  // The cookie-sealed sessions of a shared store.
+  std::string SealCookie(const Session& s) const;
+  absl::StatusOr<Session> OpenCookie(std::string_view cookie) const;
   size_t SharedSweep();
-  // Releases the source counts of this replica's unattested sessions that expired or that
-  // `attested_id` names.
-  void ReleaseIssued(core::TimePoint now, std::string_view attested_id = {});
 
   const core::Clock& clock_;
   store::KeyValueStore* shared_ = nullptr;
-  struct Issued {
-    std::string id;
-    std::string source;
-    core::TimePoint expires;
-  };
-  std::mutex issued_mu_;       // taken before source_mu_, never after
-  std::deque<Issued> issued_;  // this replica's unattested shared sessions, oldest first
+  // Cookie keys by key id, derived from the keyring; the current one first.
+  std::vector<std::pair<std::string, std::string>> cookie_keys_;
   std::atomic<int64_t> next_shared_sweep_{0};  // unix seconds
-  // Unattested shared sessions as the last SharedGet read them, for the compare-and-swap of
-  // SharedMarkAttested that usually follows; bounded, oldest dropped first.
-  std::mutex read_mu_;
-  absl::flat_hash_map<std::string, store::KeyValueStore::Versioned> read_;
-  std::deque<std::string> read_order_;
   std::chrono::seconds timeout_;
   std::chrono::seconds unattested_timeout_;
   size_t max_per_shard_;

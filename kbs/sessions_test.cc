@@ -217,90 +217,185 @@ class SharedMemoryStore final : public store::KeyValueStore {
                                        size_t limit) override {
     return inner_->DeleteExpired(ns, now_unix, limit);
   }
+  absl::StatusOr<bool> InsertExpiring(std::string_view ns, std::string_view key,
+                                      std::string_view value, int64_t expires_unix,
+                                      std::optional<std::string>* existing) override {
+    if (down_) return absl::UnavailableError("store: postgres: connect: refused");
+    ++inserts_;
+    return inner_->InsertExpiring(ns, key, value, expires_unix, existing);
+  }
   std::atomic<bool> down_{false};
+  std::atomic<int> inserts_{0};
 
  private:
   std::unique_ptr<store::KeyValueStore> inner_ = store::NewMemoryStore();
 };
 
+store::Keyring TestKeys(std::string_view lines) {
+  auto ring = store::Keyring::Parse(lines, "test");
+  EXPECT_TRUE(ring.ok()) << ring.status();
+  return *ring;
+}
+const std::string kKey1 = "k1 " + core::Base64Encode(std::string(32, '\x11')) + "\n";
+const std::string kKey2 = "k2 " + core::Base64Encode(std::string(32, '\x22')) + "\n";
+
+// Two replicas on one shared store: the session travels in its cookie, which either replica
+// reads; the nonce is spent by one insert, which exactly one of racing attempts wins.
 TEST(SharedSessionStoreTest, AnotherReplicaCompletesAndExactlyOneReplicaWinsTheNonce) {
   FakeClock clock{core::FromUnixSeconds(1'800'000'000)};
   SharedMemoryStore kv;
-  SessionStore a(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv);
-  SessionStore b(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv);
+  store::Keyring keys = TestKeys(kKey1);
+  SessionStore a(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv,
+                 &keys);
+  SessionStore b(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv,
+                 &keys);
   ASSERT_TRUE(a.shared());
-  auto id = a.Create("sample", "nonce-1", "10.0.0.1");
-  ASSERT_OK(id);
-  auto on_b = b.Get(*id);
+  auto cookie = a.Create("sample", "nonce-1", "10.0.0.1");
+  ASSERT_OK(cookie);
+  EXPECT_EQ(kv.inserts_.load(), 0);  // /auth stores nothing
+  auto on_b = b.Get(*cookie);
   ASSERT_OK(on_b);
   EXPECT_EQ(on_b->tee, "sample");
   EXPECT_EQ(on_b->nonce, "nonce-1");
   EXPECT_EQ(on_b->state, Session::State::kAuthed);
+  EXPECT_EQ(on_b->id.size(), 32u);
+  EXPECT_EQ(a.Get(*cookie)->id, on_b->id);
 
-  std::atomic<int> wins{0};
+  std::atomic<int> first{0}, spent{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
       SessionStore& replica = i % 2 ? a : b;
-      if (replica.MarkAttested(*id, "token" + std::to_string(i), "digest")) ++wins;
+      auto claim = replica.ClaimNonce(*on_b, "digest-" + std::to_string(i));
+      ASSERT_OK(claim);
+      if (*claim == SessionStore::Claim::kFirst) ++first;
+      if (*claim == SessionStore::Claim::kSpent) ++spent;
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(wins.load(), 1);
-  a.EraseIfAuthed(*id);  // a failed attempt never undoes the winner
-  auto attested = a.Get(*id);
+  EXPECT_EQ(first.load(), 1);
+  EXPECT_EQ(spent.load(), 7);
+
+  // The winner's body may retry; its attested session is a new cookie that holds the token.
+  std::string winner;
+  for (int i = 0; i < 8; ++i) {
+    auto claim = a.ClaimNonce(*on_b, "digest-" + std::to_string(i));
+    ASSERT_OK(claim);
+    if (*claim == SessionStore::Claim::kSameBody) winner = "digest-" + std::to_string(i);
+  }
+  ASSERT_FALSE(winner.empty());
+  const std::string token = "eyJhbGciOiJFUzI1NiJ9.eyJuIjoxfQ.c2ln";
+  auto attested_cookie = b.MarkAttested(*cookie, token, winner);
+  ASSERT_TRUE(attested_cookie);
+  EXPECT_NE(*attested_cookie, *cookie);
+  a.EraseIfAuthed(*cookie, "digest-other");  // a failed attempt never undoes the winner
+  EXPECT_EQ(*a.ClaimNonce(*on_b, winner), SessionStore::Claim::kSameBody);
+  auto attested = a.Get(*attested_cookie);
   ASSERT_OK(attested);
   EXPECT_EQ(attested->state, Session::State::kAttested);
   EXPECT_TRUE(attested->nonce.empty());
-  EXPECT_EQ(attested->attestation_digest, "digest");
+  EXPECT_EQ(attested->attestation_digest, winner);
+  EXPECT_EQ(attested->token, token);
+  EXPECT_EQ(attested->id, on_b->id);
 
-  // Expiry holds on every replica; a burned (failed) nonce reads as unknown.
+  // Expiry holds on every replica; a burned (failed) nonce cannot be claimed again.
   clock.Advance(std::chrono::seconds(301));
-  EXPECT_THAT(b.Get(*id), StatusIs(absl::StatusCode::kPermissionDenied,
-                                   ::testing::HasSubstr("session: expired at")));
+  EXPECT_THAT(b.Get(*attested_cookie), StatusIs(absl::StatusCode::kPermissionDenied,
+                                                ::testing::HasSubstr("session: expired at")));
   auto burned = b.Create("sample", "nonce-2");
   ASSERT_OK(burned);
   a.EraseIfAuthed(*burned);
-  EXPECT_THAT(b.Get(*burned), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_FALSE(b.MarkAttested(*burned, "t", "d"));
+  auto burned_session = b.Get(*burned);
+  ASSERT_OK(burned_session);
+  EXPECT_EQ(*b.ClaimNonce(*burned_session, "d"), SessionStore::Claim::kBurned);
+  // An attempt that won and then failed verification burns its own claim: a retry of that body
+  // is refused without a second verification.
+  auto refused = b.Create("sample", "nonce-3");
+  ASSERT_OK(refused);
+  auto refused_session = b.Get(*refused);
+  ASSERT_OK(refused_session);
+  EXPECT_EQ(*a.ClaimNonce(*refused_session, "body"), SessionStore::Claim::kFirst);
+  a.EraseIfAuthed(*refused, "body");
+  EXPECT_EQ(*b.ClaimNonce(*refused_session, "body"), SessionStore::Claim::kBurned);
 }
 
-// /attest reads the session, verifies, then swaps from the version it read: when both replicas
-// read the same Authed session first, exactly one swap wins and the loser reads it attested.
-TEST(SharedSessionStoreTest, SwapFromAnEarlierReadHasExactlyOneWinner) {
+// A cookie is sealed: altered, truncated, foreign or unknown-key cookies name no session; after a
+// key rotation (new key first) the cookies sealed under the old key still open.
+TEST(SharedSessionStoreTest, CookiesAreSealedAndSurviveKeyRotation) {
   FakeClock clock{core::FromUnixSeconds(1'800'000'000)};
   SharedMemoryStore kv;
-  SessionStore a(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv);
-  SessionStore b(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv);
-  for (int round = 0; round < 4; ++round) {
-    auto id = a.Create("sample", "nonce", "10.0.0.1");
-    ASSERT_OK(id);
-    ASSERT_OK(a.Get(*id));
-    ASSERT_OK(b.Get(*id));
-    bool first_a = round % 2 == 0;
-    EXPECT_TRUE((first_a ? a : b).MarkAttested(*id, "winner", "d1"));
-    EXPECT_FALSE((first_a ? b : a).MarkAttested(*id, "loser", "d2"));
-    auto s = (first_a ? b : a).Get(*id);
-    ASSERT_OK(s);
-    EXPECT_EQ(s->state, Session::State::kAttested);
-    EXPECT_EQ(s->attestation_digest, "d1");
+  store::Keyring old_keys = TestKeys(kKey1);
+  store::Keyring rotated = TestKeys(kKey2 + kKey1);
+  store::Keyring other = TestKeys(kKey2);
+  SessionStore before(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv,
+                      &old_keys);
+  SessionStore after(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv,
+                     &rotated);
+  SessionStore foreign(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv,
+                       &other);
+  auto cookie = before.Create("tdx", std::string(44, 'n'));
+  ASSERT_OK(cookie);
+  EXPECT_TRUE(cookie->starts_with("v1.k1."));
+  EXPECT_OK(after.Get(*cookie));
+  EXPECT_THAT(foreign.Get(*cookie), StatusIs(absl::StatusCode::kNotFound));
+  auto fresh = after.Create("tdx", "n");
+  ASSERT_OK(fresh);
+  EXPECT_TRUE(fresh->starts_with("v1.k2."));
+  EXPECT_THAT(before.Get(*fresh), StatusIs(absl::StatusCode::kNotFound));
+
+  std::string altered = *cookie;
+  altered[altered.size() - 5] = altered[altered.size() - 5] == 'A' ? 'B' : 'A';
+  for (const std::string& bad : {altered, cookie->substr(0, cookie->size() - 1),
+                                 cookie->substr(0, 20), std::string("v1.k1."), std::string("v1."),
+                                 std::string(""), std::string("0123456789abcdef0123456789abcdef"),
+                                 "v1.k9." + cookie->substr(6), std::string(20000, 'A')}) {
+    EXPECT_THAT(before.Get(bad), StatusIs(absl::StatusCode::kNotFound,
+                                          ::testing::HasSubstr("unknown kbs-session-id")))
+        << bad.substr(0, 40);
   }
 }
 
-TEST(SharedSessionStoreTest, StoreOutageIsUnavailableAndPerSourceLimitHolds) {
+TEST(SharedSessionStoreTest, KeepsTokensExactly) {
   FakeClock clock{core::FromUnixSeconds(1'800'000'000)};
   SharedMemoryStore kv;
+  store::Keyring keys = TestKeys(kKey1);
+  SessionStore store(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions, {}, &kv,
+                     &keys);
+  std::string header = core::Base64UrlEncode(R"({"alg":"ES256","typ":"JWT"})");
+  std::string sig = core::Base64UrlEncode(std::string(64, '\x7f'));
+  for (const std::string& token :
+       {header + "." + core::Base64UrlEncode(std::string(1000, 'p')) + "." + sig,
+        header + ".." + sig, header + ".e31." + sig, header + ".e30", std::string("a.b.c.d"),
+        std::string("not a jwt"), std::string("")}) {
+    auto cookie = store.Create("sample", "nonce");
+    ASSERT_OK(cookie);
+    auto attested = store.MarkAttested(*cookie, token, std::string(32, '\xaa'));
+    ASSERT_TRUE(attested);
+    auto s = store.Get(*attested);
+    ASSERT_OK(s);
+    EXPECT_EQ(s->token, token);
+    EXPECT_EQ(s->attestation_digest, std::string(32, '\xaa'));
+  }
+}
+
+// /auth stores nothing with a shared store, so neither a flood nor an outage stops it; a store
+// outage at the claim is kUnavailable and spends nothing.
+TEST(SharedSessionStoreTest, AuthStoresNothingAndOutageSpendsNothing) {
+  FakeClock clock{core::FromUnixSeconds(1'800'000'000)};
+  SharedMemoryStore kv;
+  store::Keyring keys = TestKeys(kKey1);
   SessionStore a(clock, std::chrono::seconds(300), SessionStore::kDefaultMaxSessions,
-                 {.max_unattested_per_source = 2}, &kv);
-  ASSERT_OK(a.Create("sample", "n", "10.0.0.9"));
-  ASSERT_OK(a.Create("sample", "n", "10.0.0.9"));
-  EXPECT_THAT(a.Create("sample", "n", "10.0.0.9"), StatusIs(absl::StatusCode::kResourceExhausted));
-  clock.Advance(std::chrono::seconds(61));  // the unattested timeout releases the count
-  auto id = a.Create("sample", "n", "10.0.0.9");
-  ASSERT_OK(id);
+                 {.max_unattested_per_source = 2}, &kv, &keys);
+  for (int i = 0; i < 10; ++i) ASSERT_OK(a.Create("sample", "n", "10.0.0.9"));
   kv.down_ = true;
-  EXPECT_THAT(a.Create("sample", "n", "10.0.0.8"), StatusIs(absl::StatusCode::kUnavailable));
-  EXPECT_THAT(a.Get(*id), StatusIs(absl::StatusCode::kUnavailable));
+  auto cookie = a.Create("sample", "n", "10.0.0.8");
+  ASSERT_OK(cookie);
+  auto s = a.Get(*cookie);
+  ASSERT_OK(s);
+  EXPECT_THAT(a.ClaimNonce(*s, "d"), StatusIs(absl::StatusCode::kUnavailable));
+  kv.down_ = false;
+  EXPECT_EQ(*a.ClaimNonce(*s, "d"), SessionStore::Claim::kFirst);
+  EXPECT_EQ(kv.inserts_.load(), 1);
 }
 
 }  // namespace

@@ -151,6 +151,22 @@ absl::Status EncryptedStore::PutExpiring(std::string_view ns, std::string_view k
   return inner_->PutExpiring(ns, key, Seal(ns, key, value), expires_unix);
 }
 
+absl::StatusOr<bool> EncryptedStore::InsertExpiring(std::string_view ns, std::string_view key,
+                                                    std::string_view value, int64_t expires_unix,
+                                                    std::optional<std::string>* existing) {
+  std::optional<std::string> sealed;
+  CCB_ASSIGN_OR_RETURN(
+      bool inserted, inner_->InsertExpiring(ns, key, Seal(ns, key, value), expires_unix, &sealed));
+  if (!inserted && existing != nullptr) {
+    existing->reset();
+    if (sealed) {
+      CCB_ASSIGN_OR_RETURN(std::string plain, Open(ns, key, *sealed));
+      *existing = std::move(plain);
+    }
+  }
+  return inserted;
+}
+
 absl::StatusOr<std::optional<std::string>> EncryptedStore::Get(std::string_view ns,
                                                                std::string_view key) {
   CCB_ASSIGN_OR_RETURN(std::optional<std::string> stored, inner_->Get(ns, key));

@@ -37,6 +37,8 @@ class Keyring {
   const KeyEncryptionKey& current() const { return keys_.front(); }
   // The key with `id`, or null.
   const KeyEncryptionKey* Find(std::string_view id) const;
+  // Every key, current first.
+  const std::vector<KeyEncryptionKey>& keys() const { return keys_; }
 
  private:
   std::vector<KeyEncryptionKey> keys_;
@@ -80,6 +82,10 @@ class EncryptedStore final : public KeyValueStore {
   bool Shared() const override { return inner_->Shared(); }
   absl::Status PutExpiring(std::string_view ns, std::string_view key, std::string_view value,
                            int64_t expires_unix) override;
+  // The value sealed like every other; a present value is opened for `existing`.
+  absl::StatusOr<bool> InsertExpiring(std::string_view ns, std::string_view key,
+                                      std::string_view value, int64_t expires_unix,
+                                      std::optional<std::string>* existing) override;
   absl::StatusOr<size_t> DeleteExpired(std::string_view ns, int64_t now_unix,
                                        size_t limit) override {
     return inner_->DeleteExpired(ns, now_unix, limit);

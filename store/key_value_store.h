@@ -105,6 +105,18 @@ class KeyValueStore {
     return absl::UnimplementedError("store: this backend has no expiring entries");
   }
 
+  // Inserts `key` with `value` and an expiry (as PutExpiring) only while `key` is absent, in one
+  // atomic step for every client of the store (for PostgreSQL: across processes): of concurrent
+  // inserts of one key exactly one returns true. When the key is present, false, and `existing`
+  // (when given) receives its value, or nullopt when the entry that won was committed by another
+  // client during this call and is not readable yet. What a single-use claim (a spent nonce)
+  // needs; as durable as Put. Unimplemented on backends without expiry (SQLite).
+  virtual absl::StatusOr<bool> InsertExpiring(std::string_view ns, std::string_view key,
+                                              std::string_view value, int64_t expires_unix,
+                                              std::optional<std::string>* existing = nullptr) {
+    return absl::UnimplementedError("store: this backend has no expiring entries");
+  }
+
   // Deletes at most `limit` entries of `ns` whose expiry is set and at or before `now_unix`;
   // returns how many. Concurrent callers delete disjoint entries and never wait for each other.
   virtual absl::StatusOr<size_t> DeleteExpired(std::string_view ns, int64_t now_unix,

@@ -308,6 +308,45 @@ TEST_P(KeyValueStoreTest, ExpiredEntriesAreDeletedInBatches) {
   EXPECT_EQ(*third, 1u);
 }
 
+// A single-use claim: of racing inserts of one key exactly one wins; a loser that can read the
+// winner's value gets it; an expired claim is swept like any expiring entry.
+TEST_P(KeyValueStoreTest, InsertExpiringHasExactlyOneWinner) {
+  std::optional<std::string> existing;
+  auto first = store_->InsertExpiring("ns", "claim", "digest-1", 100, &existing);
+  if (absl::IsUnimplemented(first.status())) GTEST_SKIP() << "backend has no expiring entries";
+  ASSERT_OK(first);
+  EXPECT_TRUE(*first);
+  EXPECT_FALSE(existing.has_value());
+  auto second = store_->InsertExpiring("ns", "claim", "digest-2", 100, &existing);
+  ASSERT_OK(second);
+  EXPECT_FALSE(*second);
+  EXPECT_EQ(existing, "digest-1");
+  EXPECT_EQ(MustGet("ns", "claim"), "digest-1");  // the loser changed nothing
+  auto swept = store_->DeleteExpired("ns", 100, 10);
+  ASSERT_OK(swept);
+  EXPECT_EQ(*swept, 1u);
+
+  constexpr int kThreads = 4;
+  for (int round = 0; round < 10; ++round) {
+    std::string key = fmt::format("race{}", round);
+    std::atomic<int> winners{0}, failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        std::optional<std::string> seen;
+        auto won = store_->InsertExpiring("ns", key, fmt::format("by-{}", t), 1000, &seen);
+        if (!won.ok()) ++failures;
+        if (won.ok() && *won) ++winners;
+        // What a loser reads, when it can, is the winner's value, never its own.
+        if (won.ok() && !*won && seen && *seen == fmt::format("by-{}", t)) ++failures;
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(winners.load(), 1) << key;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, KeyValueStoreTest,
                          ::testing::Values(Kind::kSqlite, Kind::kMemory, Kind::kPostgres,
                                            Kind::kEncryptedSqlite, Kind::kEncryptedPostgres),

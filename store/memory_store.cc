@@ -34,6 +34,16 @@ class MemoryStore final : public KeyValueStore {
     return true;
   }
 
+  absl::StatusOr<bool> InsertExpiring(std::string_view ns, std::string_view key,
+                                      std::string_view value, int64_t expires_unix,
+                                      std::optional<std::string>* existing) override {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = data_[std::string(ns)].try_emplace(
+        std::string(key), Entry{std::string(value), expires_unix});
+    if (!inserted && existing != nullptr) *existing = it->second.value;
+    return inserted;
+  }
+
   absl::StatusOr<size_t> DeleteExpired(std::string_view ns, int64_t now_unix,
                                        size_t limit) override {
     std::lock_guard lock(mu_);

@@ -77,6 +77,7 @@ enum class Stmt {
   kListFrom,
   kCas,
   kDeleteExpired,
+  kInsertExpiring,
   kCount
 };
 struct Statement {
@@ -120,6 +121,17 @@ const Statement kStatements[] = {
      "DELETE FROM ccburst_kv WHERE ctid IN (SELECT ctid FROM ccburst_kv WHERE ns = $1 "
      "AND expires <> 0 AND expires <= $2 LIMIT $3 FOR UPDATE SKIP LOCKED)",
      {17, 20, 20}},
+    // A single-use claim: the insert, and in the same statement the generation (so that the
+    // request's cached reads after it are confirmed, see Observed) and, when the key was
+    // present, its value. A row that a concurrent transaction committed during the insert is not
+    // in this statement's snapshot: inserted = 0 and a NULL value. Durable (a spent nonce stays
+    // spent across a crash of the database).
+    {"ccb_insert_expiring",
+     "WITH ins AS (INSERT INTO ccburst_kv(ns, key, value, expires) VALUES ($1, $2, $3, $4) "
+     "ON CONFLICT (ns, key) DO NOTHING RETURNING 1) "
+     "SELECT g.n, (SELECT count(*) FROM ins), kv.value FROM ccburst_generation g "
+     "LEFT JOIN ccburst_kv kv ON kv.ns = $1 AND kv.key = $2",
+     {17, 17, 17, 20}},
 };
 static_assert(std::size(kStatements) == static_cast<size_t>(Stmt::kCount));
 
@@ -310,6 +322,30 @@ class PostgresStore final : public KeyValueStore {
       return absl::OkStatus();
     }));
     return swapped;
+  }
+
+  absl::StatusOr<bool> InsertExpiring(std::string_view ns, std::string_view key,
+                                      std::string_view value, int64_t expires_unix,
+                                      std::optional<std::string>* existing) override {
+    Invalidate(ns, key);
+    bool inserted = false;
+    int64_t generation = 0;
+    std::optional<std::string> present;
+    CCB_RETURN_IF_ERROR(WithConnection("insert", [&](Conn& c) -> absl::Status {
+      CCB_ASSIGN_OR_RETURN(ResultPtr r, Run(c, "insert", Stmt::kInsertExpiring,
+                                            {ns, key, value, Int8(expires_unix)}));
+      present.reset();
+      if (PQntuples(r.get()) != 1) {
+        return Unavailable("insert", "the ccburst_generation table does not hold exactly one row");
+      }
+      generation = FromBigEndian64(Bytes(r.get(), 0, 0));
+      inserted = FromBigEndian64(Bytes(r.get(), 0, 1)) != 0;
+      if (!PQgetisnull(r.get(), 0, 2)) present = std::string(Bytes(r.get(), 0, 2));
+      return absl::OkStatus();
+    }));
+    Observed(generation);
+    if (!inserted && existing != nullptr) *existing = std::move(present);
+    return inserted;
   }
 
   absl::StatusOr<size_t> DeleteExpired(std::string_view ns, int64_t now_unix,
