@@ -31,14 +31,26 @@ void ReplaceAll(std::string& s, std::string_view from, const std::string& to) {
 
 absl::Status ParseServer(const toml::table& t, const std::string& base, ScalerConfig& c) {
   constexpr std::string_view w = "server";
-  CCB_RETURN_IF_ERROR(CheckKeys(t, w,
-                                {"grpc_address", "http_address", "stream_interval_seconds",
-                                 "tls_cert_file", "tls_key_file", "tls_client_ca_file"}));
+  CCB_RETURN_IF_ERROR(CheckKeys(
+      t, w,
+      {"grpc_address", "http_address", "stream_interval_seconds", "tls_cert_file", "tls_key_file",
+       "tls_client_ca_file", "signal_refresh_seconds", "signal_max_age_seconds"}));
   CCB_RETURN_IF_ERROR(GetString(t, w, "grpc_address", c.grpc_address));
   CCB_RETURN_IF_ERROR(GetString(t, w, "http_address", c.http_address));
   int64_t s = c.stream_interval.count();
   CCB_RETURN_IF_ERROR(GetInt(t, w, "stream_interval_seconds", 1, 3600, s));
   c.stream_interval = std::chrono::seconds(s);
+  int64_t refresh = c.signal_refresh.count(), max_age = c.signal_max_age.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "signal_refresh_seconds", 1, 3600, refresh));
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "signal_max_age_seconds", 1, 86400, max_age));
+  if (max_age <= refresh) {
+    return absl::InvalidArgumentError(fmt::format(
+        "config: `server.signal_max_age_seconds` ({}) must exceed `server.signal_refresh_seconds` "
+        "({})",
+        max_age, refresh));
+  }
+  c.signal_refresh = std::chrono::seconds(refresh);
+  c.signal_max_age = std::chrono::seconds(max_age);
   GrpcTlsConfig& tls = c.grpc_tls;
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "tls_cert_file", tls.cert_file));
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "tls_key_file", tls.key_file));

@@ -2,7 +2,7 @@
 // error naming it, so a typo never silently changes where or how much the cluster bursts.
 //
 //   [server]      grpc_address, http_address, stream_interval_seconds, tls_cert_file,
-//                 tls_key_file, tls_client_ca_file
+//                 tls_key_file, tls_client_ca_file, signal_refresh_seconds, signal_max_age_seconds
 //   [prometheus]  address, timeout_ms, bearer_token_file, ca_file
 //   [kbs]         url, timeout_ms, max_failure_ratio, min_attestations, window_seconds,
 //                 refresh_seconds, ca_file, metrics   (no url = attestation gate disabled)
@@ -94,6 +94,11 @@ struct ScalerConfig {
   GrpcTlsConfig grpc_tls;
   std::string http_address = "0.0.0.0:8080";
   std::chrono::seconds stream_interval{5};
+  // The signals (Prometheus queries and the KBS gate) are read per workload in the background
+  // every signal_refresh; requests are answered from the last snapshot, and a snapshot older than
+  // signal_max_age holds the replicas (reason `signals_stale`) instead of scaling on old data.
+  std::chrono::seconds signal_refresh{5};
+  std::chrono::seconds signal_max_age{60};
   PrometheusConfig prometheus;
   KbsGateConfig kbs;
   std::map<std::string, InstanceProfile> profiles;

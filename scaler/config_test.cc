@@ -57,6 +57,26 @@ TEST(ConfigTest, ParsesAndSubstitutesQueries) {
   EXPECT_EQ(w.mode, SignalMode::kCcburst);
 }
 
+TEST(ConfigTest, SignalRefreshAndStalenessBound) {
+  auto c = ParseScalerConfig(kBase, "/etc/ccburst");
+  ASSERT_OK(c);
+  EXPECT_EQ(c->signal_refresh.count(), 5);  // below KEDA's 30 s poll
+  EXPECT_EQ(c->signal_max_age.count(), 60);
+  std::string text = kBase;
+  text.replace(text.find("stream_interval_seconds = 2\n"), 28,
+               "stream_interval_seconds = 2\nsignal_refresh_seconds = 2\n"
+               "signal_max_age_seconds = 9\n");
+  c = ParseScalerConfig(text, ".");
+  ASSERT_OK(c);
+  EXPECT_EQ(c->signal_refresh.count(), 2);
+  EXPECT_EQ(c->signal_max_age.count(), 9);
+  text.replace(text.find("signal_max_age_seconds = 9"), 26, "signal_max_age_seconds = 2");
+  EXPECT_THAT(ParseScalerConfig(text, "."),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "config: `server.signal_max_age_seconds` (2) must exceed "
+                       "`server.signal_refresh_seconds` (2)"));
+}
+
 TEST(ConfigTest, UnknownKeysAndBadValuesAreNamed) {
   auto err = [](std::string extra) {
     return std::string(ParseScalerConfig(std::string(kBase) + extra, "").status().message());

@@ -131,6 +131,7 @@ enum class Reason {
   kWarmPool,         // scaled up for the warm reserve (on-prem nearly full), not pending pods
   kTrend,            // scaled up for the shortage's recent growth, not pending pods
   kReserveDeferred,  // the reserve wants more, but a scale-in was recent (holding)
+  kSignalsStale,     // the last good signals are older than the staleness bound (holding)
 };
 std::string_view ReasonName(Reason r);
 
@@ -161,8 +162,10 @@ class Decider {
 
   // Decides from fresh signals at `now` (monotonic across calls).
   Decision Decide(const Signals& signals, GateState gate, core::TimePoint now);
-  // A fault: holds the current replicas and records `detail` (never bursts blindly).
-  Decision Hold(std::string detail, GateState gate, core::TimePoint now);
+  // A fault: holds the current replicas and records `detail` (never bursts blindly), with
+  // `reason` kSignalError or kSignalsStale.
+  Decision Hold(std::string detail, GateState gate, core::TimePoint now,
+                Reason reason = Reason::kSignalError);
 
   int replicas() const { return replicas_; }
   const InstanceProfile& profile() const { return profile_; }

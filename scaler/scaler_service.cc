@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <set>
+#include <vector>
 
 namespace ccburst::scaler {
 namespace {
@@ -63,8 +64,35 @@ struct ScalerService::Metrics {
   prometheus::Family<prometheus::Histogram>& latency =
       prometheus::BuildHistogram()
           .Name("ccburst_scaler_decision_duration_seconds")
-          .Help("Time to read the signals and decide")
+          .Help("Time to decide on a request, from the last signal snapshot")
           .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& refresh =
+      prometheus::BuildHistogram()
+          .Name("ccburst_scaler_refresh_duration_seconds")
+          .Help("Time to read one workload's signals and gates in the background")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& age =
+      prometheus::BuildGauge()
+          .Name("ccburst_scaler_signal_age_seconds")
+          .Help("Age of the signal snapshot the last decision used (-1 none)")
+          .Register(*registry);
+};
+
+struct ScalerService::Feed {
+  struct Gate {
+    GateState state = GateState::kDisabled;
+    std::string why;
+  };
+  const WorkloadConfig* workload = nullptr;
+  SignalMode mode = SignalMode::kCcburst;
+  std::thread thread;
+  std::mutex refresh_mu;  // one refresh at a time
+  std::mutex mu;          // guards the snapshot below
+  bool refreshed = false;
+  std::optional<Signals> signals;     // the last good signals
+  core::TimePoint taken{};            // when they were read
+  std::string error;                  // the last refresh's error; empty when it succeeded
+  std::map<std::string, Gate> gates;  // by profile name
 };
 
 struct ScalerService::ObjectState {
@@ -77,7 +105,89 @@ struct ScalerService::ObjectState {
 ScalerService::ScalerService(ScalerConfig config, const core::Clock& clock)
     : config_(std::move(config)), clock_(clock), metrics_(std::make_unique<Metrics>()) {}
 
-ScalerService::~ScalerService() = default;
+ScalerService::~ScalerService() { Stop(); }
+
+void ScalerService::Start() {
+  for (const auto& [_, w] : config_.workloads) GetFeed(w, w.mode);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  for (auto& [_, f] : feeds_) {
+    Feed* feed = f.get();
+    feed->thread = std::thread([this, feed] { RefreshLoop(*feed); });
+  }
+}
+
+void ScalerService::Stop() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    for (auto& [_, f] : feeds_) {
+      if (f->thread.joinable()) threads.push_back(std::move(f->thread));
+    }
+  }
+  stop_cv_.notify_all();
+  for (auto& t : threads) t.join();
+}
+
+ScalerService::Feed& ScalerService::GetFeed(const WorkloadConfig& w, SignalMode mode) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& slot =
+      feeds_[fmt::format("{}/{}", w.name, mode == SignalMode::kPending ? "pending" : "ccburst")];
+  if (!slot) {
+    slot = std::make_unique<Feed>();
+    slot->workload = &w;
+    slot->mode = mode;
+    Feed* feed = slot.get();
+    if (started_ && !stopping_) feed->thread = std::thread([this, feed] { RefreshLoop(*feed); });
+  }
+  return *slot;
+}
+
+void ScalerService::RefreshLoop(Feed& feed) {
+  while (true) {
+    Refresh(feed);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stop_cv_.wait_for(lock, config_.signal_refresh, [&] { return stopping_; })) return;
+  }
+}
+
+void ScalerService::Refresh(Feed& f) {
+  std::lock_guard<std::mutex> once(f.refresh_mu);
+  const WorkloadConfig& w = *f.workload;
+  auto started = std::chrono::steady_clock::now();
+  core::TimePoint now = clock_.Now();
+  std::map<std::string, Feed::Gate> gates;
+  const std::string& kbs_url = w.kbs_url ? *w.kbs_url : config_.kbs.url;
+  for (const std::string& name : {w.profile}) {
+    Feed::Gate g;
+    if (!kbs_url.empty()) {
+      g.state = gates_.at(kbs_url)->Check(config_.profiles.at(name).tee, now, &g.why);
+    }
+    gates.emplace(name, std::move(g));
+  }
+  auto signals = ReadSignals(w, f.mode);
+  metrics_->refresh
+      .Add({{"workload", w.name}},
+           prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                   0.25, 0.5, 1, 2.5, 5, 10})
+      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (!signals.ok()) {
+    metrics_->errors.Add({{"workload", w.name}, {"source", "prometheus"}}).Increment();
+    spdlog::debug("refresh workload={} failed: {}", w.name, core::Message(signals.status()));
+  }
+  std::lock_guard<std::mutex> lock(f.mu);
+  f.refreshed = true;
+  f.gates = std::move(gates);
+  if (signals.ok()) {
+    f.signals = *signals;
+    f.taken = now;
+    f.error.clear();
+  } else {
+    f.error = core::Message(signals.status());
+  }
+}
 
 absl::StatusOr<std::unique_ptr<ScalerService>> ScalerService::Create(ScalerConfig config,
                                                                      const core::Clock& clock) {
@@ -197,25 +307,44 @@ absl::StatusOr<Decision> ScalerService::Evaluate(const ObjectRef& ref) {
     state = slot.get();
   }
 
+  Feed& feed = GetFeed(w, mode);
+  bool refreshed;
+  {
+    std::lock_guard<std::mutex> lock(feed.mu);
+    refreshed = feed.refreshed;
+  }
+  if (!refreshed) Refresh(feed);  // the first request for a feed reads the signals itself
+  std::optional<Signals> signals;
+  core::TimePoint taken;
+  std::string error;
+  Feed::Gate gate_of_profile;
+  {
+    std::lock_guard<std::mutex> lock(feed.mu);
+    signals = feed.signals;
+    taken = feed.taken;
+    error = feed.error;
+    if (auto g = feed.gates.find(w.profile); g != feed.gates.end()) gate_of_profile = g->second;
+  }
+
   std::lock_guard<std::mutex> lock(state->mu);
   auto started = std::chrono::steady_clock::now();
   core::TimePoint now = clock_.Now();
   const InstanceProfile& profile = state->decider->profile();
-
-  GateState gate = GateState::kDisabled;
-  std::string gate_why;
-  const std::string& kbs_url = w.kbs_url ? *w.kbs_url : config_.kbs.url;
-  if (!kbs_url.empty()) gate = gates_.at(kbs_url)->Check(profile.tee, now, &gate_why);
+  const GateState gate = gate_of_profile.state;
+  const double age = signals ? std::chrono::duration<double>(now - taken).count() : -1;
 
   Decision d;
-  auto signals = ReadSignals(w, mode);
-  if (!signals.ok()) {
-    metrics_->errors.Add({{"workload", w.name}, {"source", "prometheus"}}).Increment();
-    d = state->decider->Hold(core::Message(signals.status()), gate, now);
+  if (!signals) {
+    d = state->decider->Hold(error.empty() ? "no signals read yet" : error, gate, now);
+  } else if (now - taken > config_.signal_max_age) {
+    d = state->decider->Hold(
+        fmt::format("signals are {:.0f}s old (limit {}s): {}", age, config_.signal_max_age.count(),
+                    error.empty() ? "no refresh since" : error),
+        gate, now, Reason::kSignalsStale);
   } else {
     d = state->decider->Decide(*signals, gate, now);
     if (d.reason == Reason::kGateKbsUnreachable || d.reason == Reason::kGateAttestationFailing) {
-      d.detail = gate_why;
+      d.detail = gate_of_profile.why;
     }
   }
   double seconds =
@@ -227,6 +356,7 @@ absl::StatusOr<Decision> ScalerService::Evaluate(const ObjectRef& ref) {
   metrics_->pending.Add(labels).Set(d.pending_pods);
   metrics_->free.Add(labels).Set(d.onprem_free_pods);
   metrics_->gate.Add(labels).Set(gate == GateState::kOpen || gate == GateState::kDisabled ? 1 : 0);
+  metrics_->age.Add(labels).Set(age);
   metrics_->decisions.Add({{"workload", w.name}, {"reason", std::string(ReasonName(d.reason))}})
       .Increment();
   metrics_->latency
@@ -240,10 +370,10 @@ absl::StatusOr<Decision> ScalerService::Evaluate(const ObjectRef& ref) {
   spdlog::log(level,
               "decision scaledobject={} workload={} wanted={} previous={} reason={} "
               "demand_replicas={} pending_pods={} pods_per_instance={} onprem_free_pods={} "
-              "cap={} cloud_replicas={} gate={} profile={} detail=\"{}\"",
+              "cap={} cloud_replicas={} gate={} profile={} signal_age_s={:.1f} detail=\"{}\"",
               key, w.name, d.wanted, d.previous, ReasonName(d.reason), d.demand_replicas,
               d.pending_pods, d.pods_per_instance, d.onprem_free_pods, d.cap,
-              d.observed_cloud_replicas, GateStateName(gate), profile.name, d.detail);
+              d.observed_cloud_replicas, GateStateName(gate), profile.name, age, d.detail);
   state->last = d;
   return d;
 }

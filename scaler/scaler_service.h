@@ -1,17 +1,22 @@
 // The scaler's request path, independent of gRPC: a ScaledObject reference (name, namespace, the
-// trigger's metadata) in, a decision out. It reads the signals from Prometheus, asks the KBS gate,
-// runs the ScaledObject's Decider, logs the decision with its reason and inputs, and exports it on
-// the scaler's own /metrics.
+// trigger's metadata) in, a decision out. The signals of each workload (its Prometheus queries and
+// the KBS gate) are read by a background thread every `signal_refresh` into a snapshot; a request
+// runs the ScaledObject's Decider on the last snapshot (no I/O on the request path), logs the
+// decision with its reason, inputs and the snapshot's age, and exports it on /metrics.
 //
-// Faults have one answer: the ScaledObject's current replicas are held (Decider::Hold) and the
-// decision carries reason `signal_error` with the cause. Bad metadata is an error (there is no
+// Faults have one answer: the ScaledObject's current replicas are held (Decider::Hold). A refresh
+// that fails keeps the last good snapshot, which is used while it is younger than
+// `signal_max_age`; after that the decision holds with reason `signals_stale`. Without any good
+// snapshot it holds with `signal_error` and the cause. Bad metadata is an error (there is no
 // workload to hold for), which KEDA reports on the ScaledObject.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "core/clock.h"
 #include "core/status.h"
@@ -33,7 +38,14 @@ class ScalerService {
   // is kInvalidArgument.
   static absl::StatusOr<std::unique_ptr<ScalerService>> Create(ScalerConfig config,
                                                                const core::Clock& clock);
+  // Stops the refresh threads.
   ~ScalerService();
+
+  // Starts one refresh thread per workload (and per signal mode a ScaledObject asks for). Before
+  // Start, and for a workload not yet refreshed, the first request reads the signals itself.
+  void Start();
+  // Stops and joins the refresh threads (idempotent).
+  void Stop();
 
   // Decides for one ScaledObject. Metadata keys: `workload` (required, a [workloads.<name>] of
   // the configuration) and `mode` (`ccburst` or `pending`, overrides the workload's); KEDA's own
@@ -52,9 +64,15 @@ class ScalerService {
  private:
   struct Metrics;
   struct ObjectState;
+  struct Feed;
   ScalerService(ScalerConfig config, const core::Clock& clock);
   absl::StatusOr<const WorkloadConfig*> Resolve(const ObjectRef& ref, SignalMode& mode) const;
   absl::StatusOr<Signals> ReadSignals(const WorkloadConfig& w, SignalMode mode);
+  // The feed of (workload, mode), created (and its thread started, after Start) on first use.
+  Feed& GetFeed(const WorkloadConfig& w, SignalMode mode);
+  // Reads the signals and gates of one feed into its snapshot.
+  void Refresh(Feed& feed);
+  void RefreshLoop(Feed& feed);
 
   ScalerConfig config_;
   const core::Clock& clock_;
@@ -63,6 +81,9 @@ class ScalerService {
   std::unique_ptr<Metrics> metrics_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<ObjectState>> objects_;  // by namespace/name
+  std::map<std::string, std::unique_ptr<Feed>> feeds_;           // by workload/mode
+  bool started_ = false, stopping_ = false;
+  std::condition_variable stop_cv_;
 };
 
 }  // namespace ccburst::scaler

@@ -83,6 +83,8 @@ cat >"$WORK/scaler.toml" <<TOML
 grpc_address = "127.0.0.1:0"
 http_address = "127.0.0.1:0"
 stream_interval_seconds = 1
+signal_refresh_seconds = 1
+signal_max_age_seconds = 10
 
 [prometheus]
 address = "http://127.0.0.1:$PROM_PORT"
@@ -149,6 +151,12 @@ allowed_regions = ["germanywestcentral"]
 
 $REALKBS_TOML
 TOML
+# The stand-in KBS's counters exist before the scaler starts (its background refresh reads the gate
+# at once, and counters from before it started do not count), as the test's first step sets them.
+printf '%s\n' '# TYPE kbs_attestations_total counter' \
+  'kbs_attestations_total{tee="tdx",outcome="success"} 50' \
+  'kbs_attestations_total{tee="tdx",outcome="failure"} 0' \
+  'kbs_attestations_total{tee="snp",outcome="failure"} 1000' >"$WORK/kbs.prom"
 "$SCALER" --config "$WORK/scaler.toml" >"$WORK/scaler.out" 2>"$WORK/scaler.log" &
 PIDS+=($!)
 wait_for "$WORK/scaler.out" '^ready grpc_port=' || fail "scaler did not start"

@@ -399,11 +399,17 @@ TEST_F(ScalerIntegration, HungPrometheusHoldsReplicas) {
   ASSERT_EQ(kill(prom, SIGSTOP), 0);
   Cluster c;  // demand gone, but the scaler cannot know
   Publish(c);
-  int64_t held = keda_.Metric("web");  // answers after the bounded timeout
+  // Answered at once from the last snapshot (the request path does not query Prometheus), while
+  // the background refresh runs into its bounded timeout.
+  int64_t held = keda_.Metric("web");
+  bool counted = WaitFor([&] {
+    return ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""}) > errors_before;
+  });
+  int64_t still = keda_.Metric("web");
   ASSERT_EQ(kill(prom, SIGCONT), 0);
   EXPECT_EQ(held, 4);
-  EXPECT_GT(ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""}),
-            errors_before);
+  EXPECT_EQ(still, 4);
+  EXPECT_TRUE(counted);
 }
 
 TEST_F(ScalerIntegration, DrainScalesInAfterCooldown) {
@@ -421,21 +427,32 @@ TEST_F(ScalerIntegration, DrainScalesInAfterCooldown) {
   EXPECT_EQ(keda_.Active(Keda::Workload("web")), false);
 }
 
-TEST_F(ScalerIntegration, PrometheusDownHoldsReplicas) {
+// The answer comes from the background snapshot: with Prometheus gone it is still served from
+// the last good snapshot while that is younger than signal_max_age_seconds (10 s here), then held
+// with reason `signals_stale`, never scaled on old data.
+TEST_F(ScalerIntegration, PrometheusDownServesSnapshotThenHoldsAsStale) {
   Cluster c;
   c.unschedulable = 6;
   Publish(c);
   ASSERT_TRUE(WaitFor([&] { return keda_.Metric("web") == 2; }));
+  const double steady = Decisions("web", "steady");
+  const double stale = Decisions("web", "signals_stale");
+  const double errors = ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""});
   pid_t prom = static_cast<pid_t>(std::stol(Env("CCB_IT_PROM_PID")));
   ASSERT_EQ(kill(prom, SIGKILL), 0);
-  // Once Prometheus is gone the answer stays 2 and the faults are counted.
-  double errors = ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""});
+  // Fresh snapshot: decided normally (`steady`), no fault on the request path.
+  EXPECT_EQ(keda_.Metric("web"), 2);
+  EXPECT_GT(Decisions("web", "steady"), steady);
+  EXPECT_EQ(Decisions("web", "signals_stale"), stale);
+  // The background refresh fails and counts it; the snapshot ages past the bound: held as stale.
   ASSERT_TRUE(WaitFor([&] {
-    return keda_.Metric("web") == 2 &&
-           ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""}) > errors;
+    return ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""}) > errors;
   }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return keda_.Metric("web") == 2 && Decisions("web", "signals_stale") > stale; }));
   EXPECT_EQ(keda_.Metric("web"), 2);
   EXPECT_EQ(keda_.Active(Keda::Workload("web")), true);
+  EXPECT_GT(ScalerMetric("ccburst_scaler_signal_age_seconds", {"workload=\"web\"", "web-so"}), 10);
 }
 
 }  // namespace
