@@ -55,6 +55,11 @@ struct InstanceProfile {
   double price_per_hour = 0;
   std::string tee;     // the KBS TEE name: "tdx", "snp", "az-tdx-vtpm", "az-snp-vtpm", ...
   std::string region;  // "westeurope", ...
+  // Placement across profiles (placement.h): the provider, a data-sovereignty tag ("eu", ...)
+  // and, with GPUs, their architecture as the KBS labels device attestations ("" = any).
+  std::string cloud;
+  std::string sovereignty;
+  std::string gpu_arch;
 };
 
 // A weekly time window in UTC during which bursting may start ("Mon-Fri 06:00-22:00").
