@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/file.h"
@@ -124,8 +125,9 @@ absl::Status ParseKbs(const toml::table& t, const std::string& base, ScalerConfi
 
 absl::StatusOr<InstanceProfile> ParseProfile(const toml::table& t, const std::string& name) {
   std::string w = KeyPath("profiles", name);
-  CCB_RETURN_IF_ERROR(
-      CheckKeys(t, w, {"vcpu", "memory_gib", "gpus", "price_per_hour", "tee", "region"}));
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w,
+                                {"vcpu", "memory_gib", "gpus", "price_per_hour", "tee", "region",
+                                 "cloud", "sovereignty", "gpu_arch"}));
   InstanceProfile p;
   p.name = name;
   p.capacity = {0, 0, 0};
@@ -135,6 +137,9 @@ absl::StatusOr<InstanceProfile> ParseProfile(const toml::table& t, const std::st
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "price_per_hour", 0, 1e6, p.price_per_hour));
   CCB_RETURN_IF_ERROR(GetString(t, w, "tee", p.tee));
   CCB_RETURN_IF_ERROR(GetString(t, w, "region", p.region));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "cloud", p.cloud));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "sovereignty", p.sovereignty));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "gpu_arch", p.gpu_arch));
   for (std::string_view k : {"vcpu", "memory_gib", "tee", "region"}) {
     if (!t.get(k)) {
       return absl::InvalidArgumentError(fmt::format("config: `{}` is required", KeyPath(w, k)));
@@ -184,6 +189,9 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
   std::string w = KeyPath("workloads", name);
   CCB_RETURN_IF_ERROR(CheckKeys(t, w,
                                 {"profile",
+                                 "profiles",
+                                 "allowed_clouds",
+                                 "allowed_sovereignty",
                                  "mode",
                                  "namespace",
                                  "pod_regex",
@@ -209,6 +217,18 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
   WorkloadConfig wl;
   wl.name = name;
   CCB_RETURN_IF_ERROR(GetString(t, w, "profile", wl.profile));
+  CCB_RETURN_IF_ERROR(GetStringArray(t, w, "profiles", wl.profiles));
+  for (const auto& p : wl.profiles) {
+    if (!c.profiles.count(p)) {
+      return absl::InvalidArgumentError(
+          fmt::format("config: `{}.profiles` names unknown profile `{}`", w, p));
+    }
+    if (std::count(wl.profiles.begin(), wl.profiles.end(), p) > 1) {
+      return absl::InvalidArgumentError(
+          fmt::format("config: `{}.profiles` lists `{}` twice", w, p));
+    }
+  }
+  if (wl.profile.empty() && !wl.profiles.empty()) wl.profile = wl.profiles.front();
   if (wl.profile.empty()) {
     return absl::InvalidArgumentError(fmt::format("config: `{}.profile` is required", w));
   }
@@ -216,6 +236,14 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
     return absl::InvalidArgumentError(
         fmt::format("config: `{}.profile` names unknown profile `{}`", w, wl.profile));
   }
+  if (!wl.profiles.empty() &&
+      std::find(wl.profiles.begin(), wl.profiles.end(), wl.profile) == wl.profiles.end()) {
+    return absl::InvalidArgumentError(
+        fmt::format("config: `{}.profile` `{}` is not one of `{}.profiles`", w, wl.profile, w));
+  }
+  CCB_RETURN_IF_ERROR(GetStringArray(t, w, "allowed_clouds", wl.placement.allowed_clouds));
+  CCB_RETURN_IF_ERROR(
+      GetStringArray(t, w, "allowed_sovereignty", wl.placement.allowed_sovereignty));
   std::string mode = "ccburst";
   CCB_RETURN_IF_ERROR(GetString(t, w, "mode", mode));
   if (mode == "pending") {
@@ -265,6 +293,23 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "pod_gpus", 0, 1e4, wl.pod_size.gpus));
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "prometheus_address", wl.prometheus_address));
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "kbs_url", wl.kbs_url));
+
+  wl.placement.max_replicas = p.max_replicas;
+  wl.placement.budget_per_hour = p.budget_per_hour;
+  wl.placement.allowed_regions = p.allowed_regions;
+  wl.placement.allowed_tees = p.allowed_tees;
+  if (!wl.profiles.empty()) {
+    // The count decision's unit must itself be a place the workload may burst to.
+    std::vector<PlacementCandidate> ref = {{c.profiles.at(wl.profile)}};
+    Placement check = Place(0, wl.pod_size, ref, wl.placement);
+    if (check.profiles[0].reason != ProfileReason::kNotNeeded &&
+        check.profiles[0].reason != ProfileReason::kNoGpu &&
+        check.profiles[0].reason != ProfileReason::kPodTooLarge) {
+      return absl::InvalidArgumentError(
+          fmt::format("config: `{}.profile` `{}` is excluded by the workload's rules ({})", w,
+                      wl.profile, ProfileReasonName(check.profiles[0].reason)));
+    }
+  }
 
   wl.queries = DefaultQueries();
   CCB_ASSIGN_OR_RETURN(const toml::table* q, SubTable(t, w, "queries"));

@@ -6,9 +6,11 @@
 //   [prometheus]  address, timeout_ms, bearer_token_file, ca_file
 //   [kbs]         url, timeout_ms, max_failure_ratio, min_attestations, window_seconds,
 //                 refresh_seconds, ca_file, metrics   (no url = attestation gate disabled)
-//   [profiles.<name>]  vcpu, memory_gib, gpus, price_per_hour, tee, region
-//   [workloads.<name>] profile, mode, namespace, pod_regex, node_regex, cloud_deployment,
-//                      max_replicas, budget_per_hour, allowed_regions, allowed_tees, windows,
+//   [profiles.<name>]  vcpu, memory_gib, gpus, price_per_hour, tee, region, cloud, sovereignty,
+//                      gpu_arch
+//   [workloads.<name>] profile, profiles (placement across them, placement.h), mode, namespace,
+//                      pod_regex, node_regex, cloud_deployment, max_replicas, budget_per_hour,
+//                      allowed_regions, allowed_tees, allowed_clouds, allowed_sovereignty, windows,
 //                      scale_in_cooldown_seconds (absent: the ski-rental cool-down),
 //                      headroom_pods, warm_pods, trend_window_seconds, vm_startup_seconds,
 //                      pending_pod_hour_price (decision.h rule 6 and the ski-rental rule),
@@ -26,6 +28,7 @@
 
 #include "core/status.h"
 #include "scaler/decision.h"
+#include "scaler/placement.h"
 
 namespace ccburst::scaler {
 
@@ -72,7 +75,12 @@ enum class SignalMode {
 
 struct WorkloadConfig {
   std::string name;
+  // The profile whose instance is the unit of the count decision (decision.h). With `profiles`
+  // (two or more), the replicas are placed across those (placement.h) and each ScaledObject names
+  // its profile; `profile` is then one of them (default: the first) and must be allowed.
   std::string profile;
+  std::vector<std::string> profiles;  // empty: one profile, no placement step
+  PlacementRules placement;           // max_replicas, budget and the allowed lists, as `policy`
   SignalMode mode = SignalMode::kCcburst;
   PlacementPolicy policy;
   Resources pod_size{1, 4, 0};

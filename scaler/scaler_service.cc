@@ -9,6 +9,7 @@
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 #include <vector>
 
@@ -71,6 +72,16 @@ struct ScalerService::Metrics {
           .Name("ccburst_scaler_refresh_duration_seconds")
           .Help("Time to read one workload's signals and gates in the background")
           .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& placed =
+      prometheus::BuildGauge()
+          .Name("ccburst_scaler_placement_replicas")
+          .Help("Replicas the placement puts on each profile of a placed workload")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& placements =
+      prometheus::BuildCounter()
+          .Name("ccburst_scaler_placements_total")
+          .Help("Placements by workload and outcome reason")
+          .Register(*registry);
   prometheus::Family<prometheus::Gauge>& age =
       prometheus::BuildGauge()
           .Name("ccburst_scaler_signal_age_seconds")
@@ -100,6 +111,7 @@ struct ScalerService::ObjectState {
   std::string workload;
   std::unique_ptr<Decider> decider;
   std::optional<Decision> last;
+  std::optional<Placement> placement;  // a placed workload's last placement
 };
 
 ScalerService::ScalerService(ScalerConfig config, const core::Clock& clock)
@@ -160,10 +172,19 @@ void ScalerService::Refresh(Feed& f) {
   core::TimePoint now = clock_.Now();
   std::map<std::string, Feed::Gate> gates;
   const std::string& kbs_url = w.kbs_url ? *w.kbs_url : config_.kbs.url;
-  for (const std::string& name : {w.profile}) {
+  const std::vector<std::string> profiles =
+      w.profiles.empty() ? std::vector<std::string>{w.profile} : w.profiles;
+  for (const std::string& name : profiles) {
     Feed::Gate g;
     if (!kbs_url.empty()) {
-      g.state = gates_.at(kbs_url)->Check(config_.profiles.at(name).tee, now, &g.why);
+      // A profile with GPUs bursts only while its devices attest too (issue 19): its gate also
+      // reads the KBS's device outcome, and closes for this profile only.
+      const InstanceProfile& p = config_.profiles.at(name);
+      KbsGate& kbs = *gates_.at(kbs_url);
+      g.state = kbs.Check(p.tee, now, &g.why);
+      if (g.state == GateState::kOpen && p.capacity.gpus > 0) {
+        g.state = kbs.CheckDevices(p.gpu_arch, p.tee, now, &g.why);
+      }
     }
     gates.emplace(name, std::move(g));
   }
@@ -213,11 +234,11 @@ absl::StatusOr<std::unique_ptr<ScalerService>> ScalerService::Create(ScalerConfi
   return s;
 }
 
-absl::StatusOr<const WorkloadConfig*> ScalerService::Resolve(const ObjectRef& ref,
-                                                             SignalMode& mode) const {
+absl::StatusOr<const WorkloadConfig*> ScalerService::Resolve(const ObjectRef& ref, SignalMode& mode,
+                                                             std::string& profile) const {
   const std::string who = fmt::format("scaledobject {}/{}", ref.ns, ref.name);
   for (const auto& [k, v] : ref.metadata) {
-    if (k != "workload" && k != "mode" && !KedaKeys().count(k)) {
+    if (k != "workload" && k != "mode" && k != "profile" && !KedaKeys().count(k)) {
       return absl::InvalidArgumentError(fmt::format("{}: unknown metadata key `{}`", who, k));
     }
   }
@@ -241,12 +262,37 @@ absl::StatusOr<const WorkloadConfig*> ScalerService::Resolve(const ObjectRef& re
           fmt::format("{}: metadata `mode` = `{}`: want `ccburst` or `pending`", who, m->second));
     }
   }
-  return &w->second;
+  const WorkloadConfig& wl = w->second;
+  profile.clear();
+  auto p = ref.metadata.find("profile");
+  if (wl.profiles.empty()) {
+    if (p != ref.metadata.end()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "{}: metadata `profile`: workload `{}` has one profile (no `profiles` to place across)",
+          who, wl.name));
+    }
+    return &wl;
+  }
+  if (p == ref.metadata.end() || p->second.empty()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{}: metadata lacks `profile` (workload `{}` is placed across profiles: one ScaledObject "
+        "per profile)",
+        who, wl.name));
+  }
+  if (std::find(wl.profiles.begin(), wl.profiles.end(), p->second) == wl.profiles.end()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: metadata `profile` = `{}` is not one of workload `{}`'s profiles", who,
+                    p->second, wl.name));
+  }
+  profile = p->second;
+  return &wl;
 }
 
 absl::StatusOr<std::string> ScalerService::MetricName(const ObjectRef& ref) const {
   SignalMode mode;
-  CCB_ASSIGN_OR_RETURN(const WorkloadConfig* w, Resolve(ref, mode));
+  std::string profile;
+  CCB_ASSIGN_OR_RETURN(const WorkloadConfig* w, Resolve(ref, mode, profile));
+  if (!profile.empty()) return fmt::format("ccburst-{}-{}", w->name, profile);
   return fmt::format("ccburst-{}", w->name);
 }
 
@@ -284,16 +330,20 @@ absl::StatusOr<Signals> ScalerService::ReadSignals(const WorkloadConfig& w, Sign
   return s;
 }
 
-absl::StatusOr<Decision> ScalerService::Evaluate(const ObjectRef& ref) {
+absl::StatusOr<Answer> ScalerService::Evaluate(const ObjectRef& ref) {
   SignalMode mode;
-  auto resolved = Resolve(ref, mode);
+  std::string asked_profile;
+  auto resolved = Resolve(ref, mode, asked_profile);
   if (!resolved.ok()) {
     metrics_->errors.Add({{"workload", ""}, {"source", "metadata"}}).Increment();
     spdlog::warn("decision refused: {}", core::Message(resolved.status()));
     return resolved.status();
   }
   const WorkloadConfig& w = **resolved;
-  const std::string key = fmt::format("{}/{}", ref.ns, ref.name);
+  const bool placed = !w.profiles.empty();
+  // A placed workload's ScaledObjects (one per profile) share its count decision and placement.
+  const std::string key = placed ? fmt::format("{}/workload:{}", ref.ns, w.name)
+                                 : fmt::format("{}/{}", ref.ns, ref.name);
   ObjectState* state;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -317,23 +367,33 @@ absl::StatusOr<Decision> ScalerService::Evaluate(const ObjectRef& ref) {
   std::optional<Signals> signals;
   core::TimePoint taken;
   std::string error;
-  Feed::Gate gate_of_profile;
+  std::map<std::string, Feed::Gate> gates;
   {
     std::lock_guard<std::mutex> lock(feed.mu);
     signals = feed.signals;
     taken = feed.taken;
     error = feed.error;
-    if (auto g = feed.gates.find(w.profile); g != feed.gates.end()) gate_of_profile = g->second;
+    gates = feed.gates;
+  }
+  auto open = [](GateState g) { return g == GateState::kOpen || g == GateState::kDisabled; };
+  // The count decision's gate: a placed workload can grow while any of its profiles is open
+  // (placement then keeps the closed ones where they are).
+  Feed::Gate gate_of_count = gates[w.profile];
+  if (placed) {
+    for (const auto& [name, g] : gates) {
+      if (open(g.state)) gate_of_count = g;
+    }
   }
 
   std::lock_guard<std::mutex> lock(state->mu);
   auto started = std::chrono::steady_clock::now();
   core::TimePoint now = clock_.Now();
   const InstanceProfile& profile = state->decider->profile();
-  const GateState gate = gate_of_profile.state;
+  const GateState gate = gate_of_count.state;
   const double age = signals ? std::chrono::duration<double>(now - taken).count() : -1;
 
-  Decision d;
+  Answer a;
+  Decision& d = a.decision;
   if (!signals) {
     d = state->decider->Hold(error.empty() ? "no signals read yet" : error, gate, now);
   } else if (now - taken > config_.signal_max_age) {
@@ -344,18 +404,54 @@ absl::StatusOr<Decision> ScalerService::Evaluate(const ObjectRef& ref) {
   } else {
     d = state->decider->Decide(*signals, gate, now);
     if (d.reason == Reason::kGateKbsUnreachable || d.reason == Reason::kGateAttestationFailing) {
-      d.detail = gate_of_profile.why;
+      d.detail = gate_of_count.why;
     }
+  }
+  a.replicas = d.wanted;
+
+  if (placed) {
+    // Placement, a separate step after the count: the capacity the decision wants, in pods of the
+    // pending pods' size, onto the cheapest allowed mix of the workload's profiles.
+    const bool held = d.reason == Reason::kSignalError || d.reason == Reason::kSignalsStale;
+    if (!held || !state->placement) {
+      Resources pod = w.pod_size;
+      if (signals && signals->pending_requests && signals->pending_pods > 0) {
+        pod.cpu = signals->pending_requests->cpu / signals->pending_pods;
+        pod.memory_gib = signals->pending_requests->memory_gib / signals->pending_pods;
+        pod.gpus = signals->pending_requests->gpus / signals->pending_pods;
+      }
+      const int per =
+          d.pods_per_instance > 0 ? d.pods_per_instance : PodsPerInstance(pod, profile.capacity);
+      std::vector<PlacementCandidate> candidates;
+      for (const std::string& name : w.profiles) {
+        PlacementCandidate c{config_.profiles.at(name)};
+        c.gate_open = open(gates[name].state);
+        c.current = state->placement ? state->placement->ReplicasOf(name) : 0;
+        candidates.push_back(std::move(c));
+      }
+      state->placement = Place(static_cast<double>(d.wanted) * per, pod, candidates, w.placement);
+      metrics_->placements
+          .Add({{"workload", w.name},
+                {"reason", std::string(PlacementReasonName(state->placement->reason))}})
+          .Increment();
+      for (const ProfilePlacement& pp : state->placement->profiles) {
+        metrics_->placed.Add({{"workload", w.name}, {"profile", pp.profile}}).Set(pp.replicas);
+      }
+    }
+    a.placement = state->placement;
+    a.profile = asked_profile;
+    a.replicas = a.placement->ReplicasOf(asked_profile);
   }
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-  prometheus::Labels labels = {{"scaledobject", key}, {"workload", w.name}};
-  metrics_->wanted.Add(labels).Set(d.wanted);
+  prometheus::Labels labels = {{"scaledobject", fmt::format("{}/{}", ref.ns, ref.name)},
+                               {"workload", w.name}};
+  metrics_->wanted.Add(labels).Set(a.replicas);
   metrics_->demand.Add(labels).Set(d.demand_replicas);
   metrics_->pending.Add(labels).Set(d.pending_pods);
   metrics_->free.Add(labels).Set(d.onprem_free_pods);
-  metrics_->gate.Add(labels).Set(gate == GateState::kOpen || gate == GateState::kDisabled ? 1 : 0);
+  metrics_->gate.Add(labels).Set(open(placed ? gates[asked_profile].state : gate) ? 1 : 0);
   metrics_->age.Add(labels).Set(age);
   metrics_->decisions.Add({{"workload", w.name}, {"reason", std::string(ReasonName(d.reason))}})
       .Increment();
@@ -364,18 +460,24 @@ absl::StatusOr<Decision> ScalerService::Evaluate(const ObjectRef& ref) {
                                                        0.05, 0.1, 0.25, 0.5, 1, 2.5, 5})
       .Observe(seconds);
 
+  const std::string placement_text =
+      a.placement ? fmt::format(" placement=\"{}\" placement_reason={} profile_replicas={}",
+                                a.placement->Summary(), PlacementReasonName(a.placement->reason),
+                                a.replicas)
+                  : "";
   const bool changed = !state->last || state->last->wanted != d.wanted ||
                        state->last->reason != d.reason || state->last->detail != d.detail;
   auto level = changed ? spdlog::level::info : spdlog::level::debug;
   spdlog::log(level,
-              "decision scaledobject={} workload={} wanted={} previous={} reason={} "
+              "decision scaledobject={}/{} workload={} wanted={} previous={} reason={} "
               "demand_replicas={} pending_pods={} pods_per_instance={} onprem_free_pods={} "
-              "cap={} cloud_replicas={} gate={} profile={} signal_age_s={:.1f} detail=\"{}\"",
-              key, w.name, d.wanted, d.previous, ReasonName(d.reason), d.demand_replicas,
-              d.pending_pods, d.pods_per_instance, d.onprem_free_pods, d.cap,
-              d.observed_cloud_replicas, GateStateName(gate), profile.name, age, d.detail);
+              "cap={} cloud_replicas={} gate={} profile={} signal_age_s={:.1f}{} detail=\"{}\"",
+              ref.ns, ref.name, w.name, d.wanted, d.previous, ReasonName(d.reason),
+              d.demand_replicas, d.pending_pods, d.pods_per_instance, d.onprem_free_pods, d.cap,
+              d.observed_cloud_replicas, GateStateName(gate), profile.name, age, placement_text,
+              d.detail);
   state->last = d;
-  return d;
+  return a;
 }
 
 std::string ScalerService::RenderMetrics() const {

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -22,6 +23,7 @@
 #include "core/status.h"
 #include "scaler/config.h"
 #include "scaler/decision.h"
+#include "scaler/placement.h"
 #include "scaler/sources.h"
 
 namespace ccburst::scaler {
@@ -30,6 +32,15 @@ struct ObjectRef {
   std::string name;
   std::string ns;
   std::map<std::string, std::string> metadata;
+};
+
+// What one ScaledObject is told.
+struct Answer {
+  Decision decision;  // the workload's count decision
+  // For a workload placed across profiles: the placement, and the ScaledObject's profile.
+  std::optional<Placement> placement;
+  std::string profile;
+  int replicas = 0;  // the answer: decision.wanted, or the profile's replicas of the placement
 };
 
 class ScalerService {
@@ -48,12 +59,16 @@ class ScalerService {
   void Stop();
 
   // Decides for one ScaledObject. Metadata keys: `workload` (required, a [workloads.<name>] of
-  // the configuration) and `mode` (`ccburst` or `pending`, overrides the workload's); KEDA's own
-  // keys (scalerAddress, tls*, caCert, enableTLS, unsafeSsl) are ignored; anything else is
-  // kInvalidArgument naming the key. Signal and gate faults are not errors: see above.
-  absl::StatusOr<Decision> Evaluate(const ObjectRef& ref);
+  // the configuration), `mode` (`ccburst` or `pending`, overrides the workload's) and `profile`
+  // (required for, and only for, a workload with `profiles`: the profile this ScaledObject
+  // scales); KEDA's own keys (scalerAddress, tls*, caCert, enableTLS, unsafeSsl) are ignored;
+  // anything else is kInvalidArgument naming the key. Signal and gate faults are not errors: see
+  // above. The ScaledObjects of one placed workload (one per profile, same namespace) share one
+  // count decision and one placement.
+  absl::StatusOr<Answer> Evaluate(const ObjectRef& ref);
 
-  // Name of the metric this ScaledObject's GetMetricSpec announces ("ccburst-<workload>").
+  // Name of the metric this ScaledObject's GetMetricSpec announces ("ccburst-<workload>", or
+  // "ccburst-<workload>-<profile>" for a placed workload).
   absl::StatusOr<std::string> MetricName(const ObjectRef& ref) const;
 
   // Prometheus text exposition of the scaler's own metrics.
@@ -66,7 +81,8 @@ class ScalerService {
   struct ObjectState;
   struct Feed;
   ScalerService(ScalerConfig config, const core::Clock& clock);
-  absl::StatusOr<const WorkloadConfig*> Resolve(const ObjectRef& ref, SignalMode& mode) const;
+  absl::StatusOr<const WorkloadConfig*> Resolve(const ObjectRef& ref, SignalMode& mode,
+                                                std::string& profile) const;
   absl::StatusOr<Signals> ReadSignals(const WorkloadConfig& w, SignalMode mode);
   // The feed of (workload, mode), created (and its thread started, after Start) on first use.
   Feed& GetFeed(const WorkloadConfig& w, SignalMode mode);
