@@ -81,6 +81,12 @@ executables := 3 if {
 	}
 }
 
+# With RIM fetching on ([nvidia_verifier] rim_service_url), the verifier itself compared the GPU's
+# measurements with the golden ones of its fetched, signature-checked driver and VBIOS RIMs.
+executables := 3 if {
+	input.nvidia.rim.measurements_match == true
+}
+
 golden_match(measured, value) if {
 	is_string(value)
 	measured == value

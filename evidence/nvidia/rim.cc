@@ -296,6 +296,25 @@ absl::Status MergeReferenceMeasurements(boost::json::object& into, const boost::
   return absl::OkStatus();
 }
 
+std::vector<std::string> DeviceRimIds(const boost::json::object& config) {
+  auto str = [&](std::string_view key) -> std::string {
+    const boost::json::value* v = config.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  std::vector<std::string> ids;
+  if (std::string driver = str("driver_version"); !driver.empty()) {
+    ids.push_back("NV_GPU_DRIVER_GH100_" + driver);
+  }
+  std::string project = str("project"), project_sku = str("project_sku"),
+              chip_sku = str("chip_sku"), vbios = str("vbios_version");
+  if (!project.empty() && !project_sku.empty() && !chip_sku.empty() && !vbios.empty()) {
+    std::erase(vbios, '.');
+    for (char& c : vbios) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    ids.push_back(fmt::format("NV_GPU_VBIOS_{}_{}_{}_{}", project, project_sku, chip_sku, vbios));
+  }
+  return ids;
+}
+
 absl::StatusOr<std::unique_ptr<RimVerifier>> RimVerifier::Create(RimVerifierOptions options) {
   if (options.trust_anchors.empty()) {
     return absl::InvalidArgumentError("nvidia rim: no RIM trust anchor configured");

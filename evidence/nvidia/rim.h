@@ -105,6 +105,23 @@ class RimVerifier {
   std::vector<std::shared_ptr<const crypto::Certificate>> anchors_;
 };
 
+// Where RIMs come from by RIM ID (NVIDIA's RIM service: collateral/nvidia). Implementations must
+// be thread-safe and must not block a request for long (collateral/ bounds them with a
+// net::FetchGate).
+class RimSource {
+ public:
+  virtual ~RimSource() = default;
+  // The RIM document (XML) with `id`: NotFound when the service has none, Unavailable when it
+  // cannot be asked now.
+  virtual absl::StatusOr<std::string> FetchRim(const std::string& id) const = 0;
+};
+
+// The RIM IDs of a GPU from its `config` claims, as NVIDIA's RIM service names them: the driver
+// RIM "NV_GPU_DRIVER_GH100_<driver_version>", and the VBIOS RIM
+// "NV_GPU_VBIOS_<project>_<project_sku>_<chip_sku>_<VBIOS version without dots, upper case>" when
+// the report carries project, project_sku and chip_sku.
+std::vector<std::string> DeviceRimIds(const boost::json::object& config);
+
 // The payload of a RIM without any signature or chain check (for the fuzz target and for
 // inspecting a file): the parse and measurement checks of RimVerifier::Verify.
 absl::StatusOr<Rim> ParseRimUnverified(std::string_view xml);
