@@ -1,0 +1,64 @@
+// The KBS's side of the tamper-evident audit trail (docs/audit.md): records of attestations,
+// releases, refusals, admin changes and the scaler's burst decisions, chained and checkpointed by
+// audit/record.h and appended to the store's append-only log "audit" (one chain across replicas,
+// ordered by the database). A disabled trail records nothing and costs nothing.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "audit/record.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/status.h"
+#include "kbs/config.h"
+#include "store/key_value_store.h"
+
+namespace ccburst::kbs {
+
+class AuditTrail {
+ public:
+  // The store log the records go to.
+  static constexpr std::string_view kLog = "audit";
+
+  // Loads the audit key when `config.enabled` (errors name the key file). `kv` and `clock` must
+  // outlive the trail.
+  static absl::StatusOr<std::unique_ptr<AuditTrail>> Create(const KbsConfig::Audit& config,
+                                                            store::KeyValueStore& kv,
+                                                            const core::Clock& clock);
+
+  bool enabled() const { return signer_.has_value(); }
+  // Whether a release goes on when its record cannot be written ([audit] fail_open).
+  bool fail_open() const { return fail_open_; }
+
+  // Appends one record of `kind` (an audit:: event kind) now. OK without doing anything when
+  // disabled; the store's error (kUnavailable) when the record could not be written.
+  absl::Status Record(std::string_view kind, core::json::object fields);
+  // Record, for events whose outcome is already decided (refusals, admin changes): a failure is
+  // logged, not returned.
+  void RecordOrLog(std::string_view kind, core::json::object fields);
+
+  // The fields of an attestation record from an issued EAR token: status, TCB status, trust
+  // vector and policy id of submod cpu0, the token's id (`jti`, else its digest) and expiry.
+  static core::json::object AttestationFields(std::string_view token);
+
+  // The whole chain as JSON Lines, ending with a trailer signed now (audit::ExportTrailer).
+  // FailedPrecondition when disabled.
+  absl::StatusOr<std::string> Export();
+
+  // "sha256:<hex>" of `bytes`: how records name evidence, resources, policies and tokens.
+  static std::string Digest(std::string_view bytes);
+
+ private:
+  AuditTrail(store::KeyValueStore& kv, const core::Clock& clock) : kv_(kv), clock_(clock) {}
+
+  store::KeyValueStore& kv_;
+  const core::Clock& clock_;
+  std::optional<audit::Signer> signer_;
+  int64_t checkpoint_every_ = 100;
+  bool fail_open_ = false;
+};
+
+}  // namespace ccburst::kbs
