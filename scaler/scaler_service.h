@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "net/http_client.h"
 #include "scaler/config.h"
 #include "scaler/decision.h"
 #include "scaler/sources.h"
@@ -55,11 +56,19 @@ class ScalerService {
   ScalerService(ScalerConfig config, const core::Clock& clock);
   absl::StatusOr<const WorkloadConfig*> Resolve(const ObjectRef& ref, SignalMode& mode) const;
   absl::StatusOr<Signals> ReadSignals(const WorkloadConfig& w, SignalMode mode);
+  // Sends a decision that changed the wanted replicas to the KBS's audit trail ([audit]); a
+  // failure is logged and counted, never a reason to decide otherwise.
+  void RecordDecision(const std::string& key, const WorkloadConfig& w,
+                      const InstanceProfile& profile, const Decision& d, GateState gate,
+                      const std::string& gate_why);
 
   ScalerConfig config_;
   const core::Clock& clock_;
   std::map<std::string, std::unique_ptr<PrometheusClient>> prometheus_;  // by address
   std::map<std::string, std::unique_ptr<KbsGate>> gates_;                // by url
+  std::mutex audit_mu_;                          // one request at a time on audit_http_
+  std::unique_ptr<net::HttpClient> audit_http_;  // null: [audit] disabled
+  std::string audit_token_;
   std::unique_ptr<Metrics> metrics_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<ObjectState>> objects_;  // by namespace/name
