@@ -63,7 +63,10 @@ json::object AuditTrail::AttestationFields(std::string_view token) {
   if (auto* jti = claims.if_contains("jti"); jti && jti->is_string()) f["token_id"] = *jti;
   if (auto* exp = claims.if_contains("exp")) f["token_exp"] = *exp;
   if (auto* status = claims.if_contains("ear.status")) f["status"] = *status;
-  const json::value* cpu = core::FindPath(json::value(claims), "submods/cpu0");
+  const json::value* submods = claims.if_contains("submods");
+  const json::value* cpu =
+      submods != nullptr && submods->is_object() ? submods->get_object().if_contains("cpu0")
+                                                 : nullptr;
   if (cpu != nullptr && cpu->is_object()) {
     const json::object& a = cpu->get_object();
     if (auto* v = a.if_contains("ear.status")) f["tcb_status"] = *v;
