@@ -242,8 +242,8 @@ int RunReport(const AuditFlags& f) {
   const std::string range =
       fmt::format("{} .. {}", f.from.empty() ? "(start)" : f.from, f.to.empty() ? "(end)" : f.to);
   const std::string summary = fmt::format(
-      "{} records (seq {}..{}) from `{}`; run `ccburst audit verify` on the same file to check "
-      "that it is complete and unaltered",
+      "{} events (seq {}..{}, checkpoints not counted) from `{}`; run `ccburst audit verify` on "
+      "the same file to check that it is complete and unaltered",
       events, first_seq, last_seq, f.file);
   const std::vector<const Table*> tables{&bursts, &attest, &releases, &refusals, &changes};
   std::cout << "ccburst audit report, " << range << "\n" << summary << "\n\n";
