@@ -79,6 +79,10 @@ json::object Skeleton(const Head& head, core::TimePoint time, std::string_view k
 
 }  // namespace
 
+static absl::Status AppendCheckpointIfDue(Head& next, core::TimePoint time,
+                                          int64_t checkpoint_every, const Signer* signer,
+                                          std::vector<std::string>& lines);
+
 bool IsEventKind(std::string_view kind) {
   return kind == kAttestation || kind == kRelease || kind == kRefusal || kind == kAdmin ||
          kind == kBurstDecision;
@@ -115,12 +119,10 @@ std::string CanonicalBytes(const json::object& record) {
   return core::Jcs(copy);
 }
 
-absl::StatusOr<std::vector<std::string>> Extend(const Head& head, const Event& event,
-                                                int64_t checkpoint_every, const Signer* signer) {
+absl::Status CheckEvent(const Event& event) {
   if (!IsEventKind(event.kind)) {
     return absl::InvalidArgumentError(fmt::format("audit: unknown record kind `{}`", event.kind));
   }
-  json::object record = Skeleton(head, event.time, event.kind);
   for (const auto& [name, value] : event.fields) {
     for (std::string_view reserved : kChainMembers) {
       if (name == reserved) {
@@ -128,13 +130,34 @@ absl::StatusOr<std::vector<std::string>> Extend(const Head& head, const Event& e
             "audit: field `{}` of a {} record clashes with the chain's own", reserved, event.kind));
       }
     }
-    record[name] = value;
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> Extend(const Head& head, const Event& event,
+                                                int64_t checkpoint_every, const Signer* signer) {
   Head next = head;
+  return ExtendAll(next, std::span<const Event>(&event, 1), checkpoint_every, signer);
+}
+
+absl::StatusOr<std::vector<std::string>> ExtendAll(Head& head, std::span<const Event> events,
+                                                   int64_t checkpoint_every, const Signer* signer) {
   std::vector<std::string> lines;
-  lines.push_back(Seal(std::move(record), next));
+  for (const Event& event : events) {
+    CCB_RETURN_IF_ERROR(CheckEvent(event));
+    json::object record = Skeleton(head, event.time, event.kind);
+    for (const auto& [name, value] : event.fields) record[name] = value;
+    lines.push_back(Seal(std::move(record), head));
+    CCB_RETURN_IF_ERROR(AppendCheckpointIfDue(head, event.time, checkpoint_every, signer, lines));
+  }
+  return lines;
+}
+
+static absl::Status AppendCheckpointIfDue(Head& next, core::TimePoint time,
+                                          int64_t checkpoint_every, const Signer* signer,
+                                          std::vector<std::string>& lines) {
   if (signer != nullptr && checkpoint_every > 0 && (next.seq + 1) % checkpoint_every == 0) {
-    json::object cp = Skeleton(next, event.time, kCheckpoint);
+    json::object cp = Skeleton(next, time, kCheckpoint);
     cp["count"] = next.seq;
     cp["head"] = next.digest;
     cp["alg"] = kAlg;
@@ -143,7 +166,7 @@ absl::StatusOr<std::vector<std::string>> Extend(const Head& head, const Event& e
     cp["signature"] = std::move(sig);
     lines.push_back(Seal(std::move(cp), next));
   }
-  return lines;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ExportTrailer(const Head& head, core::TimePoint time,

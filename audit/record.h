@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,12 +82,20 @@ absl::StatusOr<Head> HeadOf(std::string_view record_line);
 // `digest` member.
 std::string CanonicalBytes(const core::json::object& record);
 
+// InvalidArgument for an unknown kind or a field that clashes with the chain's own members
+// (version, seq, time, kind, prev, digest): what Extend would refuse.
+absl::Status CheckEvent(const Event& event);
+
 // The lines to append after `head`: the event's record and, when the seq after it is a multiple of
 // `checkpoint_every` (and `signer` is set), a checkpoint signed by `signer` covering every record
 // up to the event's. InvalidArgument for an unknown kind or a field that clashes with the chain's
 // own members (version, seq, time, kind, prev, digest).
 absl::StatusOr<std::vector<std::string>> Extend(const Head& head, const Event& event,
                                                 int64_t checkpoint_every, const Signer* signer);
+
+// Extend for several events in order (a batch appended at once); `head` moves to the last line's.
+absl::StatusOr<std::vector<std::string>> ExtendAll(Head& head, std::span<const Event> events,
+                                                   int64_t checkpoint_every, const Signer* signer);
 
 // The signed last line of an export: the record count and head digest at export time.
 absl::StatusOr<std::string> ExportTrailer(const Head& head, core::TimePoint time,

@@ -30,7 +30,36 @@ absl::StatusOr<std::unique_ptr<AuditTrail>> AuditTrail::Create(const KbsConfig::
 
 absl::Status AuditTrail::Record(std::string_view kind, json::object fields) {
   if (!enabled()) return absl::OkStatus();
-  audit::Event event{std::string(kind), clock_.Now(), std::move(fields)};
+  Pending mine{audit::Event{std::string(kind), clock_.Now(), std::move(fields)}, {}, false};
+  // Checked here so that one bad event cannot fail the batch it would have joined.
+  CCB_RETURN_IF_ERROR(audit::CheckEvent(mine.event));
+  std::unique_lock lock(batch_mu_);
+  queue_.push_back(&mine);
+  while (!mine.done) {
+    if (appending_) {
+      batch_cv_.wait(lock);
+      continue;
+    }
+    appending_ = true;
+    std::vector<Pending*> batch;
+    batch.swap(queue_);
+    lock.unlock();
+    absl::Status status = AppendBatch(batch);
+    lock.lock();
+    for (Pending* p : batch) {
+      p->result = status;
+      p->done = true;
+    }
+    appending_ = false;
+    batch_cv_.notify_all();
+  }
+  return mine.result;
+}
+
+absl::Status AuditTrail::AppendBatch(const std::vector<Pending*>& batch) {
+  std::vector<audit::Event> events;
+  events.reserve(batch.size());
+  for (const Pending* p : batch) events.push_back(p->event);
   return core::Annotate(
       kv_.AppendLog(kLog,
                     [&](const std::optional<store::KeyValueStore::LogEntry>& last)
@@ -43,7 +72,7 @@ absl::Status AuditTrail::Record(std::string_view kind, json::object fields) {
                               "audit: the log's entry {} holds record {}", last->seq, head.seq));
                         }
                       }
-                      return audit::Extend(head, event, checkpoint_every_, &*signer_);
+                      return audit::ExtendAll(head, events, checkpoint_every_, &*signer_);
                     }),
       "audit trail");
 }
@@ -64,9 +93,9 @@ json::object AuditTrail::AttestationFields(std::string_view token) {
   if (auto* exp = claims.if_contains("exp")) f["token_exp"] = *exp;
   if (auto* status = claims.if_contains("ear.status")) f["status"] = *status;
   const json::value* submods = claims.if_contains("submods");
-  const json::value* cpu =
-      submods != nullptr && submods->is_object() ? submods->get_object().if_contains("cpu0")
-                                                 : nullptr;
+  const json::value* cpu = submods != nullptr && submods->is_object()
+                               ? submods->get_object().if_contains("cpu0")
+                               : nullptr;
   if (cpu != nullptr && cpu->is_object()) {
     const json::object& a = cpu->get_object();
     if (auto* v = a.if_contains("ear.status")) f["tcb_status"] = *v;

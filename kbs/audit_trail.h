@@ -4,7 +4,9 @@
 // ordered by the database). A disabled trail records nothing and costs nothing.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,8 +35,14 @@ class AuditTrail {
   // Whether a release goes on when its record cannot be written ([audit] fail_open).
   bool fail_open() const { return fail_open_; }
 
-  // Appends one record of `kind` (an audit:: event kind) now. OK without doing anything when
-  // disabled; the store's error (kUnavailable) when the record could not be written.
+  // Appends one record of `kind` (an audit:: event kind) now, and returns once it is durable in
+  // the store. OK without doing anything when disabled; InvalidArgument for a field the chain
+  // reserves; the store's error (kUnavailable) when the record could not be written.
+  //
+  // Group commit: concurrent callers' records go to the store together, in one append (one
+  // transaction, one WAL flush): the first caller appends everything queued while the previous
+  // append ran, the others wait for its result. Each caller still returns only after its own
+  // record is stored, so a release is never answered before its record exists.
   absl::Status Record(std::string_view kind, core::json::object fields);
   // Record, for events whose outcome is already decided (refusals, admin changes): a failure is
   // logged, not returned.
@@ -52,13 +60,24 @@ class AuditTrail {
   static std::string Digest(std::string_view bytes);
 
  private:
+  struct Pending {
+    audit::Event event;
+    absl::Status result;
+    bool done = false;
+  };
   AuditTrail(store::KeyValueStore& kv, const core::Clock& clock) : kv_(kv), clock_(clock) {}
+  absl::Status AppendBatch(const std::vector<Pending*>& batch);
 
   store::KeyValueStore& kv_;
   const core::Clock& clock_;
   std::optional<audit::Signer> signer_;
   int64_t checkpoint_every_ = 100;
   bool fail_open_ = false;
+
+  std::mutex batch_mu_;
+  std::condition_variable batch_cv_;
+  std::vector<Pending*> queue_;  // waiting for the next append
+  bool appending_ = false;       // a caller is appending a batch now
 };
 
 }  // namespace ccburst::kbs
