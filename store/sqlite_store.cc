@@ -51,7 +51,11 @@ absl::Status Exec(sqlite3* db, const std::string& path, const char* sql,
 
 class SqliteStore final : public KeyValueStore {
  public:
-  SqliteStore(std::string path, DbPtr db) : path_(std::move(path)), db_(std::move(db)) {}
+  // `log_db` is a second connection to the same file for the append-only log, so that an append
+  // waiting for its WAL flush never holds up the reads of requests (WAL readers do not wait for
+  // the writer).
+  SqliteStore(std::string path, DbPtr db, DbPtr log_db)
+      : path_(std::move(path)), db_(std::move(db)), log_db_(std::move(log_db)) {}
 
   absl::Status Prepare() {
     CCB_RETURN_IF_ERROR(
@@ -69,13 +73,14 @@ class SqliteStore final : public KeyValueStore {
     CCB_RETURN_IF_ERROR(PrepareOne(
         "SELECT key, value FROM kv WHERE ns = ?1 AND key >= ?2 AND key < ?3 ORDER BY key",
         list_range_));
-    CCB_RETURN_IF_ERROR(PrepareOne(
-        "SELECT seq, value FROM audit_log WHERE log = ?1 ORDER BY seq DESC LIMIT 1", log_last_));
     CCB_RETURN_IF_ERROR(
-        PrepareOne("INSERT INTO audit_log(log, seq, value) VALUES(?1, ?2, ?3)", log_insert_));
+        PrepareOne("SELECT seq, value FROM audit_log WHERE log = ?1 ORDER BY seq DESC LIMIT 1",
+                   log_last_, log_db_.get()));
+    CCB_RETURN_IF_ERROR(PrepareOne("INSERT INTO audit_log(log, seq, value) VALUES(?1, ?2, ?3)",
+                                   log_insert_, log_db_.get()));
     CCB_RETURN_IF_ERROR(PrepareOne(
         "SELECT seq, value FROM audit_log WHERE log = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-        log_read_));
+        log_read_, log_db_.get()));
     return absl::OkStatus();
   }
 
@@ -123,8 +128,8 @@ class SqliteStore final : public KeyValueStore {
   // One IMMEDIATE transaction (the database's write lock, so another process on the same file
   // waits) reads the last entry and inserts the new ones.
   absl::Status AppendLog(std::string_view log, const LogBuilder& build) override {
-    std::lock_guard lock(mu_);
-    CCB_RETURN_IF_ERROR(Exec(db_.get(), path_, "BEGIN IMMEDIATE"));
+    std::lock_guard lock(log_mu_);
+    CCB_RETURN_IF_ERROR(Exec(log_db_.get(), path_, "BEGIN IMMEDIATE"));
     absl::Status status = [&]() -> absl::Status {
       std::optional<LogEntry> last;
       {
@@ -134,7 +139,7 @@ class SqliteStore final : public KeyValueStore {
         if (rc == SQLITE_ROW) {
           last = LogEntry{sqlite3_column_int64(st.get(), 0), std::string(ColumnBytes(st.get(), 1))};
         } else if (rc != SQLITE_DONE) {
-          return Error("append-log", rc);
+          return Error("append-log", rc, log_db_.get());
         }
       }
       CCB_ASSIGN_OR_RETURN(std::vector<std::string> values, build(last));
@@ -145,20 +150,20 @@ class SqliteStore final : public KeyValueStore {
         sqlite3_bind_int64(st.get(), 2, ++seq);
         sqlite3_bind_blob64(st.get(), 3, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC);
         int rc = sqlite3_step(st.get());
-        if (rc != SQLITE_DONE) return Error("append-log", rc);
+        if (rc != SQLITE_DONE) return Error("append-log", rc, log_db_.get());
       }
       return absl::OkStatus();
     }();
     if (!status.ok()) {
-      Exec(db_.get(), path_, "ROLLBACK").IgnoreError();
+      Exec(log_db_.get(), path_, "ROLLBACK").IgnoreError();
       return status;
     }
-    return Exec(db_.get(), path_, "COMMIT");
+    return Exec(log_db_.get(), path_, "COMMIT");
   }
 
   absl::StatusOr<std::vector<LogEntry>> ReadLog(std::string_view log, int64_t after_seq,
                                                 size_t limit) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(log_mu_);
     Statement st(log_read_.get());
     CCB_RETURN_IF_ERROR(Bind(st.get(), {log}, "read-log"));
     sqlite3_bind_int64(st.get(), 2, after_seq);
@@ -167,7 +172,7 @@ class SqliteStore final : public KeyValueStore {
     for (;;) {
       int rc = sqlite3_step(st.get());
       if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) return Error("read-log", rc);
+      if (rc != SQLITE_ROW) return Error("read-log", rc, log_db_.get());
       out.push_back(
           LogEntry{sqlite3_column_int64(st.get(), 0), std::string(ColumnBytes(st.get(), 1))});
     }
@@ -233,11 +238,12 @@ class SqliteStore final : public KeyValueStore {
     sqlite3_stmt* s_;
   };
 
-  absl::Status PrepareOne(const char* sql, StmtPtr& out) {
+  absl::Status PrepareOne(const char* sql, StmtPtr& out, sqlite3* db = nullptr) {
+    if (db == nullptr) db = db_.get();
     sqlite3_stmt* s = nullptr;
-    int rc = sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
     out.reset(s);
-    if (rc != SQLITE_OK) return Error("prepare", rc);
+    if (rc != SQLITE_OK) return Error("prepare", rc, db);
     return absl::OkStatus();
   }
 
@@ -252,14 +258,17 @@ class SqliteStore final : public KeyValueStore {
     return absl::OkStatus();
   }
 
-  absl::Status Error(const char* op, int rc) const {
+  absl::Status Error(const char* op, int rc, sqlite3* db = nullptr) const {
     return absl::UnavailableError(fmt::format("store: sqlite `{}`: {}: {} ({})", path_, op,
-                                              sqlite3_errmsg(db_.get()), sqlite3_errstr(rc)));
+                                              sqlite3_errmsg(db ? db : db_.get()),
+                                              sqlite3_errstr(rc)));
   }
 
   const std::string path_;
   std::mutex mu_;
   DbPtr db_;
+  std::mutex log_mu_;  // guards log_db_ and the log_* statements
+  DbPtr log_db_;
   StmtPtr put_, get_, delete_, cas_, ping_, namespaces_, list_open_, list_range_, log_last_,
       log_insert_, log_read_;
 };
@@ -385,7 +394,19 @@ absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenSqliteStore(const std::string
   CCB_RETURN_IF_ERROR(Exec(db.get(), path, "PRAGMA synchronous=FULL"));
   CCB_RETURN_IF_ERROR(Exec(db.get(), path, kSchema));
   CCB_RETURN_IF_ERROR(Exec(db.get(), path, kLogSchema));
-  auto store = std::make_unique<SqliteStore>(path, std::move(db));
+  sqlite3* raw_log = nullptr;
+  rc =
+      sqlite3_open_v2(path.c_str(), &raw_log, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbPtr log_db(raw_log);
+  if (rc != SQLITE_OK) {
+    return absl::UnavailableError(
+        fmt::format("store: cannot open sqlite database `{}` for the log: {}", path,
+                    raw_log ? sqlite3_errmsg(raw_log) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(log_db.get(), 1);
+  sqlite3_busy_timeout(log_db.get(), kBusyTimeoutMs);
+  CCB_RETURN_IF_ERROR(Exec(log_db.get(), path, "PRAGMA synchronous=FULL"));
+  auto store = std::make_unique<SqliteStore>(path, std::move(db), std::move(log_db));
   CCB_RETURN_IF_ERROR(store->Prepare());
   return std::unique_ptr<KeyValueStore>(std::move(store));
 }
