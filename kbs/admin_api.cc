@@ -68,7 +68,7 @@ void AdminApi::RecordChange(const net::HttpRequest& req, const AdminAuthorizer::
   f["old_digest"] = old_digest ? json::value(*old_digest) : json::value(nullptr);
   f["new_digest"] = new_digest ? json::value(*new_digest) : json::value(nullptr);
   f["client"] = req.remote;
-  audit_->RecordOrLog(audit::kAdmin, std::move(f));
+  audit_->RecordAsync(audit::kAdmin, std::move(f));
 }
 
 net::HttpResponse AdminApi::Resource(const net::HttpRequest& req,

@@ -338,7 +338,7 @@ void AttestationHandlers::RecordAttestation(const net::HttpRequest& req, std::st
                              ? json::value(nullptr)
                              : json::value("sha256:" + core::HexEncode(evidence_digest));
   f["client"] = ClientAddress(req.remote);
-  audit_->RecordOrLog(audit::kAttestation, std::move(f));
+  audit_->RecordAsync(audit::kAttestation, std::move(f));
 }
 
 }  // namespace ccburst::kbs

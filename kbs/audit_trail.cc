@@ -25,41 +25,84 @@ absl::StatusOr<std::unique_ptr<AuditTrail>> AuditTrail::Create(const KbsConfig::
   CCB_ASSIGN_OR_RETURN(audit::Signer signer, audit::Signer::Create(std::move(key)),
                        "audit signing_key `{}`", *config.signing_key);
   t->signer_ = std::move(signer);
+  t->writer_ = std::thread([p = t.get()] { p->WriterLoop(); });
   return t;
+}
+
+AuditTrail::~AuditTrail() {
+  if (!writer_.joinable()) return;
+  {
+    std::lock_guard lock(batch_mu_);
+    stopping_ = true;
+  }
+  queued_cv_.notify_all();
+  writer_.join();
+}
+
+void AuditTrail::Enqueue(std::shared_ptr<Pending> p) {
+  {
+    std::lock_guard lock(batch_mu_);
+    queue_.push_back(std::move(p));
+  }
+  queued_cv_.notify_one();
 }
 
 absl::Status AuditTrail::Record(std::string_view kind, json::object fields) {
   if (!enabled()) return absl::OkStatus();
-  Pending mine{audit::Event{std::string(kind), clock_.Now(), std::move(fields)}, {}, false};
+  auto mine = std::make_shared<Pending>();
+  mine->event = audit::Event{std::string(kind), clock_.Now(), std::move(fields)};
+  mine->waited = true;
   // Checked here so that one bad event cannot fail the batch it would have joined.
-  CCB_RETURN_IF_ERROR(audit::CheckEvent(mine.event));
+  CCB_RETURN_IF_ERROR(audit::CheckEvent(mine->event));
+  Enqueue(mine);
   std::unique_lock lock(batch_mu_);
-  queue_.push_back(&mine);
-  while (!mine.done) {
-    if (appending_) {
-      batch_cv_.wait(lock);
-      continue;
-    }
-    appending_ = true;
-    std::vector<Pending*> batch;
+  done_cv_.wait(lock, [&] { return mine->done; });
+  return mine->result;
+}
+
+void AuditTrail::RecordAsync(std::string_view kind, json::object fields) {
+  if (!enabled()) return;
+  auto p = std::make_shared<Pending>();
+  p->event = audit::Event{std::string(kind), clock_.Now(), std::move(fields)};
+  if (absl::Status s = audit::CheckEvent(p->event); !s.ok()) {
+    spdlog::error("audit: a {} record was not written: {}", kind, core::Message(s));
+    return;
+  }
+  Enqueue(std::move(p));
+}
+
+void AuditTrail::WriterLoop() {
+  std::unique_lock lock(batch_mu_);
+  for (;;) {
+    queued_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and everything queued is written
+    std::vector<std::shared_ptr<Pending>> batch;
     batch.swap(queue_);
+    writing_ = true;
     lock.unlock();
     absl::Status status = AppendBatch(batch);
+    if (!status.ok()) {
+      for (const auto& p : batch) {
+        if (!p->waited) {
+          spdlog::error("audit: a {} record was not written: {}", p->event.kind,
+                        core::Message(status));
+        }
+      }
+    }
     lock.lock();
-    for (Pending* p : batch) {
+    for (const auto& p : batch) {
       p->result = status;
       p->done = true;
     }
-    appending_ = false;
-    batch_cv_.notify_all();
+    writing_ = false;
+    done_cv_.notify_all();
   }
-  return mine.result;
 }
 
-absl::Status AuditTrail::AppendBatch(const std::vector<Pending*>& batch) {
+absl::Status AuditTrail::AppendBatch(const std::vector<std::shared_ptr<Pending>>& batch) {
   std::vector<audit::Event> events;
   events.reserve(batch.size());
-  for (const Pending* p : batch) events.push_back(p->event);
+  for (const auto& p : batch) events.push_back(p->event);
   return core::Annotate(
       kv_.AppendLog(kLog,
                     [&](const std::optional<store::KeyValueStore::LogEntry>& last)
@@ -75,12 +118,6 @@ absl::Status AuditTrail::AppendBatch(const std::vector<Pending*>& batch) {
                       return audit::ExtendAll(head, events, checkpoint_every_, &*signer_);
                     }),
       "audit trail");
-}
-
-void AuditTrail::RecordOrLog(std::string_view kind, json::object fields) {
-  if (absl::Status s = Record(kind, std::move(fields)); !s.ok()) {
-    spdlog::error("audit: a {} record was not written: {}", kind, core::Message(s));
-  }
 }
 
 json::object AuditTrail::AttestationFields(std::string_view token) {
@@ -108,6 +145,10 @@ json::object AuditTrail::AttestationFields(std::string_view token) {
 absl::StatusOr<std::string> AuditTrail::Export() {
   if (!enabled()) {
     return absl::FailedPreconditionError("audit: the audit trail is disabled ([audit] enabled)");
+  }
+  {
+    std::unique_lock lock(batch_mu_);
+    done_cv_.wait(lock, [&] { return queue_.empty() && !writing_; });
   }
   constexpr size_t kPage = 1000;
   std::string out;

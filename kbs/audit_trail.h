@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "audit/record.h"
 #include "core/clock.h"
@@ -35,38 +37,46 @@ class AuditTrail {
   // Whether a release goes on when its record cannot be written ([audit] fail_open).
   bool fail_open() const { return fail_open_; }
 
-  // Appends one record of `kind` (an audit:: event kind) now, and returns once it is durable in
-  // the store. OK without doing anything when disabled; InvalidArgument for a field the chain
+  // Appends one record of `kind` (an audit:: event kind) and returns once it is durable in the
+  // store. OK without doing anything when disabled; InvalidArgument for a field the chain
   // reserves; the store's error (kUnavailable) when the record could not be written.
   //
-  // Group commit: concurrent callers' records go to the store together, in one append (one
-  // transaction, one WAL flush): the first caller appends everything queued while the previous
-  // append ran, the others wait for its result. Each caller still returns only after its own
-  // record is stored, so a release is never answered before its record exists.
+  // Group commit: one writer thread appends everything queued since its last append in one
+  // store append (one transaction, one WAL flush), so concurrent requests share the flush; a
+  // caller still returns only after its own record is stored, so a release is never answered
+  // before its record exists.
   absl::Status Record(std::string_view kind, core::json::object fields);
-  // Record, for events whose outcome is already decided (refusals, admin changes): a failure is
-  // logged, not returned.
-  void RecordOrLog(std::string_view kind, core::json::object fields);
+  // Queues a record without waiting (attestations, refusals, admin changes: their answer does
+  // not depend on it). It is stored with the next append, before any record queued after it, so
+  // a release's record is never stored without the records queued before it; a failure is
+  // logged. Lost only if the process dies before that append.
+  void RecordAsync(std::string_view kind, core::json::object fields);
 
   // The fields of an attestation record from an issued EAR token: status, TCB status, trust
   // vector and policy id of submod cpu0, the token's id (`jti`, else its digest) and expiry.
   static core::json::object AttestationFields(std::string_view token);
 
-  // The whole chain as JSON Lines, ending with a trailer signed now (audit::ExportTrailer).
+  // The whole chain as JSON Lines, ending with a trailer signed now (audit::ExportTrailer), after
+  // every record queued before the call is stored.
   // FailedPrecondition when disabled.
   absl::StatusOr<std::string> Export();
 
   // "sha256:<hex>" of `bytes`: how records name evidence, resources, policies and tokens.
   static std::string Digest(std::string_view bytes);
 
+  ~AuditTrail();
+
  private:
   struct Pending {
     audit::Event event;
+    bool waited = false;  // a Record() caller waits for it
     absl::Status result;
     bool done = false;
   };
   AuditTrail(store::KeyValueStore& kv, const core::Clock& clock) : kv_(kv), clock_(clock) {}
-  absl::Status AppendBatch(const std::vector<Pending*>& batch);
+  void Enqueue(std::shared_ptr<Pending> p);
+  void WriterLoop();
+  absl::Status AppendBatch(const std::vector<std::shared_ptr<Pending>>& batch);
 
   store::KeyValueStore& kv_;
   const core::Clock& clock_;
@@ -75,9 +85,12 @@ class AuditTrail {
   bool fail_open_ = false;
 
   std::mutex batch_mu_;
-  std::condition_variable batch_cv_;
-  std::vector<Pending*> queue_;  // waiting for the next append
-  bool appending_ = false;       // a caller is appending a batch now
+  std::condition_variable queued_cv_;  // the writer waits for records
+  std::condition_variable done_cv_;    // Record() callers wait for theirs
+  std::vector<std::shared_ptr<Pending>> queue_;
+  bool stopping_ = false;
+  bool writing_ = false;  // the writer is appending a batch
+  std::thread writer_;
 };
 
 }  // namespace ccburst::kbs

@@ -47,7 +47,7 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
     if (auditing) {
       json::object f = audit_fields("deny", reason);
       f["detail"] = detail;
-      audit_->RecordOrLog(audit::kRefusal, std::move(f));
+      audit_->RecordAsync(audit::kRefusal, std::move(f));
     }
     return ErrorResponse(kind, std::move(detail));
   };
