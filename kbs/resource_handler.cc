@@ -151,8 +151,8 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
     if (absl::Status s = audit_->Record(audit::kRelease, std::move(f)); !s.ok()) {
       if (!audit_->fail_open()) {
         metrics_.ResourceDenied("audit", Since(t0));
-        LogRequestEvent(spdlog::level::err, fmt::format("resource `{}` withheld", name),
-                        req.remote, core::Message(s));
+        LogRequestEvent(spdlog::level::err, fmt::format("resource `{}` withheld", name), req.remote,
+                        core::Message(s));
         return ErrorResponse(ErrorKind::kStorageError,
                              fmt::format("resource: the release could not be recorded ({}); "
                                          "withheld ([audit] fail_open = false)",
