@@ -326,19 +326,48 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
   return wl;
 }
 
+// After [kbs]: the sink defaults to the gate's KBS.
+absl::Status ParseAudit(const toml::table& t, const std::string& base, ScalerConfig& c) {
+  constexpr std::string_view w = "audit";
+  CCB_RETURN_IF_ERROR(
+      CheckKeys(t, w, {"enabled", "kbs_url", "ca_file", "token_file", "timeout_ms"}));
+  auto& a = c.audit;
+  CCB_RETURN_IF_ERROR(core::config::GetBool(t, w, "enabled", a.enabled));
+  a.kbs_url = c.kbs.url;
+  CCB_RETURN_IF_ERROR(GetString(t, w, "kbs_url", a.kbs_url));
+  a.ca_file = c.kbs.ca_file;
+  std::optional<std::string> ca;
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "ca_file", ca));
+  if (ca) a.ca_file = core::config::ResolvePath(base, *ca);
+  std::optional<std::string> token;
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "token_file", token));
+  if (token) a.token_file = core::config::ResolvePath(base, *token);
+  int64_t ms = a.timeout.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "timeout_ms", 10, 60000, ms));
+  a.timeout = std::chrono::milliseconds(ms);
+  if (a.enabled && (a.kbs_url.empty() || a.token_file.empty())) {
+    return absl::InvalidArgumentError(
+        "config: `audit.enabled = true` needs a KBS (`audit.kbs_url` or `kbs.url`) and "
+        "`audit.token_file` (an admin JWT allowed POST /kbs/v0/audit/burst-decision)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ScalerConfig> ParseScalerConfig(std::string_view text, const std::string& base_dir) {
   CCB_ASSIGN_OR_RETURN(toml::table root, core::config::ParseToml(text, "config"));
   ScalerConfig c;
   CCB_RETURN_IF_ERROR(
-      CheckKeys(root, "", {"server", "prometheus", "kbs", "profiles", "workloads"}));
+      CheckKeys(root, "", {"server", "prometheus", "kbs", "profiles", "workloads", "audit"}));
   CCB_ASSIGN_OR_RETURN(const toml::table* server, SubTable(root, "", "server"));
   if (server) CCB_RETURN_IF_ERROR(ParseServer(*server, base_dir, c));
   CCB_ASSIGN_OR_RETURN(const toml::table* prom, SubTable(root, "", "prometheus"));
   if (prom) CCB_RETURN_IF_ERROR(ParsePrometheus(*prom, base_dir, c));
   CCB_ASSIGN_OR_RETURN(const toml::table* kbs, SubTable(root, "", "kbs"));
   if (kbs) CCB_RETURN_IF_ERROR(ParseKbs(*kbs, base_dir, c));
+  CCB_ASSIGN_OR_RETURN(const toml::table* audit, SubTable(root, "", "audit"));
+  if (audit) CCB_RETURN_IF_ERROR(ParseAudit(*audit, base_dir, c));
   CCB_ASSIGN_OR_RETURN(const toml::table* profiles, SubTable(root, "", "profiles"));
   if (profiles) {
     for (const auto& [k, v] : *profiles) {

@@ -97,6 +97,17 @@ struct GrpcTlsConfig {
   std::optional<std::string> cert_file, key_file, client_ca_file;
 };
 
+// [audit]: burst decisions that change the wanted replica count are sent to the KBS's audit trail
+// (POST /kbs/v0/audit/burst-decision, authenticated with an admin JWT whose role the KBS's ACLs
+// allow that one path), so that one signed chain holds them beside attestations and releases.
+struct AuditSinkConfig {
+  bool enabled = false;
+  std::string kbs_url;                 // default: [kbs] url
+  std::optional<std::string> ca_file;  // default: [kbs] ca_file
+  std::string token_file;              // the admin JWT (required when enabled)
+  std::chrono::milliseconds timeout{2000};
+};
+
 struct ScalerConfig {
   std::string grpc_address = "0.0.0.0:9090";
   GrpcTlsConfig grpc_tls;
@@ -109,6 +120,7 @@ struct ScalerConfig {
   std::chrono::seconds signal_max_age{60};
   PrometheusConfig prometheus;
   KbsGateConfig kbs;
+  AuditSinkConfig audit;
   std::map<std::string, InstanceProfile> profiles;
   std::map<std::string, WorkloadConfig> workloads;
 };

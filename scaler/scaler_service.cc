@@ -13,6 +13,9 @@
 #include <set>
 #include <vector>
 
+#include "core/file.h"
+#include "core/json.h"
+
 namespace ccburst::scaler {
 namespace {
 
@@ -230,6 +233,20 @@ absl::StatusOr<std::unique_ptr<ScalerService>> ScalerService::Create(ScalerConfi
   for (const auto& [_, w] : s->config_.workloads) {
     if (w.prometheus_address) CCB_RETURN_IF_ERROR(add_prometheus(*w.prometheus_address));
     if (w.kbs_url) CCB_RETURN_IF_ERROR(add_gate(*w.kbs_url));
+  }
+  if (s->config_.audit.enabled) {
+    const AuditSinkConfig& a = s->config_.audit;
+    CCB_ASSIGN_OR_RETURN(std::string token, core::ReadFile(a.token_file), "audit.token_file");
+    while (!token.empty() &&
+           (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+      token.pop_back();
+    }
+    s->audit_token_ = std::move(token);
+    net::HttpClientOptions o;
+    o.base_url = a.kbs_url;
+    o.ca_certificate_file = a.ca_file;
+    o.timeout = a.timeout;
+    CCB_ASSIGN_OR_RETURN(s->audit_http_, net::HttpClient::Create(std::move(o)), "audit.kbs_url");
   }
   return s;
 }
@@ -476,8 +493,47 @@ absl::StatusOr<Answer> ScalerService::Evaluate(const ObjectRef& ref) {
               d.demand_replicas, d.pending_pods, d.pods_per_instance, d.onprem_free_pods, d.cap,
               d.observed_cloud_replicas, GateStateName(gate), profile.name, age, placement_text,
               d.detail);
+  if (audit_http_ && d.wanted != d.previous) {
+    RecordDecision(key, w, profile, d, gate, gate_of_count.why);
+  }
   state->last = d;
   return a;
+}
+
+void ScalerService::RecordDecision(const std::string& key, const WorkloadConfig& w,
+                                   const InstanceProfile& profile, const Decision& d,
+                                   GateState gate, const std::string& gate_why) {
+  namespace json = core::json;
+  json::object signals{{"pending_pods", d.pending_pods},
+                       {"onprem_free_pods", d.onprem_free_pods},
+                       {"demand_replicas", d.demand_replicas},
+                       {"reserve_pods", d.reserve_pods},
+                       {"pods_per_instance", d.pods_per_instance},
+                       {"cap", d.cap},
+                       {"observed_cloud_replicas", d.observed_cloud_replicas}};
+  json::object f{{"workload", w.name},
+                 {"scaledobject", key},
+                 {"from_replicas", d.previous},
+                 {"to_replicas", d.wanted},
+                 {"direction", d.wanted > d.previous ? "out" : "in"},
+                 {"reason", ReasonName(d.reason)},
+                 {"detail", d.detail},
+                 {"signals", std::move(signals)},
+                 {"profile", profile.name},
+                 {"region", profile.region},
+                 {"tee", profile.tee},
+                 {"gate", GateStateName(gate)},
+                 {"gate_detail", gate_why}};
+  net::HttpHeaders headers{{"Content-Type", "application/json"},
+                           {"Authorization", "Bearer " + audit_token_}};
+  std::lock_guard<std::mutex> lock(audit_mu_);
+  auto r = audit_http_->Send("POST", "/kbs/v0/audit/burst-decision", json::serialize(f), headers);
+  if (!r.ok() || r->status != 200) {
+    metrics_->errors.Add({{"workload", w.name}, {"source", "audit"}}).Increment();
+    spdlog::error(
+        "audit: burst decision for {} ({} -> {}) not recorded: {}", key, d.previous, d.wanted,
+        r.ok() ? fmt::format("HTTP {}: {}", r->status, r->body) : core::Message(r.status()));
+  }
 }
 
 std::string ScalerService::RenderMetrics() const {

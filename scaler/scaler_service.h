@@ -21,6 +21,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "net/http_client.h"
 #include "scaler/config.h"
 #include "scaler/decision.h"
 #include "scaler/placement.h"
@@ -89,11 +90,19 @@ class ScalerService {
   // Reads the signals and gates of one feed into its snapshot.
   void Refresh(Feed& feed);
   void RefreshLoop(Feed& feed);
+  // Sends a decision that changed the wanted replicas to the KBS's audit trail ([audit]); a
+  // failure is logged and counted, never a reason to decide otherwise.
+  void RecordDecision(const std::string& key, const WorkloadConfig& w,
+                      const InstanceProfile& profile, const Decision& d, GateState gate,
+                      const std::string& gate_why);
 
   ScalerConfig config_;
   const core::Clock& clock_;
   std::map<std::string, std::unique_ptr<PrometheusClient>> prometheus_;  // by address
   std::map<std::string, std::unique_ptr<KbsGate>> gates_;                // by url
+  std::mutex audit_mu_;                          // one request at a time on audit_http_
+  std::unique_ptr<net::HttpClient> audit_http_;  // null: [audit] disabled
+  std::string audit_token_;
   std::unique_ptr<Metrics> metrics_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<ObjectState>> objects_;  // by namespace/name
