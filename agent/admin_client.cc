@@ -38,6 +38,10 @@ absl::Status AdminClient::SetResourcePolicy(std::string_view rego) {
       .status();
 }
 
+absl::StatusOr<std::string> AdminClient::ExportAudit() {
+  return Call("GET", "/kbs/v0/audit", {}, {});
+}
+
 absl::StatusOr<std::string> AdminClient::ListResourcePolicies() {
   return Call("GET", "/kbs/v0/resource-policy", {}, {});
 }

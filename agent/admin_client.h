@@ -27,6 +27,8 @@ class AdminClient {
   // Registers sample reference values {name: value}.
   absl::Status SetSampleReferenceValue(std::string_view name, const core::json::value& value);
   absl::StatusOr<std::string> GetReferenceValue(std::string_view id);
+  // The audit trail as JSON Lines (GET /kbs/v0/audit).
+  absl::StatusOr<std::string> ExportAudit();
 
  private:
   absl::StatusOr<std::string> Call(std::string_view method, std::string path, std::string_view body,

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <vector>
 
+#include "apps/audit_command.h"
 #include "apps/client_command.h"
 #include "apps/command.h"
 #include "apps/config_command.h"
@@ -22,8 +23,8 @@ int main(int argc, char** argv) {
   app.add_option("--cert-file", global.cert_file, "PEM CA certificate to trust for an HTTPS KBS");
 
   std::vector<Subcommand> table;
-  for (auto group : {ClientCommands(&global), ConfigCommands(&global), KeyCommands(),
-                     PolicyCommands(), SealCommands(), VerifyCommands()}) {
+  for (auto group : {AuditCommands(&global), ClientCommands(&global), ConfigCommands(&global),
+                     KeyCommands(), PolicyCommands(), SealCommands(), VerifyCommands()}) {
     for (auto& row : group) table.push_back(std::move(row));
   }
   std::vector<CLI::App*> parsed;

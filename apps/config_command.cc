@@ -4,6 +4,8 @@
 
 #include "agent/admin_client.h"
 #include "apps/cli_util.h"
+#include "apps/verify_nvidia.h"
+#include "core/clock.h"
 #include "core/file.h"
 #include "core/json.h"
 #include "kbs/policy_presets.h"
@@ -19,6 +21,9 @@ struct ConfigFlags {
   std::string policy_id = "default_cpu";
   std::string rv_name, rv_value, rv_id;
   bool rv_json = false;
+  std::vector<std::string> rims;
+  std::string rim_root, rim_at;
+  CLI::App* set_rim = nullptr;
   CLI::App *set_res = nullptr, *del_res = nullptr, *set_rp = nullptr, *get_rp = nullptr,
            *set_ap = nullptr, *get_ap = nullptr, *set_rv = nullptr, *get_rv = nullptr;
 };
@@ -56,6 +61,16 @@ void SetUpConfig(CLI::App* config, ConfigFlags* f) {
   f->set_rv->add_option("name", f->rv_name, "reference value id, e.g. svn")->required();
   f->set_rv->add_option("value", f->rv_value, "value (a string unless --json)")->required();
   f->set_rv->add_flag("--json", f->rv_json, "parse VALUE as JSON (a number, array, ...)");
+  f->set_rim = config->add_subcommand(
+      "set-rim-reference-values",
+      "verify NVIDIA RIMs locally and register their golden measurements as nvidia_measurements");
+  f->set_rim->add_option("--rim", f->rims, "a signed RIM file (driver or VBIOS); repeatable")
+      ->required();
+  f->set_rim
+      ->add_option("--rim-root", f->rim_root,
+                   "the RIM trust anchor (PEM): NVIDIA's RIM signing root or a test RIM CA")
+      ->required();
+  f->set_rim->add_option("--at", f->rim_at, "verification time, RFC 3339 (default: now)");
   f->get_rv = config->add_subcommand("get-reference-value", "print a reference value");
   f->get_rv->add_option("--id", f->rv_id, "reference value id")->required();
 }
@@ -119,6 +134,21 @@ int RunConfig(const GlobalOptions& g, const ConfigFlags& f) {
       v = *parsed;
     }
     s = admin.SetSampleReferenceValue(f.rv_name, v);
+  } else if (*f.set_rim) {
+    core::TimePoint at = core::SystemClock::Get().Now();
+    if (!f.rim_at.empty()) {
+      auto parsed = core::ParseRfc3339(f.rim_at);
+      if (!parsed.ok()) return Fail(parsed.status());
+      at = *parsed;
+    }
+    evidence::nvidia::RimCheck failed = evidence::nvidia::RimCheck::kNone;
+    auto golden = VerifyRimFiles(f.rims, f.rim_root, at, &failed);
+    if (!golden.ok()) return Fail(golden.status());
+    s = admin.SetSampleReferenceValue("nvidia_measurements", golden->measurements);
+    if (s.ok()) {
+      std::cout << "nvidia_measurements: " << golden->measurements.size()
+                << " golden measurement(s) from " << f.rims.size() << " verified RIM(s)\n";
+    }
   } else if (*f.get_rv) {
     auto r = admin.GetReferenceValue(f.rv_id);
     if (!r.ok()) return Fail(r.status());

@@ -26,6 +26,8 @@ struct VerifyFlags {
   std::string tee, evidence_file, collateral_dir, certs_dir, trusted_root, at_text;
   std::string nonce, report_data;  // az-*: the TPM quote's expected nonce; nvidia: SPDM nonce
   std::string cert_chain, fwid;    // nvidia: device certificate chain, expected FWID
+  std::vector<std::string> rims;   // nvidia: RIM files
+  std::string rim_root;            // nvidia: RIM trust anchor
   bool json = false;
   int required_vmpl = 0;
 };
@@ -40,10 +42,12 @@ int RunVerify(const VerifyFlags& f) {
     if (!f.collateral_dir.empty() || !f.certs_dir.empty() || !f.report_data.empty()) {
       return Usage("nvidia takes --evidence, --cert-chain, --nonce (or --fwid), --at");
     }
-    return VerifyNvidia(
-        {f.evidence_file, f.cert_chain, f.nonce, f.fwid, f.trusted_root, f.at_text, f.json});
+    return VerifyNvidia({f.evidence_file, f.cert_chain, f.nonce, f.fwid, f.trusted_root, f.at_text,
+                         f.json, f.rims, f.rim_root});
   }
-  if (!f.cert_chain.empty() || !f.fwid.empty()) return Usage("--cert-chain/--fwid are for nvidia");
+  if (!f.cert_chain.empty() || !f.fwid.empty() || !f.rims.empty() || !f.rim_root.empty()) {
+    return Usage("--cert-chain/--fwid/--rim/--rim-root are for nvidia");
+  }
   if (f.evidence_file.empty()) return Usage("--evidence is required");
   if (f.tee.starts_with("az-")) {
     return VerifyAzure({f.tee, f.evidence_file, f.collateral_dir, f.certs_dir, f.trusted_root,
@@ -107,6 +111,13 @@ void SetUpVerify(CLI::App* verify, VerifyFlags* f) {
                      "report, raw or hex; without it, --cert-chain alone is checked)");
   verify->add_option("--cert-chain", f->cert_chain, "nvidia: the device certificate chain (PEM)");
   verify->add_option("--fwid", f->fwid, "nvidia, chain only: the FWID the leaf must carry, hex");
+  verify->add_option(
+      "--rim", f->rims,
+      "nvidia: a signed RIM (driver or VBIOS SWID tag) whose golden measurements the "
+      "report must match; repeatable; alone: verify the RIMs only");
+  verify->add_option(
+      "--rim-root", f->rim_root,
+      "nvidia: the RIM trust anchor (PEM): NVIDIA's RIM signing root or a test RIM CA");
   verify->add_option("--collateral", f->collateral_dir,
                      "tdx: DCAP collateral directory (tcb_info.json, qe_identity.json, CRLs, ...)");
   verify->add_option("--certs", f->certs_dir, "snp: directory of VCEK/VLEK/ASK/ARK (DER or PEM)");

@@ -52,7 +52,54 @@ json::array ChecksPassed(bool with_report) {
   return checks;
 }
 
+// Compares the golden measurements {SPDM index: hex or [hex]} with a report's measurement claims;
+// the indices that differ (or that the report lacks).
+json::array MismatchedIndices(const json::object& golden, const json::object& measured) {
+  json::array out;
+  for (const auto& [index, want] : golden) {
+    const json::value* got = measured.if_contains(index);
+    bool ok = got != nullptr && got->is_string() &&
+              (want.is_string()
+                   ? *got == want
+                   : want.is_array() && std::find(want.as_array().begin(), want.as_array().end(),
+                                                  *got) != want.as_array().end());
+    if (!ok) out.emplace_back(index);
+  }
+  return out;
+}
+
 }  // namespace
+
+absl::StatusOr<RimReference> VerifyRimFiles(const std::vector<std::string>& rim_files,
+                                            const std::string& rim_root, core::TimePoint at,
+                                            nv::RimCheck* failed) {
+  *failed = nv::RimCheck::kNone;
+  if (rim_root.empty()) {
+    return absl::InvalidArgumentError(
+        "--rim needs --rim-root PEM (NVIDIA's RIM signing root, or a test RIM CA)");
+  }
+  CCB_ASSIGN_OR_RETURN(std::string anchor, core::ReadFile(rim_root));
+  nv::RimVerifierOptions options;
+  options.trust_anchors.push_back(std::move(anchor));
+  CCB_ASSIGN_OR_RETURN(auto verifier, nv::RimVerifier::Create(std::move(options)));
+  RimReference out;
+  for (const std::string& file : rim_files) {
+    CCB_ASSIGN_OR_RETURN(std::string xml, core::ReadFile(file));
+    CCB_ASSIGN_OR_RETURN(nv::Rim rim, verifier->Verify(xml, at, failed), "{}", file);
+    absl::Status merged =
+        nv::MergeReferenceMeasurements(out.measurements, nv::RimReferenceMeasurements(rim));
+    if (!merged.ok()) {
+      *failed = nv::RimCheck::kMeasurements;
+      return core::Annotate(merged, file);
+    }
+    out.rims.push_back(json::object{{"file", file},
+                                    {"tag_id", rim.tag_id},
+                                    {"name", rim.name},
+                                    {"version", rim.version},
+                                    {"signer", rim.chain.front()->subject_cn()}});
+  }
+  return out;
+}
 
 int VerifyNvidia(const NvidiaVerifyArgs& args) {
   core::TimePoint at = core::SystemClock::Get().Now();
@@ -61,7 +108,55 @@ int VerifyNvidia(const NvidiaVerifyArgs& args) {
     if (!parsed.ok()) return Usage("--at: " + core::Message(parsed.status()));
     at = *parsed;
   }
-  if (args.cert_chain.empty()) return Usage("--cert-chain PEM is required for nvidia");
+  // RIMs first: a usage error (unreadable file or root) exits 2 before any verification.
+  std::optional<absl::StatusOr<RimReference>> rims;
+  nv::RimCheck rim_failed = nv::RimCheck::kNone;
+  if (!args.rim_files.empty()) {
+    rims = VerifyRimFiles(args.rim_files, args.rim_root, at, &rim_failed);
+    if (!rims->ok() && rim_failed == nv::RimCheck::kNone) {
+      return Usage(core::Message(rims->status()));
+    }
+  } else if (!args.rim_root.empty()) {
+    return Usage("--rim-root needs --rim FILE");
+  }
+  json::object rim_result;
+  if (rims) {
+    rim_result = {{"result", "valid"},
+                  {"failed_check", nullptr},
+                  {"rims", json::array{}},
+                  {"reference_measurements", nullptr},
+                  {"mismatched_indices", nullptr},
+                  {"error", nullptr}};
+    if (rims->ok()) {
+      rim_result["rims"] = (*rims)->rims;
+      rim_result["reference_measurements"] = (*rims)->measurements;
+    } else {
+      rim_result["result"] = fmt::format("invalid-rim-{}", nv::RimCheckName(rim_failed));
+      rim_result["failed_check"] = nv::RimCheckName(rim_failed);
+      rim_result["error"] = core::Message(rims->status());
+    }
+  }
+  if (args.cert_chain.empty() && rims) {
+    bool ok = rims->ok();
+    json::object result{
+        {"verified", ok}, {"tee", "nvidia"}, {"result", rim_result["result"]}, {"rim", rim_result}};
+    if (args.json) {
+      std::cout << core::Serialize(result) << "\n";
+    } else if (ok) {
+      std::cout << "nvidia rim: verified at " << core::FormatRfc3339(at) << " ("
+                << args.rim_files.size() << " RIM(s))\n";
+      std::cout << "rims: " << core::Serialize(rim_result["rims"]) << "\n";
+      std::cout << "nvidia_measurements: " << core::Serialize(rim_result["reference_measurements"])
+                << "\n";
+    } else {
+      std::cout << "nvidia rim: NOT verified ("
+                << std::string_view(rim_result["result"].as_string())
+                << "): " << core::Message(rims->status()) << "\n";
+    }
+    return ok ? 0 : 1;
+  }
+  if (args.cert_chain.empty())
+    return Usage("--cert-chain PEM (or --rim FILE) is required for nvidia");
   bool with_report = !args.evidence_file.empty();
   std::string nonce, fwid;
   if (with_report) {
@@ -135,6 +230,36 @@ int VerifyNvidia(const NvidiaVerifyArgs& args) {
     result["failed_check"] = nv::CheckName(failed);
     result["error"] = core::Message(status);
   }
+  // The device verified: its measurements against the RIMs' golden ones.
+  if (rims && ok && !rims->ok()) {
+    ok = false;
+    status = rims->status();
+    result["result"] = rim_result["result"];
+    result["failed_check"] = fmt::format("rim-{}", nv::RimCheckName(rim_failed));
+    result["error"] = rim_result["error"];
+  } else if (rims && ok && with_report) {
+    json::array mismatched =
+        MismatchedIndices((*rims)->measurements, result["measurements"].as_object());
+    if (!mismatched.empty()) {
+      ok = false;
+      status = absl::PermissionDeniedError(fmt::format(
+          "nvidia rim: report measurements at SPDM indices {} do not match the RIMs' golden "
+          "values",
+          core::Serialize(mismatched)));
+      result["result"] = "invalid-rim-measurements";
+      result["failed_check"] = "rim-measurements";
+      result["error"] = core::Message(status);
+      rim_result["result"] = "invalid-rim-measurements";
+      rim_result["error"] = core::Message(status);
+    } else {
+      result["checks"].as_array().emplace_back(
+          fmt::format("rim: {} golden measurement(s) from {} signed RIM(s) match the report",
+                      (*rims)->measurements.size(), args.rim_files.size()));
+    }
+    rim_result["mismatched_indices"] = std::move(mismatched);
+  }
+  if (rims) result["rim"] = rim_result;
+  result["verified"] = ok;
 
   if (args.json) {
     std::cout << core::Serialize(result) << "\n";

@@ -691,6 +691,28 @@ TEST_F(AttestationServiceTest, EachGpuIsVerifiedWithTheDeviceBindingAndAppraised
   }
 }
 
+TEST_F(AttestationServiceTest, GoldenMeasurementsFromRimsRaiseExecutablesPerGpu) {
+  json::object other = GpuClaims("u1");
+  other["measurements"] = json::object{{"1", "bb"}};
+  service_.RegisterDeviceVerifier(std::make_unique<FakeDeviceVerifier>(
+      std::vector<json::object>{GpuClaims("u0"), other}, nullptr));
+  // A single golden value: gpu0 matches, gpu1 (other firmware) does not.
+  ASSERT_OK(rvs_.Register(RvMessage(
+      R"({"nvidia_driver_version":["550.90.07"],"nvidia_vbios_version":["96.00.9f.00.01"],
+          "nvidia_measurements":{"1":"aa"}})")));
+  crypto::Jwt jwt = MustAttest(GpuRequest());
+  const json::object& submods = jwt.claims.at("submods").as_object();
+  EXPECT_EQ(submods.at("gpu0").at("ear.trustworthiness-vector").at("executables"), json::value(3));
+  EXPECT_EQ(submods.at("gpu0").at("ear.status"), json::value("affirming"));
+  EXPECT_EQ(submods.at("gpu1").at("ear.trustworthiness-vector").at("executables"), json::value(33));
+  // A RIM's alternatives: either value is golden.
+  ASSERT_OK(rvs_.Register(RvMessage(R"({"nvidia_measurements":{"1":["aa","bb"]}})")));
+  jwt = MustAttest(GpuRequest());
+  for (std::string_view name : {"gpu0", "gpu1"}) {
+    EXPECT_EQ(jwt.claims.at("submods").at(name).at("ear.status"), json::value("affirming")) << name;
+  }
+}
+
 TEST_F(AttestationServiceTest, AFailingGpuRefusesTheAttestationWithItsReason) {
   service_.RegisterDeviceVerifier(std::make_unique<FakeDeviceVerifier>(
       absl::PermissionDeniedError("nvidia: device 1: report nonce 00 does not match"), nullptr));

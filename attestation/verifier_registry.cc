@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "collateral/nvidia/sources.h"
 #include "core/file.h"
 #include "core/toml_config.h"
 #include "evidence/nvidia/device_verifier.h"
 #include "evidence/sample/sample.h"
+#include "net/fetch_gate_config.h"
 
 namespace ccburst::attestation {
 namespace {
@@ -64,7 +66,24 @@ constexpr std::string_view kNvidiaKey = "nvidia_verifier";
 absl::Status ParseNvidiaConfig(const toml::table& t, std::string_view w,
                                const std::string& base_dir, NvidiaVerifierConfig& out,
                                std::vector<std::string>& warnings) {
-  CCB_RETURN_IF_ERROR(core::config::CheckKeys(t, w, {"trusted_root", "max_devices"}));
+  core::config::Keys keys{"trusted_root", "max_devices", "rim_service_url", "rim_root",
+                          "rim_service_ca"};
+  for (std::string_view k : net::kFetchLimitKeys) keys.insert(k);
+  CCB_RETURN_IF_ERROR(core::config::CheckKeys(t, w, keys));
+  CCB_RETURN_IF_ERROR(core::config::GetOptString(t, w, "rim_service_url", out.rim_service_url));
+  CCB_RETURN_IF_ERROR(core::config::GetOptString(t, w, "rim_root", out.rim_root));
+  CCB_RETURN_IF_ERROR(core::config::GetOptString(t, w, "rim_service_ca", out.rim_service_ca));
+  if (out.rim_root) out.rim_root = core::config::ResolvePath(base_dir, *out.rim_root);
+  if (out.rim_service_ca) {
+    out.rim_service_ca = core::config::ResolvePath(base_dir, *out.rim_service_ca);
+  }
+  if (out.rim_service_url.has_value() != out.rim_root.has_value()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "config: `{}.rim_service_url` and `{}.rim_root` go together (RIM fetching needs the RIM "
+        "trust anchor)",
+        w, w));
+  }
+  CCB_RETURN_IF_ERROR(net::ParseFetchLimits(t, w, out.rim_limits));
   CCB_RETURN_IF_ERROR(core::config::GetOptString(t, w, "trusted_root", out.trusted_root));
   if (out.trusted_root) {
     out.trusted_root = core::config::ResolvePath(base_dir, *out.trusted_root);
@@ -140,6 +159,18 @@ absl::StatusOr<std::vector<std::unique_ptr<evidence::DeviceVerifier>>> BuildDevi
     CCB_ASSIGN_OR_RETURN(std::string pem, core::ReadFile(*root), "{}.{}.trusted_root", kSection,
                          kNvidiaKey);
     options.verifier.trust_anchors.push_back(std::move(pem));
+  }
+  const NvidiaVerifierConfig& nv = config.nvidia_verifier;
+  if (nv.rim_service_url && nv.rim_root) {
+    collateral::nvidia::RimServiceOptions rim;
+    rim.base_url = *nv.rim_service_url;
+    rim.ca_certificate_file = nv.rim_service_ca;
+    rim.limits = nv.rim_limits;
+    CCB_ASSIGN_OR_RETURN(options.rim_source, collateral::nvidia::NewRimServiceSource(rim),
+                         "{}.{}.rim_service_url", kSection, kNvidiaKey);
+    CCB_ASSIGN_OR_RETURN(std::string pem, core::ReadFile(*nv.rim_root), "{}.{}.rim_root", kSection,
+                         kNvidiaKey);
+    options.rim_trust_anchors.push_back(std::move(pem));
   }
   CCB_ASSIGN_OR_RETURN(auto nvidia, evidence::nvidia::NvidiaDeviceVerifier::Create(options),
                        "{}.{}", kSection, kNvidiaKey);

@@ -19,6 +19,7 @@
 #include "collateral/snp/verifier_factory.h"
 #include "core/status.h"
 #include "evidence/verifier.h"
+#include "net/fetch_gate.h"
 
 namespace ccburst::attestation {
 
@@ -30,6 +31,13 @@ struct NvidiaVerifierConfig {
   std::optional<std::string> trusted_root;
   // GPUs accepted in one request.
   int64_t max_devices = 8;
+  // RIM fetching (off by default): NVIDIA's RIM service base URL ("https://rim.attestation.
+  // nvidia.com"), the PEM RIM trust anchor its RIMs must chain to (required with the URL), an
+  // optional PEM CA for the service's TLS, and the fetch limits (net/fetch_gate_config.h keys).
+  std::optional<std::string> rim_service_url;
+  std::optional<std::string> rim_root;
+  std::optional<std::string> rim_service_ca;
+  net::FetchGateOptions rim_limits;
 };
 
 struct VerifierConfig {

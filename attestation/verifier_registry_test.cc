@@ -70,6 +70,31 @@ vcek_sources = [{type = "OfflineStore", path = "kds"}]
               HasSubstr("`attestation_service.verifier_config.snp_verifier.required_vmpl` = 9"));
 }
 
+TEST(VerifierRegistryTest, NvidiaRimFetchingIsOffByDefaultAndNeedsItsRoot) {
+  auto c = Parse("[nvidia_verifier]\nmax_devices = 4\n", nullptr);
+  ASSERT_OK(c);
+  EXPECT_FALSE(c->nvidia_verifier.rim_service_url.has_value());
+  c = Parse(R"([nvidia_verifier]
+rim_service_url = "http://127.0.0.1:1"
+rim_root = "rim_root.pem"
+fetch_wait_ms = 250
+max_retry_after_seconds = 60
+)",
+            nullptr);
+  ASSERT_OK(c);
+  EXPECT_EQ(c->nvidia_verifier.rim_root, "/base/rim_root.pem");
+  EXPECT_EQ(c->nvidia_verifier.rim_limits.wait, std::chrono::milliseconds(250));
+  EXPECT_EQ(c->nvidia_verifier.rim_limits.max_retry_after, std::chrono::seconds(60));
+  auto alone = Parse("[nvidia_verifier]\nrim_service_url = \"http://127.0.0.1:1\"\n", nullptr);
+  EXPECT_THAT(core::Message(alone.status()),
+              HasSubstr("`attestation_service.verifier_config.nvidia_verifier.rim_service_url` "
+                        "and `attestation_service.verifier_config.nvidia_verifier.rim_root` go "
+                        "together"));
+  auto devices = BuildDeviceVerifiers(*c);  // the root file does not exist
+  EXPECT_THAT(core::Message(devices.status()),
+              HasSubstr("attestation_service.verifier_config.nvidia_verifier.rim_root"));
+}
+
 TEST(VerifierRegistryTest, BuildErrorsNameTheFullKey) {
   VerifierConfig c;
   c.dcap_verifier.trusted_root_ca = "/nonexistent/root.pem";

@@ -11,6 +11,9 @@
 # other), over HTTP; server CPU is summed over the replicas, and PostgreSQL's own CPU per flow (all
 # its processes) is printed after it. ROUNDS=N (environment, default 1) alternates the two setups
 # N times in the one run and ends with each round's ratio of PostgreSQL + 2 to SQLite + 1.
+# AUDIT=on (environment) turns on the audit trail ([audit], docs/audit.md) for the HTTP/HTTPS
+# modes; AUDIT=compare runs each mode with the trail off, then on (ROUNDS=N alternates them N
+# times), and ends with the ratio of flows/s on to off and the audit bytes per flow.
 source "$(dirname "$0")/../scripts/lib.sh"
 CLIENTS="${1:-32}"
 SECONDS_="${2:-10}"
@@ -122,8 +125,21 @@ TOML
   printf '%s\n' "${RATIOS[@]}"
   exit 0
 fi
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$WORK/audit.key"
+case "${AUDIT:-off}" in
+  off) AUDITS=(off) ;;
+  on) AUDITS=(on) ;;
+  compare) AUDITS=(off on) ;;
+  *) echo "AUDIT must be off, on or compare" >&2; exit 2 ;;
+esac
+AUDIT_RATIOS=()
 for mode in $MODES; do
+for round in $(seq 1 "${ROUNDS:-1}"); do
+for audit in "${AUDITS[@]}"; do
   if [ "$mode" = https ]; then TLS=$'private_key = "kbs.key"\ncertificate = "kbs.crt"'; else TLS='insecure_http = true'; fi
+  AUDIT_TOML=""
+  [ "$audit" = on ] && AUDIT_TOML=$'[audit]\nenabled = true\nsigning_key = "audit.key"'
+  rm -f "$WORK/kbs-$mode.db"*
   cat >"$WORK/kbs.toml" <<TOML
 [http_server]
 sockets = ["127.0.0.1:0"]
@@ -140,7 +156,9 @@ storage_type = "Sqlite"
 path = "kbs-$mode.db"
 $SESSION_TOML
 $VERIFIER
+$AUDIT_TOML
 TOML
+  [ "${#AUDITS[@]}" -gt 1 ] && echo "== $mode round $round: audit $audit"
   "$BIN/ccburst-kbs" --config "$WORK/kbs.toml" --log-level warn >"$WORK/out" 2>"$WORK/log" &
   PID=$!
   for _ in $(seq 1 100); do grep -q "ready port=" "$WORK/out" && break; sleep 0.05; done
@@ -150,6 +168,32 @@ TOML
   "${CLI[@]}" set-resource --path default/key/model --resource-file "$WORK/secret.bin"
   "${CLI[@]}" set-resource-policy --allow-all
   "$BUILD_DIR/bench/kbs_load" --url "$URL" --cert-file "$WORK/kbs.crt" --clients "$CLIENTS" \
-    --seconds "$SECONDS_" --server-pid "$PID" --sample-every "$SAMPLE_EVERY" --expect "$(cat "$WORK/secret.bin")" "${TEE_ARGS[@]}"
+    --seconds "$SECONDS_" --server-pid "$PID" --sample-every "$SAMPLE_EVERY" --expect "$(cat "$WORK/secret.bin")" "${TEE_ARGS[@]}" | tee "$WORK/result"
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+  rate="$(sed -n 's/.*flows_per_s=\([0-9]*\).*/\1/p' "$WORK/result")"
+  if [ "$audit" = off ]; then
+    OFF_RATE="$rate"
+  elif [ "${#AUDITS[@]}" -gt 1 ]; then
+    # Bytes of audit records per flow (warm-up flows included in the table, so counted per record
+    # and scaled by the records per flow).
+    per_flow="$(python3 - "$WORK/kbs-$mode.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n, size = db.execute("SELECT count(*), coalesce(sum(length(value)), 0) FROM audit_log").fetchone()
+kinds = {}
+for (v,) in db.execute("SELECT value FROM audit_log"):
+    k = v.decode().split('"kind":"', 1)[1].split('"', 1)[0]
+    kinds[k] = kinds.get(k, 0) + 1
+flows = kinds.get("release", 0) or 1
+print(f"{size // flows} bytes/flow ({n} records, {size} bytes, {flows} releases; {kinds})")
+PY
+)"
+    AUDIT_RATIOS+=("$mode round $round: audit on $rate / off $OFF_RATE flows/s = $(( rate * 100 / (OFF_RATE > 0 ? OFF_RATE : 1) )) %, $per_flow")
+  fi
 done
+done
+done
+if [ "${#AUDIT_RATIOS[@]}" -gt 0 ]; then
+  echo "== audit trail on / off"
+  printf '%s\n' "${AUDIT_RATIOS[@]}"
+fi

@@ -47,8 +47,12 @@ absl::StatusOr<std::unique_ptr<AdminAuthorizer>> AdminAuthorizer::Create(
   return a;
 }
 
-absl::Status AdminAuthorizer::Check(std::string_view authorization, std::string_view path) const {
-  if (mode_ == AdminMode::kInsecureAllowAll) return absl::OkStatus();
+absl::Status AdminAuthorizer::Check(std::string_view authorization, std::string_view path,
+                                    Identity* who) const {
+  if (mode_ == AdminMode::kInsecureAllowAll) {
+    if (who != nullptr) *who = Identity{"(insecure-allow-all)", ""};
+    return absl::OkStatus();
+  }
   if (mode_ == AdminMode::kDenyAll) {
     return absl::PermissionDeniedError(
         "admin: the admin API is disabled (admin.authorization_mode = DenyAll)");
@@ -113,7 +117,16 @@ absl::Status AdminAuthorizer::Check(std::string_view authorization, std::string_
   }
   const std::string& target = *normalized;
   for (const auto& acl : acls_) {
-    if (acl.role == role && std::regex_match(target, acl.regex)) return absl::OkStatus();
+    if (acl.role == role && std::regex_match(target, acl.regex)) {
+      if (who != nullptr) {
+        auto sub = claims.find("sub");
+        who->subject = sub != claims.end() && sub->value().is_string()
+                           ? std::string(sub->value().get_string())
+                           : std::string();
+        who->role = role;
+      }
+      return absl::OkStatus();
+    }
   }
   return absl::PermissionDeniedError(
       fmt::format("admin: role `{}` may not access `{}`", role, target));

@@ -29,7 +29,13 @@ class AdminAuthorizer {
   // path look like another. Unauthenticated: no/invalid/expired token (HTTP 401);
   // PermissionDenied: authenticated but the role may not use this endpoint, or the path does not
   // normalize (HTTP 403).
-  absl::Status Check(std::string_view authorization, std::string_view path) const;
+  // `who`, when set, receives the caller's identity for the audit trail.
+  struct Identity {
+    std::string subject;  // the token's `sub` ("" when absent; "(insecure-allow-all)" without one)
+    std::string role;
+  };
+  absl::Status Check(std::string_view authorization, std::string_view path,
+                     Identity* who = nullptr) const;
 
  private:
   struct Provider {

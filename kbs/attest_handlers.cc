@@ -155,8 +155,10 @@ net::HttpResponse AttestationHandlers::Auth(const net::HttpRequest& req) {
 net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
   auto t0 = Clock::now();
   std::string tee = "unknown";
+  std::string session_id, evidence_digest;  // for the audit record, once known
   auto fail = [&](ErrorKind kind, std::string outcome, std::string detail) {
     metrics_.Attestation(tee, outcome, Since(t0));
+    RecordAttestation(req, tee, session_id, evidence_digest, outcome, detail, nullptr);
     LogRequestEvent(spdlog::level::info, fmt::format("attest refused (tee {})", tee), req.remote,
                     detail);
     return ErrorResponse(kind, std::move(detail));
@@ -178,6 +180,8 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
   tee = session->tee;
 
   std::string digest = crypto::Sha256(req.body);
+  session_id = session->id;
+  evidence_digest = digest;
   if (session->state == Session::State::kAttested) {
     if (digest == session->attestation_digest) {
       json::object r;
@@ -319,6 +323,7 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
                 "nonce; start again with /kbs/v0/auth");
   }
   metrics_.Attestation(tee, "success", Since(t0));
+  RecordAttestation(req, tee, session->id, digest, "success", "", &*token);
   json::object r;
   r["token"] = *token;
   net::HttpResponse ok = JsonOk(json::serialize(r));
@@ -329,6 +334,38 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
                              core::FormatHttpDate(sessions_.ExpiryFor(clock_.Now()))));
   }
   return ok;
+}
+
+void AttestationHandlers::RecordAttestation(const net::HttpRequest& req, std::string_view tee,
+                                            std::string_view session_id,
+                                            std::string_view evidence_digest,
+                                            std::string_view verdict, std::string_view detail,
+                                            const std::string* token) {
+  if (audit_ == nullptr || !audit_->enabled()) return;
+  json::object f;
+  if (token != nullptr) {
+    f = AuditTrail::AttestationFields(*token);
+    // The appraisal policy's digest: the Rego text of `<policy_id>_cpu` the token was issued
+    // under (read from the store's cached configuration).
+    const json::value* id = f.if_contains("policy_id");
+    std::string policy =
+        fmt::format("{}_cpu", id && id->is_string() ? id->get_string() : "default");
+    auto text = as_.GetPolicy(policy);
+    f["policy"] = policy;
+    f["policy_digest"] = text.ok() ? json::value(AuditTrail::Digest(*text)) : json::value(nullptr);
+  } else {
+    f["detail"] = detail;
+  }
+  f["verdict"] = verdict;
+  f["tee"] = tee;
+  // The session id is a bearer credential until it expires: only its digest is recorded.
+  f["session"] =
+      session_id.empty() ? json::value(nullptr) : json::value(AuditTrail::Digest(session_id));
+  f["evidence_digest"] = evidence_digest.empty()
+                             ? json::value(nullptr)
+                             : json::value("sha256:" + core::HexEncode(evidence_digest));
+  f["client"] = ClientAddress(req.remote);
+  audit_->RecordAsync(audit::kAttestation, std::move(f));
 }
 
 }  // namespace ccburst::kbs

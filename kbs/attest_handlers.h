@@ -6,6 +6,7 @@
 
 #include "attestation/attestation_service.h"
 #include "core/clock.h"
+#include "kbs/audit_trail.h"
 #include "kbs/metrics.h"
 #include "kbs/sessions.h"
 #include "net/http.h"
@@ -25,11 +26,22 @@ class AttestationHandlers {
   // nonce is good for one attempt: any refusal after the session is found ends it.
   net::HttpResponse Attest(const net::HttpRequest& req);
 
+  // Records every attestation (success or refusal) in `audit` (may be null).
+  void set_audit(AuditTrail* audit) { audit_ = audit; }
+
  private:
+  // One attestation record: the verdict ("success", "failure", "error"), and for a success the
+  // token's appraisal (AuditTrail::AttestationFields).
+  void RecordAttestation(const net::HttpRequest& req, std::string_view tee,
+                         std::string_view session_id, std::string_view evidence_digest,
+                         std::string_view verdict, std::string_view detail,
+                         const std::string* token);
+
   attestation::AttestationService& as_;
   SessionStore& sessions_;
   KbsMetrics& metrics_;
   const core::Clock& clock_;
+  AuditTrail* audit_ = nullptr;
 };
 
 }  // namespace ccburst::kbs

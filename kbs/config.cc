@@ -427,6 +427,29 @@ absl::Status ParsePlugins(const toml::node& n) {
   return absl::OkStatus();
 }
 
+absl::Status ParseAudit(const toml::table& t, const std::string& base, KbsConfig& c) {
+  constexpr std::string_view w = "audit";
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w, {"enabled", "checkpoint_every", "signing_key", "fail_open"}));
+  auto& a = c.audit;
+  CCB_RETURN_IF_ERROR(GetBool(t, w, "enabled", a.enabled));
+  CCB_RETURN_IF_ERROR(GetBool(t, w, "fail_open", a.fail_open));
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "checkpoint_every", 1, 1'000'000, a.checkpoint_every));
+  std::optional<std::string> key;
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "signing_key", key));
+  if (key) a.signing_key = ResolvePath(base, *key);
+  if (a.enabled && !a.signing_key) {
+    return absl::InvalidArgumentError(
+        "config: `audit.enabled = true` needs `audit.signing_key` (a P-256 PEM private key; "
+        "`ccburst keys generate-ec` or `openssl ecparam -name prime256v1 -genkey` makes one)");
+  }
+  if (a.enabled && a.fail_open) {
+    c.warnings.push_back(
+        "audit.fail_open = true: secrets are released even when the audit trail cannot record "
+        "the release");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<KbsConfig> ParseKbsConfig(std::string_view toml_text, const std::string& base_dir) {
@@ -434,7 +457,7 @@ absl::StatusOr<KbsConfig> ParseKbsConfig(std::string_view toml_text, const std::
   KbsConfig c;
   CCB_RETURN_IF_ERROR(CheckKeys(root, "",
                                 {"http_server", "attestation_token", "attestation_service", "admin",
-                                 "storage_backend", "plugins", "policy_engine"}));
+                                 "storage_backend", "plugins", "policy_engine", "audit"}));
   CCB_ASSIGN_OR_RETURN(const toml::table* http, SubTable(root, "", "http_server"));
   if (http) CCB_RETURN_IF_ERROR(ParseHttp(*http, base_dir, c));
   CCB_ASSIGN_OR_RETURN(const toml::table* token, SubTable(root, "", "attestation_token"));
@@ -453,6 +476,9 @@ absl::StatusOr<KbsConfig> ParseKbsConfig(std::string_view toml_text, const std::
     CCB_RETURN_IF_ERROR(GetOptString(*pe, "policy_engine", "policy_path", p));
     if (p) c.resource_policy_path = ResolvePath(base_dir, *p);
   }
+
+  CCB_ASSIGN_OR_RETURN(const toml::table* audit, SubTable(root, "", "audit"));
+  if (audit) CCB_RETURN_IF_ERROR(ParseAudit(*audit, base_dir, c));
 
   if (c.storage.sqlite_path.empty()) c.storage.sqlite_path = ResolvePath(base_dir, "kbs.db");
 

@@ -94,6 +94,19 @@ struct KbsConfig {
     std::optional<std::string> kek_env;
   } storage;
 
+  // [audit]: the tamper-evident audit trail (docs/audit.md).
+  struct Audit {
+    bool enabled = false;
+    // A signed checkpoint after every this many records (at least 1).
+    int64_t checkpoint_every = 100;
+    // The audit key: a P-256 PEM private key (ES256). Required when enabled; `ccburst audit
+    // public-key` exports its public half for auditors.
+    std::optional<std::string> signing_key;
+    // When the trail cannot be written, releases fail (503) unless this is true; then they go on
+    // and the failure is logged and counted.
+    bool fail_open = false;
+  } audit;
+
   // [policy_engine] policy_path: resource policy installed at start-up when none is stored.
   std::optional<std::string> resource_policy_path;
 

@@ -10,6 +10,7 @@ namespace {
 using ::ccburst::core::testing::IsOk;
 using ::ccburst::core::testing::StatusIs;
 using ::testing::_;
+using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::Optional;
@@ -96,6 +97,30 @@ certificate = "c.pem"
   EXPECT_EQ(c->storage.sqlite_path, "/d/kbs.db");
   EXPECT_EQ(c->attestation_service.session_timeout, std::chrono::minutes(5));
   EXPECT_TRUE(c->warnings.empty());
+}
+
+TEST(KbsConfig, AuditTrail) {
+  auto off = ParseKbsConfig("[http_server]\ninsecure_http = true\n", "/d");
+  ASSERT_OK(off);
+  EXPECT_FALSE(off->audit.enabled);
+  EXPECT_FALSE(off->audit.fail_open);
+  EXPECT_EQ(off->audit.checkpoint_every, 100);
+  auto on = ParseKbsConfig(
+      "[http_server]\ninsecure_http = true\n[audit]\nenabled = true\ncheckpoint_every = 10\n"
+      "signing_key = \"audit.key\"\nfail_open = true\n",
+      "/d");
+  ASSERT_OK(on);
+  EXPECT_TRUE(on->audit.enabled);
+  EXPECT_EQ(on->audit.checkpoint_every, 10);
+  EXPECT_EQ(on->audit.signing_key, "/d/audit.key");
+  EXPECT_TRUE(on->audit.fail_open);
+  EXPECT_THAT(on->warnings, Contains(HasSubstr("audit.fail_open = true")));
+  EXPECT_THAT(
+      ParseKbsConfig("[http_server]\ninsecure_http = true\n[audit]\nenabled = true\n", "/d"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("needs `audit.signing_key`")));
+  EXPECT_THAT(
+      ParseKbsConfig("[http_server]\ninsecure_http = true\n[audit]\ncheckpoint_every = 0\n", "/d"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("audit.checkpoint_every")));
 }
 
 TEST(KbsConfig, HttpsWithoutKeyIsAnError) {

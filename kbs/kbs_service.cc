@@ -116,6 +116,10 @@ absl::StatusOr<std::unique_ptr<KbsService>> KbsService::Create(
       config.attestation_token.extra_teekey_paths);
   s->admin_api_ = std::make_unique<AdminApi>(*s->admin_, *s->resources_, *s->resource_policy_,
                                              *s->as_, *s->rvs_);
+  CCB_ASSIGN_OR_RETURN(s->audit_, AuditTrail::Create(config.audit, *s->kv_, clock));
+  s->attestation_handlers_->set_audit(s->audit_.get());
+  s->resource_handler_->set_audit(s->audit_.get());
+  s->admin_api_->set_audit(s->audit_.get());
   s->AddRoutes();
   return s;
 }
@@ -192,6 +196,9 @@ void KbsService::AddRoutes() {
   });
   router_.AddEndpoint("reference-values", true, {}, [this](const net::HttpRequest& r, Rest rest) {
     return admin_api_->ReferenceValues(r, rest);
+  });
+  router_.AddEndpoint("audit", true, {}, [this](const net::HttpRequest& r, Rest rest) {
+    return admin_api_->Audit(r, rest);
   });
 }
 

@@ -16,6 +16,7 @@
 #include "kbs/admin_api.h"
 #include "kbs/admin_auth.h"
 #include "kbs/attest_handlers.h"
+#include "kbs/audit_trail.h"
 #include "kbs/config.h"
 #include "kbs/metrics.h"
 #include "kbs/resource_backend.h"
@@ -63,6 +64,7 @@ class KbsService {
   std::unique_ptr<AdminAuthorizer> admin_;
   std::unique_ptr<TokenVerifier> token_verifier_;
   std::unique_ptr<KbsMetrics> metrics_;
+  std::unique_ptr<AuditTrail> audit_;
   std::unique_ptr<AttestationHandlers> attestation_handlers_;
   std::unique_ptr<ResourceHandler> resource_handler_;
   std::unique_ptr<AdminApi> admin_api_;

@@ -29,10 +29,26 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
                                        const ResourceDescriptor& resource) {
   auto t0 = Clock::now();
   const std::string name = resource.ToString();
+  const bool auditing = audit_ != nullptr && audit_->enabled();
+  std::string token_id;  // the digest of the token, once there is one
+  auto audit_fields = [&](std::string_view decision, std::string_view reason) {
+    json::object f;
+    f["resource"] = name;
+    f["token_id"] = token_id.empty() ? json::value(nullptr) : json::value(token_id);
+    f["decision"] = decision;
+    f["reason"] = reason;
+    f["client"] = req.remote;
+    return f;
+  };
   auto deny = [&](std::string_view reason, ErrorKind kind, std::string detail) {
     metrics_.ResourceDenied(std::string(reason), Since(t0));
     LogRequestEvent(spdlog::level::info, fmt::format("resource `{}` refused", name), req.remote,
                     detail);
+    if (auditing) {
+      json::object f = audit_fields("deny", reason);
+      f["detail"] = detail;
+      audit_->RecordAsync(audit::kRefusal, std::move(f));
+    }
     return ErrorResponse(kind, std::move(detail));
   };
 
@@ -69,6 +85,7 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
                   fmt::format("resource: session token: {}", core::Message(lifetime)));
     }
     claims = std::move(jwt->claims);
+    if (auditing) token_id = AuditTrail::Digest(session->token);
   } else if (authz && authz->substr(0, 7) == "Bearer ") {
     auto verified = token_verifier_.Verify(authz->substr(7));
     if (!verified.ok()) {
@@ -76,6 +93,7 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
                   fmt::format("resource: {}", core::Message(verified.status())));
     }
     claims = std::move(*verified);
+    if (auditing) token_id = AuditTrail::Digest(authz->substr(7));
   } else {
     return deny("token", ErrorKind::kTokenNotFound,
                 "resource: no attestation token: send `Authorization: Bearer <token>` or the "
@@ -125,6 +143,23 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
   if (!jwe.ok()) {
     return deny("token", ErrorKind::kJweError,
                 fmt::format("resource: {}", core::Message(jwe.status())));
+  }
+  if (auditing) {
+    json::object f = audit_fields("allow", "the resource policy allowed it");
+    f["resource_digest"] = AuditTrail::Digest(**value);
+    f["policy_digest"] = AuditTrail::Digest(policy_.Text());
+    if (absl::Status s = audit_->Record(audit::kRelease, std::move(f)); !s.ok()) {
+      if (!audit_->fail_open()) {
+        metrics_.ResourceDenied("audit", Since(t0));
+        LogRequestEvent(spdlog::level::err, fmt::format("resource `{}` withheld", name), req.remote,
+                        core::Message(s));
+        return ErrorResponse(ErrorKind::kStorageError,
+                             fmt::format("resource: the release could not be recorded ({}); "
+                                         "withheld ([audit] fail_open = false)",
+                                         core::Message(s)));
+      }
+      spdlog::error("audit: release of `{}` not recorded (fail_open): {}", name, core::Message(s));
+    }
   }
   metrics_.ResourceReleased(Since(t0));
   LogRequestEvent(spdlog::level::debug, fmt::format("resource `{}` released", name), req.remote,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "kbs/audit_trail.h"
 #include "kbs/metrics.h"
 #include "kbs/resource_backend.h"
 #include "kbs/resource_policy.h"
@@ -35,6 +36,10 @@ class ResourceHandler {
 
   net::HttpResponse Get(const net::HttpRequest& req, const ResourceDescriptor& resource);
 
+  // Records every release and refusal in `audit` (may be null). A release whose record cannot be
+  // written fails (503 StorageError) unless the trail is fail_open. Must outlive the handler.
+  void set_audit(AuditTrail* audit) { audit_ = audit; }
+
  private:
   ResourceBackend& backend_;
   ResourcePolicy& policy_;
@@ -43,6 +48,7 @@ class ResourceHandler {
   KbsMetrics& metrics_;
   const core::Clock& clock_;
   std::vector<std::string> extra_teekey_paths_;
+  AuditTrail* audit_ = nullptr;
 };
 
 }  // namespace ccburst::kbs

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/file.h"
@@ -31,14 +32,26 @@ void ReplaceAll(std::string& s, std::string_view from, const std::string& to) {
 
 absl::Status ParseServer(const toml::table& t, const std::string& base, ScalerConfig& c) {
   constexpr std::string_view w = "server";
-  CCB_RETURN_IF_ERROR(CheckKeys(t, w,
-                                {"grpc_address", "http_address", "stream_interval_seconds",
-                                 "tls_cert_file", "tls_key_file", "tls_client_ca_file"}));
+  CCB_RETURN_IF_ERROR(CheckKeys(
+      t, w,
+      {"grpc_address", "http_address", "stream_interval_seconds", "tls_cert_file", "tls_key_file",
+       "tls_client_ca_file", "signal_refresh_seconds", "signal_max_age_seconds"}));
   CCB_RETURN_IF_ERROR(GetString(t, w, "grpc_address", c.grpc_address));
   CCB_RETURN_IF_ERROR(GetString(t, w, "http_address", c.http_address));
   int64_t s = c.stream_interval.count();
   CCB_RETURN_IF_ERROR(GetInt(t, w, "stream_interval_seconds", 1, 3600, s));
   c.stream_interval = std::chrono::seconds(s);
+  int64_t refresh = c.signal_refresh.count(), max_age = c.signal_max_age.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "signal_refresh_seconds", 1, 3600, refresh));
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "signal_max_age_seconds", 1, 86400, max_age));
+  if (max_age <= refresh) {
+    return absl::InvalidArgumentError(fmt::format(
+        "config: `server.signal_max_age_seconds` ({}) must exceed `server.signal_refresh_seconds` "
+        "({})",
+        max_age, refresh));
+  }
+  c.signal_refresh = std::chrono::seconds(refresh);
+  c.signal_max_age = std::chrono::seconds(max_age);
   GrpcTlsConfig& tls = c.grpc_tls;
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "tls_cert_file", tls.cert_file));
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "tls_key_file", tls.key_file));
@@ -112,8 +125,9 @@ absl::Status ParseKbs(const toml::table& t, const std::string& base, ScalerConfi
 
 absl::StatusOr<InstanceProfile> ParseProfile(const toml::table& t, const std::string& name) {
   std::string w = KeyPath("profiles", name);
-  CCB_RETURN_IF_ERROR(
-      CheckKeys(t, w, {"vcpu", "memory_gib", "gpus", "price_per_hour", "tee", "region"}));
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w,
+                                {"vcpu", "memory_gib", "gpus", "price_per_hour", "tee", "region",
+                                 "cloud", "sovereignty", "gpu_arch"}));
   InstanceProfile p;
   p.name = name;
   p.capacity = {0, 0, 0};
@@ -123,6 +137,9 @@ absl::StatusOr<InstanceProfile> ParseProfile(const toml::table& t, const std::st
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "price_per_hour", 0, 1e6, p.price_per_hour));
   CCB_RETURN_IF_ERROR(GetString(t, w, "tee", p.tee));
   CCB_RETURN_IF_ERROR(GetString(t, w, "region", p.region));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "cloud", p.cloud));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "sovereignty", p.sovereignty));
+  CCB_RETURN_IF_ERROR(GetString(t, w, "gpu_arch", p.gpu_arch));
   for (std::string_view k : {"vcpu", "memory_gib", "tee", "region"}) {
     if (!t.get(k)) {
       return absl::InvalidArgumentError(fmt::format("config: `{}` is required", KeyPath(w, k)));
@@ -172,6 +189,9 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
   std::string w = KeyPath("workloads", name);
   CCB_RETURN_IF_ERROR(CheckKeys(t, w,
                                 {"profile",
+                                 "profiles",
+                                 "allowed_clouds",
+                                 "allowed_sovereignty",
                                  "mode",
                                  "namespace",
                                  "pod_regex",
@@ -197,6 +217,18 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
   WorkloadConfig wl;
   wl.name = name;
   CCB_RETURN_IF_ERROR(GetString(t, w, "profile", wl.profile));
+  CCB_RETURN_IF_ERROR(GetStringArray(t, w, "profiles", wl.profiles));
+  for (const auto& p : wl.profiles) {
+    if (!c.profiles.count(p)) {
+      return absl::InvalidArgumentError(
+          fmt::format("config: `{}.profiles` names unknown profile `{}`", w, p));
+    }
+    if (std::count(wl.profiles.begin(), wl.profiles.end(), p) > 1) {
+      return absl::InvalidArgumentError(
+          fmt::format("config: `{}.profiles` lists `{}` twice", w, p));
+    }
+  }
+  if (wl.profile.empty() && !wl.profiles.empty()) wl.profile = wl.profiles.front();
   if (wl.profile.empty()) {
     return absl::InvalidArgumentError(fmt::format("config: `{}.profile` is required", w));
   }
@@ -204,6 +236,14 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
     return absl::InvalidArgumentError(
         fmt::format("config: `{}.profile` names unknown profile `{}`", w, wl.profile));
   }
+  if (!wl.profiles.empty() &&
+      std::find(wl.profiles.begin(), wl.profiles.end(), wl.profile) == wl.profiles.end()) {
+    return absl::InvalidArgumentError(
+        fmt::format("config: `{}.profile` `{}` is not one of `{}.profiles`", w, wl.profile, w));
+  }
+  CCB_RETURN_IF_ERROR(GetStringArray(t, w, "allowed_clouds", wl.placement.allowed_clouds));
+  CCB_RETURN_IF_ERROR(
+      GetStringArray(t, w, "allowed_sovereignty", wl.placement.allowed_sovereignty));
   std::string mode = "ccburst";
   CCB_RETURN_IF_ERROR(GetString(t, w, "mode", mode));
   if (mode == "pending") {
@@ -254,6 +294,23 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "prometheus_address", wl.prometheus_address));
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "kbs_url", wl.kbs_url));
 
+  wl.placement.max_replicas = p.max_replicas;
+  wl.placement.budget_per_hour = p.budget_per_hour;
+  wl.placement.allowed_regions = p.allowed_regions;
+  wl.placement.allowed_tees = p.allowed_tees;
+  if (!wl.profiles.empty()) {
+    // The count decision's unit must itself be a place the workload may burst to.
+    std::vector<PlacementCandidate> ref = {{c.profiles.at(wl.profile)}};
+    Placement check = Place(0, wl.pod_size, ref, wl.placement);
+    if (check.profiles[0].reason != ProfileReason::kNotNeeded &&
+        check.profiles[0].reason != ProfileReason::kNoGpu &&
+        check.profiles[0].reason != ProfileReason::kPodTooLarge) {
+      return absl::InvalidArgumentError(
+          fmt::format("config: `{}.profile` `{}` is excluded by the workload's rules ({})", w,
+                      wl.profile, ProfileReasonName(check.profiles[0].reason)));
+    }
+  }
+
   wl.queries = DefaultQueries();
   CCB_ASSIGN_OR_RETURN(const toml::table* q, SubTable(t, w, "queries"));
   if (q) CCB_RETURN_IF_ERROR(ParseQueries(*q, KeyPath(w, "queries"), wl.queries));
@@ -269,19 +326,48 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
   return wl;
 }
 
+// After [kbs]: the sink defaults to the gate's KBS.
+absl::Status ParseAudit(const toml::table& t, const std::string& base, ScalerConfig& c) {
+  constexpr std::string_view w = "audit";
+  CCB_RETURN_IF_ERROR(
+      CheckKeys(t, w, {"enabled", "kbs_url", "ca_file", "token_file", "timeout_ms"}));
+  auto& a = c.audit;
+  CCB_RETURN_IF_ERROR(core::config::GetBool(t, w, "enabled", a.enabled));
+  a.kbs_url = c.kbs.url;
+  CCB_RETURN_IF_ERROR(GetString(t, w, "kbs_url", a.kbs_url));
+  a.ca_file = c.kbs.ca_file;
+  std::optional<std::string> ca;
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "ca_file", ca));
+  if (ca) a.ca_file = core::config::ResolvePath(base, *ca);
+  std::optional<std::string> token;
+  CCB_RETURN_IF_ERROR(GetOptString(t, w, "token_file", token));
+  if (token) a.token_file = core::config::ResolvePath(base, *token);
+  int64_t ms = a.timeout.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "timeout_ms", 10, 60000, ms));
+  a.timeout = std::chrono::milliseconds(ms);
+  if (a.enabled && (a.kbs_url.empty() || a.token_file.empty())) {
+    return absl::InvalidArgumentError(
+        "config: `audit.enabled = true` needs a KBS (`audit.kbs_url` or `kbs.url`) and "
+        "`audit.token_file` (an admin JWT allowed POST /kbs/v0/audit/burst-decision)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ScalerConfig> ParseScalerConfig(std::string_view text, const std::string& base_dir) {
   CCB_ASSIGN_OR_RETURN(toml::table root, core::config::ParseToml(text, "config"));
   ScalerConfig c;
   CCB_RETURN_IF_ERROR(
-      CheckKeys(root, "", {"server", "prometheus", "kbs", "profiles", "workloads"}));
+      CheckKeys(root, "", {"server", "prometheus", "kbs", "profiles", "workloads", "audit"}));
   CCB_ASSIGN_OR_RETURN(const toml::table* server, SubTable(root, "", "server"));
   if (server) CCB_RETURN_IF_ERROR(ParseServer(*server, base_dir, c));
   CCB_ASSIGN_OR_RETURN(const toml::table* prom, SubTable(root, "", "prometheus"));
   if (prom) CCB_RETURN_IF_ERROR(ParsePrometheus(*prom, base_dir, c));
   CCB_ASSIGN_OR_RETURN(const toml::table* kbs, SubTable(root, "", "kbs"));
   if (kbs) CCB_RETURN_IF_ERROR(ParseKbs(*kbs, base_dir, c));
+  CCB_ASSIGN_OR_RETURN(const toml::table* audit, SubTable(root, "", "audit"));
+  if (audit) CCB_RETURN_IF_ERROR(ParseAudit(*audit, base_dir, c));
   CCB_ASSIGN_OR_RETURN(const toml::table* profiles, SubTable(root, "", "profiles"));
   if (profiles) {
     for (const auto& [k, v] : *profiles) {

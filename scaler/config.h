@@ -2,13 +2,15 @@
 // error naming it, so a typo never silently changes where or how much the cluster bursts.
 //
 //   [server]      grpc_address, http_address, stream_interval_seconds, tls_cert_file,
-//                 tls_key_file, tls_client_ca_file
+//                 tls_key_file, tls_client_ca_file, signal_refresh_seconds, signal_max_age_seconds
 //   [prometheus]  address, timeout_ms, bearer_token_file, ca_file
 //   [kbs]         url, timeout_ms, max_failure_ratio, min_attestations, window_seconds,
 //                 refresh_seconds, ca_file, metrics   (no url = attestation gate disabled)
-//   [profiles.<name>]  vcpu, memory_gib, gpus, price_per_hour, tee, region
-//   [workloads.<name>] profile, mode, namespace, pod_regex, node_regex, cloud_deployment,
-//                      max_replicas, budget_per_hour, allowed_regions, allowed_tees, windows,
+//   [profiles.<name>]  vcpu, memory_gib, gpus, price_per_hour, tee, region, cloud, sovereignty,
+//                      gpu_arch
+//   [workloads.<name>] profile, profiles (placement across them, placement.h), mode, namespace,
+//                      pod_regex, node_regex, cloud_deployment, max_replicas, budget_per_hour,
+//                      allowed_regions, allowed_tees, allowed_clouds, allowed_sovereignty, windows,
 //                      scale_in_cooldown_seconds (absent: the ski-rental cool-down),
 //                      headroom_pods, warm_pods, trend_window_seconds, vm_startup_seconds,
 //                      pending_pod_hour_price (decision.h rule 6 and the ski-rental rule),
@@ -26,6 +28,7 @@
 
 #include "core/status.h"
 #include "scaler/decision.h"
+#include "scaler/placement.h"
 
 namespace ccburst::scaler {
 
@@ -72,7 +75,12 @@ enum class SignalMode {
 
 struct WorkloadConfig {
   std::string name;
+  // The profile whose instance is the unit of the count decision (decision.h). With `profiles`
+  // (two or more), the replicas are placed across those (placement.h) and each ScaledObject names
+  // its profile; `profile` is then one of them (default: the first) and must be allowed.
   std::string profile;
+  std::vector<std::string> profiles;  // empty: one profile, no placement step
+  PlacementRules placement;           // max_replicas, budget and the allowed lists, as `policy`
   SignalMode mode = SignalMode::kCcburst;
   PlacementPolicy policy;
   Resources pod_size{1, 4, 0};
@@ -89,13 +97,30 @@ struct GrpcTlsConfig {
   std::optional<std::string> cert_file, key_file, client_ca_file;
 };
 
+// [audit]: burst decisions that change the wanted replica count are sent to the KBS's audit trail
+// (POST /kbs/v0/audit/burst-decision, authenticated with an admin JWT whose role the KBS's ACLs
+// allow that one path), so that one signed chain holds them beside attestations and releases.
+struct AuditSinkConfig {
+  bool enabled = false;
+  std::string kbs_url;                 // default: [kbs] url
+  std::optional<std::string> ca_file;  // default: [kbs] ca_file
+  std::string token_file;              // the admin JWT (required when enabled)
+  std::chrono::milliseconds timeout{2000};
+};
+
 struct ScalerConfig {
   std::string grpc_address = "0.0.0.0:9090";
   GrpcTlsConfig grpc_tls;
   std::string http_address = "0.0.0.0:8080";
   std::chrono::seconds stream_interval{5};
+  // The signals (Prometheus queries and the KBS gate) are read per workload in the background
+  // every signal_refresh; requests are answered from the last snapshot, and a snapshot older than
+  // signal_max_age holds the replicas (reason `signals_stale`) instead of scaling on old data.
+  std::chrono::seconds signal_refresh{5};
+  std::chrono::seconds signal_max_age{60};
   PrometheusConfig prometheus;
   KbsGateConfig kbs;
+  AuditSinkConfig audit;
   std::map<std::string, InstanceProfile> profiles;
   std::map<std::string, WorkloadConfig> workloads;
 };

@@ -57,6 +57,81 @@ TEST(ConfigTest, ParsesAndSubstitutesQueries) {
   EXPECT_EQ(w.mode, SignalMode::kCcburst);
 }
 
+TEST(ConfigTest, SignalRefreshAndStalenessBound) {
+  auto c = ParseScalerConfig(kBase, "/etc/ccburst");
+  ASSERT_OK(c);
+  EXPECT_EQ(c->signal_refresh.count(), 5);  // below KEDA's 30 s poll
+  EXPECT_EQ(c->signal_max_age.count(), 60);
+  std::string text = kBase;
+  text.replace(text.find("stream_interval_seconds = 2\n"), 28,
+               "stream_interval_seconds = 2\nsignal_refresh_seconds = 2\n"
+               "signal_max_age_seconds = 9\n");
+  c = ParseScalerConfig(text, ".");
+  ASSERT_OK(c);
+  EXPECT_EQ(c->signal_refresh.count(), 2);
+  EXPECT_EQ(c->signal_max_age.count(), 9);
+  text.replace(text.find("signal_max_age_seconds = 9"), 26, "signal_max_age_seconds = 2");
+  EXPECT_THAT(ParseScalerConfig(text, "."),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "config: `server.signal_max_age_seconds` (2) must exceed "
+                       "`server.signal_refresh_seconds` (2)"));
+}
+
+TEST(ConfigTest, WorkloadPlacedAcrossProfiles) {
+  std::string text = std::string(kBase) + R"(
+[profiles.gpu]
+vcpu = 16
+memory_gib = 64
+gpus = 1
+gpu_arch = "hopper"
+price_per_hour = 4.0
+tee = "tdx"
+region = "westeurope"
+cloud = "azure"
+sovereignty = "eu"
+[profiles.us]
+vcpu = 4
+memory_gib = 16
+price_per_hour = 0.5
+tee = "snp"
+region = "eastus"
+sovereignty = "us"
+[workloads.ml]
+profiles = ["gpu", "tdx", "us"]
+allowed_sovereignty = ["eu"]
+allowed_clouds = ["azure"]
+budget_per_hour = 9
+)";
+  auto c = ParseScalerConfig(text, ".");
+  ASSERT_OK(c);
+  const WorkloadConfig& w = c->workloads.at("ml");
+  EXPECT_EQ(w.profile, "gpu");  // the first listed is the count decision's unit
+  EXPECT_EQ(w.profiles, (std::vector<std::string>{"gpu", "tdx", "us"}));
+  EXPECT_EQ(w.placement.allowed_sovereignty, std::vector<std::string>{"eu"});
+  EXPECT_EQ(w.placement.budget_per_hour, 9);
+  EXPECT_EQ(c->profiles.at("gpu").gpu_arch, "hopper");
+  EXPECT_EQ(c->profiles.at("gpu").sovereignty, "eu");
+  EXPECT_TRUE(c->workloads.at("web").profiles.empty());
+
+  auto bad = [&](std::string_view from, std::string_view to) {
+    std::string t = text;
+    t.replace(t.find(from), from.size(), to);
+    return ParseScalerConfig(t, ".");
+  };
+  EXPECT_THAT(bad(R"(profiles = ["gpu", "tdx", "us"])", R"(profiles = ["gpu", "nope"])"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "config: `workloads.ml.profiles` names unknown profile `nope`"));
+  EXPECT_THAT(bad(R"(profiles = ["gpu", "tdx", "us"])",
+                  "profile = \"us\"\nprofiles = [\"gpu\", \"tdx\", \"us\"]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "config: `workloads.ml.profile` `us` is excluded by the workload's rules "
+                       "(cloud_not_allowed)"));
+  EXPECT_THAT(
+      bad(R"(profiles = ["gpu", "tdx", "us"])", "profile = \"gpu\"\nprofiles = [\"tdx\", \"us\"]"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "config: `workloads.ml.profile` `gpu` is not one of `workloads.ml.profiles`"));
+}
+
 TEST(ConfigTest, UnknownKeysAndBadValuesAreNamed) {
   auto err = [](std::string extra) {
     return std::string(ParseScalerConfig(std::string(kBase) + extra, "").status().message());

@@ -160,6 +160,8 @@ std::string_view ReasonName(Reason r) {
       return "trend";
     case Reason::kReserveDeferred:
       return "reserve_deferred";
+    case Reason::kSignalsStale:
+      return "signals_stale";
   }
   return "unknown";
 }
@@ -192,12 +194,12 @@ std::chrono::seconds Decider::ScaleInCooldown(int pods_per_instance) const {
   return std::chrono::seconds(static_cast<int64_t>(std::clamp(hold, 60.0, 3600.0)));
 }
 
-Decision Decider::Hold(std::string detail, GateState gate, core::TimePoint now) {
+Decision Decider::Hold(std::string detail, GateState gate, core::TimePoint now, Reason reason) {
   Decision d;
   d.wanted = d.previous = replicas_;
   d.cap = Cap();
   d.gate = gate;
-  d.reason = Reason::kSignalError;
+  d.reason = reason;
   d.detail = std::move(detail);
   // A fault interrupts the evidence that demand stayed low: the cool-down starts again.
   low_since_.reset();

@@ -55,6 +55,11 @@ struct InstanceProfile {
   double price_per_hour = 0;
   std::string tee;     // the KBS TEE name: "tdx", "snp", "az-tdx-vtpm", "az-snp-vtpm", ...
   std::string region;  // "westeurope", ...
+  // Placement across profiles (placement.h): the provider, a data-sovereignty tag ("eu", ...)
+  // and, with GPUs, their architecture as the KBS labels device attestations ("" = any).
+  std::string cloud;
+  std::string sovereignty;
+  std::string gpu_arch;
 };
 
 // A weekly time window in UTC during which bursting may start ("Mon-Fri 06:00-22:00").
@@ -131,6 +136,7 @@ enum class Reason {
   kWarmPool,         // scaled up for the warm reserve (on-prem nearly full), not pending pods
   kTrend,            // scaled up for the shortage's recent growth, not pending pods
   kReserveDeferred,  // the reserve wants more, but a scale-in was recent (holding)
+  kSignalsStale,     // the last good signals are older than the staleness bound (holding)
 };
 std::string_view ReasonName(Reason r);
 
@@ -161,8 +167,10 @@ class Decider {
 
   // Decides from fresh signals at `now` (monotonic across calls).
   Decision Decide(const Signals& signals, GateState gate, core::TimePoint now);
-  // A fault: holds the current replicas and records `detail` (never bursts blindly).
-  Decision Hold(std::string detail, GateState gate, core::TimePoint now);
+  // A fault: holds the current replicas and records `detail` (never bursts blindly), with
+  // `reason` kSignalError or kSignalsStale.
+  Decision Hold(std::string detail, GateState gate, core::TimePoint now,
+                Reason reason = Reason::kSignalError);
 
   int replicas() const { return replicas_; }
   const InstanceProfile& profile() const { return profile_; }

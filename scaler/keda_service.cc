@@ -46,7 +46,7 @@ grpc::Status KedaScaler::IsActive(grpc::ServerContext*, const externalscaler::Sc
                                   externalscaler::IsActiveResponse* resp) {
   auto d = service_.Evaluate(ToObjectRef(*req));
   if (!d.ok()) return ToGrpc(d.status());
-  resp->set_result(d->wanted > 0);
+  resp->set_result(d->replicas > 0);
   return grpc::Status::OK;
 }
 
@@ -58,7 +58,7 @@ grpc::Status KedaScaler::StreamIsActive(
   while (!context->IsCancelled()) {
     auto d = service_.Evaluate(ref);
     if (!d.ok()) return ToGrpc(d.status());
-    bool active = d->wanted > 0;
+    bool active = d->replicas > 0;
     // Push on every change; KEDA activates the ScaledObject as soon as it reads `true`.
     if (!sent || *sent != active) {
       externalscaler::IsActiveResponse r;
@@ -95,8 +95,8 @@ grpc::Status KedaScaler::GetMetrics(grpc::ServerContext*,
   auto* v = resp->add_metricvalues();
   // KEDA prefixes the announced name ("s0-ccburst-web"); echo what it asked for.
   v->set_metricname(req->metricname().empty() ? *name : req->metricname());
-  v->set_metricvalue(d->wanted);
-  v->set_metricvaluefloat(d->wanted);
+  v->set_metricvalue(d->replicas);
+  v->set_metricvaluefloat(d->replicas);
   return grpc::Status::OK;
 }
 

@@ -1,9 +1,10 @@
-// Micro benchmarks of the scaler's pure parts: one decision, parsing a Prometheus answer, and a
-// whole simulated day. Run: build/scaler/scaler_bench
+// Micro benchmarks of the scaler's pure parts: one decision, one placement across profiles,
+// parsing a Prometheus answer, and a whole simulated day. Run: build/scaler/scaler_bench
 #include <benchmark/benchmark.h>
 
 #include "core/file.h"
 #include "scaler/decision.h"
+#include "scaler/placement.h"
 #include "scaler/simulator.h"
 #include "scaler/sources.h"
 
@@ -23,6 +24,23 @@ void BM_Decide(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Decide);
+
+// Placing N pods on four profiles (two CPU sizes, a GPU profile, one gated), max 20 replicas.
+void BM_Place(benchmark::State& state) {
+  std::vector<PlacementCandidate> c(4);
+  c[0].profile = {"tdx-4x16", {4, 16, 0}, 0.83, "tdx", "westeurope"};
+  c[1].profile = {"tdx-8x32", {8, 32, 0}, 1.50, "tdx", "westeurope"};
+  c[2].profile = {"gpu-h100", {16, 64, 1}, 4.00, "snp", "westeurope"};
+  c[3].profile = {"snp-4x16", {4, 16, 0}, 0.80, "snp", "westeurope"};
+  c[3].gate_open = false;
+  c[3].current = 1;
+  PlacementRules rules;
+  rules.max_replicas = 20;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(Place(static_cast<double>(state.range(0)), {1, 4, 0}, c, rules));
+  }
+}
+BENCHMARK(BM_Place)->Arg(4)->Arg(40);
 
 void BM_ParseInstantQuery(benchmark::State& state) {
   const std::string body =

@@ -54,6 +54,7 @@ int RunScaler(const std::string& config_path) {
     return 2;
   }
   ScalerService& svc = **service;
+  svc.Start();
 
   net::HttpServerOptions ho;
   ho.sockets = {http_address};
@@ -105,6 +106,7 @@ int RunScaler(const std::string& config_path) {
   keda.BeginShutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   (*http)->Stop();
+  svc.Stop();
   return 0;
 }
 

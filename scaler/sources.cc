@@ -229,61 +229,149 @@ absl::StatusOr<std::unique_ptr<KbsGate>> KbsGate::Create(const KbsGateConfig& co
   return std::unique_ptr<KbsGate>(new KbsGate(config, std::move(url), std::move(http)));
 }
 
-GateState KbsGate::Check(std::string_view tee, core::TimePoint now, std::string* why) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!last_refresh_ || tee != last_tee_ || now - *last_refresh_ >= config_.refresh ||
-      now < *last_refresh_) {
-    if (tee != last_tee_) samples_.clear();
-    last_tee_ = std::string(tee);
-    last_refresh_ = now;
-    last_why_.clear();
-    last_state_ = Refresh(tee, now, last_why_);
+absl::StatusOr<std::optional<AttestationCounts>> ParseKbsDeviceAttestations(std::string_view text,
+                                                                            std::string_view arch) {
+  constexpr std::string_view kName = "kbs_device_attestations_total";
+  auto lower = [](std::string_view v) {
+    std::string out(v);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  const std::string want = lower(arch);
+  AttestationCounts counts;
+  bool seen = false;
+  size_t pos = 0, line_no = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line =
+        TrimWs(text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line_no;
+    if (line.substr(0, kName.size()) != kName || line.size() <= kName.size() ||
+        line[kName.size()] != '{') {
+      continue;
+    }
+    std::string_view rest = line.substr(kName.size());
+    size_t close = rest.find('}');
+    if (close == std::string_view::npos) {
+      return absl::InvalidArgumentError(
+          fmt::format("kbs metrics: line {}: unterminated labels", line_no));
+    }
+    std::string_view labels = rest.substr(1, close - 1);
+    std::string_view value = TrimWs(rest.substr(close + 1));
+    if (size_t sp = value.find(' '); sp != std::string_view::npos) value = value.substr(0, sp);
+    double v = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || p != value.data() + value.size() || !std::isfinite(v)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "kbs metrics: line {}: value `{}` is not a number", line_no, Shorten(value, 40)));
+    }
+    seen = true;
+    auto a = Label(labels, "arch");
+    auto outcome = Label(labels, "outcome");
+    if (!outcome || (!want.empty() && (!a || lower(*a) != want))) continue;
+    (*outcome == "success" ? counts.ok : counts.failed) += v;
   }
-  if (why) *why = last_why_;
-  return last_state_;
+  if (!seen) return std::optional<AttestationCounts>();
+  return std::optional<AttestationCounts>(counts);
 }
 
-GateState KbsGate::Refresh(std::string_view tee, core::TimePoint now, std::string& why) {
+void KbsGate::Fetch(core::TimePoint now) {
+  if (last_fetch_ && now - *last_fetch_ < config_.refresh) return;
+  last_fetch_ = now;
+  ++generation_;
+  reachable_ = false;
   auto health = http_->Send("GET", "/healthz");
   if (!health.ok()) {
     http_->Disconnect();
-    why = fmt::format("kbs: {}: {}", url_, core::Message(health.status()));
-    return GateState::kKbsUnreachable;
+    unreachable_why_ = fmt::format("kbs: {}: {}", url_, core::Message(health.status()));
+    return;
   }
   if (health->status != 200) {
-    why = fmt::format("kbs: {}/healthz answered HTTP {}", url_, health->status);
-    return GateState::kKbsUnreachable;
+    unreachable_why_ = fmt::format("kbs: {}/healthz answered HTTP {}", url_, health->status);
+    return;
   }
   auto metrics = http_->Send("GET", "/metrics");
   if (!metrics.ok() || metrics->status != 200) {
     if (!metrics.ok()) http_->Disconnect();
-    why = metrics.ok() ? fmt::format("kbs: {}/metrics answered HTTP {}", url_, metrics->status)
-                       : fmt::format("kbs: {}: {}", url_, core::Message(metrics.status()));
-    return GateState::kKbsUnreachable;
+    unreachable_why_ = metrics.ok()
+                           ? fmt::format("kbs: {}/metrics answered HTTP {}", url_, metrics->status)
+                           : fmt::format("kbs: {}: {}", url_, core::Message(metrics.status()));
+    return;
   }
-  auto counts = ParseKbsAttestations(metrics->body, tee, config_.metric_names);
-  if (!counts.ok()) {
-    why = fmt::format("kbs: {}/metrics: {}", url_, core::Message(counts.status()));
-    return GateState::kKbsUnreachable;
-  }
+  reachable_ = true;
+  body_ = std::move(metrics->body);
+}
+
+void KbsGate::Judge(Window& w, const AttestationCounts& counts, std::string_view what,
+                    core::TimePoint now) {
+  w.generation = generation_;
   // A counter that went down means the KBS restarted: start a new window.
-  if (!samples_.empty() &&
-      (counts->ok < samples_.back().counts.ok || counts->failed < samples_.back().counts.failed)) {
-    samples_.clear();
+  if (!w.samples.empty() &&
+      (counts.ok < w.samples.back().counts.ok || counts.failed < w.samples.back().counts.failed)) {
+    w.samples.clear();
   }
-  samples_.push_back({now, *counts});
-  while (samples_.size() > 1 && samples_[1].t <= now - config_.window) samples_.pop_front();
-  const AttestationCounts& first = samples_.front().counts;
-  double ok = counts->ok - first.ok;
-  double failed = counts->failed - first.failed;
+  w.samples.push_back({now, counts});
+  while (w.samples.size() > 1 && w.samples[1].t <= now - config_.window) w.samples.pop_front();
+  const AttestationCounts& first = w.samples.front().counts;
+  double ok = counts.ok - first.ok;
+  double failed = counts.failed - first.failed;
+  w.why.clear();
+  w.state = GateState::kOpen;
   if (ok + failed >= config_.min_attestations &&
       failed / (ok + failed) > config_.max_failure_ratio) {
-    why = fmt::format("kbs: {} of {} `{}` attestations failed in the last {}s (limit {:.0f}%)",
-                      failed, ok + failed, tee, config_.window.count(),
-                      config_.max_failure_ratio * 100);
-    return GateState::kAttestationFailing;
+    w.why =
+        fmt::format("kbs: {} of {} {} attestations failed in the last {}s (limit {:.0f}%)", failed,
+                    ok + failed, what, config_.window.count(), config_.max_failure_ratio * 100);
+    w.state = GateState::kAttestationFailing;
   }
-  return GateState::kOpen;
+}
+
+GateState KbsGate::Check(std::string_view tee, core::TimePoint now, std::string* why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Fetch(now);
+  auto closed = [&](std::string text) {
+    if (why) *why = std::move(text);
+    return GateState::kKbsUnreachable;
+  };
+  if (!reachable_) return closed(unreachable_why_);
+  Window& w = windows_["tee:" + std::string(tee)];
+  if (w.generation != generation_) {
+    auto counts = ParseKbsAttestations(body_, tee, config_.metric_names);
+    if (!counts.ok()) {
+      return closed(fmt::format("kbs: {}/metrics: {}", url_, core::Message(counts.status())));
+    }
+    Judge(w, *counts, fmt::format("`{}`", tee), now);
+  }
+  if (why) *why = w.why;
+  return w.state;
+}
+
+GateState KbsGate::CheckDevices(std::string_view arch, std::string_view tee, core::TimePoint now,
+                                std::string* why) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Fetch(now);
+    if (!reachable_) {
+      if (why) *why = unreachable_why_;
+      return GateState::kKbsUnreachable;
+    }
+    auto counts = ParseKbsDeviceAttestations(body_, arch);
+    if (!counts.ok()) {
+      if (why) *why = fmt::format("kbs: {}/metrics: {}", url_, core::Message(counts.status()));
+      return GateState::kKbsUnreachable;
+    }
+    if (counts->has_value()) {
+      Window& w = windows_["device:" + std::string(arch)];
+      if (w.generation != generation_) {
+        Judge(w, **counts, arch.empty() ? "GPU" : fmt::format("`{}` GPU", arch), now);
+      }
+      if (why) *why = w.why;
+      return w.state;
+    }
+  }
+  // No device counters: the CPU TEE's attestations carry the devices' outcome.
+  return Check(tee, now, why);
 }
 
 }  // namespace ccburst::scaler

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -64,6 +65,13 @@ struct AttestationCounts {
 absl::StatusOr<AttestationCounts> ParseKbsAttestations(
     std::string_view text, std::string_view tee, KbsMetricNames names = KbsMetricNames::kAuto);
 
+// The device (GPU) attestation counts of `arch` ("" = every architecture, compared without case)
+// from `kbs_device_attestations_total{arch,outcome}` (outcome `success` vs anything else);
+// nullopt when the exposition has no sample of that family (a KBS that does not export it).
+// Malformed sample lines of the family are kInvalidArgument naming the line.
+absl::StatusOr<std::optional<AttestationCounts>> ParseKbsDeviceAttestations(std::string_view text,
+                                                                            std::string_view arch);
+
 class KbsGate {
  public:
   static absl::StatusOr<std::unique_ptr<KbsGate>> Create(const KbsGateConfig& config,
@@ -74,26 +82,47 @@ class KbsGate {
   // kAttestationFailing when, over the window, at least min_attestations of `tee` ran and the
   // failed share exceeds max_failure_ratio. `why` receives the cause when the gate is closed.
   // Thread-safe.
+  // Each TEE type (and each device architecture) has its own window, so profiles of several
+  // TEEs can share one KBS.
   GateState Check(std::string_view tee, core::TimePoint now, std::string* why);
+
+  // The device gate of a profile with GPUs (issue 19): as Check, over the KBS's device
+  // attestations of `arch` (`kbs_device_attestations_total{arch,outcome}`, "" = every
+  // architecture) when the KBS exports them; otherwise over the attestations of `tee`, the CPU TEE
+  // the GPUs are attached to (a KBS without device counters refuses the whole attestation when a
+  // device fails). kAttestationFailing names the architecture in `why`.
+  GateState CheckDevices(std::string_view arch, std::string_view tee, core::TimePoint now,
+                         std::string* why);
 
  private:
   struct Sample {
     core::TimePoint t;
     AttestationCounts counts;
   };
+  struct Window {
+    std::deque<Sample> samples;
+    uint64_t generation = 0;  // the fetch its last sample came from
+    GateState state = GateState::kOpen;
+    std::string why;
+  };
   KbsGate(KbsGateConfig config, std::string url, std::unique_ptr<net::HttpClient> http)
       : config_(std::move(config)), url_(std::move(url)), http_(std::move(http)) {}
-  GateState Refresh(std::string_view tee, core::TimePoint now, std::string& why);
+  // Reads /healthz and /metrics when the refresh interval has passed. Needs mu_.
+  void Fetch(core::TimePoint now);
+  // Adds the counts of the current fetch to `w` and judges its window. Needs mu_.
+  void Judge(Window& w, const AttestationCounts& counts, std::string_view what,
+             core::TimePoint now);
 
   KbsGateConfig config_;
   std::string url_;
   std::mutex mu_;
   std::unique_ptr<net::HttpClient> http_;
-  std::optional<core::TimePoint> last_refresh_;
-  std::string last_tee_;
-  GateState last_state_ = GateState::kOpen;
-  std::string last_why_;
-  std::deque<Sample> samples_;
+  std::optional<core::TimePoint> last_fetch_;
+  uint64_t generation_ = 0;
+  bool reachable_ = false;
+  std::string unreachable_why_;
+  std::string body_;                       // the last /metrics read
+  std::map<std::string, Window> windows_;  // "tee:<name>", "device:<arch>"
 };
 
 }  // namespace ccburst::scaler

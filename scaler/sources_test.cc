@@ -245,6 +245,97 @@ TEST(KbsGateTest, AzureProfileGateClosesOnItsOwnFailures) {
   EXPECT_EQ(why, "kbs: 9 of 13 `az-tdx-vtpm` attestations failed in the last 300s (limit 50%)");
 }
 
+TEST(KbsMetricsTest, DeviceAttestationsByArchitecture) {
+  const std::string text =
+      "# TYPE kbs_device_attestations_total counter\n"
+      "kbs_device_attestations_total{arch=\"HOPPER\",outcome=\"success\"} 7\n"
+      "kbs_device_attestations_total{arch=\"HOPPER\",outcome=\"failure\"} 2\n"
+      "kbs_device_attestations_total{arch=\"BLACKWELL\",outcome=\"error\"} 1\n";
+  auto hopper = ParseKbsDeviceAttestations(text, "hopper");
+  ASSERT_OK(hopper);
+  ASSERT_TRUE(hopper->has_value());
+  EXPECT_EQ((*hopper)->ok, 7);
+  EXPECT_EQ((*hopper)->failed, 2);
+  auto any = ParseKbsDeviceAttestations(text, "");
+  ASSERT_OK(any);
+  EXPECT_EQ((*any)->failed, 3);
+  // A KBS without the family: nullopt (the gate then reads the CPU TEE's counters).
+  auto none =
+      ParseKbsDeviceAttestations("kbs_attestations_total{tee=\"tdx\",outcome=\"success\"} 1\n", "");
+  ASSERT_OK(none);
+  EXPECT_FALSE(none->has_value());
+  EXPECT_THAT(ParseKbsDeviceAttestations("kbs_device_attestations_total{arch=\"x\"} nope\n", ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "kbs metrics: line 1: value `nope` is not a number"));
+}
+
+// Issue 19: a GPU profile's gate also reads the device outcome; CPU-only profiles on the same
+// KBS are not affected, and each TEE keeps its own window on a shared KBS.
+TEST(KbsGateTest, DeviceGateClosesForGpuProfilesOnly) {
+  FakeServer fake;
+  KbsGateConfig cfg;
+  cfg.refresh = std::chrono::seconds(1);
+  cfg.min_attestations = 3;
+  cfg.max_failure_ratio = 0.5;
+  auto gate = KbsGate::Create(cfg, fake.Url());
+  ASSERT_OK(gate);
+  auto t0 = core::FromUnixSeconds(1'700'000'000);
+  auto set = [&](int tdx_ok, int snp_bad, int gpu_ok, int gpu_bad, bool devices) {
+    std::lock_guard<std::mutex> lock(fake.mu);
+    fake.metrics = fmt::format(
+        "kbs_attestations_total{{tee=\"tdx\",outcome=\"success\"}} {}\n"
+        "kbs_attestations_total{{tee=\"snp\",outcome=\"failure\"}} {}\n",
+        tdx_ok, snp_bad);
+    if (devices) {
+      fake.metrics += fmt::format(
+          "kbs_device_attestations_total{{arch=\"HOPPER\",outcome=\"success\"}} {}\n"
+          "kbs_device_attestations_total{{arch=\"HOPPER\",outcome=\"failure\"}} {}\n",
+          gpu_ok, gpu_bad);
+    }
+  };
+  std::string why;
+  set(10, 0, 10, 0, true);
+  EXPECT_EQ((*gate)->Check("tdx", t0, &why), GateState::kOpen);
+  EXPECT_EQ((*gate)->Check("snp", t0, &why), GateState::kOpen);
+  EXPECT_EQ((*gate)->CheckDevices("hopper", "tdx", t0, &why), GateState::kOpen);
+  // 5 GPU attestations fail, the TDX ones succeed: only the device gate closes.
+  set(20, 0, 11, 5, true);
+  auto t1 = t0 + std::chrono::seconds(2);
+  EXPECT_EQ((*gate)->Check("tdx", t1, &why), GateState::kOpen);
+  EXPECT_EQ((*gate)->CheckDevices("hopper", "tdx", t1, &why), GateState::kAttestationFailing);
+  EXPECT_EQ(why, "kbs: 5 of 6 `hopper` GPU attestations failed in the last 300s (limit 50%)");
+  // SNP failing on the same KBS closes SNP's window, not TDX's (one window per TEE).
+  set(20, 9, 30, 5, true);
+  auto t2 = t0 + std::chrono::seconds(4);
+  EXPECT_EQ((*gate)->Check("snp", t2, &why), GateState::kAttestationFailing);
+  EXPECT_EQ((*gate)->Check("tdx", t2, &why), GateState::kOpen);
+  EXPECT_EQ((*gate)->CheckDevices("hopper", "tdx", t2, &why), GateState::kOpen);  // 19 more ok
+}
+
+TEST(KbsGateTest, WithoutDeviceCountersTheGpuGateFollowsItsTee) {
+  FakeServer fake;
+  KbsGateConfig cfg;
+  cfg.refresh = std::chrono::seconds(1);
+  cfg.min_attestations = 3;
+  auto gate = KbsGate::Create(cfg, fake.Url());
+  ASSERT_OK(gate);
+  auto t0 = core::FromUnixSeconds(1'700'000'000);
+  auto set = [&](int ok, int bad) {
+    std::lock_guard<std::mutex> lock(fake.mu);
+    fake.metrics = fmt::format(
+        "kbs_attestations_total{{tee=\"tdx\",outcome=\"success\"}} {}\n"
+        "kbs_attestations_total{{tee=\"tdx\",outcome=\"failure\"}} {}\n",
+        ok, bad);
+  };
+  set(0, 0);
+  std::string why;
+  EXPECT_EQ((*gate)->CheckDevices("", "tdx", t0, &why), GateState::kOpen);
+  set(1, 4);
+  EXPECT_EQ((*gate)->CheckDevices("", "tdx", t0 + std::chrono::seconds(2), &why),
+            GateState::kAttestationFailing);
+  EXPECT_EQ(why, "kbs: 4 of 5 `tdx` attestations failed in the last 300s (limit 50%)");
+}
+
 TEST(KbsGateTest, DownKbsClosesTheGate) {
   KbsGateConfig cfg;
   auto gate = KbsGate::Create(cfg, "http://127.0.0.1:1");

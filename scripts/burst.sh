@@ -134,6 +134,7 @@ cat >"$WORK/scaler.toml" <<TOML
 grpc_address = "127.0.0.1:0"
 http_address = "127.0.0.1:0"
 stream_interval_seconds = 1
+signal_refresh_seconds = 1   # the background signal snapshot, as fresh as the 1 s scrape
 
 [prometheus]
 address = "$PROM"

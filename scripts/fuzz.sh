@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 FUZZ_DIR="$ROOT/build-fuzz"
 TARGETS=(kbs_request_fuzz token_fuzz rego_parse_fuzz sample_fuzz tdx_fuzz dcap_fuzz
   snp_fuzz ccel_fuzz azure_fuzz vtpm_fuzz init_data_fuzz sealed_secret_fuzz kbs_response_fuzz
-  nvidia_fuzz)
+  nvidia_fuzz nvidia_rim_fuzz)
 
 TESTDATA="$ROOT/../shared/testdata"
 # seeds TARGET: the directories (read recursively by libFuzzer, never written) that seed TARGET.
@@ -23,6 +23,7 @@ seeds() {
     kbs_request_fuzz | token_fuzz | sample_fuzz) dirs=("$TESTDATA/tdx" "$TESTDATA/snp") ;;
     vtpm_fuzz | kbs_response_fuzz) dirs=("$TESTDATA/azure") ;;
     nvidia_fuzz) dirs=("$TESTDATA/nvidia") ;;
+    nvidia_rim_fuzz) dirs=("$ROOT/evidence/nvidia/testing/rim_seeds") ;;  # generated test RIMs
     init_data_fuzz) dirs=("$ROOT/deploy/scaler") ;;          # initdata.toml and its annotation
     sealed_secret_fuzz) dirs=("$ROOT/agent" "$ROOT/docs") ;;  # sealed.* examples in tests and docs
   esac

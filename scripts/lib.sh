@@ -12,6 +12,7 @@ PACKAGES=(build-essential cmake ninja-build clang clang-format libclang-rt-14-de
   libssl-dev libboost1.81-dev libboost-json1.81-dev libabsl-dev libtomlplusplus-dev libcli11-dev
   libspdlog-dev prometheus-cpp-dev libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libtss2-dev libsqlite3-dev libpq-dev postgresql libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
+  libxml2-dev libxmlsec1-dev
   python3-jwcrypto python3-jsonschema python3-yaml openssl curl tzdata prometheus
   swtpm swtpm-tools tpm2-tools)
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -122,6 +123,32 @@ class KeyValueStore {
   virtual absl::StatusOr<size_t> DeleteExpired(std::string_view ns, int64_t now_unix,
                                                size_t limit) {
     return absl::UnimplementedError("store: this backend has no expiring entries");
+  }
+
+  // An entry of an append-only log: its position (1, 2, 3, ... in the order the store appended
+  // them) and its bytes.
+  struct LogEntry {
+    int64_t seq = 0;
+    std::string value;
+  };
+  // Given the log's last entry (nullopt while it is empty), the values to append after it.
+  using LogBuilder =
+      std::function<absl::StatusOr<std::vector<std::string>>(const std::optional<LogEntry>& last)>;
+
+  // Appends to the append-only log `log` (the audit trail): calls `build` with the log's last
+  // entry and appends what it returns as the next entries, atomically with respect to that last
+  // entry for every client of the store (for PostgreSQL: every replica), so values that depend on
+  // their predecessor (a hash chain) form one chain. `build` may be called more than once when
+  // another client appended first; its error aborts the append unchanged. Entries are never
+  // updated or deleted. Backend failures are kUnavailable.
+  virtual absl::Status AppendLog(std::string_view log, const LogBuilder& build) {
+    return absl::UnimplementedError("store: this backend has no append-only log");
+  }
+
+  // Entries of `log` with seq > `after_seq`, in seq order, at most `limit`.
+  virtual absl::StatusOr<std::vector<LogEntry>> ReadLog(std::string_view log, int64_t after_seq,
+                                                        size_t limit) {
+    return absl::UnimplementedError("store: this backend has no append-only log");
   }
 };
 

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "core/testing/status_matchers.h"
@@ -277,6 +279,85 @@ TEST_P(KeyValueStoreTest, CompareVersionAndSwapFromWhatWasRead) {
   EXPECT_EQ(winners.load(), 1);
 }
 
+// A log name no earlier run used: logs are append-only, so a shared test cluster keeps them.
+std::string FreshLog() {
+  static std::atomic<int> n{0};
+  return fmt::format("test-{}-{}-{}", ::getpid(),
+                     std::chrono::steady_clock::now().time_since_epoch().count(), n++);
+}
+
+// Builds the entry after `last` as "<seq> after <hash of last's value>", so a reader can check
+// that every entry was built on the one before it.
+std::string ChainValue(const std::optional<KeyValueStore::LogEntry>& last) {
+  return fmt::format("{} after {}", last ? last->seq + 1 : 1,
+                     last ? std::hash<std::string>{}(last->value) : 0);
+}
+
+void ExpectOneChain(const std::vector<KeyValueStore::LogEntry>& entries, size_t n) {
+  ASSERT_EQ(entries.size(), n);
+  std::optional<KeyValueStore::LogEntry> last;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i].seq, static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(entries[i].value, ChainValue(last)) << "entry " << i + 1;
+    last = entries[i];
+  }
+}
+
+TEST_P(KeyValueStoreTest, AppendLogChainsAndReadsInOrder) {
+  const std::string log = FreshLog();
+  auto chain = [](const std::optional<KeyValueStore::LogEntry>& last)
+      -> absl::StatusOr<std::vector<std::string>> { return std::vector{ChainValue(last)}; };
+  ASSERT_OK(store_->AppendLog(log, chain));
+  ASSERT_OK(store_->AppendLog(log, chain));
+  // Two entries in one append (a record and its checkpoint), built on the same last entry.
+  ASSERT_OK(store_->AppendLog(
+      log,
+      [](const std::optional<KeyValueStore::LogEntry>& last)
+          -> absl::StatusOr<std::vector<std::string>> {
+        std::string third = ChainValue(last);
+        std::string fourth = ChainValue(KeyValueStore::LogEntry{last->seq + 1, third});
+        return std::vector{third, fourth};
+      }));
+  // A builder's error appends nothing and comes back unchanged.
+  EXPECT_THAT(store_->AppendLog(log,
+                                [](const std::optional<KeyValueStore::LogEntry>&)
+                                    -> absl::StatusOr<std::vector<std::string>> {
+                                  return absl::PermissionDeniedError("no");
+                                }),
+              StatusIs(absl::StatusCode::kPermissionDenied, "no"));
+  auto all = store_->ReadLog(log, 0, 100);
+  ASSERT_OK(all);
+  ExpectOneChain(*all, 4);
+  auto tail = store_->ReadLog(log, 2, 1);
+  ASSERT_OK(tail);
+  ASSERT_EQ(tail->size(), 1u);
+  EXPECT_EQ((*tail)[0].seq, 3);
+  auto other = store_->ReadLog(FreshLog(), 0, 100);
+  ASSERT_OK(other);
+  EXPECT_TRUE(other->empty());
+}
+
+TEST_P(KeyValueStoreTest, ConcurrentAppendsFormOneChain) {
+  const std::string log = FreshLog();
+  constexpr int kThreads = 4, kEach = 25;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        EXPECT_OK(store_->AppendLog(log,
+                                    [](const std::optional<KeyValueStore::LogEntry>& last)
+                                        -> absl::StatusOr<std::vector<std::string>> {
+                                      return std::vector{ChainValue(last)};
+                                    }));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto all = store_->ReadLog(log, 0, 1000);
+  ASSERT_OK(all);
+  ExpectOneChain(*all, kThreads * kEach);
+}
+
 TEST_P(KeyValueStoreTest, PingAnswers) { EXPECT_OK(store_->Ping()); }
 
 TEST_P(KeyValueStoreTest, ExpiredEntriesAreDeletedInBatches) {
@@ -473,6 +554,35 @@ TEST_F(PostgresStoreTest, SharedBetweenTwoStores) {
   EXPECT_TRUE(*won_b);
   EXPECT_FALSE(*won_a);
   ASSERT_OK((*a)->Delete("shared", "k"));
+}
+
+// Two replicas (two stores, each with its own pool and cached head) appending at once still
+// produce one chain: the database orders them.
+TEST_F(PostgresStoreTest, TwoReplicasAppendingAtOnceFormOneChain) {
+  PostgresOptions o;
+  o.url = *TestPostgresUrl();
+  auto a = OpenPostgresStore(o);
+  auto b = OpenPostgresStore(o);
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  const std::string log = FreshLog();
+  constexpr int kEach = 60;
+  std::vector<std::thread> threads;
+  for (KeyValueStore* s : {a->get(), b->get(), a->get(), b->get()}) {
+    threads.emplace_back([&, s] {
+      for (int i = 0; i < kEach; ++i) {
+        EXPECT_OK(s->AppendLog(log,
+                               [](const std::optional<KeyValueStore::LogEntry>& last)
+                                   -> absl::StatusOr<std::vector<std::string>> {
+                                 return std::vector{ChainValue(last)};
+                               }));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto all = (*a)->ReadLog(log, 0, 1000);
+  ASSERT_OK(all);
+  ExpectOneChain(*all, 4 * kEach);
 }
 
 TEST(SqliteStoreTest, PersistsAcrossReopen) {

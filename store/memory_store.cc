@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -63,6 +64,31 @@ class MemoryStore final : public KeyValueStore {
 
   absl::Status Ping() override { return absl::OkStatus(); }
 
+  absl::Status AppendLog(std::string_view log, const LogBuilder& build) override {
+    std::lock_guard lock(mu_);
+    std::vector<LogEntry>& entries = logs_[std::string(log)];
+    std::optional<LogEntry> last;
+    if (!entries.empty()) last = entries.back();
+    CCB_ASSIGN_OR_RETURN(std::vector<std::string> values, build(last));
+    for (std::string& v : values) {
+      entries.push_back(LogEntry{static_cast<int64_t>(entries.size()) + 1, std::move(v)});
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<LogEntry>> ReadLog(std::string_view log, int64_t after_seq,
+                                                size_t limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<LogEntry> out;
+    auto it = logs_.find(log);
+    if (it == logs_.end()) return out;
+    for (size_t i = static_cast<size_t>(std::max<int64_t>(after_seq, 0));
+         i < it->second.size() && out.size() < limit; ++i) {
+      out.push_back(it->second[i]);
+    }
+    return out;
+  }
+
   absl::StatusOr<std::vector<std::string>> Namespaces() override {
     std::lock_guard lock(mu_);
     std::vector<std::string> out;
@@ -114,6 +140,7 @@ class MemoryStore final : public KeyValueStore {
   using Namespace = std::map<std::string, Entry, std::less<>>;
   std::mutex mu_;
   std::map<std::string, Namespace, std::less<>> data_;
+  std::map<std::string, std::vector<LogEntry>, std::less<>> logs_;  // entry i has seq i + 1
 };
 
 }  // namespace

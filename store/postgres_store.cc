@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <bitset>
+#include <climits>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -65,6 +66,17 @@ constexpr const char* kMigrations[] = {
     "WHEN (OLD.expires = 0 OR NEW.expires = 0) EXECUTE FUNCTION ccburst_bump_generation();"
     "CREATE TRIGGER ccburst_kv_delete AFTER DELETE ON ccburst_kv FOR EACH ROW "
     "WHEN (OLD.expires = 0) EXECUTE FUNCTION ccburst_bump_generation()",
+    // 4: the append-only logs (the audit trail, KeyValueStore::AppendLog): one row per entry,
+    // ordered by the database through the primary key; triggers refuse updates, deletes and
+    // TRUNCATE from any client (the hash chain in the rows catches whoever drops them first).
+    "CREATE TABLE IF NOT EXISTS ccburst_log ("
+    "log bytea NOT NULL, seq bigint NOT NULL, value bytea NOT NULL, PRIMARY KEY (log, seq));"
+    "CREATE OR REPLACE FUNCTION ccburst_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$BEGIN RAISE EXCEPTION 'ccburst_log is append-only'; END$$;"
+    "CREATE TRIGGER ccburst_log_no_change BEFORE UPDATE OR DELETE ON ccburst_log FOR EACH ROW "
+    "EXECUTE FUNCTION ccburst_log_append_only();"
+    "CREATE TRIGGER ccburst_log_no_truncate BEFORE TRUNCATE ON ccburst_log FOR EACH STATEMENT "
+    "EXECUTE FUNCTION ccburst_log_append_only()",
 };
 
 // The statements prepared on each connection; `Stmt` indexes kStatements.
@@ -78,12 +90,15 @@ enum class Stmt {
   kCas,
   kDeleteExpired,
   kInsertExpiring,
+  kLogLast,
+  kLogAppend,
+  kLogRead,
   kCount
 };
 struct Statement {
   const char* name;
   const char* sql;
-  std::initializer_list<Oid> types;  // 17 bytea, 20 int8
+  std::initializer_list<Oid> types;  // 17 bytea, 20 int8, 1001 bytea[]
 };
 const Statement kStatements[] = {
     {"ccb_put",
@@ -132,6 +147,18 @@ const Statement kStatements[] = {
      "SELECT g.n, (SELECT count(*) FROM ins), kv.value FROM ccburst_generation g "
      "LEFT JOIN ccburst_kv kv ON kv.ns = $1 AND kv.key = $2",
      {17, 17, 17, 20}},
+    {"ccb_log_last",
+     "SELECT seq, value FROM ccburst_log WHERE log = $1 ORDER BY seq DESC LIMIT 1",
+     {17}},
+    // Every new entry in one statement (so all or none): $3 is a bytea[] of the values, appended
+    // from seq $2. A racing replica that took one of those seqs first fails it with 23505.
+    {"ccb_log_append",
+     "INSERT INTO ccburst_log(log, seq, value) "
+     "SELECT $1, $2 + t.o - 1, t.v FROM unnest($3::bytea[]) WITH ORDINALITY AS t(v, o)",
+     {17, 20, 1001}},
+    {"ccb_log_read",
+     "SELECT seq, value FROM ccburst_log WHERE log = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+     {17, 20, 20}},
 };
 static_assert(std::size(kStatements) == static_cast<size_t>(Stmt::kCount));
 
@@ -179,6 +206,26 @@ int64_t FromBigEndian64(std::string_view b) {
   uint64_t v = 0;
   for (size_t i = 0; i < b.size() && i < 8; ++i) v = v << 8 | static_cast<unsigned char>(b[i]);
   return static_cast<int64_t>(v);
+}
+
+// A one-dimensional bytea[] in PostgreSQL's binary array format (ndim, has-null, element type,
+// length, lower bound, then each element's length and bytes), for the bytea[] parameter of
+// ccb_log_append.
+std::string ByteaArray(const std::vector<std::string>& values) {
+  std::string out;
+  auto int4 = [&](uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+  };
+  int4(1);
+  int4(0);
+  int4(17);
+  int4(static_cast<uint32_t>(values.size()));
+  int4(1);
+  for (const std::string& v : values) {
+    int4(static_cast<uint32_t>(v.size()));
+    out += v;
+  }
+  return out;
 }
 
 std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
@@ -361,6 +408,68 @@ class PostgresStore final : public KeyValueStore {
     return deleted;
   }
 
+  // Appends on this replica queue on log_mu_; across replicas the primary key (log, seq) decides:
+  // the entries are built on the last entry this replica knows (cached after its own append, so
+  // one round trip per append while it is the only writer) and inserted at the seqs after it; a
+  // unique violation means another replica appended first: read the last entry and build again.
+  absl::Status AppendLog(std::string_view log, const LogBuilder& build) override {
+    constexpr int kAttempts = 64;
+    std::lock_guard lock(log_mu_);
+    for (int attempt = 0; attempt < kAttempts; ++attempt) {
+      bool conflict = false;
+      CCB_RETURN_IF_ERROR(WithConnection("append-log", [&](Conn& c) -> absl::Status {
+        conflict = false;
+        std::optional<LogEntry> last;
+        if (auto it = log_last_.find(std::string(log)); it != log_last_.end()) {
+          last = it->second;
+        } else {
+          CCB_ASSIGN_OR_RETURN(ResultPtr r, Run(c, "append-log", Stmt::kLogLast, {log}));
+          if (PQntuples(r.get()) == 1) {
+            last =
+                LogEntry{FromBigEndian64(Bytes(r.get(), 0, 0)), std::string(Bytes(r.get(), 0, 1))};
+          }
+        }
+        CCB_ASSIGN_OR_RETURN(std::vector<std::string> values, build(last));
+        if (values.empty()) return absl::OkStatus();
+        const int64_t first = (last ? last->seq : 0) + 1;
+        std::string state;
+        auto r = Run(c, "append-log", Stmt::kLogAppend,
+                     {log, Int8(first), Param(ByteaArray(values), 1001)}, &state);
+        log_last_.erase(std::string(log));
+        if (!r.ok()) {
+          if (state != "23505") return r.status();
+          conflict = true;
+          return absl::OkStatus();
+        }
+        log_last_[std::string(log)] =
+            LogEntry{first + static_cast<int64_t>(values.size()) - 1, std::move(values.back())};
+        return absl::OkStatus();
+      }));
+      if (!conflict) return absl::OkStatus();
+    }
+    return Unavailable(
+        "append-log",
+        fmt::format("{} appends in a row lost the race to other replicas", kAttempts));
+  }
+
+  absl::StatusOr<std::vector<LogEntry>> ReadLog(std::string_view log, int64_t after_seq,
+                                                size_t limit) override {
+    std::vector<LogEntry> out;
+    CCB_RETURN_IF_ERROR(WithConnection("read-log", [&](Conn& c) -> absl::Status {
+      CCB_ASSIGN_OR_RETURN(ResultPtr r,
+                           Run(c, "read-log", Stmt::kLogRead,
+                               {log, Int8(after_seq),
+                                Int8(static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)))}));
+      out.clear();
+      for (int i = 0; i < PQntuples(r.get()); ++i) {
+        out.push_back(
+            LogEntry{FromBigEndian64(Bytes(r.get(), i, 0)), std::string(Bytes(r.get(), i, 1))});
+      }
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
   absl::Status Ping() override {
     return WithConnection("ping", [&](Conn& c) -> absl::Status {
       return Query(c.pg.get(), "ping", "SELECT 1 FROM ccburst_schema LIMIT 1", {}).status();
@@ -501,8 +610,10 @@ class PostgresStore final : public KeyValueStore {
   }
 
   // Executes one of kStatements on `c`, preparing it first if this connection has not yet.
+  // `sqlstate`, when set, receives the SQLSTATE of a failed statement.
   absl::StatusOr<ResultPtr> Run(Conn& c, const char* op, Stmt stmt,
-                                std::initializer_list<Param> params) {
+                                std::initializer_list<Param> params,
+                                std::string* sqlstate = nullptr) {
     const auto index = static_cast<size_t>(stmt);
     const Statement& s = kStatements[index];
     std::vector<const char*> values;
@@ -534,6 +645,7 @@ class PostgresStore final : public KeyValueStore {
         c.prepared.reset();
         continue;
       }
+      if (sqlstate != nullptr && state != nullptr) *sqlstate = state;
       return Unavailable(op, ResultMessage(c.pg.get(), r.get()));
     }
   }
@@ -611,6 +723,9 @@ class PostgresStore final : public KeyValueStore {
     cache_.erase(CacheKey(ns, key));
   }
 
+  std::mutex log_mu_;
+  // The last entry of each log as this replica appended it (a hint: a conflict drops it).
+  absl::flat_hash_map<std::string, LogEntry> log_last_;
   static thread_local Unit tl_unit_;
   std::mutex cache_mu_;
   absl::flat_hash_map<std::string, CacheEntry> cache_;

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <mutex>
 
@@ -44,9 +46,16 @@ std::string_view ColumnBytes(sqlite3_stmt* stmt, int col) {
   return std::string_view(static_cast<const char*>(p), static_cast<size_t>(n));
 }
 
+absl::Status Exec(sqlite3* db, const std::string& path, const char* sql,
+                  std::string* first_value = nullptr);
+
 class SqliteStore final : public KeyValueStore {
  public:
-  SqliteStore(std::string path, DbPtr db) : path_(std::move(path)), db_(std::move(db)) {}
+  // `log_db` is a second connection to the same file for the append-only log, so that an append
+  // waiting for its WAL flush never holds up the reads of requests (WAL readers do not wait for
+  // the writer).
+  SqliteStore(std::string path, DbPtr db, DbPtr log_db)
+      : path_(std::move(path)), db_(std::move(db)), log_db_(std::move(log_db)) {}
 
   absl::Status Prepare() {
     CCB_RETURN_IF_ERROR(
@@ -64,6 +73,14 @@ class SqliteStore final : public KeyValueStore {
     CCB_RETURN_IF_ERROR(PrepareOne(
         "SELECT key, value FROM kv WHERE ns = ?1 AND key >= ?2 AND key < ?3 ORDER BY key",
         list_range_));
+    CCB_RETURN_IF_ERROR(
+        PrepareOne("SELECT seq, value FROM audit_log WHERE log = ?1 ORDER BY seq DESC LIMIT 1",
+                   log_last_, log_db_.get()));
+    CCB_RETURN_IF_ERROR(PrepareOne("INSERT INTO audit_log(log, seq, value) VALUES(?1, ?2, ?3)",
+                                   log_insert_, log_db_.get()));
+    CCB_RETURN_IF_ERROR(PrepareOne(
+        "SELECT seq, value FROM audit_log WHERE log = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        log_read_, log_db_.get()));
     return absl::OkStatus();
   }
 
@@ -106,6 +123,60 @@ class SqliteStore final : public KeyValueStore {
     int rc = sqlite3_step(st.get());
     if (rc != SQLITE_DONE) return Error("compare-and-swap", rc);
     return sqlite3_changes(db_.get()) > 0;
+  }
+
+  // One IMMEDIATE transaction (the database's write lock, so another process on the same file
+  // waits) reads the last entry and inserts the new ones.
+  absl::Status AppendLog(std::string_view log, const LogBuilder& build) override {
+    std::lock_guard lock(log_mu_);
+    CCB_RETURN_IF_ERROR(Exec(log_db_.get(), path_, "BEGIN IMMEDIATE"));
+    absl::Status status = [&]() -> absl::Status {
+      std::optional<LogEntry> last;
+      {
+        Statement st(log_last_.get());
+        CCB_RETURN_IF_ERROR(Bind(st.get(), {log}, "append-log"));
+        int rc = sqlite3_step(st.get());
+        if (rc == SQLITE_ROW) {
+          last = LogEntry{sqlite3_column_int64(st.get(), 0), std::string(ColumnBytes(st.get(), 1))};
+        } else if (rc != SQLITE_DONE) {
+          return Error("append-log", rc, log_db_.get());
+        }
+      }
+      CCB_ASSIGN_OR_RETURN(std::vector<std::string> values, build(last));
+      int64_t seq = last ? last->seq : 0;
+      for (const std::string& v : values) {
+        Statement st(log_insert_.get());
+        CCB_RETURN_IF_ERROR(Bind(st.get(), {log}, "append-log"));
+        sqlite3_bind_int64(st.get(), 2, ++seq);
+        sqlite3_bind_blob64(st.get(), 3, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC);
+        int rc = sqlite3_step(st.get());
+        if (rc != SQLITE_DONE) return Error("append-log", rc, log_db_.get());
+      }
+      return absl::OkStatus();
+    }();
+    if (!status.ok()) {
+      Exec(log_db_.get(), path_, "ROLLBACK").IgnoreError();
+      return status;
+    }
+    return Exec(log_db_.get(), path_, "COMMIT");
+  }
+
+  absl::StatusOr<std::vector<LogEntry>> ReadLog(std::string_view log, int64_t after_seq,
+                                                size_t limit) override {
+    std::lock_guard lock(log_mu_);
+    Statement st(log_read_.get());
+    CCB_RETURN_IF_ERROR(Bind(st.get(), {log}, "read-log"));
+    sqlite3_bind_int64(st.get(), 2, after_seq);
+    sqlite3_bind_int64(st.get(), 3, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+    std::vector<LogEntry> out;
+    for (;;) {
+      int rc = sqlite3_step(st.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return Error("read-log", rc, log_db_.get());
+      out.push_back(
+          LogEntry{sqlite3_column_int64(st.get(), 0), std::string(ColumnBytes(st.get(), 1))});
+    }
+    return out;
   }
 
   absl::Status Ping() override {
@@ -167,11 +238,12 @@ class SqliteStore final : public KeyValueStore {
     sqlite3_stmt* s_;
   };
 
-  absl::Status PrepareOne(const char* sql, StmtPtr& out) {
+  absl::Status PrepareOne(const char* sql, StmtPtr& out, sqlite3* db = nullptr) {
+    if (db == nullptr) db = db_.get();
     sqlite3_stmt* s = nullptr;
-    int rc = sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
     out.reset(s);
-    if (rc != SQLITE_OK) return Error("prepare", rc);
+    if (rc != SQLITE_OK) return Error("prepare", rc, db);
     return absl::OkStatus();
   }
 
@@ -186,20 +258,23 @@ class SqliteStore final : public KeyValueStore {
     return absl::OkStatus();
   }
 
-  absl::Status Error(const char* op, int rc) const {
+  absl::Status Error(const char* op, int rc, sqlite3* db = nullptr) const {
     return absl::UnavailableError(fmt::format("store: sqlite `{}`: {}: {} ({})", path_, op,
-                                              sqlite3_errmsg(db_.get()), sqlite3_errstr(rc)));
+                                              sqlite3_errmsg(db ? db : db_.get()),
+                                              sqlite3_errstr(rc)));
   }
 
   const std::string path_;
   std::mutex mu_;
   DbPtr db_;
-  StmtPtr put_, get_, delete_, cas_, ping_, namespaces_, list_open_, list_range_;
+  std::mutex log_mu_;  // guards log_db_ and the log_* statements
+  DbPtr log_db_;
+  StmtPtr put_, get_, delete_, cas_, ping_, namespaces_, list_open_, list_range_, log_last_,
+      log_insert_, log_read_;
 };
 
 // Runs `sql`; when `first_value` is set it receives the first column of the first row.
-absl::Status Exec(sqlite3* db, const std::string& path, const char* sql,
-                  std::string* first_value = nullptr) {
+absl::Status Exec(sqlite3* db, const std::string& path, const char* sql, std::string* first_value) {
   char* err = nullptr;
   auto callback = [](void* out, int columns, char** values, char**) -> int {
     auto* s = static_cast<std::string*>(out);
@@ -217,6 +292,17 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS kv ("
     "ns BLOB NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, "
     "PRIMARY KEY(ns, key)) WITHOUT ROWID";
+
+// The audit trail's append-only log (KeyValueStore::AppendLog), added to existing databases on
+// open; the triggers refuse updates and deletes from any client of the file.
+constexpr const char* kLogSchema =
+    "CREATE TABLE IF NOT EXISTS audit_log ("
+    "log BLOB NOT NULL, seq INTEGER NOT NULL, value BLOB NOT NULL, "
+    "PRIMARY KEY(log, seq)) WITHOUT ROWID;"
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END";
 
 // Builds a new database (mode 0600, WAL, schema) under a temporary name beside `path`, then links
 // it to `path`; if another process linked one first, theirs is kept.
@@ -307,7 +393,20 @@ absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenSqliteStore(const std::string
   }
   CCB_RETURN_IF_ERROR(Exec(db.get(), path, "PRAGMA synchronous=FULL"));
   CCB_RETURN_IF_ERROR(Exec(db.get(), path, kSchema));
-  auto store = std::make_unique<SqliteStore>(path, std::move(db));
+  CCB_RETURN_IF_ERROR(Exec(db.get(), path, kLogSchema));
+  sqlite3* raw_log = nullptr;
+  rc =
+      sqlite3_open_v2(path.c_str(), &raw_log, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbPtr log_db(raw_log);
+  if (rc != SQLITE_OK) {
+    return absl::UnavailableError(
+        fmt::format("store: cannot open sqlite database `{}` for the log: {}", path,
+                    raw_log ? sqlite3_errmsg(raw_log) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(log_db.get(), 1);
+  sqlite3_busy_timeout(log_db.get(), kBusyTimeoutMs);
+  CCB_RETURN_IF_ERROR(Exec(log_db.get(), path, "PRAGMA synchronous=FULL"));
+  auto store = std::make_unique<SqliteStore>(path, std::move(db), std::move(log_db));
   CCB_RETURN_IF_ERROR(store->Prepare());
   return std::unique_ptr<KeyValueStore>(std::move(store));
 }

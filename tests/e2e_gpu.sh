@@ -5,7 +5,9 @@
 # resource with a TD quote bound to the session and two GPUs in additional_evidence (reports bound
 # to the device binding). Both GPUs good: the secret; GPU 1 signing another session's nonce: refused
 # with that GPU and the check named; 100 GPUs: refused by the bound; the "CPU and every GPU
-# affirming" preset refuses a pod without GPUs.
+# affirming" preset refuses a pod without GPUs, releases to a TD with two GPUs affirming (reference
+# values registered, the GPUs' golden measurements from a signed test RIM through `ccburst config
+# set-rim-reference-values`) and refuses when one GPU's measurements are not the RIM's.
 # Usage: e2e_gpu.sh <build-dir>
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -70,4 +72,65 @@ rc=0
 attest >"$WORK/got.bin" 2>"$WORK/attest.err" || rc=$?
 [ "$rc" = 1 ] || fail "no GPU under --gpus-affirming: exit $rc, want 1"
 grep -qF "HTTP 401" "$WORK/attest.err" || fail "no GPU: $(cat "$WORK/attest.err")"
+
+# "CPU and every GPU affirming", positive: reference values for the TD (the generated quote's MRTD,
+# RTMRs and XFAM) and for the GPUs (driver and VBIOS versions, and the golden measurements of the
+# test RIM, verified by the CLI against the test RIM CA and registered as nvidia_measurements).
+Z48="$(printf '%096d' 0)"
+"${ADMIN[@]}" set-sample-reference-value --json mr_td "[\"$(printf '11%.0s' $(seq 48))\"]"
+"${ADMIN[@]}" set-sample-reference-value --json rtmr_1 "[\"$Z48\"]"
+"${ADMIN[@]}" set-sample-reference-value --json rtmr_2 "[\"$Z48\"]"
+"${ADMIN[@]}" set-sample-reference-value --json xfam '["e702060000000000"]'
+"${ADMIN[@]}" set-sample-reference-value --json nvidia_driver_version '["550.90.07"]'
+"${ADMIN[@]}" set-sample-reference-value --json nvidia_vbios_version '["96.00.9f.00.01"]'
+"${ADMIN[@]}" set-rim-reference-values --rim "$WORK/gpu/rim.xml" \
+  --rim-root "$WORK/gpu/rim_root.pem" >"$WORK/rim.out" || fail "set-rim-reference-values"
+grep -qF "nvidia_measurements: 8 golden measurement(s) from 1 verified RIM(s)" "$WORK/rim.out" \
+  || fail "rim: $(cat "$WORK/rim.out")"
+# A RIM from another CA is refused before anything is registered.
+mkdir -p "$WORK/other"
+"$TESTGEN" hierarchy --tee nvidia --out "$WORK/other" >/dev/null
+rc=0
+"${ADMIN[@]}" set-rim-reference-values --rim "$WORK/other/rim.xml" \
+  --rim-root "$WORK/gpu/rim_root.pem" >"$WORK/rim.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "a RIM of another CA was registered"
+grep -qF "not in a trusted RIM root" "$WORK/rim.out" || fail "other RIM CA: $(cat "$WORK/rim.out")"
+
+# claims TOKEN-FILE EXPR: EXPR over the EAR token's claims `c` (python).
+claims() {
+  python3 -c "
+import base64, json, sys
+p = open(sys.argv[1]).read().split('.')[1]
+c = json.loads(base64.urlsafe_b64decode(p + '=' * (-len(p) % 4)))
+print($2)
+" "$1"
+}
+# submods TOKEN-FILE: "name=status" per submodule of the EAR token, sorted.
+submods() { claims "$1" "' '.join(f'{n}={s[\"ear.status\"]}' for n, s in sorted(c['submods'].items()))"; }
+
+attest --gpus 2 --token-out "$WORK/token.jwt" >"$WORK/got.bin" 2>"$WORK/attest.err" \
+  || fail "CPU + 2 affirming GPUs: $(cat "$WORK/attest.err") (token: $(submods "$WORK/token.jwt"))"
+cmp -s "$WORK/secret.bin" "$WORK/got.bin" || fail "CPU + 2 affirming GPUs: secret bytes differ"
+[ "$(submods "$WORK/token.jwt")" = "cpu0=affirming gpu0=affirming gpu1=affirming" ] \
+  || fail "CPU + 2 GPUs: $(submods "$WORK/token.jwt")"
+echo "e2e_gpu: --gpus-affirming: TD + 2 affirming GPUs returned the exact secret"
+
+# GPU 1 runs firmware the RIM does not list: its submodule is not affirming (executables 33), so
+# the preset refuses the resource.
+rc=0
+attest --gpus 2 --unmeasured-gpu 1 --token-out "$WORK/token.jwt" >"$WORK/got.bin" \
+  2>"$WORK/attest.err" || rc=$?
+[ "$rc" = 1 ] || fail "unmeasured GPU: exit $rc, want 1: $(cat "$WORK/attest.err")"
+[ ! -s "$WORK/got.bin" ] || fail "unmeasured GPU: a resource was printed"
+grep -qF "denied by the resource policy" "$WORK/attest.err" \
+  || fail "unmeasured GPU: $(cat "$WORK/attest.err")"
+[ "$(submods "$WORK/token.jwt")" = "cpu0=affirming gpu0=affirming gpu1=warning" ] \
+  || fail "unmeasured GPU: $(submods "$WORK/token.jwt")"
+tv="$(claims "$WORK/token.jwt" "json.dumps(c['submods']['gpu1']['ear.trustworthiness-vector'], sort_keys=True)")"
+case "$tv" in
+  *'"configuration": 2'*'"executables": 33'*'"hardware": 2'*) ;;
+  *) fail "unmeasured GPU: gpu1 trustworthiness vector $tv" ;;
+esac
+echo "e2e_gpu: --gpus-affirming: unmeasured GPU refused ($(submods "$WORK/token.jwt"), gpu1 $tv): $(cat "$WORK/attest.err")"
+alive "unmeasured GPU"
 echo "e2e_gpu: PASS"

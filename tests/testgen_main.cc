@@ -117,6 +117,10 @@ int Hierarchy(const HierarchyArgs& args) {
     }
     auto ca = evidence::nvidia::testing::TestDeviceCa::Create(not_before, not_after);
     status = ca->Save(out);
+    // And a test RIM CA with one signed RIM holding the generated GPUs' golden measurements.
+    auto rim_ca = evidence::nvidia::testing::TestRimCa::Create(not_before, not_after);
+    if (status.ok()) status = rim_ca->Save(out);
+    if (status.ok()) status = WriteFile(out + "/rim.xml", rim_ca->MakeRim({}));
   } else if (tee == "tdx") {
     evidence::tdx::testing::HierarchyOptions options;
     options.not_before = not_before;
@@ -164,6 +168,8 @@ struct AttestArgs {
   std::string gpu_ca_dir;       // NVIDIA test device CA (`hierarchy --tee nvidia`)
   int gpus = 0;                 // GPUs whose evidence goes in additional_evidence
   int bad_gpu = -1;             // this GPU signs a nonce of another session
+  int unmeasured_gpu = -1;      // this GPU runs firmware no RIM lists (other measurements)
+  std::string token_out;        // write the attestation token here (even when the resource fails)
 };
 
 // `additional_evidence` with `a.gpus` NVIDIA GPUs from the test device CA, each report bound to
@@ -175,12 +181,14 @@ absl::StatusOr<agent::KbsClient::DeviceEvidenceFn> GpuEvidence(const AttestArgs&
   auto gpus = std::make_shared<std::vector<nvt::TestGpu>>();
   for (int i = 0; i < a.gpus; ++i) gpus->push_back(ca->MakeGpu());
   int bad = a.bad_gpu;
-  return [gpus, bad](std::string_view binding) -> absl::StatusOr<core::json::object> {
+  int unmeasured = a.unmeasured_gpu;
+  return [gpus, bad, unmeasured](std::string_view binding) -> absl::StatusOr<core::json::object> {
     core::json::array list;
     for (size_t i = 0; i < gpus->size(); ++i) {
       nvt::ReportSpec spec;
       spec.nonce = static_cast<int>(i) == bad ? crypto::RandomBytes(32)
                                               : evidence::nvidia::ExpectedNonce(binding);
+      spec.other_firmware = static_cast<int>(i) == unmeasured;
       std::string report = nvt::TestDeviceCa::MakeReport((*gpus)[i], spec);
       list.push_back(
           nvt::TestDeviceCa::EvidenceEntry((*gpus)[i], report, fmt::format("gpu-{}", i)));
@@ -256,6 +264,9 @@ int Attest(const AttestArgs& a) {
     client.set_device_evidence(*std::move(fn));
   }
   auto token = client.Attest(init_data);
+  if (token.ok() && !a.token_out.empty()) {
+    if (absl::Status s = WriteFile(a.token_out, *token); !s.ok()) return Usage(core::Message(s));
+  }
   absl::StatusOr<std::string> secret =
       token.ok() ? client.GetResource(path) : absl::StatusOr<std::string>(token.status());
   if (!secret.ok()) {
@@ -417,6 +428,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 200));
   attest->add_option("--bad-gpu", a.bad_gpu,
                      "this GPU (0-based) signs another session's nonce (the KBS must refuse)");
+  attest->add_option("--token-out", a.token_out,
+                     "write the attestation token (EAR JWT) to this file");
+  attest->add_option("--unmeasured-gpu", a.unmeasured_gpu,
+                     "this GPU (0-based) reports measurements no generated RIM lists");
   attest->add_option("--pcr8-init-data-digest", a.pcr8_digest_hex,
                      "az-*: PCR8 binds this init-data digest (hex); PCR8 is zero otherwise");
   attest->add_option("--mrtd", a.mrtd_hex, "tdx: the quote's MRTD (96 hex digits)");

@@ -75,6 +75,39 @@ check "other fwid" 1 "$CLI" verify --tee nvidia --cert-chain "$N1/cert_chain.pem
   --fwid "$(printf '%096d' 1)" --at 2026-01-01T00:00:00Z --json &&
   expect_json "other fwid" "r['result'] == 'invalid-fwid-mismatch'" ""
 
+# RIMs (signed SWID tags) from the test RIM CA of `ccburst-testgen hierarchy --tee nvidia`.
+TESTGEN="$BUILD/tests/ccburst-testgen"
+mkdir -p "$WORK/gen"
+"$TESTGEN" hierarchy --tee nvidia --out "$WORK/gen" >/dev/null
+check "rim" 0 "$CLI" verify --tee nvidia --rim "$WORK/gen/rim.xml" --rim-root "$WORK/gen/rim_root.pem" \
+  --json &&
+  expect_json "rim" "r['result'] == 'valid' and len(r['rim']['reference_measurements']) == 8 and r['rim']['rims'][0]['version'] == '550.90.07'" ""
+sed 's/SHA384:Hash0="4/SHA384:Hash0="5/' "$WORK/gen/rim.xml" >"$WORK/edited.xml"
+check "rim edited" 1 "$CLI" verify --tee nvidia --rim "$WORK/edited.xml" \
+  --rim-root "$WORK/gen/rim_root.pem" --json &&
+  expect_json "rim edited" "r['result'] == 'invalid-rim-signature' and 'XML signature does not verify' in r['rim']['error']" ""
+check "rim other root" 1 "$CLI" verify --tee nvidia --rim "$WORK/gen/rim.xml" \
+  --rim-root "$WORK/gen/root.pem" --json &&
+  expect_json "rim other root" "r['result'] == 'invalid-rim-untrusted-root'" ""
+python3 -c "
+import re; t=open('$WORK/gen/rim.xml').read()
+open('$WORK/unsigned.xml','w').write(re.sub(r'<ds:Signature.*</ds:Signature>', '', t, flags=re.S))"
+check "rim unsigned" 1 "$CLI" verify --tee nvidia --rim "$WORK/unsigned.xml" \
+  --rim-root "$WORK/gen/rim_root.pem" --json &&
+  expect_json "rim unsigned" "r['result'] == 'invalid-rim-unsigned'" ""
+check "rim expired" 1 "$CLI" verify --tee nvidia --rim "$WORK/gen/rim.xml" \
+  --rim-root "$WORK/gen/rim_root.pem" --at 2199-01-01T00:00:00Z --json &&
+  expect_json "rim expired" "r['result'] == 'invalid-rim-chain-expired'" ""
+# The real H100 report verifies (now: the test RIM CA's window starts at generation), but its measurements are not the test RIM's golden values.
+N1_NONCE="$(field "$N1/case.json" "['expected']['nonce']")"
+check "n1 against the test rim" 1 "$CLI" verify --tee nvidia --evidence "$N1/report.bin" \
+  --cert-chain "$N1/cert_chain.pem" --nonce "$N1_NONCE" \
+  --rim "$WORK/gen/rim.xml" --rim-root "$WORK/gen/rim_root.pem" --json &&
+  expect_json "n1 against the test rim" "r['result'] == 'invalid-rim-measurements' and r['claims'] is not None and len(r['rim']['mismatched_indices']) > 0" ""
+check "usage: rim without root" 2 "$CLI" verify --tee nvidia --rim "$WORK/gen/rim.xml" || true
+check "usage: rim for tdx" 2 "$CLI" verify --tee tdx --evidence "$N1/report.bin" \
+  --rim "$WORK/gen/rim.xml" || true
+
 check "usage: no chain" 2 "$CLI" verify --tee nvidia --evidence "$N1/report.bin" --nonce 00 || true
 check "usage: no nonce" 2 "$CLI" verify --tee nvidia --evidence "$N1/report.bin" \
   --cert-chain "$N1/cert_chain.pem" || true

@@ -57,8 +57,9 @@ hardware := 2 if {
 ##### NVIDIA GPUs (Hopper), verified locally: SPDM report signed by the GPU, device chain to the
 ##### NVIDIA Device Identity CA, FWID bound, nonce bound to the session (evidence/nvidia).
 # Reference values: `nvidia_driver_version` and `nvidia_vbios_version` (a value or a list), and
-# `nvidia_measurements`, golden measurements as an object {SPDM index: hex} (from NVIDIA's driver
-# and VBIOS RIMs; RIM index = SPDM index - 1). Every listed index must match.
+# `nvidia_measurements`, golden measurements as an object {SPDM index: hex, or a list of the
+# alternatives a RIM allows} (from NVIDIA's driver and VBIOS RIMs, `ccburst config
+# set-rim-reference-values`; RIM index = SPDM index - 1). Every listed index must match.
 
 hardware := 2 if {
 	input.nvidia.arch == "Hopper"
@@ -76,6 +77,22 @@ executables := 3 if {
 	is_object(golden)
 	count(golden) > 0
 	every index, value in golden {
-		input.nvidia.measurements[index] == value
+		golden_match(input.nvidia.measurements[index], value)
 	}
+}
+
+# With RIM fetching on ([nvidia_verifier] rim_service_url), the verifier itself compared the GPU's
+# measurements with the golden ones of its fetched, signature-checked driver and VBIOS RIMs.
+executables := 3 if {
+	input.nvidia.rim.measurements_match == true
+}
+
+golden_match(measured, value) if {
+	is_string(value)
+	measured == value
+}
+
+golden_match(measured, value) if {
+	is_array(value)
+	measured in value
 }

@@ -1,11 +1,15 @@
 // The `nvidia` device verifier of the attestation service: the `nvidia` entry of
 // `additional_evidence` ({"device_evidence_list":[{arch, uuid, evidence, certificate}, ...]}), each
 // GPU verified by NvidiaVerifier with the SPDM nonce = the first 32 bytes of the device binding,
-// at most `max_devices` GPUs per request.
+// at most `max_devices` GPUs per request. With a RimSource (off by default), each verified GPU's
+// driver and VBIOS RIMs are fetched, verified (rim.h) and compared with its measurements: the
+// outcome is the GPU's `rim` claim, which default_gpu.rego reads; a RIM that cannot be had or
+// does not verify never refuses the device, it only leaves the measurements unappraised.
 #pragma once
 
 #include <memory>
 
+#include "evidence/nvidia/rim.h"
 #include "evidence/nvidia/verifier.h"
 #include "evidence/verifier.h"
 
@@ -15,6 +19,10 @@ struct NvidiaDeviceVerifierOptions {
   NvidiaVerifierOptions verifier;
   // More devices in one request are refused (InvalidArgument) before any is verified.
   size_t max_devices = 8;
+  // RIM fetching: off when null. `rim_trust_anchors` (PEM or DER, at least one with a source)
+  // check the fetched RIMs' signing chains.
+  std::shared_ptr<const RimSource> rim_source;
+  std::vector<std::string> rim_trust_anchors;
 };
 
 class NvidiaDeviceVerifier final : public DeviceVerifier {
@@ -25,8 +33,10 @@ class NvidiaDeviceVerifier final : public DeviceVerifier {
   std::string_view tee() const override { return "nvidia"; }
   std::string_view device_class() const override { return "gpu"; }
 
-  // Claims per GPU as DeviceVerification::claims. Errors start "nvidia: device <i>: " (with the
-  // uuid when sent) followed by the failed check's message.
+  // Claims per GPU as DeviceVerification::claims, plus with a RIM source
+  // `rim`: {"ids": [RIM IDs], "measurements_match": bool, "mismatched_indices": [SPDM index]} or
+  // {"ids", "error": why no golden values could be had}. Errors start "nvidia: device <i>: "
+  // (with the uuid when sent) followed by the failed check's message.
   absl::StatusOr<std::vector<boost::json::object>> Verify(const boost::json::value& evidence,
                                                           std::string_view device_binding,
                                                           core::TimePoint now) const override;
@@ -34,8 +44,12 @@ class NvidiaDeviceVerifier final : public DeviceVerifier {
  private:
   NvidiaDeviceVerifier(std::unique_ptr<NvidiaVerifier> verifier, size_t max_devices)
       : verifier_(std::move(verifier)), max_devices_(max_devices) {}
+  boost::json::object RimClaim(const boost::json::object& claims, core::TimePoint now) const;
+
   std::unique_ptr<NvidiaVerifier> verifier_;
   size_t max_devices_;
+  std::shared_ptr<const RimSource> rim_source_;
+  std::unique_ptr<RimVerifier> rim_verifier_;
 };
 
 }  // namespace ccburst::evidence::nvidia

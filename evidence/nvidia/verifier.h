@@ -14,8 +14,8 @@
 // request nonce equals the expected nonce (`nonce`).
 //
 // Certificates are decoded through a crypto::CertificateCache, so a chain seen before costs its
-// signature checks but no decoding. Revocation (NVIDIA OCSP) and reference measurements (RIMs) are
-// not checked here: the measurements go to policy as claims.
+// signature checks but no decoding. Revocation (NVIDIA OCSP) is not checked; reference
+// measurements (RIMs, rim.h) are not checked here: the measurements go to policy as claims.
 #pragma once
 
 #include <boost/json.hpp>

@@ -3,6 +3,7 @@
   /metrics            kube-state-metrics-style series from <dir>/ksm.prom (re-read per scrape)
   /kbs/healthz        HTTP status from <dir>/kbs_healthz (default 200)
   /kbs/metrics        KBS counters from <dir>/kbs.prom
+  /gpukbs/healthz, /gpukbs/metrics   a second KBS (GPU profiles): <dir>/gpukbs_healthz, gpukbs.prom
   /slow/api/v1/query  a Prometheus that answers after 3 s
   /garbage/api/v1/query  a Prometheus that answers HTML
 Usage: fake_cluster.py <dir>; prints "port=<n>" once listening."""
@@ -37,11 +38,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
             self.reply(200, read("ksm.prom"))
-        elif path == "/kbs/healthz":
-            status = int(read("kbs_healthz", "200").strip() or "200")
+        elif path in ("/kbs/healthz", "/gpukbs/healthz"):
+            name = path.split("/")[1]
+            status = int(read(name + "_healthz", "200").strip() or "200")
             self.reply(status, '{"status":"ok"}' if status == 200 else "down", "application/json")
-        elif path == "/kbs/metrics":
-            self.reply(200, read("kbs.prom"))
+        elif path in ("/kbs/metrics", "/gpukbs/metrics"):
+            self.reply(200, read(path.split("/")[1] + ".prom"))
         elif path == "/slow/api/v1/query":
             time.sleep(3)
             self.reply(200, '{"status":"success","data":{"resultType":"vector","result":'

@@ -83,6 +83,8 @@ cat >"$WORK/scaler.toml" <<TOML
 grpc_address = "127.0.0.1:0"
 http_address = "127.0.0.1:0"
 stream_interval_seconds = 1
+signal_refresh_seconds = 1
+signal_max_age_seconds = 10
 
 [prometheus]
 address = "http://127.0.0.1:$PROM_PORT"
@@ -147,8 +149,49 @@ kbs_url = "http://127.0.0.1:1"
 profile = "tdx-4x16"
 allowed_regions = ["germanywestcentral"]
 
+# Placement across profiles (one ScaledObject per profile) and a GPU burst gated on its devices.
+[profiles.tdx-8x32]
+vcpu = 8
+memory_gib = 32
+price_per_hour = 1.5
+tee = "tdx"
+region = "westeurope"
+
+[profiles.gpu-h100]
+vcpu = 16
+memory_gib = 64
+gpus = 1
+gpu_arch = "hopper"
+price_per_hour = 4.0
+tee = "tdx"
+region = "westeurope"
+
+[workloads.placed]
+profiles = ["tdx-4x16", "tdx-8x32"]
+max_replicas = 10
+warm_pods = 0
+scale_in_cooldown_seconds = 3
+
+[workloads.gpu]
+profiles = ["gpu-h100", "tdx-4x16"]
+max_replicas = 4
+warm_pods = 0
+scale_in_cooldown_seconds = 3
+kbs_url = "http://127.0.0.1:$FAKE/gpukbs"
+[workloads.gpu.queries]
+pending_gpus = 'sum(kube_pod_status_unschedulable{namespace="default",pod=~"on-prem-deployment.*"}) or vector(0)'
+
 $REALKBS_TOML
 TOML
+# The stand-in KBS's counters exist before the scaler starts (its background refresh reads the gate
+# at once, and counters from before it started do not count), as the test's first step sets them.
+printf '%s\n' '# TYPE kbs_attestations_total counter' \
+  'kbs_attestations_total{tee="tdx",outcome="success"} 50' \
+  'kbs_attestations_total{tee="tdx",outcome="failure"} 0' \
+  'kbs_attestations_total{tee="snp",outcome="failure"} 1000' >"$WORK/kbs.prom"
+printf '%s\n' 'kbs_attestations_total{tee="tdx",outcome="success"} 50' \
+  'kbs_device_attestations_total{arch="HOPPER",outcome="success"} 10' \
+  'kbs_device_attestations_total{arch="HOPPER",outcome="failure"} 0' >"$WORK/gpukbs.prom"
 "$SCALER" --config "$WORK/scaler.toml" >"$WORK/scaler.out" 2>"$WORK/scaler.log" &
 PIDS+=($!)
 wait_for "$WORK/scaler.out" '^ready grpc_port=' || fail "scaler did not start"

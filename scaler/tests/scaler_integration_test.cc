@@ -358,6 +358,72 @@ TEST_F(ScalerIntegration, GateFollowsARealKbsWhoseAttestationsFail) {
   Publish(c);
 }
 
+// Issue 17: one ScaledObject per profile; the scaler places the workload's capacity on the
+// cheapest mix and each ScaledObject gets its profile's replicas.
+TEST_F(ScalerIntegration, PlacementAcrossProfilesOneScaledObjectEach) {
+  auto small = Keda::Ref("placed-4x16", {{"workload", "placed"}, {"profile", "tdx-4x16"}});
+  auto large = Keda::Ref("placed-8x32", {{"workload", "placed"}, {"profile", "tdx-8x32"}});
+  grpc::ClientContext ctx;
+  externalscaler::GetMetricSpecResponse spec;
+  ASSERT_TRUE(keda_.stub().GetMetricSpec(&ctx, large, &spec).ok());
+  EXPECT_EQ(spec.metricspecs(0).metricname(), "ccburst-placed-tdx-8x32");
+  Cluster c;
+  c.unschedulable = 10;  // 3 units of 4 pods: 12 pods on 4x16 (0.83) + 8x32 (1.50), not 3 x 4x16
+  Publish(c);
+  ASSERT_TRUE(WaitFor([&] { return keda_.Metric(small) == 1 && keda_.Metric(large) == 1; }));
+  EXPECT_EQ(keda_.Active(large), true);
+  c.unschedulable = 2;  // one 4x16 is the cheapest home for 4 pods; the cool-down holds 12 first
+  Publish(c);
+  std::string error;
+  EXPECT_EQ(keda_.Metric(Keda::Ref("placed-x", {{"workload", "placed"}}), &error), -1);
+  EXPECT_EQ(error,
+            "3: scaledobject default/placed-x: metadata lacks `profile` (workload `placed` is "
+            "placed across profiles: one ScaledObject per profile)");
+  EXPECT_EQ(keda_.Metric(Keda::Ref("placed-x", {{"workload", "placed"}, {"profile", "gpu-h100"}}),
+                         &error),
+            -1);
+  EXPECT_EQ(error,
+            "3: scaledobject default/placed-x: metadata `profile` = `gpu-h100` is not one of "
+            "workload `placed`'s profiles");
+}
+
+void PublishGpuKbs(int gpu_ok, int gpu_failed) {
+  WriteFile("gpukbs.prom",
+            fmt::format("kbs_attestations_total{{tee=\"tdx\",outcome=\"success\"}} 50\n"
+                        "kbs_device_attestations_total{{arch=\"HOPPER\",outcome=\"success\"}} {}\n"
+                        "kbs_device_attestations_total{{arch=\"HOPPER\",outcome=\"failure\"}} {}\n",
+                        gpu_ok, gpu_failed));
+}
+
+// Issue 19: a GPU workload bursts only to a profile whose GPUs attest. The GPU profile's gate
+// reads the KBS's device outcome and closes for that profile only; its running replicas stay.
+TEST_F(ScalerIntegration, GpuBurstsOnlyWhileItsGpusAttest) {
+  auto gpu = Keda::Ref("gpu-h100", {{"workload", "gpu"}, {"profile", "gpu-h100"}});
+  auto cpu = Keda::Ref("gpu-cpu", {{"workload", "gpu"}, {"profile", "tdx-4x16"}});
+  PublishGpuKbs(10, 0);
+  Cluster c;
+  c.unschedulable = 2;  // each asks for one GPU (the workload's pending_gpus query)
+  Publish(c);
+  ASSERT_TRUE(WaitFor([&] { return keda_.Metric(gpu) == 2; }));
+  EXPECT_EQ(keda_.Metric(cpu), 0);  // a GPU pod never lands on a CPU profile
+  PublishGpuKbs(11, 20);            // 20 of 21 new GPU attestations failed
+  c.unschedulable = 3;
+  Publish(c);
+  ASSERT_TRUE(WaitFor([&] {
+    keda_.Metric(gpu);
+    return ScalerMetric("ccburst_scaler_gate_open", {"default/gpu-h100"}) == 0 &&
+           ScalerMetric("ccburst_scaler_placements_total",
+                        {"workload=\"gpu\"", "reason=\"no_profile\""}) > 0;
+  }));
+  EXPECT_EQ(keda_.Metric(gpu), 2);  // held: nothing new starts on unattested GPUs
+  EXPECT_EQ(keda_.Metric(cpu), 0);
+  EXPECT_EQ(ScalerMetric("ccburst_scaler_gate_open", {"default/gpu-cpu"}), 1);  // that profile only
+  PublishGpuKbs(200, 20);  // 189 more succeed: under the limit again
+  ASSERT_TRUE(WaitFor([&] { return keda_.Metric(gpu) == 3; }));
+  c.unschedulable = 30;  // as the next test expects
+  Publish(c);
+}
+
 TEST_F(ScalerIntegration, FaultsNeverBurstBlindly) {
   // 30 pods are unschedulable now; every broken source must answer 0, with its reason.
   const std::vector<std::pair<std::string, std::string>> cases = {
@@ -395,15 +461,26 @@ TEST_F(ScalerIntegration, BadMetadataIsAnErrorNamingTheCause) {
 
 TEST_F(ScalerIntegration, HungPrometheusHoldsReplicas) {
   pid_t prom = static_cast<pid_t>(std::stol(Env("CCB_IT_PROM_PID")));
+  // The snapshot shows the 30 pending pods of the previous tests before Prometheus hangs.
+  ASSERT_TRUE(WaitFor([&] {
+    return keda_.Metric("web") == 4 &&
+           ScalerMetric("ccburst_scaler_pending_pods", {"workload=\"web\"", "web-so"}) == 30;
+  }));
   double errors_before = ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""});
   ASSERT_EQ(kill(prom, SIGSTOP), 0);
   Cluster c;  // demand gone, but the scaler cannot know
   Publish(c);
-  int64_t held = keda_.Metric("web");  // answers after the bounded timeout
+  // Answered at once from the last snapshot (the request path does not query Prometheus), while
+  // the background refresh runs into its bounded timeout.
+  int64_t held = keda_.Metric("web");
+  bool counted = WaitFor([&] {
+    return ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""}) > errors_before;
+  });
+  int64_t still = keda_.Metric("web");
   ASSERT_EQ(kill(prom, SIGCONT), 0);
   EXPECT_EQ(held, 4);
-  EXPECT_GT(ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""}),
-            errors_before);
+  EXPECT_EQ(still, 4);
+  EXPECT_TRUE(counted);
 }
 
 TEST_F(ScalerIntegration, DrainScalesInAfterCooldown) {
@@ -421,21 +498,32 @@ TEST_F(ScalerIntegration, DrainScalesInAfterCooldown) {
   EXPECT_EQ(keda_.Active(Keda::Workload("web")), false);
 }
 
-TEST_F(ScalerIntegration, PrometheusDownHoldsReplicas) {
+// The answer comes from the background snapshot: with Prometheus gone it is still served from
+// the last good snapshot while that is younger than signal_max_age_seconds (10 s here), then held
+// with reason `signals_stale`, never scaled on old data.
+TEST_F(ScalerIntegration, PrometheusDownServesSnapshotThenHoldsAsStale) {
   Cluster c;
   c.unschedulable = 6;
   Publish(c);
   ASSERT_TRUE(WaitFor([&] { return keda_.Metric("web") == 2; }));
+  const double steady = Decisions("web", "steady");
+  const double stale = Decisions("web", "signals_stale");
+  const double errors = ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""});
   pid_t prom = static_cast<pid_t>(std::stol(Env("CCB_IT_PROM_PID")));
   ASSERT_EQ(kill(prom, SIGKILL), 0);
-  // Once Prometheus is gone the answer stays 2 and the faults are counted.
-  double errors = ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""});
+  // Fresh snapshot: decided normally (`steady`), no fault on the request path.
+  EXPECT_EQ(keda_.Metric("web"), 2);
+  EXPECT_GT(Decisions("web", "steady"), steady);
+  EXPECT_EQ(Decisions("web", "signals_stale"), stale);
+  // The background refresh fails and counts it; the snapshot ages past the bound: held as stale.
   ASSERT_TRUE(WaitFor([&] {
-    return keda_.Metric("web") == 2 &&
-           ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""}) > errors;
+    return ScalerMetric("ccburst_scaler_signal_errors_total", {"workload=\"web\""}) > errors;
   }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return keda_.Metric("web") == 2 && Decisions("web", "signals_stale") > stale; }));
   EXPECT_EQ(keda_.Metric("web"), 2);
   EXPECT_EQ(keda_.Active(Keda::Workload("web")), true);
+  EXPECT_GT(ScalerMetric("ccburst_scaler_signal_age_seconds", {"workload=\"web\"", "web-so"}), 10);
 }
 
 }  // namespace

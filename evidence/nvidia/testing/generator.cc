@@ -16,6 +16,7 @@
 #include "crypto/random.h"
 #include "crypto/signature.h"
 #include "evidence/nvidia/report.h"
+#include "evidence/nvidia/testing/cert_maker.h"
 #include "evidence/nvidia/verifier.h"
 
 namespace ccburst::evidence::nvidia::testing {
@@ -47,16 +48,9 @@ void AddExt(X509* x, int nid, const char* value) {
   Check(ext && X509_add_ext(x, ext.get(), -1) == 1, "extension");
 }
 
-struct Spec {
-  std::string subject_cn, issuer_cn;
-  const crypto::PrivateKey* subject_key;
-  const crypto::PrivateKey* issuer_key;
-  core::TimePoint not_before, not_after;
-  bool ca = false;
-  std::string fwid_extension;  // raw value; empty: none
-};
+}  // namespace
 
-std::string MakeCert(const Spec& s) {
+std::string MakeCert(const CertSpec& s) {
   X509Ptr x(X509_new());
   Check(x && X509_set_version(x.get(), 2) == 1, "x509");
   uint64_t serial = 0;
@@ -108,6 +102,8 @@ std::string Pem(std::string_view der) {
   for (size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
   return pem + "-----END CERTIFICATE-----\n";
 }
+
+namespace {
 
 void Le(std::string& out, uint64_t v, size_t n) {
   for (size_t i = 0; i < n; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -181,7 +177,8 @@ std::string TestDeviceCa::MakeReport(const TestGpu& gpu, const ReportSpec& spec)
     Le(record, 51, 2);
     record.push_back('\x01');
     Le(record, 48, 2);
-    record += GeneratedMeasurement(i);
+    record += spec.other_firmware ? crypto::Sha384(fmt::format("other measurement {}", i))
+                                  : GeneratedMeasurement(i);
   }
   r += {static_cast<char>(kSpdmVersion11), static_cast<char>(kMeasurements), '\0', '\0',
         static_cast<char>(spec.blocks)};

@@ -1,0 +1,96 @@
+// The KBS's side of the tamper-evident audit trail (docs/audit.md): records of attestations,
+// releases, refusals, admin changes and the scaler's burst decisions, chained and checkpointed by
+// audit/record.h and appended to the store's append-only log "audit" (one chain across replicas,
+// ordered by the database). A disabled trail records nothing and costs nothing.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "audit/record.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/status.h"
+#include "kbs/config.h"
+#include "store/key_value_store.h"
+
+namespace ccburst::kbs {
+
+class AuditTrail {
+ public:
+  // The store log the records go to.
+  static constexpr std::string_view kLog = "audit";
+
+  // Loads the audit key when `config.enabled` (errors name the key file). `kv` and `clock` must
+  // outlive the trail.
+  static absl::StatusOr<std::unique_ptr<AuditTrail>> Create(const KbsConfig::Audit& config,
+                                                            store::KeyValueStore& kv,
+                                                            const core::Clock& clock);
+
+  bool enabled() const { return signer_.has_value(); }
+  // Whether a release goes on when its record cannot be written ([audit] fail_open).
+  bool fail_open() const { return fail_open_; }
+
+  // Appends one record of `kind` (an audit:: event kind) and returns once it is durable in the
+  // store. OK without doing anything when disabled; InvalidArgument for a field the chain
+  // reserves; the store's error (kUnavailable) when the record could not be written.
+  //
+  // Group commit: one writer thread appends everything queued since its last append in one
+  // store append (one transaction, one WAL flush), so concurrent requests share the flush; a
+  // caller still returns only after its own record is stored, so a release is never answered
+  // before its record exists.
+  absl::Status Record(std::string_view kind, core::json::object fields);
+  // Queues a record without waiting (attestations, refusals, admin changes: their answer does
+  // not depend on it). It is stored with the next append, before any record queued after it, so
+  // a release's record is never stored without the records queued before it; a failure is
+  // logged. Lost only if the process dies before that append.
+  void RecordAsync(std::string_view kind, core::json::object fields);
+
+  // The fields of an attestation record from an issued EAR token: status, TCB status, trust
+  // vector and policy id of submod cpu0, the token's id (`jti`, else its digest) and expiry.
+  static core::json::object AttestationFields(std::string_view token);
+
+  // The whole chain as JSON Lines, ending with a trailer signed now (audit::ExportTrailer), after
+  // every record queued before the call is stored.
+  // FailedPrecondition when disabled.
+  absl::StatusOr<std::string> Export();
+
+  // "sha256:<hex>" of `bytes`: how records name evidence, resources, policies and tokens.
+  static std::string Digest(std::string_view bytes);
+
+  ~AuditTrail();
+
+ private:
+  struct Pending {
+    audit::Event event;
+    bool waited = false;  // a Record() caller waits for it
+    absl::Status result;
+    bool done = false;
+  };
+  AuditTrail(store::KeyValueStore& kv, const core::Clock& clock) : kv_(kv), clock_(clock) {}
+  void Enqueue(std::shared_ptr<Pending> p);
+  void WriterLoop();
+  absl::Status AppendBatch(const std::vector<std::shared_ptr<Pending>>& batch);
+
+  store::KeyValueStore& kv_;
+  const core::Clock& clock_;
+  std::optional<audit::Signer> signer_;
+  int64_t checkpoint_every_ = 100;
+  bool fail_open_ = false;
+
+  std::mutex batch_mu_;
+  std::condition_variable queued_cv_;  // the writer waits for records
+  std::condition_variable done_cv_;    // Record() callers wait for theirs
+  std::vector<std::shared_ptr<Pending>> queue_;
+  bool stopping_ = false;
+  bool writing_ = false;  // the writer is appending a batch
+  std::thread writer_;
+};
+
+}  // namespace ccburst::kbs
