@@ -82,7 +82,10 @@ struct PlacementPolicy {
   // warm_min_pods_per_instance pods (a warm VM for one pod costs what that pod's own VM costs).
   double warm_pods = 1;
   int warm_min_pods_per_instance = 2;
-  std::chrono::seconds trend_window{0};  // 0 = no trend reserve
+  // Rule 7: the trend reserve over two windows of trend_window (0 = off), trend_gain windows'
+  // worth of sustained growth; a shortage falling over both windows drops the warm reserve.
+  std::chrono::seconds trend_window{60};
+  double trend_gain = 2;
   // A scale-up for the reserve alone (no pod pending beyond the replicas) is deferred this long
   // after a scale-in, so the reserve never turns on-prem noise into flaps.
   std::chrono::seconds reserve_flap_guard{600};
