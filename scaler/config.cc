@@ -206,6 +206,7 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
                                  "headroom_pods",
                                  "warm_pods",
                                  "trend_window_seconds",
+                                 "trend_gain",
                                  "vm_startup_seconds",
                                  "pending_pod_hour_price",
                                  "pod_cpu",
@@ -286,6 +287,7 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
   int64_t trend = p.trend_window.count();
   CCB_RETURN_IF_ERROR(GetInt(t, w, "trend_window_seconds", 0, 86400, trend));
   p.trend_window = std::chrono::seconds(trend);
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "trend_gain", 0, 100, p.trend_gain));
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "vm_startup_seconds", 0, 86400, p.startup_seconds));
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "pending_pod_hour_price", 0, 1e9, p.pending_pod_hour));
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "pod_cpu", 0, 1e6, wl.pod_size.cpu));

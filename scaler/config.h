@@ -12,8 +12,9 @@
 //                      pod_regex, node_regex, cloud_deployment, max_replicas, budget_per_hour,
 //                      allowed_regions, allowed_tees, allowed_clouds, allowed_sovereignty, windows,
 //                      scale_in_cooldown_seconds (absent: the ski-rental cool-down),
-//                      headroom_pods, warm_pods, trend_window_seconds, vm_startup_seconds,
-//                      pending_pod_hour_price (decision.h rule 6 and the ski-rental rule),
+//                      headroom_pods, warm_pods, trend_window_seconds, trend_gain,
+//                      vm_startup_seconds, pending_pod_hour_price (decision.h rules 6 and 7
+//                      and the ski-rental rule),
 //                      pod_cpu, pod_memory_gib, pod_gpus, prometheus_address, kbs_url
 //   [workloads.<name>.queries] unschedulable_pods, pending_pods, pending_cpu, pending_memory_gib,
 //                      pending_gpus, onprem_free_cpu, onprem_free_memory_gib, cloud_replicas

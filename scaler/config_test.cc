@@ -55,6 +55,14 @@ TEST(ConfigTest, ParsesAndSubstitutesQueries) {
   EXPECT_EQ(w.queries.unschedulable_pods,
             R"(sum(kube_pod_status_unschedulable{namespace="shop",pod=~"web-.*"}) or vector(0))");
   EXPECT_EQ(w.mode, SignalMode::kCcburst);
+  // Rule 7's defaults, and the keys that change them.
+  EXPECT_EQ(w.policy.trend_window.count(), 60);
+  EXPECT_EQ(w.policy.trend_gain, 2);
+  auto t =
+      ParseScalerConfig(std::string(kBase) + "trend_window_seconds = 0\ntrend_gain = 1.5\n", "");
+  ASSERT_OK(t);
+  EXPECT_EQ(t->workloads.at("web").policy.trend_window.count(), 0);
+  EXPECT_EQ(t->workloads.at("web").policy.trend_gain, 1.5);
 }
 
 TEST(ConfigTest, SignalRefreshAndStalenessBound) {
@@ -147,6 +155,8 @@ TEST(ConfigTest, UnknownKeysAndBadValuesAreNamed) {
   EXPECT_EQ(err("[extra]\n"), "config: unknown key `extra`");
   EXPECT_EQ(err("headroom_pods = -1\n"),
             "config: `workloads.web.headroom_pods` = -1 is outside 0..1000000");
+  EXPECT_EQ(err("trend_gain = 101\n"),
+            "config: `workloads.web.trend_gain` = 101 is outside 0..100");
   EXPECT_THAT(ParseScalerConfig("[server\n", ""), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(ParseScalerConfig("", "").status().message(),
             "config: at least one `[workloads.<name>]` is required");

@@ -246,14 +246,33 @@ Decision Decider::Decide(const Signals& s, GateState gate, core::TimePoint now) 
     warm = std::max(0.0, std::ceil(policy_.warm_pods / per - 1e-9) * per - d.onprem_free_pods);
   }
   double trend = 0;
-  if (policy_.trend_window.count() > 0 && d.onprem_free_pods >= 0) {
+  if (policy_.trend_window.count() > 0 && d.onprem_free_pods >= 0 &&
+      d.pods_per_instance >= policy_.warm_min_pods_per_instance) {
     const double shortage = d.pending_pods - d.onprem_free_pods;
     shortage_.emplace_back(now, shortage);
-    while (shortage_.front().first < now - policy_.trend_window) shortage_.pop_front();
-    double low = shortage;
-    for (const auto& [t, v] : shortage_) low = std::min(low, v);
-    // As much again as the shortage grew over the window: what may arrive before a VM is up.
-    trend = shortage - low;
+    while (shortage_.size() > 1 && shortage_[1].first <= now - 2 * policy_.trend_window) {
+      shortage_.pop_front();
+    }
+    // The shortage as last seen at or before `t` (the oldest sample when none is that old).
+    auto seen_at = [&](core::TimePoint t) {
+      double v = shortage_.front().second;
+      for (const auto& [at, x] : shortage_) {
+        if (at > t) break;
+        v = x;
+      }
+      return v;
+    };
+    const double one = seen_at(now - policy_.trend_window);
+    const double two = seen_at(now - 2 * policy_.trend_window);
+    const double rise = shortage - one;
+    const double rise_before = one - two;
+    // Sustained growth only (a ramp, not a step: a step is all there once it is seen): the smaller
+    // rise of the last two windows, times trend_gain windows, less the free room on-prem still
+    // has for it.
+    trend = std::max(
+        0.0, std::min(rise, rise_before) * policy_.trend_gain - std::max(0.0, d.onprem_free_pods));
+    // A shortage that fell over both windows is draining: the warm room is not needed.
+    if (rise < 0 && rise_before < 0) warm = 0;
   }
   d.reserve_pods = std::max(warm, trend);
   const int pending_replicas = too_large ? 0 : Pack(d.pending_pods, d.pods_per_instance);

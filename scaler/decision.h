@@ -20,12 +20,17 @@
 //     signals are up to a scrape interval old, so a policy that waits for pods to go Pending makes
 //     every shortage wait that long. The demand packed onto replicas is therefore the pending pods
 //     plus a reserve: the pods by which on-prem free capacity falls short of `warm_pods`, or the
-//     growth of the shortage (pending minus free) over the last `trend_window`, whichever is
-//     larger (reasons `warm_pool` and `trend` when the reserve is what scales up). The reserve
+//     trend (rule 7), whichever is larger (reasons `warm_pool` and `trend` when the reserve is
+//     what scales up). The reserve
 //     joins the demand that the cool-down's hysteresis holds, so an idle warm VM is kept for the
 //     cool-down: the ski-rental rule (keep it while re-booting it soon is the dearer outcome).
 //     A scale-up for the reserve alone waits `reserve_flap_guard` after a scale-in
 //     (`reserve_deferred`); pending pods are never made to wait for it.
+//  7. Trend (issue 17): the shortage (pending minus free) is compared with what was seen one and
+//     two `trend_window`s ago. Only growth in both windows counts (a ramp; a step is all there
+//     once seen): the reserve is `trend_gain` times the smaller rise, less on-prem's free room,
+//     for profiles of at least `warm_min_pods_per_instance` pods. A shortage that fell in both
+//     windows is draining, and the warm reserve is dropped.
 #pragma once
 
 #include <chrono>
@@ -87,7 +92,10 @@ struct PlacementPolicy {
   // warm_min_pods_per_instance pods (a warm VM for one pod costs what that pod's own VM costs).
   double warm_pods = 1;
   int warm_min_pods_per_instance = 2;
-  std::chrono::seconds trend_window{0};  // 0 = no trend reserve
+  // Rule 7: the trend reserve over two windows of trend_window (0 = off), trend_gain windows'
+  // worth of sustained growth; a shortage falling over both windows drops the warm reserve.
+  std::chrono::seconds trend_window{60};
+  double trend_gain = 2;
   // A scale-up for the reserve alone (no pod pending beyond the replicas) is deferred this long
   // after a scale-in, so the reserve never turns on-prem noise into flaps.
   std::chrono::seconds reserve_flap_guard{600};

@@ -21,6 +21,7 @@ PlacementPolicy Classic() {
   PlacementPolicy p;
   p.warm_pods = 0;
   p.ski_rental = false;
+  p.trend_window = seconds(0);
   return p;
 }
 
@@ -241,18 +242,77 @@ TEST(DecisionTest, SkiRentalCooldownFromPrices) {
   EXPECT_EQ(r.reason, Reason::kScaleIn);
 }
 
-// Trend: the shortage (pending - free) grew by 6 pods in the window; as much again is reserved.
-TEST(DecisionTest, TrendReservesTheRecentGrowth) {
+// Rule 7, trend: a ramp. The shortage (pending - free) rose by 3 and then by 4 pods over two
+// 60 s windows; trend_gain (2) times the smaller rise is reserved.
+TEST(DecisionTest, TrendReservesSustainedGrowth) {
   PlacementPolicy p = Classic();
-  p.trend_window = seconds(120);
+  p.trend_window = seconds(60);
+  p.trend_gain = 2;
   Decider d(Profile(), p, {1, 4, 0});
-  d.Decide(Pending(0, 4), GateState::kOpen, At(0));                // shortage -4
-  Decision r = d.Decide(Pending(2, 0), GateState::kOpen, At(60));  // shortage 2: grew by 6
-  EXPECT_EQ(r.reserve_pods, 6);
-  EXPECT_EQ(r.wanted, 2);  // ceil((2 + 6) / 4)
-  EXPECT_EQ(r.reason, Reason::kTrend);
-  r = d.Decide(Pending(2, 0), GateState::kOpen, At(200));  // the -4 left the window
+  d.Decide(Pending(0, 2), GateState::kOpen, At(0));                // shortage -2
+  Decision r = d.Decide(Pending(1, 0), GateState::kOpen, At(60));  // 1: rose by 3, once
   EXPECT_EQ(r.reserve_pods, 0);
+  EXPECT_EQ(r.wanted, 1);
+  EXPECT_EQ(r.reason, Reason::kScaleUp);
+  r = d.Decide(Pending(5, 0), GateState::kOpen, At(120));  // 5: rose by 4 after 3
+  EXPECT_EQ(r.reserve_pods, 6);                            // 2 x min(4, 3)
+  EXPECT_EQ(r.wanted, 3);                                  // ceil((5 + 6) / 4)
+  EXPECT_EQ(r.reason, Reason::kTrend);
+  r = d.Decide(Pending(5, 0), GateState::kOpen, At(180));  // flat: no rise in the last window
+  EXPECT_EQ(r.reserve_pods, 0);
+  EXPECT_EQ(r.wanted, 3);  // held by the cool-down
+}
+
+// A step is all there once it is seen: one window's jump reserves nothing more.
+TEST(DecisionTest, TrendIgnoresAStep) {
+  PlacementPolicy p = Classic();
+  p.trend_window = seconds(60);
+  p.trend_gain = 2;
+  Decider d(Profile(), p, {1, 4, 0});
+  d.Decide(Pending(0, 4), GateState::kOpen, At(0));
+  d.Decide(Pending(0, 4), GateState::kOpen, At(60));
+  Decision r = d.Decide(Pending(10, 0), GateState::kOpen, At(120));
+  EXPECT_EQ(r.reserve_pods, 0);
+  EXPECT_EQ(r.wanted, 3);
+  EXPECT_EQ(r.reason, Reason::kScaleUp);
+}
+
+// Growth that on-prem's free room still absorbs reserves nothing; growth beyond it does.
+TEST(DecisionTest, TrendLessTheFreeRoom) {
+  PlacementPolicy p = Classic();
+  p.trend_window = seconds(60);
+  p.trend_gain = 2;
+  Decider d(Profile(), p, {1, 4, 0});
+  d.Decide(Pending(0, 12), GateState::kOpen, At(0));
+  d.Decide(Pending(0, 10), GateState::kOpen, At(60));
+  Decision r = d.Decide(Pending(0, 8), GateState::kOpen, At(120));  // 2 x 2 < 8 free
+  EXPECT_EQ(r.reserve_pods, 0);
+  EXPECT_EQ(r.wanted, 0);
+  d.Decide(Pending(0, 5), GateState::kOpen, At(180));
+  r = d.Decide(Pending(0, 1), GateState::kOpen, At(240));  // rose by 4 after 3: 2 x 3 - 1
+  EXPECT_EQ(r.reserve_pods, 5);
+  EXPECT_EQ(r.wanted, 2);
+  EXPECT_EQ(r.reason, Reason::kTrend);
+  // A profile that holds one pod gets no trend reserve (as no warm VM).
+  Decider big(Profile(), p, {4, 16, 0});
+  big.Decide(Pending(0, 2), GateState::kOpen, At(0));
+  big.Decide(Pending(1, 0), GateState::kOpen, At(60));
+  EXPECT_EQ(big.Decide(Pending(3, 0), GateState::kOpen, At(120)).reserve_pods, 0);
+}
+
+// A shortage that fell over both windows is draining: the warm VM is not asked for.
+TEST(DecisionTest, DrainingShortageDropsTheWarmReserve) {
+  PlacementPolicy p;  // the defaults: warm_pods 1, trend over 60 s windows
+  Decider d(Profile(), p, {1, 4, 0});
+  Decision r = d.Decide(Pending(10, 0), GateState::kOpen, At(0));
+  EXPECT_EQ(r.reserve_pods, 4);  // the warm VM
+  r = d.Decide(Pending(8, 0), GateState::kOpen, At(60));
+  EXPECT_EQ(r.reserve_pods, 4);  // fell once
+  r = d.Decide(Pending(6, 0), GateState::kOpen, At(120));
+  EXPECT_EQ(r.reserve_pods, 0);  // fell twice
+  EXPECT_EQ(r.demand_replicas, 2);
+  r = d.Decide(Pending(6, 0), GateState::kOpen, At(180));
+  EXPECT_EQ(r.reserve_pods, 4);  // flat again: warm
 }
 
 TEST(TimeWindowTest, ParsesAndMatches) {

@@ -129,6 +129,7 @@ note "prometheus at $PROM, scraping the cluster model at 127.0.0.1:$EXPORTER"
 
 say "4. ccburst-scaler: KEDA external scaler over gRPC, reading Prometheus and the KBS"
 COOLDOWN="$(python3 -c "import math; print(max(1, math.ceil(300 / $SPEED)))")"
+TREND="$(python3 -c "import math; print(max(1, math.ceil(60 / $SPEED)))")"
 cat >"$WORK/scaler.toml" <<TOML
 [server]
 grpc_address = "127.0.0.1:0"
@@ -160,6 +161,7 @@ node_regex = "node-.*"
 cloud_deployment = "cloud-deployment"
 max_replicas = 4
 scale_in_cooldown_seconds = $COOLDOWN   # 300 simulated seconds at speed $SPEED
+trend_window_seconds = $TREND   # rule 7's 60 simulated seconds at speed $SPEED
 headroom_pods = 1
 pod_cpu = 2
 pod_memory_gib = 6

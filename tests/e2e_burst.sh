@@ -73,10 +73,11 @@ assert by_tee.get(("success", "az-tdx-vtpm"), 0) == r["attested"] + r["refused"]
 assert all(v == 0 for (outcome, tee), v in by_tee.items() if tee != "az-tdx-vtpm"), by_tee
 print("e2e_burst: the KBS counted %d az-tdx-vtpm attestations" % by_tee[("success", "az-tdx-vtpm")])
 PY
-# The driver's gRPC calls reached the scaler: it decided for the workload, scaling up and in.
-for reason in scale_up scale_in; do
-  grep -qE "^ccburst_scaler_decisions_total\{.*reason=\"$reason\".*workload=\"on-prem-deployment\"\} [1-9]" "$WORK/scaler.metrics" \
-    || grep -qE "^ccburst_scaler_decisions_total\{.*workload=\"on-prem-deployment\".*reason=\"$reason\".*\} [1-9]" "$WORK/scaler.metrics" \
+# The driver's gRPC calls reached the scaler: it decided for the workload, scaling up and in (a
+# scale-up is `scale_up`, or `trend` / `warm_pool` when the reserve of rules 6-7 led it).
+for reason in 'scale_up|trend|warm_pool' scale_in; do
+  grep -qE "^ccburst_scaler_decisions_total\{.*reason=\"($reason)\".*workload=\"on-prem-deployment\"\} [1-9]" "$WORK/scaler.metrics" \
+    || grep -qE "^ccburst_scaler_decisions_total\{.*workload=\"on-prem-deployment\".*reason=\"($reason)\".*\} [1-9]" "$WORK/scaler.metrics" \
     || fail "scaler metrics show no $reason decision: $(grep decisions_total "$WORK/scaler.metrics")"
 done
 # The scaler's queries reached Prometheus (instant-query API) and found the cluster model's series.
