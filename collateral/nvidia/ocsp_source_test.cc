@@ -4,13 +4,22 @@
 // response signed by another key, an expired response, a nonce that is not echoed.
 #include "collateral/nvidia/ocsp_source.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/ocsp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include "core/testing/fake_clock.h"
@@ -287,6 +296,116 @@ TEST_F(OcspResponderTest, AHangingResponderCostsARequestAtMostOneWait) {
               HasSubstr("not asked: the responder was unavailable earlier in this request"));
   EXPECT_EQ(requests_.load(), 1);
   hang_ms_ = 0;
+}
+
+// The real OpenSSL responder (`openssl ocsp -index`), signing with the test device CA's root, at
+// the real time (it stamps thisUpdate with the system clock).
+class OpensslResponderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/ocsp_openssl_" + std::to_string(::getpid());
+    std::filesystem::create_directories(dir_);
+    ASSERT_OK(ca_->Save(dir_));
+  }
+
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // Starts `openssl ocsp` on an ephemeral port with one index line per (status, certificate).
+  void Start(const std::vector<std::pair<char, const crypto::Certificate*>>& entries) {
+    std::ofstream index(dir_ + "/index.txt");
+    for (const auto& [status, cert] : entries) {
+      std::string serial = cert->serial_hex();
+      std::transform(serial.begin(), serial.end(), serial.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      if (serial.size() % 2 != 0) serial = "0" + serial;
+      index << status << "\t301231000000Z\t" << (status == 'R' ? "240101000000Z,keyCompromise" : "")
+            << "\t" << serial << "\tunknown\t/CN=" << cert->subject_cn() << "\n";
+    }
+    index.close();
+    std::string log = dir_ + "/responder.log";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    std::vector<std::string> args = {"openssl",  "ocsp",
+                                     "-index",   dir_ + "/index.txt",
+                                     "-port",    "0",
+                                     "-rsigner", dir_ + "/root.pem",
+                                     "-rkey",    dir_ + "/root_key.pem",
+                                     "-CA",      dir_ + "/root.pem",
+                                     "-nmin",    "60"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ASSERT_EQ(posix_spawnp(&pid_, "openssl", &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    // "ACCEPT [::]:<port> PID=<pid>"
+    for (int i = 0; i < 100 && port_ == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::ifstream in(log);
+      std::stringstream text;
+      text << in.rdbuf();
+      std::smatch m;
+      std::string t = text.str();
+      if (std::regex_search(t, m, std::regex(R"(ACCEPT .*:(\d+) PID)"))) port_ = std::stoi(m[1]);
+    }
+    ASSERT_NE(port_, 0) << "openssl ocsp did not start";
+  }
+
+  std::shared_ptr<const nv::OcspSource> Source() {
+    OcspResponderOptions o;
+    o.url = fmt::format("http://127.0.0.1:{}", port_);
+    auto src = NewOcspResponderSource(o);
+    EXPECT_OK(src);
+    return *src;
+  }
+
+  nv::VerifiedChain Chain(const nvt::TestGpu& gpu) {
+    nv::NvidiaVerifierOptions o;
+    o.trust_anchors.push_back(ca_->root_pem());
+    auto verifier = nv::NvidiaVerifier::Create(o);
+    EXPECT_OK(verifier);
+    auto chain = (*verifier)->VerifyChain(gpu.chain_pem, std::nullopt, now_);
+    EXPECT_OK(chain);
+    return *chain;
+  }
+
+  const core::TimePoint now_ = std::chrono::system_clock::now();
+  std::unique_ptr<nvt::TestDeviceCa> ca_ =
+      nvt::TestDeviceCa::Create(now_ - std::chrono::hours(24), now_ + std::chrono::hours(24 * 365));
+  std::string dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+TEST_F(OpensslResponderTest, GoodRevokedAndUnknownFromItsIndex) {
+  nv::VerifiedChain good = Chain(ca_->MakeGpu());
+  nv::VerifiedChain revoked = Chain(ca_->MakeGpu());
+  nv::VerifiedChain unknown = Chain(ca_->MakeGpu());
+  Start({{'V', good.certs[1].get()}, {'R', revoked.certs[1].get()}});
+  auto src = Source();
+  auto s = src->CertStatus(good, 1, now_);
+  ASSERT_OK(s);
+  EXPECT_EQ(s->status, nv::OcspCertStatus::kGood);
+  EXPECT_EQ(s->next_update - s->this_update, std::chrono::minutes(60));
+  s = src->CertStatus(revoked, 1, now_);
+  ASSERT_OK(s);
+  EXPECT_EQ(s->status, nv::OcspCertStatus::kRevoked);
+  ASSERT_TRUE(s->revoked_at.has_value());
+  EXPECT_EQ(core::FormatRfc3339(*s->revoked_at), "2024-01-01T00:00:00Z");
+  EXPECT_EQ(s->reason, 1);
+  auto claim = nv::CheckChainOcsp(*src, revoked, now_, nullptr);
+  EXPECT_THAT(claim, StatusIs(absl::StatusCode::kPermissionDenied,
+                              "ocsp: certificate `GH100 A01 GSP BROM` revoked at "
+                              "2024-01-01T00:00:00Z (reason 1)"));
+  s = src->CertStatus(unknown, 1, now_);
+  ASSERT_OK(s);
+  EXPECT_EQ(s->status, nv::OcspCertStatus::kUnknown);
 }
 
 TEST_F(OcspResponderTest, ABadUrlIsRefusedAtStartup) {
