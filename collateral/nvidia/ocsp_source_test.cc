@@ -49,7 +49,7 @@ enum class Mode { kGood, kRevoked, kUnknown, kWrongKey, kExpired, kNoNonce };
 class OcspResponderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string dir = ::testing::TempDir() + "/ocsp_source_test_ca";
+    std::string dir = ::testing::TempDir() + "/ocsp_source_test_ca_" + std::to_string(::getpid());
     std::filesystem::create_directories(dir);
     ASSERT_OK(ca_->Save(dir));
     auto key = crypto::PrivateKey::LoadPemFile(dir + "/root_key.pem");
