@@ -713,6 +713,28 @@ TEST_F(AttestationServiceTest, GoldenMeasurementsFromRimsRaiseExecutablesPerGpu)
   }
 }
 
+TEST_F(AttestationServiceTest, AGpuWithoutOcspAssuranceNeverAffirms) {
+  json::object good = GpuClaims("u0");
+  good["ocsp"] = json::object{{"status", "good"}};
+  json::object unknown = GpuClaims("u1");
+  unknown["ocsp"] = json::object{{"status", "unknown"}, {"error", "responder unavailable"}};
+  json::object revoked = GpuClaims("u2");
+  revoked["ocsp"] = json::object{{"status", "revoked"}};
+  service_.RegisterDeviceVerifier(std::make_unique<FakeDeviceVerifier>(
+      std::vector<json::object>{good, unknown, revoked}, nullptr));
+  ASSERT_OK(rvs_.Register(RvMessage(
+      R"({"nvidia_driver_version":["550.90.07"],"nvidia_vbios_version":["96.00.9f.00.01"],
+          "nvidia_measurements":{"1":"aa"}})")));
+  crypto::Jwt jwt = MustAttest(GpuRequest());
+  const json::object& submods = jwt.claims.at("submods").as_object();
+  EXPECT_EQ(submods.at("gpu0").at("ear.trustworthiness-vector").at("hardware"), json::value(2));
+  EXPECT_EQ(submods.at("gpu0").at("ear.status"), json::value("affirming"));
+  EXPECT_EQ(submods.at("gpu1").at("ear.trustworthiness-vector").at("hardware"), json::value(32));
+  EXPECT_EQ(submods.at("gpu1").at("ear.status"), json::value("warning"));
+  EXPECT_EQ(submods.at("gpu2").at("ear.trustworthiness-vector").at("hardware"), json::value(97));
+  EXPECT_EQ(submods.at("gpu2").at("ear.status"), json::value("contraindicated"));
+}
+
 TEST_F(AttestationServiceTest, AFailingGpuRefusesTheAttestationWithItsReason) {
   service_.RegisterDeviceVerifier(std::make_unique<FakeDeviceVerifier>(
       absl::PermissionDeniedError("nvidia: device 1: report nonce 00 does not match"), nullptr));

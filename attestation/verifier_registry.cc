@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "collateral/nvidia/ocsp_source.h"
 #include "collateral/nvidia/sources.h"
 #include "core/file.h"
 #include "core/toml_config.h"
@@ -66,8 +67,8 @@ constexpr std::string_view kNvidiaKey = "nvidia_verifier";
 absl::Status ParseNvidiaConfig(const toml::table& t, std::string_view w,
                                const std::string& base_dir, NvidiaVerifierConfig& out,
                                std::vector<std::string>& warnings) {
-  core::config::Keys keys{"trusted_root", "max_devices", "rim_service_url", "rim_root",
-                          "rim_service_ca"};
+  core::config::Keys keys{"trusted_root",   "max_devices", "rim_service_url", "rim_root",
+                          "rim_service_ca", "ocsp_url",    "ocsp_nonce",      "ocsp_ca"};
   for (std::string_view k : net::kFetchLimitKeys) keys.insert(k);
   CCB_RETURN_IF_ERROR(core::config::CheckKeys(t, w, keys));
   CCB_RETURN_IF_ERROR(core::config::GetOptString(t, w, "rim_service_url", out.rim_service_url));
@@ -77,6 +78,10 @@ absl::Status ParseNvidiaConfig(const toml::table& t, std::string_view w,
   if (out.rim_service_ca) {
     out.rim_service_ca = core::config::ResolvePath(base_dir, *out.rim_service_ca);
   }
+  CCB_RETURN_IF_ERROR(core::config::GetOptString(t, w, "ocsp_url", out.ocsp_url));
+  CCB_RETURN_IF_ERROR(core::config::GetBool(t, w, "ocsp_nonce", out.ocsp_nonce));
+  CCB_RETURN_IF_ERROR(core::config::GetOptString(t, w, "ocsp_ca", out.ocsp_ca));
+  if (out.ocsp_ca) out.ocsp_ca = core::config::ResolvePath(base_dir, *out.ocsp_ca);
   if (out.rim_service_url.has_value() != out.rim_root.has_value()) {
     return absl::InvalidArgumentError(fmt::format(
         "config: `{}.rim_service_url` and `{}.rim_root` go together (RIM fetching needs the RIM "
@@ -171,6 +176,15 @@ absl::StatusOr<std::vector<std::unique_ptr<evidence::DeviceVerifier>>> BuildDevi
     CCB_ASSIGN_OR_RETURN(std::string pem, core::ReadFile(*nv.rim_root), "{}.{}.rim_root", kSection,
                          kNvidiaKey);
     options.rim_trust_anchors.push_back(std::move(pem));
+  }
+  if (nv.ocsp_url) {
+    collateral::nvidia::OcspResponderOptions ocsp;
+    ocsp.url = *nv.ocsp_url;
+    ocsp.ca_certificate_file = nv.ocsp_ca;
+    ocsp.nonce = nv.ocsp_nonce;
+    ocsp.limits = nv.rim_limits;
+    CCB_ASSIGN_OR_RETURN(options.ocsp_source, collateral::nvidia::NewOcspResponderSource(ocsp),
+                         "{}.{}.ocsp_url", kSection, kNvidiaKey);
   }
   CCB_ASSIGN_OR_RETURN(auto nvidia, evidence::nvidia::NvidiaDeviceVerifier::Create(options),
                        "{}.{}", kSection, kNvidiaKey);

@@ -38,6 +38,12 @@ struct NvidiaVerifierConfig {
   std::optional<std::string> rim_root;
   std::optional<std::string> rim_service_ca;
   net::FetchGateOptions rim_limits;
+  // OCSP checking of the device chains (off by default): the responder URL ("https://ocsp.ndis.
+  // nvidia.com"), whether a nonce is sent and must be echoed, an optional PEM CA for its TLS.
+  // The responder has its own gate with the same fetch limits as the RIM service.
+  std::optional<std::string> ocsp_url;
+  bool ocsp_nonce = true;
+  std::optional<std::string> ocsp_ca;
 };
 
 struct VerifierConfig {

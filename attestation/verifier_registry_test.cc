@@ -95,6 +95,28 @@ max_retry_after_seconds = 60
               HasSubstr("attestation_service.verifier_config.nvidia_verifier.rim_root"));
 }
 
+TEST(VerifierRegistryTest, NvidiaOcspIsOffByDefault) {
+  auto c = Parse("[nvidia_verifier]\nmax_devices = 4\n", nullptr);
+  ASSERT_OK(c);
+  EXPECT_FALSE(c->nvidia_verifier.ocsp_url.has_value());
+  EXPECT_TRUE(c->nvidia_verifier.ocsp_nonce);
+  c = Parse(R"([nvidia_verifier]
+ocsp_url = "http://127.0.0.1:1"
+ocsp_nonce = false
+ocsp_ca = "ocsp_ca.pem"
+)",
+            nullptr);
+  ASSERT_OK(c);
+  EXPECT_EQ(c->nvidia_verifier.ocsp_url, "http://127.0.0.1:1");
+  EXPECT_FALSE(c->nvidia_verifier.ocsp_nonce);
+  EXPECT_EQ(c->nvidia_verifier.ocsp_ca, "/base/ocsp_ca.pem");
+  c->nvidia_verifier.ocsp_ca.reset();
+  EXPECT_OK(BuildDeviceVerifiers(*c));
+  c->nvidia_verifier.ocsp_url = "ftp://x";
+  EXPECT_THAT(core::Message(BuildDeviceVerifiers(*c).status()),
+              HasSubstr("attestation_service.verifier_config.nvidia_verifier.ocsp_url"));
+}
+
 TEST(VerifierRegistryTest, BuildErrorsNameTheFullKey) {
   VerifierConfig c;
   c.dcap_verifier.trusted_root_ca = "/nonexistent/root.pem";

@@ -63,6 +63,20 @@ hardware := 2 if {
 
 hardware := 2 if {
 	input.nvidia.arch == "Hopper"
+	not nvidia_ocsp_unassured
+}
+
+# With OCSP checking on ([nvidia_verifier] ocsp_url), the verifier refuses a GPU whose device
+# certificates are revoked and reports `ocsp.status` "good" or "unknown" (responder unreachable,
+# response unverifiable, status unknown): without OCSP assurance the GPU is only a warning, and a
+# GPU said to be revoked never affirms (the default, 97).
+hardware := 32 if {
+	input.nvidia.arch == "Hopper"
+	input.nvidia.ocsp.status == "unknown"
+}
+
+nvidia_ocsp_unassured if {
+	input.nvidia.ocsp.status != "good"
 }
 
 configuration := 2 if {

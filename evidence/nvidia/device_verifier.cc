@@ -19,6 +19,7 @@ absl::StatusOr<std::unique_ptr<NvidiaDeviceVerifier>> NvidiaDeviceVerifier::Crea
     CCB_ASSIGN_OR_RETURN(v->rim_verifier_, RimVerifier::Create(std::move(rim)));
     v->rim_source_ = std::move(options.rim_source);
   }
+  v->ocsp_source_ = std::move(options.ocsp_source);
   return v;
 }
 
@@ -67,15 +68,23 @@ absl::StatusOr<std::vector<boost::json::object>> NvidiaDeviceVerifier::Verify(
                        ParseDeviceEvidenceList(evidence, max_devices_));
   const std::string nonce = ExpectedNonce(device_binding);
   std::vector<boost::json::object> claims;
+  // Set once the OCSP responder is Unavailable: the request's other certificates are not asked.
+  bool ocsp_skip = false;
   for (size_t i = 0; i < devices.size(); ++i) {
-    auto v = verifier_->VerifyDevice(devices[i], &nonce, now);
-    if (!v.ok()) {
-      std::string message = core::Message(v.status());
+    auto refuse = [&](const absl::Status& status) {
+      std::string message = core::Message(status);
       if (message.starts_with("nvidia: ")) message = message.substr(8);
       std::string who = devices[i].uuid
                             ? fmt::format("device {} ({})", i, core::LogSafe(*devices[i].uuid, 64))
                             : fmt::format("device {}", i);
-      return absl::Status(v.status().code(), fmt::format("nvidia: {}: {}", who, message));
+      return absl::Status(status.code(), fmt::format("nvidia: {}: {}", who, message));
+    };
+    auto v = verifier_->VerifyDevice(devices[i], &nonce, now);
+    if (!v.ok()) return refuse(v.status());
+    if (ocsp_source_) {
+      auto ocsp = CheckChainOcsp(*ocsp_source_, v->chain, now, &ocsp_skip);
+      if (!ocsp.ok()) return refuse(ocsp.status());
+      v->claims["ocsp"] = *std::move(ocsp);
     }
     if (rim_verifier_) v->claims["rim"] = RimClaim(v->claims, now);
     claims.push_back(std::move(v->claims));

@@ -4,11 +4,14 @@
 // at most `max_devices` GPUs per request. With a RimSource (off by default), each verified GPU's
 // driver and VBIOS RIMs are fetched, verified (rim.h) and compared with its measurements: the
 // outcome is the GPU's `rim` claim, which default_gpu.rego reads; a RIM that cannot be had or
-// does not verify never refuses the device, it only leaves the measurements unappraised.
+// does not verify never refuses the device, it only leaves the measurements unappraised. With an
+// OcspSource (off by default), each verified GPU's chain is checked by OCSP (ocsp.h): a revoked
+// certificate refuses the GPU, a status that cannot be had only leaves it without OCSP assurance.
 #pragma once
 
 #include <memory>
 
+#include "evidence/nvidia/ocsp.h"
 #include "evidence/nvidia/rim.h"
 #include "evidence/nvidia/verifier.h"
 #include "evidence/verifier.h"
@@ -23,6 +26,8 @@ struct NvidiaDeviceVerifierOptions {
   // check the fetched RIMs' signing chains.
   std::shared_ptr<const RimSource> rim_source;
   std::vector<std::string> rim_trust_anchors;
+  // OCSP checking of the device chains: off when null.
+  std::shared_ptr<const OcspSource> ocsp_source;
 };
 
 class NvidiaDeviceVerifier final : public DeviceVerifier {
@@ -35,8 +40,11 @@ class NvidiaDeviceVerifier final : public DeviceVerifier {
 
   // Claims per GPU as DeviceVerification::claims, plus with a RIM source
   // `rim`: {"ids": [RIM IDs], "measurements_match": bool, "mismatched_indices": [SPDM index]} or
-  // {"ids", "error": why no golden values could be had}. Errors start "nvidia: device <i>: "
-  // (with the uuid when sent) followed by the failed check's message.
+  // {"ids", "error": why no golden values could be had}, and with an OCSP source `ocsp`
+  // (CheckChainOcsp:
+  // {"status": "good"} or {"status": "unknown", "error"}). Errors start "nvidia: device <i>: "
+  // (with the uuid when sent) followed by the failed check's message ("ocsp: certificate `<CN>`
+  // revoked at <time>" for a revoked certificate).
   absl::StatusOr<std::vector<boost::json::object>> Verify(const boost::json::value& evidence,
                                                           std::string_view device_binding,
                                                           core::TimePoint now) const override;
@@ -50,6 +58,7 @@ class NvidiaDeviceVerifier final : public DeviceVerifier {
   size_t max_devices_;
   std::shared_ptr<const RimSource> rim_source_;
   std::unique_ptr<RimVerifier> rim_verifier_;
+  std::shared_ptr<const OcspSource> ocsp_source_;
 };
 
 }  // namespace ccburst::evidence::nvidia

@@ -14,7 +14,8 @@
 // request nonce equals the expected nonce (`nonce`).
 //
 // Certificates are decoded through a crypto::CertificateCache, so a chain seen before costs its
-// signature checks but no decoding. Revocation (NVIDIA OCSP) is not checked; reference
+// signature checks but no decoding. Revocation (NVIDIA OCSP) is checked by the device verifier
+// when an OcspSource is configured (ocsp.h), not here; reference
 // measurements (RIMs, rim.h) are not checked here: the measurements go to policy as claims.
 #pragma once
 
