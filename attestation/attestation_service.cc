@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "attestation/default_policies.h"
 #include "attestation/ear.h"
@@ -22,6 +23,49 @@ namespace json = boost::json;
 constexpr size_t kMaxPolicyIdLength = 128;
 // The TEE class of primary evidence; device evidence would use its own class (gpu, ...).
 constexpr std::string_view kCpuClass = "cpu";
+
+// The `arch` of a device as a metric label: upper-cased; "" unless it is a short identifier, so
+// that evidence cannot mint arbitrary label values.
+std::string ArchLabel(std::string_view arch) {
+  if (arch.empty() || arch.size() > 32) return "";
+  std::string out;
+  for (char c : arch) {
+    if (c >= 'a' && c <= 'z') {
+      out += static_cast<char>(c - 'a' + 'A');
+    } else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-') {
+      out += c;
+    } else {
+      return "";
+    }
+  }
+  return out;
+}
+
+// The device a device verifier's refusal names ("<tee>: device <i>..."), if any.
+std::optional<size_t> FailedDeviceIndex(std::string_view tee, std::string_view message) {
+  std::string prefix = fmt::format("{}: device ", tee);
+  if (!message.starts_with(prefix)) return std::nullopt;
+  message.remove_prefix(prefix.size());
+  size_t i = 0, n = 0;
+  for (; n < message.size() && n < 4 && message[n] >= '0' && message[n] <= '9'; ++n) {
+    i = i * 10 + static_cast<size_t>(message[n] - '0');
+  }
+  if (n == 0) return std::nullopt;
+  return i;
+}
+
+// The arch a refused device declares in its evidence (`device_evidence_list[i].arch`, the
+// NVIDIA layout), "" when the refusal names no device or the evidence has none.
+std::string FailedDeviceArch(std::string_view tee, const json::value& evidence,
+                             const absl::Status& status) {
+  std::optional<size_t> i = FailedDeviceIndex(tee, core::Message(status));
+  const json::object* o = evidence.if_object();
+  const json::value* list = o != nullptr ? o->if_contains("device_evidence_list") : nullptr;
+  if (!i || list == nullptr || !list->is_array() || *i >= list->get_array().size()) return "";
+  const json::object* d = list->get_array()[*i].if_object();
+  const json::value* arch = d != nullptr ? d->if_contains("arch") : nullptr;
+  return arch != nullptr && arch->is_string() ? ArchLabel(arch->get_string()) : "";
+}
 
 bool ValidPolicyId(std::string_view id) {
   if (id.empty() || id.size() > kMaxPolicyIdLength) return false;
@@ -70,7 +114,9 @@ bool AttestationService::SupportsTee(std::string_view tee) const {
   return verifiers_.find(tee) != verifiers_.end();
 }
 
-absl::StatusOr<std::string> AttestationService::Attest(const Request& req) {
+absl::StatusOr<std::string> AttestationService::Attest(const Request& req,
+                                                       std::vector<DeviceOutcome>* devices_out) {
+  if (devices_out != nullptr) devices_out->clear();
   if (token_key_.type() != crypto::KeyType::kEcP256) {
     return absl::FailedPreconditionError(fmt::format(
         "attestation: token key must be EC P-256, not {}", crypto::KeyTypeName(token_key_.type())));
@@ -119,7 +165,8 @@ absl::StatusOr<std::string> AttestationService::Attest(const Request& req) {
   core::TimePoint now = clock_.Now();
   CCB_ASSIGN_OR_RETURN(json::object tee_claims,
                        verifier->Verify(req.primary_evidence, binding, now));
-  CCB_ASSIGN_OR_RETURN(std::vector<DeviceClaims> device_claims, VerifyDevices(devices, req, now));
+  CCB_ASSIGN_OR_RETURN(std::vector<DeviceClaims> device_claims,
+                       VerifyDevices(devices, req, now, devices_out));
 
   // 4. Claims for the policy and the token; `additional-evidence` is left out of the token, as
   // the reference does, because device evidence can make it too large for an HTTP header.
@@ -144,11 +191,19 @@ absl::StatusOr<std::string> AttestationService::Attest(const Request& req) {
   json::object submods{{fmt::format("{}0", kCpuClass), std::move(appraisal)}};
   // 6. Device appraisal: one submodule per device, numbered per class.
   std::map<std::string, size_t, std::less<>> next_index;
+  std::vector<DeviceOutcome> appraised;  // reported only with the token
   for (DeviceClaims& d : device_claims) {
     json::value input(json::object{{d.tee, d.claims}});
     CCB_ASSIGN_OR_RETURN(json::object device_appraisal,
                          Appraise(fmt::format("{}_{}", req.policy_id, d.device_class), input));
     device_appraisal["ear.appraisal-policy-id"] = req.policy_id;
+    {
+      const json::value* arch = d.claims.if_contains("arch");
+      const json::value* status = device_appraisal.if_contains("ear.status");
+      appraised.push_back(
+          {ArchLabel(arch != nullptr && arch->is_string() ? arch->get_string() : ""),
+           status != nullptr && status->is_string() ? std::string(status->get_string()) : ""});
+    }
     d.claims.erase("measurements");
     device_appraisal["ear.veraison.annotated-evidence"] =
         json::object{{d.tee, std::move(d.claims)}};
@@ -158,13 +213,15 @@ absl::StatusOr<std::string> AttestationService::Attest(const Request& req) {
   claims["submods"] = std::move(submods);
   claims["exp"] = iat + options_.token_lifetime.count();
   claims["iss"] = options_.issuer;
-  return SignToken(claims);
+  CCB_ASSIGN_OR_RETURN(std::string token, SignToken(claims));
+  if (devices_out != nullptr) *devices_out = std::move(appraised);
+  return token;
 }
 
 absl::StatusOr<std::vector<AttestationService::DeviceClaims>> AttestationService::VerifyDevices(
     const std::map<std::string, std::shared_ptr<const evidence::DeviceVerifier>, std::less<>>&
         verifiers,
-    const Request& req, core::TimePoint now) const {
+    const Request& req, core::TimePoint now, std::vector<DeviceOutcome>* failed) const {
   std::vector<DeviceClaims> out;
   if (verifiers.empty() || req.additional_evidence.empty()) return out;
   auto parsed = core::ParseJson(req.additional_evidence);
@@ -179,9 +236,16 @@ absl::StatusOr<std::vector<AttestationService::DeviceClaims>> AttestationService
   for (const auto& [tee, evidence] : parsed->as_object()) {
     auto it = verifiers.find(std::string_view(tee));
     if (it == verifiers.end()) continue;
-    CCB_ASSIGN_OR_RETURN(std::vector<json::object> claims,
-                         it->second->Verify(evidence, device_binding, now));
-    for (json::object& c : claims) {
+    auto claims = it->second->Verify(evidence, device_binding, now);
+    if (!claims.ok()) {
+      if (failed != nullptr && absl::IsPermissionDenied(claims.status())) {
+        failed->clear();  // the devices verified so far are not appraised
+        std::string arch = FailedDeviceArch(tee, evidence, claims.status());
+        if (!arch.empty()) failed->push_back({std::move(arch), "failed"});
+      }
+      return claims.status();
+    }
+    for (json::object& c : *claims) {
       out.push_back({std::string(tee), std::string(it->second->device_class()), std::move(c)});
     }
   }

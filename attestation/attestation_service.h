@@ -40,6 +40,12 @@ struct AttestationServiceOptions {
   std::string build = "0.1.0";
 };
 
+// The outcome of one device of an attestation, for metrics (kbs_device_attestations_total).
+struct DeviceOutcome {
+  std::string arch;    // upper-cased `arch` of the device ("HOPPER"), "" when unknown
+  std::string status;  // the device submodule's `ear.status`, or "failed" (refused the attestation)
+};
+
 // Thread-safe. `kv`, `rvs` and `clock` must outlive it.
 class AttestationService {
  public:
@@ -89,7 +95,12 @@ class AttestationService {
   // init-data, malformed evidence), PermissionDenied for failed verification, each naming the
   // check; NotFound for an unknown policy; FailedPrecondition for a policy whose results are
   // unusable or that fails to evaluate; the store's errors.
-  absl::StatusOr<std::string> Attest(const Request& req);
+  // `devices` (optional) is cleared and gets one entry per appraised device, in submodule order,
+  // with its `ear.status`; when a device fails verification (PermissionDenied naming
+  // "<tee>: device <i>"), one entry with status "failed" for it, with the `arch` its evidence
+  // declares. Devices are left out when the attestation fails for any other reason.
+  absl::StatusOr<std::string> Attest(const Request& req,
+                                     std::vector<DeviceOutcome>* devices = nullptr);
 
   // Verifies a token issued by this service: compact JWS, header alg ES256, signature with this
   // service's key, `exp` and `iat` (crypto::CheckJwtTimeClaims) and `iss`. Returns its claims.
@@ -123,7 +134,7 @@ class AttestationService {
   absl::StatusOr<std::vector<DeviceClaims>> VerifyDevices(
       const std::map<std::string, std::shared_ptr<const evidence::DeviceVerifier>, std::less<>>&
           verifiers,
-      const Request& req, core::TimePoint now) const;
+      const Request& req, core::TimePoint now, std::vector<DeviceOutcome>* failed) const;
   absl::StatusOr<boost::json::object> Appraise(const std::string& policy_id,
                                                const boost::json::value& annotated);
   absl::StatusOr<std::string> SignToken(const boost::json::object& claims) const;

@@ -1,5 +1,6 @@
 #include "attestation/attestation_service.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -635,21 +636,23 @@ namespace {
 // Records the device binding and returns fixed per-device claims (or an error).
 class FakeDeviceVerifier final : public evidence::DeviceVerifier {
  public:
-  FakeDeviceVerifier(absl::StatusOr<std::vector<json::object>> result, std::string* seen)
-      : result_(std::move(result)), seen_(seen) {}
+  FakeDeviceVerifier(absl::StatusOr<std::vector<json::object>> result, std::string* seen,
+                     std::string expected = R"({"device_evidence_list":[]})")
+      : result_(std::move(result)), seen_(seen), expected_(std::move(expected)) {}
   std::string_view tee() const override { return "nvidia"; }
   std::string_view device_class() const override { return "gpu"; }
   absl::StatusOr<std::vector<json::object>> Verify(const json::value& evidence,
                                                    std::string_view binding,
                                                    core::TimePoint) const override {
     if (seen_ != nullptr) *seen_ = std::string(binding);
-    EXPECT_EQ(evidence, Json(R"({"device_evidence_list":[]})"));
+    EXPECT_EQ(evidence, Json(expected_));
     return result_;
   }
 
  private:
   absl::StatusOr<std::vector<json::object>> result_;
   std::string* seen_;
+  std::string expected_;
 };
 
 json::object GpuClaims(std::string_view uuid) {
@@ -688,6 +691,69 @@ TEST_F(AttestationServiceTest, EachGpuIsVerifiedWithTheDeviceBindingAndAppraised
     const json::object& nv = gpu.at("ear.veraison.annotated-evidence").at("nvidia").as_object();
     EXPECT_FALSE(nv.contains("measurements"));  // kept out of the token
     EXPECT_EQ(nv.at("uuid"), json::value(name == "gpu0" ? "u0" : "u1"));
+  }
+}
+
+TEST_F(AttestationServiceTest, DeviceOutcomesCarryEachGpusArchAndStatus) {
+  json::object other = GpuClaims("u1");
+  other["config"].as_object()["driver_version"] = "1.0";  // no reference value: not affirming
+  service_.RegisterDeviceVerifier(std::make_unique<FakeDeviceVerifier>(
+      std::vector<json::object>{GpuClaims("u0"), other}, nullptr));
+  ASSERT_OK(rvs_.Register(RvMessage(
+      R"({"nvidia_driver_version":["550.90.07"],"nvidia_vbios_version":["96.00.9f.00.01"],
+          "nvidia_measurements":{"1":"aa"}})")));
+  std::vector<DeviceOutcome> devices{{"stale", "stale"}};
+  auto token = service_.Attest(GpuRequest(), &devices);
+  ASSERT_OK(token);
+  auto jwt = crypto::DecodeAndVerifyJwt(*token, key_.Public());
+  ASSERT_OK(jwt);
+  const json::object& submods = jwt->claims.at("submods").as_object();
+  ASSERT_EQ(devices.size(), 2u);
+  for (size_t i = 0; i < devices.size(); ++i) {
+    EXPECT_EQ(devices[i].arch, "HOPPER");
+    EXPECT_EQ(json::value(devices[i].status), submods.at(fmt::format("gpu{}", i)).at("ear.status"));
+  }
+  EXPECT_EQ(devices[0].status, "affirming");
+  EXPECT_NE(devices[1].status, "affirming");
+
+  // Without GPUs: no outcome.
+  ASSERT_OK(service_.Attest(SampleRequest(), &devices));
+  EXPECT_TRUE(devices.empty());
+}
+
+TEST_F(AttestationServiceTest, ARefusedGpuIsAFailedOutcomeWithTheArchOfItsEvidence) {
+  const std::string evidence =
+      R"({"device_evidence_list":[{"arch":"HOPPER"},{"arch":"Hopper-2"},{"arch":"a b"}]})";
+  AttestationService::Request req = SampleRequest();
+  req.additional_evidence = fmt::format(R"({{"nvidia":{}}})", evidence);
+  req.primary_evidence.as_object()["report_data"] =
+      core::Base64Encode(BindingDigest(req.runtime_data, req.additional_evidence));
+  struct Case {
+    absl::Status error;
+    std::vector<std::string> archs;  // of the failed outcome, if any
+  };
+  for (const Case& c : std::vector<Case>{
+           {absl::PermissionDeniedError("nvidia: device 1 (gpu-1): report nonce 00 does not match"),
+            {"HOPPER-2"}},
+           {absl::PermissionDeniedError("nvidia: device 0: certificate chain"), {"HOPPER"}},
+           // An arch that is no identifier, a device not in the list, no device named, a
+           // malformed evidence: no outcome.
+           {absl::PermissionDeniedError("nvidia: device 2: certificate chain"), {}},
+           {absl::PermissionDeniedError("nvidia: device 7: certificate chain"), {}},
+           {absl::PermissionDeniedError("nvidia: certificate chain"), {}},
+           {absl::InvalidArgumentError("nvidia: device 0: not a JSON object"), {}},
+       }) {
+    service_.RegisterDeviceVerifier(
+        std::make_unique<FakeDeviceVerifier>(c.error, nullptr, evidence));
+    std::vector<DeviceOutcome> devices{{"stale", "stale"}};
+    auto token = service_.Attest(req, &devices);
+    EXPECT_EQ(token.status(), c.error);  // the device's error, unchanged
+    std::vector<std::string> archs;
+    for (const DeviceOutcome& d : devices) {
+      EXPECT_EQ(d.status, "failed");
+      archs.push_back(d.arch);
+    }
+    EXPECT_EQ(archs, c.archs) << c.error;
   }
 }
 

@@ -284,7 +284,9 @@ net::HttpResponse AttestationHandlers::Attest(const net::HttpRequest& req) {
                 "nonce; start again with /kbs/v0/auth");
   }
 
-  auto token = as_.Attest(ar);
+  std::vector<attestation::DeviceOutcome> devices;
+  auto token = as_.Attest(ar, &devices);
+  for (const auto& d : devices) metrics_.DeviceAttestation(d.arch, d.status);
   if (absl::IsUnavailable(token.status())) {
     // A store or collateral fault (the attestation policy could not be read, a backend is down)
     // is the server's, not a verdict on the evidence: 503 StorageError, and the session is kept

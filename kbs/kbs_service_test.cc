@@ -21,6 +21,7 @@
 #include "crypto/jwe.h"
 #include "crypto/jws.h"
 #include "crypto/key.h"
+#include "kbs/metrics.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -464,6 +465,27 @@ TEST_F(KbsServiceTest, HealthMetricsAndJwks) {
   auto doc = core::ParseJson(jwks.body);
   ASSERT_OK(doc);
   EXPECT_EQ(doc->get_object().at("keys").get_array().size(), 1u);
+}
+
+// Issue 19: the scaler's GPU gate reads kbs_device_attestations_total{arch,outcome}.
+TEST(KbsMetricsTest, DeviceAttestationsByArchAndOutcome) {
+  KbsMetrics m;
+  m.DeviceAttestation("HOPPER", "affirming");
+  m.DeviceAttestation("HOPPER", "affirming");
+  m.DeviceAttestation("HOPPER", "warning");
+  m.DeviceAttestation("HOPPER", "contraindicated");
+  m.DeviceAttestation("HOPPER", "failed");
+  m.DeviceAttestation("", "affirming");
+  m.DeviceAttestation("BLACKWELL", "");
+  std::string text = m.Render();
+  for (std::string_view want : {
+           R"(kbs_device_attestations_total{arch="HOPPER",outcome="success"} 2)",
+           R"(kbs_device_attestations_total{arch="HOPPER",outcome="failure"} 3)",
+           R"(kbs_device_attestations_total{arch="unknown",outcome="success"} 1)",
+           R"(kbs_device_attestations_total{arch="BLACKWELL",outcome="error"} 1)",
+       }) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << " in\n" << text;
+  }
 }
 
 // Issue 16 item 2: the ACL is matched on the normalized path, never the query, and the path the

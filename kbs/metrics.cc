@@ -27,6 +27,11 @@ KbsMetrics::KbsMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
                                .Name("kbs_attestation_failures_total")
                                .Help("Failed attestations by TEE type")
                                .Register(*registry_);
+  device_attestations_ =
+      &BuildCounter()
+           .Name("kbs_device_attestations_total")
+           .Help("Devices (GPUs) appraised in attestations, by arch and outcome (success, failure)")
+           .Register(*registry_);
   attestation_latency_ = &BuildHistogram()
                               .Name("kbs_attestation_duration_seconds")
                               .Help("Latency of /kbs/v0/attest by TEE type")
@@ -119,6 +124,17 @@ void KbsMetrics::Attestation(const std::string& tee, const std::string& outcome,
     attestation_failures_->Add({{"tee_type", tee}}).Increment();
   }
   attestation_latency_->Add({{"tee", tee}}, LatencyBuckets()).Observe(seconds);
+}
+
+void KbsMetrics::DeviceAttestation(const std::string& arch, const std::string& status) {
+  std::string outcome = "error";
+  if (status == "affirming") {
+    outcome = "success";
+  } else if (status == "warning" || status == "contraindicated" || status == "failed") {
+    outcome = "failure";
+  }
+  device_attestations_->Add({{"arch", arch.empty() ? "unknown" : arch}, {"outcome", outcome}})
+      .Increment();
 }
 
 void KbsMetrics::Auth(bool ok) {

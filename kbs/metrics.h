@@ -1,6 +1,7 @@
 // Prometheus metrics of the KBS (served at /metrics). Names follow Trustee's where Trustee has
 // one, so existing dashboards keep working; `kbs_attestations_total{tee,outcome}` is the series
-// the burst scaler watches to gate bursting on attestation health.
+// the burst scaler watches to gate bursting on attestation health, and
+// `kbs_device_attestations_total{arch,outcome}` the one that closes the gate of a GPU profile.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -24,6 +25,10 @@ class KbsMetrics {
   // outcome: "success" (token issued), "failure" (verification refused the evidence) or
   // "error" (malformed request, unknown session, ...).
   void Attestation(const std::string& tee, const std::string& outcome, double seconds);
+  // One per device of an attestation (kbs_device_attestations_total{arch,outcome}): status is
+  // the device's `ear.status` ("affirming" -> success; "warning", "contraindicated" or "failed"
+  // (refused) -> failure; anything else -> error); arch "" is counted as "unknown".
+  void DeviceAttestation(const std::string& arch, const std::string& status);
   void Auth(bool ok);
   void ResourceReleased(double seconds);
   // reason: "policy", "token", "not_found", "error".
@@ -41,6 +46,7 @@ class KbsMetrics {
   prometheus::Family<prometheus::Counter>* attestation_successes_;
   prometheus::Family<prometheus::Counter>* attestation_failures_;
   prometheus::Counter* attestation_errors_;
+  prometheus::Family<prometheus::Counter>* device_attestations_;
   prometheus::Family<prometheus::Histogram>* attestation_latency_;
   prometheus::Family<prometheus::Counter>* resource_denials_;
   prometheus::Counter* attestation_requests_;

@@ -47,6 +47,17 @@ attest --gpus 2 >"$WORK/got.bin" 2>"$WORK/attest.err" || fail "two GPUs: $(cat "
 cmp -s "$WORK/secret.bin" "$WORK/got.bin" || fail "two GPUs: secret bytes differ"
 echo "e2e_gpu: TD + 2 GPUs returned the exact secret"
 
+# device_count OUTCOME: the KBS's kbs_device_attestations_total{arch="HOPPER",outcome=OUTCOME}
+# (0 when absent).
+device_count() {
+  curl -s "$URL/metrics" | awk -v want="kbs_device_attestations_total{arch=\"HOPPER\",outcome=\"$1\"}" \
+    '$1 == want { v = $2 } END { print v == "" ? 0 : v + 0 }'
+}
+failures_before="$(device_count failure)"
+successes_before="$(device_count success)"
+[ "$((failures_before + successes_before))" = 2 ] \
+  || fail "two GPUs: not 2 in kbs_device_attestations_total: $(curl -s "$URL/metrics" | grep device)"
+
 # GPU 1 signs another session's nonce: refused, naming the GPU and the check.
 rc=0
 attest --gpus 2 --bad-gpu 1 >"$WORK/got.bin" 2>"$WORK/attest.err" || rc=$?
@@ -57,6 +68,12 @@ for want in "HTTP 401" "nvidia: device 1 (gpu-1): report nonce" "does not match 
 done
 echo "e2e_gpu: bad GPU refused: $(cat "$WORK/attest.err")"
 alive "bad GPU"
+
+# The KBS counts each GPU's outcome in kbs_device_attestations_total{arch,outcome}, the series the
+# scaler's GPU gate reads: the refused GPU 1 is one more failure (its evidence's arch, HOPPER).
+[ "$(device_count failure)" = "$((failures_before + 1))" ] \
+  || fail "bad GPU: kbs_device_attestations_total failure $(device_count failure), want $((failures_before + 1))"
+[ "$(device_count success)" = "$successes_before" ] || fail "bad GPU: a GPU counted as success"
 
 # More GPUs than max_devices.
 rc=0
@@ -133,4 +150,14 @@ case "$tv" in
 esac
 echo "e2e_gpu: --gpus-affirming: unmeasured GPU refused ($(submods "$WORK/token.jwt"), gpu1 $tv): $(cat "$WORK/attest.err")"
 alive "unmeasured GPU"
+# The real KBS's /metrics carries both outcomes for the HOPPER GPUs (the scaler's GPU gate).
+METRICS="$(curl -s "$URL/metrics")"
+for want in 'kbs_device_attestations_total{arch="HOPPER",outcome="success"}' \
+  'kbs_device_attestations_total{arch="HOPPER",outcome="failure"}'; do
+  grep -qF "$want" <<<"$METRICS" || fail "metrics: no $want in: $(grep device <<<"$METRICS")"
+done
+# At least the 2 + 1 affirming GPUs since (the client may attest again after a policy refusal).
+[ "$(device_count success)" -ge "$((successes_before + 3))" ] \
+  || fail "metrics: HOPPER success $(device_count success), want >= $((successes_before + 3))"
+echo "e2e_gpu: /metrics: $(grep '^kbs_device_attestations_total' <<<"$METRICS" | tr '\n' ' ')"
 echo "e2e_gpu: PASS"
