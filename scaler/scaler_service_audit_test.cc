@@ -1,5 +1,3 @@
-#include "scaler/scaler_service.h"
-
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,6 +13,7 @@
 #include "core/testing/fake_clock.h"
 #include "core/testing/status_matchers.h"
 #include "net/http_server.h"
+#include "scaler/scaler_service.h"
 
 namespace ccburst::scaler {
 namespace {
