@@ -45,6 +45,26 @@ std::string Shorten(std::string_view s, size_t n = 120) {
   return fmt::format("{}...", s.substr(0, n));
 }
 
+// One sample line of a /metrics text after its metric name: `rest` is `{labels} value
+// [timestamp]`. Fills the labels (without braces) and the value; InvalidArgument naming the line.
+absl::Status ParseSample(std::string_view rest, size_t line_no, std::string_view& labels,
+                         double& v) {
+  size_t close = rest.find('}');
+  if (close == std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        fmt::format("kbs metrics: line {}: unterminated labels", line_no));
+  }
+  labels = rest.substr(1, close - 1);
+  std::string_view value = TrimWs(rest.substr(close + 1));
+  if (size_t sp = value.find(' '); sp != std::string_view::npos) value = value.substr(0, sp);
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || p != value.data() + value.size() || !std::isfinite(v)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "kbs metrics: line {}: value `{}` is not a number", line_no, Shorten(value, 40)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<double> ParseInstantQuery(std::string_view query, int http_status,
@@ -179,20 +199,9 @@ absl::StatusOr<AttestationCounts> ParseKbsAttestations(std::string_view text, st
     }
     if (name.empty()) continue;  // another metric (or one with this prefix)
     std::string_view rest = line.substr(name.size());
-    size_t close = rest.find('}');
-    if (close == std::string_view::npos) {
-      return absl::InvalidArgumentError(
-          fmt::format("kbs metrics: line {}: unterminated labels", line_no));
-    }
-    std::string_view labels = rest.substr(1, close - 1);
-    std::string_view value = TrimWs(rest.substr(close + 1));
-    if (size_t sp = value.find(' '); sp != std::string_view::npos) value = value.substr(0, sp);
+    std::string_view labels;
     double v = 0;
-    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc() || p != value.data() + value.size() || !std::isfinite(v)) {
-      return absl::InvalidArgumentError(fmt::format(
-          "kbs metrics: line {}: value `{}` is not a number", line_no, Shorten(value, 40)));
-    }
+    CCB_RETURN_IF_ERROR(ParseSample(rest, line_no, labels, v));
     if (name == kOurs) {
       saw_ours = true;
       auto t = Label(labels, "tee");
@@ -252,20 +261,9 @@ absl::StatusOr<std::optional<AttestationCounts>> ParseKbsDeviceAttestations(std:
       continue;
     }
     std::string_view rest = line.substr(kName.size());
-    size_t close = rest.find('}');
-    if (close == std::string_view::npos) {
-      return absl::InvalidArgumentError(
-          fmt::format("kbs metrics: line {}: unterminated labels", line_no));
-    }
-    std::string_view labels = rest.substr(1, close - 1);
-    std::string_view value = TrimWs(rest.substr(close + 1));
-    if (size_t sp = value.find(' '); sp != std::string_view::npos) value = value.substr(0, sp);
+    std::string_view labels;
     double v = 0;
-    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc() || p != value.data() + value.size() || !std::isfinite(v)) {
-      return absl::InvalidArgumentError(fmt::format(
-          "kbs metrics: line {}: value `{}` is not a number", line_no, Shorten(value, 40)));
-    }
+    CCB_RETURN_IF_ERROR(ParseSample(rest, line_no, labels, v));
     seen = true;
     auto a = Label(labels, "arch");
     auto outcome = Label(labels, "outcome");
