@@ -255,6 +255,14 @@ absl::StatusOr<std::vector<AttestationService::DeviceClaims>> AttestationService
 absl::StatusOr<json::object> AttestationService::Appraise(const std::string& policy_id,
                                                           const json::value& annotated) {
   CCB_ASSIGN_OR_RETURN(std::string policy_text, GetPolicy(policy_id));
+  {
+    std::lock_guard lock(appraised_mu_);
+    AppraisedPolicy& a = appraised_[policy_id];
+    if (a.digest.empty() || a.text != policy_text) {
+      a.text = policy_text;
+      a.digest = "sha256:" + core::HexEncode(crypto::Sha256(policy_text));
+    }
+  }
   internal::HostQuery query = [this](std::string_view id) -> absl::StatusOr<json::value> {
     CCB_ASSIGN_OR_RETURN(std::optional<json::value> value, rvs_.Get(id));
     return value ? std::move(*value) : json::value(nullptr);
@@ -364,6 +372,13 @@ absl::StatusOr<std::vector<std::string>> AttestationService::ListPolicies() {
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return ids;
+}
+
+std::optional<std::string> AttestationService::AppraisedPolicyDigest(std::string_view id) const {
+  std::lock_guard lock(appraised_mu_);
+  auto it = appraised_.find(id);
+  if (it == appraised_.end()) return std::nullopt;
+  return it->second.digest;
 }
 
 absl::StatusOr<std::string> AttestationService::GetPolicy(std::string_view id) {

@@ -125,6 +125,11 @@ class AttestationService {
   // The Rego text of policy `id` (stored, else built in); NotFound when neither exists.
   absl::StatusOr<std::string> GetPolicy(std::string_view id);
 
+  // "sha256:<hex>" of the Rego text the last appraisal under policy `id` read (what its token
+  // was issued under; the audit trail records it), or nullopt before the first one. Cached per
+  // text, so an appraisal hashes a policy only when its text changed.
+  std::optional<std::string> AppraisedPolicyDigest(std::string_view id) const;
+
  private:
   struct DeviceClaims {
     std::string tee;           // "nvidia"
@@ -153,6 +158,13 @@ class AttestationService {
       device_verifiers_;
 
   std::unique_ptr<internal::PolicyEvaluator> policies_;
+
+  struct AppraisedPolicy {
+    std::string text;
+    std::string digest;
+  };
+  mutable std::mutex appraised_mu_;
+  std::map<std::string, AppraisedPolicy, std::less<>> appraised_;
 };
 
 }  // namespace ccburst::attestation

@@ -11,9 +11,12 @@
 # other), over HTTP; server CPU is summed over the replicas, and PostgreSQL's own CPU per flow (all
 # its processes) is printed after it. ROUNDS=N (environment, default 1) alternates the two setups
 # N times in the one run and ends with each round's ratio of PostgreSQL + 2 to SQLite + 1.
+# With AUDIT=compare, replicas compares PostgreSQL + 2 with the audit trail off and on instead.
 # AUDIT=on (environment) turns on the audit trail ([audit], docs/audit.md) for the HTTP/HTTPS
 # modes; AUDIT=compare runs each mode with the trail off, then on (ROUNDS=N alternates them N
 # times), and ends with the ratio of flows/s on to off and the audit bytes per flow.
+# WORKERS=N (environment) sets the KBS's [http_server] worker_count (every mode);
+# AUDIT_DURABILITY=commit|flush sets [audit] durability (default commit).
 source "$(dirname "$0")/../scripts/lib.sh"
 CLIENTS="${1:-32}"
 SECONDS_="${2:-10}"
@@ -64,8 +67,20 @@ if [ "$MODES" = replicas ]; then
     echo "$t"
   }
   RATIOS=()
+  # AUDIT=compare: PostgreSQL + 2 replicas with the audit trail off, then on (one chain across
+  # both), instead of SQLite against PostgreSQL.
+  SETUPS="sqlite1 postgres2"
+  if [ "${AUDIT:-off}" = compare ]; then
+    SETUPS="postgres2 postgres2audit"
+    openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$WORK/audit.key"
+  fi
   for round in $(seq 1 "${ROUNDS:-1}"); do
-  for setup in sqlite1 postgres2; do
+  for setup in $SETUPS; do
+    AUDIT_TOML=""
+    if [ "$setup" = postgres2audit ]; then
+      AUDIT_TOML=$'[audit]\nenabled = true\nsigning_key = "audit.key"'
+      [ -n "${AUDIT_DURABILITY:-}" ] && AUDIT_TOML+=$'\ndurability = "'"$AUDIT_DURABILITY"'"'
+    fi
     if [ "$setup" = sqlite1 ]; then
       STORAGE=$'[storage_backend]\nstorage_type = "Sqlite"\n[storage_backend.backends.sqlite]\npath = "kbs.db"\n[storage_backend.encryption]\nkey_file = "kek"'
       N=1
@@ -84,6 +99,7 @@ key_file = \"kek\""
 [http_server]
 sockets = ["127.0.0.1:0"]
 insecure_http = true
+${WORKERS:+worker_count = $WORKERS}
 [admin]
 authorization_mode = "AuthenticatedAuthorization"
 [admin.authentication.bearer_jwt]
@@ -94,6 +110,7 @@ acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+\$" } ]
 key_path = "token.key"
 $STORAGE
 $VERIFIER
+$AUDIT_TOML
 TOML
     PID=""; URLS=(); PIDARGS=()
     for r in $(seq 1 $N); do
@@ -110,7 +127,7 @@ TOML
     "$BUILD_DIR/bench/kbs_load" "${URLS[@]}" --clients "$CLIENTS" --seconds "$SECONDS_" \
       "${PIDARGS[@]}" --expect "$(cat "$WORK/secret.bin")" "${TEE_ARGS[@]}" | tee "$WORK/result"
     rate="$(sed -n 's/.*flows_per_s=\([0-9]*\).*/\1/p' "$WORK/result")"
-    if [ "$setup" = sqlite1 ]; then
+    if [ "$setup" = "${SETUPS%% *}" ]; then  # the baseline: the first setup of the round
       SQLITE_RATE="$rate"
     else
       flows="$(sed -n 's/.* flows=\([0-9]*\).*/\1/p' "$WORK/result")"
@@ -121,7 +138,11 @@ TOML
     for p in $PID; do kill "$p"; wait "$p" 2>/dev/null || true; done; PID=""
   done
   done
-  echo "== PostgreSQL + 2 replicas / SQLite + 1 replica"
+  if [ "$SETUPS" = "sqlite1 postgres2" ]; then
+    echo "== PostgreSQL + 2 replicas / SQLite + 1 replica"
+  else
+    echo "== PostgreSQL + 2 replicas: audit trail on / off"
+  fi
   printf '%s\n' "${RATIOS[@]}"
   exit 0
 fi
@@ -133,16 +154,20 @@ case "${AUDIT:-off}" in
   *) echo "AUDIT must be off, on or compare" >&2; exit 2 ;;
 esac
 AUDIT_RATIOS=()
+WORKERS_TOML=""
+[ -n "${WORKERS:-}" ] && WORKERS_TOML="worker_count = $WORKERS"
 for mode in $MODES; do
 for round in $(seq 1 "${ROUNDS:-1}"); do
 for audit in "${AUDITS[@]}"; do
   if [ "$mode" = https ]; then TLS=$'private_key = "kbs.key"\ncertificate = "kbs.crt"'; else TLS='insecure_http = true'; fi
   AUDIT_TOML=""
   [ "$audit" = on ] && AUDIT_TOML=$'[audit]\nenabled = true\nsigning_key = "audit.key"'
+  [ "$audit" = on ] && [ -n "${AUDIT_DURABILITY:-}" ] && AUDIT_TOML+=$'\ndurability = "'"$AUDIT_DURABILITY"'"'
   rm -f "$WORK/kbs-$mode.db"*
   cat >"$WORK/kbs.toml" <<TOML
 [http_server]
 sockets = ["127.0.0.1:0"]
+$WORKERS_TOML
 $TLS
 [admin]
 authorization_mode = "AuthenticatedAuthorization"

@@ -348,13 +348,13 @@ void AttestationHandlers::RecordAttestation(const net::HttpRequest& req, std::st
   if (token != nullptr) {
     f = AuditTrail::AttestationFields(*token);
     // The appraisal policy's digest: the Rego text of `<policy_id>_cpu` the token was issued
-    // under (read from the store's cached configuration).
+    // under (kept by the attestation service from the appraisal).
     const json::value* id = f.if_contains("policy_id");
     std::string policy =
         fmt::format("{}_cpu", id && id->is_string() ? id->get_string() : "default");
-    auto text = as_.GetPolicy(policy);
+    auto digest = as_.AppraisedPolicyDigest(policy);
     f["policy"] = policy;
-    f["policy_digest"] = text.ok() ? json::value(AuditTrail::Digest(*text)) : json::value(nullptr);
+    f["policy_digest"] = digest ? json::value(*digest) : json::value(nullptr);
   } else {
     f["detail"] = detail;
   }

@@ -16,6 +16,10 @@ absl::StatusOr<std::unique_ptr<AuditTrail>> AuditTrail::Create(const KbsConfig::
   std::unique_ptr<AuditTrail> t(new AuditTrail(kv, clock));
   t->checkpoint_every_ = config.checkpoint_every;
   t->fail_open_ = config.fail_open;
+  t->durability_ = config.durability == KbsConfig::Audit::Durability::kFlush
+                       ? store::KeyValueStore::LogDurability::kFlushed
+                       : store::KeyValueStore::LogDurability::kCommitted;
+  t->sync_interval_ = std::chrono::milliseconds(config.sync_interval_ms);
   if (!config.enabled) return t;
   if (!config.signing_key) {
     return absl::InvalidArgumentError("audit: enabled without a signing_key");
@@ -25,26 +29,18 @@ absl::StatusOr<std::unique_ptr<AuditTrail>> AuditTrail::Create(const KbsConfig::
   CCB_ASSIGN_OR_RETURN(audit::Signer signer, audit::Signer::Create(std::move(key)),
                        "audit signing_key `{}`", *config.signing_key);
   t->signer_ = std::move(signer);
-  t->writer_ = std::thread([p = t.get()] { p->WriterLoop(); });
+  t->flusher_ = std::thread([p = t.get()] { p->FlusherLoop(); });
   return t;
 }
 
 AuditTrail::~AuditTrail() {
-  if (!writer_.joinable()) return;
+  if (!flusher_.joinable()) return;
   {
-    std::lock_guard lock(batch_mu_);
+    std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  queued_cv_.notify_all();
-  writer_.join();
-}
-
-void AuditTrail::Enqueue(std::shared_ptr<Pending> p) {
-  {
-    std::lock_guard lock(batch_mu_);
-    queue_.push_back(std::move(p));
-  }
-  queued_cv_.notify_one();
+  flusher_cv_.notify_all();
+  flusher_.join();
 }
 
 absl::Status AuditTrail::Record(std::string_view kind, json::object fields) {
@@ -54,9 +50,18 @@ absl::Status AuditTrail::Record(std::string_view kind, json::object fields) {
   mine->waited = true;
   // Checked here so that one bad event cannot fail the batch it would have joined.
   CCB_RETURN_IF_ERROR(audit::CheckEvent(mine->event));
-  Enqueue(mine);
-  std::unique_lock lock(batch_mu_);
-  done_cv_.wait(lock, [&] { return mine->done; });
+  Lock lock(mu_);
+  queue_.push_back(mine);
+  ++queued_total_;
+  while (!mine->done) {
+    if (!writing_) {
+      WriteQueued(lock);
+    } else {
+      ++waiting_;
+      done_cv_.wait(lock);
+      --waiting_;
+    }
+  }
   return mine->result;
 }
 
@@ -68,34 +73,76 @@ void AuditTrail::RecordAsync(std::string_view kind, json::object fields) {
     spdlog::error("audit: a {} record was not written: {}", kind, core::Message(s));
     return;
   }
-  Enqueue(std::move(p));
+  bool full = false;
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(p));
+    ++queued_total_;
+    full = queue_.size() >= kFlushAt;
+  }
+  if (full) flusher_cv_.notify_one();
 }
 
-void AuditTrail::WriterLoop() {
-  std::unique_lock lock(batch_mu_);
-  for (;;) {
-    queued_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and everything queued is written
-    std::vector<std::shared_ptr<Pending>> batch;
-    batch.swap(queue_);
-    writing_ = true;
-    lock.unlock();
-    absl::Status status = AppendBatch(batch);
-    if (!status.ok()) {
-      for (const auto& p : batch) {
-        if (!p->waited) {
-          spdlog::error("audit: a {} record was not written: {}", p->event.kind,
-                        core::Message(status));
-        }
+void AuditTrail::WriteQueued(Lock& lock) {
+  std::vector<std::shared_ptr<Pending>> batch;
+  batch.swap(queue_);
+  writing_ = true;
+  lock.unlock();
+  absl::Status status = AppendBatch(batch);
+  if (!status.ok()) {
+    for (const auto& p : batch) {
+      if (!p->waited) {
+        spdlog::error("audit: a {} record was not written: {}", p->event.kind,
+                      core::Message(status));
       }
     }
-    lock.lock();
-    for (const auto& p : batch) {
-      p->result = status;
-      p->done = true;
+  }
+  lock.lock();
+  for (const auto& p : batch) {
+    p->result = status;
+    p->done = true;
+  }
+  writing_ = false;
+  done_total_ += batch.size();
+  if (status.ok() && durability_ == store::KeyValueStore::LogDurability::kCommitted) {
+    unsynced_ = true;
+  }
+  if (waiting_ > 0) done_cv_.notify_all();
+}
+
+void AuditTrail::Drain(Lock& lock) {
+  // Batches complete in the order they were queued, so the records queued before this call are
+  // done once as many records are done as had been queued (later ones need not be waited for).
+  const uint64_t target = queued_total_;
+  while (done_total_ < target) {
+    if (!writing_) {
+      WriteQueued(lock);
+    } else {
+      ++waiting_;
+      done_cv_.wait(lock);
+      --waiting_;
     }
-    writing_ = false;
-    done_cv_.notify_all();
+  }
+}
+
+void AuditTrail::FlusherLoop() {
+  Lock lock(mu_);
+  for (;;) {
+    flusher_cv_.wait_for(lock, sync_interval_,
+                         [&] { return stopping_ || queue_.size() >= kFlushAt; });
+    // One batch (a release may be appending meanwhile; then it carries the queue), so that the
+    // sync below runs every interval even under a load that never empties the queue.
+    if (!queue_.empty() && !writing_) WriteQueued(lock);
+    if (stopping_) Drain(lock);
+    if (unsynced_) {
+      unsynced_ = false;
+      lock.unlock();
+      if (absl::Status s = kv_.SyncLog(); !s.ok()) {
+        spdlog::error("audit: flushing the trail to disk failed: {}", core::Message(s));
+      }
+      lock.lock();
+    }
+    if (stopping_ && queue_.empty() && !writing_) return;
   }
 }
 
@@ -104,19 +151,21 @@ absl::Status AuditTrail::AppendBatch(const std::vector<std::shared_ptr<Pending>>
   events.reserve(batch.size());
   for (const auto& p : batch) events.push_back(p->event);
   return core::Annotate(
-      kv_.AppendLog(kLog,
-                    [&](const std::optional<store::KeyValueStore::LogEntry>& last)
-                        -> absl::StatusOr<std::vector<std::string>> {
-                      audit::Head head;
-                      if (last) {
-                        CCB_ASSIGN_OR_RETURN(head, audit::HeadOf(last->value));
-                        if (head.seq != last->seq) {
-                          return absl::DataLossError(fmt::format(
-                              "audit: the log's entry {} holds record {}", last->seq, head.seq));
-                        }
-                      }
-                      return audit::ExtendAll(head, events, checkpoint_every_, &*signer_);
-                    }),
+      kv_.AppendLog(
+          kLog,
+          [&](const std::optional<store::KeyValueStore::LogEntry>& last)
+              -> absl::StatusOr<std::vector<std::string>> {
+            audit::Head head;
+            if (last) {
+              CCB_ASSIGN_OR_RETURN(head, audit::HeadOf(last->value));
+              if (head.seq != last->seq) {
+                return absl::DataLossError(
+                    fmt::format("audit: the log's entry {} holds record {}", last->seq, head.seq));
+              }
+            }
+            return audit::ExtendAll(head, events, checkpoint_every_, &*signer_);
+          },
+          durability_),
       "audit trail");
 }
 
@@ -147,8 +196,8 @@ absl::StatusOr<std::string> AuditTrail::Export() {
     return absl::FailedPreconditionError("audit: the audit trail is disabled ([audit] enabled)");
   }
   {
-    std::unique_lock lock(batch_mu_);
-    done_cv_.wait(lock, [&] { return queue_.empty() && !writing_; });
+    Lock lock(mu_);
+    Drain(lock);
   }
   constexpr size_t kPage = 1000;
   std::string out;

@@ -4,6 +4,7 @@
 // ordered by the database). A disabled trail records nothing and costs nothing.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -37,19 +38,22 @@ class AuditTrail {
   // Whether a release goes on when its record cannot be written ([audit] fail_open).
   bool fail_open() const { return fail_open_; }
 
-  // Appends one record of `kind` (an audit:: event kind) and returns once it is durable in the
-  // store. OK without doing anything when disabled; InvalidArgument for a field the chain
-  // reserves; the store's error (kUnavailable) when the record could not be written.
+  // Appends one record of `kind` (an audit:: event kind) and returns once it is stored with the
+  // configured durability ([audit] durability: committed, or flushed to disk). OK without doing
+  // anything when disabled; InvalidArgument for a field the chain reserves; the store's error
+  // (kUnavailable) when the record could not be written.
   //
-  // Group commit: one writer thread appends everything queued since its last append in one
-  // store append (one transaction, one WAL flush), so concurrent requests share the flush; a
-  // caller still returns only after its own record is stored, so a release is never answered
-  // before its record exists.
+  // Group commit without a hand-off: a caller that finds no append under way appends everything
+  // queued (its own record and those queued before it) in one store append on its own thread;
+  // callers that arrive meanwhile queue and wait, and one of them appends their records next. A
+  // caller returns only after its own record is stored, so a release is never answered before
+  // its record exists.
   absl::Status Record(std::string_view kind, core::json::object fields);
   // Queues a record without waiting (attestations, refusals, admin changes: their answer does
-  // not depend on it). It is stored with the next append, before any record queued after it, so
-  // a release's record is never stored without the records queued before it; a failure is
-  // logged. Lost only if the process dies before that append.
+  // not depend on it). It is stored with the next append (the next Record, or the background
+  // flush within sync_interval_ms), before any record queued after it, so a release's record is
+  // never stored without the records queued before it; a failure is logged. Lost only if the
+  // process dies before that append.
   void RecordAsync(std::string_view kind, core::json::object fields);
 
   // The fields of an attestation record from an issued EAR token: status, TCB status, trust
@@ -73,9 +77,18 @@ class AuditTrail {
     absl::Status result;
     bool done = false;
   };
+  using Lock = std::unique_lock<std::mutex>;
+  // Queued records past this many wake the flusher instead of waiting for its tick.
+  static constexpr size_t kFlushAt = 256;
   AuditTrail(store::KeyValueStore& kv, const core::Clock& clock) : kv_(kv), clock_(clock) {}
-  void Enqueue(std::shared_ptr<Pending> p);
-  void WriterLoop();
+  // With `lock` held, no append under way and records queued: appends every queued record
+  // (releasing the lock meanwhile) and completes them.
+  void WriteQueued(Lock& lock);
+  // With `lock` held: returns once every record queued before the call is stored.
+  void Drain(Lock& lock);
+  // Writes records that no Record() call will carry (every sync_interval, or sooner when many
+  // are queued) and, with durability "commit", puts the committed ones on disk (SyncLog).
+  void FlusherLoop();
   absl::Status AppendBatch(const std::vector<std::shared_ptr<Pending>>& batch);
 
   store::KeyValueStore& kv_;
@@ -83,14 +96,20 @@ class AuditTrail {
   std::optional<audit::Signer> signer_;
   int64_t checkpoint_every_ = 100;
   bool fail_open_ = false;
+  store::KeyValueStore::LogDurability durability_ = store::KeyValueStore::LogDurability::kCommitted;
+  std::chrono::milliseconds sync_interval_{100};
 
-  std::mutex batch_mu_;
-  std::condition_variable queued_cv_;  // the writer waits for records
-  std::condition_variable done_cv_;    // Record() callers wait for theirs
+  std::mutex mu_;
+  std::condition_variable done_cv_;     // callers waiting for an append to end
+  std::condition_variable flusher_cv_;  // the flusher's tick, or a full queue
   std::vector<std::shared_ptr<Pending>> queue_;
+  uint64_t queued_total_ = 0;  // records ever queued
+  uint64_t done_total_ = 0;    // records whose append ended (stored or failed)
+  int waiting_ = 0;            // callers in done_cv_.wait
+  bool writing_ = false;       // an append is under way
+  bool unsynced_ = false;      // a kCommitted append since the last SyncLog
   bool stopping_ = false;
-  bool writing_ = false;  // the writer is appending a batch
-  std::thread writer_;
+  std::thread flusher_;
 };
 
 }  // namespace ccburst::kbs

@@ -28,11 +28,15 @@ class AuditTrailTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove(key_path_); }
 
-  std::unique_ptr<AuditTrail> Open(store::KeyValueStore& kv, int64_t every = 10) {
+  std::unique_ptr<AuditTrail> Open(
+      store::KeyValueStore& kv, int64_t every = 10,
+      KbsConfig::Audit::Durability durability = KbsConfig::Audit::Durability::kCommit) {
     KbsConfig::Audit c;
     c.enabled = true;
     c.checkpoint_every = every;
     c.signing_key = key_path_;
+    c.durability = durability;
+    c.sync_interval_ms = 10;
     auto t = AuditTrail::Create(c, kv, clock_);
     EXPECT_OK(t);
     return t.ok() ? *std::move(t) : nullptr;
@@ -83,6 +87,75 @@ TEST_F(AuditTrailTest, ConcurrentRecordsFormOneVerifiableChain) {
   EXPECT_TRUE(r.ok()) << (r.findings.empty() ? "" : r.findings[0].ToString());
   const size_t events = kThreads * kEach;
   EXPECT_EQ(r.records, events + events / 9);  // a checkpoint after every 9 events
+}
+
+// Records queued without waiting are stored by the trail's own flush when no release carries
+// them, in the order they were queued, and before a release queued after them.
+TEST_F(AuditTrailTest, QueuedRecordsAreStoredWithoutARelease) {
+  auto kv = store::NewMemoryStore();
+  auto trail = Open(*kv);
+  ASSERT_NE(trail, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    trail->RecordAsync(audit::kAttestation, {{"session", fmt::format("s{}", i)}});
+  }
+  std::vector<store::KeyValueStore::LogEntry> log;
+  for (int polls = 0; polls < 1000 && log.size() < 3; ++polls) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto read = kv->ReadLog(AuditTrail::kLog, 0, 10);
+    ASSERT_OK(read);
+    log = *std::move(read);
+  }
+  ASSERT_EQ(log.size(), 3u) << "the flush never stored the queued records";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(log[i].value, HasSubstr(fmt::format("\"session\":\"s{}\"", i)));
+  }
+  trail->RecordAsync(audit::kRefusal, {{"resource", "a/b/queued"}});
+  ASSERT_OK(trail->Record(audit::kRelease, {{"resource", "a/b/released"}}));
+  auto after = kv->ReadLog(AuditTrail::kLog, 3, 10);
+  ASSERT_OK(after);
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_THAT((*after)[0].value, HasSubstr("a/b/queued"));
+  EXPECT_THAT((*after)[1].value, HasSubstr("a/b/released"));
+}
+
+// On SQLite, with either durability, releases (waited for) and attestations (queued) from many
+// threads form one chain that verifies, and the queued ones are all stored when the trail stops.
+TEST_F(AuditTrailTest, SqliteChainHoldsWithEitherDurability) {
+  for (auto durability :
+       {KbsConfig::Audit::Durability::kCommit, KbsConfig::Audit::Durability::kFlush}) {
+    const std::string path =
+        std::filesystem::temp_directory_path() /
+        fmt::format("ccb_audit_{}_{}.db", getpid(), static_cast<int>(durability));
+    std::filesystem::remove(path);
+    auto kv = store::OpenSqliteStore(path);
+    ASSERT_OK(kv);
+    constexpr int kThreads = 6, kEach = 30;
+    {
+      auto trail = Open(**kv, 25, durability);
+      ASSERT_NE(trail, nullptr);
+      std::vector<std::thread> threads;
+      for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+          for (int i = 0; i < kEach; ++i) {
+            trail->RecordAsync(audit::kAttestation, {{"session", fmt::format("{}/{}", t, i)}});
+            ASSERT_OK(trail->Record(audit::kRelease, {{"resource", fmt::format("r/{}/{}", t, i)}}));
+          }
+        });
+      }
+      for (auto& t : threads) t.join();
+    }
+    auto trail = Open(**kv, 25, durability);
+    ASSERT_NE(trail, nullptr);
+    auto exported = trail->Export();
+    ASSERT_OK(exported);
+    audit::VerifyReport r = audit::Verify(*exported, key_.Public());
+    EXPECT_TRUE(r.ok()) << (r.findings.empty() ? "" : r.findings[0].ToString());
+    const size_t events = 2 * kThreads * kEach;
+    EXPECT_EQ(r.records, events + events / 24);  // a checkpoint after every 24 events
+    trail.reset();
+    kv->reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  }
 }
 
 TEST_F(AuditTrailTest, ReservedFieldIsRefusedAlone) {

@@ -429,11 +429,24 @@ absl::Status ParsePlugins(const toml::node& n) {
 
 absl::Status ParseAudit(const toml::table& t, const std::string& base, KbsConfig& c) {
   constexpr std::string_view w = "audit";
-  CCB_RETURN_IF_ERROR(CheckKeys(t, w, {"enabled", "checkpoint_every", "signing_key", "fail_open"}));
+  CCB_RETURN_IF_ERROR(CheckKeys(t, w,
+                                {"enabled", "checkpoint_every", "signing_key", "fail_open",
+                                 "durability", "sync_interval_ms"}));
   auto& a = c.audit;
   CCB_RETURN_IF_ERROR(GetBool(t, w, "enabled", a.enabled));
   CCB_RETURN_IF_ERROR(GetBool(t, w, "fail_open", a.fail_open));
   CCB_RETURN_IF_ERROR(GetInt(t, w, "checkpoint_every", 1, 1'000'000, a.checkpoint_every));
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "sync_interval_ms", 10, 60'000, a.sync_interval_ms));
+  std::string durability = "commit";
+  CCB_RETURN_IF_ERROR(GetString(t, w, "durability", durability));
+  if (durability == "commit") {
+    a.durability = KbsConfig::Audit::Durability::kCommit;
+  } else if (durability == "flush") {
+    a.durability = KbsConfig::Audit::Durability::kFlush;
+  } else {
+    return absl::InvalidArgumentError(fmt::format(
+        "config: `audit.durability` is `{}`; expected `commit` or `flush`", durability));
+  }
   std::optional<std::string> key;
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "signing_key", key));
   if (key) a.signing_key = ResolvePath(base, *key);

@@ -37,7 +37,7 @@ struct KbsConfig {
     std::optional<std::string> private_key;  // PEM file for HTTPS
     std::optional<std::string> certificate;  // PEM chain file for HTTPS
     uint64_t payload_request_size_mib = 2;
-    int worker_count = 0;  // 0: one per CPU
+    int worker_count = 0;  // 0: four per CPU, at least 8
     // Most connections open at once; 0: below the file limit (net::HttpServerOptions).
     int64_t max_connections = 0;
     // Trustee's TLS keys (`tls_profile` old|intermediate|modern|custom, `tls_min_version`,
@@ -105,6 +105,15 @@ struct KbsConfig {
     // When the trail cannot be written, releases fail (503) unless this is true; then they go on
     // and the failure is logged and counted.
     bool fail_open = false;
+    // What a release waits for before its secret is sent: `commit` (the record is committed in
+    // the database, so it survives a crash of the KBS, and flushed to disk within
+    // sync_interval_ms) or `flush` (the record is on disk: it survives a power loss too, at the
+    // cost of one disk flush in every release's latency).
+    enum class Durability { kCommit, kFlush };
+    Durability durability = Durability::kCommit;
+    // How often committed records are put on disk, and the longest an attestation, refusal or
+    // admin record waits in memory before it is stored (10..60000).
+    int64_t sync_interval_ms = 100;
   } audit;
 
   // [policy_engine] policy_path: resource policy installed at start-up when none is stored.

@@ -105,15 +105,27 @@ TEST(KbsConfig, AuditTrail) {
   EXPECT_FALSE(off->audit.enabled);
   EXPECT_FALSE(off->audit.fail_open);
   EXPECT_EQ(off->audit.checkpoint_every, 100);
+  EXPECT_EQ(off->audit.durability, KbsConfig::Audit::Durability::kCommit);
+  EXPECT_EQ(off->audit.sync_interval_ms, 100);
   auto on = ParseKbsConfig(
       "[http_server]\ninsecure_http = true\n[audit]\nenabled = true\ncheckpoint_every = 10\n"
-      "signing_key = \"audit.key\"\nfail_open = true\n",
+      "signing_key = \"audit.key\"\nfail_open = true\ndurability = \"flush\"\n"
+      "sync_interval_ms = 250\n",
       "/d");
   ASSERT_OK(on);
   EXPECT_TRUE(on->audit.enabled);
   EXPECT_EQ(on->audit.checkpoint_every, 10);
   EXPECT_EQ(on->audit.signing_key, "/d/audit.key");
   EXPECT_TRUE(on->audit.fail_open);
+  EXPECT_EQ(on->audit.durability, KbsConfig::Audit::Durability::kFlush);
+  EXPECT_EQ(on->audit.sync_interval_ms, 250);
+  EXPECT_THAT(
+      ParseKbsConfig("[http_server]\ninsecure_http = true\n[audit]\ndurability = \"fsync\"\n",
+                     "/d"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("`audit.durability` is `fsync`")));
+  EXPECT_THAT(
+      ParseKbsConfig("[http_server]\ninsecure_http = true\n[audit]\nsync_interval_ms = 5\n", "/d"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("audit.sync_interval_ms")));
   EXPECT_THAT(on->warnings, Contains(HasSubstr("audit.fail_open = true")));
   EXPECT_THAT(
       ParseKbsConfig("[http_server]\ninsecure_http = true\n[audit]\nenabled = true\n", "/d"),

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "attestation/verifier_registry.h"
 #include "core/file.h"
 #include "core/json.h"
@@ -227,7 +230,11 @@ absl::StatusOr<std::unique_ptr<KbsServer>> KbsServer::Start(const KbsConfig& con
     options.tls = config.http_server.tls;
   }
   options.max_body_bytes = config.http_server.payload_request_size_mib * 1024 * 1024;
-  options.threads = config.http_server.worker_count;
+  // Handlers block on the store (PostgreSQL round trips, disk flushes, the audit trail's
+  // commit), so by default there are more threads than CPUs to keep the CPUs busy meanwhile.
+  options.threads = config.http_server.worker_count > 0
+                        ? config.http_server.worker_count
+                        : std::max(8, 4 * static_cast<int>(std::thread::hardware_concurrency()));
   options.max_connections = static_cast<size_t>(config.http_server.max_connections);
   options.error_response = [](int status, std::string detail) {
     return ErrorResponse(HttpServerErrorKind(status), std::move(detail));

@@ -93,9 +93,11 @@ class EncryptedStore final : public KeyValueStore {
   absl::StatusOr<std::vector<std::string>> Namespaces() override { return inner_->Namespaces(); }
   // The log is not sealed: audit records hold digests and identifiers, never secrets, and an
   // auditor reads them without the KBS's keyring.
-  absl::Status AppendLog(std::string_view log, const LogBuilder& build) override {
-    return inner_->AppendLog(log, build);
+  absl::Status AppendLog(std::string_view log, const LogBuilder& build,
+                         LogDurability durability) override {
+    return inner_->AppendLog(log, build, durability);
   }
+  absl::Status SyncLog() override { return inner_->SyncLog(); }
   absl::StatusOr<std::vector<LogEntry>> ReadLog(std::string_view log, int64_t after_seq,
                                                 size_t limit) override {
     return inner_->ReadLog(log, after_seq, limit);

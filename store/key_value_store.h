@@ -134,6 +134,16 @@ class KeyValueStore {
   // Given the log's last entry (nullopt while it is empty), the values to append after it.
   using LogBuilder =
       std::function<absl::StatusOr<std::vector<std::string>>(const std::optional<LogEntry>& last)>;
+  // How durable an append is when AppendLog returns.
+  enum class LogDurability {
+    // On disk: survives a power loss (SQLite synchronous=FULL; PostgreSQL's synchronous commit).
+    kFlushed,
+    // Committed, so it survives a crash of the KBS (and of PostgreSQL's processes), and on disk
+    // soon after: SQLite once SyncLog() runs (or its WAL checkpoints), PostgreSQL within three
+    // times its wal_writer_delay (synchronous_commit = off for the append). A power loss or OS
+    // crash in that window can lose the append, never corrupt the log.
+    kCommitted,
+  };
 
   // Appends to the append-only log `log` (the audit trail): calls `build` with the log's last
   // entry and appends what it returns as the next entries, atomically with respect to that last
@@ -141,9 +151,13 @@ class KeyValueStore {
   // their predecessor (a hash chain) form one chain. `build` may be called more than once when
   // another client appended first; its error aborts the append unchanged. Entries are never
   // updated or deleted. Backend failures are kUnavailable.
-  virtual absl::Status AppendLog(std::string_view log, const LogBuilder& build) {
+  virtual absl::Status AppendLog(std::string_view log, const LogBuilder& build,
+                                 LogDurability durability) {
     return absl::UnimplementedError("store: this backend has no append-only log");
   }
+  // Puts every kCommitted append on disk now (SQLite: a passive WAL checkpoint on a connection of
+  // its own, which flushes the WAL first). A no-op where the backend flushes by itself.
+  virtual absl::Status SyncLog() { return absl::OkStatus(); }
 
   // Entries of `log` with seq > `after_seq`, in seq order, at most `limit`.
   virtual absl::StatusOr<std::vector<LogEntry>> ReadLog(std::string_view log, int64_t after_seq,

@@ -307,8 +307,10 @@ TEST_P(KeyValueStoreTest, AppendLogChainsAndReadsInOrder) {
   const std::string log = FreshLog();
   auto chain = [](const std::optional<KeyValueStore::LogEntry>& last)
       -> absl::StatusOr<std::vector<std::string>> { return std::vector{ChainValue(last)}; };
-  ASSERT_OK(store_->AppendLog(log, chain));
-  ASSERT_OK(store_->AppendLog(log, chain));
+  // Both durabilities append to the one chain; SyncLog puts the committed ones on disk.
+  ASSERT_OK(store_->AppendLog(log, chain, KeyValueStore::LogDurability::kFlushed));
+  ASSERT_OK(store_->AppendLog(log, chain, KeyValueStore::LogDurability::kCommitted));
+  ASSERT_OK(store_->SyncLog());
   // Two entries in one append (a record and its checkpoint), built on the same last entry.
   ASSERT_OK(store_->AppendLog(
       log,
@@ -317,13 +319,16 @@ TEST_P(KeyValueStoreTest, AppendLogChainsAndReadsInOrder) {
         std::string third = ChainValue(last);
         std::string fourth = ChainValue(KeyValueStore::LogEntry{last->seq + 1, third});
         return std::vector{third, fourth};
-      }));
+      },
+      KeyValueStore::LogDurability::kFlushed));
   // A builder's error appends nothing and comes back unchanged.
-  EXPECT_THAT(store_->AppendLog(log,
-                                [](const std::optional<KeyValueStore::LogEntry>&)
-                                    -> absl::StatusOr<std::vector<std::string>> {
-                                  return absl::PermissionDeniedError("no");
-                                }),
+  EXPECT_THAT(store_->AppendLog(
+                  log,
+                  [](const std::optional<KeyValueStore::LogEntry>&)
+                      -> absl::StatusOr<std::vector<std::string>> {
+                    return absl::PermissionDeniedError("no");
+                  },
+                  KeyValueStore::LogDurability::kCommitted),
               StatusIs(absl::StatusCode::kPermissionDenied, "no"));
   auto all = store_->ReadLog(log, 0, 100);
   ASSERT_OK(all);
@@ -342,13 +347,18 @@ TEST_P(KeyValueStoreTest, ConcurrentAppendsFormOneChain) {
   constexpr int kThreads = 4, kEach = 25;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
+    // Half the writers commit without a flush: one chain either way.
+    const auto durability = t % 2 == 0 ? KeyValueStore::LogDurability::kFlushed
+                                       : KeyValueStore::LogDurability::kCommitted;
+    threads.emplace_back([&, durability] {
       for (int i = 0; i < kEach; ++i) {
-        EXPECT_OK(store_->AppendLog(log,
-                                    [](const std::optional<KeyValueStore::LogEntry>& last)
-                                        -> absl::StatusOr<std::vector<std::string>> {
-                                      return std::vector{ChainValue(last)};
-                                    }));
+        EXPECT_OK(store_->AppendLog(
+            log,
+            [](const std::optional<KeyValueStore::LogEntry>& last)
+                -> absl::StatusOr<std::vector<std::string>> {
+              return std::vector{ChainValue(last)};
+            },
+            durability));
       }
     });
   }
@@ -571,11 +581,14 @@ TEST_F(PostgresStoreTest, TwoReplicasAppendingAtOnceFormOneChain) {
   for (KeyValueStore* s : {a->get(), b->get(), a->get(), b->get()}) {
     threads.emplace_back([&, s] {
       for (int i = 0; i < kEach; ++i) {
-        EXPECT_OK(s->AppendLog(log,
-                               [](const std::optional<KeyValueStore::LogEntry>& last)
-                                   -> absl::StatusOr<std::vector<std::string>> {
-                                 return std::vector{ChainValue(last)};
-                               }));
+        EXPECT_OK(s->AppendLog(
+            log,
+            [](const std::optional<KeyValueStore::LogEntry>& last)
+                -> absl::StatusOr<std::vector<std::string>> {
+              return std::vector{ChainValue(last)};
+            },
+            i % 2 == 0 ? KeyValueStore::LogDurability::kCommitted
+                       : KeyValueStore::LogDurability::kFlushed));
       }
     });
   }

@@ -64,7 +64,8 @@ class MemoryStore final : public KeyValueStore {
 
   absl::Status Ping() override { return absl::OkStatus(); }
 
-  absl::Status AppendLog(std::string_view log, const LogBuilder& build) override {
+  absl::Status AppendLog(std::string_view log, const LogBuilder& build,
+                         LogDurability /*durability*/) override {
     std::lock_guard lock(mu_);
     std::vector<LogEntry>& entries = logs_[std::string(log)];
     std::optional<LogEntry> last;

@@ -92,6 +92,7 @@ enum class Stmt {
   kInsertExpiring,
   kLogLast,
   kLogAppend,
+  kLogAppendCommitted,
   kLogRead,
   kCount
 };
@@ -155,6 +156,13 @@ const Statement kStatements[] = {
     {"ccb_log_append",
      "INSERT INTO ccburst_log(log, seq, value) "
      "SELECT $1, $2 + t.o - 1, t.v FROM unnest($3::bytea[]) WITH ORDINALITY AS t(v, o)",
+     {17, 20, 1001}},
+    // The same with synchronous_commit off for its own transaction (set_config(..., true) in the
+    // statement's implicit transaction, read when it commits): LogDurability::kCommitted.
+    {"ccb_log_append_committed",
+     "INSERT INTO ccburst_log(log, seq, value) "
+     "SELECT $1, $2 + t.o - 1, t.v FROM unnest($3::bytea[]) WITH ORDINALITY AS t(v, o), "
+     "(SELECT set_config('synchronous_commit', 'off', true)) AS s",
      {17, 20, 1001}},
     {"ccb_log_read",
      "SELECT seq, value FROM ccburst_log WHERE log = $1 AND seq > $2 ORDER BY seq LIMIT $3",
@@ -412,7 +420,8 @@ class PostgresStore final : public KeyValueStore {
   // the entries are built on the last entry this replica knows (cached after its own append, so
   // one round trip per append while it is the only writer) and inserted at the seqs after it; a
   // unique violation means another replica appended first: read the last entry and build again.
-  absl::Status AppendLog(std::string_view log, const LogBuilder& build) override {
+  absl::Status AppendLog(std::string_view log, const LogBuilder& build,
+                         LogDurability durability) override {
     constexpr int kAttempts = 64;
     std::lock_guard lock(log_mu_);
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
@@ -433,8 +442,10 @@ class PostgresStore final : public KeyValueStore {
         if (values.empty()) return absl::OkStatus();
         const int64_t first = (last ? last->seq : 0) + 1;
         std::string state;
-        auto r = Run(c, "append-log", Stmt::kLogAppend,
-                     {log, Int8(first), Param(ByteaArray(values), 1001)}, &state);
+        auto r = Run(
+            c, "append-log",
+            durability == LogDurability::kFlushed ? Stmt::kLogAppend : Stmt::kLogAppendCommitted,
+            {log, Int8(first), Param(ByteaArray(values), 1001)}, &state);
         log_last_.erase(std::string(log));
         if (!r.ok()) {
           if (state != "23505") return r.status();

@@ -53,9 +53,13 @@ class SqliteStore final : public KeyValueStore {
  public:
   // `log_db` is a second connection to the same file for the append-only log, so that an append
   // waiting for its WAL flush never holds up the reads of requests (WAL readers do not wait for
-  // the writer).
-  SqliteStore(std::string path, DbPtr db, DbPtr log_db)
-      : path_(std::move(path)), db_(std::move(db)), log_db_(std::move(log_db)) {}
+  // the writer). `sync_db` is a third one for SyncLog's checkpoints, which run beside appends and
+  // reads (a passive WAL checkpoint waits for neither).
+  SqliteStore(std::string path, DbPtr db, DbPtr log_db, DbPtr sync_db)
+      : path_(std::move(path)),
+        db_(std::move(db)),
+        log_db_(std::move(log_db)),
+        sync_db_(std::move(sync_db)) {}
 
   absl::Status Prepare() {
     CCB_RETURN_IF_ERROR(
@@ -78,6 +82,9 @@ class SqliteStore final : public KeyValueStore {
                    log_last_, log_db_.get()));
     CCB_RETURN_IF_ERROR(PrepareOne("INSERT INTO audit_log(log, seq, value) VALUES(?1, ?2, ?3)",
                                    log_insert_, log_db_.get()));
+    // Prepared once: an append is a transaction of its own, several per second under load.
+    CCB_RETURN_IF_ERROR(PrepareOne("BEGIN IMMEDIATE", log_begin_, log_db_.get()));
+    CCB_RETURN_IF_ERROR(PrepareOne("COMMIT", log_commit_, log_db_.get()));
     CCB_RETURN_IF_ERROR(PrepareOne(
         "SELECT seq, value FROM audit_log WHERE log = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         log_read_, log_db_.get()));
@@ -127,9 +134,25 @@ class SqliteStore final : public KeyValueStore {
 
   // One IMMEDIATE transaction (the database's write lock, so another process on the same file
   // waits) reads the last entry and inserts the new ones.
-  absl::Status AppendLog(std::string_view log, const LogBuilder& build) override {
+  // kCommitted appends run with synchronous=NORMAL on the log's connection: in WAL mode the
+  // commit is in the WAL (in the OS's cache) without an fsync, which SyncLog or the next
+  // checkpoint does.
+  absl::Status AppendLog(std::string_view log, const LogBuilder& build,
+                         LogDurability durability) override {
     std::lock_guard lock(log_mu_);
-    CCB_RETURN_IF_ERROR(Exec(log_db_.get(), path_, "BEGIN IMMEDIATE"));
+    if (durability != log_durability_) {
+      CCB_RETURN_IF_ERROR(Exec(log_db_.get(), path_,
+                               durability == LogDurability::kFlushed
+                                   ? "PRAGMA synchronous=FULL"
+                                   : "PRAGMA synchronous=NORMAL"));
+      log_durability_ = durability;
+    }
+    {
+      Statement st(log_begin_.get());
+      if (int rc = sqlite3_step(st.get()); rc != SQLITE_DONE) {
+        return Error("append-log", rc, log_db_.get());
+      }
+    }
     absl::Status status = [&]() -> absl::Status {
       std::optional<LogEntry> last;
       {
@@ -158,7 +181,17 @@ class SqliteStore final : public KeyValueStore {
       Exec(log_db_.get(), path_, "ROLLBACK").IgnoreError();
       return status;
     }
-    return Exec(log_db_.get(), path_, "COMMIT");
+    Statement st(log_commit_.get());
+    if (int rc = sqlite3_step(st.get()); rc != SQLITE_DONE) {
+      Exec(log_db_.get(), path_, "ROLLBACK").IgnoreError();
+      return Error("append-log", rc, log_db_.get());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status SyncLog() override {
+    std::lock_guard lock(sync_mu_);
+    return Exec(sync_db_.get(), path_, "PRAGMA wal_checkpoint(PASSIVE)");
   }
 
   absl::StatusOr<std::vector<LogEntry>> ReadLog(std::string_view log, int64_t after_seq,
@@ -267,10 +300,13 @@ class SqliteStore final : public KeyValueStore {
   const std::string path_;
   std::mutex mu_;
   DbPtr db_;
-  std::mutex log_mu_;  // guards log_db_ and the log_* statements
+  std::mutex log_mu_;  // guards log_db_, log_durability_ and the log_* statements
+  LogDurability log_durability_ = LogDurability::kFlushed;  // log_db_'s synchronous setting
+  std::mutex sync_mu_;                                      // guards sync_db_
+  DbPtr sync_db_;
   DbPtr log_db_;
   StmtPtr put_, get_, delete_, cas_, ping_, namespaces_, list_open_, list_range_, log_last_,
-      log_insert_, log_read_;
+      log_insert_, log_read_, log_begin_, log_commit_;
 };
 
 // Runs `sql`; when `first_value` is set it receives the first column of the first row.
@@ -394,19 +430,25 @@ absl::StatusOr<std::unique_ptr<KeyValueStore>> OpenSqliteStore(const std::string
   CCB_RETURN_IF_ERROR(Exec(db.get(), path, "PRAGMA synchronous=FULL"));
   CCB_RETURN_IF_ERROR(Exec(db.get(), path, kSchema));
   CCB_RETURN_IF_ERROR(Exec(db.get(), path, kLogSchema));
-  sqlite3* raw_log = nullptr;
-  rc =
-      sqlite3_open_v2(path.c_str(), &raw_log, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-  DbPtr log_db(raw_log);
-  if (rc != SQLITE_OK) {
-    return absl::UnavailableError(
-        fmt::format("store: cannot open sqlite database `{}` for the log: {}", path,
-                    raw_log ? sqlite3_errmsg(raw_log) : sqlite3_errstr(rc)));
+  // The log's connection and the one for its checkpoints (synchronous=FULL: the WAL is flushed
+  // before a checkpoint and the database after it).
+  DbPtr extra[2];
+  for (DbPtr& conn : extra) {
+    sqlite3* raw = nullptr;
+    rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    conn.reset(raw);
+    if (rc != SQLITE_OK) {
+      return absl::UnavailableError(
+          fmt::format("store: cannot open sqlite database `{}` for the log: {}", path,
+                      raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    }
+    sqlite3_extended_result_codes(conn.get(), 1);
+    sqlite3_busy_timeout(conn.get(), kBusyTimeoutMs);
+    CCB_RETURN_IF_ERROR(Exec(conn.get(), path, "PRAGMA synchronous=FULL"));
   }
-  sqlite3_extended_result_codes(log_db.get(), 1);
-  sqlite3_busy_timeout(log_db.get(), kBusyTimeoutMs);
-  CCB_RETURN_IF_ERROR(Exec(log_db.get(), path, "PRAGMA synchronous=FULL"));
-  auto store = std::make_unique<SqliteStore>(path, std::move(db), std::move(log_db));
+
+  auto store =
+      std::make_unique<SqliteStore>(path, std::move(db), std::move(extra[0]), std::move(extra[1]));
   CCB_RETURN_IF_ERROR(store->Prepare());
   return std::unique_ptr<KeyValueStore>(std::move(store));
 }

@@ -3,7 +3,10 @@
 # a test exporter (fake_cluster.py, which also plays the KBS's /healthz and /metrics), the scaler
 # reads that Prometheus, and scaler_integration_test plays KEDA over gRPC.
 # With CCB_IT_KBS (a ccburst-kbs) and CCB_IT_TESTGEN (ccburst-testgen) and CCB_IT_CLI (ccburst) set,
-# a real KBS on a test TDX hierarchy is started too and the `realkbs` workload gates on it.
+# a real KBS on a test TDX hierarchy is started too and the `realkbs` workload gates on it; that
+# KBS keeps the audit trail, the scalers send it their burst decisions ([audit], with a token whose
+# role may only do that), and at the end the trail, exported and verified with `ccburst audit`,
+# must hold the decisions the scaler made.
 # Usage: run_integration.sh <ccburst-scaler> <scaler_integration_test|scaler_load> [client args]
 set -euo pipefail
 source "$(dirname "$0")/../../tests/lib.sh"  # write_test_kbs_toml, start_kbs (fail is ours, below)
@@ -40,10 +43,19 @@ wait_for "$WORK/fake.out" '^port=' || fail "fake cluster did not start"
 FAKE=$(sed -n 's/^port=//p' "$WORK/fake.out")
 
 REALKBS_TOML=""
+AUDIT_TOML=""
 if [ -n "${CCB_IT_KBS:-}" ]; then
   "$CCB_IT_TESTGEN" hierarchy --tee tdx --out "$WORK/tdx" >/dev/null
   "$CCB_IT_CLI" keygen --out-dir "$WORK" >/dev/null
-  write_test_kbs_toml
+  "$CCB_IT_CLI" keygen --out-dir "$WORK/scaler" --role scaler --private-key "$WORK/admin.key" >/dev/null
+  openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+    openssl pkcs8 -topk8 -nocrypt -out "$WORK/audit.key"
+  "$CCB_IT_CLI" audit public-key --signing-key "$WORK/audit.key" --out "$WORK/audit.pub" 2>/dev/null
+  write_test_kbs_toml '[audit]' 'enabled = true' 'signing_key = "audit.key"'
+  # The scalers' token may only post burst decisions.
+  sed -i 's|^acls = \[ { role = "admin", allowed_endpoints = "^/kbs/.+\$" } \]$|acls = [ { role = "admin", allowed_endpoints = "^/kbs/.+$" }, { role = "scaler", allowed_endpoints = "^/kbs/v0/audit/burst-decision$" } ]|' \
+    "$WORK/kbs.toml"
+  grep -q 'role = "scaler"' "$WORK/kbs.toml" || fail "no scaler ACL in kbs.toml"
   start_kbs "$CCB_IT_KBS" scaler_integration
   PIDS+=("$PID")
   "$CCB_IT_CLI" --url "$URL" config --admin-token-file "$WORK/admin.token" set-resource \
@@ -55,6 +67,10 @@ if [ -n "${CCB_IT_KBS:-}" ]; then
 profile = \"tdx-4x16\"
 max_replicas = 50
 warm_pods = 0
+kbs_url = \"$URL\""
+  AUDIT_TOML="[audit]
+enabled = true
+token_file = \"scaler/admin.token\"
 kbs_url = \"$URL\""
 fi
 
@@ -182,6 +198,7 @@ kbs_url = "http://127.0.0.1:$FAKE/gpukbs"
 pending_gpus = 'sum(kube_pod_status_unschedulable{namespace="default",pod=~"on-prem-deployment.*"}) or vector(0)'
 
 $REALKBS_TOML
+$AUDIT_TOML
 TOML
 # The stand-in KBS's counters exist before the scaler starts (its background refresh reads the gate
 # at once, and counters from before it started do not count), as the test's first step sets them.
@@ -223,5 +240,26 @@ if [ "$(basename "$CLIENT")" = scaler_integration_test ]; then
   grep -q 'reason=gate_attestation_failing' "$WORK/scaler.log" || fail "no gate decision in the log"
   grep -q 'reason=signal_error.*detail="prometheus: query `vector(0) / 0`: value `NaN`' \
     "$WORK/scaler.log" || fail "no NaN fault in the log"
+  if [ -n "${CCB_IT_KBS:-}" ]; then
+    # The decisions the scaler logged reached the real KBS's audit trail, signed into its chain.
+    "$CCB_IT_CLI" --url "$URL" audit export --admin-token-file "$WORK/admin.token" \
+      --out "$WORK/audit.jsonl" 2>/dev/null || fail "audit export"
+    "$CCB_IT_CLI" audit verify --file "$WORK/audit.jsonl" --key "$WORK/audit.pub" \
+      >"$WORK/verify.out" 2>&1 || fail "audit verify: $(cat "$WORK/verify.out")"
+    python3 - "$WORK/audit.jsonl" "$WORK/scaler.log" <<'PY' || fail "burst decisions in the audit trail"
+import json, re, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+decisions = [r for r in records if r["kind"] == "burst_decision"]
+assert decisions, "no burst_decision record"
+for d in decisions:
+    for field in ["workload", "reason", "from_replicas", "to_replicas", "signals", "gate"]:
+        assert field in d, f"burst_decision without {field}: {d}"
+    assert d["from_replicas"] != d["to_replicas"], f"a decision that changed nothing: {d}"
+web = [d for d in decisions if d["workload"] == "web"]
+assert web, f"no decision of workload web: {sorted({d['workload'] for d in decisions})}"
+assert any(d["to_replicas"] > d["from_replicas"] for d in web), "web never scaled out"
+print(f"audit trail: {len(decisions)} burst decisions of {len({d['workload'] for d in decisions})} workloads")
+PY
+  fi
   echo "scaler integration: ok"
 fi
