@@ -16,7 +16,8 @@
 # modes; AUDIT=compare runs each mode with the trail off, then on (ROUNDS=N alternates them N
 # times), and ends with the ratio of flows/s on to off and the audit bytes per flow.
 # WORKERS=N (environment) sets the KBS's [http_server] worker_count (every mode);
-# AUDIT_DURABILITY=commit|flush sets [audit] durability (default commit).
+# AUDIT_DURABILITY=commit|flush sets [audit] durability (default commit), AUDIT_SYNC_MS its
+# sync_interval_ms.
 source "$(dirname "$0")/../scripts/lib.sh"
 CLIENTS="${1:-32}"
 SECONDS_="${2:-10}"
@@ -163,6 +164,7 @@ for audit in "${AUDITS[@]}"; do
   AUDIT_TOML=""
   [ "$audit" = on ] && AUDIT_TOML=$'[audit]\nenabled = true\nsigning_key = "audit.key"'
   [ "$audit" = on ] && [ -n "${AUDIT_DURABILITY:-}" ] && AUDIT_TOML+=$'\ndurability = "'"$AUDIT_DURABILITY"'"'
+  [ "$audit" = on ] && [ -n "${AUDIT_SYNC_MS:-}" ] && AUDIT_TOML+=$'\nsync_interval_ms = '"$AUDIT_SYNC_MS"
   rm -f "$WORK/kbs-$mode.db"*
   cat >"$WORK/kbs.toml" <<TOML
 [http_server]

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -596,6 +597,61 @@ TEST_F(PostgresStoreTest, TwoReplicasAppendingAtOnceFormOneChain) {
   auto all = (*a)->ReadLog(log, 0, 1000);
   ASSERT_OK(all);
   ExpectOneChain(*all, 4 * kEach);
+}
+
+// A database from before the log became a rowid table: its entries move to the new table on open,
+// in order, still append-only, and the chain goes on after them.
+TEST(SqliteStoreTest, OldLogTableIsMigratedOnOpen) {
+  TempDir dir;
+  std::string path = dir.File("old.db");
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    const char* old_schema =
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE kv (ns BLOB NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, "
+        "PRIMARY KEY(ns, key)) WITHOUT ROWID;"
+        "CREATE TABLE audit_log (log BLOB NOT NULL, seq INTEGER NOT NULL, value BLOB NOT NULL, "
+        "PRIMARY KEY(log, seq)) WITHOUT ROWID;"
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+        "INSERT INTO audit_log VALUES (CAST('audit' AS BLOB), 2, CAST('two' AS BLOB)), "
+        "(CAST('audit' AS BLOB), 1, CAST('one' AS BLOB)), (CAST('other' AS BLOB), 1, x'00');";
+    EXPECT_EQ(sqlite3_exec(raw, old_schema, nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+  }
+  for (int open = 0; open < 2; ++open) {  // the second open finds nothing to migrate
+    auto s = OpenSqliteStore(path);
+    ASSERT_OK(s);
+    auto log = (*s)->ReadLog("audit", 0, 10);
+    ASSERT_OK(log);
+    ASSERT_EQ(log->size(), 2u + open);
+    EXPECT_EQ((*log)[0].seq, 1);
+    EXPECT_EQ((*log)[0].value, "one");
+    EXPECT_EQ((*log)[1].value, "two");
+    if (open == 0) {
+      ASSERT_OK((*s)->AppendLog(
+          "audit",
+          [](const std::optional<KeyValueStore::LogEntry>& last)
+              -> absl::StatusOr<std::vector<std::string>> {
+            EXPECT_TRUE(last && last->seq == 2 && last->value == "two");
+            return std::vector<std::string>{"three"};
+          },
+          KeyValueStore::LogDurability::kFlushed));
+    }
+    auto other = (*s)->ReadLog("other", 0, 10);
+    ASSERT_OK(other);
+    EXPECT_EQ(other->size(), 1u);
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(raw, "UPDATE audit_log SET value = 'x'", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(raw, "DELETE FROM audit_log", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
 }
 
 TEST(SqliteStoreTest, PersistsAcrossReopen) {
