@@ -53,15 +53,7 @@ absl::Status AuditTrail::Record(std::string_view kind, json::object fields) {
   Lock lock(mu_);
   queue_.push_back(mine);
   ++queued_total_;
-  while (!mine->done) {
-    if (!writing_) {
-      WriteQueued(lock);
-    } else {
-      ++waiting_;
-      done_cv_.wait(lock);
-      --waiting_;
-    }
-  }
+  while (!mine->done) Step(lock);
   return mine->result;
 }
 
@@ -110,19 +102,21 @@ void AuditTrail::WriteQueued(Lock& lock) {
   if (waiting_ > 0) done_cv_.notify_all();
 }
 
+void AuditTrail::Step(Lock& lock) {
+  if (!writing_) {
+    WriteQueued(lock);
+  } else {
+    ++waiting_;
+    done_cv_.wait(lock);
+    --waiting_;
+  }
+}
+
 void AuditTrail::Drain(Lock& lock) {
   // Batches complete in the order they were queued, so the records queued before this call are
   // done once as many records are done as had been queued (later ones need not be waited for).
   const uint64_t target = queued_total_;
-  while (done_total_ < target) {
-    if (!writing_) {
-      WriteQueued(lock);
-    } else {
-      ++waiting_;
-      done_cv_.wait(lock);
-      --waiting_;
-    }
-  }
+  while (done_total_ < target) Step(lock);
 }
 
 void AuditTrail::FlusherLoop() {

@@ -84,6 +84,9 @@ class AuditTrail {
   // With `lock` held, no append under way and records queued: appends every queued record
   // (releasing the lock meanwhile) and completes them.
   void WriteQueued(Lock& lock);
+  // With `lock` held: appends the queue when no append is under way, else waits for the one
+  // under way to end.
+  void Step(Lock& lock);
   // With `lock` held: returns once every record queued before the call is stored.
   void Drain(Lock& lock);
   // Writes records that no Record() call will carry (every sync_interval, or sooner when many

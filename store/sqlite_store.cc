@@ -302,9 +302,9 @@ class SqliteStore final : public KeyValueStore {
   DbPtr db_;
   std::mutex log_mu_;  // guards log_db_, log_durability_ and the log_* statements
   LogDurability log_durability_ = LogDurability::kFlushed;  // log_db_'s synchronous setting
-  std::mutex sync_mu_;                                      // guards sync_db_
-  DbPtr sync_db_;
   DbPtr log_db_;
+  std::mutex sync_mu_;  // guards sync_db_
+  DbPtr sync_db_;
   StmtPtr put_, get_, delete_, cas_, ping_, namespaces_, list_open_, list_range_, log_last_,
       log_insert_, log_read_, log_begin_, log_commit_;
 };
