@@ -37,7 +37,7 @@ struct KbsConfig {
     std::optional<std::string> private_key;  // PEM file for HTTPS
     std::optional<std::string> certificate;  // PEM chain file for HTTPS
     uint64_t payload_request_size_mib = 2;
-    int worker_count = 0;  // 0: four per CPU, at least 8
+    int worker_count = 0;  // 0: four per CPU, 8 to 64
     // Most connections open at once; 0: below the file limit (net::HttpServerOptions).
     int64_t max_connections = 0;
     // Trustee's TLS keys (`tls_profile` old|intermediate|modern|custom, `tls_min_version`,

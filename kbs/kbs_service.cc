@@ -231,10 +231,12 @@ absl::StatusOr<std::unique_ptr<KbsServer>> KbsServer::Start(const KbsConfig& con
   }
   options.max_body_bytes = config.http_server.payload_request_size_mib * 1024 * 1024;
   // Handlers block on the store (PostgreSQL round trips, disk flushes, the audit trail's
-  // commit), so by default there are more threads than CPUs to keep the CPUs busy meanwhile.
-  options.threads = config.http_server.worker_count > 0
-                        ? config.http_server.worker_count
-                        : std::max(8, 4 * static_cast<int>(std::thread::hardware_concurrency()));
+  // commit), so by default there are more threads than CPUs to keep the CPUs busy meanwhile;
+  // at most 64, as a container sees the node's CPUs, not its own limit.
+  options.threads =
+      config.http_server.worker_count > 0
+          ? config.http_server.worker_count
+          : std::clamp(4 * static_cast<int>(std::thread::hardware_concurrency()), 8, 64);
   options.max_connections = static_cast<size_t>(config.http_server.max_connections);
   options.error_response = [](int status, std::string detail) {
     return ErrorResponse(HttpServerErrorKind(status), std::move(detail));
