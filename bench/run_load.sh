@@ -12,6 +12,7 @@
 # its processes) is printed after it. ROUNDS=N (environment, default 1) alternates the two setups
 # N times in the one run and ends with each round's ratio of PostgreSQL + 2 to SQLite + 1.
 # With AUDIT=compare, replicas compares PostgreSQL + 2 with the audit trail off and on instead.
+# SHARE_WAIT_US=N sets the replicas' confirm_share_wait_us (docs/configuration.md).
 # AUDIT=on (environment) turns on the audit trail ([audit], docs/audit.md) for the HTTP/HTTPS
 # modes; AUDIT=compare runs each mode with the trail off, then on (ROUNDS=N alternates them N
 # times), and ends with the ratio of flows/s on to off and the audit bytes per flow.
@@ -92,6 +93,7 @@ storage_type = \"Postgres\"
 host = \"127.0.0.1\"
 port = $PG_PORT
 sslmode = \"disable\"
+${SHARE_WAIT_US:+confirm_share_wait_us = $SHARE_WAIT_US}
 [storage_backend.encryption]
 key_file = \"kek\""
       N=2

@@ -321,7 +321,7 @@ absl::Status ParsePostgres(const toml::table& t, const std::string& base,
   CCB_RETURN_IF_ERROR(
       CheckKeys(t, w,
                 {"db", "username", "password", "host", "port", "pool_size", "statement_timeout_ms",
-                 "connect_timeout_s", "sslmode", "sslrootcert"}));
+                 "connect_timeout_s", "sslmode", "sslrootcert", "confirm_share_wait_us"}));
   CCB_RETURN_IF_ERROR(GetString(t, w, "db", p.db));
   CCB_RETURN_IF_ERROR(GetString(t, w, "username", p.username));
   CCB_RETURN_IF_ERROR(GetOptString(t, w, "password", p.password));
@@ -338,6 +338,9 @@ absl::Status ParsePostgres(const toml::table& t, const std::string& base,
   int64_t connect_s = p.connect_timeout.count();
   CCB_RETURN_IF_ERROR(GetInt(t, w, "connect_timeout_s", 1, 600, connect_s));
   p.connect_timeout = std::chrono::seconds(connect_s);
+  int64_t share_us = p.confirm_share_wait.count();
+  CCB_RETURN_IF_ERROR(GetInt(t, w, "confirm_share_wait_us", 0, 100'000, share_us));
+  p.confirm_share_wait = std::chrono::microseconds(share_us);
   CCB_RETURN_IF_ERROR(GetString(t, w, "sslmode", p.sslmode));
   static constexpr std::string_view kModes[] = {"disable", "allow",     "prefer",
                                                 "require", "verify-ca", "verify-full"};

@@ -84,7 +84,8 @@ struct KbsConfig {
     // new, empty store instead of refusing to start.
     bool sqlite_initialize = false;
     // [storage_backend.backends.postgres]: the reference's db, username, password, host, port,
-    // and ours (pool_size, statement_timeout_ms, connect_timeout_s, sslmode, sslrootcert). The
+    // and ours (pool_size, statement_timeout_ms, connect_timeout_s, sslmode, sslrootcert,
+    // confirm_share_wait_us). The
     // environment variable POSTGRES_URL, when set, replaces the connection fields (as in the
     // reference); POSTGRES_PASSWORD supplies a password the file does not hold.
     store::PostgresOptions postgres;

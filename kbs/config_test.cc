@@ -135,6 +135,31 @@ TEST(KbsConfig, AuditTrail) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("audit.checkpoint_every")));
 }
 
+TEST(KbsConfig, PostgresBackendKeys) {
+  auto c = ParseKbsConfig(
+      "[http_server]\ninsecure_http = true\n[storage_backend]\nstorage_type = \"Postgres\"\n"
+      "[storage_backend.backends.postgres]\nhost = \"db\"\npool_size = 4\n"
+      "confirm_share_wait_us = 0\n[storage_backend.encryption]\nkey_env = \"KEK\"\n"
+      "[attestation_service.attestation_token_broker.signer]\nkey_path = \"t.key\"\n",
+      "/d");
+  ASSERT_OK(c);
+  EXPECT_EQ(c->storage.postgres.host, "db");
+  EXPECT_EQ(c->storage.postgres.pool_size, 4u);
+  EXPECT_EQ(c->storage.postgres.confirm_share_wait, std::chrono::microseconds(0));
+  auto d = ParseKbsConfig(
+      "[http_server]\ninsecure_http = true\n[storage_backend]\nstorage_type = \"Postgres\"\n"
+      "[storage_backend.encryption]\nkey_env = \"KEK\"\n"
+      "[attestation_service.attestation_token_broker.signer]\nkey_path = \"t.key\"\n",
+      "/d");
+  ASSERT_OK(d);
+  EXPECT_EQ(d->storage.postgres.confirm_share_wait, std::chrono::microseconds(2000));
+  EXPECT_THAT(ParseKbsConfig("[http_server]\ninsecure_http = true\n[storage_backend]\n"
+                             "storage_type = \"Postgres\"\n[storage_backend.backends.postgres]\n"
+                             "confirm_share_wait_us = -1\n",
+                             "/d"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("confirm_share_wait_us")));
+}
+
 TEST(KbsConfig, HttpsWithoutKeyIsAnError) {
   auto c = ParseKbsConfig("", "/d");
   ASSERT_THAT(c, Not(IsOk()));

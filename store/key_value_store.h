@@ -202,6 +202,10 @@ struct PostgresOptions {
   // Namespaces whose reads are cached in process (see KeyValueStore::BeginUnit): configuration
   // that every request reads and that rarely changes. Their entries must not expire.
   std::vector<std::string> cached_namespaces;
+  // How long a unit may wait to share another request's confirmation of the cache (a statement
+  // sent after the unit began) instead of sending its own; it waits only while such statements
+  // are being sent more often than this. 0: never wait (share only what has already completed).
+  std::chrono::microseconds confirm_share_wait{2000};
 };
 
 // Connects to PostgreSQL and brings the schema to the current version (versioned migrations run

@@ -547,6 +547,49 @@ TEST_F(PostgresStoreTest, CachedNamespaceSeesAnotherReplicasWriteInTheNextUnit) 
   EXPECT_EQ(*own, "v5");
 }
 
+// Units of several threads share confirmations (a statement sent after a unit began stands for
+// the unit's own): under a stream of writes through replica A, every unit of replica B still reads
+// a version at least as new as the last write acknowledged before the unit began.
+TEST_F(PostgresStoreTest, SharedConfirmationsNeverServeAWriteOlderThanTheUnit) {
+  PostgresOptions o;
+  o.url = *TestPostgresUrl();
+  o.cached_namespaces = {"cfg"};
+  auto a = OpenPostgresStore(o);
+  auto b = OpenPostgresStore(o);
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  ASSERT_OK((*a)->Put("cfg", "version", "0"));
+  std::atomic<int> acknowledged{0};
+  std::atomic<bool> done{false};
+  std::atomic<int> units{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      for (int i = 0; !done.load(); ++i) {
+        const int before = acknowledged.load();
+        (*b)->BeginUnit();
+        // Some units send a confirming statement of their own first (as /attest's claim does).
+        if ((i + t) % 3 == 0) EXPECT_OK((*b)->Get("sessions", fmt::format("s{}", t)));
+        auto v = (*b)->Get("cfg", "version");
+        (*b)->EndUnit();
+        ASSERT_OK(v);
+        ASSERT_TRUE(v->has_value());
+        EXPECT_GE(std::stoi(**v), before) << "a unit read a version older than its start";
+        units.fetch_add(1);
+      }
+    });
+  }
+  for (int version = 1; version <= 150; ++version) {
+    ASSERT_OK((*a)->Put("cfg", "version", std::to_string(version)));
+    acknowledged.store(version);
+    // Readers run units between writes (two per write on average), so units overlap writes.
+    while (units.load() < 2 * version) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  done.store(true);
+  for (auto& r : readers) r.join();
+  EXPECT_GE(units.load(), 300);
+}
+
 TEST_F(PostgresStoreTest, SharedBetweenTwoStores) {
   PostgresOptions o;
   o.url = *TestPostgresUrl();

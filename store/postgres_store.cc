@@ -13,11 +13,13 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bitset>
 #include <climits>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -55,7 +57,8 @@ constexpr const char* kMigrations[] = {
     // 3: the generation, bumped in the same transaction as every write of an entry without expiry
     // (configuration: policies, reference values, resources; sessions expire and never bump it),
     // whoever writes (any replica, any version, psql). Replicas serve cached configuration only
-    // while a statement of the current request has seen the generation it was read at.
+    // while a statement sent after the current request began has seen the generation it was
+    // read at.
     "CREATE TABLE IF NOT EXISTS ccburst_generation (n bigint NOT NULL);"
     "INSERT INTO ccburst_generation SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ccburst_generation);"
     "CREATE OR REPLACE FUNCTION ccburst_bump_generation() RETURNS trigger LANGUAGE plpgsql AS "
@@ -311,11 +314,14 @@ class PostgresStore final : public KeyValueStore {
                                                  std::string_view key) override {
     const bool cached = Cached(ns);
     if (cached) {
+      ShareConfirmation();
       if (auto hit = CacheLookup(ns, key)) return *std::move(hit);
     }
     std::optional<std::string> out;
     int64_t generation = 0;
+    uint64_t seq = 0;
     CCB_RETURN_IF_ERROR(WithConnection("get", [&](Conn& c) -> absl::Status {
+      seq = NextConfirmation();
       CCB_ASSIGN_OR_RETURN(ResultPtr r, Run(c, "get", Stmt::kGet, {ns, key}));
       out.reset();
       if (PQntuples(r.get()) != 1) {
@@ -325,6 +331,7 @@ class PostgresStore final : public KeyValueStore {
       if (!PQgetisnull(r.get(), 0, 1)) out = std::string(Bytes(r.get(), 0, 1));
       return absl::OkStatus();
     }));
+    Confirmed(seq, generation);
     Observed(generation);
     if (cached) CacheStore(ns, key, generation, out);
     return out;
@@ -386,7 +393,9 @@ class PostgresStore final : public KeyValueStore {
     bool inserted = false;
     int64_t generation = 0;
     std::optional<std::string> present;
+    uint64_t seq = 0;
     CCB_RETURN_IF_ERROR(WithConnection("insert", [&](Conn& c) -> absl::Status {
+      seq = NextConfirmation();
       CCB_ASSIGN_OR_RETURN(ResultPtr r, Run(c, "insert", Stmt::kInsertExpiring,
                                             {ns, key, value, Int8(expires_unix)}));
       present.reset();
@@ -398,6 +407,7 @@ class PostgresStore final : public KeyValueStore {
       if (!PQgetisnull(r.get(), 0, 2)) present = std::string(Bytes(r.get(), 0, 2));
       return absl::OkStatus();
     }));
+    Confirmed(seq, generation);
     Observed(generation);
     if (!inserted && existing != nullptr) *existing = std::move(present);
     return inserted;
@@ -489,7 +499,9 @@ class PostgresStore final : public KeyValueStore {
 
   bool Shared() const override { return true; }
 
-  void BeginUnit() override { tl_unit_ = Unit{this, false, 0}; }
+  void BeginUnit() override {
+    tl_unit_ = Unit{this, false, 0, confirm_sent_.load(std::memory_order_acquire)};
+  }
   void EndUnit() override {
     if (tl_unit_.store == this) tl_unit_ = Unit{};
   }
@@ -678,18 +690,21 @@ class PostgresStore final : public KeyValueStore {
   }
 
   // The read cache of options_.cached_namespaces. A cached value is served in a unit of work
-  // (BeginUnit .. EndUnit on one thread) only once a statement that this unit ran has seen a
-  // generation no newer than the one the value was read at: every write of configuration bumps
-  // the generation in its own transaction, so a write committed before the unit began is seen.
+  // (BeginUnit .. EndUnit on one thread) only once a statement that this unit ran, or one sent
+  // after it began (ShareConfirmation), has seen a generation no newer than the one the value was
+  // read at: every write of configuration bumps the generation in its own transaction, so a write
+  // committed before the unit began is seen.
   struct CacheEntry {
     int64_t generation = 0;
     std::optional<std::string> value;
   };
-  // This thread's unit: on which store, and the generation its statements have seen.
+  // This thread's unit: on which store, and the generation its statements have seen; how many
+  // confirming statements had been sent when it began.
   struct Unit {
     const PostgresStore* store = nullptr;
     bool fresh = false;
     int64_t generation = 0;
+    uint64_t start_seq = 0;
   };
   static constexpr size_t kCacheEntries = 4096;          // at the bound the cache starts over
   static constexpr size_t kCacheValueBytes = 64 * 1024;  // larger values are always read
@@ -709,6 +724,47 @@ class PostgresStore final : public KeyValueStore {
     if (tl_unit_.store != this) return;
     tl_unit_.fresh = true;
     tl_unit_.generation = std::max(tl_unit_.generation, generation);
+  }
+
+  // Shared confirmations. The statements that return the generation (Get, InsertExpiring) are
+  // numbered as they are sent. One sent after a unit began took its snapshot after that, so the
+  // generation it saw is at least the one of every write acknowledged before the unit began: the
+  // unit may take it as its own confirmation. Concurrent requests of this replica thus share
+  // one round trip (a /resource can use the nonce claim of an /attest sent meanwhile).
+  uint64_t NextConfirmation() {
+    std::lock_guard lock(confirm_mu_);
+    auto now = std::chrono::steady_clock::now();
+    if (confirm_last_send_) {
+      auto gap = std::chrono::duration_cast<std::chrono::microseconds>(now - *confirm_last_send_);
+      confirm_gap_ = (confirm_gap_ * 7 + gap) / 8;
+    }
+    confirm_last_send_ = now;
+    return confirm_sent_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  }
+  void Confirmed(uint64_t seq, int64_t generation) {
+    {
+      std::lock_guard lock(confirm_mu_);
+      confirm_best_seq_ = std::max(confirm_best_seq_, seq);
+      confirm_best_generation_ = std::max(confirm_best_generation_, generation);
+    }
+    confirm_cv_.notify_all();
+  }
+  // Marks the unit fresh from a confirming statement sent after it began, waiting for one (at
+  // most options_.confirm_share_wait) while one is in flight or they are sent more often than
+  // that; otherwise the caller sends its own.
+  void ShareConfirmation() {
+    if (tl_unit_.store != this || tl_unit_.fresh) return;
+    const uint64_t start = tl_unit_.start_seq;
+    std::unique_lock lock(confirm_mu_);
+    auto shared = [&] { return confirm_best_seq_ > start; };
+    const auto wait = options_.confirm_share_wait;
+    if (!shared() && wait.count() > 0 &&
+        (confirm_sent_.load(std::memory_order_acquire) > start || confirm_gap_ < wait)) {
+      confirm_cv_.wait_for(lock, wait, shared);
+    }
+    if (!shared()) return;
+    tl_unit_.fresh = true;
+    tl_unit_.generation = std::max(tl_unit_.generation, confirm_best_generation_);
   }
   std::optional<std::optional<std::string>> CacheLookup(std::string_view ns, std::string_view key) {
     if (tl_unit_.store != this || !tl_unit_.fresh) return std::nullopt;
@@ -738,6 +794,14 @@ class PostgresStore final : public KeyValueStore {
   // The last entry of each log as this replica appended it (a hint: a conflict drops it).
   absl::flat_hash_map<std::string, LogEntry> log_last_;
   static thread_local Unit tl_unit_;
+
+  std::mutex confirm_mu_;  // guards the confirm_* fields below but confirm_sent_
+  std::condition_variable confirm_cv_;
+  std::atomic<uint64_t> confirm_sent_{0};  // confirming statements sent
+  uint64_t confirm_best_seq_ = 0;          // the highest-numbered one completed
+  int64_t confirm_best_generation_ = 0;    // the newest generation any of them saw
+  std::optional<std::chrono::steady_clock::time_point> confirm_last_send_;
+  std::chrono::microseconds confirm_gap_{std::chrono::seconds(1)};  // mean time between sends
   std::mutex cache_mu_;
   absl::flat_hash_map<std::string, CacheEntry> cache_;
   PostgresOptions options_;
