@@ -464,6 +464,18 @@ class PostgresStoreTest : public ::testing::Test {
   void SetUp() override {
     if (!TestPostgresUrl()) GTEST_SKIP() << "no CCB_TEST_PG_URL (run through tests/pg.sh)";
   }
+  // Two replicas on the test database that cache the namespace "cfg".
+  void OpenCachingReplicas(std::unique_ptr<KeyValueStore>& a, std::unique_ptr<KeyValueStore>& b) {
+    PostgresOptions o;
+    o.url = *TestPostgresUrl();
+    o.cached_namespaces = {"cfg"};
+    auto ra = OpenPostgresStore(o);
+    auto rb = OpenPostgresStore(o);
+    ASSERT_OK(ra);
+    ASSERT_OK(rb);
+    a = *std::move(ra);
+    b = *std::move(rb);
+  }
 };
 
 TEST_F(PostgresStoreTest, ReplicasStartingAtOnceMigrateOnce) {
@@ -498,15 +510,10 @@ TEST_F(PostgresStoreTest, UnreachableServerIsUnavailableAndFast) {
 // Replica B caches configuration; a change made through replica A (or by anyone else writing the
 // table) before B's next unit of work begins is what B reads in it.
 TEST_F(PostgresStoreTest, CachedNamespaceSeesAnotherReplicasWriteInTheNextUnit) {
-  PostgresOptions o;
-  o.url = *TestPostgresUrl();
-  o.cached_namespaces = {"cfg"};
-  auto a = OpenPostgresStore(o);
-  auto b = OpenPostgresStore(o);
-  ASSERT_OK(a);
-  ASSERT_OK(b);
-  KeyValueStore& ka = **a;
-  KeyValueStore& kb = **b;
+  std::unique_ptr<KeyValueStore> a, b;
+  ASSERT_NO_FATAL_FAILURE(OpenCachingReplicas(a, b));
+  KeyValueStore& ka = *a;
+  KeyValueStore& kb = *b;
   ASSERT_OK(ka.Put("cfg", "policy", "v1"));
   auto in_unit = [&](std::string_view first_ns) {
     kb.BeginUnit();
@@ -551,14 +558,9 @@ TEST_F(PostgresStoreTest, CachedNamespaceSeesAnotherReplicasWriteInTheNextUnit) 
 // the unit's own): under a stream of writes through replica A, every unit of replica B still reads
 // a version at least as new as the last write acknowledged before the unit began.
 TEST_F(PostgresStoreTest, SharedConfirmationsNeverServeAWriteOlderThanTheUnit) {
-  PostgresOptions o;
-  o.url = *TestPostgresUrl();
-  o.cached_namespaces = {"cfg"};
-  auto a = OpenPostgresStore(o);
-  auto b = OpenPostgresStore(o);
-  ASSERT_OK(a);
-  ASSERT_OK(b);
-  ASSERT_OK((*a)->Put("cfg", "version", "0"));
+  std::unique_ptr<KeyValueStore> a, b;
+  ASSERT_NO_FATAL_FAILURE(OpenCachingReplicas(a, b));
+  ASSERT_OK(a->Put("cfg", "version", "0"));
   std::atomic<int> acknowledged{0};
   std::atomic<bool> done{false};
   std::atomic<int> units{0};
@@ -567,11 +569,11 @@ TEST_F(PostgresStoreTest, SharedConfirmationsNeverServeAWriteOlderThanTheUnit) {
     readers.emplace_back([&, t] {
       for (int i = 0; !done.load(); ++i) {
         const int before = acknowledged.load();
-        (*b)->BeginUnit();
+        b->BeginUnit();
         // Some units send a confirming statement of their own first (as /attest's claim does).
-        if ((i + t) % 3 == 0) EXPECT_OK((*b)->Get("sessions", fmt::format("s{}", t)));
-        auto v = (*b)->Get("cfg", "version");
-        (*b)->EndUnit();
+        if ((i + t) % 3 == 0) EXPECT_OK(b->Get("sessions", fmt::format("s{}", t)));
+        auto v = b->Get("cfg", "version");
+        b->EndUnit();
         ASSERT_OK(v);
         ASSERT_TRUE(v->has_value());
         EXPECT_GE(std::stoi(**v), before) << "a unit read a version older than its start";
@@ -580,7 +582,7 @@ TEST_F(PostgresStoreTest, SharedConfirmationsNeverServeAWriteOlderThanTheUnit) {
     });
   }
   for (int version = 1; version <= 150; ++version) {
-    ASSERT_OK((*a)->Put("cfg", "version", std::to_string(version)));
+    ASSERT_OK(a->Put("cfg", "version", std::to_string(version)));
     acknowledged.store(version);
     // Readers run units between writes (two per write on average), so units overlap writes.
     while (units.load() < 2 * version) std::this_thread::sleep_for(std::chrono::microseconds(50));
