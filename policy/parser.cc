@@ -115,6 +115,15 @@ class Parser {
     ~DepthGuard() { --p->depth_; }
     Parser* p;
   };
+  // Each operator of a left-associative chain (`a - b - c ...`) nests the term built so far one
+  // level deeper without the parser recursing, and the evaluator recurses on it: counted like
+  // nesting, so a long chain cannot exhaust the evaluator's stack.
+  void ChainLink(int& links) {
+    if (depth_ + ++links > kMaxNesting) {
+      Fail(fmt::format("expression nested too deeply: more than {} operators in a row",
+                       kMaxNesting));
+    }
+  }
 
   static TermPtr MakeTerm(TermKind k, const Token& at) {
     auto t = std::make_shared<Term>();
@@ -480,6 +489,7 @@ class Parser {
 
   TermPtr RelExpr() {
     TermPtr left = OrExpr();
+    int links = 0;
     while (!Peek().newline_before) {
       const char* op = nullptr;
       switch (Peek().kind) {
@@ -506,6 +516,7 @@ class Parser {
       }
       if (!op) break;
       Token at = Next();
+      ChainLink(links);
       TermPtr right = OrExpr();
       left = Call({op}, {left, right}, at);
     }
@@ -514,8 +525,10 @@ class Parser {
 
   TermPtr OrExpr() {
     TermPtr left = AndExpr();
+    int links = 0;
     while (Peek().kind == Tok::kPipe && !no_pipe_ && !Peek().newline_before) {
       Token at = Next();
+      ChainLink(links);
       TermPtr right = AndExpr();
       left = Call({"or"}, {left, right}, at);
     }
@@ -524,8 +537,10 @@ class Parser {
 
   TermPtr AndExpr() {
     TermPtr left = ArithExpr();
+    int links = 0;
     while (Peek().kind == Tok::kAmp && !Peek().newline_before) {
       Token at = Next();
+      ChainLink(links);
       TermPtr right = ArithExpr();
       left = Call({"and"}, {left, right}, at);
     }
@@ -534,9 +549,11 @@ class Parser {
 
   TermPtr ArithExpr() {
     TermPtr left = FactorExpr();
+    int links = 0;
     while ((Peek().kind == Tok::kPlus || Peek().kind == Tok::kMinus) && !Peek().newline_before) {
       bool plus = Peek().kind == Tok::kPlus;
       Token at = Next();
+      ChainLink(links);
       TermPtr right = FactorExpr();
       left = Call({plus ? "plus" : "minus"}, {left, right}, at);
     }
@@ -545,6 +562,7 @@ class Parser {
 
   TermPtr FactorExpr() {
     TermPtr left = Unary();
+    int links = 0;
     while (
         (Peek().kind == Tok::kStar || Peek().kind == Tok::kSlash || Peek().kind == Tok::kPercent) &&
         !Peek().newline_before) {
@@ -552,6 +570,7 @@ class Parser {
                        : Peek().kind == Tok::kSlash ? "div"
                                                     : "rem";
       Token at = Next();
+      ChainLink(links);
       TermPtr right = Unary();
       left = Call({op}, {left, right}, at);
     }
