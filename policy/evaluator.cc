@@ -183,6 +183,13 @@ class Evaluator {
                       fmt::format("policy: evaluation exceeded time limit of {}ms",
                                   options_.limits.timeout.count())};
     }
+    CheckStack();
+  }
+
+  // Continuations nest: one expression with thousands of calls (an array of them, a long chain
+  // of operators) recurses once per call without a Step() between (found by the fuzz campaign:
+  // a 3.9 kB policy overflowed the stack), so every term checks the native stack it has used.
+  void CheckStack() const {
     char probe;
     size_t used = static_cast<size_t>(stack_base_ - &probe);
     if (used > options_.limits.max_stack_bytes) {
@@ -508,6 +515,7 @@ class Evaluator {
 
   // ---- terms ----
   bool EvalTerm(const Term& t, Frame& f, ValueCont k) {
+    CheckStack();
     switch (t.kind) {
       case TermKind::kScalar:
         return k(t.value);

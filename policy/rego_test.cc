@@ -414,6 +414,21 @@ TEST(RegoParse, LongOperatorChainsAreRejected) {
   EXPECT_EQ(*r, json::value(-150));
 }
 
+// One expression with thousands of calls, each shallow (an array of them): the evaluation's
+// continuations nest once per call, so it must stop at the stack limit, not overflow the stack
+// (the shape of the fuzz campaign's finding, beside the operator chains above).
+TEST(RegoEval, ManyCallsInOneExpressionStopAtTheStackLimit) {
+  std::string elements;
+  for (int i = 0; i < 20000; ++i) elements += (i ? ", " : "") + std::string("1 - 1");
+  auto p = MustCompile("package t\nx := count([" + elements + "])\n");
+  auto r = EvalRule(*p, "data.t.x", nullptr, json::object(), {});
+  if (r.ok()) {
+    EXPECT_EQ(*r, json::value(20000));
+  } else {
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("stack limit")));
+  }
+}
+
 TEST(RegoSemantics, UnsafeVariablesAreCompileErrors) {
   auto r = Compile({Module{"u.rego", "package t\np if { x > 1 }\n"}});
   ASSERT_THAT(r, StatusIs(_, "u.rego:2:8: rego_unsafe_var_error: var x is unsafe"));
