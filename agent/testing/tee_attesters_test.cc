@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "agent/attesters.h"
 #include "agent/testing/tsm_stub.h"
@@ -99,6 +101,11 @@ TEST_F(TeeAttestersTest, GenerationRaceIsRetriedThenRefused) {
   EXPECT_THAT(attester->Evidence(std::string(48, '\x01')),
               StatusIs(absl::StatusCode::kUnavailable,
                        HasSubstr("another writer); refused after 3 attempts")));
+  // The stand-in counts a report once it has written it, which may be just after the attester
+  // gave up on it: wait (bounded) for the count to settle before checking it.
+  for (int i = 0; i < 200 && stub_->reports() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(stub_->reports(), 3);
   stub_->set_race(false);
   EXPECT_OK(attester->Evidence(std::string(48, '\x01')).status());
