@@ -75,18 +75,35 @@ void AuditTrail::RecordAsync(std::string_view kind, json::object fields) {
   if (full) flusher_cv_.notify_one();
 }
 
+void AuditTrail::RecordThen(std::string_view kind, json::object fields,
+                            std::function<void(absl::Status)> then) {
+  if (!enabled()) return then(absl::OkStatus());
+  auto p = std::make_shared<Pending>();
+  p->event = audit::Event{std::string(kind), clock_.Now(), std::move(fields)};
+  if (absl::Status s = audit::CheckEvent(p->event); !s.ok()) return then(std::move(s));
+  p->then = std::move(then);
+  Lock lock(mu_);
+  queue_.push_back(std::move(p));
+  ++queued_total_;
+  ++urgent_;
+  // No hand-off when no append is under way: this thread appends, and a release's answer leaves
+  // from the thread that built it. Otherwise the append under way ends by waking the writer for
+  // this record (WriteQueued), unless another caller takes it first.
+  if (!writing_) WriteQueued(lock);
+}
+
 void AuditTrail::WriteQueued(Lock& lock) {
   std::vector<std::shared_ptr<Pending>> batch;
   batch.swap(queue_);
+  urgent_ = 0;
   writing_ = true;
   lock.unlock();
   absl::Status status = AppendBatch(batch);
-  if (!status.ok()) {
-    for (const auto& p : batch) {
-      if (!p->waited) {
-        spdlog::error("audit: a {} record was not written: {}", p->event.kind,
-                      core::Message(status));
-      }
+  for (const auto& p : batch) {
+    if (p->then) {
+      p->then(status);
+    } else if (!status.ok() && !p->waited) {
+      spdlog::error("audit: a {} record was not written: {}", p->event.kind, core::Message(status));
     }
   }
   lock.lock();
@@ -100,6 +117,9 @@ void AuditTrail::WriteQueued(Lock& lock) {
     unsynced_ = true;
   }
   if (waiting_ > 0) done_cv_.notify_all();
+  // RecordThen records queued meanwhile: the writer takes them next (a Record caller may have
+  // been the one appending).
+  if (urgent_ > 0) flusher_cv_.notify_one();
 }
 
 void AuditTrail::Step(Lock& lock) {
@@ -120,21 +140,27 @@ void AuditTrail::Drain(Lock& lock) {
 }
 
 void AuditTrail::FlusherLoop() {
+  using SteadyClock = std::chrono::steady_clock;
   Lock lock(mu_);
+  SteadyClock::time_point tick = SteadyClock::now() + sync_interval_;
   for (;;) {
-    flusher_cv_.wait_for(lock, sync_interval_,
-                         [&] { return stopping_ || queue_.size() >= kFlushAt; });
-    // One batch (a release may be appending meanwhile; then it carries the queue), so that the
-    // sync below runs every interval even under a load that never empties the queue.
+    flusher_cv_.wait_until(lock, tick, [&] {
+      return stopping_ || queue_.size() >= kFlushAt || (urgent_ > 0 && !writing_);
+    });
+    // One batch (a Record caller may be appending meanwhile; then it carries the queue), so that
+    // the sync below runs every interval even under a load that never empties the queue.
     if (!queue_.empty() && !writing_) WriteQueued(lock);
     if (stopping_) Drain(lock);
-    if (unsynced_) {
-      unsynced_ = false;
-      lock.unlock();
-      if (absl::Status s = kv_.SyncLog(); !s.ok()) {
-        spdlog::error("audit: flushing the trail to disk failed: {}", core::Message(s));
+    if (const auto now = SteadyClock::now(); now >= tick || stopping_) {
+      tick = now + sync_interval_;
+      if (unsynced_) {
+        unsynced_ = false;
+        lock.unlock();
+        if (absl::Status s = kv_.SyncLog(); !s.ok()) {
+          spdlog::error("audit: flushing the trail to disk failed: {}", core::Message(s));
+        }
+        lock.lock();
       }
-      lock.lock();
     }
     if (stopping_ && queue_.empty() && !writing_) return;
   }

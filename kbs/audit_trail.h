@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -55,6 +56,17 @@ class AuditTrail {
   // never stored without the records queued before it; a failure is logged. Lost only if the
   // process dies before that append.
   void RecordAsync(std::string_view kind, core::json::object fields);
+  // Record without a waiting thread: calls `then` once the record is stored with the configured
+  // durability, or with the store's error when it could not be (kUnavailable). A caller that
+  // finds no append under way appends the queue (its record and those queued before it) on its
+  // own thread and calls `then` before returning; one that finds an append under way queues its
+  // record and returns at once, and `then` runs on the thread of the next append (the writer
+  // thread is woken for it). A release passes its HttpResponse::hold here, so its answer leaves
+  // after its record exists, as with Record, but no I/O thread ever waits for another's append.
+  // `then` runs at once when the trail is disabled (OK) or the event is malformed
+  // (InvalidArgument). It must be quick: the next append waits for it.
+  void RecordThen(std::string_view kind, core::json::object fields,
+                  std::function<void(absl::Status)> then);
 
   // The fields of an attestation record from an issued EAR token: status, TCB status, trust
   // vector and policy id of submod cpu0, the token's id (`jti`, else its digest) and expiry.
@@ -73,7 +85,8 @@ class AuditTrail {
  private:
   struct Pending {
     audit::Event event;
-    bool waited = false;  // a Record() caller waits for it
+    bool waited = false;                     // a Record() caller waits for it
+    std::function<void(absl::Status)> then;  // RecordThen's completion
     absl::Status result;
     bool done = false;
   };
@@ -89,8 +102,10 @@ class AuditTrail {
   void Step(Lock& lock);
   // With `lock` held: returns once every record queued before the call is stored.
   void Drain(Lock& lock);
-  // Writes records that no Record() call will carry (every sync_interval, or sooner when many
-  // are queued) and, with durability "commit", puts the committed ones on disk (SyncLog).
+  // The writer thread: appends the queue as soon as a RecordThen record is in it (the records
+  // that come during an append form the next batch), else every sync_interval or when many are
+  // queued; with durability "commit" it puts the committed records on disk (SyncLog) every
+  // sync_interval.
   void FlusherLoop();
   absl::Status AppendBatch(const std::vector<std::shared_ptr<Pending>>& batch);
 
@@ -109,6 +124,7 @@ class AuditTrail {
   uint64_t queued_total_ = 0;  // records ever queued
   uint64_t done_total_ = 0;    // records whose append ended (stored or failed)
   int waiting_ = 0;            // callers in done_cv_.wait
+  size_t urgent_ = 0;          // queued RecordThen records (appended by the next append)
   bool writing_ = false;       // an append is under way
   bool unsynced_ = false;      // a kCommitted append since the last SyncLog
   bool stopping_ = false;

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "core/file.h"
@@ -116,6 +119,102 @@ TEST_F(AuditTrailTest, QueuedRecordsAreStoredWithoutARelease) {
   ASSERT_EQ(after->size(), 2u);
   EXPECT_THAT((*after)[0].value, HasSubstr("a/b/queued"));
   EXPECT_THAT((*after)[1].value, HasSubstr("a/b/released"));
+}
+
+// A memory store whose AppendLog waits at a gate while it is closed: an append that hangs (a
+// slow PostgreSQL) for as long as the test wants.
+class GatedLogStore final : public store::KeyValueStore {
+ public:
+  absl::Status Put(std::string_view ns, std::string_view key, std::string_view value) override {
+    return inner_->Put(ns, key, value);
+  }
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
+                                                 std::string_view key) override {
+    return inner_->Get(ns, key);
+  }
+  absl::StatusOr<bool> Delete(std::string_view ns, std::string_view key) override {
+    return inner_->Delete(ns, key);
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
+      std::string_view ns, std::string_view prefix) override {
+    return inner_->List(ns, prefix);
+  }
+  absl::StatusOr<bool> CompareAndSwap(std::string_view ns, std::string_view key,
+                                      std::string_view expected, std::string_view desired,
+                                      int64_t expires_unix) override {
+    return inner_->CompareAndSwap(ns, key, expected, desired, expires_unix);
+  }
+  absl::Status Ping() override { return inner_->Ping(); }
+  absl::Status AppendLog(std::string_view log, const LogBuilder& build,
+                         LogDurability durability) override {
+    {
+      std::unique_lock lock(mu_);
+      ++appends_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return open_; });
+    }
+    return inner_->AppendLog(log, build, durability);
+  }
+  absl::StatusOr<std::vector<LogEntry>> ReadLog(std::string_view log, int64_t after_seq,
+                                                size_t limit) override {
+    return inner_->ReadLog(log, after_seq, limit);
+  }
+  void SetOpen(bool open) {
+    std::lock_guard lock(mu_);
+    open_ = open;
+    cv_.notify_all();
+  }
+  // Waits (bounded) until `n` appends have started.
+  bool WaitForAppends(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return appends_ >= n; });
+  }
+
+ private:
+  std::unique_ptr<store::KeyValueStore> inner_ = store::NewMemoryStore();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  int appends_ = 0;
+};
+
+// RecordThen never makes a thread wait for another's append: with an append hanging, a second
+// caller returns at once, its completion runs when the append under way has ended (with the
+// next append), and every completion reports the record stored.
+TEST_F(AuditTrailTest, RecordThenCallersDoNotWaitForAnAppendUnderWay) {
+  GatedLogStore kv;
+  auto trail = Open(kv);
+  ASSERT_NE(trail, nullptr);
+  kv.SetOpen(false);
+  std::atomic<int> stored{0};
+  auto count = [&](absl::Status s) {
+    EXPECT_OK(s);
+    ++stored;
+  };
+  // The first caller finds no append under way and appends on its own thread (which hangs).
+  std::thread leader([&] { trail->RecordThen(audit::kRelease, {{"resource", "a/b/one"}}, count); });
+  ASSERT_TRUE(kv.WaitForAppends(1));
+  for (int i = 0; i < 3; ++i) {
+    trail->RecordThen(audit::kRelease, {{"resource", fmt::format("a/b/queued{}", i)}}, count);
+  }
+  EXPECT_EQ(stored.load(), 0) << "a completion ran before its record was stored";
+  kv.SetOpen(true);
+  leader.join();
+  for (int polls = 0; polls < 1000 && stored.load() < 4; ++polls) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(stored.load(), 4);
+  auto log = kv.ReadLog(AuditTrail::kLog, 0, 10);
+  ASSERT_OK(log);
+  ASSERT_EQ(log->size(), 4u);
+  EXPECT_THAT((*log)[0].value, HasSubstr("a/b/one"));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT((*log)[i + 1].value, HasSubstr(fmt::format("a/b/queued{}", i)));
+  }
+  // A record the trail refuses completes at once with the reason.
+  absl::Status refused;
+  trail->RecordThen(audit::kRelease, {{"seq", 1}}, [&](absl::Status s) { refused = s; });
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seq")));
 }
 
 // On SQLite, with either durability, releases (waited for) and attestations (queued) from many

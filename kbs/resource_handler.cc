@@ -144,27 +144,47 @@ net::HttpResponse ResourceHandler::Get(const net::HttpRequest& req,
     return deny("token", ErrorKind::kJweError,
                 fmt::format("resource: {}", core::Message(jwe.status())));
   }
-  if (auditing) {
-    json::object f = audit_fields("allow", "the resource policy allowed it");
-    f["resource_digest"] = AuditTrail::Digest(**value);
-    f["policy_digest"] = AuditTrail::Digest(policy_.Text());
-    if (absl::Status s = audit_->Record(audit::kRelease, std::move(f)); !s.ok()) {
-      if (!audit_->fail_open()) {
-        metrics_.ResourceDenied("audit", Since(t0));
-        LogRequestEvent(spdlog::level::err, fmt::format("resource `{}` withheld", name), req.remote,
-                        core::Message(s));
-        return ErrorResponse(ErrorKind::kStorageError,
-                             fmt::format("resource: the release could not be recorded ({}); "
-                                         "withheld ([audit] fail_open = false)",
-                                         core::Message(s)));
-      }
-      spdlog::error("audit: release of `{}` not recorded (fail_open): {}", name, core::Message(s));
-    }
+  net::HttpResponse released = net::HttpResponse::Json(200, json::serialize(*jwe));
+  if (!auditing) {
+    metrics_.ResourceReleased(Since(t0));
+    LogRequestEvent(spdlog::level::debug, fmt::format("resource `{}` released", name), req.remote,
+                    "ok");
+    return released;
   }
-  metrics_.ResourceReleased(Since(t0));
-  LogRequestEvent(spdlog::level::debug, fmt::format("resource `{}` released", name), req.remote,
-                  "ok");
-  return net::HttpResponse::Json(200, json::serialize(*jwe));
+  json::object f = audit_fields("allow", "the resource policy allowed it");
+  f["resource_digest"] = AuditTrail::Digest(**value);
+  f["policy_digest"] = AuditTrail::Digest(policy_.Text());
+  // The answer is held until the release's record is stored (fail closed: withheld when it
+  // cannot be), without a thread waiting for it: the I/O thread serves other requests meanwhile.
+  // The completion runs on the audit trail's writer and uses only what outlives the trail (the
+  // metrics; kbs_service.h declares them first).
+  released.hold = [audit = audit_, metrics = &metrics_, f = std::move(f), name, remote = req.remote,
+                   t0](net::HttpRelease release) mutable {
+    audit->RecordThen(
+        audit::kRelease, std::move(f),
+        [release = std::move(release), metrics, name = std::move(name), remote = std::move(remote),
+         t0, fail_open = audit->fail_open()](absl::Status s) {
+          if (!s.ok() && !fail_open) {
+            metrics->ResourceDenied("audit", Since(t0));
+            LogRequestEvent(spdlog::level::err, fmt::format("resource `{}` withheld", name), remote,
+                            core::Message(s));
+            return release(ErrorResponse(
+                ErrorKind::kStorageError,
+                fmt::format("resource: the release could not be recorded ({}); withheld "
+                            "([audit] fail_open = false)",
+                            core::Message(s))));
+          }
+          if (!s.ok()) {
+            spdlog::error("audit: release of `{}` not recorded (fail_open): {}", name,
+                          core::Message(s));
+          }
+          metrics->ResourceReleased(Since(t0));
+          LogRequestEvent(spdlog::level::debug, fmt::format("resource `{}` released", name), remote,
+                          "ok");
+          release(std::nullopt);
+        });
+  };
+  return released;
 }
 
 }  // namespace ccburst::kbs

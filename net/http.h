@@ -40,6 +40,12 @@ struct HttpRequest {
   std::optional<std::string_view> Cookie(std::string_view name) const;
 };
 
+struct HttpResponse;
+// Sends a held response (HttpResponse::hold): std::nullopt sends it as the handler built it, a
+// value sends that instead. Callable from any thread; the first call counts, later ones and calls
+// after the server has stopped do nothing.
+using HttpRelease = std::function<void(std::optional<HttpResponse> replacement)>;
+
 // What a handler answers. Content-Length is computed by the server; Content-Length and
 // Transfer-Encoding headers set here are ignored, and so are headers whose name or value contains
 // CR, LF or NUL. A `Connection: close` header makes the server close the connection after it.
@@ -47,6 +53,12 @@ struct HttpResponse {
   int status = 200;
   HttpHeaders headers;
   std::string body;
+  // Holds the response back: when set, the server calls it once with an HttpRelease and sends
+  // nothing on the connection until that is called (the request stays in flight, so the
+  // connection is never closed as idle meanwhile). For an answer that must wait for work that
+  // needs no I/O thread, such as the audit trail's commit of a release's record: the thread
+  // serves other connections in the meantime instead of blocking.
+  std::function<void(HttpRelease release)> hold;
 
   // Replaces every header called `name` (case-insensitive) by one with `value`.
   void SetHeader(std::string name, std::string value);

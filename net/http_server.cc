@@ -91,6 +91,36 @@ struct Shared {
     return true;
   }
 
+  // Connections whose response is held (HttpResponse::hold), kept alive here until it is released
+  // or the server stops. `running` turns false, under held_mu, before the I/O threads stop, so a
+  // release that comes later (from another thread) posts nothing to a stopped io_context.
+  std::mutex held_mu;
+  bool running = true;
+  std::map<uint64_t, std::shared_ptr<void>> held;
+  uint64_t held_seq = 0;
+
+  uint64_t Keep(std::shared_ptr<void> connection) {
+    std::lock_guard lock(held_mu);
+    held.emplace(++held_seq, std::move(connection));
+    return held_seq;
+  }
+  // The connection kept as `seq`, removed from the map; null once released or stopped.
+  std::shared_ptr<void> Take(uint64_t seq) {
+    std::lock_guard lock(held_mu);
+    auto it = held.find(seq);
+    if (!running || it == held.end()) return nullptr;
+    std::shared_ptr<void> c = std::move(it->second);
+    held.erase(it);
+    return c;
+  }
+  // Stops releases; the held connections are returned to be destroyed once the I/O threads have
+  // stopped (their sockets close).
+  std::map<uint64_t, std::shared_ptr<void>> StopHolding() {
+    std::lock_guard lock(held_mu);
+    running = false;
+    return std::exchange(held, {});
+  }
+
   HttpResponse ErrorResponse(int status, std::string detail) const {
     if (error_response) {
       try {
@@ -347,7 +377,67 @@ class Connection : public std::enable_shared_from_this<Connection<kTls>> {
       keep_alive_ = false;
       response = shared_->ErrorResponse(500, "request handler failed");
     }
-    Send(std::move(response), message.version(), message.method() == http::verb::head);
+    const bool head = message.method() == http::verb::head;
+    if (response.hold) return Hold(std::move(response), message.version(), head);
+    Send(std::move(response), message.version(), head);
+  }
+
+  // Keeps `response` until the release its hold is given is called (from any thread), then sends
+  // it, or the replacement, on this connection's strand. Nothing else happens on the connection
+  // meanwhile: it is not read from and, having a request in flight, is never closed as idle. A
+  // release called on this thread while `hold` runs (the wait was already over) is sent directly
+  // once `hold` returns, without a trip through the io_context.
+  void Hold(HttpResponse&& response, unsigned version, bool head) {
+    std::function<void(HttpRelease)> hold = std::move(response.hold);
+    response.hold = nullptr;
+    held_ = std::move(response);
+    const uint64_t seq = shared_->Keep(this->shared_from_this());
+    struct State {
+      std::atomic<bool> released{false};
+      std::thread::id holder = std::this_thread::get_id();
+      std::atomic<bool> in_hold{true};
+      std::optional<std::optional<HttpResponse>> inline_release;  // set by the holder only
+    };
+    auto state = std::make_shared<State>();
+    HttpRelease release = [weak = std::weak_ptr<Shared>(shared_), seq, state, version,
+                           head](std::optional<HttpResponse> replacement) {
+      if (state->released.exchange(true)) return;
+      if (std::this_thread::get_id() == state->holder && state->in_hold.load()) {
+        state->inline_release.emplace(std::move(replacement));
+        return;
+      }
+      auto shared = weak.lock();
+      if (!shared) return;
+      std::lock_guard lock(shared->held_mu);  // the io_context lives while `running`
+      auto it = shared->held.find(seq);
+      if (!shared->running || it == shared->held.end()) return;
+      auto self = std::static_pointer_cast<Connection>(std::move(it->second));
+      shared->held.erase(it);
+      auto executor = self->stream_.get_executor();
+      asio::post(executor,
+                 [self = std::move(self), replacement = std::move(replacement), version,
+                  head]() mutable { self->SendHeld(std::move(replacement), version, head); });
+    };
+    try {
+      hold(std::move(release));
+    } catch (...) {
+      state->in_hold = false;
+      if (state->released.exchange(true)) return;
+      shared_->Take(seq);
+      held_.reset();
+      keep_alive_ = false;
+      return Send(shared_->ErrorResponse(500, "request handler failed"), version, head);
+    }
+    state->in_hold = false;
+    if (state->inline_release && shared_->Take(seq)) {
+      SendHeld(std::move(*state->inline_release), version, head);
+    }
+  }
+
+  void SendHeld(std::optional<HttpResponse>&& replacement, unsigned version, bool head) {
+    HttpResponse r = replacement ? std::move(*replacement) : std::move(*held_);
+    held_.reset();
+    Send(std::move(r), version, head);
   }
 
   void SendError(int status, std::string detail) {
@@ -429,6 +519,7 @@ class Connection : public std::enable_shared_from_this<Connection<kTls>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
+  std::optional<HttpResponse> held_;  // a held response (Hold) until its release
   std::string remote_;
   bool keep_alive_ = true;
   bool drain_after_write_ = false;
@@ -685,10 +776,12 @@ void HttpServer::Stop() {
   std::lock_guard<std::mutex> lock(impl_->stop_mutex);
   if (impl_->stopped) return;
   impl_->stopped = true;
+  auto held = impl_->shared->StopHolding();
   impl_->work.reset();
   impl_->ioc->stop();
   for (auto& thread : impl_->threads) thread.join();
   impl_->threads.clear();
+  held.clear();
   // Closing the listeners, then destroying the io_context, destroys every pending handler and
   // with it every connection (their sockets close).
   impl_->acceptors.clear();

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/testing/status_matchers.h"
@@ -485,6 +486,102 @@ TEST(HttpServerTest, ClientTimesOut) {
                                        HasSubstr("GET " + Url(*server) + "/slow"))));
   auto after = (*client)->Send("GET", "/fast");
   ASSERT_OK(after);
+}
+
+// HttpResponse::hold: the handler returns at once and the response goes out when another thread
+// releases it, as built or replaced; the I/O thread serves other requests meanwhile; a release
+// after Stop does nothing.
+TEST(HttpServerTest, HeldResponsesAreSentWhenReleasedFromAnotherThread) {
+  std::mutex mu;
+  std::vector<HttpRelease> releases;
+  HttpServerOptions options = PlainOptions();
+  options.threads = 1;  // the held request must not occupy the only I/O thread
+  auto server = StartServer(options, [&](const HttpRequest& request) {
+    HttpResponse r = HttpResponse::Json(200, fmt::format(R"({{"path":"{}"}})", request.path));
+    if (request.path == "/inline") {
+      // Released while `hold` runs, on the I/O thread: sent without a trip through the queue.
+      r.hold = [](HttpRelease release) { release(std::nullopt); };
+    } else if (request.path != "/now") {
+      r.hold = [&](HttpRelease release) {
+        std::lock_guard lock(mu);
+        releases.push_back(std::move(release));
+      };
+    }
+    return r;
+  });
+  ASSERT_NE(server, nullptr);
+  auto held = MakeClient(Url(*server));
+  auto replaced = MakeClient(Url(*server));
+  auto other = MakeClient(Url(*server));
+  auto first = std::async(std::launch::async, [&] { return held->Send("GET", "/held"); });
+  auto second = std::async(std::launch::async, [&] { return replaced->Send("GET", "/replaced"); });
+  auto waiting = [&] {
+    std::lock_guard lock(mu);
+    return releases.size();
+  };
+  for (int i = 0; i < 500 && waiting() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(waiting(), 2u);
+  // Both are held; the one I/O thread still answers a third client.
+  auto now = other->Send("GET", "/now");
+  ASSERT_OK(now);
+  EXPECT_EQ(now->body, R"({"path":"/now"})");
+  auto inline_release = other->Send("GET", "/inline");
+  ASSERT_OK(inline_release);
+  EXPECT_EQ(inline_release->body, R"({"path":"/inline"})");
+  EXPECT_EQ(first.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+
+  std::vector<HttpRelease> got;
+  {
+    std::lock_guard lock(mu);
+    got = releases;
+  }
+  // Whichever request arrived first: find each by the order the handler saw them.
+  std::thread([&] {
+    for (HttpRelease& release : got) {
+      release(std::nullopt);
+      release(HttpResponse::Json(500, "{}"));  // a second call does nothing
+    }
+  }).join();
+  auto a = first.get();
+  auto b = second.get();
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  EXPECT_EQ(a->status, 200);
+  EXPECT_EQ(a->body, R"({"path":"/held"})");
+  EXPECT_EQ(b->body, R"({"path":"/replaced"})");
+
+  // A replacement instead of the built response; the connection stays usable.
+  {
+    std::lock_guard lock(mu);
+    releases.clear();
+  }
+  auto third = std::async(std::launch::async, [&] { return replaced->Send("GET", "/again"); });
+  for (int i = 0; i < 500 && waiting() < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(waiting(), 1u);
+  releases[0](HttpResponse::Json(503, R"({"detail":"withheld"})"));
+  auto c = third.get();
+  ASSERT_OK(c);
+  EXPECT_EQ(c->status, 503);
+  EXPECT_EQ(c->body, R"({"detail":"withheld"})");
+  EXPECT_EQ(replaced->connections_opened(), 1u);
+
+  // Held when the server stops: the client sees the connection close; a late release is a no-op.
+  {
+    std::lock_guard lock(mu);
+    releases.clear();
+  }
+  auto last = std::async(std::launch::async, [&] { return held->Send("GET", "/stopped"); });
+  for (int i = 0; i < 500 && waiting() < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(waiting(), 1u);
+  server->Stop();
+  EXPECT_THAT(last.get(), Not(IsOk()));
+  releases[0](std::nullopt);
 }
 
 TEST(HttpServerTest, ConcurrentClientsAreServedAndStopClosesTheirConnections) {
