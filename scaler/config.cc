@@ -209,6 +209,8 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
                                  "trend_gain",
                                  "vm_startup_seconds",
                                  "pending_pod_hour_price",
+                                 "flap_price",
+                                 "learned_hold",
                                  "pod_cpu",
                                  "pod_memory_gib",
                                  "pod_gpus",
@@ -290,6 +292,10 @@ absl::StatusOr<WorkloadConfig> ParseWorkload(const toml::table& t, const std::st
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "trend_gain", 0, 100, p.trend_gain));
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "vm_startup_seconds", 0, 86400, p.startup_seconds));
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "pending_pod_hour_price", 0, 1e9, p.pending_pod_hour));
+  CCB_RETURN_IF_ERROR(GetNumber(t, w, "flap_price", 0, 1e9, p.flap_price));
+  bool learned = p.learn_min_gaps > 0;
+  CCB_RETURN_IF_ERROR(core::config::GetBool(t, w, "learned_hold", learned));
+  if (!learned) p.learn_min_gaps = 0;
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "pod_cpu", 0, 1e6, wl.pod_size.cpu));
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "pod_memory_gib", 0, 1e9, wl.pod_size.memory_gib));
   CCB_RETURN_IF_ERROR(GetNumber(t, w, "pod_gpus", 0, 1e4, wl.pod_size.gpus));

@@ -63,6 +63,13 @@ TEST(ConfigTest, ParsesAndSubstitutesQueries) {
   ASSERT_OK(t);
   EXPECT_EQ(t->workloads.at("web").policy.trend_window.count(), 0);
   EXPECT_EQ(t->workloads.at("web").policy.trend_gain, 1.5);
+  // The learned ski rental's defaults and keys.
+  EXPECT_EQ(w.policy.learn_min_gaps, 3);
+  EXPECT_EQ(w.policy.flap_price, 0.2);
+  auto l = ParseScalerConfig(std::string(kBase) + "learned_hold = false\nflap_price = 1.5\n", "");
+  ASSERT_OK(l);
+  EXPECT_EQ(l->workloads.at("web").policy.learn_min_gaps, 0);
+  EXPECT_EQ(l->workloads.at("web").policy.flap_price, 1.5);
 }
 
 TEST(ConfigTest, SignalRefreshAndStalenessBound) {

@@ -189,9 +189,60 @@ int Decider::Cap() const {
 
 std::chrono::seconds Decider::ScaleInCooldown(int pods_per_instance) const {
   if (!policy_.ski_rental || profile_.price_per_hour <= 0) return policy_.scale_in_cooldown;
-  double hold = policy_.startup_seconds * std::max(1, pods_per_instance) *
-                policy_.pending_pod_hour / profile_.price_per_hour;
-  return std::chrono::seconds(static_cast<int64_t>(std::clamp(hold, 60.0, 3600.0)));
+  const double boot_pending = policy_.startup_seconds * std::max(1, pods_per_instance) *
+                              policy_.pending_pod_hour / 3600;  // a reboot's pending, priced
+  double hold = std::clamp(boot_pending * 3600 / profile_.price_per_hour, 60.0, 3600.0);
+  if (policy_.learn_min_gaps <= 0 || gaps_.size() < static_cast<size_t>(policy_.learn_min_gaps)) {
+    return std::chrono::seconds(static_cast<int64_t>(hold));
+  }
+  // What each hold would have cost over the remembered gaps: the idle VM's price while it waits,
+  // and for a gap longer than the hold, the reboot (unless demand never came back).
+  const double price = profile_.price_per_hour / 3600;
+  const double reboot = boot_pending + policy_.flap_price;
+  auto cost = [&](double t) {
+    double c = 0;
+    for (double g : gaps_) c += g <= t ? g * price : t * price + (std::isinf(g) ? 0 : reboot);
+    return c;
+  };
+  // Candidates: the break-even hold, the shortest, and just past each remembered gap (up to an
+  // hour); the cheapest wins, the longer on a tie (fewer pending pods). Only a shorter hold is
+  // taken: when a longer one would have been cheapest, the break-even hold stays.
+  double best = hold;
+  double best_cost = cost(hold);
+  std::vector<double> candidates{60.0};
+  for (double g : gaps_) {
+    if (!std::isinf(g)) candidates.push_back(std::clamp(g + 1, 60.0, 3600.0));
+  }
+  for (double t : candidates) {
+    const double c = cost(t);
+    if (c < best_cost - 1e-12 || (c <= best_cost + 1e-12 && t > best)) {
+      best = t;
+      best_cost = c;
+    }
+  }
+  return std::chrono::seconds(static_cast<int64_t>(std::min(best, hold)));
+}
+
+void Decider::NoteGaps(int demand, core::TimePoint now) {
+  auto note = [&](double seconds) {
+    gaps_.push_back(seconds);
+    while (gaps_.size() > 16) gaps_.pop_front();
+  };
+  // The last scale-in's gap ends when demand rises above the replicas again (or counts as never
+  // after an hour).
+  if (open_gap_) {
+    const bool back = demand > replicas_;
+    if (back || now - *open_gap_ > std::chrono::hours(1)) {
+      note(back && now - *open_gap_ <= std::chrono::hours(1)
+               ? std::chrono::duration<double>(now - *open_gap_).count()
+               : std::numeric_limits<double>::infinity());
+      open_gap_.reset();
+    }
+  }
+  // Demand back at the replicas during a cool-down: a gap the hold covered.
+  if (low_since_ && demand >= replicas_) {
+    note(std::chrono::duration<double>(now - *low_since_).count());
+  }
 }
 
 Decision Decider::Hold(std::string detail, GateState gate, core::TimePoint now, Reason reason) {
@@ -279,6 +330,7 @@ Decision Decider::Decide(const Signals& s, GateState gate, core::TimePoint now) 
   d.demand_replicas = too_large ? 0 : Pack(d.pending_pods + d.reserve_pods, d.pods_per_instance);
   const int demand = std::min(d.demand_replicas, d.cap);
 
+  NoteGaps(demand, now);
   const std::chrono::seconds cooldown = ScaleInCooldown(d.pods_per_instance);
   history_.push_back({now, demand, d.onprem_free_pods});
   while (!history_.empty() && history_.front().t < now - cooldown) {
@@ -348,6 +400,7 @@ Decision Decider::Decide(const Signals& s, GateState gate, core::TimePoint now) 
   replicas_ = target;
   d.wanted = replicas_;
   d.reason = Reason::kScaleIn;
+  open_gap_ = *low_since_;
   low_since_.reset();
   last_scale_in_ = now;
   return d;

@@ -15,7 +15,9 @@
 //  5. Scale-in happens only after the lower target has held for the whole cool-down (the target
 //     is the highest demand seen in the cool-down, which is the hysteresis), and scaling to zero
 //     additionally needs on-prem free capacity of `headroom_pods` pods throughout the cool-down,
-//     i.e. on-prem has covered the cloud pods' work with room to spare.
+//     i.e. on-prem has covered the cloud pods' work with room to spare. The cool-down is the
+//     ski-rental break-even time, shortened once the workload's own idle gaps show that demand
+//     seldom comes back within it (learned ski rental, PlacementPolicy::learn_min_gaps).
 //  6. Warm pool and trend (issue 17): a cloud VM takes minutes to boot and attest, and the
 //     signals are up to a scrape interval old, so a policy that waits for pods to go Pending makes
 //     every shortage wait that long. The demand packed onto replicas is therefore the pending pods
@@ -106,6 +108,12 @@ struct PlacementPolicy {
   bool ski_rental = true;
   double startup_seconds = 95;    // VM boot + attestation, as the ski-rental rule prices it
   double pending_pod_hour = 1.0;  // price of one pod pending for one hour
+  // Learned ski rental (with ski_rental): once `learn_min_gaps` idle gaps of this workload are
+  // known, the cool-down is the one of at most the break-even time that would have cost least
+  // over the last 16 (an idle VM's price for min(gap, hold); for a gap longer than the hold, a
+  // reboot: its start-up's pending pod-seconds plus `flap_price`). It only shortens the hold.
+  int learn_min_gaps = 3;  // 0 = off
+  double flap_price = 0.2;
 };
 
 // What the sources measured for one decision. Optional fields fall back as documented.
@@ -202,6 +210,12 @@ class Decider {
   std::deque<Sample> history_;                               // samples within the cool-down window
   std::deque<std::pair<core::TimePoint, double>> shortage_;  // (t, pending - free) in the window
   std::optional<core::TimePoint> low_since_;  // first time demand fell below replicas_
+  // Learned ski rental: the last idle gaps in seconds (demand below the replicas until it came
+  // back; +inf when it did not within an hour), and the start of the last scale-in's gap while
+  // its end is unknown.
+  std::deque<double> gaps_;
+  std::optional<core::TimePoint> open_gap_;
+  void NoteGaps(int demand, core::TimePoint now);
   std::optional<core::TimePoint> last_scale_in_;
 };
 

@@ -242,6 +242,49 @@ TEST(DecisionTest, SkiRentalCooldownFromPrices) {
   EXPECT_EQ(r.reason, Reason::kScaleIn);
 }
 
+// Learned ski rental (rule 5): bursts 30 minutes apart teach the decider that an idle VM held
+// the break-even 475 s is paid for nothing (demand does not come back within it), so once three
+// such gaps are known it scales in after 60 s; bursts 200 s apart (back within the hold) keep the
+// 475 s; with learned_hold off nothing is learned.
+TEST(DecisionTest, LearnedHoldShortensOnlyWhenDemandStaysAway) {
+  PlacementPolicy p;
+  p.warm_pods = 0;
+  p.trend_window = seconds(0);
+  // A burst of one VM for 60 s, then `away` seconds without demand (a decision every 10 s).
+  auto cycle = [](Decider& d, int64_t& t, int64_t away) {
+    EXPECT_EQ(d.Decide(Pending(4, 0), GateState::kOpen, At(t)).wanted, 1);
+    t += 60;
+    for (const int64_t end = t + away; t < end; t += 10) {
+      d.Decide(Pending(0, 8), GateState::kOpen, At(t));
+    }
+  };
+  Decider away(Profile(), p, {1, 4, 0});
+  int64_t t = 0;
+  // A gap is known when the next burst comes: after the fourth burst, three.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(away.ScaleInCooldown(4).count(), 475) << "burst " << i;
+    cycle(away, t, 1800);
+  }
+  EXPECT_EQ(away.Decide(Pending(4, 0), GateState::kOpen, At(t)).wanted, 1);
+  EXPECT_EQ(away.ScaleInCooldown(4).count(), 60);
+  t += 60;
+  EXPECT_EQ(away.Decide(Pending(0, 8), GateState::kOpen, At(t)).reason, Reason::kScaleInCooldown);
+  Decision in = away.Decide(Pending(0, 8), GateState::kOpen, At(t + 61));
+  EXPECT_EQ(in.wanted, 0);
+  EXPECT_EQ(in.reason, Reason::kScaleIn);
+
+  Decider back(Profile(), p, {1, 4, 0});
+  t = 0;
+  for (int i = 0; i < 6; ++i) cycle(back, t, 200);
+  EXPECT_EQ(back.ScaleInCooldown(4).count(), 475);
+
+  p.learn_min_gaps = 0;
+  Decider off(Profile(), p, {1, 4, 0});
+  t = 0;
+  for (int i = 0; i < 5; ++i) cycle(off, t, 1800);
+  EXPECT_EQ(off.ScaleInCooldown(4).count(), 475);
+}
+
 // Rule 7, trend: a ramp. The shortage (pending - free) rose by 3 and then by 4 pods over two
 // 60 s windows; trend_gain (2) times the smaller rise is reserved.
 TEST(DecisionTest, TrendReservesSustainedGrowth) {
