@@ -14,6 +14,7 @@
 #include "core/file.h"
 #include "core/testing/fake_clock.h"
 #include "core/testing/status_matchers.h"
+#include "store/testing/forwarding_store.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -123,28 +124,8 @@ TEST_F(AuditTrailTest, QueuedRecordsAreStoredWithoutARelease) {
 
 // A memory store whose AppendLog waits at a gate while it is closed: an append that hangs (a
 // slow PostgreSQL) for as long as the test wants.
-class GatedLogStore final : public store::KeyValueStore {
+class GatedLogStore final : public store::testing::ForwardingStore {
  public:
-  absl::Status Put(std::string_view ns, std::string_view key, std::string_view value) override {
-    return inner_->Put(ns, key, value);
-  }
-  absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
-                                                 std::string_view key) override {
-    return inner_->Get(ns, key);
-  }
-  absl::StatusOr<bool> Delete(std::string_view ns, std::string_view key) override {
-    return inner_->Delete(ns, key);
-  }
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
-      std::string_view ns, std::string_view prefix) override {
-    return inner_->List(ns, prefix);
-  }
-  absl::StatusOr<bool> CompareAndSwap(std::string_view ns, std::string_view key,
-                                      std::string_view expected, std::string_view desired,
-                                      int64_t expires_unix) override {
-    return inner_->CompareAndSwap(ns, key, expected, desired, expires_unix);
-  }
-  absl::Status Ping() override { return inner_->Ping(); }
   absl::Status AppendLog(std::string_view log, const LogBuilder& build,
                          LogDurability durability) override {
     {
@@ -153,11 +134,7 @@ class GatedLogStore final : public store::KeyValueStore {
       cv_.notify_all();
       cv_.wait(lock, [&] { return open_; });
     }
-    return inner_->AppendLog(log, build, durability);
-  }
-  absl::StatusOr<std::vector<LogEntry>> ReadLog(std::string_view log, int64_t after_seq,
-                                                size_t limit) override {
-    return inner_->ReadLog(log, after_seq, limit);
+    return ForwardingStore::AppendLog(log, build, durability);
   }
   void SetOpen(bool open) {
     std::lock_guard lock(mu_);
@@ -171,7 +148,6 @@ class GatedLogStore final : public store::KeyValueStore {
   }
 
  private:
-  std::unique_ptr<store::KeyValueStore> inner_ = store::NewMemoryStore();
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = true;

@@ -7,38 +7,19 @@
 #include <vector>
 
 #include "core/testing/status_matchers.h"
+#include "store/testing/forwarding_store.h"
 
 namespace ccburst::kbs {
 namespace {
 
 // A store whose Put yields mid-way, to widen the window between storing and swapping.
-class SlowPutStore final : public store::KeyValueStore {
+class SlowPutStore final : public store::testing::ForwardingStore {
  public:
   absl::Status Put(std::string_view ns, std::string_view key, std::string_view value) override {
     std::this_thread::yield();
     std::this_thread::sleep_for(std::chrono::microseconds(50));
-    return inner_->Put(ns, key, value);
+    return ForwardingStore::Put(ns, key, value);
   }
-  absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
-                                                 std::string_view key) override {
-    return inner_->Get(ns, key);
-  }
-  absl::StatusOr<bool> Delete(std::string_view ns, std::string_view key) override {
-    return inner_->Delete(ns, key);
-  }
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
-      std::string_view ns, std::string_view prefix) override {
-    return inner_->List(ns, prefix);
-  }
-  absl::StatusOr<bool> CompareAndSwap(std::string_view ns, std::string_view key,
-                                      std::string_view expected, std::string_view desired,
-                                      int64_t expires_unix) override {
-    return inner_->CompareAndSwap(ns, key, expected, desired, expires_unix);
-  }
-  absl::Status Ping() override { return inner_->Ping(); }
-
- private:
-  std::unique_ptr<store::KeyValueStore> inner_ = store::NewMemoryStore();
 };
 
 // Issue 16 item 13: after concurrent Sets, the stored policy is the served one.

@@ -13,6 +13,7 @@
 #include "core/testing/fake_clock.h"
 #include "core/testing/status_matchers.h"
 #include "store/encrypted_store.h"
+#include "store/testing/forwarding_store.h"
 
 namespace ccburst::kbs {
 namespace {
@@ -184,51 +185,29 @@ TEST(SessionStoreTest, FloodOfUnattestedSessionsDoesNotLockOut) {
 
 // A process-local store that says it is shared, standing in for PostgreSQL: two SessionStores on
 // it behave as two replicas (store_pg_test and e2e_replicas run the real database).
-class SharedMemoryStore final : public store::KeyValueStore {
+class SharedMemoryStore final : public store::testing::ForwardingStore {
  public:
-  absl::Status Put(std::string_view ns, std::string_view key, std::string_view value) override {
-    return inner_->Put(ns, key, value);
-  }
   absl::StatusOr<std::optional<std::string>> Get(std::string_view ns,
                                                  std::string_view key) override {
     if (down_) return absl::UnavailableError("store: postgres: connect: refused");
-    return inner_->Get(ns, key);
-  }
-  absl::StatusOr<bool> Delete(std::string_view ns, std::string_view key) override {
-    return inner_->Delete(ns, key);
-  }
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List(
-      std::string_view ns, std::string_view prefix) override {
-    return inner_->List(ns, prefix);
-  }
-  absl::StatusOr<bool> CompareAndSwap(std::string_view ns, std::string_view key,
-                                      std::string_view expected, std::string_view desired,
-                                      int64_t expires_unix) override {
-    return inner_->CompareAndSwap(ns, key, expected, desired, expires_unix);
+    return ForwardingStore::Get(ns, key);
   }
   absl::Status Ping() override { return absl::OkStatus(); }
   bool Shared() const override { return true; }
   absl::Status PutExpiring(std::string_view ns, std::string_view key, std::string_view value,
                            int64_t expires_unix) override {
     if (down_) return absl::UnavailableError("store: postgres: connect: refused");
-    return inner_->PutExpiring(ns, key, value, expires_unix);
-  }
-  absl::StatusOr<size_t> DeleteExpired(std::string_view ns, int64_t now_unix,
-                                       size_t limit) override {
-    return inner_->DeleteExpired(ns, now_unix, limit);
+    return ForwardingStore::PutExpiring(ns, key, value, expires_unix);
   }
   absl::StatusOr<bool> InsertExpiring(std::string_view ns, std::string_view key,
                                       std::string_view value, int64_t expires_unix,
                                       std::optional<std::string>* existing) override {
     if (down_) return absl::UnavailableError("store: postgres: connect: refused");
     ++inserts_;
-    return inner_->InsertExpiring(ns, key, value, expires_unix, existing);
+    return ForwardingStore::InsertExpiring(ns, key, value, expires_unix, existing);
   }
   std::atomic<bool> down_{false};
   std::atomic<int> inserts_{0};
-
- private:
-  std::unique_ptr<store::KeyValueStore> inner_ = store::NewMemoryStore();
 };
 
 store::Keyring TestKeys(std::string_view lines) {

@@ -515,14 +515,19 @@ TEST(HttpServerTest, HeldResponsesAreSentWhenReleasedFromAnotherThread) {
   auto other = MakeClient(Url(*server));
   auto first = std::async(std::launch::async, [&] { return held->Send("GET", "/held"); });
   auto second = std::async(std::launch::async, [&] { return replaced->Send("GET", "/replaced"); });
-  auto waiting = [&] {
+  // Waits (at most 5 s) until `n` responses are held.
+  auto held_count = [&](size_t n) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard lock(mu);
+        if (releases.size() >= n) return releases.size();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     std::lock_guard lock(mu);
     return releases.size();
   };
-  for (int i = 0; i < 500 && waiting() < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_EQ(waiting(), 2u);
+  ASSERT_EQ(held_count(2), 2u);
   // Both are held; the one I/O thread still answers a third client.
   auto now = other->Send("GET", "/now");
   ASSERT_OK(now);
@@ -558,10 +563,7 @@ TEST(HttpServerTest, HeldResponsesAreSentWhenReleasedFromAnotherThread) {
     releases.clear();
   }
   auto third = std::async(std::launch::async, [&] { return replaced->Send("GET", "/again"); });
-  for (int i = 0; i < 500 && waiting() < 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_EQ(waiting(), 1u);
+  ASSERT_EQ(held_count(1), 1u);
   releases[0](HttpResponse::Json(503, R"({"detail":"withheld"})"));
   auto c = third.get();
   ASSERT_OK(c);
@@ -575,10 +577,7 @@ TEST(HttpServerTest, HeldResponsesAreSentWhenReleasedFromAnotherThread) {
     releases.clear();
   }
   auto last = std::async(std::launch::async, [&] { return held->Send("GET", "/stopped"); });
-  for (int i = 0; i < 500 && waiting() < 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_EQ(waiting(), 1u);
+  ASSERT_EQ(held_count(1), 1u);
   server->Stop();
   EXPECT_THAT(last.get(), Not(IsOk()));
   releases[0](std::nullopt);
