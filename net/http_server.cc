@@ -422,11 +422,13 @@ class Connection : public std::enable_shared_from_this<Connection<kTls>> {
       hold(std::move(release));
     } catch (...) {
       state->in_hold = false;
-      if (state->released.exchange(true)) return;
-      shared_->Take(seq);
-      held_.reset();
-      keep_alive_ = false;
-      return Send(shared_->ErrorResponse(500, "request handler failed"), version, head);
+      // Released before the exception (inline, or posted from another thread): that answer goes.
+      if (!state->released.exchange(true)) {
+        shared_->Take(seq);
+        held_.reset();
+        keep_alive_ = false;
+        return Send(shared_->ErrorResponse(500, "request handler failed"), version, head);
+      }
     }
     state->in_hold = false;
     if (state->inline_release && shared_->Take(seq)) {

@@ -501,6 +501,13 @@ TEST(HttpServerTest, HeldResponsesAreSentWhenReleasedFromAnotherThread) {
     if (request.path == "/inline") {
       // Released while `hold` runs, on the I/O thread: sent without a trip through the queue.
       r.hold = [](HttpRelease release) { release(std::nullopt); };
+    } else if (request.path == "/inline-throw") {
+      r.hold = [](HttpRelease release) {
+        release(std::nullopt);
+        throw std::runtime_error("after the release");
+      };
+    } else if (request.path == "/throw") {
+      r.hold = [](HttpRelease) { throw std::runtime_error("never released"); };
     } else if (request.path != "/now") {
       r.hold = [&](HttpRelease release) {
         std::lock_guard lock(mu);
@@ -535,6 +542,13 @@ TEST(HttpServerTest, HeldResponsesAreSentWhenReleasedFromAnotherThread) {
   auto inline_release = other->Send("GET", "/inline");
   ASSERT_OK(inline_release);
   EXPECT_EQ(inline_release->body, R"({"path":"/inline"})");
+  // A hold that throws: after releasing, the released answer goes; before, a 500.
+  auto released_then_threw = other->Send("GET", "/inline-throw");
+  ASSERT_OK(released_then_threw);
+  EXPECT_EQ(released_then_threw->body, R"({"path":"/inline-throw"})");
+  auto threw = other->Send("GET", "/throw");
+  ASSERT_OK(threw);
+  EXPECT_EQ(threw->status, 500);
   EXPECT_EQ(first.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
 
   std::vector<HttpRelease> got;
