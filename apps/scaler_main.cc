@@ -34,6 +34,8 @@ struct SimFlags {
   double pending_pod_hour = 1.0;
   double warm_pods = -1;  // -1: the default policy's
   int trend_window = -1;  // -1: the default policy's
+  bool no_learned_hold = false;
+  double flap_price = -1;  // -1: the default policy's
   bool dump_trace = false;
 };
 
@@ -95,6 +97,8 @@ int Simulate(const std::string& trace_path, const std::string& policy, bool as_j
   params.cost_model.pending_pod_hour = f.pending_pod_hour;
   if (f.warm_pods >= 0) params.policy.warm_pods = f.warm_pods;
   if (f.trend_window >= 0) params.policy.trend_window = std::chrono::seconds(f.trend_window);
+  if (f.no_learned_hold) params.policy.learn_min_gaps = 0;
+  if (f.flap_price >= 0) params.policy.flap_price = f.flap_price;
   for (const auto& [name, traces] : sets) {
     auto report = scaler::Evaluate(name, traces, kinds, params, f.phases, f.phase_seed);
     if (!report.ok()) return Fail(core::Message(report.status()));
@@ -163,6 +167,11 @@ int main(int argc, char** argv) {
       "ccburst: pods of warm cloud room beyond on-prem's free room (default: policy's)");
   sim->add_option("--trend-window-seconds", flags.trend_window,
                   "ccburst: window of the shortage-growth reserve, 0 = off (default: policy's)");
+  sim->add_flag("--no-learned-hold", flags.no_learned_hold,
+                "ccburst: the plain ski-rental hold, not shortened from the idle gaps");
+  sim->add_option("--flap-price", flags.flap_price,
+                  "ccburst: a reboot's price beyond its pending pods (default: policy's)")
+      ->check(CLI::Range(0.0, 1e9));
   sim->add_flag("--dump-trace", flags.dump_trace,
                 "print the generated traces as CSV (the --trace format) instead of simulating");
   bool check_only = false;
