@@ -19,3 +19,14 @@ for r in rows:
     assert isinstance(v, (int, float)) and v >= 0, f"pending_pod_seconds in {r}"
 print(f"ok: {len(rows)} policies: {policies}")
 PY
+# The learned hold is ccburst's alone: turning it off leaves the seed's figures as they were.
+plain="$(mktemp)"
+trap 'rm -f "$out" "$plain"' EXIT
+"$1" simulate --json --trace "$2" --no-learned-hold --flap-price 0.5 >"$plain"
+python3 - "$out" "$plain" <<'PY'
+import json, sys
+a, b = ([json.loads(l) for l in open(p) if l.strip()] for p in sys.argv[1:3])
+assert a[0] == b[0], f"the seed changed: {a[0]} / {b[0]}"
+assert b[1]["policy"] == "ccburst"
+print("ok: --no-learned-hold changes only ccburst's run")
+PY
